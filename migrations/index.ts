@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as foundation from './2026-11-22T0000-foundation.ts';
+
+/**
+ * Every migration, by name, in order. Listed statically (not read from disk) so the same list
+ * works on Node and on Workers, where there is no file system.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-22T0000-foundation': foundation,
+};

@@ -1,0 +1,26 @@
+import type { Context } from 'hono';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import type { SiteRow } from './db/sites.ts';
+import type { Logger } from './logger.ts';
+import type { RateLimitSettings } from './middleware/rate-limit.ts';
+
+/** Everything the app needs from the outside, handed in by an entry file (DESIGN §6.1). */
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  /** Milliseconds since the epoch; tests pass a controllable clock. */
+  now?: () => number;
+  /** The caller's address as the runtime knows it (socket on Node, CF-Connecting-IP on Workers). */
+  clientIp?: (c: Context) => string | undefined;
+  rateLimits?: Partial<RateLimitSettings>;
+}
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    /** Set by the key middlewares once a key has been checked. */
+    site: SiteRow;
+  };
+}

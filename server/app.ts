@@ -1,0 +1,71 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { AppDeps, AppEnv } from './app-env.ts';
+import { isStorageUnavailable } from './db/storage-errors.ts';
+import { ApiError, errorResponse } from './errors.ts';
+import { describeError } from './logger.ts';
+import { browserRateLimiters } from './middleware/browser-access.ts';
+import { adminSiteRoutes } from './routes/admin-sites.ts';
+import { healthRoutes } from './routes/health.ts';
+import { siteConfigRoutes } from './routes/site-config.ts';
+import { siteRoutes } from './routes/site.ts';
+import { subscriptionRoutes } from './routes/subscriptions.ts';
+
+/** Largest request body accepted on any API route; checked before the body is parsed. */
+export const MAX_REQUEST_BODY_BYTES = 8 * 1024;
+
+export type { AppDeps } from './app-env.ts';
+
+/** The whole HTTP service, runtime-free: entry files hand in the database, config, clock and logger. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  const limiters = browserRateLimiters(deps);
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const startedAt = performance.now();
+    await next();
+    deps.logger.log(c.res.status >= 500 ? 'error' : 'info', 'request', {
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
+    });
+  });
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_REQUEST_BODY_BYTES,
+      onError: () => {
+        throw new ApiError('payload_too_large', `Request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  app.route('/', healthRoutes(deps));
+  app.route('/', siteConfigRoutes(deps, limiters));
+  app.route('/', subscriptionRoutes(deps, limiters));
+  app.route('/', siteRoutes(deps));
+  app.route('/', adminSiteRoutes(deps));
+
+  app.notFound((c) => errorResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return errorResponse(c, error);
+    if (error instanceof HTTPException && error.status === 400) {
+      // Hono's JSON validator throws this for a body that does not parse.
+      return errorResponse(c, new ApiError('invalid_json', 'Request body is not valid JSON'));
+    }
+    if (isStorageUnavailable(error)) {
+      deps.logger.log('error', 'storage unavailable', { requestId: c.get('requestId'), ...describeError(error) });
+      return errorResponse(c, new ApiError('storage_unavailable', 'The database is unavailable; try again shortly', { retryAfterSeconds: 5 }));
+    }
+    deps.logger.log('error', 'unhandled error', { requestId: c.get('requestId'), ...describeError(error) });
+    return errorResponse(c, new ApiError('internal_error', 'Internal error'));
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+/**
+ * Configuration, validated once at start (DESIGN §5) and passed to everything that needs it.
+ * Names are the public contract: operators and deploy scripts are written against them.
+ */
+
+export const DEFAULT_PORT = 8787;
+export const DEFAULT_DATA_DIR = './.pushcart';
+
+/** `host` or `host:port`; a host without a port allows 443 only. */
+export interface PushHostEntry {
+  hostname: string;
+  port: string;
+}
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const vapidSubject = z
+  .string()
+  .trim()
+  .refine(
+    (value) => {
+      // Apple's push service answers 403 BadJwtToken unless `sub` is a mailto: or https: URL (RFC 8292 §2.1).
+      if (/^mailto:[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) return true;
+      try {
+        const url = new URL(value);
+        return url.protocol === 'https:' && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be mailto:you@example.com or an https:// URL (Apple rejects anything else)' },
+  );
+
+const publicUrl = z
+  .string()
+  .trim()
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'https:' || url.protocol === 'http:') && url.search === '' && url.hash === '';
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an absolute http(s) URL without query or fragment, e.g. https://push.example.com' },
+  )
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const pushHosts = z
+  .string()
+  .trim()
+  .transform((value, ctx): PushHostEntry[] => {
+    const entries: PushHostEntry[] = [];
+    for (const raw of value.split(',').map((entry) => entry.trim()).filter(Boolean)) {
+      let url: URL;
+      try {
+        url = new URL(`https://${raw}`);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `"${raw}" is not a host or host:port` });
+        return z.NEVER;
+      }
+      if (url.username || url.password || url.pathname !== '/' || url.search || url.hash || url.host !== raw.toLowerCase()) {
+        ctx.addIssue({ code: 'custom', message: `"${raw}" must be host or host:port, nothing else` });
+        return z.NEVER;
+      }
+      entries.push({ hostname: url.hostname, port: url.port });
+    }
+    return entries;
+  });
+
+const masterKey = z
+  .string()
+  .trim()
+  .refine((value) => /^[A-Za-z0-9_-]{43}$/.test(value) || /^[0-9a-fA-F]{64}$/.test(value), {
+    message: 'must be 32 random bytes as 64 hex characters or 43 base64url characters (openssl rand -hex 32)',
+  });
+
+const port = z
+  .string()
+  .trim()
+  .regex(/^\d+$/, 'must be a whole number')
+  .transform(Number)
+  .refine((value) => value >= 1 && value <= 65535, 'must be between 1 and 65535');
+
+const databaseUrl = z
+  .string()
+  .trim()
+  .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL');
+
+const adminToken = z.string().trim().min(24, 'must be at least 24 characters (openssl rand -hex 24)');
+
+const configSchema = z.object({
+  PORT: port.optional(),
+  DATABASE_URL: optionalString.pipe(databaseUrl.optional()),
+  PUSHCART_DATA_DIR: optionalString,
+  PUSHCART_PUBLIC_URL: optionalString.pipe(publicUrl.optional()),
+  PUSHCART_ADMIN_TOKEN: optionalString.pipe(adminToken.optional()),
+  PUSHCART_VAPID_SUBJECT: optionalString.pipe(vapidSubject.optional()),
+  PUSHCART_PUSH_HOSTS: optionalString.pipe(pushHosts.optional()),
+  PUSHCART_MASTER_KEY: optionalString.pipe(masterKey.optional()),
+});
+
+export interface Config {
+  port: number;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  publicUrl: string;
+  adminToken: string | undefined;
+  vapidSubject: string;
+  extraPushHosts: PushHostEntry[];
+  masterKey: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Validates the environment (process.env on Node, bindings on Workers). Throws a ConfigError whose
+ * message is one line per bad variable, naming it — an operator should never need a stack trace.
+ */
+export function parseConfig(env: Record<string, unknown>): Config {
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== null) picked[key] = typeof value === 'string' ? value : String(value);
+  }
+  const result = configSchema.safeParse(picked);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `${String(issue.path[0] ?? 'config')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration — ${lines.join('; ')}`);
+  }
+  const values = result.data;
+  const port = values.PORT ?? DEFAULT_PORT;
+  return {
+    port,
+    databaseUrl: values.DATABASE_URL,
+    dataDir: values.PUSHCART_DATA_DIR ?? DEFAULT_DATA_DIR,
+    publicUrl: values.PUSHCART_PUBLIC_URL ?? `http://localhost:${port}`,
+    adminToken: values.PUSHCART_ADMIN_TOKEN,
+    // A working default keeps `npm start` to one command; production deployments set their own.
+    vapidSubject: values.PUSHCART_VAPID_SUBJECT ?? 'mailto:push@localhost.invalid',
+    extraPushHosts: values.PUSHCART_PUSH_HOSTS ?? [],
+    masterKey: values.PUSHCART_MASTER_KEY,
+  };
+}

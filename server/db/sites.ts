@@ -1,0 +1,44 @@
+import type { Insertable, Selectable } from 'kysely';
+import type { Db, SitesTable } from './database.ts';
+
+export type SiteRow = Selectable<SitesTable>;
+
+export async function insertSite(db: Db, site: Insertable<SitesTable>): Promise<SiteRow> {
+  return db.insertInto('sites').values(site).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findSiteById(db: Db, id: string): Promise<SiteRow | undefined> {
+  // Site ids are uuids; anything else cannot exist and must not reach Postgres as a cast error.
+  if (!isUuid(id)) return undefined;
+  return db.selectFrom('sites').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findSiteByPublishableKey(db: Db, publishableKey: string): Promise<SiteRow | undefined> {
+  return db.selectFrom('sites').selectAll().where('publishable_key', '=', publishableKey).executeTakeFirst();
+}
+
+export async function listSites(db: Db): Promise<SiteRow[]> {
+  return db.selectFrom('sites').selectAll().orderBy('created_at').orderBy('id').execute();
+}
+
+export async function countSites(db: Db): Promise<number> {
+  const row = await db.selectFrom('sites').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** True when some site lists `origin`: what a CORS preflight, which carries no key, can know. */
+export async function isOriginOfAnySite(db: Db, origin: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('sites')
+    .select('id')
+    .where((eb) => eb(eb.val(origin), '=', eb.fn.any('allowed_origins')))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

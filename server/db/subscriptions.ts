@@ -1,0 +1,83 @@
+import { sql, type Selectable } from 'kysely';
+import type { Db, SubscriptionsTable } from './database.ts';
+
+export type SubscriptionRow = Selectable<SubscriptionsTable>;
+
+export interface SubscriptionInput {
+  siteId: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  vapidPublicKey: string;
+  visitorId: string;
+  locale: string | null;
+  timeZone: string | null;
+  userAgentFamily: string | null;
+}
+
+export type UpsertResult = { outcome: 'created' | 'updated'; id: string } | { outcome: 'held_by_other_site' };
+
+/**
+ * One row per endpoint, however many times or however concurrently it is posted: the unique
+ * index decides, not a read-then-write. A repost refreshes keys and context and re-activates an
+ * expired or unsubscribed row; a row owned by another site is left untouched.
+ */
+export async function upsertSubscription(db: Db, input: SubscriptionInput): Promise<UpsertResult> {
+  const row = await db
+    .insertInto('subscriptions')
+    .values({
+      site_id: input.siteId,
+      endpoint: input.endpoint,
+      p256dh: input.p256dh,
+      auth: input.auth,
+      vapid_public_key: input.vapidPublicKey,
+      visitor_id: input.visitorId,
+      locale: input.locale,
+      time_zone: input.timeZone,
+      user_agent_family: input.userAgentFamily,
+    })
+    .onConflict((oc) =>
+      oc
+        .column('endpoint')
+        .doUpdateSet((eb) => ({
+          p256dh: eb.ref('excluded.p256dh'),
+          auth: eb.ref('excluded.auth'),
+          vapid_public_key: eb.ref('excluded.vapid_public_key'),
+          visitor_id: eb.ref('excluded.visitor_id'),
+          locale: eb.fn.coalesce('excluded.locale', 'subscriptions.locale'),
+          time_zone: eb.fn.coalesce('excluded.time_zone', 'subscriptions.time_zone'),
+          user_agent_family: eb.fn.coalesce('excluded.user_agent_family', 'subscriptions.user_agent_family'),
+          status: sql.lit('active'),
+          updated_at: sql`now()`,
+          last_seen_at: sql`now()`,
+        }))
+        .where('subscriptions.site_id', '=', (eb) => eb.ref('excluded.site_id')),
+    )
+    // xmax is 0 on a freshly inserted tuple and set on an updated one: tells the two apart in one round trip.
+    .returning(['id', sql<boolean>`(xmax = 0)`.as('inserted')])
+    .executeTakeFirst();
+  if (!row) return { outcome: 'held_by_other_site' };
+  return { outcome: row.inserted ? 'created' : 'updated', id: row.id };
+}
+
+export async function unsubscribeByEndpoint(db: Db, siteId: string, endpoint: string): Promise<string | undefined> {
+  const row = await db
+    .updateTable('subscriptions')
+    .set({ status: 'unsubscribed', updated_at: sql`now()` })
+    .where('site_id', '=', siteId)
+    .where('endpoint', '=', endpoint)
+    .returning('id')
+    .executeTakeFirst();
+  return row?.id;
+}
+
+export async function findSubscriptionByEndpoint(db: Db, endpoint: string): Promise<SubscriptionRow | undefined> {
+  return db.selectFrom('subscriptions').selectAll().where('endpoint', '=', endpoint).executeTakeFirst();
+}
+
+export async function countSubscriptions(db: Db, siteId?: string): Promise<number> {
+  let query = db.selectFrom('subscriptions').select((eb) => eb.fn.countAll<string>().as('count'));
+  if (siteId !== undefined) query = query.where('site_id', '=', siteId);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.count);
+}

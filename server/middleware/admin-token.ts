@@ -1,0 +1,31 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppDeps, AppEnv } from '../app-env.ts';
+import { ApiError } from '../errors.ts';
+import { bearerToken } from './browser-access.ts';
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+}
+
+/** Compares digests in constant time, so response timing says nothing about the token. */
+async function tokensMatch(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
+  return difference === 0;
+}
+
+/** Admin API: `Authorization: Bearer $PUSHCART_ADMIN_TOKEN`. Without that setting the admin API is off. */
+export function adminTokenAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const expected = deps.config.adminToken;
+    if (expected === undefined) {
+      throw new ApiError('admin_token_required', 'The admin API is off: set PUSHCART_ADMIN_TOKEN to turn it on');
+    }
+    const given = bearerToken(c);
+    if (given === undefined || !(await tokensMatch(given, expected))) {
+      throw new ApiError('admin_token_required', 'Send Authorization: Bearer <PUSHCART_ADMIN_TOKEN>');
+    }
+    await next();
+  };
+}

@@ -1,0 +1,98 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppDeps, AppEnv } from '../app-env.ts';
+import { findSiteByPublishableKey, isOriginOfAnySite, type SiteRow } from '../db/sites.ts';
+import { ApiError } from '../errors.ts';
+import { keyKind } from '../sites/api-keys.ts';
+import { DEFAULT_RATE_LIMITS, RateLimiter } from './rate-limit.ts';
+
+export interface BrowserRateLimiters {
+  perIp: RateLimiter;
+  perKey: RateLimiter;
+}
+
+/** One set per app, shared by every browser route, so a client's budget is the same wherever it spends it. */
+export function browserRateLimiters(deps: AppDeps): BrowserRateLimiters {
+  const now = deps.now ?? Date.now;
+  const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
+  return { perIp: new RateLimiter(limits.perIp, now), perKey: new RateLimiter(limits.perKey, now) };
+}
+
+/** How long a browser may cache a preflight answer. */
+const PREFLIGHT_MAX_AGE_SECONDS = 600;
+
+export function bearerToken(c: Context): string | undefined {
+  const header = c.req.header('Authorization');
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1];
+}
+
+/**
+ * Guards every browser-facing route: CORS limited to the site's own origins, the same origin check
+ * enforced server-side (CORS only binds browsers; curl ignores it), a publishable key, and
+ * per-IP and per-key rate limits. `keyFrom: 'path'` reads the key from `:publishableKey`.
+ */
+export function browserAccess(deps: AppDeps, limiters: BrowserRateLimiters, options: { keyFrom: 'header' | 'path' }): MiddlewareHandler<AppEnv> {
+  const { perIp, perKey } = limiters;
+  return async (c, next) => {
+    const origin = c.req.header('Origin');
+    const ip = deps.clientIp?.(c) ?? 'unknown';
+    limit(perIp, `ip:${ip}`, 'Too many requests from this address');
+
+    if (c.req.method === 'OPTIONS') {
+      // A preflight carries no Authorization header, so for a header-keyed route all we can know is
+      // whether some site lists this origin; the real request is checked against its own site.
+      const key = options.keyFrom === 'path' ? c.req.param('publishableKey') : undefined;
+      const allowed =
+        origin !== undefined &&
+        (key !== undefined
+          ? (await findSiteByPublishableKey(deps.db, key))?.allowed_origins.includes(origin) === true
+          : await isOriginOfAnySite(deps.db, origin));
+      if (allowed) {
+        c.header('Access-Control-Allow-Origin', origin);
+        c.header('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
+        c.header('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+        c.header('Access-Control-Max-Age', String(PREFLIGHT_MAX_AGE_SECONDS));
+      }
+      c.header('Vary', 'Origin');
+      return c.body(null, 204);
+    }
+
+    const key = options.keyFrom === 'path' ? c.req.param('publishableKey') : bearerToken(c);
+    if (key === undefined) throw new ApiError('invalid_key', 'Send the site publishable key: Authorization: Bearer pk_…');
+    if (keyKind(key) === 'secret') {
+      throw new ApiError('key_not_allowed', 'A secret key must never be used in a browser; use the publishable key (pk_…)');
+    }
+    limit(perKey, `key:${key}`, 'Too many requests for this site key');
+    const site = keyKind(key) === 'publishable' ? await findSiteByPublishableKey(deps.db, key) : undefined;
+    if (!site) throw new ApiError('invalid_key', 'Unknown publishable key');
+
+    checkOrigin(c, site, origin);
+    c.set('site', site);
+    try {
+      await next();
+    } finally {
+      // Also on error answers, so the snippet can read what went wrong.
+      if (origin !== undefined) {
+        c.res.headers.set('Access-Control-Allow-Origin', origin);
+        c.res.headers.append('Vary', 'Origin');
+      }
+    }
+  };
+}
+
+function checkOrigin(c: Context, site: SiteRow, origin: string | undefined): void {
+  if (origin === undefined) {
+    // Browsers send Origin on every cross-origin request and on every POST/DELETE; only a same-origin
+    // GET may lack it, and the site config is public anyway.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return;
+    throw new ApiError('origin_not_allowed', 'Missing Origin header: this route is for browsers on the site’s origins');
+  }
+  if (!site.allowed_origins.includes(origin)) {
+    throw new ApiError('origin_not_allowed', `Origin ${origin} is not one of this site’s origins`);
+  }
+}
+
+function limit(limiter: RateLimiter, key: string, message: string): void {
+  const waitSeconds = limiter.take(key);
+  if (waitSeconds > 0) throw new ApiError('rate_limited', message, { retryAfterSeconds: waitSeconds });
+}

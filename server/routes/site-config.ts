@@ -1,0 +1,24 @@
+import { Hono } from 'hono';
+import type { AppDeps, AppEnv } from '../app-env.ts';
+import { browserAccess, type BrowserRateLimiters } from '../middleware/browser-access.ts';
+import { readSiteSettings } from '../sites/site-settings.ts';
+
+/** How long browsers and CDNs may keep the site config; short, so a key rotation reaches shoppers soon. */
+const CONFIG_MAX_AGE_SECONDS = 300;
+
+/** `GET /v1/sites/{publishableKey}/config`: what the snippet needs to subscribe. */
+export function siteConfigRoutes(deps: AppDeps, limiters: BrowserRateLimiters) {
+  return new Hono<AppEnv>().on(
+    ['GET', 'OPTIONS'],
+    '/v1/sites/:publishableKey/config',
+    browserAccess(deps, limiters, { keyFrom: 'path' }),
+    (c) => {
+      const site = c.get('site');
+      c.header('Cache-Control', `public, max-age=${CONFIG_MAX_AGE_SECONDS}`);
+      return c.json({
+        vapidPublicKey: site.vapid_public_key,
+        prompt: readSiteSettings(site.settings).prompt,
+      });
+    },
+  );
+}

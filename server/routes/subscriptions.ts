@@ -1,0 +1,117 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppDeps, AppEnv } from '../app-env.ts';
+import { unsubscribeByEndpoint, upsertSubscription } from '../db/subscriptions.ts';
+import { ApiError } from '../errors.ts';
+import { browserAccess, type BrowserRateLimiters } from '../middleware/browser-access.ts';
+import { checkPushEndpoint, MAX_ENDPOINT_LENGTH } from '../push/endpoint-policy.ts';
+import { checkSubscriptionKeys } from '../push/subscription-keys.ts';
+import { validate } from '../validation.ts';
+
+/** An IANA zone name (Europe/Berlin, America/Argentina/Buenos_Aires, UTC) that this runtime knows. */
+const timeZone = z
+  .string()
+  .max(64)
+  .refine((value) => /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(value) && canonicalTimeZone(value) !== undefined, {
+    message: 'must be an IANA time zone such as Europe/Berlin',
+  })
+  .transform((value) => canonicalTimeZone(value)!);
+
+const locale = z
+  .string()
+  .max(35)
+  .refine((value) => canonicalLocale(value) !== undefined, { message: 'must be a BCP 47 language tag such as de-DE' })
+  .transform((value) => canonicalLocale(value)!);
+
+// Random, first-party, made by the snippet: a short opaque token, never an e-mail or a name.
+const visitorId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8–64 characters of A–Z, a–z, 0–9, _ or -');
+
+const endpoint = z.string().min(1).max(MAX_ENDPOINT_LENGTH * 2);
+
+const subscribeBody = z.object({
+  subscription: z.object({
+    endpoint,
+    expirationTime: z.number().nullable().optional(),
+    keys: z.object({ p256dh: z.string().max(200), auth: z.string().max(100) }),
+  }),
+  visitorId,
+  locale: locale.optional(),
+  timeZone: timeZone.optional(),
+});
+
+const unsubscribeBody = z.object({ endpoint });
+
+/** `POST /v1/subscriptions` and `DELETE /v1/subscriptions` (opt-out by endpoint). */
+export function subscriptionRoutes(deps: AppDeps, limiters: BrowserRateLimiters) {
+  return new Hono<AppEnv>()
+    .use('/v1/subscriptions', browserAccess(deps, limiters, { keyFrom: 'header' }))
+    .post('/v1/subscriptions', validate('json', subscribeBody), async (c) => {
+      const site = c.get('site');
+      const body = c.req.valid('json');
+      const verdict = checkPushEndpoint(body.subscription.endpoint, deps.config.extraPushHosts);
+      if (!verdict.ok) throw new ApiError('endpoint_not_allowed', verdict.reason);
+      const keyProblem = checkSubscriptionKeys(body.subscription.keys);
+      if (keyProblem) {
+        throw new ApiError('validation_failed', keyProblem.message, {
+          details: [{ path: `subscription.keys.${keyProblem.field}`, message: keyProblem.message }],
+        });
+      }
+      const result = await upsertSubscription(deps.db, {
+        siteId: site.id,
+        endpoint: verdict.url.href,
+        p256dh: body.subscription.keys.p256dh,
+        auth: body.subscription.keys.auth,
+        vapidPublicKey: site.vapid_public_key,
+        visitorId: body.visitorId,
+        locale: body.locale ?? null,
+        timeZone: body.timeZone ?? null,
+        userAgentFamily: userAgentFamily(c.req.header('User-Agent')),
+      });
+      if (result.outcome === 'held_by_other_site') {
+        throw new ApiError('endpoint_conflict', 'This push endpoint is registered to another site');
+      }
+      return c.json({ id: result.id, status: 'active' }, result.outcome === 'created' ? 201 : 200);
+    })
+    .delete('/v1/subscriptions', validate('json', unsubscribeBody), async (c) => {
+      const site = c.get('site');
+      const { endpoint } = c.req.valid('json');
+      // Stored endpoints are normalised URLs; look up the same form the browser's endpoint was stored as.
+      let normalised = endpoint;
+      try {
+        normalised = new URL(endpoint).href;
+      } catch {
+        throw new ApiError('validation_failed', 'endpoint: must be a URL');
+      }
+      const id = await unsubscribeByEndpoint(deps.db, site.id, normalised);
+      if (id === undefined) throw new ApiError('not_found', 'No subscription with this endpoint for this site');
+      return c.json({ id, status: 'unsubscribed' });
+    });
+}
+
+function canonicalTimeZone(value: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+function canonicalLocale(value: string): string | undefined {
+  try {
+    return Intl.getCanonicalLocales(value)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A coarse browser family from User-Agent: enough to read delivery figures by browser, nothing more. */
+export function userAgentFamily(userAgent: string | undefined): string | null {
+  if (!userAgent) return null;
+  if (/\bEdg(e|A|iOS)?\//.test(userAgent)) return 'edge';
+  if (/\bOPR\//.test(userAgent)) return 'opera';
+  if (/\bSamsungBrowser\//.test(userAgent)) return 'samsung';
+  if (/\bFirefox\//.test(userAgent)) return 'firefox';
+  if (/\b(Chrome|Chromium|CriOS)\//.test(userAgent)) return 'chrome';
+  if (/\bSafari\//.test(userAgent)) return 'safari';
+  return 'other';
+}

@@ -1,0 +1,84 @@
+import webpush from 'web-push';
+import type { Db } from '../db/database.ts';
+import { insertSecretKey, type SecretKeySummary } from '../db/secret-keys.ts';
+import { insertSite, type SiteRow } from '../db/sites.ts';
+import { hashSecretKey, newPublishableKey, newSecretKey } from './api-keys.ts';
+import { sealVapidPrivateKey } from './vapid-private-key.ts';
+
+export interface NewSite {
+  name: string;
+  origins: string[];
+}
+
+export interface CreatedSite {
+  id: string;
+  name: string;
+  origins: string[];
+  publishableKey: string;
+  /** Shown once; only its hash is stored. */
+  secretKey: string;
+  vapidPublicKey: string;
+}
+
+/**
+ * A site with its own VAPID key pair (so one shop's key rotation or leak never touches another),
+ * a publishable key for the snippet, and a first secret key. One transaction: all or nothing.
+ */
+export async function createSite(db: Db, site: NewSite, masterKey: string | undefined): Promise<CreatedSite> {
+  const vapid = webpush.generateVAPIDKeys();
+  const vapidPrivateKey = await sealVapidPrivateKey(vapid.privateKey, masterKey);
+  const secret = newSecretKey();
+  const keyHash = await hashSecretKey(secret.key);
+  return db.transaction().execute(async (trx) => {
+    const row = await insertSite(trx, {
+      name: site.name,
+      allowed_origins: site.origins,
+      publishable_key: newPublishableKey(),
+      vapid_public_key: vapid.publicKey,
+      vapid_private_key: vapidPrivateKey,
+    });
+    await insertSecretKey(trx, { siteId: row.id, prefix: secret.prefix, keyHash });
+    return {
+      id: row.id,
+      name: row.name,
+      origins: row.allowed_origins,
+      publishableKey: row.publishable_key,
+      secretKey: secret.key,
+      vapidPublicKey: row.vapid_public_key,
+    };
+  });
+}
+
+export async function createSecretKey(db: Db, siteId: string): Promise<{ secretKey: string; key: SecretKeySummary }> {
+  const secret = newSecretKey();
+  const key = await insertSecretKey(db, { siteId, prefix: secret.prefix, keyHash: await hashSecretKey(secret.key) });
+  return { secretKey: secret.key, key };
+}
+
+/** A site as the admin API and CLI show it: never a private or secret key. */
+export function publicSiteView(site: SiteRow) {
+  return {
+    id: site.id,
+    name: site.name,
+    origins: site.allowed_origins,
+    publishableKey: site.publishable_key,
+    vapidPublicKey: site.vapid_public_key,
+    createdAt: site.created_at,
+  };
+}
+
+/**
+ * An allowed origin as browsers send it in the Origin header: scheme://host[:port], lower-case,
+ * default port omitted. Returns undefined for anything that is not a bare http(s) origin.
+ */
+export function normalizeOrigin(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) return undefined;
+  return url.origin;
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { normalizeOrigin } from './create-site.ts';
+
+/** Site name and allowed origins, as the admin API and the CLI both take them. */
+export const newSiteSchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  origins: z
+    .array(
+      z
+        .string()
+        .refine((value) => normalizeOrigin(value) !== undefined, {
+          message: 'must be an origin such as https://shop.example (scheme, host, optional port; no path)',
+        })
+        .transform((value) => normalizeOrigin(value)!),
+    )
+    .min(1, 'at least one origin is required')
+    .max(50)
+    .transform((origins) => [...new Set(origins)]),
+});
