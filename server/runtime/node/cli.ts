@@ -1,0 +1,143 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, parseConfig, type Config } from '../../config.ts';
+import { listSecretKeys, revokeSecretKey } from '../../db/secret-keys.ts';
+import { findSiteById, listSites } from '../../db/sites.ts';
+import { migrateToLatest } from '../../db/migrate.ts';
+import { jsonLogger } from '../../logger.ts';
+import { createSecretKey, createSite, publicSiteView } from '../../sites/create-site.ts';
+import { newSiteSchema } from '../../sites/site-input.ts';
+import { DataDirBusyError, openDatabase, type OpenDatabase } from './database.ts';
+import { startNodeServer } from './entry-node.ts';
+
+const USAGE = `Usage: pushcart <command> [options]
+
+  start                                  run the server (what npm start runs)
+  migrate                                bring the database schema up to date
+  site create --name NAME --origin URL [--origin URL…] [--json]
+                                         create a site; prints its keys (the secret key only now)
+  site list [--json]                     list sites
+  key create --site SITE_ID [--json]     add a secret key to a site (rotation: create, deploy, revoke the old)
+  key list --site SITE_ID [--json]       list a site's secret keys (prefixes only)
+  key revoke --site SITE_ID --key KEY_ID_OR_PREFIX [--json]
+                                         revoke a secret key; it is refused from the next request on
+
+Configuration comes from the environment (README: Configuration).`;
+
+/** A mistake by the person at the keyboard: printed as one line, exit code 2, no stack trace. */
+class UsageError extends Error {}
+
+const logger = jsonLogger((line) => process.stderr.write(`${line}\n`));
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      origin: { type: 'string', multiple: true },
+      site: { type: 'string' },
+      key: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, subcommand] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const config = parseConfig(process.env);
+  const print = (line: string) => console.log(line);
+
+  if (command === 'start') {
+    const server = await startNodeServer(config, jsonLogger((line) => process.stdout.write(`${line}\n`)), print);
+    const stop = async () => {
+      await server.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return;
+  }
+
+  await withDatabase(config, async ({ db }) => {
+    if (command === 'migrate') {
+      const result = await migrateToLatest(db);
+      const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+      print(applied.length === 0 ? 'Database schema is up to date.' : `Applied: ${applied.join(', ')}`);
+      return;
+    }
+    await migrateToLatest(db);
+    if (command === 'site' && subcommand === 'create') {
+      const input = newSiteSchema.safeParse({ name: values.name ?? '', origins: values.origin ?? [] });
+      if (!input.success) {
+        throw new UsageError(input.error.issues.map((i) => `--${i.path[0] === 'origins' ? 'origin' : String(i.path[0])}: ${i.message}`).join('; '));
+      }
+      const site = await createSite(db, input.data, config.masterKey);
+      if (values.json) {
+        const { id, publishableKey, secretKey, vapidPublicKey } = site;
+        print(JSON.stringify({ id, publishableKey, secretKey, vapidPublicKey }));
+      } else {
+        print(`Site ${site.name} (${site.id}) for ${site.origins.join(', ')}`);
+        print(`  publishable key: ${site.publishableKey}`);
+        print(`  secret key:      ${site.secretKey}   (shown only now; store it safely)`);
+        print(`  VAPID public key: ${site.vapidPublicKey}`);
+      }
+      return;
+    }
+    if (command === 'site' && subcommand === 'list') {
+      const sites = (await listSites(db)).map(publicSiteView);
+      if (values.json) print(JSON.stringify(sites));
+      else for (const site of sites) print(`${site.id}  ${site.publishableKey}  ${site.name}  ${site.origins.join(', ')}`);
+      return;
+    }
+    if (command === 'key') {
+      const siteId = values.site;
+      if (!siteId) throw new UsageError('--site SITE_ID is required (see: pushcart site list)');
+      const site = await findSiteById(db, siteId);
+      if (!site) throw new UsageError(`No site with id ${siteId}`);
+      if (subcommand === 'create') {
+        const { secretKey, key } = await createSecretKey(db, site.id);
+        print(values.json ? JSON.stringify({ id: key.id, prefix: key.prefix, secretKey }) : `${secretKey}   (id ${key.id}; shown only now)`);
+        return;
+      }
+      if (subcommand === 'list') {
+        const keys = await listSecretKeys(db, site.id);
+        if (values.json) print(JSON.stringify(keys));
+        else for (const key of keys) print(`${key.id}  ${key.prefix}…  ${key.revoked_at ? `revoked ${key.revoked_at.toISOString()}` : 'live'}`);
+        return;
+      }
+      if (subcommand === 'revoke') {
+        if (!values.key) throw new UsageError('--key KEY_ID_OR_PREFIX is required (see: pushcart key list)');
+        const key = await revokeSecretKey(db, site.id, values.key);
+        if (!key) throw new UsageError(`Site ${site.id} has no key ${values.key} (or the prefix matches more than one)`);
+        print(values.json ? JSON.stringify({ id: key.id, prefix: key.prefix, revokedAt: key.revoked_at }) : `Revoked ${key.prefix}… (${key.id})`);
+        return;
+      }
+    }
+    throw new UsageError(`Unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
+  });
+}
+
+async function withDatabase(config: Config, work: (database: OpenDatabase) => Promise<void>): Promise<void> {
+  const database = await openDatabase(config, logger);
+  try {
+    await work(database);
+  } finally {
+    await database.close();
+  }
+}
+
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof ConfigError || error instanceof DataDirBusyError || error instanceof UsageError) {
+    console.error(`pushcart: ${error.message}`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  }
+  if (error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    console.error(`pushcart: ${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  throw error;
+}

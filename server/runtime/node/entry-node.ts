@@ -1,0 +1,71 @@
+import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../app.ts';
+import type { Config } from '../../config.ts';
+import { countSites, listSites } from '../../db/sites.ts';
+import { migrateToLatest } from '../../db/migrate.ts';
+import type { Logger } from '../../logger.ts';
+import { createSite } from '../../sites/create-site.ts';
+import { installSnippet } from '../../sites/install-snippet.ts';
+import { openDatabase } from './database.ts';
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `npm start`: opens the database, migrates, serves the API, and on an empty database creates a
+ * demo site and prints how to install it — so the first run needs nothing else.
+ */
+export async function startNodeServer(config: Config, logger: Logger, print: (line: string) => void): Promise<RunningServer> {
+  const database = await openDatabase(config, logger);
+  try {
+    await migrateToLatest(database.db);
+    const app = createApp({
+      config,
+      db: database.db,
+      logger,
+      clientIp: (c) => getConnInfo(c).remote.address,
+    });
+    const server = serve({ fetch: app.fetch, port: config.port });
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    const { port } = server.address() as AddressInfo;
+    logger.log('info', 'listening', { port, database: database.describe });
+
+    print(`Pushcart is running on http://localhost:${port} (${database.describe}).`);
+    await printInstallInstructions(config, database.db, print);
+    return {
+      url: `http://localhost:${port}`,
+      close: async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+async function printInstallInstructions(config: Config, db: Parameters<typeof countSites>[0], print: (line: string) => void) {
+  if ((await countSites(db)) === 0) {
+    const origin = new URL(config.publicUrl).origin;
+    const demo = await createSite(db, { name: 'Demo shop', origins: [origin] }, config.masterKey);
+    print(`Created a demo site for ${origin} (id ${demo.id}).`);
+    print(`Its secret key, shown only this once: ${demo.secretKey}`);
+  }
+  const [site] = await listSites(db);
+  if (!site) return;
+  const install = installSnippet(config.publicUrl, site.publishable_key);
+  print('');
+  print(`Install "${site.name}" on a shop page with this tag:`);
+  print(`  ${install.scriptTag}`);
+  print(`and serve this one line as ${install.serviceWorkerPath} on the shop's origin:`);
+  print(`  ${install.serviceWorkerFile}`);
+  if (!config.adminToken) print('The admin API is off; set PUSHCART_ADMIN_TOKEN to turn it on.');
+}
