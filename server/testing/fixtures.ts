@@ -1,0 +1,43 @@
+import { createApp } from '../app.ts';
+import type { AppDeps } from '../app-env.ts';
+import { parseConfig } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import { memoryLogger } from '../logger.ts';
+import { encodeBase64Url } from '../push/base64url.ts';
+import { createSite, type CreatedSite } from '../sites/create-site.ts';
+
+export const SHOP_ORIGIN = 'https://shop.example';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+/** A subscription as a real browser would post it: a fresh P-256 key pair and 16-byte auth secret. */
+export async function browserSubscription(endpoint = `https://fcm.googleapis.com/fcm/send/${crypto.randomUUID()}`) {
+  const pair = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits'])) as {
+    publicKey: Parameters<typeof crypto.subtle.exportKey>[1];
+  };
+  const p256dh = encodeBase64Url(new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey)));
+  const auth = encodeBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+  return { endpoint, expirationTime: null, keys: { p256dh, auth } };
+}
+
+export function testApp(db: Db, overrides: Partial<AppDeps> & { env?: Record<string, string> } = {}) {
+  const logger = memoryLogger();
+  const { env, ...rest } = overrides;
+  const config = parseConfig({ PUSHCART_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
+  const app = createApp({
+    config,
+    db,
+    logger,
+    clientIp: (c) => c.req.header('X-Test-Client-Ip') ?? '198.51.100.1',
+    ...rest,
+  });
+  return { app, logger, config };
+}
+
+export async function testSite(db: Db, origins: string[] = [SHOP_ORIGIN]): Promise<CreatedSite> {
+  return createSite(db, { name: 'Test shop', origins }, undefined);
+}
+
+/** Headers of a browser on `origin` calling a browser route with the site's publishable key. */
+export function browserHeaders(site: { publishableKey: string }, origin = SHOP_ORIGIN): Record<string, string> {
+  return { Authorization: `Bearer ${site.publishableKey}`, Origin: origin, 'Content-Type': 'application/json' };
+}
