@@ -2,7 +2,7 @@
  * Tells a database that cannot be reached (answer 503, try again) from a query that failed
  * (a bug: answer 500). Covers node-postgres socket errors, Postgres SQLSTATE class 08
  * (connection exception), 57P01–57P03 (shutdown / cannot connect now), 53300 (too many
- * connections), and a closed PGlite.
+ * connections), and a database closed during shutdown.
  */
 const NETWORK_ERROR_CODES = new Set([
   'ECONNREFUSED',
@@ -20,9 +20,9 @@ const UNAVAILABLE_MESSAGES = [
   'connection terminated',
   'timeout exceeded when trying to connect',
   'connection timeout',
-  'pglite is closed',
   'client has encountered a connection error',
   'cannot use a pool after calling end',
+  'driver has already been destroyed', // Kysely, after db.destroy() during shutdown
   'network connection lost',
   'stream was closed',
 ];

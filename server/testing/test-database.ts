@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Db } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { guardPoolErrors } from '../db/pg-pool-errors.ts';
 import { openMemoryDatabase } from '../runtime/node/database.ts';
 
 export interface TestDatabase {
@@ -24,6 +25,28 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await migrateToLatest(memory.db);
     return { db: memory.db, kind: 'pglite', connectionString: undefined, destroy: memory.close };
   }
+  return createPostgresTestDatabase(serverUrl);
+}
+
+/** The local Postgres tried when DATABASE_URL is unset, for the few tests that need a server process. */
+export const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** DATABASE_URL, else the local Postgres if it answers, else undefined (the caller skips, saying why). */
+export async function reachablePostgresUrl(): Promise<string | undefined> {
+  const candidate = process.env.DATABASE_URL || LOCAL_POSTGRES_URL;
+  const client = new pg.Client({ connectionString: candidate, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return candidate;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export async function createPostgresTestDatabase(serverUrl: string): Promise<TestDatabase> {
   const name = `pushcart_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -35,8 +58,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const connectionString = url.toString();
-  const pool = new pg.Pool({ connectionString, max: 10 });
-  pool.on('error', () => {}); // a test that stops the server sees its own errors through queries
+  // A test that takes the server away sees the failure through its queries; the events are noise.
+  const pool = guardPoolErrors(new pg.Pool({ connectionString, max: 10 }), () => {});
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db);
   return {

@@ -6,6 +6,7 @@ import { KyselyPGlite } from 'kysely-pglite';
 import pg from 'pg';
 import type { Config } from '../../config.ts';
 import type { Database, Db } from '../../db/database.ts';
+import { guardPoolErrors } from '../../db/pg-pool-errors.ts';
 import { serializeConnections } from '../../db/serialized-driver.ts';
 import type { Logger } from '../../logger.ts';
 import { describeError } from '../../logger.ts';
@@ -33,10 +34,10 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Open
 }
 
 export function openPostgres(connectionString: string, logger: Logger): OpenDatabase {
-  const pool = new pg.Pool({ connectionString, max: POOL_SIZE, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  // An idle client whose server went away emits 'error' on the pool; unhandled, that would kill the
-  // process. The pool drops the client and opens a fresh one on the next query.
-  pool.on('error', (error) => logger.log('warn', 'postgres connection lost', describeError(error)));
+  const pool = guardPoolErrors(
+    new pg.Pool({ connectionString, max: POOL_SIZE, connectionTimeoutMillis: CONNECT_TIMEOUT_MS }),
+    (error) => logger.log('warn', 'postgres connection lost', describeError(error)),
+  );
   const url = new URL(connectionString);
   return {
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
