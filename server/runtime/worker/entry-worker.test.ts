@@ -93,6 +93,13 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
     worker = await unstable_startWorker({
       config: WRANGLER_TOML,
       sendMetrics: false,
+      build: {
+        // `wrangler dev` derives this from compatibility_flags; the programmatic API leaves it unset
+        // (and then the bundle fails on node: imports). nodejs_compat with a compatibility_date from
+        // 2024-09-23 on is mode v2; deriving it from wrangler.toml keeps the file the one source.
+        nodejsCompatMode: (config: { compatibility_flags?: string[] }) =>
+          config.compatibility_flags?.includes('nodejs_compat') ? 'v2' : null,
+      },
       // A cron trigger is declared in wrangler.toml; this lets the test fire it.
       dev: {
         server: { hostname: '127.0.0.1', port: 0 },
