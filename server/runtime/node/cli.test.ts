@@ -33,7 +33,8 @@ async function pushcart(args: string[], env: Record<string, string>) {
   }
 }
 
-describe('pushcart CLI on the embedded database', () => {
+// Each command is a fresh Node process opening PGlite from disk: seconds each, more under load.
+describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
   it('creates a site as JSON, rotates and revokes keys', async () => {
     const env = { PUSHCART_DATA_DIR: tempDataDir() };
     const created = await pushcart(['site', 'create', '--name', 'Shop', '--origin', 'https://shop.example', '--origin', 'https://www.shop.example', '--json'], env);
@@ -92,7 +93,7 @@ describe('pushcart CLI on the embedded database', () => {
 const serverUrl = await reachablePostgresUrl();
 if (!serverUrl) console.warn('cli migrate on Postgres: skipped — no Postgres server reachable (set DATABASE_URL)');
 
-describe.skipIf(!serverUrl)('pushcart migrate on Postgres', () => {
+describe.skipIf(!serverUrl)('pushcart migrate on Postgres', { timeout: 120_000 }, () => {
   it('is safe from two processes at once: both succeed, each migration applied once', async () => {
     const name = `pushcart_migrate_${Date.now().toString(36)}`;
     const admin = new pg.Client({ connectionString: serverUrl });

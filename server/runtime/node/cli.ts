@@ -7,7 +7,7 @@ import { jsonLogger } from '../../logger.ts';
 import { createSecretKey, createSite, publicSiteView } from '../../sites/create-site.ts';
 import { newSiteSchema } from '../../sites/site-input.ts';
 import { DataDirBusyError, openDatabase, type OpenDatabase } from './database.ts';
-import { startNodeServer } from './entry-node.ts';
+
 
 const USAGE = `Usage: pushcart <command> [options]
 
@@ -50,6 +50,8 @@ async function main(argv: string[]): Promise<void> {
   const print = (line: string) => console.log(line);
 
   if (command === 'start') {
+    // Imported here so the other commands do not load the HTTP server.
+    const { startNodeServer } = await import('./entry-node.ts');
     const server = await startNodeServer(config, jsonLogger((line) => process.stdout.write(`${line}\n`)), print);
     const stop = async () => {
       await server.close();

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { createApp, type App } from '../../app.ts';
 import { ConfigError, parseConfig, type Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
+import { guardPoolErrors } from '../../db/pg-pool-errors.ts';
 import { ERROR_STATUS, type ErrorBody } from '../../errors.ts';
 import { describeError, jsonLogger, type Logger } from '../../logger.ts';
 
@@ -61,6 +62,8 @@ const logger: Logger = jsonLogger((line) => console.log(line));
 interface RequestDatabase {
   connectionString: string;
   pool?: pg.Pool;
+  /** Set once the response is out and the pool is being closed. */
+  closing: boolean;
 }
 
 const currentRequest = new AsyncLocalStorage<RequestDatabase>();
@@ -69,18 +72,22 @@ const requestScopedPool: PostgresPool = {
   connect() {
     const request = currentRequest.getStore();
     if (!request) throw new Error('Database used outside a request: Workers connections belong to one request');
-    request.pool ??= openRequestPool(request.connectionString);
+    request.pool ??= openRequestPool(request);
     return request.pool.connect();
   },
   // Kysely's destroy() must not close anything: each request closes its own pool.
   end: async () => {},
 };
 
-function openRequestPool(connectionString: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max: 1, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  // A socket error on an idle client is emitted on the pool; unhandled it would throw in the isolate.
-  pool.on('error', (error) => logger.log('warn', 'postgres connection lost', describeError(error)));
-  return pool;
+function openRequestPool(request: RequestDatabase): pg.Pool {
+  // Closing our own socket ends pg-cloudflare's pending read with "Stream was cancelled.": expected
+  // once the response is out, so only errors before that are a lost connection worth a warning.
+  return guardPoolErrors(
+    new pg.Pool({ connectionString: request.connectionString, max: 1, connectionTimeoutMillis: CONNECT_TIMEOUT_MS }),
+    (error) => {
+      if (!request.closing) logger.log('warn', 'postgres connection lost', describeError(error));
+    },
+  );
 }
 
 interface Runtime {
@@ -121,12 +128,14 @@ export default {
     } catch (error) {
       return startupFailure(request, error);
     }
-    const database: RequestDatabase = { connectionString: env.HYPERDRIVE!.connectionString };
+    const database: RequestDatabase = { connectionString: env.HYPERDRIVE!.connectionString, closing: false };
     try {
+      // Only the request goes in: bindings reach the app as parsed deps (DESIGN §6.1), never as c.env.
       return await currentRequest.run(database, () => runtime.app.fetch(request));
     } finally {
       // Closed after the answer is sent, so closing never delays the response.
       const pool = database.pool;
+      database.closing = true;
       if (pool) ctx.waitUntil(pool.end().catch((error: unknown) => logger.log('warn', 'postgres pool close failed', describeError(error))));
     }
   },
