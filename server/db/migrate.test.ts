@@ -1,0 +1,49 @@
+import { Migrator, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrations } from '../../migrations/index.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { migrateToLatest } from './migrate.ts';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase(); // already migrated to latest
+});
+afterAll(async () => database?.destroy());
+
+async function tableNames(): Promise<string[]> {
+  const result = await sql<{ table_name: string }>`
+    select table_name from information_schema.tables where table_schema = current_schema() and table_name not like 'kysely_%'
+    order by table_name`.execute(database.db);
+  return result.rows.map((row) => row.table_name);
+}
+
+describe('migrations', () => {
+  it('create the tables, and running them again is a no-op', async () => {
+    expect(await tableNames()).toEqual(['secret_keys', 'sites', 'subscriptions']);
+    const again = await migrateToLatest(database.db);
+    expect(again.results).toEqual([]);
+  });
+
+  it('go all the way down and back up', async () => {
+    const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations } });
+    for (let i = 0; i < Object.keys(migrations).length; i++) {
+      const step = await migrator.migrateDown();
+      expect(step.error).toBeUndefined();
+    }
+    expect(await tableNames()).toEqual([]);
+    await migrateToLatest(database.db);
+    expect(await tableNames()).toEqual(['secret_keys', 'sites', 'subscriptions']);
+  });
+
+  it('refuse a subscription status outside the closed set', async () => {
+    const site = await database.db
+      .insertInto('sites')
+      .values({ name: 's', allowed_origins: ['https://s.example'], publishable_key: 'pk_migrate', vapid_public_key: 'x', vapid_private_key: 'y' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await expect(
+      sql`insert into subscriptions (site_id, endpoint, p256dh, auth, vapid_public_key, visitor_id, status)
+          values (${site.id}, 'https://fcm.googleapis.com/x', 'p', 'a', 'v', 'visitor01', 'deleted')`.execute(database.db),
+    ).rejects.toThrow();
+  });
+});
