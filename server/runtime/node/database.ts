@@ -2,12 +2,11 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
-import { KyselyPGlite } from 'kysely-pglite';
 import pg from 'pg';
 import type { Config } from '../../config.ts';
 import type { Database, Db } from '../../db/database.ts';
 import { guardPoolErrors } from '../../db/pg-pool-errors.ts';
-import { serializeConnections } from '../../db/serialized-driver.ts';
+import { pgliteDialect } from '../../db/pglite-dialect.ts';
 import type { Logger } from '../../logger.ts';
 import { describeError } from '../../logger.ts';
 
@@ -53,7 +52,7 @@ async function openEmbedded(dataDir: string): Promise<OpenDatabase> {
   const releaseLock = lockDataDir(root);
   try {
     const client = await PGlite.create({ dataDir: resolve(root, 'pgdata') });
-    const db = new Kysely<Database>({ dialect: serializeConnections(new KyselyPGlite(client).dialect) });
+    const db = new Kysely<Database>({ dialect: pgliteDialect(client) });
     return {
       db,
       kind: 'pglite',
@@ -72,7 +71,7 @@ async function openEmbedded(dataDir: string): Promise<OpenDatabase> {
 /** An in-memory PGlite, for tests and benchmarks. */
 export async function openMemoryDatabase(): Promise<OpenDatabase> {
   const client = await PGlite.create();
-  const db = new Kysely<Database>({ dialect: serializeConnections(new KyselyPGlite(client).dialect) });
+  const db = new Kysely<Database>({ dialect: pgliteDialect(client) });
   return { db, kind: 'pglite', describe: 'in-memory PGlite', close: () => db.destroy() };
 }
 

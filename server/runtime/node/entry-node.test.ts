@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config.ts';
+import { memoryLogger } from '../../logger.ts';
+import { startNodeServer } from './entry-node.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'pushcart-start-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('npm start', { timeout: 120_000 }, () => {
+  it('on an empty database creates one demo site and prints its tag and service-worker line', async () => {
+    const port = await freePort();
+    const config = parseConfig({ PUSHCART_DATA_DIR: dataDir, PORT: String(port) });
+    const lines: string[] = [];
+    const server = await startNodeServer(config, memoryLogger(), (line) => lines.push(line));
+    let publishableKey: string;
+    try {
+      const output = lines.join('\n');
+      const tag = output.match(/<script async src="http:\/\/localhost:(\d+)\/pushcart\.js" data-site="(pk_[\w-]+)"><\/script>/);
+      expect(tag?.[1]).toBe(String(port));
+      publishableKey = tag![2]!;
+      expect(output).toContain(`importScripts('http://localhost:${port}/pushcart-sw.js');`);
+      expect(output).toMatch(/secret key, shown only this once: sk_[\w-]{43}/);
+
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      // The demo site is real: its config is served, and only for its own origin.
+      const siteConfig = await fetch(`http://127.0.0.1:${port}/v1/sites/${publishableKey}/config`, {
+        headers: { Origin: `http://localhost:${port}` },
+      });
+      expect(siteConfig.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+
+    const again: string[] = [];
+    const restarted = await startNodeServer(config, memoryLogger(), (line) => again.push(line));
+    await restarted.close();
+    expect(again.join('\n')).toContain(`data-site="${publishableKey}"`);
+    expect(again.join('\n')).not.toMatch(/Created a demo site|sk_/);
+  });
+});
