@@ -137,6 +137,10 @@ try {
     console.error(`pushcart: ${error.message}`);
     process.exit(error instanceof UsageError ? 2 : 1);
   }
+  if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
+    console.error(`pushcart: port ${(error as { port?: number }).port ?? ''} is already in use; stop the other server or set PORT`);
+    process.exit(1);
+  }
   if (error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     console.error(`pushcart: ${error.message}\n\n${USAGE}`);
     process.exit(2);
