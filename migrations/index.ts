@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as foundation from './2026-11-22T0000-foundation.ts';
+import * as delivery from './2026-11-22T0100-delivery.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -7,4 +8,5 @@ import * as foundation from './2026-11-22T0000-foundation.ts';
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-22T0000-foundation': foundation,
+  '2026-11-22T0100-delivery': delivery,
 };

@@ -15,6 +15,8 @@ export interface AppDeps {
   /** The caller's address as the runtime knows it (socket on Node, CF-Connecting-IP on Workers). */
   clientIp?: (c: Context) => string | undefined;
   rateLimits?: Partial<RateLimitSettings>;
+  /** Told when a send queued deliveries, so an idle in-process worker (or a Queue) starts at once. */
+  onNotificationQueued?: (notificationId: string) => void | Promise<void>;
 }
 
 export interface AppEnv {

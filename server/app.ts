@@ -9,12 +9,15 @@ import { describeError } from './logger.ts';
 import { browserRateLimiters } from './middleware/browser-access.ts';
 import { adminSiteRoutes } from './routes/admin-sites.ts';
 import { healthRoutes } from './routes/health.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { siteConfigRoutes } from './routes/site-config.ts';
 import { siteRoutes } from './routes/site.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 
-/** Largest request body accepted on any API route; checked before the body is parsed. */
+/** Largest request body accepted on an API route; checked before the body is parsed. */
 export const MAX_REQUEST_BODY_BYTES = 8 * 1024;
+/** A send carries a ≤ 3,993-byte payload plus audience id lists. */
+export const MAX_SEND_BODY_BYTES = 64 * 1024;
 
 export type { AppDeps } from './app-env.ts';
 
@@ -35,20 +38,22 @@ export function createApp(deps: AppDeps) {
       durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
     });
   });
-  app.use(
-    '/v1/*',
+  const limitBody = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_REQUEST_BODY_BYTES,
+      maxSize,
       onError: () => {
-        throw new ApiError('payload_too_large', `Request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`);
+        throw new ApiError('payload_too_large', `Request body is larger than ${maxSize} bytes`);
       },
-    }),
-  );
+    });
+  const sendBodyLimit = limitBody(MAX_SEND_BODY_BYTES);
+  const defaultBodyLimit = limitBody(MAX_REQUEST_BODY_BYTES);
+  app.use('/v1/*', (c, next) => (c.req.path === '/v1/notifications' ? sendBodyLimit(c, next) : defaultBodyLimit(c, next)));
 
   app.route('/', healthRoutes(deps));
   app.route('/', siteConfigRoutes(deps, limiters));
   app.route('/', subscriptionRoutes(deps, limiters));
   app.route('/', siteRoutes(deps));
+  app.route('/', notificationRoutes(deps));
   app.route('/', adminSiteRoutes(deps));
 
   app.notFound((c) => errorResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`)));

@@ -47,10 +47,69 @@ export interface SubscriptionsTable {
   last_success_at: Timestamp | null;
 }
 
+export type NotificationKind = 'transactional' | 'marketing';
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'expired' | 'suppressed';
+
+export interface NotificationsTable {
+  id: Generated<string>;
+  site_id: string;
+  source: ColumnType<string, string | undefined, string>;
+  kind: NotificationKind;
+  content: ColumnType<NotificationContent, string, string>;
+  audience: ColumnType<Record<string, unknown>, string, string>;
+  audience_size: ColumnType<number, number | undefined, number>;
+  ttl_seconds: number;
+  urgency: ColumnType<string, string | undefined, string>;
+  topic: string | null;
+  created_at: Timestamp;
+}
+
+/** What every delivery of a notification shows (DESIGN §4 payload, less the per-delivery parts). */
+export interface NotificationContent {
+  title: string;
+  body: string;
+  url: string;
+  icon?: string;
+  image?: string;
+  badge?: string;
+  actions?: Array<{ action: string; title: string; url?: string }>;
+  requireInteraction?: boolean;
+  tag: string;
+}
+
+export interface DeliveriesTable {
+  id: Generated<string>;
+  notification_id: string;
+  subscription_id: string;
+  endpoint: string;
+  report_token: string;
+  status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  due_at: Timestamp;
+  leased_by: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  sent_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  site_id: string;
+  key: string;
+  request_hash: string;
+  response_status: number;
+  response_body: ColumnType<unknown, string, string>;
+  created_at: Timestamp;
+}
+
 export interface Database {
   sites: SitesTable;
   secret_keys: SecretKeysTable;
   subscriptions: SubscriptionsTable;
+  notifications: NotificationsTable;
+  deliveries: DeliveriesTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type Db = Kysely<Database>;

@@ -4,6 +4,8 @@ import { migrations } from '../../migrations/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { migrateToLatest } from './migrate.ts';
 
+const ALL_TABLES = ['deliveries', 'idempotency_keys', 'notifications', 'secret_keys', 'sites', 'subscriptions'];
+
 let database: TestDatabase;
 beforeAll(async () => {
   database = await createTestDatabase(); // already migrated to latest
@@ -19,7 +21,7 @@ async function tableNames(): Promise<string[]> {
 
 describe('migrations', () => {
   it('create the tables, and running them again is a no-op', async () => {
-    expect(await tableNames()).toEqual(['secret_keys', 'sites', 'subscriptions']);
+    expect(await tableNames()).toEqual(ALL_TABLES);
     const again = await migrateToLatest(database.db);
     expect(again.results).toEqual([]);
   });
@@ -32,7 +34,7 @@ describe('migrations', () => {
     }
     expect(await tableNames()).toEqual([]);
     await migrateToLatest(database.db);
-    expect(await tableNames()).toEqual(['secret_keys', 'sites', 'subscriptions']);
+    expect(await tableNames()).toEqual(ALL_TABLES);
   });
 
   it('refuse a subscription status outside the closed set', async () => {

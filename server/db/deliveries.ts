@@ -1,0 +1,113 @@
+import { sql } from 'kysely';
+import type { Db, DeliveryStatus, NotificationContent, SubscriptionStatus } from './database.ts';
+
+/** A claimed delivery with everything needed to build its request, from one round trip. */
+export interface ClaimedDelivery {
+  id: string;
+  notification_id: string;
+  subscription_id: string;
+  endpoint: string;
+  report_token: string;
+  attempts: number;
+  p256dh: string;
+  auth: string;
+  subscription_status: SubscriptionStatus;
+  subscription_endpoint: string;
+  content: NotificationContent;
+  ttl_seconds: number;
+  urgency: string;
+  topic: string | null;
+  notification_created_at: Date;
+  site_id: string;
+  vapid_public_key: string;
+  vapid_private_key: string;
+}
+
+/**
+ * Claims up to `limit` due deliveries for this worker: queued ones whose time has come, and ones
+ * another worker leased but never finished (its lease lapsed: it died). FOR UPDATE SKIP LOCKED lets
+ * any number of workers claim side by side without waiting on or double-taking a row. The attempt is
+ * counted at claim time, so a message that crashes its worker still runs out of attempts.
+ */
+export async function claimDeliveries(
+  db: Db,
+  claim: { leaseId: string; limit: number; nowMs: number; leaseMs: number },
+): Promise<ClaimedDelivery[]> {
+  const now = new Date(claim.nowMs);
+  const leaseUntil = new Date(claim.nowMs + claim.leaseMs);
+  const result = await sql<ClaimedDelivery>`
+    with claimed as (
+      select id from deliveries
+      where status in ('queued', 'sending') and due_at <= ${now}
+      order by due_at
+      limit ${claim.limit}
+      for update skip locked
+    )
+    update deliveries d
+    set status = 'sending', attempts = d.attempts + 1, due_at = ${leaseUntil}, leased_by = ${claim.leaseId}, updated_at = ${now}
+    from claimed c, subscriptions s, notifications n, sites si
+    where d.id = c.id and s.id = d.subscription_id and n.id = d.notification_id and si.id = n.site_id
+    returning d.id::text as id, d.notification_id, d.subscription_id, d.endpoint, d.report_token, d.attempts,
+      s.p256dh, s.auth, s.status as subscription_status, s.endpoint as subscription_endpoint,
+      n.content, n.ttl_seconds, n.urgency, n.topic, n.created_at as notification_created_at,
+      si.id as site_id, si.vapid_public_key, si.vapid_private_key`.execute(db);
+  return result.rows;
+}
+
+export interface DeliveryResult {
+  id: string;
+  status: DeliveryStatus;
+  /** For queued (a retry or a hold): when it may go again. */
+  dueAtMs: number;
+  /** −1 to give back the attempt counted at claim when the delivery was held, not tried. */
+  attemptDelta: number;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+/**
+ * Writes a batch of outcomes in one statement. Only rows still leased by this claim are touched: if
+ * the lease lapsed and another worker took the row, that worker's result is the one that counts.
+ */
+export async function recordDeliveryResults(db: Db, leaseId: string, nowMs: number, results: DeliveryResult[]): Promise<void> {
+  if (results.length === 0) return;
+  const now = new Date(nowMs);
+  await sql`
+    update deliveries d
+    set status = v.status,
+        due_at = v.due_at,
+        attempts = d.attempts + v.attempt_delta,
+        last_status = v.last_status,
+        last_error = v.last_error,
+        sent_at = case when v.status = 'sent' then ${now}::timestamptz else d.sent_at end,
+        leased_by = null,
+        updated_at = ${now}
+    from (
+      select * from unnest(
+        ${results.map((r) => r.id)}::bigint[],
+        ${results.map((r) => r.status)}::text[],
+        ${results.map((r) => new Date(r.dueAtMs).toISOString())}::timestamptz[],
+        ${results.map((r) => r.attemptDelta)}::int[],
+        ${results.map((r) => r.lastStatus)}::int[],
+        ${results.map((r) => r.lastError)}::text[]
+      ) as t(id, status, due_at, attempt_delta, last_status, last_error)
+    ) v
+    where d.id = v.id and d.leased_by = ${leaseId} and d.status = 'sending'`.execute(db);
+}
+
+/**
+ * Marks subscriptions expired after a 404/410 — by id AND endpoint, so a subscription that was
+ * renewed with a new endpoint since this delivery was queued stays active.
+ */
+export async function expireSubscriptions(db: Db, gone: Array<{ subscriptionId: string; endpoint: string }>, nowMs: number): Promise<void> {
+  if (gone.length === 0) return;
+  await sql`
+    update subscriptions s set status = 'expired', updated_at = ${new Date(nowMs)}
+    from unnest(${gone.map((g) => g.subscriptionId)}::uuid[], ${gone.map((g) => g.endpoint)}::text[]) as v(id, endpoint)
+    where s.id = v.id and s.endpoint = v.endpoint and s.status = 'active'`.execute(db);
+}
+
+export async function markSubscriptionsSucceeded(db: Db, subscriptionIds: string[], nowMs: number): Promise<void> {
+  if (subscriptionIds.length === 0) return;
+  await sql`update subscriptions set last_success_at = ${new Date(nowMs)} where id = any(${subscriptionIds}::uuid[])`.execute(db);
+}

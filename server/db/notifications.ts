@@ -1,0 +1,91 @@
+import { sql, type Selectable } from 'kysely';
+import type { Audience } from '../notifications/notification-input.ts';
+import type { Db, DeliveryStatus, NotificationContent, NotificationKind, NotificationsTable } from './database.ts';
+
+export type NotificationRow = Selectable<NotificationsTable>;
+
+export interface NewNotification {
+  id: string;
+  siteId: string;
+  source: string;
+  kind: NotificationKind;
+  content: NotificationContent;
+  audience: Audience;
+  ttlSeconds: number;
+  urgency: string;
+  topic: string | null;
+}
+
+/**
+ * Stores a notification and fans it out into the outbox in one INSERT … SELECT: one delivery row per
+ * active subscription in the audience, resolved by Postgres, with no per-subscriber round trip and
+ * nothing loaded into memory. Returns the audience size. Call inside a transaction.
+ */
+export async function insertNotificationWithDeliveries(db: Db, notification: NewNotification, dueAt: Date): Promise<number> {
+  await db
+    .insertInto('notifications')
+    .values({
+      id: notification.id,
+      site_id: notification.siteId,
+      source: notification.source,
+      kind: notification.kind,
+      content: JSON.stringify(notification.content),
+      audience: JSON.stringify(notification.audience),
+      ttl_seconds: notification.ttlSeconds,
+      urgency: notification.urgency,
+      topic: notification.topic,
+    })
+    .execute();
+
+  const to = notification.audience;
+  const result = await db
+    .insertInto('deliveries')
+    .columns(['notification_id', 'subscription_id', 'endpoint', 'report_token', 'due_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('subscriptions as s')
+        .select([
+          sql<string>`${notification.id}::uuid`.as('notification_id'),
+          's.id',
+          's.endpoint',
+          // 128 random bits from the database's own CSPRNG (gen_random_uuid), as 32 hex characters.
+          sql<string>`replace(gen_random_uuid()::text, '-', '')`.as('report_token'),
+          sql<Date>`${dueAt}::timestamptz`.as('due_at'),
+        ])
+        .where('s.site_id', '=', notification.siteId)
+        .where('s.status', '=', 'active')
+        .$if(!to.all && Boolean(to.subscriptionIds || to.externalUserIds || to.visitorIds), (qb) =>
+          qb.where((w) =>
+            w.or([
+              ...(to.subscriptionIds ? [w('s.id', 'in', to.subscriptionIds)] : []),
+              ...(to.externalUserIds ? [w('s.external_user_id', 'in', to.externalUserIds)] : []),
+              ...(to.visitorIds ? [w('s.visitor_id', 'in', to.visitorIds)] : []),
+            ]),
+          ),
+        )
+        .$if(!to.all && to.tags !== undefined, (qb) => qb.where(sql<boolean>`s.tags @> ${JSON.stringify(to.tags)}::jsonb`)),
+    )
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  const audience = Number(result.numInsertedOrUpdatedRows ?? 0n);
+  await db.updateTable('notifications').set({ audience_size: audience }).where('id', '=', notification.id).execute();
+  return audience;
+}
+
+export async function findNotification(db: Db, siteId: string, id: string): Promise<NotificationRow | undefined> {
+  return db.selectFrom('notifications').selectAll().where('site_id', '=', siteId).where('id', '=', id).executeTakeFirst();
+}
+
+export type DeliveryCounts = Record<DeliveryStatus, number>;
+
+export async function deliveryCounts(db: Db, notificationId: string): Promise<DeliveryCounts> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select(['status', (eb) => eb.fn.countAll<string>().as('count')])
+    .where('notification_id', '=', notificationId)
+    .groupBy('status')
+    .execute();
+  const counts: DeliveryCounts = { queued: 0, sending: 0, sent: 0, failed: 0, expired: 0, suppressed: 0 };
+  for (const row of rows) counts[row.status] = Number(row.count);
+  return counts;
+}

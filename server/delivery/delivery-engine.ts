@@ -1,0 +1,266 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import {
+  claimDeliveries,
+  expireSubscriptions,
+  markSubscriptionsSucceeded,
+  recordDeliveryResults,
+  type ClaimedDelivery,
+  type DeliveryResult,
+} from '../db/deliveries.ts';
+import { describeError, type Logger } from '../logger.ts';
+import { buildPayload, reportUrl } from '../notifications/payload.ts';
+import { checkPushEndpoint } from '../push/endpoint-policy.ts';
+import type { PushTransport } from '../push/fetch-transport.ts';
+import type { PushOutcome } from '../push/push-outcome.ts';
+import { buildPushRequest, type Urgency } from '../push/push-request.ts';
+import { VapidHeaderCache } from '../push/vapid-cache.ts';
+import { openVapidPrivateKey } from '../sites/vapid-private-key.ts';
+import { DEFAULT_HOST_GATE_SETTINGS, HostGates, type HostGateSettings } from './host-gates.ts';
+
+export interface DeliverySettings {
+  /** Deliveries claimed per round trip. */
+  batchSize: number;
+  /** How long a claim is held before another worker may take the delivery (the first one died). */
+  leaseMs: number;
+  /** Tries before a delivery that keeps failing with errors is given up (dead letter: `failed`). */
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Batches in flight at once per worker: keeps the CPU busy while Postgres writes the last one. */
+  concurrentBatches: number;
+  /** Sleep between empty claims. */
+  idlePollMs: number;
+  hostGates: HostGateSettings;
+}
+
+export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
+  batchSize: 500,
+  leaseMs: 60_000,
+  maxAttempts: 5,
+  retryBaseMs: 5_000,
+  retryMaxMs: 60 * 60_000,
+  concurrentBatches: 3,
+  idlePollMs: 1_000,
+  hostGates: DEFAULT_HOST_GATE_SETTINGS,
+};
+
+export interface DeliveryDeps {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  transport: PushTransport;
+  now?: () => number;
+  random?: () => number;
+  workerId?: string;
+  settings?: Partial<DeliverySettings>;
+}
+
+/** A delivery worker's long-lived state: caches and gates that outlive one batch. */
+export interface Deliverer {
+  deps: DeliveryDeps;
+  settings: DeliverySettings;
+  now: () => number;
+  random: () => number;
+  workerId: string;
+  vapidCache: VapidHeaderCache;
+  hostGates: HostGates;
+  /** Opened VAPID private keys by their stored form (decrypting with the master key costs a WebCrypto call). */
+  privateKeys: Map<string, Promise<string>>;
+  claims: number;
+}
+
+export function createDeliverer(deps: DeliveryDeps): Deliverer {
+  const now = deps.now ?? Date.now;
+  const settings = { ...DEFAULT_DELIVERY_SETTINGS, ...deps.settings };
+  return {
+    deps,
+    settings,
+    now,
+    random: deps.random ?? Math.random,
+    workerId: deps.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`,
+    vapidCache: new VapidHeaderCache(now),
+    hostGates: new HostGates(settings.hostGates, now, deps.logger),
+    privateKeys: new Map(),
+    claims: 0,
+  };
+}
+
+/**
+ * Claims one batch, sends it, records every outcome. Returns how many deliveries it claimed (0: no
+ * work due). The same function runs in `npx pushcart worker`, in `npm start`, and on Workers.
+ */
+export async function deliverBatch(deliverer: Deliverer): Promise<number> {
+  const { deps, settings } = deliverer;
+  const leaseId = `${deliverer.workerId}:${++deliverer.claims}`;
+  const claimed = await claimDeliveries(deps.db, {
+    leaseId,
+    limit: settings.batchSize,
+    nowMs: deliverer.now(),
+    leaseMs: settings.leaseMs,
+  });
+  if (claimed.length === 0) return 0;
+
+  const gone: Array<{ subscriptionId: string; endpoint: string }> = [];
+  const succeeded: string[] = [];
+  const results = await Promise.all(
+    claimed.map(async (delivery) => {
+      const result = await deliverOne(deliverer, delivery);
+      if (result.goneEndpoint) gone.push({ subscriptionId: delivery.subscription_id, endpoint: result.goneEndpoint });
+      if (result.status === 'sent') succeeded.push(delivery.subscription_id);
+      return result;
+    }),
+  );
+  const nowMs = deliverer.now();
+  await recordDeliveryResults(deps.db, leaseId, nowMs, results);
+  await expireSubscriptions(deps.db, gone, nowMs);
+  await markSubscriptionsSucceeded(deps.db, succeeded, nowMs);
+  return claimed.length;
+}
+
+type OneResult = DeliveryResult & { goneEndpoint?: string };
+
+async function deliverOne(deliverer: Deliverer, delivery: ClaimedDelivery): Promise<OneResult> {
+  const { deps, settings } = deliverer;
+  const nowMs = deliverer.now();
+  const base = { id: delivery.id, dueAtMs: nowMs, attemptDelta: 0, lastStatus: null, lastError: null };
+
+  // Re-checked at send time: the subscriber may have opted out since the notification was queued.
+  if (delivery.subscription_status !== 'active') {
+    return { ...base, status: 'suppressed', lastError: `subscription ${delivery.subscription_status}` };
+  }
+  const expiresAtMs = new Date(delivery.notification_created_at).getTime() + delivery.ttl_seconds * 1000;
+  if (delivery.ttl_seconds > 0 && nowMs >= expiresAtMs) {
+    return { ...base, status: 'suppressed', lastError: 'ttl_elapsed: the notification expired before it could be sent' };
+  }
+  // The subscription's current endpoint: if it was renewed since queuing, the new one is right.
+  const endpoint = delivery.subscription_endpoint;
+  const verdict = checkPushEndpoint(endpoint, deps.config.extraPushHosts);
+  if (!verdict.ok) return { ...base, status: 'failed', lastError: `endpoint_not_allowed: ${verdict.reason}` };
+  const host = verdict.url.host;
+
+  const pausedUntil = deliverer.hostGates.pausedUntil(host);
+  if (pausedUntil > 0) {
+    // Held, not tried: the attempt counted at claim is given back.
+    return { ...base, status: 'queued', dueAtMs: pausedUntil, attemptDelta: -1, lastError: 'held: push host backing off' };
+  }
+
+  let outcome: PushOutcome;
+  try {
+    const privateKey = await openPrivateKey(deliverer, delivery.vapid_private_key);
+    const payload = buildPayload(delivery.notification_id, delivery.content, {
+      url: reportUrl(deps.config.publicUrl),
+      token: `${delivery.id}.${delivery.report_token}`,
+    });
+    const request = buildPushRequest(
+      { endpoint, p256dh: delivery.p256dh, auth: delivery.auth },
+      payload,
+      { subject: deps.config.vapidSubject, publicKey: delivery.vapid_public_key, privateKey },
+      { ttlSeconds: delivery.ttl_seconds, urgency: delivery.urgency as Urgency, topic: delivery.topic },
+      deliverer.vapidCache,
+    );
+    outcome = await deliverer.hostGates.run(host, () => deps.transport.send(request));
+  } catch (error) {
+    deps.logger.log('error', 'delivery could not be built', { deliveryId: delivery.id, ...describeError(error) });
+    return { ...base, status: 'failed', lastError: `build_failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500) };
+  }
+
+  switch (outcome.kind) {
+    case 'sent':
+      return { ...base, status: 'sent', lastStatus: outcome.status };
+    case 'gone':
+      return { ...base, status: 'expired', lastStatus: outcome.status, lastError: 'subscription gone', goneEndpoint: endpoint };
+    case 'rejected':
+      if (outcome.hostAlert) deliverer.hostGates.forbidden(host);
+      return { ...base, status: 'failed', lastStatus: outcome.status, lastError: outcome.reason };
+    case 'retry': {
+      if (outcome.hostBackoff) {
+        // The host asked everyone to slow down: not this delivery's failure, so it costs no attempt;
+        // its TTL still bounds how long it waits.
+        const until = deliverer.hostGates.backOff(host, outcome.retryAfterMs);
+        return { ...base, status: 'queued', dueAtMs: until, attemptDelta: -1, lastStatus: outcome.status, lastError: outcome.reason };
+      }
+      if (delivery.attempts >= settings.maxAttempts) {
+        return {
+          ...base,
+          status: 'failed',
+          lastStatus: outcome.status,
+          lastError: `gave up after ${delivery.attempts} attempts: ${outcome.reason}`,
+        };
+      }
+      return { ...base, status: 'queued', dueAtMs: nowMs + retryDelayMs(deliverer, delivery.attempts), lastStatus: outcome.status, lastError: outcome.reason };
+    }
+  }
+}
+
+/** Exponential backoff with full jitter: spreads retries so a recovering host is not hit at once. */
+export function retryDelayMs(deliverer: Pick<Deliverer, 'settings' | 'random'>, attempts: number): number {
+  const { retryBaseMs, retryMaxMs } = deliverer.settings;
+  const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.max(retryBaseMs / 2, Math.round(deliverer.random() * ceiling));
+}
+
+function openPrivateKey(deliverer: Deliverer, stored: string): Promise<string> {
+  let opened = deliverer.privateKeys.get(stored);
+  if (!opened) {
+    opened = openVapidPrivateKey(stored, deliverer.deps.config.masterKey);
+    opened.catch(() => deliverer.privateKeys.delete(stored));
+    deliverer.privateKeys.set(stored, opened);
+  }
+  return opened;
+}
+
+/**
+ * Delivers until `signal` aborts: `concurrentBatches` loops claim and send side by side; a loop that
+ * finds nothing due sleeps `idlePollMs`, or less when `wake()` says work was just queued.
+ */
+export class DeliveryWorker {
+  readonly deliverer: Deliverer;
+  #wakers = new Set<() => void>();
+
+  constructor(deps: DeliveryDeps) {
+    this.deliverer = createDeliverer(deps);
+  }
+
+  wake(): void {
+    for (const wake of this.#wakers) wake();
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const loops = Array.from({ length: this.deliverer.settings.concurrentBatches }, () => this.#loop(signal));
+    await Promise.all(loops);
+  }
+
+  async #loop(signal: AbortSignal): Promise<void> {
+    const { logger } = this.deliverer.deps;
+    let failures = 0;
+    while (!signal.aborted) {
+      let claimed = 0;
+      try {
+        claimed = await deliverBatch(this.deliverer);
+        failures = 0;
+      } catch (error) {
+        failures++;
+        logger.log('error', 'delivery batch failed', { workerId: this.deliverer.workerId, failures, ...describeError(error) });
+      }
+      if (claimed === 0 && !signal.aborted) {
+        const pauseMs = failures > 0 ? Math.min(30_000, 1_000 * 2 ** Math.min(failures, 5)) : this.deliverer.settings.idlePollMs;
+        await this.#sleep(pauseMs, signal);
+      }
+    }
+  }
+
+  #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.#wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done);
+      this.#wakers.add(done);
+    });
+  }
+}

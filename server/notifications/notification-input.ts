@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/** RFC 8030 §5.2: a TTL longer than this is pointless; push services cap it (FCM: 28 days). */
+export const MAX_TTL_SECONDS = 2_419_200;
+export const DEFAULT_TTL_SECONDS = 86_400;
+/** RFC 8030 §5.4: a Topic is at most 32 characters of the URL-safe base64 alphabet. */
+const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
+/** At most this many ids in one selector; larger audiences are tags or `all`. */
+const MAX_SELECTOR_IDS = 1000;
+
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'https:' || url.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http(s) URL');
+
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a subscription id');
+
+export const audienceSchema = z
+  .object({
+    all: z.literal(true).optional(),
+    subscriptionIds: z.array(uuid).min(1).max(MAX_SELECTOR_IDS).optional(),
+    externalUserIds: z.array(z.string().min(1).max(200)).min(1).max(MAX_SELECTOR_IDS).optional(),
+    visitorIds: z.array(z.string().min(1).max(64)).min(1).max(MAX_SELECTOR_IDS).optional(),
+    /** Subscribers whose tags contain all of these key/value pairs. */
+    tags: z.record(z.string().min(1).max(64), z.union([z.string().max(200), z.number(), z.boolean()])).optional(),
+  })
+  .strict()
+  .refine((to) => Object.values(to).some((value) => value !== undefined), {
+    message: 'name an audience: all, subscriptionIds, externalUserIds, visitorIds or tags',
+  })
+  .refine((to) => !(to.all && (to.subscriptionIds || to.externalUserIds || to.visitorIds || to.tags)), {
+    message: '`all` cannot be combined with other selectors',
+  });
+
+export type Audience = z.infer<typeof audienceSchema>;
+
+export const sendNotificationSchema = z
+  .object({
+    title: z.string().trim().min(1).max(500),
+    body: z.string().max(2000).default(''),
+    url: httpUrl,
+    icon: httpUrl.optional(),
+    image: httpUrl.optional(),
+    badge: httpUrl.optional(),
+    actions: z
+      .array(
+        z
+          .object({
+            action: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -'),
+            title: z.string().trim().min(1).max(100),
+            url: httpUrl.optional(),
+          })
+          .strict(),
+      )
+      .max(2, 'browsers show at most 2 action buttons')
+      .optional(),
+    requireInteraction: z.boolean().optional(),
+    ttl: z.number().int().min(0).max(MAX_TTL_SECONDS).default(DEFAULT_TTL_SECONDS),
+    urgency: z.enum(['very-low', 'low', 'normal', 'high']).default('normal'),
+    topic: z.string().regex(TOPIC, 'must be at most 32 characters of A–Z, a–z, 0–9, _ or - (RFC 8030 §5.4)').optional(),
+    kind: z.enum(['transactional', 'marketing']).default('marketing'),
+    to: audienceSchema,
+  })
+  .strict();
+
+export type SendNotificationInput = z.infer<typeof sendNotificationSchema>;
