@@ -11,7 +11,8 @@ import { DataDirBusyError, openDatabase, type OpenDatabase } from './database.ts
 
 const USAGE = `Usage: pushcart <command> [options]
 
-  start                                  run the server (what npm start runs)
+  start                                  run the server and one delivery worker (what npm start runs)
+  worker                                 run a delivery worker only (as many as you like, on Postgres)
   migrate                                bring the database schema up to date
   site create --name NAME --origin URL [--origin URL…] [--json]
                                          create a site; prints its keys (the secret key only now)
@@ -59,6 +60,11 @@ async function main(argv: string[]): Promise<void> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    return;
+  }
+
+  if (command === 'worker') {
+    await runWorker(config);
     return;
   }
 
@@ -118,6 +124,27 @@ async function main(argv: string[]): Promise<void> {
       }
     }
     throw new UsageError(`Unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
+  });
+}
+
+/** A dedicated delivery worker until SIGINT/SIGTERM; the batch in flight is finished first. */
+async function runWorker(config: Config): Promise<void> {
+  const { DeliveryWorker } = await import('../../delivery/delivery-engine.ts');
+  const { nodePushTransport } = await import('./push-transport.ts');
+  const workerLogger = jsonLogger((line) => process.stdout.write(`${line}\n`));
+  await withDatabase(config, async ({ db, describe }) => {
+    await migrateToLatest(db);
+    const push = nodePushTransport();
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    const worker = new DeliveryWorker({ db, config, logger: workerLogger, transport: push.transport });
+    workerLogger.log('info', 'delivery worker started', { workerId: worker.deliverer.workerId, database: describe });
+    try {
+      await worker.run(stop.signal);
+    } finally {
+      await push.close();
+    }
   });
 }
 

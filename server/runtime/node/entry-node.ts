@@ -8,7 +8,9 @@ import { migrateToLatest } from '../../db/migrate.ts';
 import type { Logger } from '../../logger.ts';
 import { createSite } from '../../sites/create-site.ts';
 import { installSnippet } from '../../sites/install-snippet.ts';
+import { DeliveryWorker } from '../../delivery/delivery-engine.ts';
 import { openDatabase } from './database.ts';
+import { nodePushTransport } from './push-transport.ts';
 
 export interface RunningServer {
   url: string;
@@ -21,13 +23,19 @@ export interface RunningServer {
  */
 export async function startNodeServer(config: Config, logger: Logger, print: (line: string) => void): Promise<RunningServer> {
   const database = await openDatabase(config, logger);
+  const push = nodePushTransport();
+  const stopWorker = new AbortController();
   try {
     await migrateToLatest(database.db);
+    // One delivery worker in-process, so `npm start` alone sends; more can run as `pushcart worker`.
+    const worker = new DeliveryWorker({ db: database.db, config, logger, transport: push.transport });
+    const working = worker.run(stopWorker.signal);
     const app = createApp({
       config,
       db: database.db,
       logger,
       clientIp: (c) => getConnInfo(c).remote.address,
+      onNotificationQueued: () => worker.wake(),
     });
     const server = serve({ fetch: app.fetch, port: config.port });
     await new Promise<void>((resolve, reject) => {
@@ -43,10 +51,15 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
       url: `http://localhost:${port}`,
       close: async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        stopWorker.abort();
+        await working;
+        await push.close();
         await database.close();
       },
     };
   } catch (error) {
+    stopWorker.abort();
+    await push.close();
     await database.close();
     throw error;
   }
