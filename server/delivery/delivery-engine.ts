@@ -139,13 +139,14 @@ async function deliverOne(deliverer: Deliverer, delivery: ClaimedDelivery): Prom
   if (!verdict.ok) return { ...base, status: 'failed', lastError: `endpoint_not_allowed: ${verdict.reason}` };
   const host = verdict.url.host;
 
+  // Held, not tried: the attempt counted at claim is given back.
+  const hold = (until: number): OneResult => ({ ...base, status: 'queued', dueAtMs: until, attemptDelta: -1, lastError: 'held: push host backing off' });
   const pausedUntil = deliverer.hostGates.pausedUntil(host);
-  if (pausedUntil > 0) {
-    // Held, not tried: the attempt counted at claim is given back.
-    return { ...base, status: 'queued', dueAtMs: pausedUntil, attemptDelta: -1, lastError: 'held: push host backing off' };
-  }
+  if (pausedUntil > 0) return hold(pausedUntil);
 
-  let outcome: PushOutcome;
+  let outcome: PushOutcome | undefined;
+  let heldUntil = 0;
+  let backoffUntil = 0;
   try {
     const privateKey = await openPrivateKey(deliverer, delivery.vapid_private_key);
     const payload = buildPayload(delivery.notification_id, delivery.content, {
@@ -159,26 +160,34 @@ async function deliverOne(deliverer: Deliverer, delivery: ClaimedDelivery): Prom
       { ttlSeconds: delivery.ttl_seconds, urgency: delivery.urgency as Urgency, topic: delivery.topic },
       deliverer.vapidCache,
     );
-    outcome = await deliverer.hostGates.run(host, () => deps.transport.send(request));
+    await deliverer.hostGates.run(host, async () => {
+      // Checked again once a slot is ours: a 429 or a 403 burst may have paused the host meanwhile.
+      heldUntil = deliverer.hostGates.pausedUntil(host);
+      if (heldUntil !== 0) return;
+      outcome = await deps.transport.send(request);
+      // Host-wide consequences are applied before the slot is released, so the next request in
+      // line already sees the pause or the open circuit.
+      if (outcome.kind === 'rejected' && outcome.hostAlert) deliverer.hostGates.forbidden(host);
+      if (outcome.kind === 'retry' && outcome.hostBackoff) backoffUntil = deliverer.hostGates.backOff(host, outcome.retryAfterMs);
+    });
   } catch (error) {
     deps.logger.log('error', 'delivery could not be built', { deliveryId: delivery.id, ...describeError(error) });
     return { ...base, status: 'failed', lastError: `build_failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500) };
   }
 
+  if (outcome === undefined) return hold(heldUntil);
   switch (outcome.kind) {
     case 'sent':
       return { ...base, status: 'sent', lastStatus: outcome.status };
     case 'gone':
       return { ...base, status: 'expired', lastStatus: outcome.status, lastError: 'subscription gone', goneEndpoint: endpoint };
     case 'rejected':
-      if (outcome.hostAlert) deliverer.hostGates.forbidden(host);
       return { ...base, status: 'failed', lastStatus: outcome.status, lastError: outcome.reason };
     case 'retry': {
       if (outcome.hostBackoff) {
         // The host asked everyone to slow down: not this delivery's failure, so it costs no attempt;
         // its TTL still bounds how long it waits.
-        const until = deliverer.hostGates.backOff(host, outcome.retryAfterMs);
-        return { ...base, status: 'queued', dueAtMs: until, attemptDelta: -1, lastStatus: outcome.status, lastError: outcome.reason };
+        return { ...base, status: 'queued', dueAtMs: backoffUntil, attemptDelta: -1, lastStatus: outcome.status, lastError: outcome.reason };
       }
       if (delivery.attempts >= settings.maxAttempts) {
         return {

@@ -1,0 +1,354 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config.ts';
+import { claimDeliveries } from '../db/deliveries.ts';
+import { memoryLogger } from '../logger.ts';
+import type { PushTransport } from '../push/fetch-transport.ts';
+import { nodePushTransport } from '../runtime/node/push-transport.ts';
+import type { CreatedSite } from '../sites/create-site.ts';
+import { SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
+import { startMockPushService, type FaultMode, type MockPushService } from '../testing/mock-push-service.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { createDeliverer, deliverBatch, type DeliverySettings } from './delivery-engine.ts';
+
+let database: TestDatabase;
+let mockA: MockPushService;
+let mockB: MockPushService;
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  [database, mockA, mockB] = await Promise.all([createTestDatabase(), startMockPushService(), startMockPushService()]);
+});
+afterAll(async () => {
+  await Promise.all([mockA?.close(), mockB?.close()]);
+  await database?.destroy();
+});
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
+  // Each test starts from an empty outbox.
+  await database.db.deleteFrom('deliveries').execute();
+  await database.db.deleteFrom('notifications').execute();
+  mockA.setHostMode('ok');
+  mockB.setHostMode('ok');
+});
+
+/** A world for one test: a site, its subscribers at the mocks, the API and a deliverer with a clock it controls. */
+async function world(options: { settings?: Partial<DeliverySettings>; timeoutMs?: number; transport?: (inner: PushTransport) => PushTransport } = {}) {
+  const env = { PUSHCART_PUSH_HOSTS: `${mockA.host},${mockB.host}`, PUSHCART_PUBLIC_URL: 'https://push.shop.example' };
+  const config = parseConfig(env);
+  const site = await testSite(database.db);
+  const clock = { nowMs: Date.now() };
+  const { app } = testApp(database.db, { env, now: () => clock.nowMs, rateLimits: { perIp: { capacity: 100_000, refillPerSecond: 1_000 } } });
+  const push = nodePushTransport({ ca: [mockA.ca, mockB.ca].join('\n'), timeoutMs: options.timeoutMs ?? 5_000 });
+  closers.push(push.close);
+  const logger = memoryLogger();
+  const deliverer = createDeliverer({
+    db: database.db,
+    config,
+    logger,
+    transport: options.transport ? options.transport(push.transport) : push.transport,
+    now: () => clock.nowMs,
+    random: () => 0.5,
+    settings: { retryBaseMs: 1_000, ...options.settings },
+  });
+
+  async function subscriber(mock: MockPushService, mode?: FaultMode) {
+    const subscription = await mock.subscribe({ applicationServerKey: site.vapidPublicKey, ...(mode ? { mode } : {}) });
+    const response = await app.request('/v1/subscriptions', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${site.publishableKey}`, Origin: SHOP_ORIGIN, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ subscription: { endpoint: subscription.endpoint, keys: subscription.keys }, visitorId: `visitor-${subscription.id}`.slice(0, 64) }),
+    });
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as { id: string };
+    return { ...subscription, subscriptionId: id };
+  }
+
+  async function send(extra: Record<string, unknown> = {}) {
+    const response = await app.request('/v1/notifications', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'Price drop', body: 'Now €79', url: `${SHOP_ORIGIN}/p/1`, to: { all: true }, ...extra }),
+    });
+    expect(response.status).toBe(202);
+    return ((await response.json()) as { id: string; audience: number }).id;
+  }
+
+  async function deliveries(notificationId: string) {
+    return database.db.selectFrom('deliveries').selectAll().where('notification_id', '=', notificationId).orderBy('id').execute();
+  }
+
+  async function counts(notificationId: string) {
+    const response = await app.request(`/v1/notifications/${notificationId}`, { headers: { Authorization: `Bearer ${site.secretKey}` } });
+    return ((await response.json()) as { counts: Record<string, number> }).counts;
+  }
+
+  return { site, clock, deliverer, logger, subscriber, send, deliveries, counts, config };
+}
+
+async function subscriptionStatus(id: string) {
+  const row = await database.db.selectFrom('subscriptions').select(['status', 'endpoint']).where('id', '=', id).executeTakeFirstOrThrow();
+  return row.status;
+}
+
+describe('end to end', () => {
+  it('the mock decrypts exactly the payload expected, with TTL, Urgency and Topic', async () => {
+    const w = await world();
+    const alice = await w.subscriber(mockA);
+    const bob = await w.subscriber(mockB);
+    const id = await w.send({
+      icon: 'https://cdn.shop.example/icon.png',
+      image: 'https://cdn.shop.example/shoe.jpg',
+      actions: [{ action: 'buy', title: 'Buy now', url: `${SHOP_ORIGIN}/checkout` }],
+      requireInteraction: true,
+      ttl: 3600,
+      urgency: 'high',
+      topic: 'price-drop-1',
+    });
+    expect(await deliverBatch(w.deliverer)).toBe(2);
+
+    const rows = await w.deliveries(id);
+    expect(rows.map((row) => row.status)).toEqual(['sent', 'sent']);
+    for (const [mock, subscriber] of [[mockA, alice], [mockB, bob]] as const) {
+      const message = mock.received.find((m) => m.subscriptionId === subscriber.id)!;
+      const row = rows.find((r) => r.subscription_id === subscriber.subscriptionId)!;
+      expect(JSON.parse(message.payload)).toEqual({
+        v: 1,
+        id,
+        title: 'Price drop',
+        body: 'Now €79',
+        icon: 'https://cdn.shop.example/icon.png',
+        image: 'https://cdn.shop.example/shoe.jpg',
+        url: `${SHOP_ORIGIN}/p/1`,
+        actions: [{ action: 'buy', title: 'Buy now', url: `${SHOP_ORIGIN}/checkout` }],
+        tag: id,
+        requireInteraction: true,
+        report: { url: 'https://push.shop.example/v1/interactions', token: `${row.id}.${row.report_token}` },
+      });
+      expect(message).toMatchObject({ ttl: 3600, urgency: 'high', topic: 'price-drop-1', httpVersion: '2.0' });
+      expect(message.vapid).toMatchObject({ aud: mock.origin, sub: w.config.vapidSubject, k: w.site.vapidPublicKey });
+    }
+    expect(await w.counts(id)).toMatchObject({ queued: 0, sent: 2 });
+    const subscription = await database.db.selectFrom('subscriptions').select('last_success_at').where('id', '=', alice.subscriptionId).executeTakeFirstOrThrow();
+    expect(subscription.last_success_at).not.toBeNull();
+  });
+
+  it('signs the VAPID JWT once per push-service origin, not per message', async () => {
+    const w = await world();
+    for (let i = 0; i < 20; i++) await w.subscriber(i % 2 ? mockA : mockB);
+    await w.send();
+    expect(await deliverBatch(w.deliverer)).toBe(20);
+    expect(w.deliverer.vapidCache.signings).toBe(2);
+    await w.send();
+    await deliverBatch(w.deliverer);
+    expect(w.deliverer.vapidCache.signings).toBe(2);
+  });
+
+  it('skips a subscriber who opted out after the send was queued', async () => {
+    const w = await world();
+    const alice = await w.subscriber(mockA);
+    const id = await w.send();
+    await database.db.updateTable('subscriptions').set({ status: 'unsubscribed' }).where('id', '=', alice.subscriptionId).execute();
+    await deliverBatch(w.deliverer);
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'suppressed', last_error: 'subscription unsubscribed' });
+    expect(mockA.received.some((m) => m.subscriptionId === alice.id)).toBe(false);
+  });
+});
+
+describe('outcomes', () => {
+  it.each([
+    ['gone', 410],
+    ['not_found', 404],
+  ] as const)('%s → delivery expired, subscription expired, no retry', async (mode, status) => {
+    const w = await world();
+    const sub = await w.subscriber(mockA, mode);
+    const id = await w.send();
+    await deliverBatch(w.deliverer);
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'expired', last_status: status });
+    expect(await subscriptionStatus(sub.subscriptionId)).toBe('expired');
+    w.clock.nowMs += 24 * 3600_000;
+    expect(await deliverBatch(w.deliverer)).toBe(0);
+  });
+
+  it('a 410 for an endpoint the subscription has since renewed leaves the subscription active', async () => {
+    let renew: (() => Promise<void>) | undefined;
+    const w = await world({
+      transport: (inner) => ({
+        async send(request) {
+          await renew?.(); // the browser renews while our request is in flight
+          return inner.send(request);
+        },
+      }),
+    });
+    const sub = await w.subscriber(mockA, 'gone');
+    renew = async () => {
+      await database.db.updateTable('subscriptions').set({ endpoint: `${mockA.origin}/push/renewed-${sub.id}` }).where('id', '=', sub.subscriptionId).execute();
+    };
+    await w.send();
+    await deliverBatch(w.deliverer);
+    expect(await subscriptionStatus(sub.subscriptionId)).toBe('active');
+  });
+
+  it('413 → failed payload_too_large', async () => {
+    const w = await world();
+    await w.subscriber(mockA, 'too_large');
+    const id = await w.send();
+    await deliverBatch(w.deliverer);
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'failed', last_status: 413, last_error: 'payload_too_large' });
+    expect(await w.counts(id)).toMatchObject({ failed: 1, queued: 0 });
+  });
+
+  it.each([400, 401, 403])('%i → failed, subscription kept', async (status) => {
+    const w = await world();
+    const sub = await w.subscriber(mockA, { status });
+    const id = await w.send();
+    await deliverBatch(w.deliverer);
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'failed', last_status: status });
+    expect(await subscriptionStatus(sub.subscriptionId)).toBe('active');
+  });
+
+  it.each([
+    ['seconds', () => '30', 30_000],
+    ['an HTTP-date', () => new Date(Date.now() + 45_000).toUTCString(), 45_000],
+  ])('429 with Retry-After in %s backs off that host only; the other host keeps flowing', async (_label, retryAfter, expectedMs) => {
+    const w = await world();
+    w.clock.nowMs = Date.now();
+    const slow = [await w.subscriber(mockA), await w.subscriber(mockA)];
+    const fast = await w.subscriber(mockB);
+    mockA.setHostMode({ status: 429, retryAfter: retryAfter() });
+    const id = await w.send();
+    await deliverBatch(w.deliverer);
+    const rows = await w.deliveries(id);
+    const fastRow = rows.find((r) => r.subscription_id === fast.subscriptionId)!;
+    expect(fastRow.status).toBe('sent');
+    for (const sub of slow) {
+      const row = rows.find((r) => r.subscription_id === sub.subscriptionId)!;
+      expect(row.status).toBe('queued');
+      expect(row.attempts).toBe(0); // throttling is not the delivery's failure
+      expect(Math.abs(row.due_at.getTime() - (w.clock.nowMs + expectedMs))).toBeLessThan(1_500);
+    }
+    // Before the pause ends nothing is claimed for that host; after it, the deliveries go.
+    mockA.setHostMode('ok');
+    w.clock.nowMs += expectedMs - 5_000;
+    expect(await deliverBatch(w.deliverer)).toBe(0);
+    w.clock.nowMs += 6_000;
+    await deliverBatch(w.deliverer);
+    expect((await w.deliveries(id)).every((r) => r.status === 'sent')).toBe(true);
+  });
+
+  it('503 without Retry-After holds the host for the default backoff', async () => {
+    const w = await world({ settings: { hostGates: { maxInFlightPerHost: 10, breakerThreshold: 50, breakerWindowMs: 60_000, breakerOpenMs: 300_000, defaultHostBackoffMs: 20_000 } } });
+    await w.subscriber(mockA, 'unavailable');
+    const id = await w.send();
+    await deliverBatch(w.deliverer);
+    const [row] = await w.deliveries(id);
+    expect(row).toMatchObject({ status: 'queued', last_status: 503 });
+    expect(row!.due_at.getTime()).toBe(w.clock.nowMs + 20_000);
+  });
+
+  it('500s retry with growing backoff, then fail after maxAttempts (dead letter, counted)', async () => {
+    const w = await world({ settings: { maxAttempts: 3 } });
+    await w.subscriber(mockA, { status: 500 });
+    const id = await w.send();
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      expect(await deliverBatch(w.deliverer)).toBe(1);
+      const [row] = await w.deliveries(id);
+      expect(row!.attempts).toBe(attempt);
+      if (attempt < 3) {
+        expect(row!.status).toBe('queued');
+        delays.push(row!.due_at.getTime() - w.clock.nowMs);
+        w.clock.nowMs = row!.due_at.getTime();
+      } else {
+        expect(row).toMatchObject({ status: 'failed', last_status: 500 });
+        expect(row!.last_error).toMatch(/^gave up after 3 attempts/);
+      }
+    }
+    expect(delays[1]!).toBeGreaterThan(delays[0]!);
+    w.clock.nowMs += 24 * 3600_000;
+    expect(await deliverBatch(w.deliverer)).toBe(0);
+    expect(await w.counts(id)).toMatchObject({ failed: 1, queued: 0 });
+  });
+
+  it('a hanging host is aborted at the timeout and retried', async () => {
+    const w = await world({ timeoutMs: 300 });
+    await w.subscriber(mockA, 'hang');
+    const id = await w.send();
+    const started = performance.now();
+    await deliverBatch(w.deliverer);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'queued', last_error: 'timed out', attempts: 1 });
+  });
+
+  it('a reset connection is retried', async () => {
+    const w = await world();
+    await w.subscriber(mockA, 'reset');
+    const id = await w.send();
+    await deliverBatch(w.deliverer);
+    const [row] = await w.deliveries(id);
+    expect(row).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(row!.last_error).toMatch(/^network error/);
+  });
+
+  it('a burst of 403 opens the host circuit with an alert; the rest wait, nothing is deleted', async () => {
+    const w = await world({
+      settings: { batchSize: 5, hostGates: { maxInFlightPerHost: 1, breakerThreshold: 3, breakerWindowMs: 60_000, breakerOpenMs: 600_000, defaultHostBackoffMs: 10_000 } },
+    });
+    const subs = [];
+    for (let i = 0; i < 8; i++) subs.push(await w.subscriber(mockA));
+    mockA.setHostMode({ status: 403 });
+    const id = await w.send();
+    await deliverBatch(w.deliverer);
+    await deliverBatch(w.deliverer);
+    const rows = await w.deliveries(id);
+    expect(rows.filter((r) => r.status === 'failed').length).toBe(3);
+    expect(rows.filter((r) => r.status === 'queued').length).toBe(5);
+    expect(w.logger.entries.some((e) => e.level === 'error' && e.message.startsWith('ALERT push host circuit open'))).toBe(true);
+    for (const sub of subs) expect(await subscriptionStatus(sub.subscriptionId)).toBe('active');
+  });
+
+  it('1,000 hanging requests end in timeouts, not EMFILE, on a bounded number of connections', async () => {
+    const w = await world({ timeoutMs: 1_500, settings: { batchSize: 1_000 } });
+    const connectionsBefore = mockA.connections;
+    const subs = await Promise.all(Array.from({ length: 1_000 }, () => mockA.subscribe({ applicationServerKey: w.site.vapidPublicKey })));
+    // Inserted directly: 1,000 API calls would only slow the test down.
+    await database.db
+      .insertInto('subscriptions')
+      .values(subs.map((s) => ({ site_id: w.site.id, endpoint: s.endpoint, p256dh: s.keys.p256dh, auth: s.keys.auth, vapid_public_key: w.site.vapidPublicKey, visitor_id: `v-${s.id}`.slice(0, 64) })))
+      .execute();
+    mockA.setHostMode('hang');
+    const id = await w.send();
+    expect(await deliverBatch(w.deliverer)).toBe(1_000);
+    const rows = await w.deliveries(id);
+    expect(rows).toHaveLength(1_000);
+    expect(new Set(rows.map((r) => r.last_error))).toEqual(new Set(['timed out']));
+    expect(mockA.connections - connectionsBefore).toBeLessThanOrEqual(8);
+  }, 60_000);
+});
+
+describe('leases and duplicates', () => {
+  it('a lapsed lease (the worker died) is claimed again, and the re-sent push carries the same tag', async () => {
+    const w = await world({ settings: { leaseMs: 30_000 } });
+    const sub = await w.subscriber(mockA);
+    const id = await w.send();
+    // A worker claims and "dies": it never sends or records.
+    const lost = await claimDeliveries(database.db, { leaseId: 'dead-worker:1', limit: 10, nowMs: w.clock.nowMs, leaseMs: 30_000 });
+    expect(lost).toHaveLength(1);
+    expect(await deliverBatch(w.deliverer)).toBe(0); // still leased
+    w.clock.nowMs += 30_001;
+    expect(await deliverBatch(w.deliverer)).toBe(1);
+    const [row] = await w.deliveries(id);
+    expect(row).toMatchObject({ status: 'sent', attempts: 2 });
+    const message = mockA.received.filter((m) => m.subscriptionId === sub.id).at(-1)!;
+    expect(JSON.parse(message.payload).tag).toBe(id);
+  });
+
+  it('a TTL that ran out while waiting → suppressed with the reason, never sent late', async () => {
+    const w = await world();
+    await w.subscriber(mockA);
+    const id = await w.send({ ttl: 60 });
+    w.clock.nowMs += 61_000;
+    await deliverBatch(w.deliverer);
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'suppressed' });
+    expect((await w.deliveries(id))[0]!.last_error).toMatch(/^ttl_elapsed/);
+  });
+});
