@@ -8,6 +8,7 @@ import {
   type ClaimedDelivery,
   type DeliveryResult,
 } from '../db/deliveries.ts';
+import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { buildPayload, reportUrl } from '../notifications/payload.ts';
 import { checkPushEndpoint } from '../push/endpoint-policy.ts';
@@ -44,6 +45,8 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   idlePollMs: 1_000,
   hostGates: DEFAULT_HOST_GATE_SETTINGS,
 };
+
+const HOUSEKEEPING_INTERVAL_MS = 60 * 60_000;
 
 export interface DeliveryDeps {
   db: Db;
@@ -237,7 +240,21 @@ export class DeliveryWorker {
 
   async run(signal: AbortSignal): Promise<void> {
     const loops = Array.from({ length: this.deliverer.settings.concurrentBatches }, () => this.#loop(signal));
-    await Promise.all(loops);
+    await Promise.all([...loops, this.#housekeeping(signal)]);
+  }
+
+  /** Drops idempotency keys past their retention, hourly; any worker may do it, it is idempotent. */
+  async #housekeeping(signal: AbortSignal): Promise<void> {
+    const { db, logger } = this.deliverer.deps;
+    while (!signal.aborted) {
+      try {
+        const purged = await purgeIdempotencyKeys(db, this.deliverer.now());
+        if (purged > 0) logger.log('info', 'idempotency keys purged', { purged });
+      } catch (error) {
+        logger.log('warn', 'idempotency key purge failed', describeError(error));
+      }
+      await this.#sleep(HOUSEKEEPING_INTERVAL_MS, signal, false);
+    }
   }
 
   async #loop(signal: AbortSignal): Promise<void> {
@@ -259,7 +276,7 @@ export class DeliveryWorker {
     }
   }
 
-  #sleep(ms: number, signal: AbortSignal): Promise<void> {
+  #sleep(ms: number, signal: AbortSignal, wakeable = true): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -269,7 +286,7 @@ export class DeliveryWorker {
       };
       const timer = setTimeout(done, ms);
       signal.addEventListener('abort', done);
-      this.#wakers.add(done);
+      if (wakeable) this.#wakers.add(done);
     });
   }
 }

@@ -210,3 +210,15 @@ describe('Idempotency-Key', () => {
     expect(response.headers.get('Idempotent-Replayed')).toBeNull();
   });
 });
+
+describe('idempotency key retention', () => {
+  it('purges keys older than the retention and keeps newer ones', async () => {
+    const { purgeIdempotencyKeys, IDEMPOTENCY_RETENTION_SECONDS } = await import('../db/idempotency-keys.ts');
+    expect((await send(message({ all: true }, { title: 'retention' }), { 'Idempotency-Key': 'retention-key' })).status).toBe(202);
+    const nowMs = Date.now();
+    expect(await purgeIdempotencyKeys(database.db, nowMs)).toBe(0);
+    await purgeIdempotencyKeys(database.db, nowMs + (IDEMPOTENCY_RETENTION_SECONDS + 60) * 1000);
+    const left = await database.db.selectFrom('idempotency_keys').select('key').where('key', '=', 'retention-key').execute();
+    expect(left).toHaveLength(0);
+  });
+});
