@@ -1,11 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { ApiError } from '../errors.ts';
+import { sha256 } from '../sha256.ts';
 import { bearerToken } from './browser-access.ts';
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-}
 
 /** Compares digests in constant time, so response timing says nothing about the token. */
 async function tokensMatch(given: string, expected: string): Promise<boolean> {

@@ -9,6 +9,7 @@ import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { sendNotificationSchema, type SendNotificationInput } from '../notifications/notification-input.ts';
 import { MAX_PAYLOAD_BYTES, reportUrl, worstCasePayloadBytes } from '../notifications/payload.ts';
+import { sha256Hex } from '../sha256.ts';
 import { validate } from '../validation.ts';
 
 /** Stripe's rule for Idempotency-Key: an opaque client string, up to 255 characters. */
@@ -146,9 +147,4 @@ function stableJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

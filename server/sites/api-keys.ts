@@ -1,4 +1,5 @@
 import { encodeBase64Url } from '../push/base64url.ts';
+import { sha256Hex } from '../sha256.ts';
 
 export const PUBLISHABLE_KEY_PREFIX = 'pk_';
 export const SECRET_KEY_PREFIX = 'sk_';
@@ -19,9 +20,8 @@ export function newSecretKey(): { key: string; prefix: string } {
 }
 
 /** SHA-256, hex. Secret keys are 256 random bits, so a fast unsalted hash is enough to store them. */
-export async function hashSecretKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
+export function hashSecretKey(key: string): Promise<string> {
+  return sha256Hex(key);
 }
 
 export type KeyKind = 'publishable' | 'secret';
