@@ -206,6 +206,33 @@ describe('outcomes', () => {
     expect(await subscriptionStatus(sub.subscriptionId)).toBe('active');
   });
 
+  it('a redirect is refused, never followed', async () => {
+    const w = await world();
+    await w.subscriber(mockA, { status: 307 });
+    const id = await w.send();
+    const requestsBefore = mockA.requests;
+    await deliverBatch(w.deliverer);
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'failed', last_status: 307, last_error: 'redirect refused' });
+    expect(mockA.requests - requestsBefore).toBe(1);
+  });
+
+  it('re-checks the endpoint policy before sending: a host no longer allowed gets nothing', async () => {
+    const w = await world();
+    const sub = await w.subscriber(mockB);
+    const id = await w.send();
+    const strict = createDeliverer({
+      ...w.deliverer.deps,
+      config: parseConfig({ PUSHCART_PUSH_HOSTS: mockA.host }),
+    });
+    const requestsBefore = mockB.requests;
+    await deliverBatch(strict);
+    const [row] = await w.deliveries(id);
+    expect(row!.status).toBe('failed');
+    expect(row!.last_error).toMatch(/^endpoint_not_allowed/);
+    expect(mockB.requests).toBe(requestsBefore);
+    expect(await subscriptionStatus(sub.subscriptionId)).toBe('active');
+  });
+
   it.each([
     ['seconds', () => '30', 30_000],
     ['an HTTP-date', () => new Date(Date.now() + 45_000).toUTCString(), 45_000],
