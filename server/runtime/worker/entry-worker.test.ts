@@ -1,17 +1,20 @@
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { insertNotificationWithDeliveries } from '../../db/notifications.ts';
 import { findSubscriptionByEndpoint } from '../../db/subscriptions.ts';
 import type { ErrorBody } from '../../errors.ts';
 import type { CreatedSite } from '../../sites/create-site.ts';
-import { browserHeaders, browserSubscription, testSite } from '../../testing/fixtures.ts';
+import { browserHeaders, browserSubscription, SHOP_ORIGIN, testSite } from '../../testing/fixtures.ts';
+import { startMockPushService, type MockPushService, type MockSubscription } from '../../testing/mock-push-service.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database.ts';
 
 /**
  * The Workers entry run for real under workerd (wrangler's local runtime, offline), against the
- * local Postgres through Hyperdrive's local connection string (issue 2, item 7). In-process route
+ * local Postgres through Hyperdrive's local connection string (issue 2, item 7), and delivering to
+ * the strict mock push service with the runtime's own outbound fetch (issue 3). In-process route
  * tests cannot catch what only breaks on Workers: the bundle, nodejs_compat, pg over
- * cloudflare:sockets, a connection per request.
+ * cloudflare:sockets, a connection per request, web-push's crypto under workerd, fetch to a push service.
  */
 
 // The Postgres server to make this test's own database on. CI sets DATABASE_URL; on a developer
@@ -20,6 +23,12 @@ const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const serverUrl = process.env.DATABASE_URL || LOCAL_POSTGRES_URL;
 const REACHABILITY_TIMEOUT_MS = 2_000;
 const WORKER_START_TIMEOUT_MS = 60_000;
+/** A queue wake-up waits max_batch_timeout (1 s in wrangler.toml) before its run; generous for a loaded CI machine. */
+const QUEUE_DELIVERY_TIMEOUT_MS = 10_000;
+const QUEUE_TEST_TIMEOUT_MS = 2 * QUEUE_DELIVERY_TIMEOUT_MS + 5_000;
+
+const PUBLIC_URL = 'https://push.shop.example';
+const VAPID_SUBJECT = 'mailto:ops@shop.example';
 
 const WRANGLER_TOML = fileURLToPath(new URL('../../../wrangler.toml', import.meta.url));
 // Everything wrangler writes (bundle, logs, dev registry) stays in the repo's git-ignored .wrangler/.
@@ -82,12 +91,29 @@ function withPassword(connectionString: string): string {
 }
 
 type StartedWorker = Awaited<ReturnType<typeof import('wrangler').unstable_startWorker>>;
+type WorkerBindings = NonNullable<Parameters<StartedWorker['patchConfig']>[0]['bindings']>;
+
+/** The payload a delivery of this notification must carry, exactly (DESIGN §4). */
+function expectedPayload(notificationId: string, content: { title: string; body: string; url: string }) {
+  return {
+    v: 1,
+    id: notificationId,
+    title: content.title,
+    body: content.body,
+    url: content.url,
+    // One tag per notification: a re-sent delivery replaces itself on screen (issue 3, item 6).
+    tag: notificationId,
+    report: { url: `${PUBLIC_URL}/v1/interactions`, token: expect.stringMatching(/^\d+\.[0-9a-f]{32}$/) },
+  };
+}
 
 describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres through Hyperdrive', () => {
   let database: TestDatabase;
   let worker: StartedWorker | undefined;
   let restoreEnv: (() => void) | undefined;
   let site: CreatedSite;
+  let mock: MockPushService;
+  let workerVars: WorkerBindings;
   // startWorker resolves even when workerd then fails to start (a bad binding, a broken bundle):
   // the failure only arrives as an 'error' event, and fetch() would hang. Racing every call
   // against it turns a hang into that error.
@@ -100,6 +126,13 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
   beforeAll(async () => {
     database = await createPostgresTestDatabase();
     site = await testSite(database.db);
+    mock = await startMockPushService();
+    workerVars = {
+      // The mock is https://localhost:PORT: allowed as a push host only because it is listed here.
+      PUSHCART_PUSH_HOSTS: { type: 'plain_text', value: mock.host },
+      PUSHCART_PUBLIC_URL: { type: 'plain_text', value: PUBLIC_URL },
+      PUSHCART_VAPID_SUBJECT: { type: 'plain_text', value: VAPID_SUBJECT },
+    };
     restoreEnv = setEnv({
       // Offline and contained: no telemetry, and wrangler's "global" files (metrics device id, debug
       // log, dev registry) go to the repo's .wrangler/ instead of the user's ~/.config/.wrangler.
@@ -110,12 +143,23 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
       // Miniflare otherwise downloads a Request.cf sample from workers.cloudflare.com.
       CLOUDFLARE_CF_FETCH_ENABLED: 'false',
       [HYPERDRIVE_LOCAL_ENV]: withPassword(database.connectionString!),
+      // How the Worker's outbound fetch trusts the mock's self-signed certificate (DESIGN §5, §7).
+      // The Worker makes the TLS connection itself: workerd's "internet" network service verifies
+      // the mock's certificate against its trusted certificates, which miniflare fills from
+      // NODE_EXTRA_CA_CERTS when its module loads (miniflare 4.20260426, plugins/core). So the
+      // Worker's code runs unchanged, nothing stands between it and the mock, and the mock still
+      // verifies VAPID and decrypts. (wrangler 4.86 declares dev.outboundService but never passes it
+      // to miniflare, so intercepting in Node is not an option through unstable_startWorker.)
+      // It must be set before wrangler, and with it miniflare, is first imported in this process.
+      NODE_EXTRA_CA_CERTS: mock.caPath,
     });
-    // Imported only now: wrangler fixes its log file path from the environment when it loads.
+    // Imported only now: wrangler fixes its log file path, and miniflare its trusted certificates,
+    // from the environment when they load.
     const { unstable_startWorker } = await import('wrangler');
     worker = await unstable_startWorker({
       config: WRANGLER_TOML,
       sendMetrics: false,
+      bindings: workerVars,
       build: {
         // `wrangler dev` derives this from compatibility_flags; the programmatic API leaves it unset
         // (and then the bundle fails on node: imports). nodejs_compat with a compatibility_date from
@@ -123,7 +167,8 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
         nodejsCompatMode: (config: { compatibility_flags?: string[] }) =>
           config.compatibility_flags?.includes('nodejs_compat') ? 'v2' : null,
       },
-      // A cron trigger is declared in wrangler.toml; this lets the test fire it.
+      // A cron trigger is declared in wrangler.toml; this lets the test fire it. Local mode never
+      // fires it on its own, so a delivery the test did not trigger through /__scheduled came from the queue.
       dev: {
         server: { hostname: '127.0.0.1', port: 0 },
         inspector: false,
@@ -143,8 +188,41 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
   afterAll(async () => {
     await worker?.dispose();
     restoreEnv?.();
+    await mock?.close();
     await database?.destroy();
   }, WORKER_START_TIMEOUT_MS);
+
+  /**
+   * A site of its own per delivery test, with one subscription made by the mock (real P-256 keys,
+   * its endpoint) and stored through the Worker: `to: {all: true}` then reaches the mock only,
+   * never the fcm.googleapis.com endpoint an earlier test stored for the shared site.
+   */
+  async function siteWithMockSubscriber(): Promise<{ site: CreatedSite; subscription: MockSubscription }> {
+    const ownSite = await testSite(database.db);
+    const subscription = await mock.subscribe({ applicationServerKey: ownSite.vapidPublicKey });
+    const response = await call('/v1/subscriptions', {
+      method: 'POST',
+      headers: browserHeaders(ownSite),
+      body: JSON.stringify({
+        subscription: { endpoint: subscription.endpoint, expirationTime: null, keys: subscription.keys },
+        visitorId: `visitor-${subscription.id}`,
+      }),
+    });
+    expect(response.status).toBe(201);
+    return { site: ownSite, subscription };
+  }
+
+  function deliveriesOf(notificationId: string) {
+    return database.db
+      .selectFrom('deliveries')
+      .select(['id', 'report_token', 'status', 'attempts', 'last_status', 'last_error'])
+      .where('notification_id', '=', notificationId)
+      .execute();
+  }
+
+  function receivedBy(subscription: MockSubscription) {
+    return mock.received.filter((push) => push.subscriptionId === subscription.id);
+  }
 
   it('answers GET /healthz with 200 after querying Postgres', async () => {
     const response = await call('/healthz');
@@ -189,8 +267,76 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
     expect(await response.text()).toContain('Ran scheduled event');
   });
 
+  it('sends what is due from the cron trigger: the mock verifies VAPID and decrypts the exact payload', async () => {
+    const { site: ownSite, subscription } = await siteWithMockSubscriber();
+    // Written straight to the outbox, as when a send's queue wake-up was lost: no message announces
+    // it, so only the cron run can send it. (Runs first of the delivery tests: no queue run is about.)
+    const notificationId = crypto.randomUUID();
+    const content = { title: 'Your cart misses you', body: 'Two items are waiting', url: `${SHOP_ORIGIN}/cart`, tag: notificationId };
+    const audience = await database.db.transaction().execute((trx) =>
+      insertNotificationWithDeliveries(
+        trx,
+        { id: notificationId, siteId: ownSite.id, source: 'api', kind: 'transactional', content, audience: { all: true }, ttlSeconds: 3_600, urgency: 'normal', topic: null },
+        new Date(),
+      ),
+    );
+    expect(audience).toBe(1);
+    expect(receivedBy(subscription)).toEqual([]);
+
+    const response = await call('/__scheduled?cron=*+*+*+*+*');
+    expect(response.status).toBe(200);
+
+    // The cron handler awaits its run, so by its answer the push is accepted and recorded.
+    const [push, ...more] = receivedBy(subscription);
+    expect(more).toEqual([]);
+    expect(mock.rejected).toEqual([]);
+    expect(JSON.parse(push!.payload)).toEqual(expectedPayload(notificationId, content));
+    expect(push!.vapid).toMatchObject({ aud: mock.origin, sub: VAPID_SUBJECT, k: ownSite.vapidPublicKey });
+    expect(push).toMatchObject({ ttl: 3_600, urgency: 'normal', endpoint: subscription.endpoint });
+    const [delivery] = await deliveriesOf(notificationId);
+    expect(delivery).toMatchObject({ status: 'sent', attempts: 1, last_status: 201, last_error: null });
+    // The token in the payload is this delivery's: the service worker reports interactions with it.
+    expect(JSON.parse(push!.payload).report.token).toBe(`${delivery!.id}.${delivery!.report_token}`);
+  });
+
+  it('sends a POST /v1/notifications within seconds through the Queue consumer, with no cron run', async () => {
+    const { site: ownSite, subscription } = await siteWithMockSubscriber();
+    const send = { title: 'Price drop', body: 'The red kettle is now 19 €', url: `${SHOP_ORIGIN}/products/kettle` };
+    const response = await call('/v1/notifications', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ownSite.secretKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...send, to: { all: true } }),
+    });
+    expect(response.status).toBe(202);
+    const { id, audience } = (await response.json()) as { id: string; audience: number };
+    expect(audience).toBe(1);
+
+    // The send put a wake-up on DELIVERY_QUEUE; the consumer's run claims and sends.
+    await vi.waitFor(() => expect(receivedBy(subscription)).toHaveLength(1), { timeout: QUEUE_DELIVERY_TIMEOUT_MS, interval: 50 });
+    const [push] = receivedBy(subscription);
+    expect(mock.rejected).toEqual([]);
+    expect(JSON.parse(push!.payload)).toEqual(expectedPayload(id, send));
+    expect(push!.vapid).toMatchObject({ aud: mock.origin, sub: VAPID_SUBJECT, k: ownSite.vapidPublicKey });
+
+    // Recorded right after the mock's 201 in the same run; the counts come from the Worker itself.
+    await vi.waitFor(
+      async () => {
+        const status = await call(`/v1/notifications/${id}`, { headers: { Authorization: `Bearer ${ownSite.secretKey}` } });
+        expect(((await status.json()) as { counts: { sent: number } }).counts.sent).toBe(1);
+      },
+      { timeout: QUEUE_DELIVERY_TIMEOUT_MS, interval: 100 },
+    );
+    const [delivery] = await deliveriesOf(id);
+    expect(delivery).toMatchObject({ status: 'sent', attempts: 1, last_status: 201 });
+    expect(JSON.parse(push!.payload).report.token).toBe(`${delivery!.id}.${delivery!.report_token}`);
+    // Sent once: neither a second queue run nor a later cron run sends it again.
+    const cron = await call('/__scheduled?cron=*+*+*+*+*');
+    expect(cron.status).toBe(200);
+    expect(receivedBy(subscription)).toHaveLength(1);
+  }, QUEUE_TEST_TIMEOUT_MS);
+
   it('answers 500 in the error shape, not a crash, when a setting is invalid', async () => {
-    await worker!.patchConfig({ bindings: { PUSHCART_VAPID_SUBJECT: { type: 'plain_text', value: 'not-a-url' } } });
+    await worker!.patchConfig({ bindings: { ...workerVars, PUSHCART_VAPID_SUBJECT: { type: 'plain_text', value: 'not-a-url' } } });
     await worker!.ready;
     try {
       const response = await call('/healthz', { headers: { 'X-Request-Id': 'req-bad-config' } });
@@ -201,7 +347,7 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
       });
       expect(response.headers.get('X-Request-Id')).toBe('req-bad-config');
     } finally {
-      await worker!.patchConfig({ bindings: {} });
+      await worker!.patchConfig({ bindings: workerVars });
     }
   });
 });

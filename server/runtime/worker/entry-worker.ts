@@ -3,14 +3,20 @@ import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import { createApp, type App } from '../../app.ts';
 import { ConfigError, parseConfig, type Config } from '../../config.ts';
-import type { Database } from '../../db/database.ts';
+import type { Database, Db } from '../../db/database.ts';
 import { guardPoolErrors } from '../../db/pg-pool-errors.ts';
+import { createDeliverer, deliverBatch, type DeliverySettings } from '../../delivery/delivery-engine.ts';
+import { DEFAULT_HOST_GATE_SETTINGS } from '../../delivery/host-gates.ts';
 import { ERROR_STATUS, type ErrorBody } from '../../errors.ts';
 import { describeError, jsonLogger, type Logger } from '../../logger.ts';
+import { fetchTransport, type PushFetch, type PushTransport } from '../../push/fetch-transport.ts';
+import { VapidHeaderCache } from '../../push/vapid-cache.ts';
 
 /**
  * The Cloudflare Workers entry (DESIGN §1, §6.1): the only Workers-specific code. It turns bindings
- * into the same `createApp(deps)` the Node entry builds, with Postgres reached through Hyperdrive.
+ * into the same `createApp(deps)` the Node entry builds, with Postgres reached through Hyperdrive,
+ * and drives the same claim-and-send function as `npx pushcart worker` (issue 3, item 2) from the
+ * cron trigger and a Queue consumer.
  *
  * The Workers types are declared here as small local interfaces on purpose: the server project is
  * type-checked with Node's types, and @cloudflare/workers-types would replace the global Request,
@@ -22,9 +28,40 @@ export interface HyperdriveBinding {
   readonly connectionString: string;
 }
 
-/** Bindings from wrangler.toml: `HYPERDRIVE`, plus the DESIGN §5 variables as [vars] or secrets. */
+/** A Queue producer binding; only `send` is used. */
+export interface WorkerQueue<Body> {
+  send(body: Body, options?: { contentType?: 'json'; delaySeconds?: number }): Promise<void>;
+}
+
+/**
+ * What goes on the delivery queue: a wake-up, not the work. The outbox rows in Postgres are the
+ * record of what to send; a message only says "look now", so a lost or repeated one costs nothing
+ * (the cron catches up within a minute, a second consumer run finds nothing left to claim).
+ */
+export type DeliveryWakeUp =
+  /** A send just queued deliveries. */
+  | { notificationId: string }
+  /** A run stopped at its budget with work still due, and hands on to the next one. */
+  | { continuation: true };
+
+export interface WorkerQueueMessage {
+  readonly id: string;
+  readonly body: unknown;
+  readonly attempts: number;
+}
+
+export interface WorkerMessageBatch {
+  readonly queue: string;
+  readonly messages: readonly WorkerQueueMessage[];
+  ackAll(): void;
+  retryAll(options?: { delaySeconds?: number }): void;
+}
+
+/** Bindings from wrangler.toml: `HYPERDRIVE`, `DELIVERY_QUEUE`, plus the DESIGN §5 variables as [vars] or secrets. */
 export interface WorkerEnv {
   HYPERDRIVE?: HyperdriveBinding;
+  /** Optional: without it, deliveries go out at the next cron minute instead of within seconds. */
+  DELIVERY_QUEUE?: WorkerQueue<DeliveryWakeUp>;
   PUSHCART_PUBLIC_URL?: string;
   PUSHCART_ADMIN_TOKEN?: string;
   PUSHCART_VAPID_SUBJECT?: string;
@@ -47,52 +84,128 @@ export interface WorkerScheduledController {
 /** How long to wait for Postgres before answering 503, rather than holding the request open. */
 const CONNECT_TIMEOUT_MS = 5_000;
 
+/**
+ * Wall time a cron run spends starting new batches. The trigger fires every minute; stopping well
+ * inside that keeps runs from piling up and each invocation far from the platform's duration limit.
+ * The batch in flight at the deadline still finishes (a few seconds at most, see WORKERS_BATCH_SIZE).
+ */
+const CRON_BUDGET_MS = 25_000;
+/** The same for one Queue consumer run: a wake-up message is not worth a longer invocation. */
+const QUEUE_BUDGET_MS = 25_000;
+
+/**
+ * Pushes one invocation sends at most. Every push is a subrequest, capped per invocation (Workers
+ * Paid: 10,000, 1,000 on older plans; Free: 50, too few for real fan-outs); past the cap each fetch
+ * throws and would burn a delivery attempt. With the 6-connection limit a run rarely gets this far
+ * in its time budget anyway.
+ */
+const MAX_PUSHES_PER_RUN = 1_000;
+
+/**
+ * Workers allow 6 simultaneous outgoing connections per invocation, and the Postgres socket holds
+ * one. Requests beyond that wait inside the runtime while their abort timer already runs, so the
+ * per-host gate keeps them in our queue instead, where the timeout measures the push service.
+ */
+const WORKERS_PUSHES_IN_FLIGHT_PER_HOST = 5;
+
+/**
+ * Deliveries claimed at a time: about 20 rounds of 5 requests, a couple of seconds per batch at
+ * push-service latencies, so a run ends close to its budget and far inside the claim's lease.
+ */
+const WORKERS_BATCH_SIZE = 100;
+
+/** A failed consumer run (Postgres down) asks for its messages again after this, not at once. */
+const QUEUE_RETRY_DELAY_SECONDS = 30;
+
+const WORKERS_DELIVERY_SETTINGS: Partial<DeliverySettings> = {
+  batchSize: WORKERS_BATCH_SIZE,
+  hostGates: { ...DEFAULT_HOST_GATE_SETTINGS, maxInFlightPerHost: WORKERS_PUSHES_IN_FLIGHT_PER_HOST },
+};
+
 /** Same rule as Hono's requestId middleware, so a caller's id survives on every answer. */
 const REQUEST_ID_PATTERN = /^[\w\-=]{1,255}$/;
 
 const logger: Logger = jsonLogger((line) => console.log(line));
 
 /**
- * The database of the request being handled. A Workers I/O object (a TCP socket) belongs to the
- * request that opened it and cannot be used by another one, so each request gets its own pool of
- * one connection, opened on first use and closed after the response. The app and its Kysely
- * instance, though, live for the whole isolate: that keeps the in-memory rate limiters' counts
- * across requests instead of starting from zero every time.
+ * One invocation (an HTTP request, a cron run, a queue batch) and the I/O that belongs to it. A
+ * Workers I/O object (a TCP socket) belongs to the invocation that opened it and cannot be used by
+ * another one, so each invocation gets its own pool of one connection, opened on first use and
+ * closed at the end. The app, its Kysely instance and the VAPID cache, though, live for the whole
+ * isolate: that keeps the in-memory rate limiters' counts and the signed JWTs across invocations.
  */
-interface RequestDatabase {
+interface Invocation {
   connectionString: string;
+  ctx: WorkerExecutionContext;
+  queue: WorkerQueue<DeliveryWakeUp> | undefined;
   pool?: pg.Pool;
-  /** Set once the response is out and the pool is being closed. */
+  /** Set once the invocation is done and the pool is being closed. */
   closing: boolean;
 }
 
-const currentRequest = new AsyncLocalStorage<RequestDatabase>();
+const currentInvocation = new AsyncLocalStorage<Invocation>();
 
-const requestScopedPool: PostgresPool = {
+const invocationScopedPool: PostgresPool = {
   connect() {
-    const request = currentRequest.getStore();
-    if (!request) throw new Error('Database used outside a request: Workers connections belong to one request');
-    request.pool ??= openRequestPool(request);
-    return request.pool.connect();
+    const invocation = currentInvocation.getStore();
+    if (!invocation) throw new Error('Database used outside an invocation: Workers connections belong to one request');
+    invocation.pool ??= openInvocationPool(invocation);
+    return invocation.pool.connect();
   },
-  // Kysely's destroy() must not close anything: each request closes its own pool.
+  // Kysely's destroy() must not close anything: each invocation closes its own pool.
   end: async () => {},
 };
 
-function openRequestPool(request: RequestDatabase): pg.Pool {
+function openInvocationPool(invocation: Invocation): pg.Pool {
   // Closing our own socket ends pg-cloudflare's pending read with "Stream was cancelled.": expected
-  // once the response is out, so only errors before that are a lost connection worth a warning.
+  // once the work is done, so only errors before that are a lost connection worth a warning.
   return guardPoolErrors(
-    new pg.Pool({ connectionString: request.connectionString, max: 1, connectionTimeoutMillis: CONNECT_TIMEOUT_MS }),
+    new pg.Pool({ connectionString: invocation.connectionString, max: 1, connectionTimeoutMillis: CONNECT_TIMEOUT_MS }),
     (error) => {
-      if (!request.closing) logger.log('warn', 'postgres connection lost', describeError(error));
+      if (!invocation.closing) logger.log('warn', 'postgres connection lost', describeError(error));
     },
+  );
+}
+
+/** Runs `work` as one invocation with its own database connection, closed afterwards without delaying the result. */
+async function withInvocation<T>(env: WorkerEnv, ctx: WorkerExecutionContext, work: () => Promise<T>): Promise<T> {
+  const invocation: Invocation = {
+    connectionString: env.HYPERDRIVE!.connectionString,
+    ctx,
+    queue: env.DELIVERY_QUEUE,
+    closing: false,
+  };
+  try {
+    return await currentInvocation.run(invocation, work);
+  } finally {
+    const pool = invocation.pool;
+    invocation.closing = true;
+    if (pool) ctx.waitUntil(pool.end().catch((error: unknown) => logger.log('warn', 'postgres pool close failed', describeError(error))));
+  }
+}
+
+/**
+ * Asks the Queue consumer to deliver now. Through waitUntil: the caller (a 202, a finished run) is
+ * not held up by it, and a failed send only delays delivery until the next cron minute.
+ */
+function wakeDelivery(message: DeliveryWakeUp): void {
+  const invocation = currentInvocation.getStore();
+  const queue = invocation?.queue;
+  if (!invocation || !queue) return;
+  invocation.ctx.waitUntil(
+    queue.send(message, { contentType: 'json' }).catch((error: unknown) =>
+      logger.log('warn', 'delivery wake-up not queued; the cron will send', { ...message, ...describeError(error) }),
+    ),
   );
 }
 
 interface Runtime {
   config: Config;
+  db: Db;
   app: App;
+  transport: PushTransport;
+  /** Signed VAPID JWTs are plain strings: safe to share between invocations, and signing is the costly part. */
+  vapidCache: VapidHeaderCache;
 }
 
 /** One runtime per bindings object: parsed and built once per isolate, not once per request. */
@@ -107,17 +220,79 @@ function runtimeFor(env: WorkerEnv): Runtime {
       'Invalid configuration — HYPERDRIVE: no Hyperdrive binding; add a [[hyperdrive]] block with binding = "HYPERDRIVE" to wrangler.toml',
     );
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: requestScopedPool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: invocationScopedPool }) });
   const app = createApp({
     config,
     db,
     logger,
     // Cloudflare sets this to the visitor's address; there is no socket address to read on Workers.
     clientIp: (c) => c.req.header('CF-Connecting-IP'),
+    onNotificationQueued: (notificationId) => wakeDelivery({ notificationId }),
   });
-  const runtime = { config, app };
+  // The runtime's own fetch: pooling, HTTP/2 and TLS are Cloudflare's. Looked up per call, not
+  // captured, so it is always the fetch of the invocation that sends.
+  const send: PushFetch = (url, init) => globalThis.fetch(url, init);
+  const runtime: Runtime = {
+    config,
+    db,
+    app,
+    transport: fetchTransport(send),
+    vapidCache: new VapidHeaderCache(),
+  };
   runtimes.set(env, runtime);
   return runtime;
+}
+
+/** What one delivery run did, for the log line that says so. */
+interface DeliveryRun {
+  claimed: number;
+  batches: number;
+  stoppedBy: 'idle' | 'time_budget' | 'push_budget';
+  elapsedMs: number;
+}
+
+/**
+ * The claim-and-send loop of the Workers: `deliverBatch` (the function `npx pushcart worker` runs)
+ * until nothing is due or the budget is spent. Used by the cron trigger and the Queue consumer alike.
+ *
+ * The Deliverer is built per invocation, with the isolate's VAPID cache: its host gates hold
+ * promises that one request resolves for another, which Workers do not allow across invocations,
+ * and its per-host bound is meant per invocation anyway (the connection limit is).
+ */
+async function deliverDue(env: WorkerEnv, ctx: WorkerExecutionContext, budgetMs: number): Promise<DeliveryRun> {
+  const runtime = runtimeFor(env);
+  return withInvocation(env, ctx, async () => {
+    const deliverer = createDeliverer({
+      db: runtime.db,
+      config: runtime.config,
+      logger,
+      transport: runtime.transport,
+      settings: WORKERS_DELIVERY_SETTINGS,
+    });
+    deliverer.vapidCache = runtime.vapidCache;
+    // Date.now() on Workers only moves across I/O, which every batch does: good enough for a budget.
+    const startedAt = Date.now();
+    const run: DeliveryRun = { claimed: 0, batches: 0, stoppedBy: 'idle', elapsedMs: 0 };
+    for (;;) {
+      if (Date.now() - startedAt >= budgetMs) {
+        run.stoppedBy = 'time_budget';
+        break;
+      }
+      if (run.claimed + deliverer.settings.batchSize > MAX_PUSHES_PER_RUN) {
+        run.stoppedBy = 'push_budget';
+        break;
+      }
+      const claimed = await deliverBatch(deliverer);
+      if (claimed === 0) break;
+      run.claimed += claimed;
+      run.batches++;
+    }
+    run.elapsedMs = Date.now() - startedAt;
+    // Work is left: the next run starts now, not at the next cron minute. One wake-up per run keeps
+    // the number of parallel runs where the sends put it, and the consumer's max_concurrency caps that.
+    if (run.stoppedBy !== 'idle') wakeDelivery({ continuation: true });
+    return run;
+  });
 }
 
 export default {
@@ -128,34 +303,51 @@ export default {
     } catch (error) {
       return startupFailure(request, error);
     }
-    const database: RequestDatabase = { connectionString: env.HYPERDRIVE!.connectionString, closing: false };
-    try {
-      // Only the request goes in: bindings reach the app as parsed deps (DESIGN §6.1), never as c.env.
-      return await currentRequest.run(database, () => runtime.app.fetch(request));
-    } finally {
-      // Closed after the answer is sent, so closing never delays the response.
-      const pool = database.pool;
-      database.closing = true;
-      if (pool) ctx.waitUntil(pool.end().catch((error: unknown) => logger.log('warn', 'postgres pool close failed', describeError(error))));
-    }
+    // Only the request goes in: bindings reach the app as parsed deps (DESIGN §6.1), never as c.env.
+    return withInvocation(env, ctx, () => Promise.resolve(runtime.app.fetch(request)));
   },
 
-  /**
-   * The cron trigger from wrangler.toml. The delivery engine it will drive comes in the next issue;
-   * until then it records that it ran and does nothing else, rather than pretending to work.
-   */
-  async scheduled(controller: WorkerScheduledController, env: WorkerEnv, _ctx: WorkerExecutionContext): Promise<void> {
+  /** The cron trigger from wrangler.toml: sends whatever is due, also what no queue message announced. */
+  async scheduled(controller: WorkerScheduledController, env: WorkerEnv, ctx: WorkerExecutionContext): Promise<void> {
+    let run: DeliveryRun;
     try {
-      runtimeFor(env);
+      run = await deliverDue(env, ctx, CRON_BUDGET_MS);
     } catch (error) {
-      logger.log('error', 'scheduled run skipped: invalid configuration', { cron: controller.cron, ...configProblem(error) });
-      return;
+      if (error instanceof ConfigError) {
+        logger.log('error', 'scheduled run skipped: invalid configuration', { cron: controller.cron, ...configProblem(error) });
+        return;
+      }
+      logger.log('error', 'scheduled delivery run failed', { cron: controller.cron, ...describeError(error) });
+      // The next minute's run is the retry; a platform retry on top would only overlap with it.
+      controller.noRetry();
+      throw error;
     }
-    logger.log('info', 'scheduled run', {
+    logger.log('info', 'scheduled delivery run', {
       cron: controller.cron,
       scheduledTime: new Date(controller.scheduledTime).toISOString(),
-      work: 'none: no scheduled jobs exist yet',
+      ...run,
     });
+  },
+
+  /** The DELIVERY_QUEUE consumer: a batch of wake-ups is one delivery run, whatever the messages say. */
+  async queue(batch: WorkerMessageBatch, env: WorkerEnv, ctx: WorkerExecutionContext): Promise<void> {
+    let run: DeliveryRun;
+    try {
+      run = await deliverDue(env, ctx, QUEUE_BUDGET_MS);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        // Retrying cannot fix a setting; the messages go, and the log says what to fix.
+        logger.log('error', 'queue run skipped: invalid configuration', { queue: batch.queue, ...configProblem(error) });
+        batch.ackAll();
+        return;
+      }
+      logger.log('error', 'queue delivery run failed', { queue: batch.queue, messages: batch.messages.length, ...describeError(error) });
+      batch.retryAll({ delaySeconds: QUEUE_RETRY_DELAY_SECONDS });
+      return;
+    }
+    // Acked only after the run: what they announced has been claimed and sent (or rescheduled in the outbox).
+    batch.ackAll();
+    logger.log('info', 'queue delivery run', { queue: batch.queue, messages: batch.messages.length, ...run });
   },
 };
 
