@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as foundation from './2026-11-22T0000-foundation.ts';
 import * as delivery from './2026-11-22T0100-delivery.ts';
+import * as interactions from './2026-11-22T0200-interactions.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -9,4 +10,5 @@ import * as delivery from './2026-11-22T0100-delivery.ts';
 export const migrations: Record<string, Migration> = {
   '2026-11-22T0000-foundation': foundation,
   '2026-11-22T0100-delivery': delivery,
+  '2026-11-22T0200-interactions': interactions,
 };

@@ -4,6 +4,7 @@ import type { Db } from './db/database.ts';
 import type { SiteRow } from './db/sites.ts';
 import type { Logger } from './logger.ts';
 import type { RateLimitSettings } from './middleware/rate-limit.ts';
+import type { ClientScripts } from './routes/client-scripts.ts';
 
 /** Everything the app needs from the outside, handed in by an entry file (DESIGN §6.1). */
 export interface AppDeps {
@@ -17,6 +18,10 @@ export interface AppDeps {
   rateLimits?: Partial<RateLimitSettings>;
   /** Told when a send queued deliveries, so an idle in-process worker (or a Queue) starts at once. */
   onNotificationQueued?: (notificationId: string) => void | Promise<void>;
+  /** The built snippet and service worker (Node builds them at start). */
+  clientScripts?: ClientScripts;
+  /** Serve the demo shop at /demo (the dev server). */
+  demo?: boolean;
 }
 
 export interface AppEnv {

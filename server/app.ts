@@ -8,7 +8,9 @@ import { ApiError, errorResponse } from './errors.ts';
 import { describeError } from './logger.ts';
 import { browserRateLimiters } from './middleware/browser-access.ts';
 import { adminSiteRoutes } from './routes/admin-sites.ts';
+import { clientScriptRoutes } from './routes/client-scripts.ts';
 import { healthRoutes } from './routes/health.ts';
+import { interactionRoutes } from './routes/interactions.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { siteConfigRoutes } from './routes/site-config.ts';
 import { siteRoutes } from './routes/site.ts';
@@ -54,6 +56,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', subscriptionRoutes(deps, limiters));
   app.route('/', siteRoutes(deps));
   app.route('/', notificationRoutes(deps));
+  app.route('/', interactionRoutes(deps, limiters));
+  app.route('/', clientScriptRoutes(deps.clientScripts));
   app.route('/', adminSiteRoutes(deps));
 
   app.notFound((c) => errorResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`)));

@@ -103,6 +103,17 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp;
 }
 
+export type InteractionType = 'shown' | 'clicked' | 'dismissed';
+
+export interface InteractionsTable {
+  id: Generated<string>;
+  delivery_id: string;
+  notification_id: string;
+  type: InteractionType;
+  action: string | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
   sites: SitesTable;
   secret_keys: SecretKeysTable;
@@ -110,6 +121,7 @@ export interface Database {
   notifications: NotificationsTable;
   deliveries: DeliveriesTable;
   idempotency_keys: IdempotencyKeysTable;
+  interactions: InteractionsTable;
 }
 
 export type Db = Kysely<Database>;

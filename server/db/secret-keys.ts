@@ -73,3 +73,9 @@ export async function revokeSecretKey(db: Db, siteId: string, idOrPrefix: string
     .returning(['id', 'site_id', 'prefix', 'created_at', 'revoked_at', 'last_used_at'])
     .executeTakeFirst();
 }
+
+/** Hashes of a site's live secret keys: what identify signatures are checked against. */
+export async function liveSecretKeyHashes(db: Db, siteId: string): Promise<string[]> {
+  const rows = await db.selectFrom('secret_keys').select('key_hash').where('site_id', '=', siteId).where('revoked_at', 'is', null).execute();
+  return rows.map((row) => row.key_hash);
+}

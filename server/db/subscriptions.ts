@@ -10,6 +10,8 @@ export interface SubscriptionInput {
   auth: string;
   vapidPublicKey: string;
   visitorId: string;
+  /** Set only when the shop's backend vouched for it (identify); null keeps what is stored. */
+  externalUserId?: string | null;
   locale: string | null;
   timeZone: string | null;
   userAgentFamily: string | null;
@@ -32,6 +34,7 @@ export async function upsertSubscription(db: Db, input: SubscriptionInput): Prom
       auth: input.auth,
       vapid_public_key: input.vapidPublicKey,
       visitor_id: input.visitorId,
+      external_user_id: input.externalUserId ?? null,
       locale: input.locale,
       time_zone: input.timeZone,
       user_agent_family: input.userAgentFamily,
@@ -44,6 +47,7 @@ export async function upsertSubscription(db: Db, input: SubscriptionInput): Prom
           auth: eb.ref('excluded.auth'),
           vapid_public_key: eb.ref('excluded.vapid_public_key'),
           visitor_id: eb.ref('excluded.visitor_id'),
+          external_user_id: eb.fn.coalesce('excluded.external_user_id', 'subscriptions.external_user_id'),
           locale: eb.fn.coalesce('excluded.locale', 'subscriptions.locale'),
           time_zone: eb.fn.coalesce('excluded.time_zone', 'subscriptions.time_zone'),
           user_agent_family: eb.fn.coalesce('excluded.user_agent_family', 'subscriptions.user_agent_family'),
@@ -80,4 +84,40 @@ export async function countSubscriptions(db: Db, siteId?: string): Promise<numbe
   if (siteId !== undefined) query = query.where('site_id', '=', siteId);
   const row = await query.executeTakeFirstOrThrow();
   return Number(row.count);
+}
+
+/**
+ * pushsubscriptionchange: the browser replaced the endpoint. Swaps it in place (keeping the row's
+ * id, tags and history) in one statement, guarded by the old endpoint so a concurrent swap wins
+ * once. When the new endpoint already has its own row (the page re-synced first), that row is kept
+ * and the old one expired.
+ */
+export async function renewSubscription(
+  db: Db,
+  old: { id: string; endpoint: string },
+  renewed: { endpoint: string; p256dh: string; auth: string; vapidPublicKey: string },
+): Promise<string | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const existing = await findSubscriptionByEndpoint(trx, renewed.endpoint);
+    if (existing) {
+      await trx.updateTable('subscriptions').set({ status: 'expired', updated_at: sql`now()` }).where('id', '=', old.id).execute();
+      return existing.id;
+    }
+    const row = await trx
+      .updateTable('subscriptions')
+      .set({
+        endpoint: renewed.endpoint,
+        p256dh: renewed.p256dh,
+        auth: renewed.auth,
+        vapid_public_key: renewed.vapidPublicKey,
+        status: 'active',
+        updated_at: sql`now()`,
+        last_seen_at: sql`now()`,
+      })
+      .where('id', '=', old.id)
+      .where('endpoint', '=', old.endpoint)
+      .returning('id')
+      .executeTakeFirst();
+    return row?.id;
+  });
 }

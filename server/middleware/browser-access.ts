@@ -47,14 +47,7 @@ export function browserAccess(deps: AppDeps, limiters: BrowserRateLimiters, opti
         (key !== undefined
           ? (await findSiteByPublishableKey(deps.db, key))?.allowed_origins.includes(origin) === true
           : await isOriginOfAnySite(deps.db, origin));
-      if (allowed) {
-        c.header('Access-Control-Allow-Origin', origin);
-        c.header('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
-        c.header('Access-Control-Allow-Headers', 'Authorization, Content-Type');
-        c.header('Access-Control-Max-Age', String(PREFLIGHT_MAX_AGE_SECONDS));
-      }
-      c.header('Vary', 'Origin');
-      return c.body(null, 204);
+      return answerPreflight(c, allowed ? origin : undefined);
     }
 
     const key = options.keyFrom === 'path' ? c.req.param('publishableKey') : bearerToken(c);
@@ -68,19 +61,45 @@ export function browserAccess(deps: AppDeps, limiters: BrowserRateLimiters, opti
 
     checkOrigin(c, site, origin);
     c.set('site', site);
-    try {
-      await next();
-    } finally {
-      // Also on error answers, so the snippet can read what went wrong.
-      if (origin !== undefined) {
-        c.res.headers.set('Access-Control-Allow-Origin', origin);
-        c.res.headers.append('Vary', 'Origin');
-      }
-    }
+    await nextWithCors(c, next, origin);
   };
 }
 
-function checkOrigin(c: Context, site: SiteRow, origin: string | undefined): void {
+/** A preflight answer granting `allowedOrigin`, or granting nothing (the browser then blocks the request). */
+export function answerPreflight(c: Context, allowedOrigin: string | undefined): Response {
+  if (allowedOrigin !== undefined) {
+    c.header('Access-Control-Allow-Origin', allowedOrigin);
+    c.header('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
+    c.header('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+    c.header('Access-Control-Max-Age', String(PREFLIGHT_MAX_AGE_SECONDS));
+  }
+  c.header('Vary', 'Origin');
+  return c.body(null, 204);
+}
+
+/**
+ * Grants an already-checked origin from inside a handler: headers set on the context are kept by
+ * the error handler's answer too, so the page can read what went wrong.
+ */
+export function grantOrigin(c: Context, checkedOrigin: string | undefined): void {
+  if (checkedOrigin === undefined) return;
+  c.header('Access-Control-Allow-Origin', checkedOrigin);
+  c.header('Vary', 'Origin', { append: true });
+}
+
+/** Runs the handler, then grants the already-checked origin — also on error answers, so the page can read them. */
+export async function nextWithCors(c: Context, next: () => Promise<void>, checkedOrigin: string | undefined): Promise<void> {
+  try {
+    await next();
+  } finally {
+    if (checkedOrigin !== undefined) {
+      c.res.headers.set('Access-Control-Allow-Origin', checkedOrigin);
+      c.res.headers.append('Vary', 'Origin');
+    }
+  }
+}
+
+export function checkOrigin(c: Context, site: Pick<SiteRow, 'allowed_origins'>, origin: string | undefined): void {
   if (origin === undefined) {
     // Browsers send Origin on every cross-origin request and on every POST/DELETE; only a same-origin
     // GET may lack it, and the site config is public anyway.
@@ -92,7 +111,7 @@ function checkOrigin(c: Context, site: SiteRow, origin: string | undefined): voi
   }
 }
 
-function limit(limiter: RateLimiter, key: string, message: string): void {
+export function limit(limiter: RateLimiter, key: string, message: string): void {
   const waitSeconds = limiter.take(key);
   if (waitSeconds > 0) throw new ApiError('rate_limited', message, { retryAfterSeconds: waitSeconds });
 }

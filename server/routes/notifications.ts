@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import type { NotificationContent } from '../db/database.ts';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../db/idempotency-keys.ts';
+import { interactionCounts } from '../db/interactions.ts';
 import { deliveryCounts, findNotification, insertNotificationWithDeliveries } from '../db/notifications.ts';
 import { isUuid, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
@@ -76,7 +77,7 @@ export function notificationRoutes(deps: AppDeps) {
       const { id } = c.req.valid('param');
       const notification = isUuid(id) ? await findNotification(deps.db, site.id, id) : undefined;
       if (!notification) throw new ApiError('not_found', `No notification ${id} for this site`);
-      const counts = await deliveryCounts(deps.db, id);
+      const [counts, interactions] = await Promise.all([deliveryCounts(deps.db, id), interactionCounts(deps.db, id)]);
       const pending = counts.queued + counts.sending;
       return c.json({
         id,
@@ -90,11 +91,11 @@ export function notificationRoutes(deps: AppDeps) {
           failed: counts.failed,
           expired: counts.expired,
           suppressed: counts.suppressed,
-          // Reported by the service worker (POST /v1/interactions) and attributed orders; none are
-          // recorded until those routes exist, so these are true zeros, not placeholders.
-          shown: 0,
-          clicked: 0,
-          dismissed: 0,
+          // Reported by service workers (POST /v1/interactions).
+          shown: interactions.shown,
+          clicked: interactions.clicked,
+          dismissed: interactions.dismissed,
+          // Orders attributed to a click; recorded once order events exist (commerce triggers issue).
           converted: 0,
         },
       });

@@ -278,3 +278,55 @@ describe('DELETE /v1/subscriptions', () => {
     expect((await findSubscriptionByEndpoint(database.db, body.subscription.endpoint))?.status).toBe('active');
   });
 });
+
+describe('POST /v1/subscriptions/renew (pushsubscriptionchange)', () => {
+  async function renew(body: unknown, origin = SHOP_ORIGIN) {
+    return app.request('/v1/subscriptions/renew', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Origin: origin },
+      body: JSON.stringify(body),
+    });
+  }
+
+  it('swaps the old endpoint for the new one in the same row', async () => {
+    const body = await validBody();
+    const { id } = (await (await subscribe(body)).json()) as { id: string };
+    const renewed = await browserSubscription();
+    const response = await renew({ oldEndpoint: body.subscription.endpoint, subscription: renewed });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { id: string }).id).toBe(id);
+    expect(await findSubscriptionByEndpoint(database.db, body.subscription.endpoint)).toBeUndefined();
+    expect(await findSubscriptionByEndpoint(database.db, renewed.endpoint)).toMatchObject({ id, p256dh: renewed.keys.p256dh, status: 'active', time_zone: 'Europe/Berlin' });
+  });
+
+  it('refuses an unknown old endpoint, another site’s origin, and a new endpoint off the push services', async () => {
+    const body = await validBody();
+    await subscribe(body);
+    expect((await renew({ oldEndpoint: 'https://fcm.googleapis.com/fcm/send/never', subscription: await browserSubscription() })).status).toBe(404);
+    expect((await renew({ oldEndpoint: body.subscription.endpoint, subscription: await browserSubscription() }, 'https://other.example')).status).toBe(403);
+    const evil = await renew({ oldEndpoint: body.subscription.endpoint, subscription: await browserSubscription('https://169.254.169.254/x') });
+    expect(evil.status).toBe(400);
+    expect((await findSubscriptionByEndpoint(database.db, body.subscription.endpoint))?.status).toBe('active');
+  });
+});
+
+describe('identify: externalUserId with the shop backend’s signature', () => {
+  it('links the external user id only with a valid signature', async () => {
+    const { identitySignature } = await import('../sites/identity-signature.ts');
+    const { hashSecretKey } = await import('../sites/api-keys.ts');
+    const signature = await identitySignature(await hashSecretKey(site.secretKey), 'customer-42');
+    const body = await validBody();
+    const forged = await subscribe({ ...body, externalUserId: 'customer-42', signature: await identitySignature(await hashSecretKey('sk_guess'), 'customer-42') });
+    expect(forged.status).toBe(403);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('invalid_signature');
+    expect(await findSubscriptionByEndpoint(database.db, body.subscription.endpoint)).toBeUndefined();
+    const otherUser = await subscribe({ ...body, externalUserId: 'customer-43', signature });
+    expect(otherUser.status).toBe(403);
+
+    expect((await subscribe({ ...body, externalUserId: 'customer-42', signature })).status).toBe(201);
+    expect((await findSubscriptionByEndpoint(database.db, body.subscription.endpoint))?.external_user_id).toBe('customer-42');
+    // A later plain re-sync keeps the identity.
+    expect((await subscribe(body)).status).toBe(200);
+    expect((await findSubscriptionByEndpoint(database.db, body.subscription.endpoint))?.external_user_id).toBe('customer-42');
+  });
+});

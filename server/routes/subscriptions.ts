@@ -1,9 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
-import { unsubscribeByEndpoint, upsertSubscription } from '../db/subscriptions.ts';
+import { liveSecretKeyHashes } from '../db/secret-keys.ts';
+import { findSiteById } from '../db/sites.ts';
+import { findSubscriptionByEndpoint, renewSubscription, unsubscribeByEndpoint, upsertSubscription } from '../db/subscriptions.ts';
 import { ApiError } from '../errors.ts';
-import { browserAccess, type BrowserRateLimiters } from '../middleware/browser-access.ts';
+import { browserAccess, checkOrigin, grantOrigin, type BrowserRateLimiters } from '../middleware/browser-access.ts';
+import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
+import { verifyIdentitySignature } from '../sites/identity-signature.ts';
 import { checkPushEndpoint, MAX_ENDPOINT_LENGTH } from '../push/endpoint-policy.ts';
 import { checkSubscriptionKeys } from '../push/subscription-keys.ts';
 import { validate } from '../validation.ts';
@@ -28,16 +32,27 @@ const visitorId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8–64 char
 
 const endpoint = z.string().min(1).max(MAX_ENDPOINT_LENGTH * 2);
 
-const subscribeBody = z.object({
-  subscription: z.object({
-    endpoint,
-    expirationTime: z.number().nullable().optional(),
-    keys: z.object({ p256dh: z.string().max(200), auth: z.string().max(100) }),
-  }),
-  visitorId,
-  locale: locale.optional(),
-  timeZone: timeZone.optional(),
+const pushSubscriptionJson = z.object({
+  endpoint,
+  expirationTime: z.number().nullable().optional(),
+  keys: z.object({ p256dh: z.string().max(200), auth: z.string().max(100) }),
 });
+
+const subscribeBody = z
+  .object({
+    subscription: pushSubscriptionJson,
+    visitorId,
+    locale: locale.optional(),
+    timeZone: timeZone.optional(),
+    externalUserId: z.string().min(1).max(200).optional(),
+    signature: z.string().max(128).optional(),
+  })
+  .refine((body) => (body.externalUserId === undefined) === (body.signature === undefined), {
+    message: 'externalUserId and signature come together (see README: identify)',
+    path: ['signature'],
+  });
+
+const renewBody = z.object({ oldEndpoint: endpoint, subscription: pushSubscriptionJson });
 
 const unsubscribeBody = z.object({ endpoint });
 
@@ -48,13 +63,12 @@ export function subscriptionRoutes(deps: AppDeps, limiters: BrowserRateLimiters)
     .post('/v1/subscriptions', validate('json', subscribeBody), async (c) => {
       const site = c.get('site');
       const body = c.req.valid('json');
-      const verdict = checkPushEndpoint(body.subscription.endpoint, deps.config.extraPushHosts);
-      if (!verdict.ok) throw new ApiError('endpoint_not_allowed', verdict.reason);
-      const keyProblem = checkSubscriptionKeys(body.subscription.keys);
-      if (keyProblem) {
-        throw new ApiError('validation_failed', keyProblem.message, {
-          details: [{ path: `subscription.keys.${keyProblem.field}`, message: keyProblem.message }],
-        });
+      const verdict = checkNewSubscription(deps, body.subscription);
+      if (body.externalUserId !== undefined) {
+        const hashes = await liveSecretKeyHashes(deps.db, site.id);
+        if (!(await verifyIdentitySignature(hashes, body.externalUserId, body.signature ?? ''))) {
+          throw new ApiError('invalid_signature', 'The identify signature does not match this externalUserId (see README: identify)');
+        }
       }
       const result = await upsertSubscription(deps.db, {
         siteId: site.id,
@@ -63,6 +77,7 @@ export function subscriptionRoutes(deps: AppDeps, limiters: BrowserRateLimiters)
         auth: body.subscription.keys.auth,
         vapidPublicKey: site.vapid_public_key,
         visitorId: body.visitorId,
+        externalUserId: body.externalUserId ?? null,
         locale: body.locale ?? null,
         timeZone: body.timeZone ?? null,
         userAgentFamily: userAgentFamily(c.req.header('User-Agent')),
@@ -76,16 +91,52 @@ export function subscriptionRoutes(deps: AppDeps, limiters: BrowserRateLimiters)
       const site = c.get('site');
       const { endpoint } = c.req.valid('json');
       // Stored endpoints are normalised URLs; look up the same form the browser's endpoint was stored as.
-      let normalised = endpoint;
-      try {
-        normalised = new URL(endpoint).href;
-      } catch {
-        throw new ApiError('validation_failed', 'endpoint: must be a URL');
-      }
-      const id = await unsubscribeByEndpoint(deps.db, site.id, normalised);
+      const id = await unsubscribeByEndpoint(deps.db, site.id, normalisedUrl(endpoint));
       if (id === undefined) throw new ApiError('not_found', 'No subscription with this endpoint for this site');
       return c.json({ id, status: 'unsubscribed' });
+    })
+    // pushsubscriptionchange, from the service worker: no site key there, the old endpoint (a secret
+    // URL only that browser and we know) proves the caller, and picks the site for the origin check.
+    .use('/v1/subscriptions/renew', serviceWorkerAccess(deps, limiters))
+    .post('/v1/subscriptions/renew', validate('json', renewBody), async (c) => {
+      const { oldEndpoint, subscription } = c.req.valid('json');
+      const old = await findSubscriptionByEndpoint(deps.db, normalisedUrl(oldEndpoint));
+      const site = old ? await findSiteById(deps.db, old.site_id) : undefined;
+      if (!old || !site) throw new ApiError('not_found', 'No subscription with this oldEndpoint');
+      const origin = c.req.header('Origin');
+      checkOrigin(c, site, origin);
+      grantOrigin(c, origin);
+      const verdict = checkNewSubscription(deps, subscription);
+      const id = await renewSubscription(deps.db, old, {
+        endpoint: verdict.url.href,
+        p256dh: subscription.keys.p256dh,
+        auth: subscription.keys.auth,
+        vapidPublicKey: site.vapid_public_key,
+      });
+      if (id === undefined) throw new ApiError('not_found', 'The subscription changed meanwhile; retry');
+      return c.json({ id, status: 'active' });
     });
+}
+
+/** The endpoint policy and key checks every stored subscription passes, whichever route stores it. */
+function checkNewSubscription(deps: AppDeps, subscription: z.infer<typeof pushSubscriptionJson>) {
+  const verdict = checkPushEndpoint(subscription.endpoint, deps.config.extraPushHosts);
+  if (!verdict.ok) throw new ApiError('endpoint_not_allowed', verdict.reason);
+  const keyProblem = checkSubscriptionKeys(subscription.keys);
+  if (keyProblem) {
+    throw new ApiError('validation_failed', keyProblem.message, {
+      details: [{ path: `subscription.keys.${keyProblem.field}`, message: keyProblem.message }],
+    });
+  }
+  return verdict;
+}
+
+function normalisedUrl(value: string): string {
+  try {
+    return new URL(value).href;
+  } catch {
+    throw new ApiError('validation_failed', 'endpoint: must be a URL');
+  }
 }
 
 function canonicalTimeZone(value: string): string | undefined {

@@ -1,0 +1,54 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppDeps, AppEnv } from '../app-env.ts';
+import { findReportableDelivery, recordInteraction } from '../db/interactions.ts';
+import { ApiError } from '../errors.ts';
+import { checkOrigin, grantOrigin, type BrowserRateLimiters } from '../middleware/browser-access.ts';
+import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
+import { validate } from '../validation.ts';
+
+const interactionBody = z.object({
+  // `<delivery id>.<32 hex>`, as the payload's report.token carries it.
+  token: z.string().regex(/^\d{1,19}\.[0-9a-f]{32}$/, 'must be the report token from the push payload'),
+  type: z.enum(['shown', 'clicked', 'dismissed']),
+  action: z.string().max(64).optional(),
+});
+
+/**
+ * `POST /v1/interactions`: the service worker reports shown / clicked (with the action) /
+ * dismissed. Authenticated by the per-delivery token only the encrypted payload carried; each kind
+ * is accepted once per delivery, so a replayed or forged report changes no figure.
+ */
+export function interactionRoutes(deps: AppDeps, limiters: BrowserRateLimiters) {
+  return new Hono<AppEnv>()
+    .use('/v1/interactions', serviceWorkerAccess(deps, limiters))
+    .post('/v1/interactions', validate('json', interactionBody), async (c) => {
+      const { token, type, action } = c.req.valid('json');
+      const [deliveryId, secret] = token.split('.') as [string, string];
+      const delivery = await findReportableDelivery(deps.db, deliveryId);
+      if (!delivery || !constantTimeEqual(delivery.report_token, secret)) {
+        throw new ApiError('invalid_key', 'Unknown report token');
+      }
+      const origin = c.req.header('Origin');
+      checkOrigin(c, delivery, origin);
+      grantOrigin(c, origin);
+      if (type === 'clicked' && action && !(delivery.actions ?? []).some((a) => a.action === action)) {
+        throw new ApiError('validation_failed', `action: this notification has no action "${action}"`);
+      }
+      const recorded = await recordInteraction(deps.db, {
+        deliveryId: delivery.id,
+        notificationId: delivery.notification_id,
+        type,
+        action: type === 'clicked' ? (action ?? '') : null,
+      });
+      if (!recorded) throw new ApiError('interaction_replayed', `This delivery already reported "${type}"`);
+      return c.body(null, 204);
+    });
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
+}
