@@ -9,6 +9,7 @@ import { describeError } from './logger.ts';
 import { browserRateLimiters } from './middleware/browser-access.ts';
 import { adminSiteRoutes } from './routes/admin-sites.ts';
 import { clientScriptRoutes } from './routes/client-scripts.ts';
+import { demoRoutes } from './routes/demo.ts';
 import { healthRoutes } from './routes/health.ts';
 import { interactionRoutes } from './routes/interactions.ts';
 import { notificationRoutes } from './routes/notifications.ts';
@@ -58,6 +59,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', notificationRoutes(deps));
   app.route('/', interactionRoutes(deps, limiters));
   app.route('/', clientScriptRoutes(deps.clientScripts));
+  if (deps.demo) app.route('/', demoRoutes(deps));
   app.route('/', adminSiteRoutes(deps));
 
   app.notFound((c) => errorResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`)));
