@@ -1,19 +1,11 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import type { ClientBundle } from '../client-bundle.ts';
 import { ApiError } from '../errors.ts';
 
-/** A built script: what the snippet and service-worker bundles look like to the server. */
-export interface ServedScript {
-  body: string;
-  /** Strong ETag (quoted), from a hash of the body. */
-  etag: string;
-  /** Short content hash: the versioned URL `/pushcart.<version>.js`. */
-  version: string;
-}
-
 export interface ClientScripts {
-  snippet: ServedScript;
-  serviceWorker: ServedScript;
+  snippet: ClientBundle;
+  serviceWorker: ClientBundle;
 }
 
 /** The plain URL may change under a shop at any deploy: browsers revalidate it after five minutes. */
@@ -27,7 +19,7 @@ const IMMUTABLE_MAX_AGE_SECONDS = 31_536_000;
  * (no-cache), so a fix reaches every shop's worker at its next check.
  */
 export function clientScriptRoutes(scripts: ClientScripts | undefined) {
-  const serve = (c: Context<AppEnv>, script: ServedScript | undefined, cacheControl: string) => {
+  const serve = (c: Context<AppEnv>, script: ClientBundle | undefined, cacheControl: string) => {
     if (!script) throw new ApiError('not_found', 'Client scripts are not built in this deployment');
     c.header('Content-Type', 'text/javascript; charset=utf-8');
     c.header('Cache-Control', cacheControl);

@@ -9,6 +9,7 @@ import type { Logger } from '../../logger.ts';
 import { createSite } from '../../sites/create-site.ts';
 import { installSnippet } from '../../sites/install-snippet.ts';
 import { DeliveryWorker } from '../../delivery/delivery-engine.ts';
+import { buildClientBundles } from './client-bundles.ts';
 import { openDatabase } from './database.ts';
 import { nodePushTransport } from './push-transport.ts';
 
@@ -36,6 +37,8 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
       logger,
       clientIp: (c) => getConnInfo(c).remote.address,
       onNotificationQueued: () => worker.wake(),
+      clientScripts: await buildClientBundles(),
+      demo: true,
     });
     const server = serve({ fetch: app.fetch, port: config.port });
     await new Promise<void>((resolve, reject) => {
@@ -80,5 +83,6 @@ async function printInstallInstructions(config: Config, db: Parameters<typeof co
   print(`  ${install.scriptTag}`);
   print(`and serve this one line as ${install.serviceWorkerPath} on the shop's origin:`);
   print(`  ${install.serviceWorkerFile}`);
+  print(`Try it in the demo shop: ${config.publicUrl}/demo`);
   if (!config.adminToken) print('The admin API is off; set PUSHCART_ADMIN_TOKEN to turn it on.');
 }

@@ -1,0 +1,8 @@
+/** A browser file the server serves as-is (`/pushcart.js`, `/pushcart-sw.js`), built once at start. */
+export interface ClientBundle {
+  body: string;
+  /** Strong ETag (quoted), derived from a SHA-256 of the body. */
+  etag: string;
+  /** First 10 hex digits of that hash: the `/pushcart.<version>.js` URL segment. */
+  version: string;
+}

@@ -1,0 +1,50 @@
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ClientBundle } from '../../client-bundle.ts';
+import { buildClientBundles } from './client-bundles.ts';
+
+// Budgets from the snippet issue (#4), measured on the served bytes at gzip level 9.
+const SNIPPET_BUDGET_GZIP_BYTES = 5632; // 5.5 KB, workbox-window included
+const SERVICE_WORKER_BUDGET_GZIP_BYTES = 3072; // 3 KB
+
+let bundles: { snippet: ClientBundle; serviceWorker: ClientBundle };
+const gzipBytes = (bundle: ClientBundle) => gzipSync(bundle.body, { level: 9 }).length;
+
+beforeAll(async () => {
+  bundles = await buildClientBundles();
+  console.log(
+    `client bundles (gzip -9): pushcart.js ${gzipBytes(bundles.snippet)} B of ${SNIPPET_BUDGET_GZIP_BYTES}, ` +
+      `pushcart-sw.js ${gzipBytes(bundles.serviceWorker)} B of ${SERVICE_WORKER_BUDGET_GZIP_BYTES}`,
+  );
+});
+
+describe('client bundles', () => {
+  it('keeps the snippet, workbox-window included, within 5.5 KB gzipped', () => {
+    expect(bundles.snippet.body).toContain('workbox:window'); // workbox-window's own version marker: it is bundled
+    expect(gzipBytes(bundles.snippet)).toBeLessThanOrEqual(SNIPPET_BUDGET_GZIP_BYTES);
+  });
+
+  it('keeps the service worker within 3 KB gzipped', () => {
+    expect(gzipBytes(bundles.serviceWorker)).toBeLessThanOrEqual(SERVICE_WORKER_BUDGET_GZIP_BYTES);
+  });
+
+  it('produces scripts that parse as classic scripts', () => {
+    expect(() => new Function(bundles.snippet.body)).not.toThrow();
+    expect(() => new Function(bundles.serviceWorker.body)).not.toThrow();
+  });
+
+  it('puts no secret key prefix into the snippet', () => {
+    expect(bundles.snippet.body).not.toContain('sk_');
+  });
+
+  it('derives a strong ETag and a 10-hex version from the body, identically on every build', async () => {
+    const again = await buildClientBundles();
+    for (const bundle of [bundles.snippet, bundles.serviceWorker]) {
+      expect(bundle.etag).toMatch(/^"[0-9a-f]{64}"$/);
+      expect(bundle.version).toBe(bundle.etag.slice(1, 11));
+    }
+    expect(again.snippet.etag).toBe(bundles.snippet.etag);
+    expect(again.serviceWorker.body).toBe(bundles.serviceWorker.body);
+    expect(bundles.snippet.version).not.toBe(bundles.serviceWorker.version);
+  });
+});

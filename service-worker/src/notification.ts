@@ -1,0 +1,84 @@
+// Turning a push payload (shared/DESIGN.md §4) into what showNotification takes.
+
+export interface Report {
+  url: string;
+  token: string;
+}
+
+export interface PushAction {
+  action: string;
+  title: string;
+  url?: string;
+}
+
+export interface Payload {
+  v: number;
+  id: string;
+  title: string;
+  body: string;
+  icon?: string;
+  image?: string;
+  badge?: string;
+  url: string;
+  actions?: PushAction[];
+  tag: string;
+  requireInteraction?: boolean;
+  report: Report;
+}
+
+/** What every Pushcart notification carries; `report` (null on the fallback) marks it as ours. */
+export interface NotificationData {
+  id?: string;
+  url?: string;
+  actions?: PushAction[];
+  report: Report | null;
+}
+
+// TypeScript's lib lacks `actions` and `image`, which Chromium and Firefox support.
+type Options = NotificationOptions & { actions?: { action: string; title: string }[]; image?: string };
+
+/** Browsers show at most two buttons (Chromium); more would be silently dropped by some, refused by others. */
+const MAX_ACTIONS = 2;
+
+/** Null when the push is not a payload we can show; the caller then shows the fallback. */
+export function parsePayload(data: PushMessageData | null): Payload | null {
+  try {
+    const payload = data?.json() as Payload | null;
+    return payload && typeof payload.title === 'string' ? payload : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Throws on a malformed payload (e.g. actions not an array); the caller falls back. */
+export function notificationOptions(payload: Payload): Options {
+  const actions = (payload.actions ?? []).slice(0, MAX_ACTIONS);
+  const data: NotificationData = { id: payload.id, url: payload.url, actions, report: payload.report };
+  return {
+    body: payload.body,
+    icon: payload.icon,
+    image: payload.image,
+    badge: payload.badge,
+    actions: actions.map(({ action, title }) => ({ action, title })),
+    requireInteraction: !!payload.requireInteraction,
+    tag: payload.tag, // the same tag replaces the earlier notification instead of adding one
+    data,
+  };
+}
+
+/** Shown for a push we cannot read: browsers revoke permission from sites whose pushes show nothing. */
+export function fallbackNotification(origin: string): [string, Options] {
+  const data: NotificationData = { url: `${origin}/`, report: null };
+  return [new URL(origin).hostname, { body: 'You have a new notification', tag: 'pushcart-fallback', data }];
+}
+
+/** Only http(s) pages on the shop's own origin; anything else (javascript:, other sites) → the site root. */
+export function safeUrl(url: unknown, origin: string): string {
+  try {
+    const parsed = new URL(String(url), origin);
+    if (/^https?:$/.test(parsed.protocol) && parsed.origin === origin) return parsed.href;
+  } catch {
+    // not a URL
+  }
+  return `${origin}/`;
+}
