@@ -2,7 +2,7 @@
 // so the browser prompt only ever appears after a shopper said yes (browsers penalise sites whose
 // permission prompts are mostly dismissed).
 
-/** [title, body, allow, later]. English mirrors the server's default prompt settings exactly. */
+/** [title, body, allow, later], in the shopper's language when the shop set no text of its own. */
 type Texts = [string, string, string, string];
 
 const DEFAULT_TEXTS: Record<string, Texts> = {
@@ -23,17 +23,13 @@ export interface PromptConfig {
 }
 
 /**
- * data-* attributes win, then the site's config, then the browser-language default. The server
- * fills unset config texts with the English defaults, so a config text equal to that default counts
- * as "not customised" and a German browser still gets German.
+ * data-* attributes win, then the site's config (the server sends only texts the shop set), then
+ * the browser-language default.
  */
 export function promptTexts(config: PromptConfig, data: DOMStringMap): Texts {
-  const en = DEFAULT_TEXTS.en!;
-  const local = DEFAULT_TEXTS[navigator.language.slice(0, 2).toLowerCase()] ?? en;
+  const local = DEFAULT_TEXTS[navigator.language.slice(0, 2).toLowerCase()] ?? DEFAULT_TEXTS.en!;
   const configured = [config.title, config.body, config.allowLabel, config.laterLabel];
-  return [data.promptTitle, data.promptBody, data.allow, data.later].map(
-    (attribute, i) => attribute || (configured[i] && configured[i] !== en[i] ? configured[i] : local[i]),
-  ) as Texts;
+  return [data.promptTitle, data.promptBody, data.allow, data.later].map((attribute, i) => attribute || configured[i] || local[i]) as Texts;
 }
 
 // Scoped to #pushcart-prompt so shop styles are left alone; fixed so nothing on the page moves.

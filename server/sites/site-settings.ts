@@ -11,10 +11,11 @@ export const promptSettingsSchema = z.object({
   delaySeconds: z.number().int().min(0).max(3600).default(10),
   /** Days a "Later" answer hides the prompt for. */
   snoozeDays: z.number().int().min(1).max(365).default(7),
-  title: z.string().max(120).default('Get deals and cart reminders?'),
-  body: z.string().max(300).default('We will only notify you about prices and your cart. Turn it off at any time.'),
-  allowLabel: z.string().max(40).default('Allow'),
-  laterLabel: z.string().max(40).default('Later'),
+  // Texts the shop set itself; absent ones the snippet fills in the shopper's language.
+  title: z.string().max(120).optional(),
+  body: z.string().max(300).optional(),
+  allowLabel: z.string().max(40).optional(),
+  laterLabel: z.string().max(40).optional(),
 });
 
 export const siteSettingsSchema = z.object({
