@@ -29,5 +29,7 @@ export interface AppEnv {
     requestId: string;
     /** Set by the key middlewares once a key has been checked. */
     site: SiteRow;
+    /** POST /v1/events: which key sent it. */
+    eventSource: 'browser' | 'server';
   };
 }

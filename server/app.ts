@@ -10,6 +10,7 @@ import { browserRateLimiters } from './middleware/browser-access.ts';
 import { adminSiteRoutes } from './routes/admin-sites.ts';
 import { clientScriptRoutes } from './routes/client-scripts.ts';
 import { demoRoutes } from './routes/demo.ts';
+import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { interactionRoutes } from './routes/interactions.ts';
 import { notificationRoutes } from './routes/notifications.ts';
@@ -58,6 +59,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', siteRoutes(deps));
   app.route('/', notificationRoutes(deps));
   app.route('/', interactionRoutes(deps, limiters));
+  app.route('/', eventRoutes(deps, limiters));
   app.route('/', clientScriptRoutes(deps.clientScripts));
   if (deps.demo) app.route('/', demoRoutes(deps));
   app.route('/', adminSiteRoutes(deps));

@@ -114,6 +114,29 @@ export interface InteractionsTable {
   created_at: Timestamp;
 }
 
+export interface EventsTable {
+  id: Generated<string>;
+  site_id: string;
+  source: 'browser' | 'server';
+  type: string;
+  visitor_id: string | null;
+  external_user_id: string | null;
+  properties: ColumnType<Record<string, unknown>, string, string>;
+  client_event_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface WatchesTable {
+  id: Generated<string>;
+  site_id: string;
+  visitor_id: string;
+  product_id: string;
+  kind: 'price_drop' | 'back_in_stock';
+  price: ColumnType<string | null, number | null, number | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   sites: SitesTable;
   secret_keys: SecretKeysTable;
@@ -122,6 +145,8 @@ export interface Database {
   deliveries: DeliveriesTable;
   idempotency_keys: IdempotencyKeysTable;
   interactions: InteractionsTable;
+  events: EventsTable;
+  watches: WatchesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -4,7 +4,7 @@ import { migrations } from '../../migrations/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { migrateToLatest } from './migrate.ts';
 
-const ALL_TABLES = ['deliveries', 'idempotency_keys', 'interactions', 'notifications', 'secret_keys', 'sites', 'subscriptions'];
+const ALL_TABLES = ['deliveries', 'events', 'idempotency_keys', 'interactions', 'notifications', 'secret_keys', 'sites', 'subscriptions', 'watches'];
 
 let database: TestDatabase;
 beforeAll(async () => {

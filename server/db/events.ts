@@ -1,0 +1,44 @@
+import { sql } from 'kysely';
+import type { Db } from './database.ts';
+
+export interface NewEvent {
+  siteId: string;
+  source: 'browser' | 'server';
+  type: string;
+  visitorId: string | null;
+  externalUserId: string | null;
+  properties: Record<string, unknown>;
+  clientEventId: string | null;
+}
+
+/** Stores an event; false when the sender's event id was already stored (a retry). */
+export async function insertEvent(db: Db, event: NewEvent): Promise<boolean> {
+  const row = await db
+    .insertInto('events')
+    .values({
+      site_id: event.siteId,
+      source: event.source,
+      type: event.type,
+      visitor_id: event.visitorId,
+      external_user_id: event.externalUserId,
+      properties: JSON.stringify(event.properties),
+      client_event_id: event.clientEventId,
+    })
+    .onConflict((oc) => oc.columns(['site_id', 'client_event_id']).where(sql.ref('client_event_id'), 'is not', null).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function upsertWatch(
+  db: Db,
+  watch: { siteId: string; visitorId: string; productId: string; kind: 'price_drop' | 'back_in_stock'; price: number | null },
+): Promise<void> {
+  await db
+    .insertInto('watches')
+    .values({ site_id: watch.siteId, visitor_id: watch.visitorId, product_id: watch.productId, kind: watch.kind, price: watch.price })
+    .onConflict((oc) =>
+      oc.columns(['site_id', 'visitor_id', 'product_id', 'kind']).doUpdateSet({ price: watch.price, updated_at: sql`now()` }),
+    )
+    .execute();
+}

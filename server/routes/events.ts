@@ -1,0 +1,121 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import type { AppDeps, AppEnv } from '../app-env.ts';
+import { insertEvent, upsertWatch } from '../db/events.ts';
+import { ApiError } from '../errors.ts';
+import { bearerToken, browserAccess, type BrowserRateLimiters } from '../middleware/browser-access.ts';
+import { secretKeyAuth } from '../middleware/secret-key.ts';
+import { keyKind } from '../sites/api-keys.ts';
+import { validate } from '../validation.ts';
+
+const visitorId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8–64 characters of A–Z, a–z, 0–9, _ or -');
+const id = z.string().min(1).max(200);
+const money = z.number().finite().nonnegative();
+const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
+const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
+
+/** The events the commerce triggers read; unknown fields are kept as properties. */
+const KNOWN_EVENTS = {
+  product_viewed: z.looseObject({ productId: id, name: z.string().max(500).optional(), price: money, currency, url: httpUrl, image: httpUrl.optional() }),
+  cart_updated: z.looseObject({
+    cartId: id,
+    items: z
+      .array(
+        z.looseObject({
+          productId: id,
+          name: z.string().max(500),
+          price: money,
+          quantity: z.number().int().min(0).max(10_000),
+          image: httpUrl.optional(),
+          url: httpUrl.optional(),
+        }),
+      )
+      .max(200),
+    total: money,
+    currency,
+    url: httpUrl,
+  }),
+  checkout_started: z.looseObject({ cartId: id.optional() }),
+  order_completed: z.looseObject({ orderId: id, value: money, currency, cartId: id.optional() }),
+} as const;
+
+const CUSTOM_EVENT_TYPE = /^[a-z][a-z0-9_.:-]{0,63}$/;
+
+const eventBody = z
+  .object({
+    type: z.string().regex(CUSTOM_EVENT_TYPE, 'must be a known event type or a custom one like wishlist_added'),
+    visitorId: visitorId.optional(),
+    externalUserId: id.optional(),
+    /** The sender's id for this event: the same id again is a retry and stored once. */
+    eventId: z.string().min(1).max(100).optional(),
+    properties: z.record(z.string(), z.unknown()).default({}),
+  })
+  .superRefine((event, ctx) => {
+    const schema = KNOWN_EVENTS[event.type as keyof typeof KNOWN_EVENTS];
+    const result = schema?.safeParse(event.properties);
+    for (const issue of result?.success === false ? result.error.issues : []) {
+      ctx.addIssue({ code: 'custom', path: ['properties', ...issue.path.map(String)], message: issue.message });
+    }
+  });
+
+const watchBody = z.object({
+  visitorId,
+  productId: id,
+  kind: z.enum(['price_drop', 'back_in_stock']),
+  /** price_drop: the price seen, or the shopper's own target. */
+  price: money.optional(),
+});
+
+/**
+ * `POST /v1/events` from the snippet (publishable key, by visitor) or the shop's backend (secret
+ * key, by visitor or external user id), and `POST /v1/watches` ("tell me when…") from the snippet.
+ */
+export function eventRoutes(deps: AppDeps, limiters: BrowserRateLimiters) {
+  const fromBrowser = browserAccess(deps, limiters, { keyFrom: 'header' });
+  const fromServer = secretKeyAuth(deps);
+  const eitherKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const token = bearerToken(c);
+    if (token !== undefined && keyKind(token) === 'secret') {
+      c.set('eventSource', 'server');
+      return fromServer(c, next);
+    }
+    c.set('eventSource', 'browser');
+    return fromBrowser(c, next);
+  };
+
+  return new Hono<AppEnv>()
+    .use('/v1/events', eitherKey)
+    .post('/v1/events', validate('json', eventBody), async (c) => {
+      const site = c.get('site');
+      const event = c.req.valid('json');
+      const source = c.get('eventSource');
+      if (source === 'browser' && event.externalUserId !== undefined) {
+        throw new ApiError('key_not_allowed', 'externalUserId may be sent with a secret key only; browsers link users with identify');
+      }
+      if (event.visitorId === undefined && event.externalUserId === undefined) {
+        throw new ApiError('validation_failed', source === 'browser' ? 'visitorId: required' : 'visitorId or externalUserId: one is required');
+      }
+      const stored = await insertEvent(deps.db, {
+        siteId: site.id,
+        source,
+        type: event.type,
+        visitorId: event.visitorId ?? null,
+        externalUserId: event.externalUserId ?? null,
+        properties: event.properties,
+        clientEventId: event.eventId ?? null,
+      });
+      return c.json({ stored, duplicate: !stored }, 202);
+    })
+    .use('/v1/watches', fromBrowser)
+    .post('/v1/watches', validate('json', watchBody), async (c) => {
+      const watch = c.req.valid('json');
+      await upsertWatch(deps.db, {
+        siteId: c.get('site').id,
+        visitorId: watch.visitorId,
+        productId: watch.productId,
+        kind: watch.kind,
+        price: watch.price ?? null,
+      });
+      return c.json({ productId: watch.productId, kind: watch.kind }, 201);
+    });
+}
