@@ -162,7 +162,7 @@ export function userAgentFamily(userAgent: string | undefined): string | null {
   if (/\bOPR\//.test(userAgent)) return 'opera';
   if (/\bSamsungBrowser\//.test(userAgent)) return 'samsung';
   if (/\bFirefox\//.test(userAgent)) return 'firefox';
-  if (/\b(Chrome|Chromium|CriOS)\//.test(userAgent)) return 'chrome';
+  if (/\b(HeadlessChrome|Chrome|Chromium|CriOS)\//.test(userAgent)) return 'chrome';
   if (/\bSafari\//.test(userAgent)) return 'safari';
   return 'other';
 }
