@@ -4,7 +4,7 @@
  * to a local mock push service — against web-push's sendNotification in a 100-wide promise pool,
  * and against the crypto-only ceiling (payload + encryption + cached JWT, no I/O).
  *
- *   npm run bench:fanout                                   # N = 20,000 on in-memory PGlite
+ *   npm run bench:fanout                                   # N = 20,000 on PGlite (on disk, temp dir)
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:fanout -- --n=100000
  *
  * Options (argv `--name=value`, or the environment variable in brackets):
@@ -13,7 +13,7 @@
  *                              created on that server and dropped afterwards. PGlite: on disk in a
  *                              temp dir, as `npm start` opens it (--pglite=memory: in memory)
  *   --only=pushcart,webpush,ceiling   phases to run (default these three)
- *   --diagnose                 also run two diagnostic phases: `engine` (a second send through the same
+ *   --diagnose                 also run two diagnostic phases: `engine` (the same send through the
  *                              worker and database, but a transport that answers "sent" without I/O)
  *                              and `transport` (Pushcart's transport alone, pre-built requests)
  *   --mock=child|inproc        where the mock push service runs (default child: see bench/README.md)
@@ -22,11 +22,14 @@
  *   --key-pool=1000            real P-256 subscriber key pairs, reused round robin
  *   --batch-size, --concurrent-batches, --max-in-flight   DeliverySettings overrides
  *   --connections              the undici transport's connections per push-service origin
+ *   --transport=http2          EXPERIMENT: deliver through bench/http2-transport.ts (node:http2) instead
+ *                              of the server's undici transport, to measure the difference
  *   --worker-processes=K       Postgres only: K more `pushcart worker` processes (the real CLI, trusting
  *                              the mock through NODE_EXTRA_CA_CERTS) beside the in-process worker;
  *                              with --no-in-process-worker they do all the sending
  *   --db-timing                time every SQL statement the worker runs (adds a little overhead)
  *   --no-sanity                skip the check that a strict (verifying, decrypting) mock gets the push
+ *   --live-heap                a full GC every second to measure live heap (NODE_OPTIONS=--expose-gc)
  *   --profile=DIR              write a V8 CPU profile of each phase (this process) to DIR
  *   --wait-quiet=SECONDS       before each phase, wait up to that long for the machine to be idle
  *   --retries=K                repeat a phase up to K times while other users' processes and hypervisor
@@ -61,6 +64,7 @@ import { nodePushTransport } from '../server/runtime/node/push-transport.ts';
 import { createSite } from '../server/sites/create-site.ts';
 import { startMockPushService } from '../server/testing/mock-push-service.ts';
 import { LOCAL_POSTGRES_URL } from '../server/testing/test-database.ts';
+import { http2PushTransport } from './http2-transport.ts';
 import type { ChildReply, ChildRequest } from './mock-push-child.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -100,6 +104,8 @@ const concurrentBatches = optionalInt('concurrent-batches');
 const maxInFlight = optionalInt('max-in-flight');
 const connections = optionalInt('connections');
 const webPushNoKeepAlive = argv.has('webpush-no-keepalive');
+const transportKind = argv.get('transport') ?? 'undici';
+if (transportKind !== 'undici' && transportKind !== 'http2') throw new Error('bench:fanout: --transport must be undici or http2');
 const workerProcesses = argv.has('worker-processes') ? Number(argv.get('worker-processes')) : 0;
 const inProcessWorker = !argv.has('no-in-process-worker');
 if (!inProcessWorker && workerProcesses < 1) throw new Error('bench:fanout: --no-in-process-worker needs --worker-processes=K');
@@ -147,6 +153,15 @@ function sampleMemory() {
   }
 }
 const rssSampler = setInterval(sampleMemory, 50);
+/** --live-heap (needs node --expose-gc): a full GC every second, to tell live data from garbage. */
+let liveHeapPeak = 0;
+if (argv.has('live-heap')) {
+  if (!global.gc) throw new Error('bench:fanout: --live-heap needs node --expose-gc (NODE_OPTIONS=--expose-gc)');
+  setInterval(() => {
+    global.gc!();
+    liveHeapPeak = Math.max(liveHeapPeak, process.memoryUsage().heapUsed);
+  }, 1_000).unref();
+}
 rssSampler.unref();
 
 /** /proc/stat's first line: busy includes steal (time the hypervisor gave our vCPUs to someone else). */
@@ -166,6 +181,8 @@ interface PhaseFigures {
   atPeakMiB: { heapTotal: number; heapUsed: number; external: number };
   /** CPU time of this process per message, µs: less sensitive to other load than wall time. */
   cpuMicrosPerMsg: number;
+  /** With --live-heap: the largest V8 heap left after a full GC. */
+  liveHeapMiB: number;
   /** CPU time over wall time, in % of one core: this process, the mock child, and everything else on the machine (Postgres, other users). */
   processCpuPct: number;
   mockCpuPct: number;
@@ -194,6 +211,7 @@ async function startPhase(mock: MockHandle, name: string): Promise<PhaseMeter> {
     await inspector.post('Profiler.start');
   }
   phasePeakRss = 0;
+  liveHeapPeak = 0;
   sampleMemory();
   const startRss = phasePeakRss;
   const t0 = performance.now();
@@ -226,6 +244,7 @@ async function startPhase(mock: MockHandle, name: string): Promise<PhaseMeter> {
         peakRssMiB: phasePeakRss / MiB,
         atPeakMiB: { heapTotal: atPeak.heapTotal / MiB, heapUsed: atPeak.heapUsed / MiB, external: atPeak.external / MiB },
         cpuMicrosPerMsg: (cpu.user + cpu.system) / N,
+        liveHeapMiB: liveHeapPeak / MiB,
         processCpuPct,
         mockCpuPct,
         postgresCpuPct,
@@ -404,6 +423,12 @@ async function startMock(): Promise<MockHandle> {
   };
 }
 
+/** The server's transport (undici), or with --transport=http2 the experiment in bench/http2-transport.ts. */
+function pushTransport(mock: MockHandle): { transport: PushTransport; close(): Promise<void> } {
+  if (transportKind === 'http2') return http2PushTransport({ ca: mock.ca, ...(connections ? { sessionsPerOrigin: connections } : {}) });
+  return nodePushTransport({ ca: mock.ca, ...(connections ? { connectionsPerOrigin: connections } : {}) });
+}
+
 /** `pushcart worker` processes (the CLI an operator runs), their CPU read from /proc when they stop. */
 async function startWorkerProcesses(count: number, databaseUrl: string | undefined, mock: MockHandle) {
   if (count === 0) return { stop: async () => 0, peakRssMiB: 0 };
@@ -541,6 +566,14 @@ async function deliveryStatusCounts(db: Db, notificationId: string): Promise<Rec
   return Object.fromEntries(rows.rows.map((r) => [r.status, Number(r.count)]));
 }
 
+/** Row writes per table (pg_stat_user_tables): how many updates were HOT (no index entries written). */
+async function tableWrites(db: Db): Promise<Map<string, { ins: number; upd: number; hot: number }>> {
+  const rows = await sql<{ relname: string; ins: string; upd: string; hot: string }>`
+    select relname, n_tup_ins::text as ins, n_tup_upd::text as upd, n_tup_hot_upd::text as hot
+    from pg_stat_user_tables where relname in ('deliveries', 'subscriptions')`.execute(db);
+  return new Map(rows.rows.map((r) => [r.relname, { ins: Number(r.ins), upd: Number(r.upd), hot: Number(r.hot) }]));
+}
+
 async function postSend(app: ReturnType<typeof createApp>, secretKey: string): Promise<{ id: string; audience: number }> {
   const response = await app.request('/v1/notifications', {
     method: 'POST',
@@ -608,13 +641,14 @@ async function pushcartPhase(
   const extraWorkers = await startWorkerProcesses(mode === 'real' ? workerProcesses : 0, databaseUrl, mock);
   const sqlTimer = new SqlTimer();
   const workerDb = dbTiming ? db.withPlugin(sqlTimer) : db;
-  const push = nodePushTransport({ ca: mock.ca, ...(connections ? { connectionsPerOrigin: connections } : {}) });
+  const push = pushTransport(mock);
   const nullTransport: PushTransport = { send: async () => ({ kind: 'sent', status: 201 }) };
   const timed = timedTransport(mode === 'real' ? push.transport : nullTransport);
   const controller = new AbortController();
   const worker = new DeliveryWorker({ db: workerDb, config, logger: quietLogger, transport: timed.transport, settings });
   const app = createApp({ config, db, logger: quietLogger, onNotificationQueued: () => worker.wake() });
   const before = await mock.stats();
+  const writesBefore = dbTiming ? await tableWrites(db) : undefined;
   const running = inProcessWorker || mode !== 'real' ? worker.run(controller.signal) : Promise.resolve();
   try {
     const meter = await startPhase(mock, mode === 'real' ? 'pushcart' : 'engine');
@@ -658,6 +692,15 @@ async function pushcartPhase(
       );
     } else {
       notes.push('no I/O to a push service: every push answered "sent" at once; timed until all rows are recorded');
+    }
+    if (dbTiming && writesBefore) {
+      // Backends report their counters when idle, at most every few seconds (PGSTAT_IDLE_INTERVAL 10 s).
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      const writesAfter = await tableWrites(db);
+      for (const [table, after] of writesAfter) {
+        const b = writesBefore.get(table) ?? { ins: 0, upd: 0, hot: 0 };
+        notes.push(`table ${table}: ${after.ins - b.ins} inserted, ${after.upd - b.upd} updated of which ${after.hot - b.hot} HOT (no index writes)`);
+      }
     }
     if (dbTiming) {
       for (const [label, t] of sqlTimer.totals) {
@@ -732,7 +775,7 @@ async function transportPhase(mock: MockHandle, vapid: { publicKey: string; priv
       cache,
     ),
   );
-  const push = nodePushTransport({ ca: mock.ca, ...(connections ? { connectionsPerOrigin: connections } : {}) });
+  const push = pushTransport(mock);
   const { HostGates, DEFAULT_HOST_GATE_SETTINGS } = await import('../server/delivery/host-gates.ts');
   const gates = new HostGates({ ...DEFAULT_HOST_GATE_SETTINGS, ...settings.hostGates }, Date.now, quietLogger);
   const width = settings.hostGates?.maxInFlightPerHost ?? DEFAULT_HOST_GATE_SETTINGS.maxInFlightPerHost;
@@ -753,7 +796,7 @@ async function transportPhase(mock: MockHandle, vapid: { publicKey: string; priv
   const after = await mock.stats();
   await push.close();
   if (notSent > 0) throw new Error(`transport: ${notSent} pushes not sent`);
-  const notes = [`${width} in flight through HostGates, pre-built requests; mock: ${after.accepted - before.accepted} accepted, ${after.connections - before.connections} TLS connection(s)`];
+  const notes = [`${transportKind}, ${width} in flight through HostGates, pre-built requests; mock: ${after.accepted - before.accepted} accepted, ${after.connections - before.connections} TLS connection(s)`];
   return { ...figures, msgsPerSec: N / (figures.wallMs / 1000), notes };
 }
 
@@ -796,7 +839,7 @@ function machineDescription(): string {
 function printFigures(name: string, f: Figures) {
   console.log(
     `${name.padEnd(10)} ${f.msgsPerSec.toFixed(0).padStart(7)} msgs/s  ${(f.wallMs / 1000).toFixed(2).padStart(6)} s  ${(1e6 / f.msgsPerSec).toFixed(0).padStart(4)} µs/msg  ` +
-      `peak RSS ${f.peakRssMiB.toFixed(0)} MiB (${f.startRssMiB.toFixed(0)} at the start; at the peak V8 heap ${f.atPeakMiB.heapUsed.toFixed(0)} used of ${f.atPeakMiB.heapTotal.toFixed(0)}, external ${f.atPeakMiB.external.toFixed(0)})`,
+      `peak RSS ${f.peakRssMiB.toFixed(0)} MiB (${f.startRssMiB.toFixed(0)} at the start; at the peak V8 heap ${f.atPeakMiB.heapUsed.toFixed(0)} used of ${f.atPeakMiB.heapTotal.toFixed(0)}, external ${f.atPeakMiB.external.toFixed(0)}${f.liveHeapMiB ? `; live heap after full GCs ≤ ${f.liveHeapMiB.toFixed(0)}` : ''})`,
   );
   console.log(
     `           CPU (% of one core): this process ${f.processCpuPct.toFixed(0)} (${f.cpuMicrosPerMsg.toFixed(0)} µs/msg), mock child ${f.mockCpuPct.toFixed(0)}, Postgres ${dbKind === 'postgres' ? `${f.postgresCpuPct.toFixed(0)} (${((f.postgresCpuPct * f.wallMs * 10) / N).toFixed(0)} µs/msg)` : 'in this process'}, other users ${f.otherCpuPct.toFixed(0)}, steal ${f.stealPct.toFixed(0)}; event loop busy ${f.eventLoopUtilPct.toFixed(0)} %`,
@@ -819,8 +862,10 @@ process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
 try {
   console.log(`bench:fanout  N=${N}  ${database.describe}  mock push service: ${mockWhere === 'child' ? 'child process' : 'in this process'}`);
   console.log(`machine: ${machineDescription()}`);
-  if (Object.keys(settings).length > 0 || connections || workerProcesses || !inProcessWorker) {
-    console.log(`overrides: ${JSON.stringify({ ...settings, connectionsPerOrigin: connections, workerProcesses: workerProcesses || undefined, inProcessWorker: inProcessWorker ? undefined : false })}`);
+  if (Object.keys(settings).length > 0 || connections || workerProcesses || !inProcessWorker || transportKind !== 'undici') {
+    console.log(
+      `overrides: ${JSON.stringify({ ...settings, connectionsPerOrigin: connections, workerProcesses: workerProcesses || undefined, inProcessWorker: inProcessWorker ? undefined : false, transport: transportKind === 'undici' ? undefined : transportKind })}`,
+    );
   }
 
   const results = new Map<string, Figures>();
@@ -907,7 +952,13 @@ try {
       n: N,
       db: database.kind,
       mock: mockWhere,
-      overrides: { ...settings, connectionsPerOrigin: connections, workerProcesses: workerProcesses || undefined, inProcessWorker: inProcessWorker ? undefined : false },
+      overrides: {
+        ...settings,
+        connectionsPerOrigin: connections,
+        workerProcesses: workerProcesses || undefined,
+        inProcessWorker: inProcessWorker ? undefined : false,
+        transport: transportKind === 'undici' ? undefined : transportKind,
+      },
       ...Object.fromEntries([...results].map(([name, f]) => [
           name,
           {
