@@ -1,0 +1,414 @@
+import { z } from 'zod';
+
+/**
+ * The engagement rules a delivery worker applies to a claimed batch: per delivery, send now, defer
+ * until quiet hours end, or suppress with a reason (a suppressed delivery is recorded, never
+ * silently dropped).
+ *
+ * Pure on purpose: no I/O and no clock of its own. The caller passes `nowMs` and the subscriber's
+ * recent marketing sends, so the same input always gives the same decision and tests need no timers.
+ * Wall-clock time is read with `Intl.DateTimeFormat({ timeZone })`, the tz database the runtime
+ * (Node's ICU, workerd) ships, rather than a library: none is in package.json, and a hand-kept
+ * offset table would go stale with the next tzdb release.
+ */
+
+export type EngagementKind = 'transactional' | 'marketing';
+
+/**
+ * Priority per kind of push, higher = more important. Within one batch, a subscriber's frequency
+ * cap is spent on the most important pushes first: the shopper asked for transactional ones; a price
+ * drop or a restock is news about a product they watched; a cart reminder is a nudge about something
+ * they already know; a campaign is the shop's own agenda.
+ */
+export const PRIORITY = {
+  transactional: 40,
+  price_drop: 30,
+  back_in_stock: 30,
+  cart_reminder: 20,
+  campaign: 10,
+} as const;
+
+/**
+ * The priority of a notification from its kind and source (`api`, `cart_reminder`, `price_drop`,
+ * `back_in_stock`, …). A marketing push from any other source, `api` included, is a campaign: a
+ * source added later starts at the lowest priority until someone decides otherwise.
+ */
+export function priorityFor(kind: EngagementKind, source: string): number {
+  if (kind === 'transactional') return PRIORITY.transactional;
+  switch (source) {
+    case 'price_drop':
+      return PRIORITY.price_drop;
+    case 'back_in_stock':
+      return PRIORITY.back_in_stock;
+    case 'cart_reminder':
+      return PRIORITY.cart_reminder;
+    default:
+      return PRIORITY.campaign;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------------------
+
+export const DEFAULT_MARKETING_PUSHES_PER_24H = 3;
+export const DEFAULT_QUIET_HOURS_START = '21:00';
+export const DEFAULT_QUIET_HOURS_END = '09:00';
+export const DEFAULT_SITE_TIME_ZONE = 'UTC';
+/** The cap counts sends in a rolling window of this length, not per calendar day (no reset at midnight). */
+export const FREQUENCY_CAP_WINDOW_MS = 24 * 60 * 60_000;
+
+/** "HH:MM" on a 24-hour clock, 00:00–23:59, two digits each (so "9:00" and "24:00" are refused). */
+const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+const wallClockTime = z.string().regex(HH_MM, 'must be a time of day as HH:MM, 00:00–23:59');
+
+export const frequencyCapSchema = z.object({
+  /** Marketing pushes per subscriber per rolling 24 h; 0 sends no marketing pushes at all. */
+  marketingPer24h: z.number().int().min(0).max(100).default(DEFAULT_MARKETING_PUSHES_PER_24H),
+});
+
+export const quietHoursSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Local time the window opens; the window may wrap midnight (21:00–09:00) or not (13:00–14:00). */
+    start: wallClockTime.default(DEFAULT_QUIET_HOURS_START),
+    /** Local time the window closes: deferred pushes go at the next instant the wall clock reads this. */
+    end: wallClockTime.default(DEFAULT_QUIET_HOURS_END),
+  })
+  // An empty window and a 24-hour one would both be written start = end; refuse the ambiguity
+  // (`enabled: false` is the way to switch quiet hours off).
+  .refine((quietHours) => quietHours.start !== quietHours.end, {
+    message: 'start and end must differ (set enabled: false to switch quiet hours off)',
+    path: ['end'],
+  });
+
+export const engagementSettingsSchema = z.object({
+  frequencyCap: frequencyCapSchema.default(frequencyCapSchema.parse({})),
+  quietHours: quietHoursSchema.default(quietHoursSchema.parse({})),
+  /** The zone for subscribers whose browser sent none (or one this runtime does not know). */
+  defaultTimeZone: z
+    .string()
+    .refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' })
+    .default(DEFAULT_SITE_TIME_ZONE),
+});
+
+export type EngagementSettings = z.infer<typeof engagementSettingsSchema>;
+export type QuietHours = EngagementSettings['quietHours'];
+
+export const DEFAULT_ENGAGEMENT_SETTINGS: EngagementSettings = engagementSettingsSchema.parse({});
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+// ---------------------------------------------------------------------------------------------
+
+export interface EngagementCandidate {
+  deliveryId: string;
+  subscriptionId: string;
+  kind: EngagementKind;
+  /** See PRIORITY / priorityFor: higher goes first when the cap is short. */
+  priority: number;
+  /** When the delivery became due; only breaks ties between equal priorities (earlier first). */
+  dueAtMs: number;
+  /** The subscriber's IANA zone as the browser reported it; null or unknown → the site's default. */
+  timeZone: string | null;
+  /** Notification created + TTL; null when the TTL is 0 or absent (nothing to wait for). */
+  expiresAtMs: number | null;
+}
+
+export type EngagementDecision =
+  | { action: 'send' }
+  | { action: 'defer'; untilMs: number; reason: string }
+  | { action: 'suppress'; reason: string };
+
+export interface EngagementContext {
+  nowMs: number;
+  settings: EngagementSettings;
+  /**
+   * Per subscription id: marketing pushes already sent, or in flight in another batch, in the last
+   * FREQUENCY_CAP_WINDOW_MS. Missing = 0.
+   */
+  recentMarketingSends: ReadonlyMap<string, number>;
+}
+
+/**
+ * Decides every candidate of one batch, keyed by delivery id.
+ *
+ * Order of the rules for a marketing push:
+ * 1. Quiet hours first. A push that would arrive at night waits until the window ends, or is
+ *    suppressed when its TTL would run out first (the push service would drop it anyway, and
+ *    sending it early is what quiet hours forbid). The cap is deliberately not checked here: it is
+ *    a rolling window, so whether the push fits is decided when it is actually sent, hours later.
+ * 2. Then the frequency cap, spent in priority order (priority desc, then due time, then delivery
+ *    id, so the result does not depend on the order of the batch). Only pushes decided `send` spend
+ *    it; deferred and suppressed ones do not.
+ *
+ * Transactional pushes always go: the shopper asked for them (an order confirmation, a shipping
+ * update), so holding one until morning or dropping it because of newsletters would break a promise
+ * the shop made, and they are neither capped nor counted.
+ *
+ * Quiet hours are read at `nowMs`, the instant the push would leave: the worker only claims
+ * deliveries that are due.
+ */
+export function decideEngagement(
+  candidates: readonly EngagementCandidate[],
+  context: EngagementContext,
+): Map<string, EngagementDecision> {
+  const { nowMs, settings, recentMarketingSends } = context;
+  const cap = settings.frequencyCap.marketingPer24h;
+  const siteTimeZone = isValidTimeZone(settings.defaultTimeZone) ? settings.defaultTimeZone : DEFAULT_SITE_TIME_ZONE;
+
+  const decisions = new Map<string, EngagementDecision>();
+  for (const candidate of candidates) {
+    // A claimed batch holds each delivery once (primary key); a repeat would count twice against the cap.
+    if (decisions.has(candidate.deliveryId)) throw new TypeError(`delivery ${candidate.deliveryId} appears twice in the batch`);
+    decisions.set(candidate.deliveryId, { action: 'send' });
+  }
+
+  const ordered = [...candidates].sort(
+    (a, b) =>
+      b.priority - a.priority ||
+      a.dueAtMs - b.dueAtMs ||
+      (a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0),
+  );
+
+  const sentInBatch = new Map<string, number>();
+  const quietEndByZone = new Map<string, number | null>();
+
+  for (const candidate of ordered) {
+    if (candidate.kind === 'transactional') continue; // already `send`
+
+    if (settings.quietHours.enabled) {
+      const timeZone = candidate.timeZone !== null && isValidTimeZone(candidate.timeZone) ? candidate.timeZone : siteTimeZone;
+      let untilMs = quietEndByZone.get(timeZone);
+      if (untilMs === undefined) {
+        untilMs = quietHoursEnd(nowMs, timeZone, settings.quietHours);
+        quietEndByZone.set(timeZone, untilMs);
+      }
+      if (untilMs !== null) {
+        const window = `${settings.quietHours.start}–${settings.quietHours.end}`;
+        const endsAt = `${settings.quietHours.end} ${timeZone} (${new Date(untilMs).toISOString()})`;
+        // At untilMs itself no TTL would be left, so an expiry at that very instant is too soon as well.
+        if (candidate.expiresAtMs !== null && candidate.expiresAtMs <= untilMs) {
+          decisions.set(candidate.deliveryId, {
+            action: 'suppress',
+            reason: `quiet_hours: the TTL would elapse before quiet hours ${window} end at ${endsAt}; it expires at ${new Date(candidate.expiresAtMs).toISOString()}`,
+          });
+        } else {
+          decisions.set(candidate.deliveryId, {
+            action: 'defer',
+            untilMs,
+            reason: `quiet_hours: ${formatWallClock(nowMs, timeZone)} in ${timeZone} is inside quiet hours ${window}; deferred until ${endsAt}`,
+          });
+        }
+        continue;
+      }
+    }
+
+    const before = Math.max(0, recentMarketingSends.get(candidate.subscriptionId) ?? 0);
+    const inBatch = sentInBatch.get(candidate.subscriptionId) ?? 0;
+    if (before + inBatch >= cap) {
+      decisions.set(candidate.deliveryId, {
+        action: 'suppress',
+        reason:
+          cap === 0
+            ? 'frequency_cap: the cap is 0 marketing pushes per 24 h (marketing pushes are switched off)'
+            : `frequency_cap: ${before + inBatch} marketing pushes to this subscriber in the last 24 h ` +
+              `(${before} before this batch, ${inBatch} in it) already reach the cap of ${cap} per 24 h`,
+      });
+      continue;
+    }
+    sentInBatch.set(candidate.subscriptionId, inBatch + 1);
+  }
+
+  return decisions;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quiet hours and time zones
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * When the quiet-hours window that contains `nowMs` ends, in UTC ms: the next instant after
+ * `nowMs` at which the wall clock in `timeZone` reads `end`, or null when `nowMs` is outside the
+ * window. The window is [start, end) in local minutes; start > end wraps midnight; start = end is
+ * an empty window (the schema refuses it). Throws RangeError for an unknown zone or a malformed
+ * time: the caller resolves the zone first (decideEngagement falls back to the site's default).
+ */
+export function quietHoursEnd(nowMs: number, timeZone: string, quietHours: { start: string; end: string }): number | null {
+  const start = minutesOfDay(quietHours.start);
+  const end = minutesOfDay(quietHours.end);
+  const local = wallClockAt(nowMs, timeZone);
+  const minute = local.hour * 60 + local.minute;
+
+  const inside = start < end ? minute >= start && minute < end : start > end && (minute >= start || minute < end);
+  if (!inside) return null;
+
+  // Before midnight in a wrapping window the end is tomorrow; otherwise it is today. Date.UTC rolls
+  // day + 1 over month and year ends.
+  const dayOffset = start > end && minute >= start ? 1 : 0;
+  const endClock = {
+    year: local.year,
+    month: local.month,
+    day: local.day + dayOffset,
+    hour: Math.floor(end / 60),
+    minute: end % 60,
+  };
+  const instants = wallClockInstants(endClock, timeZone);
+  // The end falls in a spring-forward gap that night: the window ends when the clock jumps past it.
+  if (instants.length === 0) return firstInstantAfterGap(endClock, timeZone);
+  // "Next" matters in a fall-back overlap: at the second 02:15 of the night, a 02:30 end means the
+  // second 02:30, because the first one is already in the past.
+  const next = instants.find((instant) => instant > nowMs);
+  if (next !== undefined) return next;
+  // Cannot happen with a consistent tz database (the end lies ahead of a clock that reads a time
+  // inside the window); read the following day rather than return a past instant.
+  return zonedWallClockToUtc({ ...endClock, day: endClock.day + 1 }, timeZone);
+}
+
+/** Whether this runtime's Intl knows the zone (IANA names such as Europe/Berlin, and UTC). */
+export function isValidTimeZone(timeZone: string): boolean {
+  if (typeof timeZone !== 'string' || timeZone.length === 0 || timeZone.length > 64) return false;
+  try {
+    formatterFor(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface WallClockDate {
+  year: number;
+  /** 1–12 */
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+}
+
+/**
+ * The UTC instant (ms) at which the wall clock in `timeZone` reads `date`. Fields out of range
+ * roll over as in Date.UTC (day 32 of January is 1 February), which is how callers say "tomorrow".
+ *
+ * Around offset changes:
+ * - spring-forward gap (the local time never happens, e.g. 02:30 in Berlin on 2026-03-29): the
+ *   first instant after the gap, i.e. the moment of the change (03:00 local there);
+ * - fall-back overlap (the local time happens twice, e.g. 02:30 in Berlin on 2026-10-25): the
+ *   first occurrence, still on summer time.
+ *
+ * Not `local − offset(now)`: the offset at the target can differ from the offset at any instant
+ * we know, so each candidate offset is tried and checked against the wall clock it produces.
+ */
+export function zonedWallClockToUtc(date: WallClockDate, timeZone: string): number {
+  const instants = wallClockInstants(date, timeZone);
+  return instants.length > 0 ? instants[0]! : firstInstantAfterGap(date, timeZone);
+}
+
+const HOUR_MS = 60 * 60_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * Every UTC instant at which the wall clock in `timeZone` reads `date`, ascending: one normally,
+ * two in a fall-back overlap, none in a spring-forward gap.
+ */
+function wallClockInstants(date: WallClockDate, timeZone: string): number[] {
+  const target = Date.UTC(date.year, date.month - 1, date.day, date.hour, date.minute);
+  // Reading `target` as if it were UTC lands within ±14 h of the real instant (offsets span
+  // −12 h…+14 h), so the offsets in force a day either side include the one before and the one
+  // after any change near the target; the middle samples catch a zone that changed twice.
+  const offsets = new Set<number>();
+  for (const probe of [target - DAY_MS, target - 12 * HOUR_MS, target, target + 12 * HOUR_MS, target + DAY_MS]) {
+    offsets.add(offsetAt(probe, timeZone));
+  }
+  const instants = new Set<number>();
+  for (const offset of offsets) {
+    const instant = target - offset;
+    if (localMsAt(instant, timeZone) === target) instants.add(instant);
+  }
+  return [...instants].sort((a, b) => a - b);
+}
+
+/**
+ * The first instant whose local wall clock reads `date` or later, for a `date` that falls in a
+ * gap: before the change the clock reads earlier, from the change on it reads later, so a binary
+ * search over whole seconds (tzdb changes happen on whole seconds) finds the change.
+ */
+function firstInstantAfterGap(date: WallClockDate, timeZone: string): number {
+  const target = Date.UTC(date.year, date.month - 1, date.day, date.hour, date.minute);
+  let low = Math.floor((target - 15 * HOUR_MS) / 1000); // local clock earlier than target here
+  let high = Math.ceil((target + 13 * HOUR_MS) / 1000); // and later than target here
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (localMsAt(middle * 1000, timeZone) >= target) high = middle;
+    else low = middle;
+  }
+  return high * 1000;
+}
+
+interface WallClock extends WallClockDate {
+  second: number;
+}
+
+/** The wall clock in `timeZone` at `ms`. */
+function wallClockAt(ms: number, timeZone: string): WallClock {
+  const fields: Record<string, number> = {};
+  for (const part of formatterFor(timeZone).formatToParts(ms)) {
+    if (part.type !== 'literal') fields[part.type] = Number(part.value);
+  }
+  return {
+    year: fields.year!,
+    month: fields.month!,
+    day: fields.day!,
+    hour: fields.hour!,
+    minute: fields.minute!,
+    second: fields.second!,
+  };
+}
+
+/** The wall clock at `ms` written as if it were a UTC timestamp; minus `ms`, that is the offset. */
+function localMsAt(ms: number, timeZone: string): number {
+  const clock = wallClockAt(ms, timeZone);
+  const wholeSeconds = Date.UTC(clock.year, clock.month - 1, clock.day, clock.hour, clock.minute, clock.second);
+  return wholeSeconds + (ms - Math.floor(ms / 1000) * 1000);
+}
+
+function offsetAt(ms: number, timeZone: string): number {
+  return localMsAt(ms, timeZone) - ms;
+}
+
+function formatWallClock(ms: number, timeZone: string): string {
+  const clock = wallClockAt(ms, timeZone);
+  return `${String(clock.hour).padStart(2, '0')}:${String(clock.minute).padStart(2, '0')}`;
+}
+
+function minutesOfDay(time: string): number {
+  const match = HH_MM.exec(time);
+  if (!match) throw new RangeError(`quiet hours: "${time}" is not a time of day as HH:MM`);
+  return Number(match[1]) * 60 + Number(match[2]);
+}
+
+/**
+ * Formatters by zone. Building an Intl.DateTimeFormat costs far more than formatting with one, and a
+ * batch reads the same few zones hundreds of times. A memo, not state: it changes no result, and it
+ * is bounded by the number of zones the runtime knows (unknown zones throw before being stored).
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      // h23, not hour12: false: some ICU versions print midnight as "24" with the latter.
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
