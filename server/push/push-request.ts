@@ -23,19 +23,29 @@ export interface PushRequest {
 }
 
 /**
- * Builds the request that delivers `payload` to one subscription: the body encrypted with RFC 8291
- * (aes128gcm only — the older aesgcm is not a standard), VAPID from the cache (RFC 8292), and the
- * RFC 8030 headers. Pure apart from the cache it is handed; sending is someone else's job.
+ * Encrypts `payload` for one subscription with RFC 8291 (aes128gcm only — the older aesgcm is not
+ * a standard), through web-push's `encrypt`. Pure: no cache, no module state, so it can run on any
+ * thread (server/runtime/node/encryption-pool.ts runs it off the event loop). Throws when the
+ * subscription's keys are unusable (a p256dh that is not a 65-byte point, a short auth secret).
  */
-export function buildPushRequest(
-  target: PushTarget,
-  payload: string,
+export function encryptPushPayload(target: Pick<PushTarget, 'p256dh' | 'auth'>, payload: string): Uint8Array {
+  const { cipherText } = webpush.encrypt(target.p256dh, target.auth, payload, 'aes128gcm');
+  return new Uint8Array(cipherText.buffer, cipherText.byteOffset, cipherText.byteLength);
+}
+
+/**
+ * Wraps an already encrypted body into the request for one subscription: VAPID from the cache
+ * (RFC 8292) and the RFC 8030 headers. Cheap (the JWT is signed once per origin and lifetime), so it
+ * stays on the thread that sends.
+ */
+export function assemblePushRequest(
+  endpoint: string,
+  body: Uint8Array,
   vapid: VapidKeys,
   options: PushOptions,
   vapidCache: VapidHeaderCache,
 ): PushRequest {
-  const { cipherText } = webpush.encrypt(target.p256dh, target.auth, payload, 'aes128gcm');
-  const audience = new URL(target.endpoint).origin;
+  const audience = new URL(endpoint).origin;
   const headers: Record<string, string> = {
     Authorization: vapidCache.header(vapid, audience),
     'Content-Encoding': 'aes128gcm',
@@ -44,5 +54,20 @@ export function buildPushRequest(
     Urgency: options.urgency,
   };
   if (options.topic) headers.Topic = options.topic;
-  return { url: target.endpoint, headers, body: new Uint8Array(cipherText.buffer, cipherText.byteOffset, cipherText.byteLength) };
+  return { url: endpoint, headers, body };
+}
+
+/**
+ * Builds the request that delivers `payload` to one subscription: `encryptPushPayload` then
+ * `assemblePushRequest`, on the calling thread. Pure apart from the cache it is handed; sending is
+ * someone else's job.
+ */
+export function buildPushRequest(
+  target: PushTarget,
+  payload: string,
+  vapid: VapidKeys,
+  options: PushOptions,
+  vapidCache: VapidHeaderCache,
+): PushRequest {
+  return assemblePushRequest(target.endpoint, encryptPushPayload(target, payload), vapid, options, vapidCache);
 }
