@@ -14,14 +14,25 @@ import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { interactionRoutes } from './routes/interactions.ts';
 import { notificationRoutes } from './routes/notifications.ts';
+import { productRoutes } from './routes/products.ts';
+import { settingsRoutes } from './routes/settings.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { siteConfigRoutes } from './routes/site-config.ts';
 import { siteRoutes } from './routes/site.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 
 /** Largest request body accepted on an API route; checked before the body is parsed. */
 export const MAX_REQUEST_BODY_BYTES = 8 * 1024;
-/** A send carries a ≤ 3,993-byte payload plus audience id lists. */
+/** A send carries a ≤ 3,993-byte payload plus audience id lists; events carry carts; settings carry templates. */
 export const MAX_SEND_BODY_BYTES = 64 * 1024;
+/** A catalogue batch: up to 1,000 products. */
+export const MAX_PRODUCT_BATCH_BODY_BYTES = 1024 * 1024;
+const LARGER_BODIES: Record<string, number> = {
+  '/v1/notifications': MAX_SEND_BODY_BYTES,
+  '/v1/events': MAX_SEND_BODY_BYTES,
+  '/v1/settings': MAX_SEND_BODY_BYTES,
+  '/v1/products/batch': MAX_PRODUCT_BATCH_BODY_BYTES,
+};
 
 export type { AppDeps } from './app-env.ts';
 
@@ -49,9 +60,9 @@ export function createApp(deps: AppDeps) {
         throw new ApiError('payload_too_large', `Request body is larger than ${maxSize} bytes`);
       },
     });
-  const sendBodyLimit = limitBody(MAX_SEND_BODY_BYTES);
+  const bodyLimits = new Map(Object.entries(LARGER_BODIES).map(([path, bytes]) => [path, limitBody(bytes)]));
   const defaultBodyLimit = limitBody(MAX_REQUEST_BODY_BYTES);
-  app.use('/v1/*', (c, next) => (c.req.path === '/v1/notifications' ? sendBodyLimit(c, next) : defaultBodyLimit(c, next)));
+  app.use('/v1/*', (c, next) => (bodyLimits.get(c.req.path) ?? defaultBodyLimit)(c, next));
 
   app.route('/', healthRoutes(deps));
   app.route('/', siteConfigRoutes(deps, limiters));
@@ -60,6 +71,9 @@ export function createApp(deps: AppDeps) {
   app.route('/', notificationRoutes(deps));
   app.route('/', interactionRoutes(deps, limiters));
   app.route('/', eventRoutes(deps, limiters));
+  app.route('/', productRoutes(deps));
+  app.route('/', settingsRoutes(deps));
+  app.route('/', statsRoutes(deps));
   app.route('/', clientScriptRoutes(deps.clientScripts));
   if (deps.demo) app.route('/', demoRoutes(deps));
   app.route('/', adminSiteRoutes(deps));

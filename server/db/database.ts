@@ -48,7 +48,7 @@ export interface SubscriptionsTable {
 }
 
 export type NotificationKind = 'transactional' | 'marketing';
-export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'expired' | 'suppressed';
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'expired' | 'suppressed' | 'held_out';
 
 export interface NotificationsTable {
   id: Generated<string>;
@@ -62,6 +62,16 @@ export interface NotificationsTable {
   urgency: ColumnType<string, string | undefined, string>;
   topic: string | null;
   created_at: Timestamp;
+  trigger_key: string | null;
+  priority: ColumnType<number, number | undefined, number>;
+  localized: ColumnType<Record<string, LocalizedContent> | null, string | null | undefined, string | null>;
+}
+
+/** The text of a notification in one locale; the rest of its content is shared. */
+export interface LocalizedContent {
+  title: string;
+  body: string;
+  actions?: Array<{ action: string; title: string; url?: string }>;
 }
 
 /** What every delivery of a notification shows (DESIGN §4 payload, less the per-delivery parts). */
@@ -92,6 +102,7 @@ export interface DeliveriesTable {
   sent_at: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  priority: ColumnType<number, number | undefined, number>;
 }
 
 export interface IdempotencyKeysTable {
@@ -137,6 +148,78 @@ export interface WatchesTable {
   updated_at: Timestamp;
 }
 
+type Numeric = ColumnType<string, number | string, number | string>;
+
+export interface ProductsTable {
+  site_id: string;
+  product_id: string;
+  name: string;
+  url: string | null;
+  image: string | null;
+  price: ColumnType<string | null, number | string | null, number | string | null>;
+  currency: string | null;
+  in_stock: ColumnType<boolean, boolean | undefined, boolean>;
+  price_source: 'feed' | 'browser';
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ProductInterestTable {
+  site_id: string;
+  product_id: string;
+  shopper: string;
+  price: Numeric;
+  via: 'viewed' | 'carted' | 'watched';
+  seen_at: Timestamp;
+}
+
+export interface PriceAlertsTable {
+  site_id: string;
+  product_id: string;
+  shopper: string;
+  price: Numeric;
+  notified_at: Timestamp;
+}
+
+export type CartStatus = 'open' | 'empty' | 'ordered';
+
+export interface CartItem {
+  productId: string;
+  name: string;
+  price: number;
+  quantity: number;
+  image?: string;
+  url?: string;
+}
+
+export interface CartsTable {
+  site_id: string;
+  cart_id: string;
+  visitor_id: string | null;
+  external_user_id: string | null;
+  items: ColumnType<CartItem[], string, string>;
+  item_count: number;
+  total: Numeric;
+  currency: string;
+  url: string;
+  status: CartStatus;
+  reminders_sent: ColumnType<number, number | undefined, number>;
+  active_at: Timestamp;
+  next_reminder_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface ConversionsTable {
+  id: Generated<string>;
+  site_id: string;
+  order_id: string;
+  notification_id: string;
+  delivery_id: string;
+  value: Numeric;
+  currency: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   sites: SitesTable;
   secret_keys: SecretKeysTable;
@@ -147,6 +230,11 @@ export interface Database {
   interactions: InteractionsTable;
   events: EventsTable;
   watches: WatchesTable;
+  products: ProductsTable;
+  product_interest: ProductInterestTable;
+  price_alerts: PriceAlertsTable;
+  carts: CartsTable;
+  conversions: ConversionsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -9,6 +9,7 @@ export interface NewEvent {
   externalUserId: string | null;
   properties: Record<string, unknown>;
   clientEventId: string | null;
+  at: Date;
 }
 
 /** Stores an event; false when the sender's event id was already stored (a retry). */
@@ -23,6 +24,7 @@ export async function insertEvent(db: Db, event: NewEvent): Promise<boolean> {
       external_user_id: event.externalUserId,
       properties: JSON.stringify(event.properties),
       client_event_id: event.clientEventId,
+      created_at: event.at,
     })
     .onConflict((oc) => oc.columns(['site_id', 'client_event_id']).where(sql.ref('client_event_id'), 'is not', null).doNothing())
     .returning('id')

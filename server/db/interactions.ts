@@ -22,7 +22,7 @@ export async function findReportableDelivery(db: Db, deliveryId: string): Promis
 /** Records one report; false when this delivery already reported this kind (a replay). */
 export async function recordInteraction(
   db: Db,
-  interaction: { deliveryId: string; notificationId: string; type: InteractionType; action: string | null },
+  interaction: { deliveryId: string; notificationId: string; type: InteractionType; action: string | null; at: Date },
 ): Promise<boolean> {
   const row = await db
     .insertInto('interactions')
@@ -31,6 +31,7 @@ export async function recordInteraction(
       notification_id: interaction.notificationId,
       type: interaction.type,
       action: interaction.action,
+      created_at: interaction.at,
     })
     .onConflict((oc) => oc.columns(['delivery_id', 'type']).doNothing())
     .returning('id')

@@ -4,7 +4,22 @@ import { migrations } from '../../migrations/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { migrateToLatest } from './migrate.ts';
 
-const ALL_TABLES = ['deliveries', 'events', 'idempotency_keys', 'interactions', 'notifications', 'secret_keys', 'sites', 'subscriptions', 'watches'];
+const ALL_TABLES = [
+  'carts',
+  'conversions',
+  'deliveries',
+  'events',
+  'idempotency_keys',
+  'interactions',
+  'notifications',
+  'price_alerts',
+  'product_interest',
+  'products',
+  'secret_keys',
+  'sites',
+  'subscriptions',
+  'watches',
+];
 
 let database: TestDatabase;
 beforeAll(async () => {

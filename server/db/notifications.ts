@@ -1,6 +1,6 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type Expression, type Selectable, type SqlBool } from 'kysely';
 import type { Audience } from '../notifications/notification-input.ts';
-import type { Db, DeliveryStatus, NotificationContent, NotificationKind, NotificationsTable } from './database.ts';
+import type { Db, DeliveryStatus, LocalizedContent, NotificationContent, NotificationKind, NotificationsTable } from './database.ts';
 
 export type NotificationRow = Selectable<NotificationsTable>;
 
@@ -10,10 +10,24 @@ export interface NewNotification {
   source: string;
   kind: NotificationKind;
   content: NotificationContent;
-  audience: Audience;
+  /** The send API's selectors, or a trigger's description of whom it chose (stored for the record). */
+  audience: Audience | { trigger: string; [detail: string]: unknown };
   ttlSeconds: number;
   urgency: string;
   topic: string | null;
+  /** Higher goes first when several pushes wait for one subscriber (server/delivery/engagement-rules.ts). */
+  priority?: number;
+  /** What a trigger fired for (a cart id, a product id): re-checked at send time. */
+  triggerKey?: string | null;
+  /** The text per locale; each delivery picks its subscriber's, falling back to `content`. */
+  localized?: Record<string, LocalizedContent> | null;
+  /** Share of the audience (0–100) deliberately not sent, recorded `held_out`, to measure lift. */
+  holdoutPercent?: number;
+}
+
+/** Subscribers chosen by a trigger rather than by the send API's selectors; `s` is subscriptions. */
+export interface TriggerAudience {
+  where: Expression<SqlBool>;
 }
 
 /**
@@ -21,7 +35,13 @@ export interface NewNotification {
  * active subscription in the audience, resolved by Postgres, with no per-subscriber round trip and
  * nothing loaded into memory. Returns the audience size. Call inside a transaction.
  */
-export async function insertNotificationWithDeliveries(db: Db, notification: NewNotification, dueAt: Date): Promise<number> {
+export async function insertNotificationWithDeliveries(
+  db: Db,
+  notification: NewNotification,
+  dueAt: Date,
+  triggerAudience?: TriggerAudience,
+): Promise<number> {
+  const holdout = Math.max(0, Math.min(100, notification.holdoutPercent ?? 0));
   await db
     .insertInto('notifications')
     .values({
@@ -34,13 +54,16 @@ export async function insertNotificationWithDeliveries(db: Db, notification: New
       ttl_seconds: notification.ttlSeconds,
       urgency: notification.urgency,
       topic: notification.topic,
+      priority: notification.priority ?? 10,
+      trigger_key: notification.triggerKey ?? null,
+      localized: notification.localized ? JSON.stringify(notification.localized) : null,
     })
     .execute();
 
-  const to = notification.audience;
+  const to: Audience = triggerAudience ? { all: true } : (notification.audience as Audience);
   const result = await db
     .insertInto('deliveries')
-    .columns(['notification_id', 'subscription_id', 'endpoint', 'report_token', 'due_at'])
+    .columns(['notification_id', 'subscription_id', 'endpoint', 'report_token', 'due_at', 'priority', 'status'])
     .expression((eb) =>
       eb
         .selectFrom('subscriptions as s')
@@ -51,9 +74,19 @@ export async function insertNotificationWithDeliveries(db: Db, notification: New
           // 128 random bits from the database's own CSPRNG (gen_random_uuid), as 32 hex characters.
           sql<string>`replace(gen_random_uuid()::text, '-', '')`.as('report_token'),
           sql<Date>`${dueAt}::timestamptz`.as('due_at'),
+          sql<number>`${notification.priority ?? 10}::smallint`.as('priority'),
+          // The holdout draw hashes (subscription, notification): stable if the insert is retried,
+          // independent between notifications. 16 bits of md5 give 0.0015 % resolution.
+          (holdout > 0
+            ? sql<DeliveryStatus>`case when (get_byte(decode(md5(s.id::text || ${notification.id}), 'hex'), 0) * 256
+                + get_byte(decode(md5(s.id::text || ${notification.id}), 'hex'), 1)) < ${Math.round((holdout / 100) * 65536)}
+                then 'held_out' else 'queued' end`
+            : sql<DeliveryStatus>`'queued'`
+          ).as('status'),
         ])
         .where('s.site_id', '=', notification.siteId)
         .where('s.status', '=', 'active')
+        .$if(triggerAudience !== undefined, (qb) => qb.where(triggerAudience!.where))
         .$if(!to.all && Boolean(to.subscriptionIds || to.externalUserIds || to.visitorIds), (qb) =>
           qb.where((w) =>
             w.or([
@@ -85,7 +118,7 @@ export async function deliveryCounts(db: Db, notificationId: string): Promise<De
     .where('notification_id', '=', notificationId)
     .groupBy('status')
     .execute();
-  const counts: DeliveryCounts = { queued: 0, sending: 0, sent: 0, failed: 0, expired: 0, suppressed: 0 };
+  const counts: DeliveryCounts = { queued: 0, sending: 0, sent: 0, failed: 0, expired: 0, suppressed: 0, held_out: 0 };
   for (const row of rows) counts[row.status] = Number(row.count);
   return counts;
 }

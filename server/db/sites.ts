@@ -42,3 +42,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
+
+/** Replaces a site's settings (validated by the caller) and returns the stored row. */
+export async function updateSiteSettings(db: Db, siteId: string, settings: Record<string, unknown>): Promise<SiteRow | undefined> {
+  return db.updateTable('sites').set({ settings: JSON.stringify(settings) }).where('id', '=', siteId).returningAll().executeTakeFirst();
+}

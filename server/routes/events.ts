@@ -2,6 +2,8 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { insertEvent, upsertWatch } from '../db/events.ts';
+import { findProduct, recordProductInterest } from '../db/products.ts';
+import { applyCommerceEvent } from '../triggers/commerce-events.ts';
 import { ApiError } from '../errors.ts';
 import { bearerToken, browserAccess, type BrowserRateLimiters } from '../middleware/browser-access.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
@@ -62,7 +64,7 @@ const watchBody = z.object({
   visitorId,
   productId: id,
   kind: z.enum(['price_drop', 'back_in_stock']),
-  /** price_drop: the price seen, or the shopper's own target. */
+  /** price_drop: the shopper's own target (notify when the price reaches it); without one, any drop of the site's threshold. */
   price: money.optional(),
 });
 
@@ -95,26 +97,35 @@ export function eventRoutes(deps: AppDeps, limiters: BrowserRateLimiters) {
       if (event.visitorId === undefined && event.externalUserId === undefined) {
         throw new ApiError('validation_failed', source === 'browser' ? 'visitorId: required' : 'visitorId or externalUserId: one is required');
       }
-      const stored = await insertEvent(deps.db, {
-        siteId: site.id,
-        source,
-        type: event.type,
-        visitorId: event.visitorId ?? null,
-        externalUserId: event.externalUserId ?? null,
-        properties: event.properties,
-        clientEventId: event.eventId ?? null,
+      const now = new Date((deps.now ?? Date.now)());
+      const stored = { visitorId: event.visitorId ?? null, externalUserId: event.externalUserId ?? null };
+      // The event and what it changes (cart timers, catalogue, attribution) commit together; a
+      // retried event (same eventId) is stored once and changes nothing the second time.
+      const result = await deps.db.transaction().execute(async (trx) => {
+        const isNew = await insertEvent(trx, { siteId: site.id, source, type: event.type, ...stored, properties: event.properties, clientEventId: event.eventId ?? null, at: now });
+        const queued = isNew
+          ? await applyCommerceEvent(trx, site, { type: event.type, source, ...stored, properties: event.properties }, { now, publicUrl: deps.config.publicUrl })
+          : [];
+        return { isNew, queued };
       });
-      return c.json({ stored, duplicate: !stored }, 202);
+      for (const id of result.queued) await deps.onNotificationQueued?.(id);
+      return c.json({ stored: result.isNew, duplicate: !result.isNew }, 202);
     })
     .use('/v1/watches', fromBrowser)
     .post('/v1/watches', validate('json', watchBody), async (c) => {
       const watch = c.req.valid('json');
-      await upsertWatch(deps.db, {
-        siteId: c.get('site').id,
-        visitorId: watch.visitorId,
-        productId: watch.productId,
-        kind: watch.kind,
-        price: watch.price ?? null,
+      const siteId = c.get('site').id;
+      await deps.db.transaction().execute(async (trx) => {
+        await upsertWatch(trx, { siteId, visitorId: watch.visitorId, productId: watch.productId, kind: watch.kind, price: watch.price ?? null });
+        // Watching without a target: a drop is measured from the price the product has now.
+        const product = watch.kind === 'price_drop' && watch.price === undefined ? await findProduct(trx, siteId, watch.productId) : undefined;
+        if (product?.price != null) {
+          await recordProductInterest(
+            trx,
+            [{ siteId, productId: watch.productId, shopper: `v:${watch.visitorId}`, price: Number(product.price), via: 'watched' }],
+            new Date((deps.now ?? Date.now)()),
+          );
+        }
       });
       return c.json({ productId: watch.productId, kind: watch.kind }, 201);
     });

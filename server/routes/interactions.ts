@@ -40,6 +40,7 @@ export function interactionRoutes(deps: AppDeps, limiters: BrowserRateLimiters) 
         notificationId: delivery.notification_id,
         type,
         action: type === 'clicked' ? (action ?? '') : null,
+        at: new Date((deps.now ?? Date.now)()),
       });
       if (!recorded) throw new ApiError('interaction_replayed', `This delivery already reported "${type}"`);
       return c.body(null, 204);

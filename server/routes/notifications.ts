@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import type { NotificationContent } from '../db/database.ts';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../db/idempotency-keys.ts';
+import { conversionTotals } from '../db/conversions.ts';
 import { interactionCounts } from '../db/interactions.ts';
 import { deliveryCounts, findNotification, insertNotificationWithDeliveries } from '../db/notifications.ts';
 import { isUuid, type SiteRow } from '../db/sites.ts';
@@ -77,12 +78,17 @@ export function notificationRoutes(deps: AppDeps) {
       const { id } = c.req.valid('param');
       const notification = isUuid(id) ? await findNotification(deps.db, site.id, id) : undefined;
       if (!notification) throw new ApiError('not_found', `No notification ${id} for this site`);
-      const [counts, interactions] = await Promise.all([deliveryCounts(deps.db, id), interactionCounts(deps.db, id)]);
+      const [counts, interactions, conversions] = await Promise.all([
+        deliveryCounts(deps.db, id),
+        interactionCounts(deps.db, id),
+        conversionTotals(deps.db, id),
+      ]);
       const pending = counts.queued + counts.sending;
       return c.json({
         id,
         status: pending > 0 ? 'sending' : 'completed',
         kind: notification.kind,
+        trigger: notification.source,
         audience: notification.audience_size,
         createdAt: notification.created_at,
         counts: {
@@ -91,13 +97,16 @@ export function notificationRoutes(deps: AppDeps) {
           failed: counts.failed,
           expired: counts.expired,
           suppressed: counts.suppressed,
+          // Deliberately not sent: the holdout group of a trigger (stats compare it with the sent group).
+          heldOut: counts.held_out,
           // Reported by service workers (POST /v1/interactions).
           shown: interactions.shown,
           clicked: interactions.clicked,
           dismissed: interactions.dismissed,
-          // Orders attributed to a click; recorded once order events exist (commerce triggers issue).
-          converted: 0,
+          // Orders attributed to a click on this notification within the attribution window.
+          converted: conversions.converted,
         },
+        revenue: conversions.revenue,
       });
     });
 }

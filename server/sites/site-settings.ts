@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_ENGAGEMENT_SETTINGS, engagementSettingsSchema } from '../delivery/engagement-rules.ts';
+import { templatesSchema } from '../triggers/templates.ts';
 
 /**
  * Per-site settings stored as jsonb. Every field has a default, so a site created today and a
@@ -18,14 +20,85 @@ export const promptSettingsSchema = z.object({
   laterLabel: z.string().max(40).optional(),
 });
 
-export const siteSettingsSchema = z.object({
+const percent = z.number().min(0).max(100);
+const locale = z.string().refine((tag) => {
+  try {
+    return Intl.getCanonicalLocales(tag).length === 1;
+  } catch {
+    return false;
+  }
+}, 'must be a BCP 47 language tag such as en or de-DE');
+
+const cartReminderStepSchema = z
+  .object({
+    /** Minutes after the shopper's last change to the cart. */
+    delayMinutes: z.number().int().min(5).max(30 * 24 * 60),
+    /** Offered in this step's text as {{discount.code}}, e.g. on the second reminder. */
+    discountCode: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+
+export const cartReminderSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** One or two steps (templates cart_reminder.1 and .2), each later than the one before. */
+    steps: z
+      .array(cartReminderStepSchema)
+      .min(1)
+      .max(2)
+      .refine((steps) => steps.every((step, i) => i === 0 || step.delayMinutes > steps[i - 1]!.delayMinutes), 'each step must come later than the one before')
+      .default([{ delayMinutes: 60 }, { delayMinutes: 24 * 60 }]),
+    holdoutPercent: percent.default(0),
+  })
+  .strict();
+
+export const priceDropSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** The fall, in % of the price a shopper saw, that is worth a push (a watcher's own target overrides it). */
+    thresholdPercent: z.number().min(0.1).max(90).default(5),
+    /** Within this many hours after a price-drop push, the same shopper hears of the product again only if the price falls further. */
+    renotifyWindowHours: z.number().int().min(1).max(24 * 90).default(7 * 24),
+    holdoutPercent: percent.default(0),
+  })
+  .strict();
+
+export const backInStockSettingsSchema = z.object({ enabled: z.boolean().default(true), holdoutPercent: percent.default(0) }).strict();
+
+export const attributionSettingsSchema = z
+  .object({
+    /** An order this many hours after a click counts as that notification's conversion. */
+    windowHours: z.number().int().min(1).max(24 * 30).default(24),
+  })
+  .strict();
+
+const sections = {
   prompt: promptSettingsSchema.default(promptSettingsSchema.parse({})),
-});
+  /** The locale texts fall back to when a subscriber's own has no template. */
+  defaultLocale: locale.default('en'),
+  engagement: engagementSettingsSchema.default(DEFAULT_ENGAGEMENT_SETTINGS),
+  cartReminders: cartReminderSettingsSchema.default(cartReminderSettingsSchema.parse({})),
+  priceDrop: priceDropSettingsSchema.default(priceDropSettingsSchema.parse({})),
+  backInStock: backInStockSettingsSchema.default(backInStockSettingsSchema.parse({})),
+  attribution: attributionSettingsSchema.default(attributionSettingsSchema.parse({})),
+  /** Per template key, per locale; absent ones use the built-in texts (server/triggers/templates.ts). */
+  templates: templatesSchema.default({}),
+};
+
+export const siteSettingsSchema = z.object(sections);
 
 export type SiteSettings = z.infer<typeof siteSettingsSchema>;
 
-/** Reads stored settings, filling defaults; a stored value that no longer validates falls back to its default. */
+/**
+ * Reads stored settings, filling defaults. A stored section that no longer validates (a setting
+ * whose rules tightened since) falls back to its default alone; the other sections are kept.
+ */
 export function readSiteSettings(stored: unknown): SiteSettings {
-  const parsed = siteSettingsSchema.safeParse(stored ?? {});
-  return parsed.success ? parsed.data : siteSettingsSchema.parse({});
+  const raw = stored && typeof stored === 'object' ? (stored as Record<string, unknown>) : {};
+  const settings: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(sections)) {
+    const parsed = (schema as z.ZodType).safeParse(raw[name]);
+    settings[name] = parsed.success ? parsed.data : (schema as z.ZodType).parse(undefined);
+  }
+  return settings as SiteSettings;
 }

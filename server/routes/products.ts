@@ -1,0 +1,80 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppDeps, AppEnv } from '../app-env.ts';
+import { findProduct, upsertProducts, type ProductInput } from '../db/products.ts';
+import { ApiError } from '../errors.ts';
+import { secretKeyAuth } from '../middleware/secret-key.ts';
+import { fireProductTriggers } from '../triggers/price-drops.ts';
+import { validate } from '../validation.ts';
+
+const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const productId = z.string().min(1).max(200);
+/** The fields a feed sends; any left out keep their stored value. */
+const productFields = z
+  .object({
+    name: z.string().trim().min(1).max(500),
+    url: httpUrl.optional(),
+    image: httpUrl.optional(),
+    price: z.number().finite().nonnegative().optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
+    inStock: z.boolean().optional(),
+  })
+  .strict();
+const MAX_BATCH = 1000;
+const batchBody = z
+  .object({ products: z.array(productFields.extend({ id: productId })).min(1).max(MAX_BATCH) })
+  .strict()
+  .refine((body) => new Set(body.products.map((p) => p.id)).size === body.products.length, { message: 'products: each id at most once per batch', path: ['products'] });
+
+/**
+ * The catalogue feed (secret key): `PUT /v1/products/{id}` and `POST /v1/products/batch`. A lower
+ * price or a restock fires the price-drop and back-in-stock triggers in the same transaction, so
+ * a change is never stored without its pushes queued, nor the other way round.
+ */
+export function productRoutes(deps: AppDeps) {
+  const now = () => new Date((deps.now ?? Date.now)());
+  async function store(siteId: string, site: Parameters<typeof fireProductTriggers>[1], products: ProductInput[]) {
+    const { changes, queued } = await deps.db.transaction().execute(async (trx) => {
+      const changes = await upsertProducts(trx, siteId, products, 'feed', now());
+      const queued = await fireProductTriggers(trx, site, changes, { now: now(), publicUrl: deps.config.publicUrl });
+      return { changes, queued };
+    });
+    for (const id of queued) await deps.onNotificationQueued?.(id);
+    return { changes, queued };
+  }
+  const toInput = (id: string, p: z.infer<typeof productFields>): ProductInput => ({ productId: id, ...p });
+
+  return new Hono<AppEnv>()
+    .use('/v1/products/*', secretKeyAuth(deps))
+    .post('/v1/products/batch', validate('json', batchBody), async (c) => {
+      const { products } = c.req.valid('json');
+      const { changes, queued } = await store(c.get('site').id, c.get('site'), products.map(({ id, ...p }) => toInput(id, p)));
+      return c.json({ stored: changes.length, notificationsQueued: queued }, 200);
+    })
+    .put('/v1/products/:id', validate('param', z.object({ id: productId })), validate('json', productFields), async (c) => {
+      const { id } = c.req.valid('param');
+      const { changes, queued } = await store(c.get('site').id, c.get('site'), [toInput(id, c.req.valid('json'))]);
+      const product = changes[0]!;
+      return c.json({ ...productJson(product), notificationsQueued: queued }, 200);
+    })
+    .get('/v1/products/:id', validate('param', z.object({ id: productId })), async (c) => {
+      const { id } = c.req.valid('param');
+      const row = await findProduct(deps.db, c.get('site').id, id);
+      if (!row) throw new ApiError('not_found', `No product ${id} in this site's catalogue`);
+      return c.json({
+        id: row.product_id,
+        name: row.name,
+        url: row.url,
+        image: row.image,
+        price: row.price === null ? null : Number(row.price),
+        currency: row.currency,
+        inStock: row.in_stock,
+        priceSource: row.price_source,
+        updatedAt: row.updated_at,
+      });
+    });
+}
+
+function productJson(p: { productId: string; name: string; url: string | null; image: string | null; price: number | null; currency: string | null; inStock: boolean }) {
+  return { id: p.productId, name: p.name, url: p.url, image: p.image, price: p.price, currency: p.currency, inStock: p.inStock };
+}

@@ -1,0 +1,95 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppDeps, AppEnv } from '../app-env.ts';
+import { updateSiteSettings } from '../db/sites.ts';
+import { ApiError } from '../errors.ts';
+import { secretKeyAuth } from '../middleware/secret-key.ts';
+import { MAX_PAYLOAD_BYTES, reportUrl, worstCasePayloadBytes } from '../notifications/payload.ts';
+import { readSiteSettings, siteSettingsSchema, type SiteSettings } from '../sites/site-settings.ts';
+import { worstCaseMessageBytes } from '../triggers/templates.ts';
+import { validate } from '../validation.ts';
+
+/**
+ * URL bytes a template's budget leaves for the link: a trigger's URL comes from shop data; a
+ * longer one makes the trigger drop the image and shorten the body rather than fail.
+ */
+const TEMPLATE_URL_BUDGET_BYTES = 512;
+
+/** A PATCH names the sections and fields it changes; `null` for a template locale removes it. */
+const patchBody = z.record(z.string(), z.unknown()).refine((body) => Object.keys(body).length > 0, 'name at least one setting to change');
+
+/**
+ * `GET /v1/settings` (everything, defaults filled in) and `PATCH /v1/settings` (a deep merge: each
+ * section's fields, and templates per key and locale). The merged result is validated whole; a
+ * template that could not fit a push payload with its longest placeholder values is refused (413).
+ */
+export function settingsRoutes(deps: AppDeps) {
+  return new Hono<AppEnv>()
+    .use('/v1/settings', secretKeyAuth(deps))
+    .get('/v1/settings', (c) => c.json(readSiteSettings(c.get('site').settings)))
+    .patch('/v1/settings', validate('json', patchBody), async (c) => {
+      const site = c.get('site');
+      const merged = mergeSettings(readSiteSettings(site.settings), c.req.valid('json'));
+      const parsed = siteSettingsSchema.safeParse(merged);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+        throw new ApiError('validation_failed', `${issues[0]!.path}: ${issues[0]!.message}`, { details: issues });
+      }
+      checkTemplatesFit(parsed.data, deps.config.publicUrl);
+      const updated = await updateSiteSettings(deps.db, site.id, parsed.data);
+      if (!updated) throw new ApiError('not_found', 'This site no longer exists');
+      return c.json(readSiteSettings(updated.settings));
+    });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function mergeSettings(current: SiteSettings, patch: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...current };
+  for (const [section, value] of Object.entries(patch)) {
+    const existing = (current as Record<string, unknown>)[section];
+    if (section === 'templates' && isObject(value)) {
+      const templates: Record<string, Record<string, unknown>> = structuredClone(current.templates) as Record<string, Record<string, unknown>>;
+      for (const [key, locales] of Object.entries(value)) {
+        if (!isObject(locales)) {
+          templates[key] = locales as Record<string, unknown>;
+          continue;
+        }
+        const byLocale = { ...(templates[key] ?? {}) };
+        for (const [locale, template] of Object.entries(locales)) {
+          if (template === null) delete byLocale[locale];
+          else byLocale[locale] = template;
+        }
+        templates[key] = byLocale;
+      }
+      merged.templates = templates;
+    } else if (isObject(value) && isObject(existing)) {
+      merged[section] = { ...existing, ...value };
+    } else {
+      merged[section] = value;
+    }
+  }
+  return merged;
+}
+
+function checkTemplatesFit(settings: SiteSettings, publicUrl: string): void {
+  const frame = worstCasePayloadBytes(
+    crypto.randomUUID(),
+    { title: '', body: '', url: `https://${'x'.repeat(TEMPLATE_URL_BUDGET_BYTES - 8)}`, tag: crypto.randomUUID() },
+    reportUrl(publicUrl),
+  );
+  for (const [key, locales] of Object.entries(settings.templates)) {
+    for (const [locale, template] of Object.entries(locales ?? {})) {
+      const bytes = frame + worstCaseMessageBytes(template);
+      if (bytes > MAX_PAYLOAD_BYTES) {
+        throw new ApiError(
+          'payload_too_large',
+          `templates.${key}.${locale}: with its longest placeholder values this push would be ${bytes} bytes, ${bytes - MAX_PAYLOAD_BYTES} over the ${MAX_PAYLOAD_BYTES}-byte payload limit; shorten it`,
+          { details: { path: `templates.${key}.${locale}`, bytes, limit: MAX_PAYLOAD_BYTES, overflow: bytes - MAX_PAYLOAD_BYTES } },
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppDeps, AppEnv } from '../app-env.ts';
+import { holdoutComparisons, siteFunnels } from '../db/stats.ts';
+import { ApiError } from '../errors.ts';
+import { secretKeyAuth } from '../middleware/secret-key.ts';
+import { readSiteSettings } from '../sites/site-settings.ts';
+import { validate } from '../validation.ts';
+
+const DAY_MS = 86_400_000;
+const DEFAULT_RANGE_DAYS = 30;
+const MAX_RANGE_DAYS = 366;
+const NOTIFICATIONS_LISTED = 100;
+
+const instant = z.iso.datetime({ offset: true }).or(z.iso.date());
+const query = z.object({ from: instant.optional(), to: instant.optional() });
+
+/**
+ * `GET /v1/stats?from=&to=` (secret key): for notifications queued in [from, to) — default the last
+ * 30 days — the funnel sent → shown → clicked → converted with revenue, per trigger and per
+ * notification, and per trigger the holdout comparison that shows the lift pushes caused.
+ */
+export function statsRoutes(deps: AppDeps) {
+  return new Hono<AppEnv>()
+    .use('/v1/stats', secretKeyAuth(deps))
+    .get('/v1/stats', validate('query', query), async (c) => {
+      const site = c.get('site');
+      const { from: fromText, to: toText } = c.req.valid('query');
+      const nowMs = (deps.now ?? Date.now)();
+      const to = toText ? new Date(toText) : new Date(nowMs);
+      const from = fromText ? new Date(fromText) : new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS);
+      if (from >= to) throw new ApiError('validation_failed', 'from: must be before to');
+      if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) throw new ApiError('validation_failed', `to: at most ${MAX_RANGE_DAYS} days after from`);
+      const { windowHours } = readSiteSettings(site.settings).attribution;
+      const [funnels, holdouts] = await Promise.all([
+        siteFunnels(deps.db, site.id, from, to, NOTIFICATIONS_LISTED),
+        holdoutComparisons(deps.db, site.id, from, to, windowHours),
+      ]);
+      return c.json({
+        from: from.toISOString(),
+        to: to.toISOString(),
+        attributionWindowHours: windowHours,
+        triggers: Object.fromEntries([...funnels.triggers].map(([trigger, funnel]) => [trigger, { ...funnel, holdout: holdouts.get(trigger) ?? null }])),
+        notifications: funnels.notifications,
+      });
+    });
+}

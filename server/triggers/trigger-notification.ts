@@ -1,0 +1,135 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Db, LocalizedContent, NotificationContent } from '../db/database.ts';
+import { insertNotificationWithDeliveries } from '../db/notifications.ts';
+import type { SiteRow } from '../db/sites.ts';
+import { PRIORITY } from '../delivery/engagement-rules.ts';
+import { MAX_PAYLOAD_BYTES, utf8Bytes, worstCasePayloadBytes } from '../notifications/payload.ts';
+import type { SiteSettings } from '../sites/site-settings.ts';
+import { renderMessage, resolveTemplate, type TemplateContext, type TemplateKey } from './templates.ts';
+
+export type TriggerSource = 'cart_reminder' | 'price_drop' | 'back_in_stock';
+
+/** A push a trigger is about to queue: what it says (per locale), where it leads, whom it reaches. */
+export interface TriggerNotification {
+  site: SiteRow;
+  settings: SiteSettings;
+  source: TriggerSource;
+  templateKey: TemplateKey;
+  /** Placeholder values for one locale (money is formatted for it). */
+  context: (locale: string) => TemplateContext;
+  url: string | null;
+  image: string | null;
+  triggerKey: string;
+  /** Stored on the notification for the record: what fired it. */
+  audience: { trigger: TriggerSource; [detail: string]: unknown };
+  /** The subscriptions (alias `s`) it goes to; only active ones are ever used. */
+  where: Expression<SqlBool>;
+  holdoutPercent: number;
+  ttlSeconds: number;
+  now: Date;
+  /** Where service workers report (config.publicUrl): its length counts toward the payload. */
+  reportUrl: string;
+}
+
+/**
+ * Renders a trigger's push in every locale its subscribers use and queues it through the same
+ * outbox as the send API. Returns the notification id and audience (0: nobody to tell, nothing
+ * stored). Call inside a transaction with whatever marks the trigger as fired.
+ */
+export async function queueTriggerNotification(db: Db, push: TriggerNotification): Promise<{ id: string; audience: number }> {
+  const locales = await db
+    .selectFrom('subscriptions as s')
+    .select('s.locale')
+    .distinct()
+    .where('s.site_id', '=', push.site.id)
+    .where('s.status', '=', 'active')
+    .where(push.where)
+    .execute();
+  if (locales.length === 0) return { id: '', audience: 0 };
+
+  const id = crypto.randomUUID();
+  const { defaultLocale, templates } = push.settings;
+  const url = onSiteUrl(push.url, push.site);
+  const render = (locale: string): LocalizedContent => {
+    const message = renderMessage(resolveTemplate(templates, push.templateKey, locale, defaultLocale), push.context(locale));
+    return {
+      title: message.title,
+      body: message.body,
+      // Action buttons lead where the notification does: the cart, the product.
+      ...(message.actions?.length ? { actions: message.actions.map((a) => ({ action: a.action, title: a.title, url })) } : {}),
+    };
+  };
+  const fallback = render(defaultLocale);
+  const content = fitPayload(id, { ...fallback, url, ...(push.image ? { image: push.image } : {}), tag: id }, push.reportUrl);
+  const localized: Record<string, LocalizedContent> = {};
+  for (const { locale } of locales) {
+    if (locale && locale !== defaultLocale) {
+      const text = render(locale);
+      // A translation too long for the payload falls back to the default locale's text.
+      if (fits(id, { ...content, ...text }, push.reportUrl)) localized[locale] = text;
+    }
+  }
+  const audience = await insertNotificationWithDeliveries(
+    db,
+    {
+      id,
+      siteId: push.site.id,
+      source: push.source,
+      kind: 'marketing',
+      content,
+      audience: push.audience,
+      ttlSeconds: push.ttlSeconds,
+      urgency: 'normal',
+      topic: null,
+      priority: PRIORITY[push.source],
+      triggerKey: push.triggerKey,
+      localized: Object.keys(localized).length > 0 ? localized : null,
+      holdoutPercent: push.holdoutPercent,
+    },
+    push.now,
+    { where: push.where },
+  );
+  return { id, audience };
+}
+
+/** Subscriptions of a shopper known by visitor id and/or the shop's user id. */
+export function shopperSubscriptions(ids: { visitorId: string | null; externalUserId: string | null }): Expression<SqlBool> {
+  const byVisitor = ids.visitorId === null ? sql<SqlBool>`false` : sql<SqlBool>`s.visitor_id = ${ids.visitorId}`;
+  const byUser = ids.externalUserId === null ? sql<SqlBool>`false` : sql<SqlBool>`s.external_user_id = ${ids.externalUserId}`;
+  return sql<SqlBool>`(${byVisitor} or ${byUser})`;
+}
+
+/**
+ * Click targets stay on the shop (DESIGN §6.8): a URL from an event (which anyone with the
+ * publishable key can send) that is not on the site's origins is replaced by the shop's home page.
+ */
+export function onSiteUrl(url: string | null, site: SiteRow): string {
+  const home = `${site.allowed_origins[0]}/`;
+  if (!url) return home;
+  try {
+    return site.allowed_origins.includes(new URL(url).origin) ? url : home;
+  } catch {
+    return home;
+  }
+}
+
+function fits(id: string, content: NotificationContent, reportUrl: string): boolean {
+  return worstCasePayloadBytes(id, content, reportUrl) <= MAX_PAYLOAD_BYTES;
+}
+
+/**
+ * Templates are checked to fit when saved, but URLs come from shop data and may be long: drop the
+ * image, then the actions, then shorten the body until the payload fits (never fail at the push service).
+ */
+function fitPayload(id: string, content: NotificationContent, reportUrl: string): NotificationContent {
+  let fitted = content;
+  if (!fits(id, fitted, reportUrl) && fitted.image) fitted = { ...fitted, image: undefined };
+  if (!fits(id, fitted, reportUrl) && fitted.actions) fitted = { ...fitted, actions: undefined };
+  while (!fits(id, fitted, reportUrl) && fitted.body.length > 0) {
+    const over = worstCasePayloadBytes(id, fitted, reportUrl) - MAX_PAYLOAD_BYTES;
+    const body = [...fitted.body];
+    fitted = { ...fitted, body: body.slice(0, Math.max(0, body.length - Math.max(1, Math.ceil(over / 3)) - 1)).join('') + '…' };
+    if (utf8Bytes(fitted.body) <= 3) fitted = { ...fitted, body: '' };
+  }
+  return JSON.parse(JSON.stringify(fitted)) as NotificationContent;
+}
