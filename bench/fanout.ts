@@ -22,6 +22,9 @@
  *   --key-pool=1000            real P-256 subscriber key pairs, reused round robin
  *   --batch-size, --concurrent-batches, --max-in-flight   DeliverySettings overrides
  *   --connections              the undici transport's connections per push-service origin
+ *   --encryption-threads=K     the worker_threads encryption pool's size, as `npm start` and `pushcart worker`
+ *                              create it (default: one per core but one); 0: encrypt on the event loop
+ *                              (the in-thread encryptor, as before the pool and as on Workers)
  *   --transport=http2          EXPERIMENT: deliver through bench/http2-transport.ts (node:http2) instead
  *                              of the server's undici transport, to measure the difference
  *   --worker-processes=K       Postgres only: K more `pushcart worker` processes (the real CLI, trusting
@@ -57,9 +60,11 @@ import type { Logger } from '../server/logger.ts';
 import { buildPayload, reportUrl } from '../server/notifications/payload.ts';
 import { encodeBase64Url } from '../server/push/base64url.ts';
 import type { PushTransport } from '../server/push/fetch-transport.ts';
+import type { PushEncryptor } from '../server/push/push-encryptor.ts';
 import { buildPushRequest } from '../server/push/push-request.ts';
 import { VapidHeaderCache } from '../server/push/vapid-cache.ts';
 import { openDatabase, openMemoryDatabase, openPostgres, type OpenDatabase } from '../server/runtime/node/database.ts';
+import { createEncryptionPool, type EncryptionPool } from '../server/runtime/node/encryption-pool.ts';
 import { nodePushTransport } from '../server/runtime/node/push-transport.ts';
 import { createSite } from '../server/sites/create-site.ts';
 import { startMockPushService } from '../server/testing/mock-push-service.ts';
@@ -105,6 +110,15 @@ const maxInFlight = optionalInt('max-in-flight');
 const connections = optionalInt('connections');
 const webPushNoKeepAlive = argv.has('webpush-no-keepalive');
 const transportKind = argv.get('transport') ?? 'undici';
+const encryptionThreads = argv.has('encryption-threads') ? Number(argv.get('encryption-threads')) : undefined;
+if (encryptionThreads !== undefined && !(Number.isInteger(encryptionThreads) && encryptionThreads >= 0)) {
+  throw new Error('bench:fanout: --encryption-threads must be 0 (in-thread) or a positive integer');
+}
+/** Made once, like the server makes it once per process: its threads start with the benchmark, not the phase. */
+const encryptionPool: EncryptionPool | undefined =
+  encryptionThreads === 0 ? undefined : createEncryptionPool({ ...(encryptionThreads ? { size: encryptionThreads } : {}), onThreadError: (error) => quietLogger.log('error', 'encryption thread died', { error: error.message }) });
+/** What the DeliveryWorkers of this benchmark encrypt with; undefined: the engine's in-thread default. */
+const encryptor: PushEncryptor | undefined = encryptionPool;
 if (transportKind !== 'undici' && transportKind !== 'http2') throw new Error('bench:fanout: --transport must be undici or http2');
 const workerProcesses = argv.has('worker-processes') ? Number(argv.get('worker-processes')) : 0;
 const inProcessWorker = !argv.has('no-in-process-worker');
@@ -193,6 +207,8 @@ interface PhaseFigures {
   /** Hypervisor steal over the phase, % of one core: > a few % means the figures are disturbed. */
   stealPct: number;
   eventLoopUtilPct: number;
+  /** The encryption pool's threads, busy time over wall time summed, % of one core (0 without a pool). */
+  encryptionThreadsPct: number;
 }
 interface PhaseMeter {
   stop(): Promise<PhaseFigures>;
@@ -218,6 +234,8 @@ async function startPhase(mock: MockHandle, name: string): Promise<PhaseMeter> {
   const cpu0 = process.cpuUsage();
   const machine0 = machineCpuTicks();
   const elu0 = performance.eventLoopUtilization();
+  const threads = encryptionPool?.threads ?? [];
+  const threadElu0 = threads.map((thread) => thread.performance.eventLoopUtilization());
   return {
     async stop() {
       sampleMemory();
@@ -225,6 +243,11 @@ async function startPhase(mock: MockHandle, name: string): Promise<PhaseMeter> {
       const cpu = process.cpuUsage(cpu0);
       const machine1 = machineCpuTicks();
       const elu = performance.eventLoopUtilization(elu0);
+      // A thread replaced during the phase drops out of this figure (and is reported as an error).
+      const encryptionThreadsPct = threads.reduce(
+        (sum, thread, i) => sum + (thread.threadId === -1 ? 0 : thread.performance.eventLoopUtilization(threadElu0[i]).utilization * 100),
+        0,
+      );
       const mock1 = (await mock.stats()).cpuMicros ?? 0;
       if (profileDir && inspector) {
         const { profile } = await inspector.post('Profiler.stop');
@@ -251,6 +274,7 @@ async function startPhase(mock: MockHandle, name: string): Promise<PhaseMeter> {
         otherCpuPct: Math.max(0, machineCpuPct - stealPct - processCpuPct - mockCpuPct - postgresCpuPct),
         stealPct,
         eventLoopUtilPct: elu.utilization * 100,
+        encryptionThreadsPct,
       };
     },
   };
@@ -599,7 +623,7 @@ async function sanityCheck(db: Db) {
       await sql`insert into subscriptions (site_id, endpoint, p256dh, auth, vapid_public_key, visitor_id)
         values (${site.id}::uuid, ${subscription.endpoint}, ${subscription.keys.p256dh}, ${subscription.keys.auth}, ${site.vapidPublicKey}, ${`sanity-${i}`})`.execute(db);
     }
-    const worker = new DeliveryWorker({ db, config, logger: quietLogger, transport: push.transport, settings: { idlePollMs: 50 } });
+    const worker = new DeliveryWorker({ db, config, logger: quietLogger, transport: push.transport, encryptor, settings: { idlePollMs: 50 } });
     const running = worker.run(controller.signal);
     const app = createApp({ config, db, logger: quietLogger, onNotificationQueued: () => worker.wake() });
     const sent = await postSend(app, site.secretKey);
@@ -645,7 +669,7 @@ async function pushcartPhase(
   const nullTransport: PushTransport = { send: async () => ({ kind: 'sent', status: 201 }) };
   const timed = timedTransport(mode === 'real' ? push.transport : nullTransport);
   const controller = new AbortController();
-  const worker = new DeliveryWorker({ db: workerDb, config, logger: quietLogger, transport: timed.transport, settings });
+  const worker = new DeliveryWorker({ db: workerDb, config, logger: quietLogger, transport: timed.transport, encryptor, settings });
   const app = createApp({ config, db, logger: quietLogger, onNotificationQueued: () => worker.wake() });
   const before = await mock.stats();
   const writesBefore = dbTiming ? await tableWrites(db) : undefined;
@@ -842,7 +866,8 @@ function printFigures(name: string, f: Figures) {
       `peak RSS ${f.peakRssMiB.toFixed(0)} MiB (${f.startRssMiB.toFixed(0)} at the start; at the peak V8 heap ${f.atPeakMiB.heapUsed.toFixed(0)} used of ${f.atPeakMiB.heapTotal.toFixed(0)}, external ${f.atPeakMiB.external.toFixed(0)}${f.liveHeapMiB ? `; live heap after full GCs ≤ ${f.liveHeapMiB.toFixed(0)}` : ''})`,
   );
   console.log(
-    `           CPU (% of one core): this process ${f.processCpuPct.toFixed(0)} (${f.cpuMicrosPerMsg.toFixed(0)} µs/msg), mock child ${f.mockCpuPct.toFixed(0)}, Postgres ${dbKind === 'postgres' ? `${f.postgresCpuPct.toFixed(0)} (${((f.postgresCpuPct * f.wallMs * 10) / N).toFixed(0)} µs/msg)` : 'in this process'}, other users ${f.otherCpuPct.toFixed(0)}, steal ${f.stealPct.toFixed(0)}; event loop busy ${f.eventLoopUtilPct.toFixed(0)} %`,
+    `           CPU (% of one core): this process ${f.processCpuPct.toFixed(0)} (${f.cpuMicrosPerMsg.toFixed(0)} µs/msg), mock child ${f.mockCpuPct.toFixed(0)}, Postgres ${dbKind === 'postgres' ? `${f.postgresCpuPct.toFixed(0)} (${((f.postgresCpuPct * f.wallMs * 10) / N).toFixed(0)} µs/msg)` : 'in this process'}, other users ${f.otherCpuPct.toFixed(0)}, steal ${f.stealPct.toFixed(0)}; event loop busy ${f.eventLoopUtilPct.toFixed(0)} %` +
+      (encryptionPool ? `, ${encryptionPool.size} encryption thread(s) busy ${f.encryptionThreadsPct.toFixed(0)} % (of one core, summed; their CPU counts in "this process")` : ''),
   );
   for (const note of f.notes) console.log(`           ${note}`);
 }
@@ -853,6 +878,7 @@ let cleanedUp = false;
 async function cleanUp() {
   if (cleanedUp) return;
   cleanedUp = true;
+  await encryptionPool?.close();
   await mock.close().catch(() => {});
   await database.close().catch(() => {});
   await database.drop().catch((error: unknown) => console.error(`could not drop the bench database: ${String(error)}`));
@@ -862,6 +888,9 @@ process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
 try {
   console.log(`bench:fanout  N=${N}  ${database.describe}  mock push service: ${mockWhere === 'child' ? 'child process' : 'in this process'}`);
   console.log(`machine: ${machineDescription()}`);
+  console.log(
+    `encryption: ${encryptionPool ? `a worker_threads pool of ${encryptionPool.size} thread(s), as npm start and pushcart worker run it` : 'in-thread, on the event loop (--encryption-threads=0)'}`,
+  );
   if (Object.keys(settings).length > 0 || connections || workerProcesses || !inProcessWorker || transportKind !== 'undici') {
     console.log(
       `overrides: ${JSON.stringify({ ...settings, connectionsPerOrigin: connections, workerProcesses: workerProcesses || undefined, inProcessWorker: inProcessWorker ? undefined : false, transport: transportKind === 'undici' ? undefined : transportKind })}`,
@@ -952,6 +981,7 @@ try {
       n: N,
       db: database.kind,
       mock: mockWhere,
+      encryptionThreads: encryptionPool?.size ?? 0,
       overrides: {
         ...settings,
         connectionsPerOrigin: connections,

@@ -3,6 +3,8 @@ import { parseConfig } from '../config.ts';
 import { claimDeliveries } from '../db/deliveries.ts';
 import { memoryLogger } from '../logger.ts';
 import type { PushTransport } from '../push/fetch-transport.ts';
+import type { PushEncryptor } from '../push/push-encryptor.ts';
+import { createEncryptionPool, EncryptionUnavailableError, type EncryptionPool } from '../runtime/node/encryption-pool.ts';
 import { nodePushTransport } from '../runtime/node/push-transport.ts';
 import type { CreatedSite } from '../sites/create-site.ts';
 import { SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
@@ -32,7 +34,9 @@ afterEach(async () => {
 });
 
 /** A world for one test: a site, its subscribers at the mocks, the API and a deliverer with a clock it controls. */
-async function world(options: { settings?: Partial<DeliverySettings>; timeoutMs?: number; transport?: (inner: PushTransport) => PushTransport } = {}) {
+async function world(
+  options: { settings?: Partial<DeliverySettings>; timeoutMs?: number; transport?: (inner: PushTransport) => PushTransport; encryptor?: PushEncryptor } = {},
+) {
   const env = { PUSHCART_PUSH_HOSTS: `${mockA.host},${mockB.host}`, PUSHCART_PUBLIC_URL: 'https://push.shop.example' };
   const config = parseConfig(env);
   const site = await testSite(database.db);
@@ -49,6 +53,7 @@ async function world(options: { settings?: Partial<DeliverySettings>; timeoutMs?
     now: () => clock.nowMs,
     random: () => 0.5,
     settings: { retryBaseMs: 1_000, ...options.settings },
+    ...(options.encryptor ? { encryptor: options.encryptor } : {}),
   });
 
   async function subscriber(mock: MockPushService, mode?: FaultMode) {
@@ -395,5 +400,76 @@ describe('leases and duplicates', () => {
     await deliverBatch(w.deliverer);
     expect((await w.deliveries(id))[0]).toMatchObject({ status: 'suppressed' });
     expect((await w.deliveries(id))[0]!.last_error).toMatch(/^ttl_elapsed/);
+  });
+});
+
+describe('encryption off the event loop', () => {
+  let pool: EncryptionPool;
+  beforeAll(() => {
+    pool = createEncryptionPool({ size: 2, chunkJobs: 7 });
+  });
+  afterAll(async () => {
+    await pool?.close();
+  });
+
+  it('with the worker-thread pool, every subscriber gets exactly its own payload, decrypted by the mock', async () => {
+    const w = await world({ encryptor: pool });
+    const subscribers = [];
+    for (let i = 0; i < 120; i++) subscribers.push(await w.subscriber(i % 3 ? mockA : mockB));
+    const id = await w.send({ ttl: 600, urgency: 'low', topic: 'restock' });
+    expect(await deliverBatch(w.deliverer)).toBe(120);
+
+    const rows = await w.deliveries(id);
+    expect(rows.every((row) => row.status === 'sent')).toBe(true);
+    for (const subscriber of subscribers) {
+      const mock = subscriber.endpoint.startsWith(mockA.origin) ? mockA : mockB;
+      const message = mock.received.find((m) => m.subscriptionId === subscriber.id)!;
+      const row = rows.find((r) => r.subscription_id === subscriber.subscriptionId)!;
+      expect(message).toMatchObject({ ttl: 600, urgency: 'low', topic: 'restock' });
+      expect(JSON.parse(message.payload)).toMatchObject({ id, title: 'Price drop', report: { token: `${row.id}.${row.report_token}` } });
+    }
+    expect(w.deliverer.vapidCache.signings).toBe(2);
+  });
+
+  it.each([
+    ['the in-thread encryptor', () => undefined],
+    ['the worker-thread pool', () => pool],
+  ])('with %s, a subscription with a bad p256dh fails alone as build_failed', async (_label, encryptor) => {
+    const w = await world({ encryptor: encryptor() });
+    const good = [await w.subscriber(mockA), await w.subscriber(mockB)];
+    const broken = await w.subscriber(mockA);
+    // The API validates keys, so only a row written some other way can hold one that is not a P-256 point.
+    await database.db.updateTable('subscriptions').set({ p256dh: 'BAAA' }).where('id', '=', broken.subscriptionId).execute();
+    const id = await w.send();
+    expect(await deliverBatch(w.deliverer)).toBe(3);
+
+    const rows = await w.deliveries(id);
+    const brokenRow = rows.find((r) => r.subscription_id === broken.subscriptionId)!;
+    expect(brokenRow.status).toBe('failed');
+    expect(brokenRow.last_error).toMatch(/^build_failed: .*p256dh/);
+    for (const sub of good) expect(rows.find((r) => r.subscription_id === sub.subscriptionId)!.status).toBe('sent');
+    expect(mockA.received.some((m) => m.subscriptionId === broken.id)).toBe(false);
+  });
+
+  it('an encryptor that fails as a whole (a thread died) reschedules the chunk, counting the attempt', async () => {
+    let failures = 0;
+    const dying: PushEncryptor = {
+      encrypt: async (jobs) => {
+        if (failures++ === 0) throw new EncryptionUnavailableError('encryption thread exited with code 1');
+        return pool.encrypt(jobs);
+      },
+    };
+    const w = await world({ encryptor: dying });
+    await w.subscriber(mockA);
+    const id = await w.send();
+    await deliverBatch(w.deliverer);
+    const [row] = await w.deliveries(id);
+    expect(row).toMatchObject({ status: 'queued', attempts: 1, last_error: 'encryption_unavailable: encryption thread exited with code 1' });
+    expect(row!.due_at.getTime()).toBeGreaterThan(w.clock.nowMs);
+    expect(w.logger.entries.some((e) => e.level === 'error' && e.message === 'encryption failed')).toBe(true);
+
+    w.clock.nowMs = row!.due_at.getTime();
+    expect(await deliverBatch(w.deliverer)).toBe(1);
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'sent', attempts: 2 });
   });
 });

@@ -14,8 +14,9 @@ import { buildPayload, reportUrl } from '../notifications/payload.ts';
 import { checkPushEndpoint } from '../push/endpoint-policy.ts';
 import type { PushTransport } from '../push/fetch-transport.ts';
 import type { PushOutcome } from '../push/push-outcome.ts';
-import { buildPushRequest, type Urgency } from '../push/push-request.ts';
-import { VapidHeaderCache } from '../push/vapid-cache.ts';
+import { inThreadEncryptor, type EncryptionResult, type PushEncryptor } from '../push/push-encryptor.ts';
+import { assemblePushRequest, type Urgency } from '../push/push-request.ts';
+import { VapidHeaderCache, type VapidKeys } from '../push/vapid-cache.ts';
 import { openVapidPrivateKey } from '../sites/vapid-private-key.ts';
 import { DEFAULT_HOST_GATE_SETTINGS, HostGates, type HostGateSettings } from './host-gates.ts';
 
@@ -57,6 +58,11 @@ export interface DeliveryDeps {
   random?: () => number;
   workerId?: string;
   settings?: Partial<DeliverySettings>;
+  /**
+   * Where bodies are encrypted. Default: in this thread (Workers). Node's entries pass a worker_threads
+   * pool (runtime/node/encryption-pool.ts), so encryption takes another core, not the event loop.
+   */
+  encryptor?: PushEncryptor;
 }
 
 /** A delivery worker's long-lived state: caches and gates that outlive one batch. */
@@ -67,6 +73,7 @@ export interface Deliverer {
   random: () => number;
   workerId: string;
   vapidCache: VapidHeaderCache;
+  encryptor: PushEncryptor;
   hostGates: HostGates;
   /** Opened VAPID private keys by their stored form (decrypting with the master key costs a WebCrypto call). */
   privateKeys: Map<string, Promise<string>>;
@@ -83,6 +90,7 @@ export function createDeliverer(deps: DeliveryDeps): Deliverer {
     random: deps.random ?? Math.random,
     workerId: deps.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`,
     vapidCache: new VapidHeaderCache(now),
+    encryptor: deps.encryptor ?? inThreadEncryptor,
     hostGates: new HostGates(settings.hostGates, now, deps.logger),
     privateKeys: new Map(),
     claims: 0,
@@ -90,8 +98,18 @@ export function createDeliverer(deps: DeliveryDeps): Deliverer {
 }
 
 /**
+ * Deliveries encrypted per call to the encryptor. The batch goes in as several calls at once, so a
+ * thread pool works on the next chunk while the event loop sends the one that came back.
+ */
+const ENCRYPTION_CHUNK_DELIVERIES = 50;
+
+/**
  * Claims one batch, sends it, records every outcome. Returns how many deliveries it claimed (0: no
  * work due). The same function runs in `npx pushcart worker`, in `npm start`, and on Workers.
+ *
+ * Three steps: each delivery is checked and its payload built (or it ends here: suppressed, not
+ * allowed, held); the bodies are encrypted in chunks through the encryptor (worker threads on Node);
+ * each chunk is sent as soon as it is back, while later ones are still being encrypted.
  */
 export async function deliverBatch(deliverer: Deliverer): Promise<number> {
   const { deps, settings } = deliverer;
@@ -104,29 +122,60 @@ export async function deliverBatch(deliverer: Deliverer): Promise<number> {
   });
   if (claimed.length === 0) return 0;
 
-  const gone: Array<{ subscriptionId: string; endpoint: string }> = [];
-  const succeeded: string[] = [];
-  const results = await Promise.all(
+  const results: OneResult[] = [];
+  const ready: ReadyDelivery[] = [];
+  await Promise.all(
     claimed.map(async (delivery) => {
-      const result = await deliverOne(deliverer, delivery);
-      if (result.goneEndpoint) gone.push({ subscriptionId: delivery.subscription_id, endpoint: result.goneEndpoint });
-      if (result.status === 'sent') succeeded.push(delivery.subscription_id);
-      return result;
+      const prepared = await prepare(deliverer, delivery);
+      if ('status' in prepared) results.push(prepared);
+      else ready.push(prepared);
     }),
   );
+  const sending: Array<Promise<void>> = [];
+  for (let start = 0; start < ready.length; start += ENCRYPTION_CHUNK_DELIVERIES) {
+    const chunk = ready.slice(start, start + ENCRYPTION_CHUNK_DELIVERIES);
+    sending.push(
+      deliverer.encryptor.encrypt(chunk.map((r) => ({ p256dh: r.delivery.p256dh, auth: r.delivery.auth, payload: r.payload }))).then(
+        async (bodies) => {
+          results.push(...(await Promise.all(chunk.map((r, i) => send(deliverer, r, bodies[i]!)))));
+        },
+        (error: unknown) => {
+          // Not these deliveries' fault (a thread died, the pool closed): tried again later, like a network error.
+          deps.logger.log('error', 'encryption failed', { deliveries: chunk.length, ...describeError(error) });
+          const reason = `encryption_unavailable: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500);
+          for (const r of chunk) results.push(retryOrGiveUp(deliverer, r.delivery, r.base, null, reason));
+        },
+      ),
+    );
+  }
+  await Promise.all(sending);
+
+  const gone: Array<{ subscriptionId: string; endpoint: string }> = [];
+  for (const result of results) if (result.gone) gone.push(result.gone);
   const nowMs = deliverer.now();
   await recordDeliveryResults(deps.db, leaseId, nowMs, results);
   await expireSubscriptions(deps.db, gone, nowMs);
-  await markSubscriptionsSucceeded(deps.db, succeeded, nowMs);
+  await markSubscriptionsSucceeded(deps.db, results.filter((r) => r.status === 'sent').map((r) => r.subscriptionId), nowMs);
   return claimed.length;
 }
 
-type OneResult = DeliveryResult & { goneEndpoint?: string };
+type OneResult = DeliveryResult & { subscriptionId: string; gone?: { subscriptionId: string; endpoint: string } };
 
-async function deliverOne(deliverer: Deliverer, delivery: ClaimedDelivery): Promise<OneResult> {
-  const { deps, settings } = deliverer;
+/** A delivery that passed its checks, with its payload built: what is left is to encrypt and send it. */
+interface ReadyDelivery {
+  delivery: ClaimedDelivery;
+  base: OneResult;
+  endpoint: string;
+  host: string;
+  payload: string;
+  vapid: VapidKeys;
+}
+
+/** The checks made at send time, and the payload; a delivery that goes no further gets its result here. */
+async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery): Promise<ReadyDelivery | OneResult> {
+  const { deps } = deliverer;
   const nowMs = deliverer.now();
-  const base = { id: delivery.id, dueAtMs: nowMs, attemptDelta: 0, lastStatus: null, lastError: null };
+  const base: OneResult = { id: delivery.id, subscriptionId: delivery.subscription_id, status: 'sending', dueAtMs: nowMs, attemptDelta: 0, lastStatus: null, lastError: null };
 
   // Re-checked at send time: the subscriber may have opted out since the notification was queued.
   if (delivery.subscription_status !== 'active') {
@@ -142,24 +191,55 @@ async function deliverOne(deliverer: Deliverer, delivery: ClaimedDelivery): Prom
   if (!verdict.ok) return { ...base, status: 'failed', lastError: `endpoint_not_allowed: ${verdict.reason}` };
   const host = verdict.url.host;
 
-  // Held, not tried: the attempt counted at claim is given back.
-  const hold = (until: number): OneResult => ({ ...base, status: 'queued', dueAtMs: until, attemptDelta: -1, lastError: 'held: push host backing off' });
+  // Before spending CPU on encryption; checked again when a send slot is ours.
   const pausedUntil = deliverer.hostGates.pausedUntil(host);
-  if (pausedUntil > 0) return hold(pausedUntil);
+  if (pausedUntil > 0) return hold(base, pausedUntil);
 
-  let outcome: PushOutcome | undefined;
-  let heldUntil = 0;
-  let backoffUntil = 0;
   try {
     const privateKey = await openPrivateKey(deliverer, delivery.vapid_private_key);
     const payload = buildPayload(delivery.notification_id, delivery.content, {
       url: reportUrl(deps.config.publicUrl),
       token: `${delivery.id}.${delivery.report_token}`,
     });
-    const request = buildPushRequest(
-      { endpoint, p256dh: delivery.p256dh, auth: delivery.auth },
-      payload,
-      { subject: deps.config.vapidSubject, publicKey: delivery.vapid_public_key, privateKey },
+    return { delivery, base, endpoint, host, payload, vapid: { subject: deps.config.vapidSubject, publicKey: delivery.vapid_public_key, privateKey } };
+  } catch (error) {
+    return buildFailed(deliverer, delivery, base, error);
+  }
+}
+
+/** Held, not tried: the attempt counted at claim is given back. */
+function hold(base: OneResult, until: number): OneResult {
+  return { ...base, status: 'queued', dueAtMs: until, attemptDelta: -1, lastError: 'held: push host backing off' };
+}
+
+function buildFailed(deliverer: Deliverer, delivery: ClaimedDelivery, base: OneResult, error: unknown): OneResult {
+  deliverer.deps.logger.log('error', 'delivery could not be built', { deliveryId: delivery.id, ...describeError(error) });
+  return { ...base, status: 'failed', lastError: `build_failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500) };
+}
+
+/** A delivery that may be tried again after a backoff, unless it has used up its attempts (dead letter). */
+function retryOrGiveUp(deliverer: Deliverer, delivery: ClaimedDelivery, base: OneResult, lastStatus: number | null, reason: string): OneResult {
+  if (delivery.attempts >= deliverer.settings.maxAttempts) {
+    return { ...base, status: 'failed', lastStatus, lastError: `gave up after ${delivery.attempts} attempts: ${reason}` };
+  }
+  return { ...base, status: 'queued', dueAtMs: base.dueAtMs + retryDelayMs(deliverer, delivery.attempts), lastStatus, lastError: reason };
+}
+
+/** Sends one encrypted delivery through its host's gate and turns the answer into the delivery's result. */
+async function send(deliverer: Deliverer, ready: ReadyDelivery, body: EncryptionResult): Promise<OneResult> {
+  const { deps } = deliverer;
+  const { delivery, base, endpoint, host } = ready;
+  // A key the encryptor refused (not a P-256 point, a short auth secret): this delivery alone fails.
+  if (body instanceof Error) return buildFailed(deliverer, delivery, base, body);
+
+  let outcome: PushOutcome | undefined;
+  let heldUntil = 0;
+  let backoffUntil = 0;
+  try {
+    const request = assemblePushRequest(
+      endpoint,
+      body,
+      ready.vapid,
       { ttlSeconds: delivery.ttl_seconds, urgency: delivery.urgency as Urgency, topic: delivery.topic },
       deliverer.vapidCache,
     );
@@ -174,34 +254,24 @@ async function deliverOne(deliverer: Deliverer, delivery: ClaimedDelivery): Prom
       if (outcome.kind === 'retry' && outcome.hostBackoff) backoffUntil = deliverer.hostGates.backOff(host, outcome.retryAfterMs);
     });
   } catch (error) {
-    deps.logger.log('error', 'delivery could not be built', { deliveryId: delivery.id, ...describeError(error) });
-    return { ...base, status: 'failed', lastError: `build_failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500) };
+    return buildFailed(deliverer, delivery, base, error);
   }
 
-  if (outcome === undefined) return hold(heldUntil);
+  if (outcome === undefined) return hold(base, heldUntil);
   switch (outcome.kind) {
     case 'sent':
       return { ...base, status: 'sent', lastStatus: outcome.status };
     case 'gone':
-      return { ...base, status: 'expired', lastStatus: outcome.status, lastError: 'subscription gone', goneEndpoint: endpoint };
+      return { ...base, status: 'expired', lastStatus: outcome.status, lastError: 'subscription gone', gone: { subscriptionId: delivery.subscription_id, endpoint } };
     case 'rejected':
       return { ...base, status: 'failed', lastStatus: outcome.status, lastError: outcome.reason };
-    case 'retry': {
+    case 'retry':
       if (outcome.hostBackoff) {
         // The host asked everyone to slow down: not this delivery's failure, so it costs no attempt;
         // its TTL still bounds how long it waits.
         return { ...base, status: 'queued', dueAtMs: backoffUntil, attemptDelta: -1, lastStatus: outcome.status, lastError: outcome.reason };
       }
-      if (delivery.attempts >= settings.maxAttempts) {
-        return {
-          ...base,
-          status: 'failed',
-          lastStatus: outcome.status,
-          lastError: `gave up after ${delivery.attempts} attempts: ${outcome.reason}`,
-        };
-      }
-      return { ...base, status: 'queued', dueAtMs: nowMs + retryDelayMs(deliverer, delivery.attempts), lastStatus: outcome.status, lastError: outcome.reason };
-    }
+      return retryOrGiveUp(deliverer, delivery, base, outcome.status, outcome.reason);
   }
 }
 

@@ -3,7 +3,7 @@ import { ConfigError, parseConfig, type Config } from '../../config.ts';
 import { listSecretKeys, revokeSecretKey } from '../../db/secret-keys.ts';
 import { findSiteById, listSites } from '../../db/sites.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
-import { jsonLogger } from '../../logger.ts';
+import { describeError, jsonLogger } from '../../logger.ts';
 import { createSecretKey, createSite, publicSiteView } from '../../sites/create-site.ts';
 import { newSiteSchema } from '../../sites/site-input.ts';
 import { DataDirBusyError, openDatabase, type OpenDatabase } from './database.ts';
@@ -131,18 +131,26 @@ async function main(argv: string[]): Promise<void> {
 async function runWorker(config: Config): Promise<void> {
   const { DeliveryWorker } = await import('../../delivery/delivery-engine.ts');
   const { nodePushTransport } = await import('./push-transport.ts');
+  const { createEncryptionPool } = await import('./encryption-pool.ts');
   const workerLogger = jsonLogger((line) => process.stdout.write(`${line}\n`));
   await withDatabase(config, async ({ db, describe }) => {
     await migrateToLatest(db);
     const push = nodePushTransport();
+    // Encryption on the other cores' threads, sending on the event loop (encryption-pool.ts).
+    const encryption = createEncryptionPool({ onThreadError: (error) => workerLogger.log('error', 'encryption thread died', describeError(error)) });
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
     process.once('SIGTERM', () => stop.abort());
-    const worker = new DeliveryWorker({ db, config, logger: workerLogger, transport: push.transport });
-    workerLogger.log('info', 'delivery worker started', { workerId: worker.deliverer.workerId, database: describe });
+    const worker = new DeliveryWorker({ db, config, logger: workerLogger, transport: push.transport, encryptor: encryption });
+    workerLogger.log('info', 'delivery worker started', {
+      workerId: worker.deliverer.workerId,
+      database: describe,
+      encryptionThreads: encryption.size,
+    });
     try {
       await worker.run(stop.signal);
     } finally {
+      await encryption.close();
       await push.close();
     }
   });

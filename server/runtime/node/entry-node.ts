@@ -5,12 +5,13 @@ import { createApp } from '../../app.ts';
 import type { Config } from '../../config.ts';
 import { countSites, listSites } from '../../db/sites.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
-import type { Logger } from '../../logger.ts';
+import { describeError, type Logger } from '../../logger.ts';
 import { createSite } from '../../sites/create-site.ts';
 import { installSnippet } from '../../sites/install-snippet.ts';
 import { DeliveryWorker } from '../../delivery/delivery-engine.ts';
 import { buildClientBundles } from './client-bundles.ts';
 import { openDatabase } from './database.ts';
+import { createEncryptionPool } from './encryption-pool.ts';
 import { nodePushTransport } from './push-transport.ts';
 
 export interface RunningServer {
@@ -25,11 +26,13 @@ export interface RunningServer {
 export async function startNodeServer(config: Config, logger: Logger, print: (line: string) => void): Promise<RunningServer> {
   const database = await openDatabase(config, logger);
   const push = nodePushTransport();
+  // Encryption on worker threads: the event loop that serves the API and sends stays free.
+  const encryption = createEncryptionPool({ onThreadError: (error) => logger.log('error', 'encryption thread died', describeError(error)) });
   const stopWorker = new AbortController();
   try {
     await migrateToLatest(database.db);
     // One delivery worker in-process, so `npm start` alone sends; more can run as `pushcart worker`.
-    const worker = new DeliveryWorker({ db: database.db, config, logger, transport: push.transport });
+    const worker = new DeliveryWorker({ db: database.db, config, logger, transport: push.transport, encryptor: encryption });
     const working = worker.run(stopWorker.signal);
     const app = createApp({
       config,
@@ -56,12 +59,14 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
         await new Promise<void>((resolve) => server.close(() => resolve()));
         stopWorker.abort();
         await working;
+        await encryption.close();
         await push.close();
         await database.close();
       },
     };
   } catch (error) {
     stopWorker.abort();
+    await encryption.close();
     await push.close();
     await database.close();
     throw error;
