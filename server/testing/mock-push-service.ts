@@ -9,7 +9,9 @@ import {
   type ServerHttp2Session,
 } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -55,6 +57,10 @@ export interface MockPushServiceOptions {
   verify?: boolean;
   /** Keep every accepted message in `received`. Default: the value of `verify`. */
   acceptedLog?: boolean;
+  /** A service without HTTP/2: ALPN offers only http/1.1, as an old or proxied push service would. */
+  http1Only?: boolean;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS announced to clients (RFC 9113 §6.5.2). Default 100,000. */
+  maxConcurrentStreams?: number;
 }
 
 export interface SubscribeOptions {
@@ -125,6 +131,8 @@ export interface MockPushService {
   setHostMode(mode: FaultMode): void;
   /** Resolves once `accepted >= n` (that is `received.length >= n` when logging); rejects after timeoutMs. */
   waitForReceived(n: number, timeoutMs: number): Promise<void>;
+  /** Sends GOAWAY on every HTTP/2 session (RFC 9113 §6.8), as a service does before a restart: open streams finish, new ones need a new connection. */
+  goAway(): void;
   /** Stops listening, destroys every connection (hanging streams included) and removes the temp dir. */
   close(): Promise<void>;
 }
@@ -324,13 +332,15 @@ export async function startMockPushService(options: MockPushServiceOptions = {})
   let messageCounter = 0;
   let origin = '';
 
-  const server = createSecureServer({
-    key,
-    cert,
-    allowHTTP1: true,
-    maxSessionMemory: HTTP2_MAX_SESSION_MEMORY_MB,
-    settings: { maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS },
-  });
+  const server: TlsServer = options.http1Only
+    ? createHttpsServer({ key, cert, ALPNProtocols: ['http/1.1'] })
+    : createSecureServer({
+        key,
+        cert,
+        allowHTTP1: true,
+        maxSessionMemory: HTTP2_MAX_SESSION_MEMORY_MB,
+        settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? HTTP2_MAX_CONCURRENT_STREAMS },
+      });
 
   function reject(res: AnyResponse, status: number, reason: string, subscriptionId: string | undefined, retryAfter?: string) {
     rejected.push(subscriptionId === undefined ? { status, reason } : { subscriptionId, status, reason });
@@ -656,6 +666,9 @@ export async function startMockPushService(options: MockPushServiceOptions = {})
         }, timeoutMs);
         waiters.add(waiter);
       });
+    },
+    goAway() {
+      for (const session of sessions) session.close();
     },
     close(): Promise<void> {
       closed ??= (async () => {
