@@ -329,7 +329,6 @@ class SqlTimer implements KyselyPlugin {
     const label =
       /^with claimed/.test(text) ? 'claimDeliveries'
       : /^update deliveries d set status = v\.status/.test(text) ? 'recordDeliveryResults'
-      : /^update subscriptions set last_success_at/.test(text) ? 'markSubscriptionsSucceeded'
       : /^update subscriptions s set status = 'expired'/.test(text) ? 'expireSubscriptions'
       : text.slice(0, 40);
     this.#started.set(args.queryId, { label, at: performance.now() });

@@ -106,8 +106,3 @@ export async function expireSubscriptions(db: Db, gone: Array<{ subscriptionId: 
     from unnest(${gone.map((g) => g.subscriptionId)}::uuid[], ${gone.map((g) => g.endpoint)}::text[]) as v(id, endpoint)
     where s.id = v.id and s.endpoint = v.endpoint and s.status = 'active'`.execute(db);
 }
-
-export async function markSubscriptionsSucceeded(db: Db, subscriptionIds: string[], nowMs: number): Promise<void> {
-  if (subscriptionIds.length === 0) return;
-  await sql`update subscriptions set last_success_at = ${new Date(nowMs)} where id = any(${subscriptionIds}::uuid[])`.execute(db);
-}

@@ -3,7 +3,6 @@ import type { Db } from '../db/database.ts';
 import {
   claimDeliveries,
   expireSubscriptions,
-  markSubscriptionsSucceeded,
   recordDeliveryResults,
   type ClaimedDelivery,
   type DeliveryResult,
@@ -155,11 +154,15 @@ export async function deliverBatch(deliverer: Deliverer): Promise<number> {
   const nowMs = deliverer.now();
   await recordDeliveryResults(deps.db, leaseId, nowMs, results);
   await expireSubscriptions(deps.db, gone, nowMs);
-  await markSubscriptionsSucceeded(deps.db, results.filter((r) => r.status === 'sent').map((r) => r.subscriptionId), nowMs);
   return claimed.length;
 }
 
-type OneResult = DeliveryResult & { subscriptionId: string; gone?: { subscriptionId: string; endpoint: string } };
+/**
+ * A delivery's outcome, and the subscription to expire when the push service said it is gone. A
+ * success is recorded on the delivery only (`sent_at`): the last success of a subscription is the
+ * latest `sent_at` of its deliveries, so no per-recipient subscription row is rewritten per push.
+ */
+type OneResult = DeliveryResult & { gone?: { subscriptionId: string; endpoint: string } };
 
 /** A delivery that passed its checks, with its payload built: what is left is to encrypt and send it. */
 interface ReadyDelivery {
@@ -175,7 +178,7 @@ interface ReadyDelivery {
 async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery): Promise<ReadyDelivery | OneResult> {
   const { deps } = deliverer;
   const nowMs = deliverer.now();
-  const base: OneResult = { id: delivery.id, subscriptionId: delivery.subscription_id, status: 'sending', dueAtMs: nowMs, attemptDelta: 0, lastStatus: null, lastError: null };
+  const base: OneResult = { id: delivery.id, status: 'sending', dueAtMs: nowMs, attemptDelta: 0, lastStatus: null, lastError: null };
 
   // Re-checked at send time: the subscriber may have opted out since the notification was queued.
   if (delivery.subscription_status !== 'active') {
