@@ -1,16 +1,10 @@
 import { sql } from 'kysely';
 import type { Db, DeliveryStatus, NotificationContent, SubscriptionStatus } from './database.ts';
 
-/**
- * A claimed delivery: the per-delivery and per-subscription columns only. What every delivery of one
- * notification shares (content, TTL, the site's VAPID keys) comes from `findDeliveryNotifications`,
- * once per notification rather than once per row (the delivery worker caches it).
- */
+/** A claimed delivery with everything needed to build its request, from one round trip. */
 export interface ClaimedDelivery {
   id: string;
   notification_id: string;
-  /** The subscription's site, for logs; the notification's site is the one that signs. */
-  site_id: string;
   subscription_id: string;
   endpoint: string;
   report_token: string;
@@ -19,6 +13,14 @@ export interface ClaimedDelivery {
   auth: string;
   subscription_status: SubscriptionStatus;
   subscription_endpoint: string;
+  content: NotificationContent;
+  ttl_seconds: number;
+  urgency: string;
+  topic: string | null;
+  notification_created_at: Date;
+  site_id: string;
+  vapid_public_key: string;
+  vapid_private_key: string;
 }
 
 /**
@@ -43,37 +45,12 @@ export async function claimDeliveries(
     )
     update deliveries d
     set status = 'sending', attempts = d.attempts + 1, due_at = ${leaseUntil}, leased_by = ${claim.leaseId}, updated_at = ${now}
-    from claimed c, subscriptions s
-    where d.id = c.id and s.id = d.subscription_id
-    returning d.id::text as id, d.notification_id, s.site_id, d.subscription_id, d.endpoint, d.report_token, d.attempts,
-      s.p256dh, s.auth, s.status as subscription_status, s.endpoint as subscription_endpoint`.execute(db);
-  return result.rows;
-}
-
-/** What all deliveries of one notification share: its content and options, and its site's VAPID keys. */
-export interface DeliveryNotification {
-  id: string;
-  site_id: string;
-  content: NotificationContent;
-  ttl_seconds: number;
-  urgency: string;
-  topic: string | null;
-  created_at: Date;
-  vapid_public_key: string;
-  /** As stored: sealed with the master key when one is configured (sites/vapid-private-key.ts). */
-  vapid_private_key: string;
-}
-
-/**
- * The notifications (with their site's VAPID keys) that claimed deliveries belong to. Neither changes
- * after the notification is queued, so a delivery worker may keep them for as long as it likes.
- */
-export async function findDeliveryNotifications(db: Db, notificationIds: readonly string[]): Promise<DeliveryNotification[]> {
-  if (notificationIds.length === 0) return [];
-  const result = await sql<DeliveryNotification>`
-    select n.id, n.site_id, n.content, n.ttl_seconds, n.urgency, n.topic, n.created_at, si.vapid_public_key, si.vapid_private_key
-    from notifications n join sites si on si.id = n.site_id
-    where n.id = any(${[...notificationIds]}::uuid[])`.execute(db);
+    from claimed c, subscriptions s, notifications n, sites si
+    where d.id = c.id and s.id = d.subscription_id and n.id = d.notification_id and si.id = n.site_id
+    returning d.id::text as id, d.notification_id, d.subscription_id, d.endpoint, d.report_token, d.attempts,
+      s.p256dh, s.auth, s.status as subscription_status, s.endpoint as subscription_endpoint,
+      n.content, n.ttl_seconds, n.urgency, n.topic, n.created_at as notification_created_at,
+      si.id as site_id, si.vapid_public_key, si.vapid_private_key`.execute(db);
   return result.rows;
 }
 

@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { KyselyPlugin } from 'kysely';
 import { parseConfig } from '../config.ts';
 import { claimDeliveries } from '../db/deliveries.ts';
 import { memoryLogger } from '../logger.ts';
@@ -11,7 +10,7 @@ import type { CreatedSite } from '../sites/create-site.ts';
 import { SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
 import { startMockPushService, type FaultMode, type MockPushService } from '../testing/mock-push-service.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
-import { createDeliverer, deliverBatch, RecentlyUsed, type DeliverySettings } from './delivery-engine.ts';
+import { createDeliverer, deliverBatch, type DeliverySettings } from './delivery-engine.ts';
 
 let database: TestDatabase;
 let mockA: MockPushService;
@@ -474,62 +473,5 @@ describe('encryption off the event loop', () => {
     w.clock.nowMs = row!.due_at.getTime();
     expect(await deliverBatch(w.deliverer)).toBe(1);
     expect((await w.deliveries(id))[0]).toMatchObject({ status: 'sent', attempts: 2 });
-  });
-});
-
-describe('notifications read once per worker', () => {
-  /** Counts the statements that read notifications for delivery, through a Kysely plugin on the worker's db. */
-  function countingNotificationReads() {
-    const counter = { reads: 0 };
-    const plugin: KyselyPlugin = {
-      transformQuery(args) {
-        const node = args.node as { kind: string; sqlFragments?: readonly string[] };
-        if (node.kind === 'RawNode' && /from notifications n join sites/.test((node.sqlFragments ?? []).join(''))) counter.reads++;
-        return args.node;
-      },
-      transformResult: async (args) => args.result,
-    };
-    return { counter, plugin };
-  }
-
-  it('a fan-out claimed in several batches reads its notification once, not with every row', async () => {
-    const w = await world({ settings: { batchSize: 4 } });
-    const { counter, plugin } = countingNotificationReads();
-    const deliverer = createDeliverer({ ...w.deliverer.deps, db: database.db.withPlugin(plugin) });
-    for (let i = 0; i < 10; i++) await w.subscriber(i % 2 ? mockA : mockB);
-    const id = await w.send();
-    expect([await deliverBatch(deliverer), await deliverBatch(deliverer), await deliverBatch(deliverer)]).toEqual([4, 4, 2]);
-    expect((await w.deliveries(id)).every((row) => row.status === 'sent')).toBe(true);
-    expect(counter.reads).toBe(1);
-
-    await w.send(); // another notification: one more read
-    await deliverBatch(deliverer);
-    expect(counter.reads).toBe(2);
-  });
-
-  it('a batch with more distinct notifications than the cache holds still sends each one its own content', async () => {
-    const w = await world();
-    w.deliverer.notifications = new RecentlyUsed(2);
-    const alice = await w.subscriber(mockA);
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(await w.send({ title: `Message ${i}` }));
-    expect(await deliverBatch(w.deliverer)).toBe(5);
-    for (const id of ids) expect((await w.deliveries(id))[0]!.status).toBe('sent');
-    const titles = mockA.received.filter((m) => m.subscriptionId === alice.id).map((m) => JSON.parse(m.payload) as { id: string; title: string });
-    expect(titles.map((t) => [t.id, t.title]).sort()).toEqual(ids.map((id, i) => [id, `Message ${i}`]).sort());
-    expect(w.deliverer.notifications.size).toBe(2);
-  });
-
-  it('RecentlyUsed forgets the least recently used entry beyond its capacity', () => {
-    const cache = new RecentlyUsed<number>(2);
-    cache.set('a', 1);
-    cache.set('b', 2);
-    expect(cache.get('a')).toBe(1); // a is now the most recent
-    cache.set('c', 3);
-    expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([1, undefined, 3]);
-    cache.deleteIf('a', 99);
-    expect(cache.get('a')).toBe(1);
-    cache.deleteIf('a', 1);
-    expect(cache.get('a')).toBeUndefined();
   });
 });

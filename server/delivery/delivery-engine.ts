@@ -3,10 +3,8 @@ import type { Db } from '../db/database.ts';
 import {
   claimDeliveries,
   expireSubscriptions,
-  findDeliveryNotifications,
   recordDeliveryResults,
   type ClaimedDelivery,
-  type DeliveryNotification,
   type DeliveryResult,
 } from '../db/deliveries.ts';
 import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
@@ -78,50 +76,7 @@ export interface Deliverer {
   hostGates: HostGates;
   /** Opened VAPID private keys by their stored form (decrypting with the master key costs a WebCrypto call). */
   privateKeys: Map<string, Promise<string>>;
-  /**
-   * Notifications (content, options, their site's VAPID keys) by id. A fan-out's deliveries share one
-   * notification, so it is read once per worker instead of returned with every claimed row; it never
-   * changes after insert, so an entry cannot go stale.
-   */
-  notifications: RecentlyUsed<Promise<DeliveryNotification | undefined>>;
   claims: number;
-}
-
-/**
- * Notifications a worker keeps: far more than it has in flight (a few batches, mostly of one
- * fan-out each), and bounded, since content is up to a few kilobytes of JSON.
- */
-const CACHED_NOTIFICATIONS = 256;
-
-/** A map that forgets its least recently used entry beyond `capacity`. */
-export class RecentlyUsed<V> {
-  readonly #entries = new Map<string, V>();
-  constructor(readonly capacity: number) {}
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  get(key: string): V | undefined {
-    const value = this.#entries.get(key);
-    if (value !== undefined) {
-      // Map iteration follows insertion order: re-inserting moves the entry to the young end.
-      this.#entries.delete(key);
-      this.#entries.set(key, value);
-    }
-    return value;
-  }
-
-  set(key: string, value: V): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
-  }
-
-  /** Removes `key`, but only while it still holds `value` (a newer entry is kept). */
-  deleteIf(key: string, value: V): void {
-    if (this.#entries.get(key) === value) this.#entries.delete(key);
-  }
 }
 
 export function createDeliverer(deps: DeliveryDeps): Deliverer {
@@ -137,7 +92,6 @@ export function createDeliverer(deps: DeliveryDeps): Deliverer {
     encryptor: deps.encryptor ?? inThreadEncryptor,
     hostGates: new HostGates(settings.hostGates, now, deps.logger),
     privateKeys: new Map(),
-    notifications: new RecentlyUsed(CACHED_NOTIFICATIONS),
     claims: 0,
   };
 }
@@ -166,14 +120,12 @@ export async function deliverBatch(deliverer: Deliverer): Promise<number> {
     leaseMs: settings.leaseMs,
   });
   if (claimed.length === 0) return 0;
-  // Should this read fail, the batch fails with it: its leases lapse and the deliveries are claimed again.
-  const notifications = await notificationsOf(deliverer, claimed);
 
   const results: OneResult[] = [];
   const ready: ReadyDelivery[] = [];
   await Promise.all(
     claimed.map(async (delivery) => {
-      const prepared = await prepare(deliverer, delivery, notifications.get(delivery.notification_id));
+      const prepared = await prepare(deliverer, delivery);
       if ('status' in prepared) results.push(prepared);
       else ready.push(prepared);
     }),
@@ -212,42 +164,9 @@ export async function deliverBatch(deliverer: Deliverer): Promise<number> {
  */
 type OneResult = DeliveryResult & { gone?: { subscriptionId: string; endpoint: string } };
 
-/**
- * The notifications of a claimed batch, from the worker's cache; those it does not hold are read in
- * one query. Concurrent batches of one fan-out share the read in flight.
- */
-async function notificationsOf(deliverer: Deliverer, claimed: ClaimedDelivery[]): Promise<Map<string, DeliveryNotification | undefined>> {
-  const cache = deliverer.notifications;
-  // Held here, not looked up again at the end: a batch of more distinct notifications than the
-  // cache holds (one per cart reminder, say) evicts its own first entries.
-  const entries = new Map<string, Promise<DeliveryNotification | undefined>>();
-  const missing: string[] = [];
-  for (const { notification_id: id } of claimed) {
-    if (entries.has(id)) continue;
-    const cached = cache.get(id);
-    if (cached) entries.set(id, cached);
-    else missing.push(id);
-  }
-  if (missing.length > 0) {
-    const read = findDeliveryNotifications(deliverer.deps.db, missing).then((rows) => new Map(rows.map((row) => [row.id, row])));
-    for (const id of missing) {
-      const entry = read.then((found) => found.get(id));
-      // A failed read, or a notification not found (deleted meanwhile), is not remembered.
-      entry.then(
-        (found) => found === undefined && cache.deleteIf(id, entry),
-        () => cache.deleteIf(id, entry),
-      );
-      cache.set(id, entry);
-      entries.set(id, entry);
-    }
-  }
-  return new Map(await Promise.all([...entries].map(async ([id, entry]) => [id, await entry] as const)));
-}
-
 /** A delivery that passed its checks, with its payload built: what is left is to encrypt and send it. */
 interface ReadyDelivery {
   delivery: ClaimedDelivery;
-  notification: DeliveryNotification;
   base: OneResult;
   endpoint: string;
   host: string;
@@ -256,7 +175,7 @@ interface ReadyDelivery {
 }
 
 /** The checks made at send time, and the payload; a delivery that goes no further gets its result here. */
-async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery, notification: DeliveryNotification | undefined): Promise<ReadyDelivery | OneResult> {
+async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery): Promise<ReadyDelivery | OneResult> {
   const { deps } = deliverer;
   const nowMs = deliverer.now();
   const base: OneResult = { id: delivery.id, status: 'sending', dueAtMs: nowMs, attemptDelta: 0, lastStatus: null, lastError: null };
@@ -265,10 +184,8 @@ async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery, notifica
   if (delivery.subscription_status !== 'active') {
     return { ...base, status: 'suppressed', lastError: `subscription ${delivery.subscription_status}` };
   }
-  // Deleted between the claim and the read (which also deleted the delivery row): nothing to send.
-  if (!notification) return { ...base, status: 'failed', lastError: 'notification_missing: the notification no longer exists' };
-  const expiresAtMs = new Date(notification.created_at).getTime() + notification.ttl_seconds * 1000;
-  if (notification.ttl_seconds > 0 && nowMs >= expiresAtMs) {
+  const expiresAtMs = new Date(delivery.notification_created_at).getTime() + delivery.ttl_seconds * 1000;
+  if (delivery.ttl_seconds > 0 && nowMs >= expiresAtMs) {
     return { ...base, status: 'suppressed', lastError: 'ttl_elapsed: the notification expired before it could be sent' };
   }
   // The subscription's current endpoint: if it was renewed since queuing, the new one is right.
@@ -282,20 +199,12 @@ async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery, notifica
   if (pausedUntil > 0) return hold(base, pausedUntil);
 
   try {
-    const privateKey = await openPrivateKey(deliverer, notification.vapid_private_key);
-    const payload = buildPayload(notification.id, notification.content, {
+    const privateKey = await openPrivateKey(deliverer, delivery.vapid_private_key);
+    const payload = buildPayload(delivery.notification_id, delivery.content, {
       url: reportUrl(deps.config.publicUrl),
       token: `${delivery.id}.${delivery.report_token}`,
     });
-    return {
-      delivery,
-      notification,
-      base,
-      endpoint,
-      host,
-      payload,
-      vapid: { subject: deps.config.vapidSubject, publicKey: notification.vapid_public_key, privateKey },
-    };
+    return { delivery, base, endpoint, host, payload, vapid: { subject: deps.config.vapidSubject, publicKey: delivery.vapid_public_key, privateKey } };
   } catch (error) {
     return buildFailed(deliverer, delivery, base, error);
   }
@@ -307,7 +216,7 @@ function hold(base: OneResult, until: number): OneResult {
 }
 
 function buildFailed(deliverer: Deliverer, delivery: ClaimedDelivery, base: OneResult, error: unknown): OneResult {
-  deliverer.deps.logger.log('error', 'delivery could not be built', { deliveryId: delivery.id, siteId: delivery.site_id, ...describeError(error) });
+  deliverer.deps.logger.log('error', 'delivery could not be built', { deliveryId: delivery.id, ...describeError(error) });
   return { ...base, status: 'failed', lastError: `build_failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500) };
 }
 
@@ -322,7 +231,7 @@ function retryOrGiveUp(deliverer: Deliverer, delivery: ClaimedDelivery, base: On
 /** Sends one encrypted delivery through its host's gate and turns the answer into the delivery's result. */
 async function send(deliverer: Deliverer, ready: ReadyDelivery, body: EncryptionResult): Promise<OneResult> {
   const { deps } = deliverer;
-  const { delivery, notification, base, endpoint, host } = ready;
+  const { delivery, base, endpoint, host } = ready;
   // A key the encryptor refused (not a P-256 point, a short auth secret): this delivery alone fails.
   if (body instanceof Error) return buildFailed(deliverer, delivery, base, body);
 
@@ -334,7 +243,7 @@ async function send(deliverer: Deliverer, ready: ReadyDelivery, body: Encryption
       endpoint,
       body,
       ready.vapid,
-      { ttlSeconds: notification.ttl_seconds, urgency: notification.urgency as Urgency, topic: notification.topic },
+      { ttlSeconds: delivery.ttl_seconds, urgency: delivery.urgency as Urgency, topic: delivery.topic },
       deliverer.vapidCache,
     );
     await deliverer.hostGates.run(host, async () => {
