@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, DeliveryStatus, NotificationContent, SubscriptionStatus } from './database.ts';
+import type { Db, DeliveryStatus, LocalizedContent, NotificationContent, NotificationKind, SubscriptionStatus } from './database.ts';
 
 /** A claimed delivery with everything needed to build its request, from one round trip. */
 export interface ClaimedDelivery {
@@ -13,7 +13,14 @@ export interface ClaimedDelivery {
   auth: string;
   subscription_status: SubscriptionStatus;
   subscription_endpoint: string;
+  locale: string | null;
+  time_zone: string | null;
   content: NotificationContent;
+  localized: Record<string, LocalizedContent> | null;
+  kind: NotificationKind;
+  source: string;
+  priority: number;
+  trigger_key: string | null;
   ttl_seconds: number;
   urgency: string;
   topic: string | null;
@@ -39,7 +46,9 @@ export async function claimDeliveries(
     with claimed as (
       select id from deliveries
       where status in ('queued', 'sending') and due_at <= ${now}
-      order by due_at
+      -- What waits longest first; among pushes due at once (say when quiet hours end), the most
+      -- important first, so a frequency cap is spent on them (issue 5).
+      order by due_at, priority desc
       limit ${claim.limit}
       for update skip locked
     )
@@ -48,8 +57,9 @@ export async function claimDeliveries(
     from claimed c, subscriptions s, notifications n, sites si
     where d.id = c.id and s.id = d.subscription_id and n.id = d.notification_id and si.id = n.site_id
     returning d.id::text as id, d.notification_id, d.subscription_id, d.endpoint, d.report_token, d.attempts,
-      s.p256dh, s.auth, s.status as subscription_status, s.endpoint as subscription_endpoint,
-      n.content, n.ttl_seconds, n.urgency, n.topic, n.created_at as notification_created_at,
+      s.p256dh, s.auth, s.status as subscription_status, s.endpoint as subscription_endpoint, s.locale, s.time_zone,
+      n.content, n.localized, n.kind, n.source, n.priority, n.trigger_key,
+      n.ttl_seconds, n.urgency, n.topic, n.created_at as notification_created_at,
       si.id as site_id, si.vapid_public_key, si.vapid_private_key`.execute(db);
   return result.rows;
 }
@@ -105,4 +115,21 @@ export async function expireSubscriptions(db: Db, gone: Array<{ subscriptionId: 
     update subscriptions s set status = 'expired', updated_at = ${new Date(nowMs)}
     from unnest(${gone.map((g) => g.subscriptionId)}::uuid[], ${gone.map((g) => g.endpoint)}::text[]) as v(id, endpoint)
     where s.id = v.id and s.endpoint = v.endpoint and s.status = 'active'`.execute(db);
+}
+
+/**
+ * Marketing pushes each subscription had in the frequency-cap window: sent since `sinceMs`, plus
+ * those another worker holds right now (they are about to be sent), so two workers cannot both
+ * spend the last slot. This batch's own claims are left out: the rules decide them.
+ */
+export async function recentMarketingSends(db: Db, subscriptionIds: string[], sinceMs: number, leaseId: string): Promise<Map<string, number>> {
+  if (subscriptionIds.length === 0) return new Map();
+  const result = await sql<{ subscription_id: string; count: string }>`
+    select d.subscription_id, count(*) as count
+    from deliveries d join notifications n on n.id = d.notification_id
+    where d.subscription_id = any(${subscriptionIds}::uuid[]) and n.kind = 'marketing'
+      and ((d.status = 'sent' and d.sent_at > ${new Date(sinceMs)})
+        or (d.status = 'sending' and d.leased_by is distinct from ${leaseId}))
+    group by d.subscription_id`.execute(db);
+  return new Map(result.rows.map((row) => [row.subscription_id, Number(row.count)]));
 }

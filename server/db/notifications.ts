@@ -57,6 +57,8 @@ export async function insertNotificationWithDeliveries(
       priority: notification.priority ?? 10,
       trigger_key: notification.triggerKey ?? null,
       localized: notification.localized ? JSON.stringify(notification.localized) : null,
+      // The caller's clock, not the database's: TTLs and attribution windows count from here.
+      created_at: dueAt,
     })
     .execute();
 

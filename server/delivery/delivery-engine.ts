@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { Db } from '../db/database.ts';
+import type { Db, NotificationContent } from '../db/database.ts';
 import {
   claimDeliveries,
   expireSubscriptions,
@@ -17,6 +17,7 @@ import { inThreadEncryptor, type EncryptionResult, type PushEncryptor } from '..
 import { assemblePushRequest, type Urgency } from '../push/push-request.ts';
 import { VapidHeaderCache, type VapidKeys } from '../push/vapid-cache.ts';
 import { openVapidPrivateKey } from '../sites/vapid-private-key.ts';
+import { engagementVerdicts, type SiteSettingsCache, type Verdict } from './engagement-step.ts';
 import { DEFAULT_HOST_GATE_SETTINGS, HostGates, type HostGateSettings } from './host-gates.ts';
 
 export interface DeliverySettings {
@@ -76,6 +77,8 @@ export interface Deliverer {
   hostGates: HostGates;
   /** Opened VAPID private keys by their stored form (decrypting with the master key costs a WebCrypto call). */
   privateKeys: Map<string, Promise<string>>;
+  /** Sites' settings (caps, quiet hours), re-read every few seconds. */
+  siteSettings: SiteSettingsCache;
   claims: number;
 }
 
@@ -88,10 +91,13 @@ export function createDeliverer(deps: DeliveryDeps): Deliverer {
     now,
     random: deps.random ?? Math.random,
     workerId: deps.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`,
-    vapidCache: new VapidHeaderCache(now),
+    // Real time, whatever clock schedules deliveries: the push service checks the JWT's exp against
+    // its own clock (RFC 8292 §2), and web-push refuses an exp more than 24 h from Date.now().
+    vapidCache: new VapidHeaderCache(Date.now),
     encryptor: deps.encryptor ?? inThreadEncryptor,
     hostGates: new HostGates(settings.hostGates, now, deps.logger),
     privateKeys: new Map(),
+    siteSettings: new Map(),
     claims: 0,
   };
 }
@@ -123,9 +129,11 @@ export async function deliverBatch(deliverer: Deliverer): Promise<number> {
 
   const results: OneResult[] = [];
   const ready: ReadyDelivery[] = [];
+  const verdicts = await engagementVerdicts(deps.db, claimed, { nowMs: deliverer.now(), leaseId, settingsCache: deliverer.siteSettings });
   await Promise.all(
     claimed.map(async (delivery) => {
-      const prepared = await prepare(deliverer, delivery);
+      const verdict = verdicts.get(delivery.id);
+      const prepared = verdict ? judged(deliverer, delivery, verdict) : await prepare(deliverer, delivery);
       if ('status' in prepared) results.push(prepared);
       else ready.push(prepared);
     }),
@@ -200,7 +208,7 @@ async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery): Promise
 
   try {
     const privateKey = await openPrivateKey(deliverer, delivery.vapid_private_key);
-    const payload = buildPayload(delivery.notification_id, delivery.content, {
+    const payload = buildPayload(delivery.notification_id, localizedContent(delivery), {
       url: reportUrl(deps.config.publicUrl),
       token: `${delivery.id}.${delivery.report_token}`,
     });
@@ -208,6 +216,12 @@ async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery): Promise
   } catch (error) {
     return buildFailed(deliverer, delivery, base, error);
   }
+}
+
+/** Deferred by quiet hours (not tried: the attempt is given back) or suppressed by a rule, with its reason. */
+function judged(deliverer: Deliverer, delivery: ClaimedDelivery, verdict: Verdict): OneResult {
+  const base: OneResult = { id: delivery.id, status: 'suppressed', dueAtMs: deliverer.now(), attemptDelta: 0, lastStatus: null, lastError: verdict.reason };
+  return verdict.action === 'defer' ? { ...base, status: 'queued', dueAtMs: verdict.untilMs, attemptDelta: -1 } : base;
 }
 
 /** Held, not tried: the attempt counted at claim is given back. */
@@ -276,6 +290,19 @@ async function send(deliverer: Deliverer, ready: ReadyDelivery, body: Encryption
       }
       return retryOrGiveUp(deliverer, delivery, base, outcome.status, outcome.reason);
   }
+}
+
+/**
+ * The notification in the subscriber's language when a trigger rendered one: the exact locale
+ * (`de-AT`), else its language (`de`), else the notification's default text.
+ */
+function localizedContent(delivery: ClaimedDelivery): NotificationContent {
+  const { localized, locale, content } = delivery;
+  if (!localized || !locale) return content;
+  const text = localized[locale] ?? localized[locale.split('-')[0]!];
+  if (!text) return content;
+  const { actions: _defaultActions, ...shared } = content;
+  return { ...shared, title: text.title, body: text.body, ...(text.actions ? { actions: text.actions } : {}) };
 }
 
 /** Exponential backoff with full jitter: spreads retries so a recovering host is not hit at once. */

@@ -27,7 +27,8 @@ export function statsRoutes(deps: AppDeps) {
       const site = c.get('site');
       const { from: fromText, to: toText } = c.req.valid('query');
       const nowMs = (deps.now ?? Date.now)();
-      const to = toText ? new Date(toText) : new Date(nowMs);
+      // Up to and including this moment when no end is given.
+      const to = toText ? new Date(toText) : new Date(nowMs + 1);
       const from = fromText ? new Date(fromText) : new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS);
       if (from >= to) throw new ApiError('validation_failed', 'from: must be before to');
       if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) throw new ApiError('validation_failed', `to: at most ${MAX_RANGE_DAYS} days after from`);
