@@ -2,9 +2,11 @@ import { createApp } from '../app.ts';
 import type { AppDeps } from '../app-env.ts';
 import { parseConfig } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import { findSiteById, updateSiteSettings } from '../db/sites.ts';
 import { memoryLogger } from '../logger.ts';
 import { encodeBase64Url } from '../push/base64url.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
+import { readSiteSettings } from '../sites/site-settings.ts';
 
 export const SHOP_ORIGIN = 'https://shop.example';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -33,8 +35,20 @@ export function testApp(db: Db, overrides: Partial<AppDeps> & { env?: Record<str
   return { app, logger, config };
 }
 
-export async function testSite(db: Db, origins: string[] = [SHOP_ORIGIN]): Promise<CreatedSite> {
-  return createSite(db, { name: 'Test shop', origins }, undefined);
+/**
+ * A site for a test. Quiet hours are off unless asked for: tests run at any hour of the day, and a
+ * marketing push sent at night would otherwise wait for the morning (issue 5's quiet hours).
+ */
+export async function testSite(db: Db, origins: string[] = [SHOP_ORIGIN], options: { quietHours?: boolean } = {}): Promise<CreatedSite> {
+  const site = await createSite(db, { name: 'Test shop', origins }, undefined);
+  if (!options.quietHours) await disableQuietHours(db, site.id);
+  return site;
+}
+
+/** Turns a site's quiet hours off, keeping every other setting. */
+export async function disableQuietHours(db: Db, siteId: string): Promise<void> {
+  const settings = readSiteSettings((await findSiteById(db, siteId))?.settings);
+  await updateSiteSettings(db, siteId, { ...settings, engagement: { ...settings.engagement, quietHours: { ...settings.engagement.quietHours, enabled: false } } });
 }
 
 /** Headers of a browser on `origin` calling a browser route with the site's publishable key. */

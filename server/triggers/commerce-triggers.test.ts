@@ -44,7 +44,7 @@ interface Payload {
 async function shop(options: { startMs?: number } = {}) {
   const env = { PUSHCART_PUSH_HOSTS: mock.host, PUSHCART_PUBLIC_URL: PUBLIC_URL };
   const config = parseConfig(env);
-  const site = await testSite(database.db);
+  const site = await testSite(database.db, [SHOP_ORIGIN], { quietHours: true });
   const clock = { nowMs: options.startMs ?? NOON_BERLIN };
   const now = () => clock.nowMs;
   const { app } = testApp(database.db, { env, now, rateLimits: { perIp: { capacity: 100_000, refillPerSecond: 1_000 } } });

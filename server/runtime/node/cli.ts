@@ -127,11 +127,12 @@ async function main(argv: string[]): Promise<void> {
   });
 }
 
-/** A dedicated delivery worker until SIGINT/SIGTERM; the batch in flight is finished first. */
+/** A dedicated delivery (and cart-reminder) worker until SIGINT/SIGTERM; the batch in flight is finished first. */
 async function runWorker(config: Config): Promise<void> {
   const { DeliveryWorker } = await import('../../delivery/delivery-engine.ts');
   const { nodePushTransport } = await import('./push-transport.ts');
   const { createEncryptionPool } = await import('./encryption-pool.ts');
+  const { runTriggerWorker } = await import('../../triggers/trigger-worker.ts');
   const workerLogger = jsonLogger((line) => process.stdout.write(`${line}\n`));
   await withDatabase(config, async ({ db, describe }) => {
     await migrateToLatest(db);
@@ -148,7 +149,11 @@ async function runWorker(config: Config): Promise<void> {
       encryptionThreads: encryption.size,
     });
     try {
-      await worker.run(stop.signal);
+      // Cart reminders too: any number of workers may scan, each step still fires once.
+      await Promise.all([
+        worker.run(stop.signal),
+        runTriggerWorker({ db, logger: workerLogger, publicUrl: config.publicUrl, onQueued: () => worker.wake() }, stop.signal),
+      ]);
     } finally {
       await encryption.close();
       await push.close();

@@ -9,6 +9,7 @@ import { describeError, type Logger } from '../../logger.ts';
 import { createSite } from '../../sites/create-site.ts';
 import { installSnippet } from '../../sites/install-snippet.ts';
 import { DeliveryWorker } from '../../delivery/delivery-engine.ts';
+import { runTriggerWorker } from '../../triggers/trigger-worker.ts';
 import { buildClientBundles } from './client-bundles.ts';
 import { openDatabase } from './database.ts';
 import { createEncryptionPool } from './encryption-pool.ts';
@@ -33,7 +34,11 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
     await migrateToLatest(database.db);
     // One delivery worker in-process, so `npm start` alone sends; more can run as `pushcart worker`.
     const worker = new DeliveryWorker({ db: database.db, config, logger, transport: push.transport, encryptor: encryption });
-    const working = worker.run(stopWorker.signal);
+    // Cart reminders fire from here too; price drops fire in the request that changed the price.
+    const working = Promise.all([
+      worker.run(stopWorker.signal),
+      runTriggerWorker({ db: database.db, logger, publicUrl: config.publicUrl, onQueued: () => worker.wake() }, stopWorker.signal),
+    ]);
     const app = createApp({
       config,
       db: database.db,

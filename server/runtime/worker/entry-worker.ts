@@ -6,6 +6,7 @@ import { ConfigError, parseConfig, type Config } from '../../config.ts';
 import type { Database, Db } from '../../db/database.ts';
 import { guardPoolErrors } from '../../db/pg-pool-errors.ts';
 import { createDeliverer, deliverBatch, type DeliverySettings } from '../../delivery/delivery-engine.ts';
+import { fireDueCartReminders } from '../../triggers/cart-reminders.ts';
 import { DEFAULT_HOST_GATE_SETTINGS } from '../../delivery/host-gates.ts';
 import { ERROR_STATUS, type ErrorBody } from '../../errors.ts';
 import { describeError, jsonLogger, type Logger } from '../../logger.ts';
@@ -272,6 +273,9 @@ async function deliverDue(env: WorkerEnv, ctx: WorkerExecutionContext, budgetMs:
     deliverer.vapidCache = runtime.vapidCache;
     // Date.now() on Workers only moves across I/O, which every batch does: good enough for a budget.
     const startedAt = Date.now();
+    // Cart reminders that fell due are queued first (the cron makes that happen every minute), and
+    // delivered by the loop below; price drops fire in the request that changed the price.
+    await fireDueCartReminders(runtime.db, { now: new Date(startedAt), publicUrl: runtime.config.publicUrl });
     const run: DeliveryRun = { claimed: 0, batches: 0, stoppedBy: 'idle', elapsedMs: 0 };
     for (;;) {
       if (Date.now() - startedAt >= budgetMs) {
