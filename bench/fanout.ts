@@ -67,7 +67,7 @@ import { openDatabase, openMemoryDatabase, openPostgres, type OpenDatabase } fro
 import { createEncryptionPool, type EncryptionPool } from '../server/runtime/node/encryption-pool.ts';
 import { nodePushTransport } from '../server/runtime/node/push-transport.ts';
 import { createSite } from '../server/sites/create-site.ts';
-import { disableQuietHours } from '../server/testing/fixtures.ts';
+import { setEngagement } from '../server/testing/fixtures.ts';
 import { startMockPushService } from '../server/testing/mock-push-service.ts';
 import { LOCAL_POSTGRES_URL } from '../server/testing/test-database.ts';
 import { http2PushTransport } from './http2-transport.ts';
@@ -618,7 +618,7 @@ async function sanityCheck(db: Db) {
   try {
     const config = parseConfig({ PUSHCART_PUSH_HOSTS: strict.host, PUSHCART_PUBLIC_URL: PUBLIC_URL });
     const site = await createSite(db, { name: 'bench sanity', origins: [SHOP_ORIGIN] }, undefined);
-    await disableQuietHours(db, site.id);
+    await setEngagement(db, site.id, { quietHours: false });
     for (let i = 0; i < 3; i++) {
       const subscription = await strict.subscribe({ applicationServerKey: site.vapidPublicKey });
       await sql`insert into subscriptions (site_id, endpoint, p256dh, auth, vapid_public_key, visitor_id)
@@ -933,7 +933,7 @@ try {
     const site = await createSite(database.db, { name: 'bench', origins: [SHOP_ORIGIN] }, undefined);
     // The engagement rules still run on every claim (cap counts, decisions); quiet hours are off so
     // that a run at night measures sending, not waiting for 09:00.
-    await disableQuietHours(database.db, site.id);
+    await setEngagement(database.db, site.id, { quietHours: false });
     const insertStartedAt = performance.now();
     await insertSubscriptions(database.db, site.id, site.vapidPublicKey, mock.origin, keys, `${site.id.slice(0, 8)}-`);
     console.log(`setup: ${N} subscriptions inserted in ${((performance.now() - insertStartedAt) / 1000).toFixed(2)} s`);

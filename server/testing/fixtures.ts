@@ -41,14 +41,22 @@ export function testApp(db: Db, overrides: Partial<AppDeps> & { env?: Record<str
  */
 export async function testSite(db: Db, origins: string[] = [SHOP_ORIGIN], options: { quietHours?: boolean } = {}): Promise<CreatedSite> {
   const site = await createSite(db, { name: 'Test shop', origins }, undefined);
-  if (!options.quietHours) await disableQuietHours(db, site.id);
+  if (!options.quietHours) await setEngagement(db, site.id, { quietHours: false });
   return site;
 }
 
-/** Turns a site's quiet hours off, keeping every other setting. */
-export async function disableQuietHours(db: Db, siteId: string): Promise<void> {
+/** Switches a site's quiet hours and sets its frequency cap, keeping every other setting. */
+export async function setEngagement(db: Db, siteId: string, rules: { quietHours?: boolean; marketingPer24h?: number }): Promise<void> {
   const settings = readSiteSettings((await findSiteById(db, siteId))?.settings);
-  await updateSiteSettings(db, siteId, { ...settings, engagement: { ...settings.engagement, quietHours: { ...settings.engagement.quietHours, enabled: false } } });
+  const { engagement } = settings;
+  await updateSiteSettings(db, siteId, {
+    ...settings,
+    engagement: {
+      ...engagement,
+      quietHours: { ...engagement.quietHours, enabled: rules.quietHours ?? engagement.quietHours.enabled },
+      frequencyCap: { marketingPer24h: rules.marketingPer24h ?? engagement.frequencyCap.marketingPer24h },
+    },
+  });
 }
 
 /** Headers of a browser on `origin` calling a browser route with the site's publishable key. */

@@ -25,7 +25,7 @@ import {
 } from '../../testing/browser-chromium.ts';
 import { BrowserPushStub } from '../../testing/browser-push-stub.ts';
 import { createSite } from '../../sites/create-site.ts';
-import { disableQuietHours } from '../../testing/fixtures.ts';
+import { setEngagement } from '../../testing/fixtures.ts';
 import { startBrowserShop, startOtherOriginShop, type BrowserShop } from '../../testing/browser-shop.ts';
 import { startMockPushService, type MockPushService } from '../../testing/mock-push-service.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database.ts';
@@ -434,7 +434,7 @@ describe.skipIf(missing !== undefined)('in Chromium', { timeout: 60_000 }, () =>
     beforeAll(async () => {
       otherShop = await startOtherOriginShop(shop.origin);
       otherSite = await createSite(database.db, { name: 'Another shop', origins: [otherShop.origin] }, undefined);
-      await disableQuietHours(database.db, otherSite.id);
+      await setEngagement(database.db, otherSite.id, { quietHours: false });
       otherShop.setPublishableKey(otherSite.publishableKey);
       visitor = await launchChromium({ locale: 'fr-FR', timezoneId: 'Europe/Paris' });
       visitorStub = new BrowserPushStub(mock);
