@@ -10,11 +10,14 @@ import type { EncryptionJob, EncryptionResult, PushEncryptor } from '../../push/
 export const DEFAULT_ENCRYPTION_CHUNK_JOBS = 48;
 
 /**
- * The loader, not the TypeScript file: a worker thread does not inherit tsx from the thread that
- * starts it (neither `register()` in pushcart.mjs nor vitest's transform reach it), so the loader
- * imports encryption-worker.ts through tsx itself.
+ * The thread's entry. In the build `pushcart` runs (pushcart.mjs bundles the server with esbuild),
+ * this code sits in a bundle with `encryption-worker.mjs` beside it. Run from source (vitest, tsx),
+ * a worker thread does not inherit the TypeScript loader of the thread that starts it, so the
+ * loader file imports encryption-worker.ts through tsx itself.
  */
-const WORKER_LOADER_URL = new URL('./encryption-worker-loader.mjs', import.meta.url);
+const WORKER_LOADER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('./encryption-worker-loader.mjs', import.meta.url)
+  : new URL('./encryption-worker.mjs', import.meta.url);
 
 /** Main thread → encryption thread. */
 export interface EncryptRequest {
