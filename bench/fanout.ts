@@ -21,12 +21,10 @@
  *   --webpush-no-keepalive     web-push over an agent without keep-alive (Node ≤ 18's default)
  *   --key-pool=1000            real P-256 subscriber key pairs, reused round robin
  *   --batch-size, --concurrent-batches, --max-in-flight   DeliverySettings overrides
- *   --connections              the undici transport's connections per push-service origin
+ *   --connections              the server transport's HTTP/2 sessions per push-service origin
  *   --encryption-threads=K     the worker_threads encryption pool's size, as `npm start` and `pushcart worker`
  *                              create it (default: one per core but one); 0: encrypt on the event loop
  *                              (the in-thread encryptor, as before the pool and as on Workers)
- *   --transport=http2          EXPERIMENT: deliver through bench/http2-transport.ts (node:http2) instead
- *                              of the server's undici transport, to measure the difference
  *   --worker-processes=K       Postgres only: K more `pushcart worker` processes (the real CLI, trusting
  *                              the mock through NODE_EXTRA_CA_CERTS) beside the in-process worker;
  *                              with --no-in-process-worker they do all the sending
@@ -70,7 +68,6 @@ import { createSite } from '../server/sites/create-site.ts';
 import { setEngagement } from '../server/testing/fixtures.ts';
 import { startMockPushService } from '../server/testing/mock-push-service.ts';
 import { LOCAL_POSTGRES_URL } from '../server/testing/test-database.ts';
-import { http2PushTransport } from './http2-transport.ts';
 import type { ChildReply, ChildRequest } from './mock-push-child.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -110,7 +107,6 @@ const concurrentBatches = optionalInt('concurrent-batches');
 const maxInFlight = optionalInt('max-in-flight');
 const connections = optionalInt('connections');
 const webPushNoKeepAlive = argv.has('webpush-no-keepalive');
-const transportKind = argv.get('transport') ?? 'undici';
 const encryptionThreads = argv.has('encryption-threads') ? Number(argv.get('encryption-threads')) : undefined;
 if (encryptionThreads !== undefined && !(Number.isInteger(encryptionThreads) && encryptionThreads >= 0)) {
   throw new Error('bench:fanout: --encryption-threads must be 0 (in-thread) or a positive integer');
@@ -120,7 +116,6 @@ const encryptionPool: EncryptionPool | undefined =
   encryptionThreads === 0 ? undefined : createEncryptionPool({ ...(encryptionThreads ? { size: encryptionThreads } : {}), onThreadError: (error) => quietLogger.log('error', 'encryption thread died', { error: error.message }) });
 /** What the DeliveryWorkers of this benchmark encrypt with; undefined: the engine's in-thread default. */
 const encryptor: PushEncryptor | undefined = encryptionPool;
-if (transportKind !== 'undici' && transportKind !== 'http2') throw new Error('bench:fanout: --transport must be undici or http2');
 const workerProcesses = argv.has('worker-processes') ? Number(argv.get('worker-processes')) : 0;
 const inProcessWorker = !argv.has('no-in-process-worker');
 if (!inProcessWorker && workerProcesses < 1) throw new Error('bench:fanout: --no-in-process-worker needs --worker-processes=K');
@@ -447,9 +442,8 @@ async function startMock(): Promise<MockHandle> {
   };
 }
 
-/** The server's transport (undici), or with --transport=http2 the experiment in bench/http2-transport.ts. */
+/** The server's transport (node:http2, HTTP/1.1 through undici where a push service has no h2). */
 function pushTransport(mock: MockHandle): { transport: PushTransport; close(): Promise<void> } {
-  if (transportKind === 'http2') return http2PushTransport({ ca: mock.ca, ...(connections ? { sessionsPerOrigin: connections } : {}) });
   return nodePushTransport({ ca: mock.ca, ...(connections ? { connectionsPerOrigin: connections } : {}) });
 }
 
@@ -784,7 +778,7 @@ async function webPushPhase(mock: MockHandle, vapid: { publicKey: string; privat
   return { ...figures, msgsPerSec: N / (figures.wallMs / 1000), notes };
 }
 
-/** Diagnostic: Pushcart's transport alone (undici fetch, HTTP/2, host gate), requests built beforehand: the I/O cost without crypto or database. */
+/** Diagnostic: Pushcart's transport alone (HTTP/2, host gate), requests built beforehand: the I/O cost without crypto or database. */
 async function transportPhase(mock: MockHandle, vapid: { publicKey: string; privateKey: string }, keys: SubscriberKeys[], config: Config): Promise<Figures> {
   const cache = new VapidHeaderCache();
   const vapidKeys = { subject: config.vapidSubject, ...vapid };
@@ -821,7 +815,7 @@ async function transportPhase(mock: MockHandle, vapid: { publicKey: string; priv
   const after = await mock.stats();
   await push.close();
   if (notSent > 0) throw new Error(`transport: ${notSent} pushes not sent`);
-  const notes = [`${transportKind}, ${width} in flight through HostGates, pre-built requests; mock: ${after.accepted - before.accepted} accepted, ${after.connections - before.connections} TLS connection(s)`];
+  const notes = [`server transport, ${width} in flight through HostGates, pre-built requests; mock: ${after.accepted - before.accepted} accepted, ${after.connections - before.connections} TLS connection(s)`];
   return { ...figures, msgsPerSec: N / (figures.wallMs / 1000), notes };
 }
 
@@ -892,9 +886,9 @@ try {
   console.log(
     `encryption: ${encryptionPool ? `a worker_threads pool of ${encryptionPool.size} thread(s), as npm start and pushcart worker run it` : 'in-thread, on the event loop (--encryption-threads=0)'}`,
   );
-  if (Object.keys(settings).length > 0 || connections || workerProcesses || !inProcessWorker || transportKind !== 'undici') {
+  if (Object.keys(settings).length > 0 || connections || workerProcesses || !inProcessWorker) {
     console.log(
-      `overrides: ${JSON.stringify({ ...settings, connectionsPerOrigin: connections, workerProcesses: workerProcesses || undefined, inProcessWorker: inProcessWorker ? undefined : false, transport: transportKind === 'undici' ? undefined : transportKind })}`,
+      `overrides: ${JSON.stringify({ ...settings, connectionsPerOrigin: connections, workerProcesses: workerProcesses || undefined, inProcessWorker: inProcessWorker ? undefined : false })}`,
     );
   }
 
@@ -991,7 +985,6 @@ try {
         connectionsPerOrigin: connections,
         workerProcesses: workerProcesses || undefined,
         inProcessWorker: inProcessWorker ? undefined : false,
-        transport: transportKind === 'undici' ? undefined : transportKind,
       },
       ...Object.fromEntries([...results].map(([name, f]) => [
           name,
