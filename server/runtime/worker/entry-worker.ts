@@ -275,7 +275,10 @@ async function deliverDue(env: WorkerEnv, ctx: WorkerExecutionContext, budgetMs:
     const startedAt = Date.now();
     // Cart reminders that fell due are queued first (the cron makes that happen every minute), and
     // delivered by the loop below; price drops fire in the request that changed the price.
-    await fireDueCartReminders(runtime.db, { now: new Date(startedAt), publicUrl: runtime.config.publicUrl });
+    // A failing scan is logged and retried next run; it must not stop what is already queued.
+    await fireDueCartReminders(runtime.db, { now: new Date(startedAt), publicUrl: runtime.config.publicUrl }).catch((error: unknown) =>
+      logger.log('error', 'cart reminder scan failed', describeError(error)),
+    );
     const run: DeliveryRun = { claimed: 0, batches: 0, stoppedBy: 'idle', elapsedMs: 0 };
     for (;;) {
       if (Date.now() - startedAt >= budgetMs) {
