@@ -44,18 +44,22 @@ export async function upsertCart(db: Db, cart: CartUpdate, now: Date, delaysMinu
         else excluded.active_at + ((${delays}->>c.reminders_sent)::int * interval '1 minute') end`.execute(db);
 }
 
-/** order_completed: the cart named, or else every open cart of the shopper, is done. */
+/**
+ * order_completed: the cart named, or else every open cart of the shopper, is done. With
+ * `ownCartsOnly` a named cart is closed only if it is the shopper's.
+ */
 export async function markCartsOrdered(
   db: Db,
   siteId: string,
-  shopper: { cartId?: string; visitorId?: string | null; externalUserId?: string | null },
+  shopper: { cartId?: string; visitorId?: string | null; externalUserId?: string | null; ownCartsOnly?: boolean },
 ): Promise<number> {
+  const { visitorId, externalUserId } = shopper;
+  if (!visitorId && !externalUserId && (shopper.cartId === undefined || shopper.ownCartsOnly)) return 0;
   let query = db.updateTable('carts').set({ status: 'ordered', next_reminder_at: null }).where('site_id', '=', siteId);
   if (shopper.cartId !== undefined) query = query.where('cart_id', '=', shopper.cartId);
-  else {
-    const { visitorId, externalUserId } = shopper;
-    if (!visitorId && !externalUserId) return 0;
-    query = query.where('status', '=', 'open').where((eb) =>
+  else query = query.where('status', '=', 'open');
+  if (shopper.cartId === undefined || shopper.ownCartsOnly) {
+    query = query.where((eb) =>
       eb.or([...(visitorId ? [eb('visitor_id', '=', visitorId)] : []), ...(externalUserId ? [eb('external_user_id', '=', externalUserId)] : [])]),
     );
   }

@@ -1,8 +1,7 @@
-import { upsertCart } from '../db/carts.ts';
+import { markCartsOrdered, upsertCart } from '../db/carts.ts';
 import { attributeOrder } from '../db/conversions.ts';
 import type { CartItem, Db } from '../db/database.ts';
 import { recordProductInterest, shopperKeys, upsertProducts } from '../db/products.ts';
-import { markCartsOrdered } from '../db/carts.ts';
 import type { SiteRow } from '../db/sites.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { fireProductTriggers } from './price-drops.ts';
@@ -86,6 +85,8 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
         ...(typeof p.cartId === 'string' ? { cartId: p.cartId } : {}),
         visitorId: event.visitorId,
         externalUserId: event.externalUserId,
+        // Anyone with the publishable key can send a browser event: it may close only its own carts.
+        ownCartsOnly: event.source === 'browser',
       });
       await attributeOrder(
         db,

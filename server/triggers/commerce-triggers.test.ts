@@ -184,6 +184,23 @@ describe('cart reminders', () => {
     expect(delivery!.last_error).toMatch(/cart/);
   });
 
+  it("ignores a browser's order naming another shopper's cart; the shop's backend may close any", async () => {
+    const s = await shop();
+    const owner = await s.shopper('owner');
+    const stranger = await s.shopper('stranger');
+    await owner.event('cart_updated', cart('cart-owned', THREE_ITEMS));
+    await stranger.event('order_completed', { orderId: 'order-x', value: 1, currency: 'EUR', cartId: 'cart-owned' });
+    s.clock.nowMs += 61 * MINUTE;
+    expect(await s.tick()).toHaveLength(1);
+    expect(owner.pushes()).toHaveLength(1);
+
+    const backend = await s.call('POST', '/v1/events', { type: 'order_completed', externalUserId: 'customer-1', properties: { orderId: 'order-y', value: 143, currency: 'EUR', cartId: 'cart-owned' } });
+    expect(backend.status).toBe(202);
+    s.clock.nowMs += 24 * HOUR;
+    expect(await s.tick()).toEqual([]);
+    expect(owner.pushes()).toHaveLength(1);
+  });
+
   it('sends nothing for an emptied cart', async () => {
     const s = await shop();
     const erin = await s.shopper('erin');
