@@ -124,12 +124,18 @@ export async function expireSubscriptions(db: Db, gone: Array<{ subscriptionId: 
  */
 export async function recentMarketingSends(db: Db, subscriptionIds: string[], sinceMs: number, leaseId: string): Promise<Map<string, number>> {
   if (subscriptionIds.length === 0) return new Map();
+  // Two index scans (deliveries_subscription_sent_idx for the window, the subscription index for
+  // what is in flight) rather than one OR that would read each subscriber's whole history.
   const result = await sql<{ subscription_id: string; count: string }>`
-    select d.subscription_id, count(*) as count
-    from deliveries d join notifications n on n.id = d.notification_id
-    where d.subscription_id = any(${subscriptionIds}::uuid[]) and n.kind = 'marketing'
-      and ((d.status = 'sent' and d.sent_at > ${new Date(sinceMs)})
-        or (d.status = 'sending' and d.leased_by is distinct from ${leaseId}))
-    group by d.subscription_id`.execute(db);
+    select x.subscription_id, count(*) as count
+    from (
+      select d.subscription_id, d.notification_id from deliveries d
+      where d.subscription_id = any(${subscriptionIds}::uuid[]) and d.sent_at > ${new Date(sinceMs)} and d.status = 'sent'
+      union all
+      select d.subscription_id, d.notification_id from deliveries d
+      where d.subscription_id = any(${subscriptionIds}::uuid[]) and d.status = 'sending' and d.leased_by is distinct from ${leaseId}
+    ) x join notifications n on n.id = x.notification_id
+    where n.kind = 'marketing'
+    group by x.subscription_id`.execute(db);
   return new Map(result.rows.map((row) => [row.subscription_id, Number(row.count)]));
 }

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
+import { claimDeliveries } from '../db/deliveries.ts';
 import { createDeliverer, deliverBatch } from '../delivery/delivery-engine.ts';
 import { memoryLogger } from '../logger.ts';
 import { nodePushTransport } from '../runtime/node/push-transport.ts';
@@ -372,6 +373,24 @@ describe('frequency cap and quiet hours', () => {
     await send(s, busy.subscriptionId);
     await s.tick();
     expect(busy.pushes()).toHaveLength(5);
+  });
+
+  it('counts a push another worker is sending right now against the cap', async () => {
+    const s = await shop();
+    const shared = await s.shopper('shared');
+    for (let i = 0; i < 2; i++) {
+      await send(s, shared.subscriptionId);
+      await s.tick();
+    }
+    const elsewhere = await send(s, shared.subscriptionId);
+    // Another worker claims the third push and is still sending it.
+    const claimed = await claimDeliveries(database.db, { leaseId: 'other-worker:1', limit: 10, nowMs: s.clock.nowMs, leaseMs: 60_000 });
+    expect(claimed.map((d) => d.notification_id)).toEqual([elsewhere]);
+    const fourth = await send(s, shared.subscriptionId);
+    await s.tick();
+    const [row] = await s.deliveriesOf(fourth);
+    expect(row).toMatchObject({ status: 'suppressed' });
+    expect(row!.last_error).toMatch(/^frequency_cap/);
   });
 
   it('holds a push due at night until 09:00 in each subscriber’s own time zone', async () => {
