@@ -276,6 +276,7 @@ describe('price drops and back in stock', () => {
     const viewer = await s.shopper('flap');
     await viewer.event('product_viewed', viewed(99));
     expect((await catalogue(s, { price: 79 })).notificationsQueued).toHaveLength(1);
+    await s.tick();
     s.clock.nowMs += HOUR;
     expect((await catalogue(s, { price: 90 })).notificationsQueued).toHaveLength(0);
     s.clock.nowMs += HOUR;
