@@ -38,6 +38,8 @@ describe('GET /v1/stats', () => {
   it('refuses a range that ends before it starts or is longer than a year', async () => {
     expect((await stats('?from=2026-02-01&to=2026-01-01')).status).toBe(400);
     expect((await stats('?from=2020-01-01&to=2026-01-01')).status).toBe(400);
-    expect((await stats('?from=yesterday')).status).toBe(400);
+    const unreadable = await stats('?from=yesterday');
+    expect(unreadable.status).toBe(400);
+    expect(unreadable.body.error.message).toBe('from: must be an ISO 8601 date (2026-11-01) or date-time (2026-11-01T09:00:00Z)');
   });
 });

@@ -12,7 +12,9 @@ const DEFAULT_RANGE_DAYS = 30;
 const MAX_RANGE_DAYS = 366;
 const NOTIFICATIONS_LISTED = 100;
 
-const instant = z.iso.datetime({ offset: true }).or(z.iso.date());
+const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
+  error: 'must be an ISO 8601 date (2026-11-01) or date-time (2026-11-01T09:00:00Z)',
+});
 const query = z.object({ from: instant.optional(), to: instant.optional() });
 
 /**
