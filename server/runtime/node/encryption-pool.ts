@@ -172,7 +172,7 @@ export function createEncryptionPool(options: EncryptionPoolOptions = {}): Encry
     });
   }
 
-  // Started now rather than at the first send: loading tsx and web-push takes a few hundred ms.
+  // Started now rather than at the first send: a thread takes tens to hundreds of ms to load its modules.
   for (let slot = 0; slot < size; slot++) slots[slot] = spawn(slot);
 
   return {
