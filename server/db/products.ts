@@ -43,7 +43,8 @@ interface ChangeRow {
  * FOR UPDATE in the same statement, so two updates of one product cannot both see the old price.
  *
  * `browser`: learned from a shopper's product_viewed, which anyone holding the publishable key can
- * send, so it never overwrites what the shop's own backend (`feed`) set.
+ * send, so it never overwrites what the shop's own backend (`feed`) set, and after the first view
+ * it changes only the price.
  */
 export async function upsertProducts(db: Db, siteId: string, products: ProductInput[], source: 'feed' | 'browser', now: Date): Promise<ProductChange[]> {
   if (products.length === 0) return [];
@@ -70,7 +71,16 @@ export async function upsertProducts(db: Db, siteId: string, products: ProductIn
     ),
     upserted as (
       insert into products as p (site_id, product_id, name, url, image, price, currency, in_stock, price_source, updated_at)
-      select ${siteId}, i.product_id, coalesce(i.name, o.name, i.product_id), coalesce(i.url, o.url), coalesce(i.image, o.image),
+      select ${siteId}, i.product_id,
+        ${
+          source === 'feed'
+            ? sql`coalesce(i.name, o.name, i.product_id), coalesce(i.url, o.url), coalesce(i.image, o.image),`
+            : // A browser may introduce a product but never rename or re-picture it: otherwise one
+              // visitor could put their text and image into other shoppers' price-drop pushes.
+              sql`case when o.product_id is null then coalesce(i.name, i.product_id) else o.name end,
+                  case when o.product_id is null then i.url else o.url end,
+                  case when o.product_id is null then i.image else o.image end,`
+        }
         coalesce(i.price, o.price), coalesce(i.currency, o.currency), coalesce(i.in_stock, o.in_stock, true), ${source}, ${now}
       from input i left join old o on o.product_id = i.product_id
       on conflict (site_id, product_id) do update set

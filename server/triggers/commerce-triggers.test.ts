@@ -332,11 +332,13 @@ describe('price drops and back in stock', () => {
     await first.event('product_viewed', { ...viewed(120, 'scarf'), name: 'Silk scarf' });
     const product = await s.call('GET', '/v1/products/scarf');
     expect(product.body).toMatchObject({ id: 'scarf', name: 'Silk scarf', price: 120, priceSource: 'browser' });
-    // A later view at a lower price is a drop for the earlier viewer.
+    // A later view at a lower price is a drop for the earlier viewer; it cannot rename the product.
     const second = await s.shopper('second-viewer');
-    await second.event('product_viewed', { ...viewed(96, 'scarf'), name: 'Silk scarf' });
+    await second.event('product_viewed', { ...viewed(96, 'scarf'), name: 'FREE PHONE, click here', image: 'https://evil.example/x.png' });
     await s.tick();
     expect(first.pushes()).toHaveLength(1);
+    expect(first.pushes()[0]!.title).toContain('Silk scarf');
+    expect(first.pushes()[0]!.image).toBeUndefined();
     expect(second.pushes()).toHaveLength(0);
     // The feed is authoritative: once it set the price, views no longer change it.
     await catalogue(s, { name: 'Silk scarf', price: 110 }, 'scarf');
