@@ -62,6 +62,8 @@ describe('PATCH /v1/settings', () => {
     const removed = await call('PATCH', { templates: { price_drop: { 'de-AT': null } } });
     expect(removed.status).toBe(200);
     expect(removed.body.templates).toEqual({ price_drop: { de: template } });
+    const cleared = await call('PATCH', { templates: { price_drop: null } });
+    expect(cleared.body.templates).toEqual({});
   });
 
   it('refuses bad settings whole, naming the field, and stores nothing of them', async () => {

@@ -15,7 +15,7 @@ import { validate } from '../validation.ts';
  */
 const TEMPLATE_URL_BUDGET_BYTES = 512;
 
-/** A PATCH names the sections and fields it changes; `null` for a template locale removes it. */
+/** A PATCH names the sections and fields it changes; `null` for a template key or locale removes it. */
 const patchBody = z.record(z.string(), z.unknown()).refine((body) => Object.keys(body).length > 0, 'name at least one setting to change');
 
 /**
@@ -53,6 +53,10 @@ function mergeSettings(current: SiteSettings, patch: Record<string, unknown>): R
     if (section === 'templates' && isObject(value)) {
       const templates: Record<string, Record<string, unknown>> = structuredClone(current.templates) as Record<string, Record<string, unknown>>;
       for (const [key, locales] of Object.entries(value)) {
+        if (locales === null) {
+          delete templates[key];
+          continue;
+        }
         if (!isObject(locales)) {
           templates[key] = locales as Record<string, unknown>;
           continue;
