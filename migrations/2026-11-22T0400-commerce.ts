@@ -37,6 +37,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('in_stock', 'boolean', (col) => col.notNull().defaultTo(true))
     // 'feed': set by the shop's backend (authoritative); 'browser': learned from product_viewed.
     .addColumn('price_source', 'text', (col) => col.notNull().check(sql`price_source in ('feed', 'browser')`))
+    // A browser-reported price change waits here until a second visitor reports the same price:
+    // one visitor alone cannot make a price drop that pushes to everyone else.
+    .addColumn('pending_price', 'numeric')
+    .addColumn('pending_price_shopper', 'text')
     .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('products_pkey', ['site_id', 'product_id'])

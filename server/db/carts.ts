@@ -22,7 +22,13 @@ export interface CartUpdate {
  *
  * `delaysMinutes`: the site's reminder steps now, to schedule the next one.
  */
-export async function upsertCart(db: Db, cart: CartUpdate, now: Date, delaysMinutes: number[] | null): Promise<void> {
+export async function upsertCart(
+  db: Db,
+  cart: CartUpdate,
+  now: Date,
+  delaysMinutes: number[] | null,
+  options: { ownCartOnly?: boolean } = {},
+): Promise<void> {
   const itemCount = cart.items.reduce((sum, item) => sum + item.quantity, 0);
   const status = itemCount > 0 ? 'open' : 'empty';
   const delays = sql`${JSON.stringify(delaysMinutes ?? [])}::jsonb`;
@@ -41,7 +47,11 @@ export async function upsertCart(db: Db, cart: CartUpdate, now: Date, delaysMinu
       active_at = excluded.active_at,
       next_reminder_at = case
         when c.status = 'ordered' or excluded.status <> 'open' then null
-        else excluded.active_at + ((${delays}->>c.reminders_sent)::int * interval '1 minute') end`.execute(db);
+        else excluded.active_at + ((${delays}->>c.reminders_sent)::int * interval '1 minute') end
+    ${
+      // A browser (anyone with the publishable key) may change only a cart that is its own or has no visitor yet.
+      options.ownCartOnly ? sql`where c.visitor_id is null or c.visitor_id = excluded.visitor_id` : sql``
+    }`.execute(db);
 }
 
 /**
@@ -60,7 +70,21 @@ export async function markCartsOrdered(
   else query = query.where('status', '=', 'open');
   if (shopper.cartId === undefined || shopper.ownCartsOnly) {
     query = query.where((eb) =>
-      eb.or([...(visitorId ? [eb('visitor_id', '=', visitorId)] : []), ...(externalUserId ? [eb('external_user_id', '=', externalUserId)] : [])]),
+      eb.or([
+        ...(visitorId ? [eb('visitor_id', '=', visitorId)] : []),
+        ...(externalUserId
+          ? [
+              eb('external_user_id', '=', externalUserId),
+              // Carts from the snippet know only the visitor: an order reported by user id closes the
+              // carts of the browsers that user identified in.
+              eb(
+                'visitor_id',
+                'in',
+                eb.selectFrom('subscriptions').select('visitor_id').where('site_id', '=', siteId).where('external_user_id', '=', externalUserId),
+              ),
+            ]
+          : []),
+      ]),
     );
   }
   const result = await query.executeTakeFirst();

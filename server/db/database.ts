@@ -160,6 +160,8 @@ export interface ProductsTable {
   currency: string | null;
   in_stock: ColumnType<boolean, boolean | undefined, boolean>;
   price_source: 'feed' | 'browser';
+  pending_price: ColumnType<string | null, number | string | null | undefined, number | string | null>;
+  pending_price_shopper: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

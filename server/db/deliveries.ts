@@ -118,24 +118,32 @@ export async function expireSubscriptions(db: Db, gone: Array<{ subscriptionId: 
 }
 
 /**
- * Marketing pushes each subscription had in the frequency-cap window: sent since `sinceMs`, plus
- * those another worker holds right now (they are about to be sent), so two workers cannot both
- * spend the last slot. This batch's own claims are left out: the rules decide them.
+ * Marketing pushes each subscription had in the frequency-cap window (`sent` since `sinceMs`) and
+ * has in flight at other workers right now (`inFlight`: about to be sent, or not — the caller
+ * decides how to treat them). This batch's own claims are left out: the rules decide them.
  */
-export async function recentMarketingSends(db: Db, subscriptionIds: string[], sinceMs: number, leaseId: string): Promise<Map<string, number>> {
-  if (subscriptionIds.length === 0) return new Map();
+export async function recentMarketingSends(
+  db: Db,
+  subscriptionIds: string[],
+  sinceMs: number,
+  leaseId: string,
+): Promise<{ sent: Map<string, number>; inFlight: Map<string, number> }> {
+  const sent = new Map<string, number>();
+  const inFlight = new Map<string, number>();
+  if (subscriptionIds.length === 0) return { sent, inFlight };
   // Two index scans (deliveries_subscription_sent_idx for the window, the subscription index for
   // what is in flight) rather than one OR that would read each subscriber's whole history.
-  const result = await sql<{ subscription_id: string; count: string }>`
-    select x.subscription_id, count(*) as count
+  const result = await sql<{ subscription_id: string; in_flight: boolean; count: string }>`
+    select x.subscription_id, x.in_flight, count(*) as count
     from (
-      select d.subscription_id, d.notification_id from deliveries d
+      select d.subscription_id, d.notification_id, false as in_flight from deliveries d
       where d.subscription_id = any(${subscriptionIds}::uuid[]) and d.sent_at > ${new Date(sinceMs)} and d.status = 'sent'
       union all
-      select d.subscription_id, d.notification_id from deliveries d
+      select d.subscription_id, d.notification_id, true as in_flight from deliveries d
       where d.subscription_id = any(${subscriptionIds}::uuid[]) and d.status = 'sending' and d.leased_by is distinct from ${leaseId}
     ) x join notifications n on n.id = x.notification_id
     where n.kind = 'marketing'
-    group by x.subscription_id`.execute(db);
-  return new Map(result.rows.map((row) => [row.subscription_id, Number(row.count)]));
+    group by x.subscription_id, x.in_flight`.execute(db);
+  for (const row of result.rows) (row.in_flight ? inFlight : sent).set(row.subscription_id, Number(row.count));
+  return { sent, inFlight };
 }

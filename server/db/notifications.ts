@@ -77,11 +77,12 @@ export async function insertNotificationWithDeliveries(
           sql<string>`replace(gen_random_uuid()::text, '-', '')`.as('report_token'),
           sql<Date>`${dueAt}::timestamptz`.as('due_at'),
           sql<number>`${notification.priority ?? 10}::smallint`.as('priority'),
-          // The holdout draw hashes (subscription, notification): stable if the insert is retried,
-          // independent between notifications. 16 bits of md5 give 0.0015 % resolution.
+          // The holdout draw hashes (subscription, trigger): a shopper stays in the same group for
+          // every push of that trigger (both cart steps, every price drop), so the groups compare
+          // "gets this trigger" with "never does". 16 bits of md5 give 0.0015 % resolution.
           (holdout > 0
-            ? sql<DeliveryStatus>`case when (get_byte(decode(md5(s.id::text || ${notification.id}), 'hex'), 0) * 256
-                + get_byte(decode(md5(s.id::text || ${notification.id}), 'hex'), 1)) < ${Math.round((holdout / 100) * 65536)}
+            ? sql<DeliveryStatus>`case when (get_byte(decode(md5(s.id::text || ${notification.source}), 'hex'), 0) * 256
+                + get_byte(decode(md5(s.id::text || ${notification.source}), 'hex'), 1)) < ${Math.round((holdout / 100) * 65536)}
                 then 'held_out' else 'queued' end`
             : sql<DeliveryStatus>`'queued'`
           ).as('status'),

@@ -133,3 +133,41 @@ export async function recordProductInterest(
 export function shopperKeys(ids: { visitorId?: string | null; externalUserId?: string | null }): string[] {
   return [...(ids.visitorId ? [`v:${ids.visitorId}`] : []), ...(ids.externalUserId ? [`u:${ids.externalUserId}`] : [])];
 }
+
+/**
+ * A price from a shopper's product_viewed (browser, publishable key). It creates a product the
+ * catalogue does not have; for one the shop's feed owns it changes nothing; for one learned from
+ * browsers, a different price is taken only once a second visitor reports the same one — a single
+ * visitor (anyone can send this event) cannot make a price drop that pushes to other shoppers.
+ * Returns the change, if the price changed, in the shape upsertProducts does.
+ */
+export async function learnBrowserPrice(db: Db, siteId: string, product: ProductInput & { price: number }, shopper: string, now: Date): Promise<ProductChange[]> {
+  const current = await db.selectFrom('products').selectAll().where('site_id', '=', siteId).where('product_id', '=', product.productId).forUpdate().executeTakeFirst();
+  if (!current) return upsertProducts(db, siteId, [product], 'browser', now);
+  if (current.price_source === 'feed') return [];
+  const stored = current.price === null ? null : Number(current.price);
+  const update = db.updateTable('products').where('site_id', '=', siteId).where('product_id', '=', product.productId);
+  if (stored === product.price) {
+    if (current.pending_price !== null) await update.set({ pending_price: null, pending_price_shopper: null }).execute();
+    return [];
+  }
+  const confirmed = current.pending_price !== null && Number(current.pending_price) === product.price && current.pending_price_shopper !== shopper;
+  if (!confirmed) {
+    await update.set({ pending_price: product.price, pending_price_shopper: shopper }).execute();
+    return [];
+  }
+  await update.set({ price: product.price, pending_price: null, pending_price_shopper: null, updated_at: now }).execute();
+  return [
+    {
+      productId: current.product_id,
+      name: current.name,
+      url: current.url,
+      image: current.image,
+      currency: current.currency,
+      price: product.price,
+      inStock: current.in_stock,
+      oldPrice: stored,
+      wasInStock: current.in_stock,
+    },
+  ];
+}

@@ -16,7 +16,11 @@ export interface Funnel {
 }
 
 export interface HoldoutComparison {
-  /** Subscribers sent / held out who ordered within the attribution window after the push was queued. */
+  /**
+   * The subscribers a trigger was meant for (`sent`: every delivery not held out, whether it then
+   * went, was capped or failed — comparing by assignment keeps the groups alike) and those held
+   * out, and how many ordered within the attribution window after the push was queued.
+   */
   sent: { subscribers: number; ordered: number; orderRate: number | null };
   heldOut: { subscribers: number; ordered: number; orderRate: number | null };
   /** (sent order rate − held-out order rate) / held-out order rate; null until both groups have data. */
@@ -106,8 +110,8 @@ function toFunnel(row: FunnelRow): Funnel {
  * measured the same way.
  */
 export async function holdoutComparisons(db: Db, siteId: string, from: Date, to: Date, windowHours: number): Promise<Map<string, HoldoutComparison>> {
-  const result = await sql<{ source: string; status: 'sent' | 'held_out'; subscribers: string; ordered: string }>`
-    select n.source, d.status, count(*) as subscribers,
+  const result = await sql<{ source: string; held_out: boolean; subscribers: string; ordered: string }>`
+    select n.source, d.status = 'held_out' as held_out, count(*) as subscribers,
       count(*) filter (where exists (
         select 1 from events e
         where e.site_id = n.site_id and e.type = 'order_completed'
@@ -116,12 +120,12 @@ export async function holdoutComparisons(db: Db, siteId: string, from: Date, to:
     from notifications n
     join deliveries d on d.notification_id = n.id
     join subscriptions s on s.id = d.subscription_id
-    where n.site_id = ${siteId} and n.created_at >= ${from} and n.created_at < ${to} and d.status in ('sent', 'held_out')
-    group by n.source, d.status`.execute(db);
+    where n.site_id = ${siteId} and n.created_at >= ${from} and n.created_at < ${to}
+    group by n.source, d.status = 'held_out'`.execute(db);
   const comparisons = new Map<string, HoldoutComparison>();
   for (const row of result.rows) {
     const comparison = comparisons.get(row.source) ?? { sent: group(0, 0), heldOut: group(0, 0), lift: null };
-    comparison[row.status === 'sent' ? 'sent' : 'heldOut'] = group(Number(row.subscribers), Number(row.ordered));
+    comparison[row.held_out ? 'heldOut' : 'sent'] = group(Number(row.subscribers), Number(row.ordered));
     comparisons.set(row.source, comparison);
   }
   for (const comparison of comparisons.values()) {

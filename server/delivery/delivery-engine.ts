@@ -257,7 +257,7 @@ async function send(deliverer: Deliverer, ready: ReadyDelivery, body: Encryption
       endpoint,
       body,
       ready.vapid,
-      { ttlSeconds: delivery.ttl_seconds, urgency: delivery.urgency as Urgency, topic: delivery.topic },
+      { ttlSeconds: remainingTtlSeconds(delivery, deliverer.now()), urgency: delivery.urgency as Urgency, topic: delivery.topic },
       deliverer.vapidCache,
     );
     await deliverer.hostGates.run(host, async () => {
@@ -303,6 +303,16 @@ function localizedContent(delivery: ClaimedDelivery): NotificationContent {
   if (!text) return content;
   const { actions: _defaultActions, ...shared } = content;
   return { ...shared, title: text.title, body: text.body, ...(text.actions ? { actions: text.actions } : {}) };
+}
+
+/**
+ * The TTL left (RFC 8030 §5.2): a push that waited (quiet hours, retries) must not live its whole
+ * TTL again at the push service and show up, say, during the next night.
+ */
+function remainingTtlSeconds(delivery: ClaimedDelivery, nowMs: number): number {
+  if (delivery.ttl_seconds === 0) return 0;
+  const expiresAtMs = new Date(delivery.notification_created_at).getTime() + delivery.ttl_seconds * 1000;
+  return Math.max(1, Math.min(delivery.ttl_seconds, Math.ceil((expiresAtMs - nowMs) / 1000)));
 }
 
 /** Exponential backoff with full jitter: spreads retries so a recovering host is not hit at once. */

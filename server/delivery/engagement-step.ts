@@ -5,6 +5,9 @@ import { findSiteById } from '../db/sites.ts';
 import { readSiteSettings, type SiteSettings } from '../sites/site-settings.ts';
 import { decideEngagement, FREQUENCY_CAP_WINDOW_MS, type EngagementCandidate } from './engagement-rules.ts';
 
+/** A push over the cap only counting pushes in flight at other workers is decided again after this. */
+const IN_FLIGHT_RECHECK_MS = 60_000;
+
 /** Settings are read again after this long: a PATCH /v1/settings takes effect within it. */
 const SITE_SETTINGS_TTL_MS = 10_000;
 
@@ -35,13 +38,26 @@ export async function engagementVerdicts(
 
   const candidates = claimed.filter((d) => !verdicts.has(d.id) && d.subscription_status === 'active');
   const marketing = [...new Set(candidates.filter((d) => d.kind === 'marketing').map((d) => d.subscription_id))];
-  const recent = await recentMarketingSends(db, marketing, context.nowMs - FREQUENCY_CAP_WINDOW_MS, context.leaseId);
+  const { sent, inFlight } = await recentMarketingSends(db, marketing, context.nowMs - FREQUENCY_CAP_WINDOW_MS, context.leaseId);
+  // Pushes in flight at other workers count, so two workers cannot both spend the last slot...
+  const recent = new Map(sent);
+  for (const [id, count] of inFlight) recent.set(id, (recent.get(id) ?? 0) + count);
   const bySite = new Map<string, ClaimedDelivery[]>();
   for (const d of candidates) bySite.set(d.site_id, [...(bySite.get(d.site_id) ?? []), d]);
   for (const [siteId, deliveries] of bySite) {
     const settings = await siteSettings(db, siteId, context);
     const decisions = decideEngagement(deliveries.map(candidate), { nowMs: context.nowMs, settings: settings.engagement, recentMarketingSends: recent });
-    for (const [id, decision] of decisions) if (decision.action !== 'send') verdicts.set(id, decision);
+    for (const [id, decision] of decisions) {
+      if (decision.action === 'send') continue;
+      const subscriptionId = deliveries.find((d) => d.id === id)!.subscription_id;
+      // ...but they may yet be deferred or suppressed: a push that is over the cap only because of
+      // them waits for their outcome instead of being suppressed for good.
+      if (decision.action === 'suppress' && decision.reason.startsWith('frequency_cap') && (inFlight.get(subscriptionId) ?? 0) > 0) {
+        verdicts.set(id, { action: 'defer', untilMs: context.nowMs + IN_FLIGHT_RECHECK_MS, reason: `${decision.reason}; pushes in flight elsewhere, checked again shortly` });
+      } else {
+        verdicts.set(id, decision);
+      }
+    }
   }
   return verdicts;
 }

@@ -12,7 +12,8 @@ const productId = z.string().min(1).max(200);
 /** The fields a feed sends; any left out keep their stored value. */
 const productFields = z
   .object({
-    name: z.string().trim().min(1).max(500),
+    /** Required the first time a product is fed (else its id stands in); later feeds may send only price or stock. */
+    name: z.string().trim().min(1).max(500).optional(),
     url: httpUrl.optional(),
     image: httpUrl.optional(),
     price: z.number().finite().nonnegative().optional(),

@@ -53,6 +53,12 @@ describe('PATCH /v1/settings', () => {
     const second = await call('PATCH', { priceDrop: { holdoutPercent: 20 } });
     expect(second.body.priceDrop).toMatchObject({ thresholdPercent: 10, holdoutPercent: 20, enabled: true });
     expect(second.body.engagement.frequencyCap.marketingPer24h).toBe(5);
+    // Nested objects merge too: changing the end of quiet hours keeps their start and switch.
+    const nested = await call('PATCH', { engagement: { quietHours: { enabled: false, start: '22:00' } } });
+    expect(nested.status).toBe(200);
+    const end = await call('PATCH', { engagement: { quietHours: { end: '08:00' } } });
+    expect(end.body.engagement.quietHours).toEqual({ enabled: false, start: '22:00', end: '08:00' });
+    expect(end.body.engagement.frequencyCap.marketingPer24h).toBe(5);
     expect((await call('GET')).body.priceDrop.holdoutPercent).toBe(20);
   });
 

@@ -70,10 +70,20 @@ function mergeSettings(current: SiteSettings, patch: Record<string, unknown>): R
       }
       merged.templates = templates;
     } else if (isObject(value) && isObject(existing)) {
-      merged[section] = { ...existing, ...value };
+      merged[section] = deepMerge(existing, value);
     } else {
       merged[section] = value;
     }
+  }
+  return merged;
+}
+
+/** Objects merge field by field at every depth (`{quietHours: {end}}` keeps `start`); arrays and values replace. */
+function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const existing = base[key];
+    merged[key] = isObject(value) && isObject(existing) ? deepMerge(existing, value) : value;
   }
   return merged;
 }
@@ -86,7 +96,9 @@ function checkTemplatesFit(settings: SiteSettings, publicUrl: string): void {
   );
   for (const [key, locales] of Object.entries(settings.templates)) {
     for (const [locale, template] of Object.entries(locales ?? {})) {
-      const bytes = frame + worstCaseMessageBytes(template);
+      // Each action button carries the trigger's URL too (trigger-notification.ts).
+      const actionUrls = (template.actions?.length ?? 0) * (TEMPLATE_URL_BUDGET_BYTES + ',"url":""'.length);
+      const bytes = frame + worstCaseMessageBytes(template) + actionUrls;
       if (bytes > MAX_PAYLOAD_BYTES) {
         throw new ApiError(
           'payload_too_large',

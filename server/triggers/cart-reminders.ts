@@ -14,9 +14,10 @@ const CART_REMINDER_TTL_SECONDS = 24 * 60 * 60;
  * marked fired and its notification queued — so each step fires exactly once across restarts and
  * any number of workers (carts are locked with SKIP LOCKED; the step number is the idempotency key).
  * The cart's state is read again at send time by the delivery worker: a purchase after this point
- * still stops the push. Returns the notification ids queued.
+ * still stops the push. Returns how many due carts it handled and the notification ids queued
+ * (fewer: most carts belong to shoppers who never subscribed).
  */
-export async function fireDueCartReminders(db: Db, options: { now: Date; publicUrl: string; limit?: number }): Promise<string[]> {
+export async function fireDueCartReminders(db: Db, options: { now: Date; publicUrl: string; limit?: number }): Promise<{ carts: number; queued: string[] }> {
   return db.transaction().execute(async (trx) => {
     const carts = await lockDueCarts(trx, options.now, options.limit ?? 100);
     const sites = new Map<string, SiteRow | undefined>();
@@ -27,7 +28,7 @@ export async function fireDueCartReminders(db: Db, options: { now: Date; publicU
       const id = site ? await fireStep(trx, site, cart, options) : null;
       if (id) queued.push(id);
     }
-    return queued;
+    return { carts: carts.length, queued };
   });
 }
 

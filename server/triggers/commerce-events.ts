@@ -1,7 +1,7 @@
 import { markCartsOrdered, upsertCart } from '../db/carts.ts';
 import { attributeOrder } from '../db/conversions.ts';
 import type { CartItem, Db } from '../db/database.ts';
-import { recordProductInterest, shopperKeys, upsertProducts } from '../db/products.ts';
+import { learnBrowserPrice, recordProductInterest, shopperKeys, upsertProducts } from '../db/products.ts';
 import type { SiteRow } from '../db/sites.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { fireProductTriggers } from './price-drops.ts';
@@ -29,22 +29,18 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
   switch (event.type) {
     case 'product_viewed': {
       const productId = p.productId as string;
-      const changes = await upsertProducts(
-        db,
-        site.id,
-        [
-          {
-            productId,
-            ...(typeof p.name === 'string' ? { name: p.name } : {}),
-            url: p.url as string,
-            ...(typeof p.image === 'string' ? { image: p.image } : {}),
-            price: p.price as number,
-            currency: p.currency as string,
-          },
-        ],
-        event.source === 'server' ? 'feed' : 'browser',
-        options.now,
-      );
+      const product = {
+        productId,
+        ...(typeof p.name === 'string' ? { name: p.name } : {}),
+        url: p.url as string,
+        ...(typeof p.image === 'string' ? { image: p.image } : {}),
+        price: p.price as number,
+        currency: p.currency as string,
+      };
+      const changes =
+        event.source === 'server'
+          ? await upsertProducts(db, site.id, [product], 'feed', options.now)
+          : await learnBrowserPrice(db, site.id, product, shoppers[0]!, options.now);
       // The drop is measured against what the shopper saw before: fire first, then remember this view.
       const queued = await fireProductTriggers(db, site, changes, options);
       await recordProductInterest(
@@ -70,6 +66,7 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
         },
         options.now,
         settings.cartReminders.enabled ? settings.cartReminders.steps.map((step) => step.delayMinutes) : null,
+        { ownCartOnly: event.source === 'browser' },
       );
       await recordProductInterest(
         db,

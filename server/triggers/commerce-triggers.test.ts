@@ -83,7 +83,7 @@ async function shop(options: { startMs?: number } = {}) {
 
   /** Runs triggers and the delivery worker until nothing more is due now. */
   async function tick() {
-    const queued = await fireDueCartReminders(database.db, { now: new Date(clock.nowMs), publicUrl: PUBLIC_URL });
+    const { queued } = await fireDueCartReminders(database.db, { now: new Date(clock.nowMs), publicUrl: PUBLIC_URL });
     while ((await deliverBatch(deliverer)) > 0);
     return queued;
   }
@@ -176,7 +176,9 @@ describe('cart reminders', () => {
     const dan = await s.shopper('dan');
     await dan.event('cart_updated', cart('cart-d', THREE_ITEMS));
     s.clock.nowMs += 61 * MINUTE;
-    const [notificationId] = await fireDueCartReminders(database.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL });
+    const {
+      queued: [notificationId],
+    } = await fireDueCartReminders(database.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL });
     await dan.event('order_completed', { orderId: 'order-d', value: 143, currency: 'EUR', cartId: 'cart-d' });
     await s.tick();
     expect(dan.pushes()).toHaveLength(0);
@@ -217,7 +219,7 @@ describe('cart reminders', () => {
     const s = await shop();
     const shoppers = await Promise.all(['f1', 'f2', 'f3', 'f4'].map((name) => s.shopper(name)));
     for (const [i, shopper] of shoppers.entries()) await shopper.event('cart_updated', cart(`cart-f${i}`, THREE_ITEMS));
-    const scan = () => fireDueCartReminders(database.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL, limit: 2 });
+    const scan = async () => (await fireDueCartReminders(database.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL, limit: 2 })).queued;
 
     s.clock.nowMs += 61 * MINUTE;
     const firstRound = (await Promise.all([scan(), scan(), scan()])).flat();
@@ -332,9 +334,16 @@ describe('price drops and back in stock', () => {
     await first.event('product_viewed', { ...viewed(120, 'scarf'), name: 'Silk scarf' });
     const product = await s.call('GET', '/v1/products/scarf');
     expect(product.body).toMatchObject({ id: 'scarf', name: 'Silk scarf', price: 120, priceSource: 'browser' });
-    // A later view at a lower price is a drop for the earlier viewer; it cannot rename the product.
+    // One visitor reporting a lower price changes nothing (anyone can send this event), nor can it
+    // rename the product; a second visitor seeing the same price makes it a drop for the first.
     const second = await s.shopper('second-viewer');
     await second.event('product_viewed', { ...viewed(96, 'scarf'), name: 'FREE PHONE, click here', image: 'https://evil.example/x.png' });
+    await second.event('product_viewed', { ...viewed(96, 'scarf'), name: 'FREE PHONE, click here' });
+    await s.tick();
+    expect(first.pushes()).toHaveLength(0);
+    expect((await s.call('GET', '/v1/products/scarf')).body).toMatchObject({ price: 120 });
+    const third = await s.shopper('third-viewer');
+    await third.event('product_viewed', { ...viewed(96, 'scarf'), name: 'Silk scarf' });
     await s.tick();
     expect(first.pushes()).toHaveLength(1);
     expect(first.pushes()[0]!.title).toContain('Silk scarf');
@@ -391,9 +400,18 @@ describe('frequency cap and quiet hours', () => {
     expect(claimed.map((d) => d.notification_id)).toEqual([elsewhere]);
     const fourth = await send(s, shared.subscriptionId);
     await s.tick();
+    // Over the cap only through a push still in flight: it waits for that push's outcome.
+    const [waiting] = await s.deliveriesOf(fourth);
+    expect(waiting).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(waiting!.last_error).toMatch(/^frequency_cap.*in flight elsewhere/);
+    // The other worker sends it; a minute later the fourth is over the cap for good.
+    await database.db.updateTable('deliveries').set({ status: 'sent', sent_at: new Date(s.clock.nowMs), leased_by: null }).where('id', '=', claimed[0]!.id).execute();
+    s.clock.nowMs += 61_000;
+    await s.tick();
     const [row] = await s.deliveriesOf(fourth);
     expect(row).toMatchObject({ status: 'suppressed' });
     expect(row!.last_error).toMatch(/^frequency_cap/);
+    expect(shared.pushes()).toHaveLength(2);
   });
 
   it('holds a push due at night until 09:00 in each subscriber’s own time zone', async () => {

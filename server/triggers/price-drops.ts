@@ -68,7 +68,10 @@ async function firePriceDrop(
   const { thresholdPercent, renotifyWindowHours, holdoutPercent } = settings.priceDrop;
   const windowStart = new Date(options.now.getTime() - renotifyWindowHours * 3_600_000);
   const eligible = eligibleShoppers(site.id, change.productId, change.price, thresholdPercent, windowStart);
-  const where: Expression<SqlBool> = sql<SqlBool>`(('v:' || s.visitor_id) in (${eligible}) or ('u:' || s.external_user_id) in (${eligible}))`;
+  // Matched on the bare ids so the subscriptions' (site, visitor) and (site, user) indexes serve it.
+  const where: Expression<SqlBool> = sql<SqlBool>`(
+    s.visitor_id in (select substr(e.shopper, 3) from (${eligible}) e where e.shopper like 'v:%')
+    or s.external_user_id in (select substr(e.shopper, 3) from (${eligible}) e where e.shopper like 'u:%'))`;
   const { id, audience } = await queueTriggerNotification(db, {
     site,
     settings,

@@ -29,12 +29,12 @@ export async function runTriggerWorker(deps: TriggerWorkerDeps, signal: AbortSig
     try {
       // A full scan means more may be due: go again at once.
       for (;;) {
-        const queued = await fireDueCartReminders(deps.db, { now: new Date(now()), publicUrl: deps.publicUrl, limit: CARTS_PER_SCAN });
+        const { carts, queued } = await fireDueCartReminders(deps.db, { now: new Date(now()), publicUrl: deps.publicUrl, limit: CARTS_PER_SCAN });
         if (queued.length > 0) {
           deps.logger.log('info', 'cart reminders queued', { notifications: queued.length });
           deps.onQueued?.(queued);
         }
-        if (queued.length < CARTS_PER_SCAN || signal.aborted) break;
+        if (carts < CARTS_PER_SCAN || signal.aborted) break;
       }
     } catch (error) {
       deps.logger.log('error', 'cart reminder scan failed', describeError(error));
