@@ -112,6 +112,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('delivery_id', 'bigint', (col) => col.notNull().references('deliveries.id').onDelete('cascade'))
     .addColumn('value', 'numeric', (col) => col.notNull())
     .addColumn('currency', 'text', (col) => col.notNull())
+    // Who reported the order: the shop's backend ('server') is authoritative over a browser.
+    .addColumn('source', 'text', (col) => col.notNull().check(sql`source in ('browser', 'server')`))
     .addColumn('created_at', 'timestamptz', (col) => col.notNull())
     // An order converts once, however often it is reported.
     .addUniqueConstraint('conversions_site_order_key', ['site_id', 'order_id'])

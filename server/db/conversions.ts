@@ -8,6 +8,7 @@ export interface OrderEvent {
   currency: string;
   visitorId: string | null;
   externalUserId: string | null;
+  source: 'browser' | 'server';
 }
 
 /**
@@ -18,9 +19,14 @@ export interface OrderEvent {
 export async function attributeOrder(db: Db, order: OrderEvent, now: Date, windowHours: number): Promise<string | null> {
   if (order.visitorId === null && order.externalUserId === null) return null;
   const windowStart = new Date(now.getTime() - windowHours * 3_600_000);
+  if (order.source === 'server') {
+    // The backend knows whose order it is: a browser's earlier claim to this order id (anyone with
+    // the publishable key can send one) gives way, and the attribution is made again below.
+    await db.deleteFrom('conversions').where('site_id', '=', order.siteId).where('order_id', '=', order.orderId).where('source', '=', 'browser').execute();
+  }
   const result = await sql<{ notification_id: string }>`
-    insert into conversions (site_id, order_id, notification_id, delivery_id, value, currency, created_at)
-    select ${order.siteId}, ${order.orderId}, d.notification_id, d.id, ${order.value}, ${order.currency}, ${now}
+    insert into conversions (site_id, order_id, notification_id, delivery_id, value, currency, source, created_at)
+    select ${order.siteId}, ${order.orderId}, d.notification_id, d.id, ${order.value}, ${order.currency}, ${order.source}, ${now}
     from interactions i
     join deliveries d on d.id = i.delivery_id
     join subscriptions s on s.id = d.subscription_id

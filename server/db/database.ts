@@ -219,6 +219,7 @@ export interface ConversionsTable {
   delivery_id: string;
   value: Numeric;
   currency: string;
+  source: 'browser' | 'server';
   created_at: Timestamp;
 }
 

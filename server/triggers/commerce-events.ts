@@ -94,6 +94,7 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
           currency: p.currency as string,
           visitorId: event.visitorId,
           externalUserId: event.externalUserId,
+          source: event.source,
         },
         options.now,
         settings.attribution.windowHours,

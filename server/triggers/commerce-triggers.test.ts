@@ -547,6 +547,21 @@ describe('attribution and holdout', () => {
     expect(stats.body.notifications[0]).toMatchObject({ id: notificationId, sent: 2, converted: 1 });
   });
 
+  it("lets the backend's report of an order replace a browser's claim to the same order id", async () => {
+    const s = await shop();
+    const clicker = await s.shopper('clicker');
+    const sent = await s.call('POST', '/v1/notifications', { title: 'Sale', body: 'Today', url: `${SHOP_ORIGIN}/`, to: { subscriptionIds: [clicker.subscriptionId] } });
+    await s.tick();
+    await s.click(clicker.pushes()[0]!);
+    await clicker.event('order_completed', { orderId: 'order-77', value: 999_999, currency: 'EUR' });
+    expect((await s.call('GET', `/v1/notifications/${sent.body.id}`)).body).toMatchObject({ counts: { converted: 1 }, revenue: { EUR: 999_999 } });
+
+    // The shop's backend says order-77 was someone else's, who never clicked: no conversion.
+    const backend = await s.call('POST', '/v1/events', { type: 'order_completed', externalUserId: 'real-customer', properties: { orderId: 'order-77', value: 45, currency: 'EUR' } });
+    expect(backend.status).toBe(202);
+    expect((await s.call('GET', `/v1/notifications/${sent.body.id}`)).body).toMatchObject({ counts: { converted: 0 }, revenue: {} });
+  });
+
   it('holds out a share of a trigger’s audience, recorded as held_out; the figures add up', async () => {
     const s = await shop();
     expect((await s.call('PATCH', '/v1/settings', { priceDrop: { holdoutPercent: 50 } })).status).toBe(200);
