@@ -367,9 +367,10 @@ export interface TemplateContext {
   product?: {
     name: string;
     /**
-     * The reference price for `{{price.old}}`. In the EU a price reduction must be announced against
-     * the lowest price of the prior 30 days (Directive 98/6/EC Art. 6a, as amended by 2019/2161), so
-     * the trigger passes that, not simply the last price.
+     * The reference price for `{{price.old}}`: the triggers pass the catalogue price just before the
+     * drop. In the EU a price reduction must be announced against the lowest price of the prior 30
+     * days (Directive 98/6/EC Art. 6a, as amended by 2019/2161); a shop whose prices move often
+     * should word its price_drop template without the old price (see the README).
      */
     priceOld?: number;
     priceNew?: number;
