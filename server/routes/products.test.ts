@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSite } from '../sites/create-site.ts';
-import { browserHeaders, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { describe, expect, it } from 'vitest';
+import { browserHeaders, SHOP_ORIGIN } from '../testing/fixtures.ts';
+import { routeTestWorld } from '../testing/route-test.ts';
 
-let database: TestDatabase;
-let site: CreatedSite;
-let app: ReturnType<typeof testApp>['app'];
+const world = routeTestWorld();
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  site = await testSite(database.db);
-  app = testApp(database.db).app;
-});
-afterAll(async () => database?.destroy());
-
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = { Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' }) {
-  const response = await app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = { Authorization: `Bearer ${world.site.secretKey}`, 'Content-Type': 'application/json' }) {
+  const response = await world.app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   return { status: response.status, body: (await response.json()) as any };
 }
 
@@ -44,7 +34,7 @@ describe('the catalogue feed', () => {
     const bad = await call('PUT', '/v1/products/sku-2', { name: '', price: -1, currency: 'euro', url: 'javascript:alert(1)' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['currency', 'name', 'price', 'url']);
-    const browser = await call('PUT', '/v1/products/sku-2', { name: 'Lamp' }, browserHeaders(site));
+    const browser = await call('PUT', '/v1/products/sku-2', { name: 'Lamp' }, browserHeaders(world.site));
     expect(browser.status).toBe(403);
     expect((await call('GET', '/v1/products/nope')).status).toBe(404);
   });

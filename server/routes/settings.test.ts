@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSite } from '../sites/create-site.ts';
-import { browserHeaders, testApp, testSite } from '../testing/fixtures.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { describe, expect, it } from 'vitest';
+import { browserHeaders, testSite } from '../testing/fixtures.ts';
+import { routeTestWorld } from '../testing/route-test.ts';
 
-let database: TestDatabase;
-let site: CreatedSite;
-let app: ReturnType<typeof testApp>['app'];
+const world = routeTestWorld();
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  site = await testSite(database.db);
-  app = testApp(database.db).app;
-});
-afterAll(async () => database?.destroy());
-
-async function call(method: string, body?: unknown, key = site.secretKey) {
-  const response = await app.request('/v1/settings', {
+async function call(method: string, body?: unknown, key = world.site.secretKey) {
+  const response = await world.app.request('/v1/settings', {
     method,
     headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -25,7 +15,7 @@ async function call(method: string, body?: unknown, key = site.secretKey) {
 
 describe('GET /v1/settings', () => {
   it('answers every section with its defaults filled in', async () => {
-    const other = await testSite(database.db, ['https://defaults.example'], { quietHours: true });
+    const other = await testSite(world.database.db, ['https://defaults.example'], { quietHours: true });
     const { status, body } = await call('GET', undefined, other.secretKey);
     expect(status).toBe(200);
     expect(body).toMatchObject({
@@ -41,7 +31,7 @@ describe('GET /v1/settings', () => {
   });
 
   it('refuses a publishable key', async () => {
-    const response = await app.request('/v1/settings', { headers: browserHeaders(site) });
+    const response = await world.app.request('/v1/settings', { headers: browserHeaders(world.site) });
     expect(response.status).toBe(403);
   });
 });

@@ -1,29 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSite } from '../sites/create-site.ts';
-import { SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { describe, expect, it } from 'vitest';
+import { SHOP_ORIGIN } from '../testing/fixtures.ts';
+import { routeTestWorld } from '../testing/route-test.ts';
 
-let database: TestDatabase;
-let site: CreatedSite;
-let app: ReturnType<typeof testApp>['app'];
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  site = await testSite(database.db);
-  app = testApp(database.db).app;
-});
-afterAll(async () => database?.destroy());
+const world = routeTestWorld();
 
 async function stats(query: string) {
-  const response = await app.request(`/v1/stats${query}`, { headers: { Authorization: `Bearer ${site.secretKey}` } });
+  const response = await world.app.request(`/v1/stats${query}`, { headers: { Authorization: `Bearer ${world.site.secretKey}` } });
   return { status: response.status, body: (await response.json()) as any };
 }
 
 describe('GET /v1/stats', () => {
   it('counts the send API under "api", within the range asked for only', async () => {
-    const sent = await app.request('/v1/notifications', {
+    const sent = await world.app.request('/v1/notifications', {
       method: 'POST',
-      headers: { Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' },
+      headers: { Authorization: `Bearer ${world.site.secretKey}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ title: 'Hi', url: `${SHOP_ORIGIN}/`, to: { visitorIds: ['nobody-here'] } }),
     });
     expect(sent.status).toBe(202);
