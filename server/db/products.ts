@@ -38,15 +38,12 @@ interface ChangeRow {
 }
 
 /**
- * Upserts products in one statement and returns each one's old and new price and stock. Fields
- * left out keep their stored value (a feed may send only price and stock). The old row is read
- * FOR UPDATE in the same statement, so two updates of one product cannot both see the old price.
- *
- * `browser`: learned from a shopper's product_viewed, which anyone holding the publishable key can
- * send, so it never overwrites what the shop's own backend (`feed`) set, and after the first view
- * it changes only the price.
+ * Upserts products from the shop's own backend (`feed`, authoritative) in one statement and
+ * returns each one's old and new price and stock. Fields left out keep their stored value (a feed
+ * may send only price and stock). The old row is read FOR UPDATE in the same statement, so two
+ * updates of one product cannot both see the old price. Browsers go through learnBrowserPrice.
  */
-export async function upsertProducts(db: Db, siteId: string, products: ProductInput[], source: 'feed' | 'browser', now: Date): Promise<ProductChange[]> {
+export async function upsertProducts(db: Db, siteId: string, products: ProductInput[], now: Date): Promise<ProductChange[]> {
   if (products.length === 0) return [];
   const input = JSON.stringify(
     products.map((p) => ({
@@ -71,23 +68,13 @@ export async function upsertProducts(db: Db, siteId: string, products: ProductIn
     ),
     upserted as (
       insert into products as p (site_id, product_id, name, url, image, price, currency, in_stock, price_source, updated_at)
-      select ${siteId}, i.product_id,
-        ${
-          source === 'feed'
-            ? sql`coalesce(i.name, o.name, i.product_id), coalesce(i.url, o.url), coalesce(i.image, o.image),`
-            : // A browser may introduce a product but never rename or re-picture it: otherwise one
-              // visitor could put their text and image into other shoppers' price-drop pushes.
-              sql`case when o.product_id is null then coalesce(i.name, i.product_id) else o.name end,
-                  case when o.product_id is null then i.url else o.url end,
-                  case when o.product_id is null then i.image else o.image end,`
-        }
-        coalesce(i.price, o.price), coalesce(i.currency, o.currency), coalesce(i.in_stock, o.in_stock, true), ${source}, ${now}
+      select ${siteId}, i.product_id, coalesce(i.name, o.name, i.product_id), coalesce(i.url, o.url), coalesce(i.image, o.image),
+        coalesce(i.price, o.price), coalesce(i.currency, o.currency), coalesce(i.in_stock, o.in_stock, true), 'feed', ${now}
       from input i left join old o on o.product_id = i.product_id
       on conflict (site_id, product_id) do update set
         name = excluded.name, url = excluded.url, image = excluded.image, price = excluded.price,
         currency = excluded.currency, in_stock = excluded.in_stock, price_source = excluded.price_source,
         updated_at = excluded.updated_at
-      ${source === 'browser' ? sql`where p.price_source = 'browser'` : sql``}
       returning p.product_id, p.name, p.url, p.image, p.currency, p.price::text, p.in_stock
     )
     select u.*, o.price::text as old_price, o.in_stock as old_in_stock
@@ -143,7 +130,28 @@ export function shopperKeys(ids: { visitorId?: string | null; externalUserId?: s
  */
 export async function learnBrowserPrice(db: Db, siteId: string, product: ProductInput & { price: number }, shopper: string, now: Date): Promise<ProductChange[]> {
   const current = await db.selectFrom('products').selectAll().where('site_id', '=', siteId).where('product_id', '=', product.productId).forUpdate().executeTakeFirst();
-  if (!current) return upsertProducts(db, siteId, [product], 'browser', now);
+  if (!current) {
+    // A new product: the first view introduces it. Another first view racing this one changes
+    // nothing (the next view takes the path below).
+    await db
+      .insertInto('products')
+      .values({
+        site_id: siteId,
+        product_id: product.productId,
+        name: product.name ?? product.productId,
+        url: product.url ?? null,
+        image: product.image ?? null,
+        price: product.price,
+        currency: product.currency ?? null,
+        price_source: 'browser',
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['site_id', 'product_id']).doNothing())
+      .execute();
+    return [];
+  }
+  // From here on a browser moves only the price, never the name or image: one visitor could otherwise put their text and
+  // image into other shoppers' price-drop pushes.
   if (current.price_source === 'feed') return [];
   const stored = current.price === null ? null : Number(current.price);
   const update = db.updateTable('products').where('site_id', '=', siteId).where('product_id', '=', product.productId);

@@ -36,7 +36,7 @@ export function productRoutes(deps: AppDeps) {
   const now = () => new Date((deps.now ?? Date.now)());
   async function store(siteId: string, site: Parameters<typeof fireProductTriggers>[1], products: ProductInput[]) {
     const { changes, queued } = await deps.db.transaction().execute(async (trx) => {
-      const changes = await upsertProducts(trx, siteId, products, 'feed', now());
+      const changes = await upsertProducts(trx, siteId, products, now());
       const queued = await fireProductTriggers(trx, site, changes, { now: now(), publicUrl: deps.config.publicUrl });
       return { changes, queued };
     });

@@ -39,7 +39,7 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
       };
       const changes =
         event.source === 'server'
-          ? await upsertProducts(db, site.id, [product], 'feed', options.now)
+          ? await upsertProducts(db, site.id, [product], options.now)
           : await learnBrowserPrice(db, site.id, product, shoppers[0]!, options.now);
       // The drop is measured against what the shopper saw before: fire first, then remember this view.
       const queued = await fireProductTriggers(db, site, changes, options);
