@@ -116,10 +116,13 @@ export interface EngagementCandidate {
   expiresAtMs: number | null;
 }
 
+/** Which rule held a push back: callers may treat them differently (say, a cap reached only through pushes in flight). */
+export type EngagementRule = 'quiet_hours' | 'frequency_cap';
+
 export type EngagementDecision =
   | { action: 'send' }
-  | { action: 'defer'; untilMs: number; reason: string }
-  | { action: 'suppress'; reason: string };
+  | { action: 'defer'; rule: EngagementRule; untilMs: number; reason: string }
+  | { action: 'suppress'; rule: EngagementRule; reason: string };
 
 export interface EngagementContext {
   nowMs: number;
@@ -192,11 +195,13 @@ export function decideEngagement(
         if (candidate.expiresAtMs !== null && candidate.expiresAtMs <= untilMs) {
           decisions.set(candidate.deliveryId, {
             action: 'suppress',
+            rule: 'quiet_hours',
             reason: `quiet_hours: the TTL would elapse before quiet hours ${window} end at ${endsAt}; it expires at ${new Date(candidate.expiresAtMs).toISOString()}`,
           });
         } else {
           decisions.set(candidate.deliveryId, {
             action: 'defer',
+            rule: 'quiet_hours',
             untilMs,
             reason: `quiet_hours: ${formatWallClock(nowMs, timeZone)} in ${timeZone} is inside quiet hours ${window}; deferred until ${endsAt}`,
           });
@@ -210,6 +215,7 @@ export function decideEngagement(
     if (before + inBatch >= cap) {
       decisions.set(candidate.deliveryId, {
         action: 'suppress',
+        rule: 'frequency_cap',
         reason:
           cap === 0
             ? 'frequency_cap: the cap is 0 marketing pushes per 24 h (marketing pushes are switched off)'

@@ -42,18 +42,26 @@ export async function engagementVerdicts(
   // Pushes in flight at other workers count, so two workers cannot both spend the last slot...
   const recent = new Map(sent);
   for (const [id, count] of inFlight) recent.set(id, (recent.get(id) ?? 0) + count);
-  const bySite = new Map<string, ClaimedDelivery[]>();
-  for (const d of candidates) bySite.set(d.site_id, [...(bySite.get(d.site_id) ?? []), d]);
-  for (const [siteId, deliveries] of bySite) {
+  const bySite = new Map<string, EngagementCandidate[]>();
+  for (const d of candidates) {
+    const site = bySite.get(d.site_id);
+    if (site) site.push(candidate(d));
+    else bySite.set(d.site_id, [candidate(d)]);
+  }
+  const subscriptionOf = new Map(candidates.map((d) => [d.id, d.subscription_id]));
+  for (const [siteId, siteCandidates] of bySite) {
     const settings = await siteSettings(db, siteId, context);
-    const decisions = decideEngagement(deliveries.map(candidate), { nowMs: context.nowMs, settings: settings.engagement, recentMarketingSends: recent });
+    const decisions = decideEngagement(siteCandidates, { nowMs: context.nowMs, settings: settings.engagement, recentMarketingSends: recent });
     for (const [id, decision] of decisions) {
       if (decision.action === 'send') continue;
-      const subscriptionId = deliveries.find((d) => d.id === id)!.subscription_id;
       // ...but they may yet be deferred or suppressed: a push that is over the cap only because of
       // them waits for their outcome instead of being suppressed for good.
-      if (decision.action === 'suppress' && decision.reason.startsWith('frequency_cap') && (inFlight.get(subscriptionId) ?? 0) > 0) {
-        verdicts.set(id, { action: 'defer', untilMs: context.nowMs + IN_FLIGHT_RECHECK_MS, reason: `${decision.reason}; pushes in flight elsewhere, checked again shortly` });
+      if (decision.action === 'suppress' && decision.rule === 'frequency_cap' && (inFlight.get(subscriptionOf.get(id)!) ?? 0) > 0) {
+        verdicts.set(id, {
+          action: 'defer',
+          untilMs: context.nowMs + IN_FLIGHT_RECHECK_MS,
+          reason: `${decision.reason}; pushes in flight elsewhere, checked again shortly`,
+        });
       } else {
         verdicts.set(id, decision);
       }
