@@ -1,16 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { ApiError } from '../errors.ts';
-import { sha256 } from '../sha256.ts';
+import { secretsEqual } from '../sha256.ts';
 import { bearerToken } from './browser-access.ts';
-
-/** Compares digests in constant time, so response timing says nothing about the token. */
-async function tokensMatch(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
-  return difference === 0;
-}
 
 /** Admin API: `Authorization: Bearer $PUSHCART_ADMIN_TOKEN`. Without that setting the admin API is off. */
 export function adminTokenAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
@@ -20,7 +12,7 @@ export function adminTokenAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
       throw new ApiError('admin_token_required', 'The admin API is off: set PUSHCART_ADMIN_TOKEN to turn it on');
     }
     const given = bearerToken(c);
-    if (given === undefined || !(await tokensMatch(given, expected))) {
+    if (given === undefined || !(await secretsEqual(given, expected))) {
       throw new ApiError('admin_token_required', 'Send Authorization: Bearer <PUSHCART_ADMIN_TOKEN>');
     }
     await next();

@@ -5,6 +5,7 @@ import { findReportableDelivery, recordInteraction } from '../db/interactions.ts
 import { ApiError } from '../errors.ts';
 import { checkOrigin, grantOrigin, type BrowserRateLimiters } from '../middleware/browser-access.ts';
 import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
+import { secretsEqual } from '../sha256.ts';
 import { validate } from '../validation.ts';
 
 const interactionBody = z.object({
@@ -26,7 +27,7 @@ export function interactionRoutes(deps: AppDeps, limiters: BrowserRateLimiters) 
       const { token, type, action } = c.req.valid('json');
       const [deliveryId, secret] = token.split('.') as [string, string];
       const delivery = await findReportableDelivery(deps.db, deliveryId);
-      if (!delivery || !constantTimeEqual(delivery.report_token, secret)) {
+      if (!delivery || !(await secretsEqual(secret, delivery.report_token))) {
         throw new ApiError('invalid_key', 'Unknown report token');
       }
       const origin = c.req.header('Origin');
@@ -45,11 +46,4 @@ export function interactionRoutes(deps: AppDeps, limiters: BrowserRateLimiters) 
       if (!recorded) throw new ApiError('interaction_replayed', `This delivery already reported "${type}"`);
       return c.body(null, 204);
     });
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return difference === 0;
 }
