@@ -1,22 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSite } from '../sites/create-site.ts';
-import { browserHeaders, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { describe, expect, it } from 'vitest';
+import { browserHeaders, SHOP_ORIGIN } from '../testing/fixtures.ts';
+import { routeTestWorld } from '../testing/route-test.ts';
 
-let database: TestDatabase;
-let site: CreatedSite;
-let app: ReturnType<typeof testApp>['app'];
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  site = await testSite(database.db);
-  app = testApp(database.db, { rateLimits: { perIp: { capacity: 10_000, refillPerSecond: 1_000 } } }).app;
-});
-afterAll(async () => database?.destroy());
+const world = routeTestWorld({ rateLimits: { perIp: { capacity: 10_000, refillPerSecond: 1_000 } } });
 
 const post = (path: string, body: unknown, headers: Record<string, string>) =>
-  app.request(path, { method: 'POST', headers, body: JSON.stringify(body) });
-const serverHeaders = () => ({ Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' });
+  world.app.request(path, { method: 'POST', headers, body: JSON.stringify(body) });
+const serverHeaders = () => ({ Authorization: `Bearer ${world.site.secretKey}`, 'Content-Type': 'application/json' });
 
 const cartUpdated = {
   cartId: 'cart-1',
@@ -28,10 +18,10 @@ const cartUpdated = {
 
 describe('POST /v1/events', () => {
   it('stores a browser event by visitor, keeping unknown fields', async () => {
-    const response = await post('/v1/events', { type: 'cart_updated', visitorId: 'visitor-events', properties: cartUpdated }, browserHeaders(site));
+    const response = await post('/v1/events', { type: 'cart_updated', visitorId: 'visitor-events', properties: cartUpdated }, browserHeaders(world.site));
     expect(response.status).toBe(202);
-    const row = await database.db.selectFrom('events').selectAll().where('visitor_id', '=', 'visitor-events').executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ site_id: site.id, source: 'browser', type: 'cart_updated' });
+    const row = await world.database.db.selectFrom('events').selectAll().where('visitor_id', '=', 'visitor-events').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ site_id: world.site.id, source: 'browser', type: 'cart_updated' });
     expect((row.properties as typeof cartUpdated).items[0]).toMatchObject({ colour: 'blue' });
   });
 
@@ -39,7 +29,7 @@ describe('POST /v1/events', () => {
     const event = { type: 'order_completed', externalUserId: 'customer-42', eventId: 'order-1001', properties: { orderId: '1001', value: 89, currency: 'EUR' } };
     expect(((await (await post('/v1/events', event, serverHeaders())).json()) as { stored: boolean }).stored).toBe(true);
     expect(((await (await post('/v1/events', event, serverHeaders())).json()) as { duplicate: boolean }).duplicate).toBe(true);
-    const rows = await database.db.selectFrom('events').select('id').where('client_event_id', '=', 'order-1001').execute();
+    const rows = await world.database.db.selectFrom('events').select('id').where('client_event_id', '=', 'order-1001').execute();
     expect(rows).toHaveLength(1);
   });
 
@@ -50,13 +40,13 @@ describe('POST /v1/events', () => {
     ['a malformed type', { type: 'Drop Table', visitorId: 'visitor-events', properties: {} }],
     ['no visitor', { type: 'wishlist_added', properties: {} }],
   ])('refuses %s with 400 and stores nothing', async (_label, body) => {
-    const before = (await database.db.selectFrom('events').select('id').execute()).length;
-    expect((await post('/v1/events', body, browserHeaders(site))).status).toBe(400);
-    expect((await database.db.selectFrom('events').select('id').execute()).length).toBe(before);
+    const before = (await world.database.db.selectFrom('events').select('id').execute()).length;
+    expect((await post('/v1/events', body, browserHeaders(world.site))).status).toBe(400);
+    expect((await world.database.db.selectFrom('events').select('id').execute()).length).toBe(before);
   });
 
   it('lets only the shop’s backend name an external user', async () => {
-    const response = await post('/v1/events', { type: 'wishlist_added', visitorId: 'visitor-events', externalUserId: 'someone-else' }, browserHeaders(site));
+    const response = await post('/v1/events', { type: 'wishlist_added', visitorId: 'visitor-events', externalUserId: 'someone-else' }, browserHeaders(world.site));
     expect(response.status).toBe(403);
   });
 });
@@ -64,11 +54,11 @@ describe('POST /v1/events', () => {
 describe('POST /v1/watches', () => {
   it('records a watch once per visitor, product and kind, keeping the newest target', async () => {
     const watch = { visitorId: 'visitor-watch', productId: 'sku-9', kind: 'price_drop', price: 79 };
-    expect((await post('/v1/watches', watch, browserHeaders(site))).status).toBe(201);
-    expect((await post('/v1/watches', { ...watch, price: 69 }, browserHeaders(site))).status).toBe(201);
-    const rows = await database.db.selectFrom('watches').selectAll().where('visitor_id', '=', 'visitor-watch').execute();
+    expect((await post('/v1/watches', watch, browserHeaders(world.site))).status).toBe(201);
+    expect((await post('/v1/watches', { ...watch, price: 69 }, browserHeaders(world.site))).status).toBe(201);
+    const rows = await world.database.db.selectFrom('watches').selectAll().where('visitor_id', '=', 'visitor-watch').execute();
     expect(rows).toHaveLength(1);
     expect(Number(rows[0]!.price)).toBe(69);
-    expect((await post('/v1/watches', { ...watch, kind: 'cheaper' }, browserHeaders(site))).status).toBe(400);
+    expect((await post('/v1/watches', { ...watch, kind: 'cheaper' }, browserHeaders(world.site))).status).toBe(400);
   });
 });

@@ -1,30 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSite } from '../sites/create-site.ts';
-import { browserHeaders, browserSubscription, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { describe, expect, it } from 'vitest';
+import { browserHeaders, browserSubscription, SHOP_ORIGIN } from '../testing/fixtures.ts';
+import { routeTestWorld } from '../testing/route-test.ts';
 
-let database: TestDatabase;
-let site: CreatedSite;
-let app: ReturnType<typeof testApp>['app'];
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  site = await testSite(database.db);
-  app = testApp(database.db, { rateLimits: { perIp: { capacity: 10_000, refillPerSecond: 1_000 } } }).app;
-});
-afterAll(async () => database?.destroy());
+const world = routeTestWorld({ rateLimits: { perIp: { capacity: 10_000, refillPerSecond: 1_000 } } });
 
 /** A queued delivery and its report token, as the push payload would carry it. */
 async function delivered(): Promise<{ notificationId: string; token: string }> {
-  const subscribed = await app.request('/v1/subscriptions', {
+  const subscribed = await world.app.request('/v1/subscriptions', {
     method: 'POST',
-    headers: browserHeaders(site),
+    headers: browserHeaders(world.site),
     body: JSON.stringify({ subscription: await browserSubscription(), visitorId: 'visitor-reports' }),
   });
   const { id: subscriptionId } = (await subscribed.json()) as { id: string };
-  const sent = await app.request('/v1/notifications', {
+  const sent = await world.app.request('/v1/notifications', {
     method: 'POST',
-    headers: { Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' },
+    headers: { Authorization: `Bearer ${world.site.secretKey}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({
       title: 'Sale',
       body: '20% off',
@@ -34,12 +24,12 @@ async function delivered(): Promise<{ notificationId: string; token: string }> {
     }),
   });
   const { id: notificationId } = (await sent.json()) as { id: string };
-  const row = await database.db.selectFrom('deliveries').select(['id', 'report_token']).where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
+  const row = await world.database.db.selectFrom('deliveries').select(['id', 'report_token']).where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
   return { notificationId, token: `${row.id}.${row.report_token}` };
 }
 
 function report(body: unknown, origin: string | undefined = SHOP_ORIGIN) {
-  return app.request('/v1/interactions', {
+  return world.app.request('/v1/interactions', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...(origin ? { Origin: origin } : {}) },
     body: JSON.stringify(body),
@@ -47,7 +37,7 @@ function report(body: unknown, origin: string | undefined = SHOP_ORIGIN) {
 }
 
 async function counts(notificationId: string) {
-  const response = await app.request(`/v1/notifications/${notificationId}`, { headers: { Authorization: `Bearer ${site.secretKey}` } });
+  const response = await world.app.request(`/v1/notifications/${notificationId}`, { headers: { Authorization: `Bearer ${world.site.secretKey}` } });
   return ((await response.json()) as { counts: Record<string, number> }).counts;
 }
 
@@ -60,7 +50,7 @@ describe('POST /v1/interactions', () => {
     expect((await report({ token, type: 'clicked', action: 'shop' })).status).toBe(204);
     expect((await report({ token, type: 'dismissed' })).status).toBe(204);
     expect(await counts(notificationId)).toMatchObject({ shown: 1, clicked: 1, dismissed: 1 });
-    const clicked = await database.db.selectFrom('interactions').select('action').where('type', '=', 'clicked').where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
+    const clicked = await world.database.db.selectFrom('interactions').select('action').where('type', '=', 'clicked').where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
     expect(clicked.action).toBe('shop');
   });
 
@@ -91,7 +81,7 @@ describe('POST /v1/interactions', () => {
 
   it('answers the preflight for a site origin only', async () => {
     const preflight = (origin: string) =>
-      app.request('/v1/interactions', { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' } });
+      world.app.request('/v1/interactions', { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' } });
     expect((await preflight(SHOP_ORIGIN)).headers.get('Access-Control-Allow-Origin')).toBe(SHOP_ORIGIN);
     expect((await preflight('https://evil.example')).headers.get('Access-Control-Allow-Origin')).toBeNull();
   });
