@@ -9,6 +9,7 @@ import {
 } from '../db/deliveries.ts';
 import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
 import { describeError, type Logger } from '../logger.ts';
+import { sleep } from '../sleep.ts';
 import { buildPayload, reportUrl } from '../notifications/payload.ts';
 import { checkPushEndpoint } from '../push/endpoint-policy.ts';
 import type { PushTransport } from '../push/fetch-transport.ts';
@@ -363,7 +364,7 @@ export class DeliveryWorker {
       } catch (error) {
         logger.log('warn', 'idempotency key purge failed', describeError(error));
       }
-      await this.#sleep(HOUSEKEEPING_INTERVAL_MS, signal, false);
+      await sleep(HOUSEKEEPING_INTERVAL_MS, signal);
     }
   }
 
@@ -381,22 +382,8 @@ export class DeliveryWorker {
       }
       if (claimed === 0 && !signal.aborted) {
         const pauseMs = failures > 0 ? Math.min(30_000, 1_000 * 2 ** Math.min(failures, 5)) : this.deliverer.settings.idlePollMs;
-        await this.#sleep(pauseMs, signal);
+        await sleep(pauseMs, signal, this.#wakers);
       }
     }
-  }
-
-  #sleep(ms: number, signal: AbortSignal, wakeable = true): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.#wakers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done);
-      if (wakeable) this.#wakers.add(done);
-    });
   }
 }

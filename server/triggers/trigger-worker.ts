@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.ts';
 import { describeError, type Logger } from '../logger.ts';
+import { sleep } from '../sleep.ts';
 import { fireDueCartReminders } from './cart-reminders.ts';
 
 export interface TriggerWorkerDeps {
@@ -41,16 +42,4 @@ export async function runTriggerWorker(deps: TriggerWorkerDeps, signal: AbortSig
     }
     await sleep(deps.intervalMs ?? DEFAULT_TRIGGER_INTERVAL_MS, signal);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
 }
