@@ -23,7 +23,6 @@ export interface CommerceEvent {
  * Returns the ids of notifications queued (a price learned from a view may be a drop).
  */
 export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceEvent, options: { now: Date; publicUrl: string }): Promise<string[]> {
-  const settings = readSiteSettings(site.settings);
   const shoppers = shopperKeys(event);
   const p = event.properties;
   switch (event.type) {
@@ -65,7 +64,7 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
           url: p.url as string,
         },
         options.now,
-        settings.cartReminders.enabled ? settings.cartReminders.steps.map((step) => step.delayMinutes) : null,
+        cartReminderDelays(site),
         { ownCartOnly: event.source === 'browser' },
       );
       await recordProductInterest(
@@ -97,11 +96,17 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
           source: event.source,
         },
         options.now,
-        settings.attribution.windowHours,
+        readSiteSettings(site.settings).attribution.windowHours,
       );
       return [];
     }
     default:
       return [];
   }
+}
+
+/** The site's reminder delays now, or null when reminders are off (read per cart event, not per view). */
+function cartReminderDelays(site: SiteRow): number[] | null {
+  const { cartReminders } = readSiteSettings(site.settings);
+  return cartReminders.enabled ? cartReminders.steps.map((step) => step.delayMinutes) : null;
 }

@@ -16,6 +16,7 @@ const PRODUCT_ALERT_TTL_SECONDS = 3 * 24 * 60 * 60;
  * notification ids queued.
  */
 export async function fireProductTriggers(db: Db, site: SiteRow, changes: ProductChange[], options: { now: Date; publicUrl: string }): Promise<string[]> {
+  if (changes.length === 0) return [];
   const settings = readSiteSettings(site.settings);
   const queued: string[] = [];
   for (const change of changes) {
