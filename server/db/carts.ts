@@ -33,9 +33,9 @@ export async function upsertCart(
   const status = itemCount > 0 ? 'open' : 'empty';
   const delays = sql`${JSON.stringify(delaysMinutes ?? [])}::jsonb`;
   await sql`
-    insert into carts as c (site_id, cart_id, visitor_id, external_user_id, items, item_count, total, currency, url, status, active_at, next_reminder_at)
+    insert into carts as c (site_id, cart_id, visitor_id, external_user_id, items, item_count, total, currency, url, status, created_at, active_at, next_reminder_at)
     values (${cart.siteId}, ${cart.cartId}, ${cart.visitorId}, ${cart.externalUserId}, ${JSON.stringify(cart.items)}::jsonb, ${itemCount},
-      ${cart.total}, ${cart.currency}, ${cart.url}, ${status}, ${now},
+      ${cart.total}, ${cart.currency}, ${cart.url}, ${status}, ${now}, ${now},
       case when ${status} = 'open' and jsonb_array_length(${delays}) > 0
         then ${now}::timestamptz + ((${delays}->>0)::int * interval '1 minute') end)
     on conflict (site_id, cart_id) do update set

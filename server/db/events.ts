@@ -35,12 +35,13 @@ export async function insertEvent(db: Db, event: NewEvent): Promise<boolean> {
 export async function upsertWatch(
   db: Db,
   watch: { siteId: string; visitorId: string; productId: string; kind: 'price_drop' | 'back_in_stock'; price: number | null },
+  now: Date,
 ): Promise<void> {
   await db
     .insertInto('watches')
-    .values({ site_id: watch.siteId, visitor_id: watch.visitorId, product_id: watch.productId, kind: watch.kind, price: watch.price })
+    .values({ site_id: watch.siteId, visitor_id: watch.visitorId, product_id: watch.productId, kind: watch.kind, price: watch.price, created_at: now, updated_at: now })
     .onConflict((oc) =>
-      oc.columns(['site_id', 'visitor_id', 'product_id', 'kind']).doUpdateSet({ price: watch.price, updated_at: sql`now()` }),
+      oc.columns(['site_id', 'visitor_id', 'product_id', 'kind']).doUpdateSet({ price: watch.price, updated_at: now }),
     )
     .execute();
 }

@@ -13,10 +13,11 @@ export type IdempotencyClaim =
  * the transaction that does the work: a concurrent request with the same key blocks on the unique
  * index until that transaction ends, then sees its stored answer — never a second send.
  */
-export async function claimIdempotencyKey(db: Db, siteId: string, key: string, requestHash: string): Promise<IdempotencyClaim> {
+export async function claimIdempotencyKey(db: Db, siteId: string, key: string, requestHash: string, now: Date): Promise<IdempotencyClaim> {
   const inserted = await db
     .insertInto('idempotency_keys')
-    .values({ site_id: siteId, key, request_hash: requestHash, response_status: 0, response_body: 'null' })
+    // Stamped with the caller's clock: purgeIdempotencyKeys measures retention against the same clock.
+    .values({ site_id: siteId, key, request_hash: requestHash, response_status: 0, response_body: 'null', created_at: now })
     .onConflict((oc) => oc.columns(['site_id', 'key']).doNothing())
     .returning('key')
     .executeTakeFirst();

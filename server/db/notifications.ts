@@ -65,7 +65,7 @@ export async function insertNotificationWithDeliveries(
   const to: Audience = triggerAudience ? { all: true } : (notification.audience as Audience);
   const result = await db
     .insertInto('deliveries')
-    .columns(['notification_id', 'subscription_id', 'endpoint', 'report_token', 'due_at', 'priority', 'status'])
+    .columns(['notification_id', 'subscription_id', 'endpoint', 'report_token', 'due_at', 'priority', 'status', 'created_at', 'updated_at'])
     .expression((eb) =>
       eb
         .selectFrom('subscriptions as s')
@@ -86,6 +86,9 @@ export async function insertNotificationWithDeliveries(
                 then 'held_out' else 'queued' end`
             : sql<DeliveryStatus>`'queued'`
           ).as('status'),
+          // The caller's clock, as for the notification: holdout windows count from a delivery's created_at.
+          sql<Date>`${dueAt}::timestamptz`.as('created_at'),
+          sql<Date>`${dueAt}::timestamptz`.as('updated_at'),
         ])
         .where('s.site_id', '=', notification.siteId)
         .where('s.status', '=', 'active')

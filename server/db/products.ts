@@ -67,9 +67,9 @@ export async function upsertProducts(db: Db, siteId: string, products: ProductIn
       for update
     ),
     upserted as (
-      insert into products as p (site_id, product_id, name, url, image, price, currency, in_stock, price_source, updated_at)
+      insert into products as p (site_id, product_id, name, url, image, price, currency, in_stock, price_source, created_at, updated_at)
       select ${siteId}, i.product_id, coalesce(i.name, o.name, i.product_id), coalesce(i.url, o.url), coalesce(i.image, o.image),
-        coalesce(i.price, o.price), coalesce(i.currency, o.currency), coalesce(i.in_stock, o.in_stock, true), 'feed', ${now}
+        coalesce(i.price, o.price), coalesce(i.currency, o.currency), coalesce(i.in_stock, o.in_stock, true), 'feed', ${now}, ${now}
       from input i left join old o on o.product_id = i.product_id
       on conflict (site_id, product_id) do update set
         name = excluded.name, url = excluded.url, image = excluded.image, price = excluded.price,
@@ -144,6 +144,7 @@ export async function learnBrowserPrice(db: Db, siteId: string, product: Product
         price: product.price,
         currency: product.currency ?? null,
         price_source: 'browser',
+        created_at: now,
         updated_at: now,
       })
       .onConflict((oc) => oc.columns(['site_id', 'product_id']).doNothing())

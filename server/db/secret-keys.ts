@@ -30,15 +30,15 @@ export async function findLiveSecretKeyByHash(
 }
 
 /** Records use, at most about once per `resolutionSeconds`, so listings can show stale keys without a write per request. */
-export async function touchSecretKey(db: Db, id: string, resolutionSeconds: number): Promise<void> {
+export async function touchSecretKey(db: Db, id: string, resolutionSeconds: number, now: Date): Promise<void> {
   await db
     .updateTable('secret_keys')
-    .set({ last_used_at: sql`now()` })
+    .set({ last_used_at: now })
     .where('id', '=', id)
     .where((eb) =>
       eb.or([
         eb('last_used_at', 'is', null),
-        eb('last_used_at', '<', sql<Date>`now() - make_interval(secs => ${resolutionSeconds})`),
+        eb('last_used_at', '<', new Date(now.getTime() - resolutionSeconds * 1000)),
       ]),
     )
     .execute();
@@ -58,7 +58,7 @@ export async function listSecretKeys(db: Db, siteId: string): Promise<SecretKeyS
  * Revokes a key by id or by its visible prefix, within one site. Returns the key, or undefined
  * when the site has no such key. Revoking twice keeps the first revocation time.
  */
-export async function revokeSecretKey(db: Db, siteId: string, idOrPrefix: string): Promise<SecretKeySummary | undefined> {
+export async function revokeSecretKey(db: Db, siteId: string, idOrPrefix: string, now: Date): Promise<SecretKeySummary | undefined> {
   const matches = await db
     .selectFrom('secret_keys')
     .select('id')
@@ -68,7 +68,7 @@ export async function revokeSecretKey(db: Db, siteId: string, idOrPrefix: string
   if (matches.length !== 1) return undefined;
   return db
     .updateTable('secret_keys')
-    .set({ revoked_at: sql<Date>`coalesce(revoked_at, now())` })
+    .set({ revoked_at: sql<Date>`coalesce(revoked_at, ${now}::timestamptz)` })
     .where('id', '=', matches[0]!.id)
     .returning(['id', 'site_id', 'prefix', 'created_at', 'revoked_at', 'last_used_at'])
     .executeTakeFirst();

@@ -24,7 +24,7 @@ export type UpsertResult = { outcome: 'created' | 'updated'; id: string } | { ou
  * index decides, not a read-then-write. A repost refreshes keys and context and re-activates an
  * expired or unsubscribed row; a row owned by another site is left untouched.
  */
-export async function upsertSubscription(db: Db, input: SubscriptionInput): Promise<UpsertResult> {
+export async function upsertSubscription(db: Db, input: SubscriptionInput, now: Date): Promise<UpsertResult> {
   const row = await db
     .insertInto('subscriptions')
     .values({
@@ -38,6 +38,9 @@ export async function upsertSubscription(db: Db, input: SubscriptionInput): Prom
       locale: input.locale,
       time_zone: input.timeZone,
       user_agent_family: input.userAgentFamily,
+      created_at: now,
+      updated_at: now,
+      last_seen_at: now,
     })
     .onConflict((oc) =>
       oc
@@ -52,8 +55,8 @@ export async function upsertSubscription(db: Db, input: SubscriptionInput): Prom
           time_zone: eb.fn.coalesce('excluded.time_zone', 'subscriptions.time_zone'),
           user_agent_family: eb.fn.coalesce('excluded.user_agent_family', 'subscriptions.user_agent_family'),
           status: sql.lit('active'),
-          updated_at: sql`now()`,
-          last_seen_at: sql`now()`,
+          updated_at: eb.ref('excluded.updated_at'),
+          last_seen_at: eb.ref('excluded.last_seen_at'),
         }))
         .where('subscriptions.site_id', '=', (eb) => eb.ref('excluded.site_id')),
     )
@@ -64,10 +67,10 @@ export async function upsertSubscription(db: Db, input: SubscriptionInput): Prom
   return { outcome: row.inserted ? 'created' : 'updated', id: row.id };
 }
 
-export async function unsubscribeByEndpoint(db: Db, siteId: string, endpoint: string): Promise<string | undefined> {
+export async function unsubscribeByEndpoint(db: Db, siteId: string, endpoint: string, now: Date): Promise<string | undefined> {
   const row = await db
     .updateTable('subscriptions')
-    .set({ status: 'unsubscribed', updated_at: sql`now()` })
+    .set({ status: 'unsubscribed', updated_at: now })
     .where('site_id', '=', siteId)
     .where('endpoint', '=', endpoint)
     .returning('id')
@@ -96,11 +99,12 @@ export async function renewSubscription(
   db: Db,
   old: { id: string; endpoint: string },
   renewed: { endpoint: string; p256dh: string; auth: string; vapidPublicKey: string },
+  now: Date,
 ): Promise<string | undefined> {
   return db.transaction().execute(async (trx) => {
     const existing = await findSubscriptionByEndpoint(trx, renewed.endpoint);
     if (existing) {
-      await trx.updateTable('subscriptions').set({ status: 'expired', updated_at: sql`now()` }).where('id', '=', old.id).execute();
+      await trx.updateTable('subscriptions').set({ status: 'expired', updated_at: now }).where('id', '=', old.id).execute();
       return existing.id;
     }
     const row = await trx
@@ -111,8 +115,8 @@ export async function renewSubscription(
         auth: renewed.auth,
         vapid_public_key: renewed.vapidPublicKey,
         status: 'active',
-        updated_at: sql`now()`,
-        last_seen_at: sql`now()`,
+        updated_at: now,
+        last_seen_at: now,
       })
       .where('id', '=', old.id)
       .where('endpoint', '=', old.endpoint)

@@ -20,9 +20,9 @@ export function secretKeyAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const key = keyKind(token) === 'secret' ? await findLiveSecretKeyByHash(deps.db, await hashSecretKey(token)) : undefined;
     const site = key === undefined ? undefined : await findSiteById(deps.db, key.site_id);
     if (!key || !site) throw new ApiError('invalid_key', 'Unknown or revoked secret key');
-    const staleBeforeMs = (deps.now ?? Date.now)() - KEY_USE_RESOLUTION_SECONDS * 1000;
-    if (key.last_used_at === null || key.last_used_at.getTime() < staleBeforeMs) {
-      await touchSecretKey(deps.db, key.id, KEY_USE_RESOLUTION_SECONDS);
+    const nowMs = (deps.now ?? Date.now)();
+    if (key.last_used_at === null || key.last_used_at.getTime() < nowMs - KEY_USE_RESOLUTION_SECONDS * 1000) {
+      await touchSecretKey(deps.db, key.id, KEY_USE_RESOLUTION_SECONDS, new Date(nowMs));
     }
     c.set('site', site);
     await next();

@@ -50,7 +50,7 @@ export function adminSiteRoutes(deps: AppDeps) {
       async (c) => {
         const { siteId, keyId } = c.req.valid('param');
         const site = await requireSite(siteId);
-        const key = await revokeSecretKey(deps.db, site.id, keyId);
+        const key = await revokeSecretKey(deps.db, site.id, keyId, new Date((deps.now ?? Date.now)()));
         if (!key) throw new ApiError('not_found', `Site ${site.id} has no key ${keyId}`);
         deps.logger.log('info', 'secret key revoked', { siteId: site.id, keyId: key.id, requestId: c.get('requestId') });
         return c.json(secretKeyView(key));

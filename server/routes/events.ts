@@ -115,15 +115,16 @@ export function eventRoutes(deps: AppDeps, limiters: BrowserRateLimiters) {
     .post('/v1/watches', validate('json', watchBody), async (c) => {
       const watch = c.req.valid('json');
       const siteId = c.get('site').id;
+      const now = new Date((deps.now ?? Date.now)());
       await deps.db.transaction().execute(async (trx) => {
-        await upsertWatch(trx, { siteId, visitorId: watch.visitorId, productId: watch.productId, kind: watch.kind, price: watch.price ?? null });
+        await upsertWatch(trx, { siteId, visitorId: watch.visitorId, productId: watch.productId, kind: watch.kind, price: watch.price ?? null }, now);
         // Watching without a target: a drop is measured from the price the product has now.
         const product = watch.kind === 'price_drop' && watch.price === undefined ? await findProduct(trx, siteId, watch.productId) : undefined;
         if (product?.price != null) {
           await recordProductInterest(
             trx,
             [{ siteId, productId: watch.productId, shopper: `v:${watch.visitorId}`, price: Number(product.price), via: 'watched' }],
-            new Date((deps.now ?? Date.now)()),
+            now,
           );
         }
       });

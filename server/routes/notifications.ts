@@ -34,9 +34,10 @@ export function notificationRoutes(deps: AppDeps) {
       checkContent(site, id, content, deps.config.publicUrl);
 
       const requestHash = await sha256Hex(stableJson(input));
+      const now = new Date((deps.now ?? Date.now)());
       const answer = await deps.db.transaction().execute(async (trx) => {
         if (idempotencyKey !== undefined) {
-          const claim = await claimIdempotencyKey(trx, site.id, idempotencyKey, requestHash);
+          const claim = await claimIdempotencyKey(trx, site.id, idempotencyKey, requestHash, now);
           if (claim.outcome === 'existing') {
             if (claim.requestHash !== requestHash) {
               throw new ApiError('idempotency_conflict', 'This Idempotency-Key was already used with a different request body');
@@ -57,7 +58,7 @@ export function notificationRoutes(deps: AppDeps) {
             urgency: input.urgency,
             topic: input.topic ?? null,
           },
-          new Date((deps.now ?? Date.now)()),
+          now,
         );
         const body = { id, audience };
         if (idempotencyKey !== undefined) await storeIdempotentResponse(trx, site.id, idempotencyKey, 202, body);

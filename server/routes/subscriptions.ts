@@ -81,7 +81,7 @@ export function subscriptionRoutes(deps: AppDeps, limiters: BrowserRateLimiters)
         locale: body.locale ?? null,
         timeZone: body.timeZone ?? null,
         userAgentFamily: userAgentFamily(c.req.header('User-Agent')),
-      });
+      }, now(deps));
       if (result.outcome === 'held_by_other_site') {
         throw new ApiError('endpoint_conflict', 'This push endpoint is registered to another site');
       }
@@ -91,7 +91,7 @@ export function subscriptionRoutes(deps: AppDeps, limiters: BrowserRateLimiters)
       const site = c.get('site');
       const { endpoint } = c.req.valid('json');
       // Stored endpoints are normalised URLs; look up the same form the browser's endpoint was stored as.
-      const id = await unsubscribeByEndpoint(deps.db, site.id, normalisedUrl(endpoint));
+      const id = await unsubscribeByEndpoint(deps.db, site.id, normalisedUrl(endpoint), now(deps));
       if (id === undefined) throw new ApiError('not_found', 'No subscription with this endpoint for this site');
       return c.json({ id, status: 'unsubscribed' });
     })
@@ -112,7 +112,7 @@ export function subscriptionRoutes(deps: AppDeps, limiters: BrowserRateLimiters)
         p256dh: subscription.keys.p256dh,
         auth: subscription.keys.auth,
         vapidPublicKey: site.vapid_public_key,
-      });
+      }, now(deps));
       if (id === undefined) throw new ApiError('not_found', 'The subscription changed meanwhile; retry');
       return c.json({ id, status: 'active' });
     });
@@ -129,6 +129,10 @@ function checkNewSubscription(deps: AppDeps, subscription: z.infer<typeof pushSu
     });
   }
   return verdict;
+}
+
+function now(deps: AppDeps): Date {
+  return new Date((deps.now ?? Date.now)());
 }
 
 function normalisedUrl(value: string): string {

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
 import { claimDeliveries } from '../db/deliveries.ts';
+import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
 import { createDeliverer, deliverBatch } from '../delivery/delivery-engine.ts';
 import { memoryLogger } from '../logger.ts';
 import { nodePushTransport } from '../runtime/node/push-transport.ts';
@@ -583,7 +584,8 @@ describe('attribution and holdout', () => {
     const received = shoppers.filter((shopper) => shopper.pushes().length > 0);
     expect(received).toHaveLength(sent);
 
-    // Every held-out shopper and one who got the push order within the window.
+    // Every held-out shopper and one who got the push order within the window (an hour later).
+    s.clock.nowMs += HOUR;
     const heldOutShoppers = shoppers.filter((shopper) => shopper.pushes().length === 0);
     for (const [i, shopper] of [...heldOutShoppers, received[0]!].entries()) {
       await shopper.event('order_completed', { orderId: `ho-${i}`, value: 30, currency: 'EUR' });
@@ -595,5 +597,78 @@ describe('attribution and holdout', () => {
       heldOut: { subscribers: heldOut, ordered: heldOut, orderRate: 1 },
     });
     expect(stats.body.triggers.price_drop.holdout.lift).toBeLessThan(0);
+  });
+});
+
+const YEAR = 365 * 24 * HOUR;
+
+// One clock: every timestamp a domain function writes comes from the clock passed in, so a shop
+// whose clock is far from the database's (a test's fixed clock, a replayed day) behaves the same.
+describe.each([
+  ['a year ahead of', YEAR],
+  ['a year behind', -YEAR],
+])('the whole journey with the clock %s the database’s', (_label, offsetMs) => {
+  it('reminds, drops prices with a holdout, attributes, counts lift and keeps idempotency keys by that clock', async () => {
+    const startMs = NOON_BERLIN + offsetMs;
+    const s = await shop({ startMs });
+    expect((await s.call('PATCH', '/v1/settings', { priceDrop: { holdoutPercent: 50 } })).status).toBe(200);
+    await s.call('PUT', '/v1/products/kettle', { name: 'Kettle', url: `${SHOP_ORIGIN}/p/kettle`, price: 40, currency: 'EUR' });
+    const shoppers = [];
+    for (let i = 0; i < 16; i++) {
+      const shopper = await s.shopper(`clock${i}`);
+      await shopper.event('product_viewed', { productId: 'kettle', price: 40, currency: 'EUR', url: `${SHOP_ORIGIN}/p/kettle` });
+      shoppers.push(shopper);
+    }
+
+    // A cart reminder an hour after the cart, by the passed clock.
+    const carter = shoppers[0]!;
+    await carter.event('cart_updated', cart('cart-clock', THREE_ITEMS));
+    s.clock.nowMs += 59 * MINUTE;
+    expect(await s.tick()).toEqual([]);
+    s.clock.nowMs += 2 * MINUTE;
+    expect(await s.tick()).toHaveLength(1);
+    expect(carter.pushes()).toHaveLength(1);
+
+    // A price drop to half of them (holdout 50 %), a click and an order credited to it.
+    const { body } = await s.call('PUT', '/v1/products/kettle', { name: 'Kettle', price: 30 });
+    const dropId = body.notificationsQueued[0] as string;
+    await s.tick();
+    const received = shoppers.filter((shopper) => shopper.pushes().some((p) => p.id === dropId));
+    const heldOut = shoppers.filter((shopper) => !shopper.pushes().some((p) => p.id === dropId));
+    expect(received.length).toBeGreaterThan(0);
+    expect(heldOut.length).toBeGreaterThan(0);
+    await s.click(received[0]!.pushes().find((p) => p.id === dropId)!);
+    s.clock.nowMs += HOUR;
+    await received[0]!.event('order_completed', { orderId: 'clock-order-0', value: 30, currency: 'EUR' });
+    for (const [i, shopper] of heldOut.entries()) await shopper.event('order_completed', { orderId: `clock-held-${i}`, value: 30, currency: 'EUR' });
+
+    const notification = await s.call('GET', `/v1/notifications/${dropId}`);
+    expect(notification.body.counts).toMatchObject({ sent: received.length, heldOut: heldOut.length, clicked: 1, converted: 1 });
+    const stats = await s.call('GET', '/v1/stats');
+    expect(stats.status).toBe(200);
+    expect(stats.body.triggers.price_drop).toMatchObject({ sent: received.length, heldOut: heldOut.length, converted: 1, revenue: { EUR: 30 } });
+    expect(stats.body.triggers.price_drop.holdout).toMatchObject({
+      sent: { subscribers: received.length, ordered: 1 },
+      heldOut: { subscribers: heldOut.length, ordered: heldOut.length },
+    });
+    expect(stats.body.triggers.cart_reminder).toMatchObject({ sent: 1 });
+
+    // An Idempotency-Key is honoured for 48 hours of the passed clock, then purged.
+    const send = () =>
+      s.call('POST', '/v1/notifications', { title: 'Hello', url: `${SHOP_ORIGIN}/`, to: { subscriptionIds: [carter.subscriptionId] } }, { ...s.secret, 'Idempotency-Key': 'clock-key' });
+    const first = await send();
+    expect(first.status).toBe(202);
+    s.clock.nowMs += 47 * HOUR;
+    expect(await purgeIdempotencyKeys(database.db, s.clock.nowMs)).toBe(0);
+    expect((await send()).body.id).toBe(first.body.id);
+    s.clock.nowMs += 2 * HOUR;
+    expect(await purgeIdempotencyKeys(database.db, s.clock.nowMs)).toBeGreaterThanOrEqual(1);
+    expect((await send()).body.id).not.toBe(first.body.id);
+
+    // Rows carry the passed clock's time, not the database's.
+    const subscription = await database.db.selectFrom('subscriptions').select(['created_at', 'last_seen_at']).where('id', '=', carter.subscriptionId).executeTakeFirstOrThrow();
+    expect(Math.abs(subscription.created_at.getTime() - startMs)).toBeLessThan(HOUR);
+    const deliveries = await s.deliveriesOf(dropId);
+    for (const delivery of deliveries) expect(Math.abs(delivery.created_at.getTime() - startMs)).toBeLessThan(3 * HOUR);
   });
 });

@@ -117,7 +117,7 @@ async function main(argv: string[]): Promise<void> {
       }
       if (subcommand === 'revoke') {
         if (!values.key) throw new UsageError('--key KEY_ID_OR_PREFIX is required (see: pushcart key list)');
-        const key = await revokeSecretKey(db, site.id, values.key);
+        const key = await revokeSecretKey(db, site.id, values.key, new Date());
         if (!key) throw new UsageError(`Site ${site.id} has no key ${values.key} (or the prefix matches more than one)`);
         print(values.json ? JSON.stringify({ id: key.id, prefix: key.prefix, revokedAt: key.revoked_at }) : `Revoked ${key.prefix}… (${key.id})`);
         return;
