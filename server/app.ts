@@ -21,7 +21,7 @@ import { siteConfigRoutes } from './routes/site-config.ts';
 import { siteRoutes } from './routes/site.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 
-/** Largest request body accepted on an API route; checked before the body is parsed. */
+/** Largest request body accepted on any route that reads one; checked before the body is read. */
 export const MAX_REQUEST_BODY_BYTES = 8 * 1024;
 /** A send carries a ≤ 3,993-byte payload plus audience id lists; events carry carts; settings carry templates. */
 export const MAX_SEND_BODY_BYTES = 64 * 1024;
@@ -62,7 +62,9 @@ export function createApp(deps: AppDeps) {
     });
   const bodyLimits = new Map(Object.entries(LARGER_BODIES).map(([path, bytes]) => [path, limitBody(bytes)]));
   const defaultBodyLimit = limitBody(MAX_REQUEST_BODY_BYTES);
-  app.use('/v1/*', (c, next) => (bodyLimits.get(c.req.path) ?? defaultBodyLimit)(c, next));
+  // Every route, inside /v1 or not: a body is refused by its Content-Length, or once it streams
+  // past the limit, before any handler reads it.
+  app.use((c, next) => (bodyLimits.get(c.req.path) ?? defaultBodyLimit)(c, next));
 
   app.route('/', healthRoutes(deps));
   app.route('/', siteConfigRoutes(deps, limiters));

@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   validation_failed: 400,
   invalid_json: 400,
   endpoint_not_allowed: 400,
+  malformed_request: 400,
   invalid_key: 401,
   admin_token_required: 401,
   key_not_allowed: 403,
@@ -19,6 +20,7 @@ export const ERROR_STATUS = {
   idempotency_conflict: 409,
   interaction_replayed: 409,
   payload_too_large: 413,
+  headers_too_large: 431,
   rate_limited: 429,
   internal_error: 500,
   storage_unavailable: 503,
@@ -45,15 +47,13 @@ export class ApiError extends Error {
   }
 }
 
+/** The one error body, for the app and for answers an entry gives before the app sees a request. */
+export function errorBody(code: ErrorCode, message: string, requestId: string, details?: unknown): ErrorBody {
+  return { error: { code, message, requestId, ...(details === undefined ? {} : { details }) } };
+}
+
 export function errorResponse(c: Context, error: ApiError): Response {
-  const body: ErrorBody = {
-    error: {
-      code: error.code,
-      message: error.message,
-      requestId: c.get('requestId') ?? '',
-      ...(error.options.details === undefined ? {} : { details: error.options.details }),
-    },
-  };
+  const body = errorBody(error.code, error.message, c.get('requestId') ?? '', error.options.details);
   if (error.options.retryAfterSeconds !== undefined) {
     c.header('Retry-After', String(Math.max(1, Math.ceil(error.options.retryAfterSeconds))));
   }

@@ -15,6 +15,8 @@ export interface SitesTable {
   vapid_private_key: string;
   settings: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: Timestamp;
+  /** Served as the demo shop at /demo (the site `npm start` creates on an empty database). */
+  demo: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface SecretKeysTable {

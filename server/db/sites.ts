@@ -47,3 +47,12 @@ export function isUuid(value: string): boolean {
 export async function updateSiteSettings(db: Db, siteId: string, settings: Record<string, unknown>): Promise<SiteRow | undefined> {
   return db.updateTable('sites').set({ settings: JSON.stringify(settings) }).where('id', '=', siteId).returningAll().executeTakeFirst();
 }
+
+/** The site /demo shows, if the operator made one (`npm start` on an empty database, `site create --demo`). */
+export async function findDemoSite(db: Db): Promise<SiteRow | undefined> {
+  return db.selectFrom('sites').selectAll().where('demo', '=', true).orderBy('created_at').orderBy('id').limit(1).executeTakeFirst();
+}
+
+export async function markDemoSite(db: Db, siteId: string): Promise<void> {
+  await db.updateTable('sites').set({ demo: true }).where('id', '=', siteId).execute();
+}

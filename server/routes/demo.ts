@@ -2,8 +2,10 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { insertNotificationWithDeliveries } from '../db/notifications.ts';
-import { listSites, type SiteRow } from '../db/sites.ts';
+import { findDemoSite, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
+import { checkOrigin, limit } from '../middleware/browser-access.ts';
+import { RateLimiter } from '../middleware/rate-limit.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
 import { validate } from '../validation.ts';
 
@@ -23,22 +25,31 @@ function productImage(colour: string): string {
   return `data:image/svg+xml,${encodeURIComponent(svg)}`;
 }
 
+/** Test pushes one visitor may ask for: a burst of 3, then one every 10 seconds. */
+const TEST_PUSHES_PER_VISITOR = { capacity: 3, refillPerSecond: 0.1 };
+/** And one address, whatever visitor ids it names. */
+const TEST_PUSHES_PER_ADDRESS = { capacity: 10, refillPerSecond: 0.2 };
+
 /**
- * The demo shop on the dev server (`/demo`): three products, a cart and a checkout, with the
- * snippet installed exactly as the README says — the tag, and `/pushcart-sw.js` on this origin —
- * so a newcomer can opt in and get a push in their own browser.
+ * The demo shop (`/demo`): three products, a cart and a checkout, with the snippet installed
+ * exactly as the README says — the tag, and `/pushcart-sw.js` on this origin — so a newcomer can
+ * opt in and get a push in their own browser. It exists only for a site the operator marked as
+ * the demo (the one `npm start` creates on an empty database, or `pushcart site create --demo`);
+ * without one, /demo and /demo/test-push are 404 like any unknown path.
  */
 export function demoRoutes(deps: AppDeps) {
-  const demoOrigin = new URL(deps.config.publicUrl).origin;
-  const demoSite = async (): Promise<SiteRow> => {
-    const site = (await listSites(deps.db)).find((s) => s.allowed_origins.includes(demoOrigin));
-    if (!site) throw new ApiError('not_found', `No site lists ${demoOrigin}; create one with pushcart site create --origin ${demoOrigin}`);
+  const now = deps.now ?? Date.now;
+  const perVisitor = new RateLimiter(TEST_PUSHES_PER_VISITOR, now);
+  const perAddress = new RateLimiter(TEST_PUSHES_PER_ADDRESS, now);
+  const demoSite = async (c: { req: { method: string; path: string } }): Promise<SiteRow> => {
+    const site = await findDemoSite(deps.db);
+    if (!site) throw new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`);
     return site;
   };
 
   return new Hono<AppEnv>()
     .get('/demo', async (c) => {
-      const site = await demoSite();
+      const site = await demoSite(c);
       const { scriptTag } = installSnippet(deps.config.publicUrl, site.publishable_key);
       const products = PRODUCTS.map(
         (p) => `<li class="product">
@@ -100,10 +111,17 @@ document.getElementById('test-push').addEventListener('click', async () => {
 </script>
 </body></html>`);
     })
-    // Dev-server only: lets the demo page send to its own visitor without a secret key in the page.
-    .post('/demo/test-push', validate('json', z.object({ visitorId: z.string().min(8).max(64) })), async (c) => {
-      if (c.req.header('Origin') !== demoOrigin) throw new ApiError('origin_not_allowed', 'Only the demo page may send test pushes');
-      const site = await demoSite();
+    // Lets the demo page send to its own visitor without a secret key in the page. The visitor id is
+    // the random token only that browser holds, the push is fixed text to the demo site's own
+    // subscribers, and both the visitor and the address are rate-limited: the door opens onto
+    // nothing but the asker's own browser.
+    .post('/demo/test-push', validate('json', z.object({ visitorId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/) }).strict()), async (c) => {
+      const site = await demoSite(c);
+      checkOrigin(c, site, c.req.header('Origin'));
+      const { visitorId } = c.req.valid('json');
+      limit(perAddress, `ip:${deps.clientIp?.(c) ?? 'unknown'}`, 'Too many test pushes from this address');
+      limit(perVisitor, `visitor:${visitorId}`, 'Too many test pushes for this visitor; wait a few seconds');
+      const demoOrigin = new URL(deps.config.publicUrl).origin;
       const id = crypto.randomUUID();
       const audience = await deps.db.transaction().execute((trx) =>
         insertNotificationWithDeliveries(
@@ -121,7 +139,7 @@ document.getElementById('test-push').addEventListener('click', async () => {
               actions: [{ action: 'checkout', title: 'Check out', url: `${demoOrigin}/demo#cart` }],
               tag: id,
             },
-            audience: { visitorIds: [c.req.valid('json').visitorId] },
+            audience: { visitorIds: [visitorId] },
             ttlSeconds: 3600,
             urgency: 'normal',
             topic: null,

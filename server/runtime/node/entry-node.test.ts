@@ -40,6 +40,16 @@ describe('npm start', { timeout: 120_000 }, () => {
         headers: { Origin: `http://localhost:${port}` },
       });
       expect(siteConfig.status).toBe(200);
+      // The site npm start made is the demo: /demo is served for it.
+      expect((await fetch(`http://127.0.0.1:${port}/demo`)).status).toBe(200);
+
+      // Headers over Node's limit are refused in the error shape with a request id, not a bare 431.
+      const tooLarge = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { 'X-Padding': 'x'.repeat(20_000) } });
+      expect(tooLarge.status).toBe(431);
+      const refusal = (await tooLarge.json()) as { error: { code: string; message: string; requestId: string } };
+      expect(refusal.error.code).toBe('headers_too_large');
+      expect(refusal.error.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(tooLarge.headers.get('X-Request-Id')).toBe(refusal.error.requestId);
     } finally {
       await server.close();
     }

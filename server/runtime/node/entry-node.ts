@@ -3,7 +3,9 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../app.ts';
 import type { Config } from '../../config.ts';
-import { countSites, listSites } from '../../db/sites.ts';
+import type { Socket } from 'node:net';
+import { countSites, findDemoSite, listSites, markDemoSite } from '../../db/sites.ts';
+import { errorBody, ERROR_STATUS } from '../../errors.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { describeError, type Logger } from '../../logger.ts';
 import { createSite } from '../../sites/create-site.ts';
@@ -49,6 +51,7 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
       demo: true,
     });
     const server = serve({ fetch: app.fetch, port: config.port });
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, logger));
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
@@ -82,10 +85,12 @@ async function printInstallInstructions(config: Config, db: Parameters<typeof co
   if ((await countSites(db)) === 0) {
     const origin = new URL(config.publicUrl).origin;
     const demo = await createSite(db, { name: 'Demo shop', origins: [origin] }, config.masterKey);
+    await markDemoSite(db, demo.id);
     print(`Created a demo site for ${origin} (id ${demo.id}).`);
     print(`Its secret key, shown only this once: ${demo.secretKey}`);
   }
-  const [site] = await listSites(db);
+  const demo = await findDemoSite(db);
+  const site = demo ?? (await listSites(db))[0];
   if (!site) return;
   const install = installSnippet(config.publicUrl, site.publishable_key);
   print('');
@@ -93,6 +98,29 @@ async function printInstallInstructions(config: Config, db: Parameters<typeof co
   print(`  ${install.scriptTag}`);
   print(`and serve this one line as ${install.serviceWorkerPath} on the shop's origin:`);
   print(`  ${install.serviceWorkerFile}`);
-  print(`Try it in the demo shop: ${config.publicUrl}/demo`);
+  if (demo) print(`Try it in the demo shop: ${config.publicUrl}/demo`);
   if (!config.adminToken) print('The admin API is off; set PUSHCART_ADMIN_TOKEN to turn it on.');
+}
+
+/**
+ * What Node's HTTP parser refuses before the app sees a request (headers over the 16 KiB limit, a
+ * malformed request line) still gets the one error shape with a request id, so a client and the
+ * operator's log can name the refusal; Node's own answer is a bare 431 or 400 with no body.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const code = tooLarge ? 'headers_too_large' : 'malformed_request';
+  const requestId = crypto.randomUUID();
+  const message = tooLarge ? 'Request headers are larger than the server accepts (16 KiB)' : 'The request is not valid HTTP';
+  const body = JSON.stringify(errorBody(code, message, requestId));
+  const status = ERROR_STATUS[code];
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  logger.log('warn', 'request refused by the HTTP parser', { requestId, status, errorCode: error.code });
 }
