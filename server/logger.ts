@@ -5,12 +5,38 @@ export interface Logger {
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * Writes JSON lines with secrets taken out (`redactSecrets`): a log is read by more people, and
+ * kept longer, than the keys it could leak.
+ */
 export function jsonLogger(write: (line: string) => void, now: () => Date = () => new Date()): Logger {
   return {
     log(level, message, fields = {}) {
-      write(JSON.stringify({ time: now().toISOString(), level, msg: message, ...fields }));
+      write(redactSecrets(JSON.stringify({ time: now().toISOString(), level, msg: message, ...fields })));
     },
   };
+}
+
+/** `sk_` and the 8 characters a key listing shows; the rest of a secret key is never logged. */
+const SECRET_KEY = /\b(sk_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+/g;
+/** A delivery's report token (`<delivery id>.<32 hex>`), which lets its holder report interactions. */
+const REPORT_TOKEN = /\b\d{1,20}\.[0-9a-f]{32}\b/g;
+const BEARER = /\b(Bearer\s+)[^\s"\\]+/gi;
+/**
+ * A URL whose path or query carries a capability — a push endpoint (the path is the bearer secret
+ * that lets anyone push to that browser, RFC 8030 §8), a reset or invite link: a run of 16 or more
+ * token characters. Its origin stays, so the log still says which push service or host it was.
+ */
+const URL_WITH_CAPABILITY = /\b(https?:\/\/[^\s"\\/?#]+)([/?][^\s"\\]*)/g;
+const CAPABILITY = /[A-Za-z0-9_:%=+-]{16,}/;
+
+/** Takes secret keys, report tokens, bearer credentials and capability URLs out of a log line or message. */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(SECRET_KEY, '$1…[redacted]')
+    .replace(REPORT_TOKEN, '[redacted token]')
+    .replace(BEARER, '$1[redacted]')
+    .replace(URL_WITH_CAPABILITY, (url, origin: string, rest: string) => (CAPABILITY.test(rest) ? `${origin}/[redacted]` : url));
 }
 
 /** For tests that assert on logs: records instead of writing. */

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeError, jsonLogger, redactSecrets } from './logger.ts';
+import { testApp, testSite } from './testing/fixtures.ts';
+import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => database?.destroy());
+
+const SECRET_KEY = 'sk_Q2x1ZXNzLXRoaXMtaXMtYS1zZWNyZXQta2V5LXZhbHVl';
+const FCM_ENDPOINT = 'https://fcm.googleapis.com/fcm/send/dX9kLmB3cR4:APA91bHun4MxP5egoKMwt2KZFBaFUH-1RYqx';
+
+describe('log redaction', () => {
+  it('keeps a secret key’s listed prefix only, in a logged request path', async () => {
+    const lines: string[] = [];
+    const { app } = testApp(database.db, { logger: jsonLogger((line) => lines.push(line)) });
+    const response = await app.request(`/v1/sites/${SECRET_KEY}/config`);
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    const logged = lines.join('\n');
+    expect(logged).toContain('"path":"/v1/sites/sk_Q2x1ZXNz…[redacted]/config"');
+    expect(logged).not.toContain(SECRET_KEY.slice(11));
+  });
+
+  it('takes push endpoints, report tokens and bearer credentials out of logged errors', () => {
+    const lines: string[] = [];
+    const logger = jsonLogger((line) => lines.push(line));
+    const token = `123456.${'0123456789abcdef'.repeat(2)}`;
+    logger.log('error', 'push failed', {
+      ...describeError(new Error(`connect ECONNREFUSED for ${FCM_ENDPOINT}?x=1 with "Bearer ${SECRET_KEY}" and token ${token}`)),
+    });
+    const [line] = lines;
+    expect(line).not.toContain('APA91bHun4MxP5egoKMwt2KZFBaFUH');
+    expect(line).not.toContain(SECRET_KEY.slice(11));
+    expect(line).not.toContain('0123456789abcdef0123456789abcdef');
+    expect(line).toContain('https://fcm.googleapis.com/[redacted]');
+    expect(line).toContain('[redacted token]');
+    // Still one valid JSON object.
+    expect(JSON.parse(line!)).toMatchObject({ level: 'error', msg: 'push failed' });
+  });
+
+  it('leaves ordinary paths, ids and URLs readable', () => {
+    const text = 'GET /v1/notifications/7 from https://shop.example/cart/42 took 12.5 ms at 2026-11-29T10:00:00.000Z pk_public';
+    expect(redactSecrets(text)).toBe(text);
+  });
+});
