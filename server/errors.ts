@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /**
- * The closed set of error codes (DESIGN §4). Each maps to exactly one HTTP status, here and nowhere
+ * The closed set of error codes: part of the public contract, so a new one is a deliberate change. Each maps to exactly one HTTP status, here and nowhere
  * else, so a client can switch on `code` and trust the status to agree.
  */
 export const ERROR_STATUS = {

@@ -1,6 +1,6 @@
 import type { ColumnType, Generated, Kysely } from 'kysely';
 
-/** Hand-written table types (DESIGN §6.5): what the migrations in migrations/ create. */
+/** Hand-written table types, `Generated<>` and `T | null` as the columns are: what the migrations in migrations/ create. */
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
@@ -76,7 +76,7 @@ export interface LocalizedContent {
   actions?: Array<{ action: string; title: string; url?: string }>;
 }
 
-/** What every delivery of a notification shows (DESIGN §4 payload, less the per-delivery parts). */
+/** What every delivery of a notification shows (the push payload less its per-delivery parts: id and report). */
 export interface NotificationContent {
   title: string;
   body: string;

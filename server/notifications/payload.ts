@@ -1,7 +1,7 @@
 import type { NotificationContent } from '../db/database.ts';
 
 /**
- * The largest push payload we build, in bytes of UTF-8 JSON (DESIGN §4). A push message body may be
+ * The largest push payload we build, in bytes of UTF-8 JSON. A push message body may be
  * 4,096 bytes (RFC 8030 §7.2); aes128gcm adds a 86-byte header (salt 16, rs 4, idlen 1, key 65,
  * RFC 8188 §2.1) plus a 16-byte tag and a 1-byte padding delimiter (RFC 8291 §4): 4,096 − 103 = 3,993.
  */

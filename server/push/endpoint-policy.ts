@@ -32,7 +32,7 @@ function labelsEndWith(hostLabels: string[], suffixLabels: string[]): boolean {
 }
 
 /**
- * The SSRF guard for push endpoints (DESIGN §6.8). Runs when a subscription is stored and again
+ * The SSRF guard for push endpoints: a subscription names a URL we will POST to, so only real push services on 443 may be named. Runs when a subscription is stored and again
  * before every request to a push service. Only the parsed URL is compared, never the raw string.
  */
 export function checkPushEndpoint(endpoint: string, extraHosts: readonly PushHostEntry[]): EndpointVerdict {

@@ -100,7 +100,7 @@ export function shopperSubscriptions(ids: { visitorId: string | null; externalUs
 }
 
 /**
- * Click targets stay on the shop (DESIGN §6.8): a URL from an event (which anyone with the
+ * Click targets stay on the shop (a push must never send a shopper to a page the shop does not own): a URL from an event (which anyone with the
  * publishable key can send) that is not on the site's origins is replaced by the shop's home page.
  */
 export function onSiteUrl(url: string | null, site: SiteRow): string {

@@ -53,7 +53,7 @@ describe.skipIf(!serverUrl)('delivery worker processes on one Postgres', { timeo
         ...env,
         DATABASE_URL: database.connectionString,
         PUSHCART_PUSH_HOSTS: mock.host,
-        // How a worker process trusts the local mock's certificate (DESIGN §5).
+        // How a worker process trusts the local mock's certificate: Node's standard NODE_EXTRA_CA_CERTS, as an operator would.
         NODE_EXTRA_CA_CERTS: mock.caPath,
       },
       stdio: ['ignore', 'ignore', 'pipe'],

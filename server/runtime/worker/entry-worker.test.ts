@@ -93,7 +93,7 @@ function withPassword(connectionString: string): string {
 type StartedWorker = Awaited<ReturnType<typeof import('wrangler').unstable_startWorker>>;
 type WorkerBindings = NonNullable<Parameters<StartedWorker['patchConfig']>[0]['bindings']>;
 
-/** The payload a delivery of this notification must carry, exactly (DESIGN §4). */
+/** The payload a delivery of this notification must carry, exactly: the service worker's contract (server/notifications/payload.ts). */
 function expectedPayload(notificationId: string, content: { title: string; body: string; url: string }) {
   return {
     v: 1,
@@ -143,7 +143,7 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
       // Miniflare otherwise downloads a Request.cf sample from workers.cloudflare.com.
       CLOUDFLARE_CF_FETCH_ENABLED: 'false',
       [HYPERDRIVE_LOCAL_ENV]: withPassword(database.connectionString!),
-      // How the Worker's outbound fetch trusts the mock's self-signed certificate (DESIGN §5, §7).
+      // How the Worker's outbound fetch trusts the mock's self-signed certificate: miniflare hands NODE_EXTRA_CA_CERTS to workerd.
       // The Worker makes the TLS connection itself: workerd's "internet" network service verifies
       // the mock's certificate against its trusted certificates, which miniflare fills from
       // NODE_EXTRA_CA_CERTS when its module loads (miniflare 4.20260426, plugins/core). So the
