@@ -162,7 +162,13 @@ describe('GET /v1/notifications/{id} problems', () => {
             until: morning.toISOString(),
           },
         },
-        { reason: 'push_host_backoff', status: 'queued', count: 1, example: expect.objectContaining({ deliveryId: third, attempts: 2, lastStatus: 503 }) },
+        {
+          reason: 'push_host_backoff',
+          status: 'queued',
+          count: 1,
+          // Its due_at is only when the lease lapses, not when it goes again: no `until`.
+          example: { deliveryId: third, subscriptionId: expect.any(String), attempts: 2, lastStatus: 503, lastError: 'push_host_backoff: push service unavailable (503)' },
+        },
         { reason: 'quiet_hours', status: 'suppressed', count: 1, example: expect.not.objectContaining({ until: expect.anything() }) },
         { reason: 'other', status: 'failed', count: 1, example: expect.objectContaining({ deliveryId: fifth, attempts: 5, lastStatus: 500 }) },
       ]),
