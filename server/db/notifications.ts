@@ -167,6 +167,7 @@ export async function deliveryProblems(db: Db, notificationId: string): Promise<
     due_at: Date;
   }>`
     with problems as (
+      -- The code as reasonOf (server/delivery/delivery-reasons.ts) reads it: the text before the first colon.
       select case when d.status = 'sending' then 'queued' else d.status end as status,
         case when d.last_error ~ '^[a-z][a-z0-9_]*:' then split_part(d.last_error, ':', 1) else 'other' end as reason,
         d.id
