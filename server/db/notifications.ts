@@ -128,3 +128,77 @@ export async function deliveryCounts(db: Db, notificationId: string): Promise<De
   for (const row of rows) counts[row.status] = Number(row.count);
   return counts;
 }
+
+/** One kind of trouble among a notification's deliveries: its reason code, how many, and its first delivery. */
+export interface DeliveryProblem {
+  /** The code before the first `:` of `last_error` (see server/delivery/delivery-reasons.ts), `other` when there is none. */
+  reason: string;
+  /** `queued` (a retry in flight counts as queued, as in the counts), `failed`, `expired` or `suppressed`. */
+  status: DeliveryStatus;
+  count: number;
+  example: {
+    deliveryId: string;
+    subscriptionId: string;
+    attempts: number;
+    lastStatus: number | null;
+    lastError: string;
+    /** Only for a delivery that waits: when it goes again. */
+    until?: string;
+  };
+}
+
+/** Caps the answer even if `last_error` held codes nobody planned for; the known codes are far fewer. */
+const MAX_PROBLEM_GROUPS = 50;
+
+/**
+ * Why a notification's deliveries did not go (yet), grouped by status and reason code. Reads only
+ * rows not sent — the (notification_id, status) index skips the sent ones — aggregates them in
+ * Postgres, and reads one example row per group, so a notification with a million deliveries costs
+ * one grouped scan and a handful of row reads, never a million rows over the wire.
+ */
+export async function deliveryProblems(db: Db, notificationId: string): Promise<DeliveryProblem[]> {
+  const result = await sql<{
+    status: DeliveryStatus;
+    reason: string;
+    count: string;
+    id: string;
+    subscription_id: string;
+    attempts: number;
+    last_status: number | null;
+    last_error: string;
+    example_status: DeliveryStatus;
+    due_at: Date;
+  }>`
+    with problems as (
+      -- The code as reasonOf (server/delivery/delivery-reasons.ts) reads it: the text before the first colon.
+      select case when d.status = 'sending' then 'queued' else d.status end as status,
+        case when d.last_error ~ '^[a-z][a-z0-9_]*:' then split_part(d.last_error, ':', 1) else 'other' end as reason,
+        d.id
+      from deliveries d
+      where d.notification_id = ${notificationId}
+        and d.status in ('queued', 'sending', 'failed', 'expired', 'suppressed')
+        and d.last_error is not null
+    ), groups as (
+      select status, reason, count(*) as count, min(id) as example_id from problems
+      group by status, reason
+      order by count(*) desc, reason, status
+      limit ${MAX_PROBLEM_GROUPS}
+    )
+    select g.status, g.reason, g.count, d.id::text as id, d.subscription_id, d.attempts, d.last_status, d.last_error, d.status as example_status, d.due_at
+    from groups g join deliveries d on d.id = g.example_id
+    order by g.count desc, g.reason, g.status`.execute(db);
+  return result.rows.map((row) => ({
+    reason: row.reason,
+    status: row.status,
+    count: Number(row.count),
+    example: {
+      deliveryId: row.id,
+      subscriptionId: row.subscription_id,
+      attempts: row.attempts,
+      lastStatus: row.last_status,
+      lastError: row.last_error,
+      // A queued row's due_at is when it goes again; a sending row's is only when its lease lapses.
+      ...(row.example_status === 'queued' ? { until: new Date(row.due_at).toISOString() } : {}),
+    },
+  }));
+}

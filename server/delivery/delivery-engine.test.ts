@@ -1,4 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../config.ts';
 import { claimDeliveries } from '../db/deliveries.ts';
 import { memoryLogger } from '../logger.ts';
@@ -35,14 +36,22 @@ afterEach(async () => {
 
 /** A world for one test: a site, its subscribers at the mocks, the API and a deliverer with a clock it controls. */
 async function world(
-  options: { settings?: Partial<DeliverySettings>; timeoutMs?: number; transport?: (inner: PushTransport) => PushTransport; encryptor?: PushEncryptor } = {},
+  options: {
+    settings?: Partial<DeliverySettings>;
+    timeoutMs?: number;
+    transport?: (inner: PushTransport) => PushTransport;
+    encryptor?: PushEncryptor;
+    /** More push services than the two shared ones, allowed and trusted for this world. */
+    extraMocks?: MockPushService[];
+  } = {},
 ) {
-  const env = { PUSHCART_PUSH_HOSTS: `${mockA.host},${mockB.host}`, PUSHCART_PUBLIC_URL: 'https://push.shop.example' };
+  const mocks = [mockA, mockB, ...(options.extraMocks ?? [])];
+  const env = { PUSHCART_PUSH_HOSTS: mocks.map((m) => m.host).join(','), PUSHCART_PUBLIC_URL: 'https://push.shop.example' };
   const config = parseConfig(env);
   const site = await testSite(database.db);
   const clock = { nowMs: Date.now() };
   const { app } = testApp(database.db, { env, now: () => clock.nowMs, rateLimits: { perIp: { capacity: 100_000, refillPerSecond: 1_000 } } });
-  const push = nodePushTransport({ ca: [mockA.ca, mockB.ca].join('\n'), timeoutMs: options.timeoutMs ?? 5_000 });
+  const push = nodePushTransport({ ca: mocks.map((m) => m.ca).join('\n'), timeoutMs: options.timeoutMs ?? 5_000 });
   closers.push(push.close);
   const logger = memoryLogger();
   const deliverer = createDeliverer({
@@ -87,7 +96,22 @@ async function world(
     return ((await response.json()) as { counts: Record<string, number> }).counts;
   }
 
-  return { site, clock, deliverer, logger, subscriber, send, deliveries, counts, config };
+  async function status(notificationId: string) {
+    const response = await app.request(`/v1/notifications/${notificationId}`, { headers: { Authorization: `Bearer ${site.secretKey}` } });
+    expect(response.status).toBe(200);
+    return (await response.json()) as { counts: Record<string, number>; problems: ProblemSummary[] };
+  }
+
+  async function patchSettings(settings: unknown) {
+    const response = await app.request('/v1/settings', {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(settings),
+    });
+    expect(response.status).toBe(200);
+  }
+
+  return { site, clock, deliverer, logger, subscriber, send, deliveries, counts, status, patchSettings, config };
 }
 
 async function subscriptionStatus(id: string) {
@@ -156,7 +180,7 @@ describe('end to end', () => {
     const id = await w.send();
     await database.db.updateTable('subscriptions').set({ status: 'unsubscribed' }).where('id', '=', alice.subscriptionId).execute();
     await deliverBatch(w.deliverer);
-    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'suppressed', last_error: 'subscription unsubscribed' });
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'suppressed', last_error: 'subscription_inactive: the subscription is unsubscribed' });
     expect(mockA.received.some((m) => m.subscriptionId === alice.id)).toBe(false);
   });
 });
@@ -200,7 +224,7 @@ describe('outcomes', () => {
     await w.subscriber(mockA, 'too_large');
     const id = await w.send();
     await deliverBatch(w.deliverer);
-    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'failed', last_status: 413, last_error: 'payload_too_large' });
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'failed', last_status: 413, last_error: expect.stringMatching(/^payload_too_large: /) });
     expect(await w.counts(id)).toMatchObject({ failed: 1, queued: 0 });
   });
 
@@ -219,7 +243,7 @@ describe('outcomes', () => {
     const id = await w.send();
     const requestsBefore = mockA.requests;
     await deliverBatch(w.deliverer);
-    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'failed', last_status: 307, last_error: 'redirect refused' });
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'failed', last_status: 307, last_error: 'push_rejected: redirect refused' });
     expect(mockA.requests - requestsBefore).toBe(1);
   });
 
@@ -294,7 +318,7 @@ describe('outcomes', () => {
         w.clock.nowMs = row!.due_at.getTime();
       } else {
         expect(row).toMatchObject({ status: 'failed', last_status: 500 });
-        expect(row!.last_error).toMatch(/^gave up after 3 attempts/);
+        expect(row!.last_error).toBe('failed_after_attempts: gave up after 3 attempts; the last: push service error 500');
       }
     }
     expect(delays[1]!).toBeGreaterThan(delays[0]!);
@@ -310,7 +334,7 @@ describe('outcomes', () => {
     const started = performance.now();
     await deliverBatch(w.deliverer);
     expect(performance.now() - started).toBeLessThan(5_000);
-    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'queued', last_error: 'timed out', attempts: 1 });
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'queued', last_error: 'push_error: timed out', attempts: 1 });
   });
 
   it('a reset connection is retried', async () => {
@@ -320,7 +344,7 @@ describe('outcomes', () => {
     await deliverBatch(w.deliverer);
     const [row] = await w.deliveries(id);
     expect(row).toMatchObject({ status: 'queued', attempts: 1 });
-    expect(row!.last_error).toMatch(/^network error/);
+    expect(row!.last_error).toMatch(/^push_error: network error/);
   });
 
   it('a burst of 403 opens the host circuit with an alert; the rest wait, nothing is deleted', async () => {
@@ -369,7 +393,7 @@ describe('outcomes', () => {
     expect(await deliverBatch(w.deliverer)).toBe(1_000);
     const rows = await w.deliveries(id);
     expect(rows).toHaveLength(1_000);
-    expect(new Set(rows.map((r) => r.last_error))).toEqual(new Set(['timed out']));
+    expect(new Set(rows.map((r) => r.last_error))).toEqual(new Set(['push_error: timed out']));
     expect(mockA.connections - connectionsBefore).toBeLessThanOrEqual(4);
     // The per-host bound (200 by default) holds, and HTTP/2 really multiplexes them on few sockets.
     expect(maxInFlight).toBe(200);
@@ -473,5 +497,180 @@ describe('encryption off the event loop', () => {
     w.clock.nowMs = row!.due_at.getTime();
     expect(await deliverBatch(w.deliverer)).toBe(1);
     expect((await w.deliveries(id))[0]).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+});
+
+/** One entry of `problems` in `GET /v1/notifications/{id}`. */
+interface ProblemSummary {
+  reason: string;
+  status: string;
+  count: number;
+  example: { deliveryId: string; subscriptionId: string; attempts: number; lastStatus: number | null; lastError: string; until?: string };
+}
+
+describe('results recorded as they arrive', () => {
+  it('a hanging host holds only its own deliveries: a 429 elsewhere is queued for its Retry-After and healthy pushes are sent while the hang is still open', async () => {
+    const hangingService = await startMockPushService();
+    closers.push(() => hangingService.close());
+    // A timeout far beyond the test's patience: what is asserted happens while the request hangs.
+    const w = await world({ extraMocks: [hangingService], timeoutMs: 120_000 });
+    const hanging = await w.subscriber(hangingService, 'hang');
+    const throttled = await w.subscriber(mockB, { status: 429, retryAfter: '30' });
+    const healthy = [await w.subscriber(mockA), await w.subscriber(mockA), await w.subscriber(mockA)];
+    const id = await w.send();
+
+    const batch = deliverBatch(w.deliverer);
+    await vi.waitFor(
+      async () => {
+        expect(hangingService.hanging).toBe(1);
+        const rows = await w.deliveries(id);
+        const row = (subscriptionId: string) => rows.find((r) => r.subscription_id === subscriptionId)!;
+        for (const sub of healthy) expect(row(sub.subscriptionId)).toMatchObject({ status: 'sent', leased_by: null });
+        expect(row(throttled.subscriptionId)).toMatchObject({ status: 'queued', last_status: 429, attempts: 0, leased_by: null });
+        expect(row(throttled.subscriptionId).due_at.getTime()).toBe(w.clock.nowMs + 30_000);
+        expect(row(hanging.subscriptionId).status).toBe('sending');
+      },
+      { timeout: 15_000, interval: 50 },
+    );
+
+    // The hanging host goes away: its delivery alone is retried later, and the batch reports its size.
+    await hangingService.close();
+    expect(await batch).toBe(5);
+    const rows = await w.deliveries(id);
+    expect(rows.find((r) => r.subscription_id === hanging.subscriptionId)).toMatchObject({ status: 'queued', attempts: 1, leased_by: null });
+    expect(rows.filter((r) => r.status === 'sent')).toHaveLength(3);
+  }, 30_000);
+
+  it('a gone subscription is expired without waiting for a hanging host', async () => {
+    const hangingService = await startMockPushService();
+    closers.push(() => hangingService.close());
+    const w = await world({ extraMocks: [hangingService], timeoutMs: 120_000 });
+    await w.subscriber(hangingService, 'hang');
+    const gone = await w.subscriber(mockA, 'gone');
+    await w.send();
+    const batch = deliverBatch(w.deliverer);
+    await vi.waitFor(
+      async () => {
+        expect(hangingService.hanging).toBe(1);
+        expect(await subscriptionStatus(gone.subscriptionId)).toBe('expired');
+      },
+      { timeout: 15_000, interval: 50 },
+    );
+    await hangingService.close();
+    await batch;
+  }, 30_000);
+
+  it('results whose write fails stay leased (the lease lapse retries them), are logged, and fail the batch', async () => {
+    const w = await world({ settings: { leaseMs: 30_000 } });
+    await w.subscriber(mockA);
+    const id = await w.send();
+    // The outbox refuses this worker's writes from the moment the push is on its way.
+    const failing = createDeliverer({
+      ...w.deliverer.deps,
+      transport: {
+        async send(request) {
+          const outcome = await w.deliverer.deps.transport.send(request);
+          await sql`create or replace function pushcart_test_refuse() returns trigger language plpgsql as $$ begin raise exception 'outbox unavailable'; end $$`.execute(database.db);
+          await sql`create trigger pushcart_test_refuse before update on deliveries for each row execute function pushcart_test_refuse()`.execute(database.db);
+          return outcome;
+        },
+      },
+    });
+    closers.push(async () => {
+      await sql`drop trigger if exists pushcart_test_refuse on deliveries`.execute(database.db);
+      await sql`drop function if exists pushcart_test_refuse()`.execute(database.db);
+    });
+    await expect(deliverBatch(failing)).rejects.toThrow(/outbox unavailable/);
+    expect(w.logger.entries.some((e) => e.level === 'error' && e.message === 'delivery results not recorded' && e.fields.deliveries === 1)).toBe(true);
+    await sql`drop trigger pushcart_test_refuse on deliveries`.execute(database.db);
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'sending', attempts: 1 });
+    w.clock.nowMs += 30_001;
+    expect(await deliverBatch(w.deliverer)).toBe(1);
+    expect((await w.deliveries(id))[0]).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+});
+
+describe('why a push did not go', () => {
+  it('GET /v1/notifications/{id} sums up deferred by quiet hours, capped, failed after N attempts and expired, with one example each', async () => {
+    const w = await world({ settings: { maxAttempts: 2 } });
+    // Quiet hours from the current UTC hour for two hours: the clock is inside them for a subscriber
+    // in UTC, and twelve hours away from them for one in UTC+12 (the site's default).
+    const hour = new Date(w.clock.nowMs).getUTCHours();
+    const hh = (h: number) => `${String(h % 24).padStart(2, '0')}:00`;
+    await w.patchSettings({
+      engagement: { quietHours: { enabled: true, start: hh(hour), end: hh(hour + 2) }, frequencyCap: { marketingPer24h: 1 }, defaultTimeZone: 'Etc/GMT-12' },
+    });
+    const sleeping = await w.subscriber(mockA);
+    await database.db.updateTable('subscriptions').set({ time_zone: 'UTC' }).where('id', '=', sleeping.subscriptionId).execute();
+    const capped = await w.subscriber(mockA);
+    const broken = await w.subscriber(mockA, { status: 500 });
+    const gone = await w.subscriber(mockB, 'gone');
+    const fine = await w.subscriber(mockB);
+
+    // The capped subscriber already had its one marketing push today.
+    await w.send({ to: { subscriptionIds: [capped.subscriptionId] } });
+    await deliverBatch(w.deliverer);
+    w.clock.nowMs += 1_000;
+
+    const id = await w.send();
+    expect(await deliverBatch(w.deliverer)).toBe(5);
+    const retry = (await w.deliveries(id)).find((r) => r.subscription_id === broken.subscriptionId)!;
+    w.clock.nowMs = retry.due_at.getTime();
+    expect(await deliverBatch(w.deliverer)).toBe(1);
+
+    const rows = await w.deliveries(id);
+    const row = (subscriptionId: string) => rows.find((r) => r.subscription_id === subscriptionId)!;
+    expect(row(fine.subscriptionId).status).toBe('sent');
+    const quietEnd = row(sleeping.subscriptionId).due_at.toISOString();
+    const { counts, problems } = await w.status(id);
+    expect(counts).toMatchObject({ queued: 1, sent: 1, failed: 1, expired: 1, suppressed: 1 });
+    expect(problems).toHaveLength(4);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        {
+          reason: 'quiet_hours',
+          status: 'queued',
+          count: 1,
+          example: expect.objectContaining({ deliveryId: String(row(sleeping.subscriptionId).id), subscriptionId: sleeping.subscriptionId, until: quietEnd, lastError: expect.stringMatching(/^quiet_hours: /) }),
+        },
+        {
+          reason: 'frequency_cap',
+          status: 'suppressed',
+          count: 1,
+          example: expect.objectContaining({ deliveryId: String(row(capped.subscriptionId).id), lastError: expect.stringMatching(/^frequency_cap: /) }),
+        },
+        {
+          reason: 'failed_after_attempts',
+          status: 'failed',
+          count: 1,
+          example: expect.objectContaining({ deliveryId: String(row(broken.subscriptionId).id), attempts: 2, lastStatus: 500, lastError: expect.stringMatching(/^failed_after_attempts: .*500/) }),
+        },
+        {
+          reason: 'subscription_gone',
+          status: 'expired',
+          count: 1,
+          example: expect.objectContaining({ deliveryId: String(row(gone.subscriptionId).id), lastStatus: 410 }),
+        },
+      ]),
+    );
+    // The time is given only where the delivery will go again.
+    expect(problems.filter((p) => p.example.until !== undefined).map((p) => p.reason)).toEqual(['quiet_hours']);
+    expect(new Date(quietEnd).getUTCHours()).toBe((hour + 2) % 24);
+  });
+
+  it('many failures of one kind in a batch are one log line with the count and an example, not one per push', async () => {
+    const w = await world({ settings: { maxAttempts: 1 } });
+    for (let i = 0; i < 6; i++) await w.subscriber(mockA, { status: 400 });
+    for (let i = 0; i < 3; i++) await w.subscriber(mockB, { status: 500 });
+    await w.subscriber(mockB);
+    await w.send();
+    expect(await deliverBatch(w.deliverer)).toBe(10);
+
+    const failures = w.logger.entries.filter((e) => e.level === 'error');
+    expect(failures).toHaveLength(2);
+    expect(failures.map((e) => e.message)).toEqual(['deliveries failed', 'deliveries failed']);
+    const byReason = new Map(failures.map((e) => [e.fields.reason, e.fields]));
+    expect(byReason.get('push_rejected')).toMatchObject({ count: 6, example: { lastStatus: 400, lastError: 'push_rejected: push service refused with 400' } });
+    expect(byReason.get('failed_after_attempts')).toMatchObject({ count: 3, example: { lastStatus: 500 } });
   });
 });

@@ -1,12 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Db, NotificationContent } from '../db/database.ts';
-import {
-  claimDeliveries,
-  expireSubscriptions,
-  recordDeliveryResults,
-  type ClaimedDelivery,
-  type DeliveryResult,
-} from '../db/deliveries.ts';
+import { claimDeliveries, type ClaimedDelivery } from '../db/deliveries.ts';
 import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { sleep } from '../sleep.ts';
@@ -18,6 +12,8 @@ import { inThreadEncryptor, type EncryptionResult, type PushEncryptor } from '..
 import { assemblePushRequest, type Urgency } from '../push/push-request.ts';
 import { VapidHeaderCache, type VapidKeys } from '../push/vapid-cache.ts';
 import { openVapidPrivateKey } from '../sites/vapid-private-key.ts';
+import { BatchRecorder, type BatchResult } from './batch-recorder.ts';
+import { reasonOf, reasonText, type DeliveryReason } from './delivery-reasons.ts';
 import { engagementVerdicts, type SiteSettingsCache, type Verdict } from './engagement-step.ts';
 import { DEFAULT_HOST_GATE_SETTINGS, HostGates, type HostGateSettings } from './host-gates.ts';
 
@@ -34,6 +30,13 @@ export interface DeliverySettings {
   concurrentBatches: number;
   /** Sleep between empty claims. */
   idlePollMs: number;
+  /**
+   * A batch's results are written while it is still sending, in groups: at most this long after a
+   * result arrives, or at once when `resultFlushCount` are waiting. One slow push service then
+   * delays only its own deliveries, and a fast batch still costs a few statements.
+   */
+  resultFlushMs: number;
+  resultFlushCount: number;
   hostGates: HostGateSettings;
 }
 
@@ -45,6 +48,8 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   retryMaxMs: 60 * 60_000,
   concurrentBatches: 3,
   idlePollMs: 1_000,
+  resultFlushMs: 50,
+  resultFlushCount: 100,
   hostGates: DEFAULT_HOST_GATE_SETTINGS,
 };
 
@@ -115,7 +120,9 @@ const ENCRYPTION_CHUNK_DELIVERIES = 50;
  *
  * Three steps: each delivery is checked and its payload built (or it ends here: suppressed, not
  * allowed, held); the bodies are encrypted in chunks through the encryptor (worker threads on Node);
- * each chunk is sent as soon as it is back, while later ones are still being encrypted.
+ * each chunk is sent as soon as it is back, while later ones are still being encrypted. Outcomes
+ * are written as they come in (BatchRecorder), not when the slowest push service has answered.
+ * Deliveries that failed for good are logged once per reason, with a count and an example.
  */
 export async function deliverBatch(deliverer: Deliverer): Promise<number> {
   const { deps, settings } = deliverer;
@@ -128,14 +135,26 @@ export async function deliverBatch(deliverer: Deliverer): Promise<number> {
   });
   if (claimed.length === 0) return 0;
 
-  const results: OneResult[] = [];
+  const recorder = new BatchRecorder(deps.db, leaseId, deliverer.now, deps.logger, {
+    flushMs: settings.resultFlushMs,
+    flushCount: settings.resultFlushCount,
+  });
+  const failures = new Map<string, { count: number; example: OneResult }>();
+  const record = (result: OneResult): void => {
+    recorder.add(result);
+    if (result.status !== 'failed') return;
+    const reason = reasonOf(result.lastError);
+    const group = failures.get(reason);
+    if (group) group.count++;
+    else failures.set(reason, { count: 1, example: result });
+  };
   const ready: ReadyDelivery[] = [];
   const verdicts = await engagementVerdicts(deps.db, claimed, { nowMs: deliverer.now(), leaseId, settingsCache: deliverer.siteSettings });
   await Promise.all(
     claimed.map(async (delivery) => {
       const verdict = verdicts.get(delivery.id);
       const prepared = verdict ? judged(deliverer, delivery, verdict) : await prepare(deliverer, delivery);
-      if ('status' in prepared) results.push(prepared);
+      if ('status' in prepared) record(prepared);
       else ready.push(prepared);
     }),
   );
@@ -145,33 +164,45 @@ export async function deliverBatch(deliverer: Deliverer): Promise<number> {
     sending.push(
       deliverer.encryptor.encrypt(chunk.map((r) => ({ p256dh: r.delivery.p256dh, auth: r.delivery.auth, payload: r.payload }))).then(
         async (bodies) => {
-          results.push(...(await Promise.all(chunk.map((r, i) => send(deliverer, r, bodies[i]!)))));
+          await Promise.all(chunk.map((r, i) => send(deliverer, r, bodies[i]!).then(record)));
         },
         (error: unknown) => {
           // Not these deliveries' fault (a thread died, the pool closed): tried again later, like a network error.
           deps.logger.log('error', 'encryption failed', { deliveries: chunk.length, ...describeError(error) });
-          const reason = `encryption_unavailable: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500);
-          for (const r of chunk) results.push(retryOrGiveUp(deliverer, r.delivery, r.base, null, reason));
+          const detail = error instanceof Error ? error.message : String(error);
+          for (const r of chunk) record(retryOrGiveUp(deliverer, r.delivery, r.base, null, 'encryption_unavailable', detail));
         },
       ),
     );
   }
   await Promise.all(sending);
-
-  const gone: Array<{ subscriptionId: string; endpoint: string }> = [];
-  for (const result of results) if (result.gone) gone.push(result.gone);
-  const nowMs = deliverer.now();
-  await recordDeliveryResults(deps.db, leaseId, nowMs, results);
-  await expireSubscriptions(deps.db, gone, nowMs);
+  await recorder.close();
+  logFailures(deliverer, claimed, failures);
   return claimed.length;
 }
 
+type OneResult = BatchResult;
+
 /**
- * A delivery's outcome, and the subscription to expire when the push service said it is gone. A
- * success is recorded on the delivery only (`sent_at`): the last success of a subscription is the
- * latest `sent_at` of its deliveries, so no per-recipient subscription row is rewritten per push.
+ * One line per reason a batch's deliveries failed for good, not one per push: a broken key or a
+ * push service refusing a whole site would otherwise write thousands of identical lines.
  */
-type OneResult = DeliveryResult & { gone?: { subscriptionId: string; endpoint: string } };
+function logFailures(deliverer: Deliverer, claimed: ClaimedDelivery[], failures: Map<string, { count: number; example: OneResult }>): void {
+  for (const [reason, { count, example }] of failures) {
+    const delivery = claimed.find((d) => d.id === example.id);
+    deliverer.deps.logger.log('error', 'deliveries failed', {
+      reason,
+      count,
+      example: {
+        deliveryId: example.id,
+        notificationId: delivery?.notification_id,
+        siteId: delivery?.site_id,
+        lastStatus: example.lastStatus,
+        lastError: example.lastError,
+      },
+    });
+  }
+}
 
 /** A delivery that passed its checks, with its payload built: what is left is to encrypt and send it. */
 interface ReadyDelivery {
@@ -191,16 +222,16 @@ async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery): Promise
 
   // Re-checked at send time: the subscriber may have opted out since the notification was queued.
   if (delivery.subscription_status !== 'active') {
-    return { ...base, status: 'suppressed', lastError: `subscription ${delivery.subscription_status}` };
+    return { ...base, status: 'suppressed', lastError: reasonText('subscription_inactive', `the subscription is ${delivery.subscription_status}`) };
   }
   const expiresAtMs = new Date(delivery.notification_created_at).getTime() + delivery.ttl_seconds * 1000;
   if (delivery.ttl_seconds > 0 && nowMs >= expiresAtMs) {
-    return { ...base, status: 'suppressed', lastError: 'ttl_elapsed: the notification expired before it could be sent' };
+    return { ...base, status: 'suppressed', lastError: reasonText('ttl_elapsed', 'the notification expired before it could be sent') };
   }
   // The subscription's current endpoint: if it was renewed since queuing, the new one is right.
   const endpoint = delivery.subscription_endpoint;
   const verdict = checkPushEndpoint(endpoint, deps.config.extraPushHosts);
-  if (!verdict.ok) return { ...base, status: 'failed', lastError: `endpoint_not_allowed: ${verdict.reason}` };
+  if (!verdict.ok) return { ...base, status: 'failed', lastError: reasonText('endpoint_not_allowed', verdict.reason) };
   const host = verdict.url.host;
 
   // Before spending CPU on encryption; checked again when a send slot is ours.
@@ -227,20 +258,27 @@ function judged(deliverer: Deliverer, delivery: ClaimedDelivery, verdict: Verdic
 
 /** Held, not tried: the attempt counted at claim is given back. */
 function hold(base: OneResult, until: number): OneResult {
-  return { ...base, status: 'queued', dueAtMs: until, attemptDelta: -1, lastError: 'held: push host backing off' };
+  return { ...base, status: 'queued', dueAtMs: until, attemptDelta: -1, lastError: reasonText('push_host_backoff', `held while the push host backs off, until ${new Date(until).toISOString()}`) };
 }
 
-function buildFailed(deliverer: Deliverer, delivery: ClaimedDelivery, base: OneResult, error: unknown): OneResult {
-  deliverer.deps.logger.log('error', 'delivery could not be built', { deliveryId: delivery.id, ...describeError(error) });
-  return { ...base, status: 'failed', lastError: `build_failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500) };
+/** Logged with the batch's other failures (logFailures), once per reason rather than per delivery. */
+function buildFailed(_deliverer: Deliverer, _delivery: ClaimedDelivery, base: OneResult, error: unknown): OneResult {
+  return { ...base, status: 'failed', lastError: reasonText('build_failed', error instanceof Error ? error.message : String(error)) };
 }
 
 /** A delivery that may be tried again after a backoff, unless it has used up its attempts (dead letter). */
-function retryOrGiveUp(deliverer: Deliverer, delivery: ClaimedDelivery, base: OneResult, lastStatus: number | null, reason: string): OneResult {
+function retryOrGiveUp(
+  deliverer: Deliverer,
+  delivery: ClaimedDelivery,
+  base: OneResult,
+  lastStatus: number | null,
+  reason: DeliveryReason,
+  detail: string,
+): OneResult {
   if (delivery.attempts >= deliverer.settings.maxAttempts) {
-    return { ...base, status: 'failed', lastStatus, lastError: `gave up after ${delivery.attempts} attempts: ${reason}` };
+    return { ...base, status: 'failed', lastStatus, lastError: reasonText('failed_after_attempts', `gave up after ${delivery.attempts} attempts; the last: ${detail}`) };
   }
-  return { ...base, status: 'queued', dueAtMs: base.dueAtMs + retryDelayMs(deliverer, delivery.attempts), lastStatus, lastError: reason };
+  return { ...base, status: 'queued', dueAtMs: base.dueAtMs + retryDelayMs(deliverer, delivery.attempts), lastStatus, lastError: reasonText(reason, detail) };
 }
 
 /** Sends one encrypted delivery through its host's gate and turns the answer into the delivery's result. */
@@ -280,16 +318,37 @@ async function send(deliverer: Deliverer, ready: ReadyDelivery, body: Encryption
     case 'sent':
       return { ...base, status: 'sent', lastStatus: outcome.status };
     case 'gone':
-      return { ...base, status: 'expired', lastStatus: outcome.status, lastError: 'subscription gone', gone: { subscriptionId: delivery.subscription_id, endpoint } };
+      return {
+        ...base,
+        status: 'expired',
+        lastStatus: outcome.status,
+        lastError: reasonText('subscription_gone', `the push service answered ${outcome.status}`),
+        gone: { subscriptionId: delivery.subscription_id, endpoint },
+      };
     case 'rejected':
-      return { ...base, status: 'failed', lastStatus: outcome.status, lastError: outcome.reason };
+      return {
+        ...base,
+        status: 'failed',
+        lastStatus: outcome.status,
+        lastError:
+          outcome.status === 413
+            ? reasonText('payload_too_large', 'the push service refused the message as too large (413)')
+            : reasonText('push_rejected', outcome.reason),
+      };
     case 'retry':
       if (outcome.hostBackoff) {
         // The host asked everyone to slow down: not this delivery's failure, so it costs no attempt;
         // its TTL still bounds how long it waits.
-        return { ...base, status: 'queued', dueAtMs: backoffUntil, attemptDelta: -1, lastStatus: outcome.status, lastError: outcome.reason };
+        return {
+          ...base,
+          status: 'queued',
+          dueAtMs: backoffUntil,
+          attemptDelta: -1,
+          lastStatus: outcome.status,
+          lastError: reasonText('push_host_backoff', `${outcome.reason} (${outcome.status}); the host waits until ${new Date(backoffUntil).toISOString()}`),
+        };
       }
-      return retryOrGiveUp(deliverer, delivery, base, outcome.status, outcome.reason);
+      return retryOrGiveUp(deliverer, delivery, base, outcome.status, 'push_error', outcome.reason);
   }
 }
 

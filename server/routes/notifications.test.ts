@@ -110,6 +110,74 @@ describe('POST /v1/notifications audiences', () => {
   });
 });
 
+describe('GET /v1/notifications/{id} problems', () => {
+  async function notificationTo(count: number): Promise<{ id: string; deliveryIds: string[] }> {
+    const visitors = await Promise.all(Array.from({ length: count }, (_, i) => subscribe(site, `visitor-problems-${crypto.randomUUID()}-${i}`)));
+    const { id } = (await (await send(message({ subscriptionIds: visitors }))).json()) as { id: string };
+    const rows = await database.db.selectFrom('deliveries').select('id').where('notification_id', '=', id).orderBy('id').execute();
+    return { id, deliveryIds: rows.map((row) => String(row.id)) };
+  }
+
+  async function problemsOf(id: string) {
+    const response = await app.request(`/v1/notifications/${id}`, { headers: { Authorization: `Bearer ${site.secretKey}` } });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { problems: unknown[] }).problems;
+  }
+
+  it('is empty while every delivery is on its way or sent', async () => {
+    const { id, deliveryIds } = await notificationTo(2);
+    await database.db.updateTable('deliveries').set({ status: 'sent', last_status: 201 }).where('id', '=', deliveryIds[0]!).execute();
+    expect(await problemsOf(id)).toEqual([]);
+  });
+
+  it('groups by reason code and status, counts each group and shows its first delivery, with when a waiting one goes', async () => {
+    const { id, deliveryIds } = await notificationTo(6);
+    const [first, second, third, fourth, fifth] = deliveryIds as [string, string, string, string, string];
+    const morning = new Date('2031-03-04T08:00:00.000Z');
+    await database.db
+      .updateTable('deliveries')
+      .set({ status: 'queued', due_at: morning, last_error: 'quiet_hours: 23:10 in Europe/Berlin is inside quiet hours 21:00–09:00; deferred until 09:00' })
+      .where('id', 'in', [second, first])
+      .execute();
+    // A retry being sent right now still waits for the same reason: counted with the queued ones.
+    await database.db.updateTable('deliveries').set({ status: 'sending', attempts: 2, last_status: 503, last_error: 'push_host_backoff: push service unavailable (503)' }).where('id', '=', third).execute();
+    await database.db.updateTable('deliveries').set({ status: 'suppressed', last_error: 'quiet_hours: the TTL would elapse before quiet hours end' }).where('id', '=', fourth).execute();
+    // Text without a reason code (written by an older version) is grouped as `other`, never dropped.
+    await database.db.updateTable('deliveries').set({ status: 'failed', attempts: 5, last_status: 500, last_error: 'gave up after 5 attempts: push service error 500' }).where('id', '=', fifth).execute();
+
+    const problems = await problemsOf(id);
+    expect(problems).toHaveLength(4);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        {
+          reason: 'quiet_hours',
+          status: 'queued',
+          count: 2,
+          example: {
+            deliveryId: first,
+            subscriptionId: expect.any(String),
+            attempts: 0,
+            lastStatus: null,
+            lastError: expect.stringMatching(/^quiet_hours: 23:10/),
+            until: morning.toISOString(),
+          },
+        },
+        {
+          reason: 'push_host_backoff',
+          status: 'queued',
+          count: 1,
+          // Its due_at is only when the lease lapses, not when it goes again: no `until`.
+          example: { deliveryId: third, subscriptionId: expect.any(String), attempts: 2, lastStatus: 503, lastError: 'push_host_backoff: push service unavailable (503)' },
+        },
+        { reason: 'quiet_hours', status: 'suppressed', count: 1, example: expect.not.objectContaining({ until: expect.anything() }) },
+        { reason: 'other', status: 'failed', count: 1, example: expect.objectContaining({ deliveryId: fifth, attempts: 5, lastStatus: 500 }) },
+      ]),
+    );
+    // The largest group first.
+    expect(problems[0]).toMatchObject({ reason: 'quiet_hours', count: 2 });
+  });
+});
+
 describe('POST /v1/notifications validation (nothing queued)', () => {
   async function expectNothingQueued(response: Response, status: number, code: string) {
     const before = await database.db.selectFrom('notifications').select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow();

@@ -5,7 +5,7 @@ import type { NotificationContent } from '../db/database.ts';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../db/idempotency-keys.ts';
 import { conversionTotals } from '../db/conversions.ts';
 import { interactionCounts } from '../db/interactions.ts';
-import { deliveryCounts, findNotification, insertNotificationWithDeliveries } from '../db/notifications.ts';
+import { deliveryCounts, deliveryProblems, findNotification, insertNotificationWithDeliveries } from '../db/notifications.ts';
 import { isUuid, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
@@ -17,7 +17,7 @@ import { validate } from '../validation.ts';
 /** Stripe's rule for Idempotency-Key: an opaque client string, up to 255 characters. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** `POST /v1/notifications` (send) and `GET /v1/notifications/{id}` (status and counts). */
+/** `POST /v1/notifications` (send) and `GET /v1/notifications/{id}` (status, counts and delivery problems). */
 export function notificationRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .use('/v1/notifications', secretKeyAuth(deps))
@@ -79,8 +79,9 @@ export function notificationRoutes(deps: AppDeps) {
       const { id } = c.req.valid('param');
       const notification = isUuid(id) ? await findNotification(deps.db, site.id, id) : undefined;
       if (!notification) throw new ApiError('not_found', `No notification ${id} for this site`);
-      const [counts, interactions, conversions] = await Promise.all([
+      const [counts, problems, interactions, conversions] = await Promise.all([
         deliveryCounts(deps.db, id),
+        deliveryProblems(deps.db, id),
         interactionCounts(deps.db, id),
         conversionTotals(deps.db, id),
       ]);
@@ -108,6 +109,8 @@ export function notificationRoutes(deps: AppDeps) {
           converted: conversions.converted,
         },
         revenue: conversions.revenue,
+        // Why deliveries did not go (yet): per reason code and status, a count and the first delivery.
+        problems,
       });
     });
 }
