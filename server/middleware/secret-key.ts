@@ -4,26 +4,40 @@ import { findLiveSecretKeyByHash, touchSecretKey } from '../db/secret-keys.ts';
 import { findSiteById } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { hashSecretKey, keyKind } from '../sites/api-keys.ts';
-import { bearerToken } from './browser-access.ts';
+import { bearerToken, clientRateLimitKey, limit, refuseFor } from './browser-access.ts';
 
 /** How stale `last_used_at` may get before a request refreshes it. */
 const KEY_USE_RESOLUTION_SECONDS = 3600;
 
-/** Developer routes: `Authorization: Bearer sk_…`. Looked up on every request, so a revocation applies at once. */
+/**
+ * Developer routes: `Authorization: Bearer sk_…`. Looked up on every request, so a revocation
+ * applies at once. Each key has its own rate limit; an address that keeps presenting unknown keys
+ * is refused before the next one is even looked up.
+ */
 export function secretKeyAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // `/v1/x` and `/v1/x/*` both match `/v1/x`: check and charge a request once.
+    if (c.get('secretKeyId') !== undefined) return next();
     const token = bearerToken(c);
     if (token === undefined) throw new ApiError('invalid_key', 'Send a secret key: Authorization: Bearer sk_…');
     if (keyKind(token) === 'publishable') {
       throw new ApiError('key_not_allowed', 'Publishable keys (pk_…) cannot use this route; use a secret key (sk_…)');
     }
+    const { failedAuth, perSecretKey } = c.get('rateLimiters');
+    const client = clientRateLimitKey(c, deps);
+    refuseFor(failedAuth.peek(client), 'Too many unknown keys from this address');
     const key = keyKind(token) === 'secret' ? await findLiveSecretKeyByHash(deps.db, await hashSecretKey(token)) : undefined;
     const site = key === undefined ? undefined : await findSiteById(deps.db, key.site_id);
-    if (!key || !site) throw new ApiError('invalid_key', 'Unknown or revoked secret key');
+    if (!key || !site) {
+      failedAuth.take(client);
+      throw new ApiError('invalid_key', 'Unknown or revoked secret key');
+    }
+    limit(perSecretKey, key.id, 'Too many requests with this secret key');
     const staleBeforeMs = (deps.now ?? Date.now)() - KEY_USE_RESOLUTION_SECONDS * 1000;
     if (key.last_used_at === null || key.last_used_at.getTime() < staleBeforeMs) {
       await touchSecretKey(deps.db, key.id, KEY_USE_RESOLUTION_SECONDS);
     }
+    c.set('secretKeyId', key.id);
     c.set('site', site);
     await next();
   };

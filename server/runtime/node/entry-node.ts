@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../app.ts';
+import { resolveClientAddress } from '../../client-address.ts';
 import type { Config } from '../../config.ts';
 import { countSites, listSites } from '../../db/sites.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
@@ -43,7 +44,7 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
       config,
       db: database.db,
       logger,
-      clientIp: (c) => getConnInfo(c).remote.address,
+      clientIp: (c) => resolveClientAddress(getConnInfo(c).remote.address, c.req.raw.headers, config.trustedProxies),
       onNotificationQueued: () => worker.wake(),
       clientScripts: await buildClientBundles(),
       demo: true,
