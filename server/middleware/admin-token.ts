@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { ApiError } from '../errors.ts';
 import { secretsEqual } from '../sha256.ts';
-import { bearerToken, clientRateLimitKey, limit, refuseFor } from './browser-access.ts';
+import { bearerToken, clientRateLimitKey, limit, refuseWhileSpent } from './browser-access.ts';
 
 /**
  * Admin API: `Authorization: Bearer $PUSHCART_ADMIN_TOKEN`. Without that setting the admin API is
@@ -17,10 +17,10 @@ export function adminTokenAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
     }
     const { admin, failedAuth } = c.get('rateLimiters');
     const client = clientRateLimitKey(c, deps);
-    refuseFor(failedAuth.peek(client), 'Too many wrong admin tokens from this address');
+    refuseWhileSpent(failedAuth, client, 'Too many wrong admin tokens from this address');
     const given = bearerToken(c);
     if (given === undefined || !(await secretsEqual(given, expected))) {
-      failedAuth.take(client);
+      failedAuth.charge(client);
       throw new ApiError('admin_token_required', 'Send Authorization: Bearer <PUSHCART_ADMIN_TOKEN>');
     }
     limit(admin, client, 'Too many admin requests from this address');

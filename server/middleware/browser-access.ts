@@ -111,9 +111,12 @@ export function checkOrigin(c: Context, site: Pick<SiteRow, 'allowed_origins'>, 
 
 /** Takes a token from `key`'s bucket, or answers 429 with the seconds until one is back (Retry-After, RFC 9110 §10.2.3). */
 export function limit(limiter: RateLimiter, key: string, message: string): void {
-  refuseFor(limiter.take(key), message);
+  const waitSeconds = limiter.take(key);
+  if (waitSeconds > 0) throw new ApiError('rate_limited', message, { retryAfterSeconds: waitSeconds });
 }
 
-export function refuseFor(waitSeconds: number, message: string): void {
+/** Answers 429 while `key`'s bucket is spent, spending nothing: for limits charged only on failure. */
+export function refuseWhileSpent(limiter: RateLimiter, key: string, message: string): void {
+  const waitSeconds = limiter.peek(key);
   if (waitSeconds > 0) throw new ApiError('rate_limited', message, { retryAfterSeconds: waitSeconds });
 }

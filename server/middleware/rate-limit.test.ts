@@ -88,15 +88,19 @@ describe('RateLimiter', () => {
     expect(limiter.take('a')).toBe(0);
   });
 
-  it('peeks without spending', () => {
+  it('peeks without spending, and charges failures into at most one burst of debt', () => {
     const clock = manualClock();
-    const limiter = new RateLimiter({ capacity: 1, refillPerSecond: 0.25 }, clock.now);
+    const limiter = new RateLimiter({ capacity: 2, refillPerSecond: 0.25 }, clock.now);
+    expect(limiter.peek('a')).toBe(0);
+    limiter.charge('a');
     expect(limiter.peek('a')).toBe(0);
     expect(limiter.peek('a')).toBe(0);
-    expect(limiter.take('a')).toBe(0);
+    limiter.charge('a');
     expect(limiter.peek('a')).toBe(4);
-    expect(limiter.peek('a')).toBe(4);
-    clock.nowMs += 4_000;
+    // Failures that all passed one look still count: the wait grows, up to one more burst.
+    for (let i = 0; i < 10; i++) limiter.charge('a');
+    expect(limiter.peek('a')).toBe(12);
+    clock.nowMs += 12_000;
     expect(limiter.peek('a')).toBe(0);
   });
 

@@ -81,12 +81,22 @@ export class RateLimiter {
     return this.#secondsUntilOneToken(bucket);
   }
 
-  /** Like `take` but spends nothing: for limits charged only when something goes wrong. */
+  /** Like `take` but spends nothing: the seconds until `key` may go on (0: now). */
   peek(key: string): number {
     const bucket = this.#buckets.get(key);
     if (!bucket) return 0;
     const tokens = this.#tokensNow(bucket, this.now());
     return tokens >= 1 ? 0 : this.#secondsUntilOneToken({ tokens, updatedAtMs: 0 });
+  }
+
+  /**
+   * Spends a token even from an empty bucket, down to one burst of debt: for limits on failures,
+   * which are known only after the fact (`peek` before, `charge` on failure). Failures that arrived
+   * together all passed the `peek`, so each one still lengthens the wait that follows.
+   */
+  charge(key: string): void {
+    const bucket = this.#refilled(key);
+    bucket.tokens = Math.max(-this.settings.capacity, bucket.tokens - 1);
   }
 
   #tokensNow(bucket: Bucket, nowMs: number): number {

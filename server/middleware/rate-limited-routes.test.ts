@@ -128,6 +128,34 @@ describe('secret-key routes', () => {
     await expectRateLimited(await whoAmI(site.secretKey, '203.0.113.66'));
     expect((await whoAmI(site.secretKey, '203.0.113.67')).status).toBe(200);
   });
+  it('count wrong keys sent all at once: the wait that follows grows with them', async () => {
+    const failedAuth = { capacity: 3, refillPerSecond: 0.01 };
+    const { app } = testApp(database.db, { now: frozenClock, rateLimits: { failedAuth } });
+    const whoAmI = (key: string) => app.request('/v1/site', { headers: { Authorization: `Bearer ${key}`, 'X-Test-Client-Ip': '203.0.113.80' } });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => whoAmI(`sk_parallel${i}`)));
+    const limited = await whoAmI(site.secretKey);
+    await expectRateLimited(limited.clone());
+    // Longer than after the burst alone: the guesses beyond it were charged too (up to one burst more).
+    const waitAfterBurstAloneSeconds = 1 / failedAuth.refillPerSecond;
+    expect(Number(limited.headers.get('Retry-After'))).toBeGreaterThan(waitAfterBurstAloneSeconds);
+  });
+
+  it('never hold back a backend sending many requests at once with its right key', async () => {
+    const { app } = testApp(database.db, { now: frozenClock, rateLimits: { failedAuth: { capacity: 2, refillPerSecond: 0.01 } } });
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, () => app.request('/v1/site', { headers: { Authorization: `Bearer ${site.secretKey}`, 'X-Test-Client-Ip': '203.0.113.82' } })),
+    );
+    expect(responses.map((response) => response.status)).toEqual(Array(30).fill(200));
+  });
+
+  it('do not count a right key against its address', async () => {
+    const { app } = testApp(database.db, { now: frozenClock, rateLimits: { failedAuth: { capacity: 2, refillPerSecond: 0.01 } } });
+    const whoAmI = (key: string) => app.request('/v1/site', { headers: { Authorization: `Bearer ${key}`, 'X-Test-Client-Ip': '203.0.113.81' } });
+    for (let i = 0; i < 5; i++) expect((await whoAmI(site.secretKey)).status).toBe(200);
+    expect((await whoAmI('sk_wrong1')).status).toBe(401);
+    expect((await whoAmI('sk_wrong2')).status).toBe(401);
+    await expectRateLimited(await whoAmI('sk_wrong3'));
+  });
 });
 
 describe('admin routes', () => {

@@ -4,7 +4,7 @@ import { findLiveSecretKeyByHash, touchSecretKey } from '../db/secret-keys.ts';
 import { findSiteById } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { hashSecretKey, keyKind } from '../sites/api-keys.ts';
-import { bearerToken, clientRateLimitKey, limit, refuseFor } from './browser-access.ts';
+import { bearerToken, clientRateLimitKey, limit, refuseWhileSpent } from './browser-access.ts';
 
 /** How stale `last_used_at` may get before a request refreshes it. */
 const KEY_USE_RESOLUTION_SECONDS = 3600;
@@ -25,13 +25,14 @@ export function secretKeyAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
     }
     const { failedAuth, perSecretKey } = c.get('rateLimiters');
     const client = clientRateLimitKey(c, deps);
-    refuseFor(failedAuth.peek(client), 'Too many unknown keys from this address');
-    const key = keyKind(token) === 'secret' ? await findLiveSecretKeyByHash(deps.db, await hashSecretKey(token)) : undefined;
-    const site = key === undefined ? undefined : await findSiteById(deps.db, key.site_id);
-    if (!key || !site) {
-      failedAuth.take(client);
+    // Only wrong keys are charged: a backend sending many requests at once with its right key never waits here.
+    refuseWhileSpent(failedAuth, client, 'Too many unknown keys from this address');
+    const found = await findKeyAndSite(deps, token);
+    if (!found) {
+      failedAuth.charge(client);
       throw new ApiError('invalid_key', 'Unknown or revoked secret key');
     }
+    const { key, site } = found;
     limit(perSecretKey, key.id, 'Too many requests with this secret key');
     const staleBeforeMs = (deps.now ?? Date.now)() - KEY_USE_RESOLUTION_SECONDS * 1000;
     if (key.last_used_at === null || key.last_used_at.getTime() < staleBeforeMs) {
@@ -41,4 +42,10 @@ export function secretKeyAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
     c.set('site', site);
     await next();
   };
+}
+
+async function findKeyAndSite(deps: AppDeps, token: string) {
+  const key = keyKind(token) === 'secret' ? await findLiveSecretKeyByHash(deps.db, await hashSecretKey(token)) : undefined;
+  const site = key === undefined ? undefined : await findSiteById(deps.db, key.site_id);
+  return key && site ? { key, site } : undefined;
 }
