@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../app-env.ts';
+import { rateLimitKeyOf } from '../client-address.ts';
 import { findSiteByPublishableKey, isOriginOfAnySite, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { keyKind } from '../sites/api-keys.ts';
-import { rateLimitKeyOf } from '../client-address.ts';
 import type { RateLimiter, RateLimiters } from './rate-limit.ts';
 
 /** The routes that take limiters as an argument use the app's one set. */
