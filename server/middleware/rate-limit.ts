@@ -26,7 +26,7 @@ export interface RateLimitSettings {
  * Per client address: 100 requests a second sustained, 1,000 in a burst. A shopper's page view
  * costs at most 3 requests (site config, an event, the subscription check) and an active shopper
  * opens a page every 10 s or slower, so 100/s is 330 shoppers browsing at once behind one carrier
- * NAT address (RFC 6888); the burst absorbs them all arriving within one 10-second window.
+ * NAT address (RFC 6888); the burst lets all of them open a page at the same instant.
  */
 export const DEFAULT_PER_IP_LIMIT: BucketSettings = { capacity: 1_000, refillPerSecond: 100 };
 
