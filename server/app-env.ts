@@ -3,7 +3,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import type { SiteRow } from './db/sites.ts';
 import type { Logger } from './logger.ts';
-import type { RateLimitSettings } from './middleware/rate-limit.ts';
+import type { RateLimiters, RateLimitSettings } from './middleware/rate-limit.ts';
 import type { ClientScripts } from './routes/client-scripts.ts';
 
 /** Everything the app needs from the outside, handed in by an entry file (DESIGN §6.1). */
@@ -13,8 +13,12 @@ export interface AppDeps {
   logger: Logger;
   /** Milliseconds since the epoch; tests pass a controllable clock. */
   now?: () => number;
-  /** The caller's address as the runtime knows it (socket on Node, CF-Connecting-IP on Workers). */
+  /**
+   * The client's address: on Node the socket peer, on Workers CF-Connecting-IP, either read through
+   * the trusted reverse proxies (`resolveClientAddress`).
+   */
   clientIp?: (c: Context) => string | undefined;
+  /** Replaces single buckets of the configured limits (tests). */
   rateLimits?: Partial<RateLimitSettings>;
   /** Told when a send queued deliveries, so an idle in-process worker (or a Queue) starts at once. */
   onNotificationQueued?: (notificationId: string) => void | Promise<void>;
@@ -29,6 +33,10 @@ export interface AppEnv {
     requestId: string;
     /** Set by the key middlewares once a key has been checked. */
     site: SiteRow;
+    /** The app's rate limiters, for middlewares that routes build from `deps` alone. */
+    rateLimiters: RateLimiters;
+    /** Set once a secret key has been checked, so a second matching middleware does not check (or charge) it again. */
+    secretKeyId: string | undefined;
     /** POST /v1/events: which key sent it. */
     eventSource: 'browser' | 'server';
   };

@@ -50,7 +50,7 @@ describe('rate limits on browser routes', () => {
 
   it('limits one publishable key across many addresses', async () => {
     const site = await testSite(database.db);
-    const { app } = testApp(database.db, { rateLimits: { perKey: { capacity: 2, refillPerSecond: 0.1 } } });
+    const { app } = testApp(database.db, { rateLimits: { perSite: { capacity: 2, refillPerSecond: 0.1 } } });
     const post = async (ip: string) =>
       app.request('/v1/subscriptions', {
         method: 'POST',

@@ -6,7 +6,7 @@ import type { AppDeps, AppEnv } from './app-env.ts';
 import { isStorageUnavailable } from './db/storage-errors.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { describeError } from './logger.ts';
-import { browserRateLimiters } from './middleware/browser-access.ts';
+import { createRateLimiters } from './middleware/rate-limit.ts';
 import { adminSiteRoutes } from './routes/admin-sites.ts';
 import { clientScriptRoutes } from './routes/client-scripts.ts';
 import { demoRoutes } from './routes/demo.ts';
@@ -39,9 +39,17 @@ export type { AppDeps } from './app-env.ts';
 /** The whole HTTP service, runtime-free: entry files hand in the database, config, clock and logger. */
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  const limiters = browserRateLimiters(deps);
+  const limiters = createRateLimiters(
+    { perIp: deps.config.rateLimitPerIp, perSite: deps.config.rateLimitPerSite },
+    deps.now ?? Date.now,
+    deps.rateLimits,
+  );
 
   app.use(requestId());
+  app.use(async (c, next) => {
+    c.set('rateLimiters', limiters);
+    await next();
+  });
   app.use(async (c, next) => {
     const startedAt = performance.now();
     await next();

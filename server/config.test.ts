@@ -61,4 +61,49 @@ describe('parseConfig', () => {
     expect(parseConfig({ PORT: '9000' }).publicUrl).toBe('http://localhost:9000');
     expect(parseConfig({ PUSHCART_PUBLIC_URL: 'https://push.shop.example/' }).publicUrl).toBe('https://push.shop.example');
   });
+  it('trusts no proxy by default and limits with defaults that fit a shop of 2,000 page views a second', () => {
+    const config = parseConfig({});
+    expect(config.trustedProxies).toEqual([]);
+    expect(config.rateLimitPerIp).toEqual({ capacity: 1000, refillPerSecond: 100 });
+    expect(config.rateLimitPerSite).toEqual({ capacity: 60000, refillPerSecond: 12000 });
+  });
+
+  it('parses PUSHCART_TRUSTED_PROXIES as IPv4 and IPv6 addresses and CIDR blocks', () => {
+    const ranges = parseConfig({ PUSHCART_TRUSTED_PROXIES: ' 10.0.0.0/8, 192.0.2.7 ,::1, 2001:db8::/32,' }).trustedProxies;
+    expect(ranges.map((range) => [range.network.version, range.prefixLength])).toEqual([
+      [4, 8],
+      [4, 32],
+      [6, 128],
+      [6, 32],
+    ]);
+  });
+
+  it.each([
+    ['proxy.internal', /not an IPv4 or IPv6 address/],
+    ['10.0.0.0/33', /prefix length/],
+    ['10.1.2.3/8', /did you mean 10\.0\.0\.0\/8/],
+    ['fe80::1%eth0', /not an IPv4 or IPv6 address/],
+    ['10.0.0.0/8 192.0.2.7', /separate entries with commas/],
+  ])('refuses PUSHCART_TRUSTED_PROXIES=%s on one line naming the variable', (value, reason) => {
+    const message = configError({ PUSHCART_TRUSTED_PROXIES: value });
+    expect(message).toMatch(/^Invalid configuration — PUSHCART_TRUSTED_PROXIES: /);
+    expect(message).toMatch(reason);
+    expect(message).not.toContain('\n');
+  });
+
+  it('parses the rate limits as BURST/PER_SECOND', () => {
+    const config = parseConfig({ PUSHCART_RATE_LIMIT_PER_IP: '300/30', PUSHCART_RATE_LIMIT_PER_SITE: ' 5000 / 2.5 ' });
+    expect(config.rateLimitPerIp).toEqual({ capacity: 300, refillPerSecond: 30 });
+    expect(config.rateLimitPerSite).toEqual({ capacity: 5000, refillPerSecond: 2.5 });
+  });
+
+  it.each(['100', '0/10', '10/0', '-5/1', '10/-1', '1.5/1', 'ten/1', '10/1/1', '1e3/1', '10/'])(
+    'refuses the rate limit %j, naming the variable and the format',
+    (value) => {
+      for (const variable of ['PUSHCART_RATE_LIMIT_PER_IP', 'PUSHCART_RATE_LIMIT_PER_SITE']) {
+        const message = configError({ [variable]: value });
+        expect(message).toMatch(new RegExp(`^Invalid configuration — ${variable}: .*BURST/PER_SECOND`));
+      }
+    },
+  );
 });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseIpRange, type IpRange } from './client-address.ts';
+import { DEFAULT_PER_IP_LIMIT, DEFAULT_PER_SITE_LIMIT, type BucketSettings } from './middleware/rate-limit.ts';
 
 /**
  * Configuration, validated once at start (DESIGN §5) and passed to everything that needs it.
@@ -82,6 +84,40 @@ const masterKey = z
     message: 'must be 32 random bytes as 64 hex characters or 43 base64url characters (openssl rand -hex 32)',
   });
 
+const trustedProxies = z
+  .string()
+  .trim()
+  .transform((value, ctx): IpRange[] => {
+    const ranges: IpRange[] = [];
+    for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+      const parsed = /\s/.test(entry) ? { error: `"${entry}" holds a space; separate entries with commas` } : parseIpRange(entry);
+      if ('error' in parsed) {
+        ctx.addIssue({ code: 'custom', message: `${parsed.error}; list proxy addresses or CIDR blocks, e.g. 10.0.0.0/8,::1` });
+        return z.NEVER;
+      }
+      ranges.push(parsed.range);
+    }
+    return ranges;
+  });
+
+/** `BURST/PER_SECOND`, e.g. `1000/100`: a whole burst of at least 1, and a refill rate above 0. */
+const rateLimit = z
+  .string()
+  .trim()
+  .transform((value, ctx): BucketSettings => {
+    const match = /^(\d+)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(value);
+    const capacity = Number(match?.[1]);
+    const refillPerSecond = Number(match?.[2]);
+    if (!match || !Number.isSafeInteger(capacity) || capacity < 1 || !Number.isFinite(refillPerSecond) || refillPerSecond <= 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" must be BURST/PER_SECOND, e.g. 1000/100: a whole burst of at least 1 and a rate above 0 per second`,
+      });
+      return z.NEVER;
+    }
+    return { capacity, refillPerSecond };
+  });
+
 const port = z
   .string()
   .trim()
@@ -105,6 +141,9 @@ const configSchema = z.object({
   PUSHCART_VAPID_SUBJECT: optionalString.pipe(vapidSubject.optional()),
   PUSHCART_PUSH_HOSTS: optionalString.pipe(pushHosts.optional()),
   PUSHCART_MASTER_KEY: optionalString.pipe(masterKey.optional()),
+  PUSHCART_TRUSTED_PROXIES: optionalString.pipe(trustedProxies.optional()),
+  PUSHCART_RATE_LIMIT_PER_IP: optionalString.pipe(rateLimit.optional()),
+  PUSHCART_RATE_LIMIT_PER_SITE: optionalString.pipe(rateLimit.optional()),
 });
 
 export interface Config {
@@ -116,6 +155,10 @@ export interface Config {
   vapidSubject: string;
   extraPushHosts: PushHostEntry[];
   masterKey: string | undefined;
+  /** Reverse proxies whose X-Forwarded-For / Forwarded is believed; empty: the socket peer is the client. */
+  trustedProxies: IpRange[];
+  rateLimitPerIp: BucketSettings;
+  rateLimitPerSite: BucketSettings;
 }
 
 export class ConfigError extends Error {
@@ -149,5 +192,8 @@ export function parseConfig(env: Record<string, unknown>): Config {
     vapidSubject: values.PUSHCART_VAPID_SUBJECT ?? 'mailto:push@localhost.invalid',
     extraPushHosts: values.PUSHCART_PUSH_HOSTS ?? [],
     masterKey: values.PUSHCART_MASTER_KEY,
+    trustedProxies: values.PUSHCART_TRUSTED_PROXIES ?? [],
+    rateLimitPerIp: values.PUSHCART_RATE_LIMIT_PER_IP ?? DEFAULT_PER_IP_LIMIT,
+    rateLimitPerSite: values.PUSHCART_RATE_LIMIT_PER_SITE ?? DEFAULT_PER_SITE_LIMIT,
   };
 }

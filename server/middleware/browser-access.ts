@@ -1,20 +1,17 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../app-env.ts';
+import { rateLimitKeyOf } from '../client-address.ts';
 import { findSiteByPublishableKey, isOriginOfAnySite, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { keyKind } from '../sites/api-keys.ts';
-import { DEFAULT_RATE_LIMITS, RateLimiter } from './rate-limit.ts';
+import type { RateLimiter, RateLimiters } from './rate-limit.ts';
 
-export interface BrowserRateLimiters {
-  perIp: RateLimiter;
-  perKey: RateLimiter;
-}
+/** The routes that take limiters as an argument use the app's one set. */
+export type BrowserRateLimiters = RateLimiters;
 
-/** One set per app, shared by every browser route, so a client's budget is the same wherever it spends it. */
-export function browserRateLimiters(deps: AppDeps): BrowserRateLimiters {
-  const now = deps.now ?? Date.now;
-  const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
-  return { perIp: new RateLimiter(limits.perIp, now), perKey: new RateLimiter(limits.perKey, now) };
+/** What a client's requests are counted under: its address (through trusted proxies), IPv6 by /64. */
+export function clientRateLimitKey(c: Context, deps: Pick<AppDeps, 'clientIp'>): string {
+  return rateLimitKeyOf(deps.clientIp?.(c));
 }
 
 /** How long a browser may cache a preflight answer. */
@@ -28,15 +25,16 @@ export function bearerToken(c: Context): string | undefined {
 
 /**
  * Guards every browser-facing route: CORS limited to the site's own origins, the same origin check
- * enforced server-side (CORS only binds browsers; curl ignores it), a publishable key, and
- * per-IP and per-key rate limits. `keyFrom: 'path'` reads the key from `:publishableKey`.
+ * enforced server-side (CORS only binds browsers; curl ignores it), a publishable key, and rate
+ * limits — per address first, then per site for what the address limit let through, so a flood
+ * from a few addresses is stopped at their own buckets and leaves the site's to everyone else.
+ * `keyFrom: 'path'` reads the key from `:publishableKey`.
  */
 export function browserAccess(deps: AppDeps, limiters: BrowserRateLimiters, options: { keyFrom: 'header' | 'path' }): MiddlewareHandler<AppEnv> {
-  const { perIp, perKey } = limiters;
+  const { perIp, perSite } = limiters;
   return async (c, next) => {
     const origin = c.req.header('Origin');
-    const ip = deps.clientIp?.(c) ?? 'unknown';
-    limit(perIp, `ip:${ip}`, 'Too many requests from this address');
+    limit(perIp, clientRateLimitKey(c, deps), 'Too many requests from this address');
 
     if (c.req.method === 'OPTIONS') {
       // A preflight carries no Authorization header, so for a header-keyed route all we can know is
@@ -55,7 +53,7 @@ export function browserAccess(deps: AppDeps, limiters: BrowserRateLimiters, opti
     if (keyKind(key) === 'secret') {
       throw new ApiError('key_not_allowed', 'A secret key must never be used in a browser; use the publishable key (pk_…)');
     }
-    limit(perKey, `key:${key}`, 'Too many requests for this site key');
+    limit(perSite, key, 'Too many requests for this site key');
     const site = keyKind(key) === 'publishable' ? await findSiteByPublishableKey(deps.db, key) : undefined;
     if (!site) throw new ApiError('invalid_key', 'Unknown publishable key');
 
@@ -111,7 +109,14 @@ export function checkOrigin(c: Context, site: Pick<SiteRow, 'allowed_origins'>, 
   }
 }
 
+/** Takes a token from `key`'s bucket, or answers 429 with the seconds until one is back (Retry-After, RFC 9110 §10.2.3). */
 export function limit(limiter: RateLimiter, key: string, message: string): void {
   const waitSeconds = limiter.take(key);
+  if (waitSeconds > 0) throw new ApiError('rate_limited', message, { retryAfterSeconds: waitSeconds });
+}
+
+/** Answers 429 while `key`'s bucket is spent, spending nothing: for limits charged only on failure. */
+export function refuseWhileSpent(limiter: RateLimiter, key: string, message: string): void {
+  const waitSeconds = limiter.peek(key);
   if (waitSeconds > 0) throw new ApiError('rate_limited', message, { retryAfterSeconds: waitSeconds });
 }

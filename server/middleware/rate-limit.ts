@@ -1,6 +1,6 @@
 /**
- * Token buckets, in memory, per process (per isolate on Workers). Enough to stop one browser or
- * one leaked publishable key from flooding the database; not a distributed quota.
+ * Token buckets, in memory, per process (per isolate on Workers). Enough to stop one browser, one
+ * address or one leaked key from flooding the database; not a distributed quota.
  */
 export interface BucketSettings {
   /** Requests allowed in a burst. */
@@ -10,17 +10,47 @@ export interface BucketSettings {
 }
 
 export interface RateLimitSettings {
+  /** Browser and service-worker routes, per client address (IPv6 per /64). */
   perIp: BucketSettings;
-  perKey: BucketSettings;
+  /** Browser routes, per publishable key: counts only requests the per-address limit let through. */
+  perSite: BucketSettings;
+  /** Secret-key routes, per key. */
+  perSecretKey: BucketSettings;
+  /** The admin API, per client address. */
+  admin: BucketSettings;
+  /** Wrong secret keys and admin tokens, per client address; once spent, no key is checked from there. */
+  failedAuth: BucketSettings;
 }
 
-export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
-  perIp: { capacity: 120, refillPerSecond: 2 },
-  perKey: { capacity: 6000, refillPerSecond: 100 },
-};
+/**
+ * Per client address: 100 requests a second sustained, 1,000 in a burst. A shopper's page view
+ * costs at most 3 requests (site config, an event, the subscription check) and an active shopper
+ * opens a page every 10 s or slower, so 100/s is 330 shoppers browsing at once behind one carrier
+ * NAT address (RFC 6888); the burst lets all of them open a page at the same instant.
+ */
+export const DEFAULT_PER_IP_LIMIT: BucketSettings = { capacity: 1_000, refillPerSecond: 100 };
 
-/** Buckets kept before the fullest (idle) ones are dropped: bounds memory under an address scan. */
-const MAX_TRACKED_BUCKETS = 50_000;
+/**
+ * Per site: 12,000 requests a second sustained, 60,000 in a burst. A shop at 2,000 page views a
+ * second makes at most 6,000 requests a second, half the sustained rate; the burst covers a spike
+ * to 10,000 page views a second (30,000 requests) for 3 seconds on top of it. A flood has to come
+ * from more than 120 addresses, each at its own full limit, before the site's budget runs low.
+ */
+export const DEFAULT_PER_SITE_LIMIT: BucketSettings = { capacity: 60_000, refillPerSecond: 12_000 };
+
+/** Operator scripts and the dashboard; nothing there needs more than a few calls a second. */
+export const DEFAULT_ADMIN_LIMIT: BucketSettings = { capacity: 100, refillPerSecond: 10 };
+
+/**
+ * 20 wrong keys, then one every 10 seconds. Keys are 256-bit random, so this is not what stops a
+ * guess from succeeding; it stops a scanner from spending a database lookup per guess.
+ */
+export const DEFAULT_FAILED_AUTH_LIMIT: BucketSettings = { capacity: 20, refillPerSecond: 0.1 };
+
+/** Buckets kept per limiter before some are dropped: bounds memory under an address scan. */
+export const MAX_TRACKED_BUCKETS = 50_000;
+/** When dropping, go this far below the cap, so one sweep serves many new keys (amortised O(1)). */
+const SWEEP_TARGET_FRACTION = 0.9;
 
 interface Bucket {
   tokens: number;
@@ -33,26 +63,111 @@ export class RateLimiter {
   constructor(
     private readonly settings: BucketSettings,
     private readonly now: () => number,
+    private readonly maxTrackedBuckets = MAX_TRACKED_BUCKETS,
   ) {}
+
+  /** How many keys are tracked now. */
+  get size(): number {
+    return this.#buckets.size;
+  }
 
   /** Takes one token for `key`. Returns 0 when allowed, else the seconds until one is available. */
   take(key: string): number {
-    const nowMs = this.now();
-    const { capacity, refillPerSecond } = this.settings;
-    const bucket = this.#buckets.get(key) ?? { tokens: capacity, updatedAtMs: nowMs };
-    bucket.tokens = Math.min(capacity, bucket.tokens + ((nowMs - bucket.updatedAtMs) / 1000) * refillPerSecond);
-    bucket.updatedAtMs = nowMs;
-    // Re-inserting keeps the Map in least-recently-used order for eviction.
-    this.#buckets.delete(key);
-    this.#buckets.set(key, bucket);
-    if (this.#buckets.size > MAX_TRACKED_BUCKETS) {
-      const oldest = this.#buckets.keys().next().value;
-      if (oldest !== undefined) this.#buckets.delete(oldest);
-    }
+    const bucket = this.#refilled(key);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return 0;
     }
-    return (1 - bucket.tokens) / refillPerSecond;
+    return this.#secondsUntilOneToken(bucket);
   }
+
+  /** Like `take` but spends nothing: the seconds until `key` may go on (0: now). */
+  peek(key: string): number {
+    const bucket = this.#buckets.get(key);
+    if (!bucket) return 0;
+    const tokens = this.#tokensNow(bucket, this.now());
+    return tokens >= 1 ? 0 : this.#secondsUntilOneToken({ tokens, updatedAtMs: 0 });
+  }
+
+  /**
+   * Spends a token even from an empty bucket, down to one burst of debt: for limits on failures,
+   * which are known only after the fact (`peek` before, `charge` on failure). Failures that arrived
+   * together all passed the `peek`, so each one still lengthens the wait that follows.
+   */
+  charge(key: string): void {
+    const bucket = this.#refilled(key);
+    bucket.tokens = Math.max(-this.settings.capacity, bucket.tokens - 1);
+  }
+
+  #tokensNow(bucket: Bucket, nowMs: number): number {
+    const elapsedSeconds = Math.max(0, nowMs - bucket.updatedAtMs) / 1000;
+    return Math.min(this.settings.capacity, bucket.tokens + elapsedSeconds * this.settings.refillPerSecond);
+  }
+
+  #secondsUntilOneToken(bucket: Bucket): number {
+    return (1 - bucket.tokens) / this.settings.refillPerSecond;
+  }
+
+  #refilled(key: string): Bucket {
+    const nowMs = this.now();
+    const known = this.#buckets.get(key);
+    const bucket = known ?? { tokens: this.settings.capacity, updatedAtMs: nowMs };
+    bucket.tokens = this.#tokensNow(bucket, nowMs);
+    bucket.updatedAtMs = nowMs;
+    // Re-inserting keeps the Map in least-recently-used order for eviction.
+    if (known) this.#buckets.delete(key);
+    else if (this.#buckets.size >= this.maxTrackedBuckets) this.#sweep(nowMs);
+    this.#buckets.set(key, bucket);
+    return bucket;
+  }
+
+  /**
+   * Drops every bucket that has refilled to capacity (forgetting it changes no answer), then, if a
+   * scan keeps that many busy, the least recently used ones.
+   */
+  #sweep(nowMs: number): void {
+    const target = Math.floor(this.maxTrackedBuckets * SWEEP_TARGET_FRACTION);
+    for (const [key, bucket] of this.#buckets) {
+      if (this.#tokensNow(bucket, nowMs) >= this.settings.capacity) this.#buckets.delete(key);
+    }
+    for (const key of this.#buckets.keys()) {
+      if (this.#buckets.size <= target) break;
+      this.#buckets.delete(key);
+    }
+  }
+}
+
+export interface RateLimiters {
+  perIp: RateLimiter;
+  perSite: RateLimiter;
+  perSecretKey: RateLimiter;
+  admin: RateLimiter;
+  failedAuth: RateLimiter;
+}
+
+/**
+ * One set per app, shared by every route, so a client's budget is the same wherever it spends it.
+ * `configured` is what the operator set; `overrides` replaces single buckets (tests).
+ */
+export function createRateLimiters(
+  configured: { perIp: BucketSettings; perSite: BucketSettings },
+  now: () => number,
+  overrides: Partial<RateLimitSettings> = {},
+): RateLimiters {
+  const settings: RateLimitSettings = {
+    perIp: configured.perIp,
+    perSite: configured.perSite,
+    // A shop's backend may send what its pages would (server-side events), so a key gets a site's budget.
+    perSecretKey: configured.perSite,
+    admin: DEFAULT_ADMIN_LIMIT,
+    failedAuth: DEFAULT_FAILED_AUTH_LIMIT,
+    ...overrides,
+  };
+  return {
+    perIp: new RateLimiter(settings.perIp, now),
+    perSite: new RateLimiter(settings.perSite, now),
+    perSecretKey: new RateLimiter(settings.perSecretKey, now),
+    admin: new RateLimiter(settings.admin, now),
+    failedAuth: new RateLimiter(settings.failedAuth, now),
+  };
 }

@@ -4,27 +4,48 @@ import { findLiveSecretKeyByHash, touchSecretKey } from '../db/secret-keys.ts';
 import { findSiteById } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { hashSecretKey, keyKind } from '../sites/api-keys.ts';
-import { bearerToken } from './browser-access.ts';
+import { bearerToken, clientRateLimitKey, limit, refuseWhileSpent } from './browser-access.ts';
 
 /** How stale `last_used_at` may get before a request refreshes it. */
 const KEY_USE_RESOLUTION_SECONDS = 3600;
 
-/** Developer routes: `Authorization: Bearer sk_…`. Looked up on every request, so a revocation applies at once. */
+/**
+ * Developer routes: `Authorization: Bearer sk_…`. Looked up on every request, so a revocation
+ * applies at once. Each key has its own rate limit; an address that keeps presenting unknown keys
+ * is refused before the next one is even looked up.
+ */
 export function secretKeyAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // `/v1/x` and `/v1/x/*` both match `/v1/x`: check and charge a request once.
+    if (c.get('secretKeyId') !== undefined) return next();
     const token = bearerToken(c);
     if (token === undefined) throw new ApiError('invalid_key', 'Send a secret key: Authorization: Bearer sk_…');
     if (keyKind(token) === 'publishable') {
       throw new ApiError('key_not_allowed', 'Publishable keys (pk_…) cannot use this route; use a secret key (sk_…)');
     }
-    const key = keyKind(token) === 'secret' ? await findLiveSecretKeyByHash(deps.db, await hashSecretKey(token)) : undefined;
-    const site = key === undefined ? undefined : await findSiteById(deps.db, key.site_id);
-    if (!key || !site) throw new ApiError('invalid_key', 'Unknown or revoked secret key');
+    const { failedAuth, perSecretKey } = c.get('rateLimiters');
+    const client = clientRateLimitKey(c, deps);
+    // Only wrong keys are charged: a backend sending many requests at once with its right key never waits here.
+    refuseWhileSpent(failedAuth, client, 'Too many unknown keys from this address');
+    const found = await findKeyAndSite(deps, token);
+    if (!found) {
+      failedAuth.charge(client);
+      throw new ApiError('invalid_key', 'Unknown or revoked secret key');
+    }
+    const { key, site } = found;
+    limit(perSecretKey, key.id, 'Too many requests with this secret key');
     const nowMs = (deps.now ?? Date.now)();
     if (key.last_used_at === null || key.last_used_at.getTime() < nowMs - KEY_USE_RESOLUTION_SECONDS * 1000) {
       await touchSecretKey(deps.db, key.id, KEY_USE_RESOLUTION_SECONDS, new Date(nowMs));
     }
+    c.set('secretKeyId', key.id);
     c.set('site', site);
     await next();
   };
+}
+
+async function findKeyAndSite(deps: AppDeps, token: string) {
+  const key = keyKind(token) === 'secret' ? await findLiveSecretKeyByHash(deps.db, await hashSecretKey(token)) : undefined;
+  const site = key === undefined ? undefined : await findSiteById(deps.db, key.site_id);
+  return key && site ? { key, site } : undefined;
 }

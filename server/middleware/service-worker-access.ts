@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { isOriginOfAnySite } from '../db/sites.ts';
-import { answerPreflight, limit, type BrowserRateLimiters } from './browser-access.ts';
+import { answerPreflight, clientRateLimitKey, limit, type BrowserRateLimiters } from './browser-access.ts';
 
 /**
  * For routes a shop's service worker calls without a site key (reports, subscription renewal):
@@ -11,7 +11,7 @@ import { answerPreflight, limit, type BrowserRateLimiters } from './browser-acce
  */
 export function serviceWorkerAccess(deps: AppDeps, limiters: BrowserRateLimiters): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    limit(limiters.perIp, `ip:${deps.clientIp?.(c) ?? 'unknown'}`, 'Too many requests from this address');
+    limit(limiters.perIp, clientRateLimitKey(c, deps), 'Too many requests from this address');
     if (c.req.method === 'OPTIONS') {
       const origin = c.req.header('Origin');
       const allowed = origin !== undefined && (await isOriginOfAnySite(deps.db, origin));

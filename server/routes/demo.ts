@@ -4,7 +4,7 @@ import type { AppDeps, AppEnv } from '../app-env.ts';
 import { insertNotificationWithDeliveries } from '../db/notifications.ts';
 import { findDemoSite, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
-import { checkOrigin, limit } from '../middleware/browser-access.ts';
+import { checkOrigin, clientRateLimitKey, limit } from '../middleware/browser-access.ts';
 import { RateLimiter } from '../middleware/rate-limit.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
 import { validate } from '../validation.ts';
@@ -119,7 +119,7 @@ document.getElementById('test-push').addEventListener('click', async () => {
       const site = await demoSite(c);
       checkOrigin(c, site, c.req.header('Origin'));
       const { visitorId } = c.req.valid('json');
-      limit(perAddress, `ip:${deps.clientIp?.(c) ?? 'unknown'}`, 'Too many test pushes from this address');
+      limit(perAddress, clientRateLimitKey(c, deps), 'Too many test pushes from this address');
       limit(perVisitor, `visitor:${visitorId}`, 'Too many test pushes for this visitor; wait a few seconds');
       const demoOrigin = new URL(deps.config.publicUrl).origin;
       const id = crypto.randomUUID();

@@ -1,5 +1,6 @@
 import { createApp } from '../app.ts';
 import type { AppDeps } from '../app-env.ts';
+import { resolveClientAddress } from '../client-address.ts';
 import { parseConfig } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { findSiteById, updateSiteSettings } from '../db/sites.ts';
@@ -29,7 +30,8 @@ export function testApp(db: Db, overrides: Partial<AppDeps> & { env?: Record<str
     config,
     db,
     logger,
-    clientIp: (c) => c.req.header('X-Test-Client-Ip') ?? '198.51.100.1',
+    // The test names the socket peer; forwarding headers are read as the Node entry reads them.
+    clientIp: (c) => resolveClientAddress(c.req.header('X-Test-Client-Ip') ?? '198.51.100.1', c.req.raw.headers, config.trustedProxies),
     ...rest,
   });
   return { app, logger, config };

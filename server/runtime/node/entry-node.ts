@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../app.ts';
+import { resolveClientAddress } from '../../client-address.ts';
 import type { Config } from '../../config.ts';
 import type { Socket } from 'node:net';
 import { countSites, findDemoSite, listSites, markDemoSite } from '../../db/sites.ts';
@@ -45,7 +46,7 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
       config,
       db: database.db,
       logger,
-      clientIp: (c) => getConnInfo(c).remote.address,
+      clientIp: (c) => resolveClientAddress(getConnInfo(c).remote.address, c.req.raw.headers, config.trustedProxies),
       onNotificationQueued: () => worker.wake(),
       clientScripts: await buildClientBundles(),
       demo: true,

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import { createApp, type App } from '../../app.ts';
+import { resolveClientAddress } from '../../client-address.ts';
 import { ConfigError, parseConfig, type Config } from '../../config.ts';
 import type { Database, Db } from '../../db/database.ts';
 import { guardPoolErrors } from '../../db/pg-pool-errors.ts';
@@ -226,8 +227,9 @@ function runtimeFor(env: WorkerEnv): Runtime {
     config,
     db,
     logger,
-    // Cloudflare sets this to the visitor's address; there is no socket address to read on Workers.
-    clientIp: (c) => c.req.header('CF-Connecting-IP'),
+    // Cloudflare sets this to the address that connected to it; there is no socket to read on
+    // Workers. A proxy of the operator's own in front of Cloudflare is read through like on Node.
+    clientIp: (c) => resolveClientAddress(c.req.header('CF-Connecting-IP'), c.req.raw.headers, config.trustedProxies),
     onNotificationQueued: (notificationId) => wakeDelivery({ notificationId }),
   });
   // The runtime's own fetch: pooling, HTTP/2 and TLS are Cloudflare's. Looked up per call, not
