@@ -226,6 +226,37 @@ describe.skipIf(missing !== undefined)('the snippet reports what the server stor
     expect(await pushStatus(page)).toContain('origin_not_allowed');
   });
 
+  it('403 invalid_signature on identify: fires error with the code, then stores the subscription without the user id', async () => {
+    const { page, stub, posts, errors } = await openShopper();
+    // The shop's backend signed with the wrong key: the page identifies with a signature the server refuses.
+    await editDemoTag(page, (tag) => `<script>pushcart.push(['identify', 'customer-7', '${'0'.repeat(64)}']);</script>\n${tag}`);
+    await page.goto(`${shop.origin}/demo`);
+
+    const [subscribed] = await waitForEvents(page, 'subscribed');
+    expect(subscribed!.detail).toEqual({ endpoint: stub.current!.endpoint });
+    const recorded = await events(page);
+    expect(recorded.map((event) => event.type)).toEqual(['error', 'subscribed']);
+    expect(recorded[0]!.detail).toMatchObject({ code: 'invalid_signature', status: 403 });
+    expect(recorded[0]!.state, 'not stored yet when the identity was refused').toBe('unsubscribed');
+    expect(await stateOf(page)).toBe('subscribed');
+    expect(posts.map((post) => post.postDataJSON().externalUserId)).toEqual(['customer-7', undefined]);
+    const rows = await database.db.selectFrom('subscriptions').select(['status', 'external_user_id']).where('endpoint', '=', stub.current!.endpoint).execute();
+    expect(rows).toEqual([{ status: 'active', external_user_id: null }]);
+    expect(errors()).toEqual([]);
+  });
+
+  it('an unknown publishable key: the config is refused, and error says so instead of silence', async () => {
+    const { page, posts } = await openShopper();
+    await editDemoTag(page, (tag) => tag.replace(`data-site="${shop.site.publishableKey}"`, 'data-site="pk_live_doesnotexist0000000000"'));
+    await page.goto(`${shop.origin}/demo`);
+
+    const [refusal] = await waitForEvents(page, 'error');
+    expect(refusal!.detail).toMatchObject({ code: 'invalid_key', status: 401 });
+    expect(await stateOf(page)).toBe('unsubscribed');
+    expect(posts).toEqual([]);
+    expect(await pushStatus(page)).toContain('invalid_key');
+  });
+
   it('503 storage_unavailable: fires error saying when it retries, retries after Retry-After, then is subscribed and stored', async () => {
     const { page, stub, posts, errors } = await openShopper();
     await answerSubscriptionPosts(page, 1, 503, 'storage_unavailable', 'The database is unavailable; retry later', 1);
