@@ -31,6 +31,8 @@ interface RecordedEvent {
   detail: any;
   /** `pushcart.state` when the event fired. */
   state: string;
+  /** The demo page's status line once every listener of the event had run. */
+  pushStatus?: string;
 }
 
 interface Shopper {
@@ -62,7 +64,12 @@ async function openShopper(options: { neverSettlingSubscribe?: boolean } = {}): 
     const g = globalThis as any;
     g.__pushcartEvents = [];
     for (const type of ['subscribed', 'unsubscribed', 'permission', 'error']) {
-      g.addEventListener(`pushcart:${type}`, (event: any) => g.__pushcartEvents.push({ type, detail: event.detail, state: g.pushcart?.state }));
+      g.addEventListener(`pushcart:${type}`, (event: any) => {
+        const recorded: Record<string, unknown> = { type, detail: event.detail, state: g.pushcart?.state };
+        g.__pushcartEvents.push(recorded);
+        // Runs once the dispatch is over, after the page's own listeners (registered later) too.
+        g.queueMicrotask(() => (recorded.pushStatus = g.document.getElementById('push-status')?.textContent));
+      });
     }
   });
   if (options.neverSettlingSubscribe) {
@@ -182,8 +189,8 @@ describe.skipIf(missing !== undefined)('the snippet reports what the server stor
     // Kept in the browser, so a later attempt posts the same subscription without asking again.
     expect(stub.current, 'the browser subscription is kept').toBeDefined();
     expect(stub.unsubscribed).toEqual([]);
-    expect(await pushStatus(page)).toMatch(/refused/i);
-    expect(await pushStatus(page)).toContain('endpoint_not_allowed');
+    await expect.poll(() => pushStatus(page), { timeout: WAIT_MS }).toMatch(/refused/i);
+    await expect.poll(() => pushStatus(page), { timeout: WAIT_MS }).toContain('endpoint_not_allowed');
     await screenshot(page, 'push-status-refused.png');
 
     // The next page view does not post again (the refusal holds for a day) but says so again.
@@ -204,7 +211,7 @@ describe.skipIf(missing !== undefined)('the snippet reports what the server stor
     expect(posts).toHaveLength(2);
     expect(stub.subscribeCalls).toHaveLength(1);
     expect(await storedRows(stub.current!.endpoint)).toMatchObject([{ status: 'active', site_id: shop.site.id }]);
-    expect(await pushStatus(page)).toMatch(/notifications are on/i);
+    await expect.poll(() => pushStatus(page), { timeout: WAIT_MS }).toMatch(/notifications are on/i);
     expect(errors()).toEqual([]);
   });
 
@@ -223,7 +230,7 @@ describe.skipIf(missing !== undefined)('the snippet reports what the server stor
     expect((await events(page)).map((event) => event.type)).not.toContain('subscribed');
     expect(posts).toHaveLength(1);
     expect(await storedRows(stub.current?.endpoint)).toEqual([]);
-    expect(await pushStatus(page)).toContain('origin_not_allowed');
+    await expect.poll(() => pushStatus(page), { timeout: WAIT_MS }).toContain('origin_not_allowed');
   });
 
   it('403 invalid_signature on identify: fires error with the code, then stores the subscription without the user id', async () => {
@@ -254,7 +261,7 @@ describe.skipIf(missing !== undefined)('the snippet reports what the server stor
     expect(refusal!.detail).toMatchObject({ code: 'invalid_key', status: 401 });
     expect(await stateOf(page)).toBe('unsubscribed');
     expect(posts).toEqual([]);
-    expect(await pushStatus(page)).toContain('invalid_key');
+    await expect.poll(() => pushStatus(page), { timeout: WAIT_MS }).toContain('invalid_key');
   });
 
   it('503 storage_unavailable: fires error saying when it retries, retries after Retry-After, then is subscribed and stored', async () => {
@@ -265,6 +272,7 @@ describe.skipIf(missing !== undefined)('the snippet reports what the server stor
     const [outage] = await waitForEvents(page, 'error');
     expect(outage!.detail).toMatchObject({ code: 'storage_unavailable', status: 503, retryInSeconds: 1 });
     expect(outage!.state).toBe('unsubscribed');
+    expect(outage!.pushStatus).toMatch(/not subscribed yet: .*storage_unavailable.*trying again in 1 s/i);
 
     const [subscribed] = await waitForEvents(page, 'subscribed');
     expect(subscribed!.detail).toEqual({ endpoint: stub.current!.endpoint });
@@ -273,7 +281,7 @@ describe.skipIf(missing !== undefined)('the snippet reports what the server stor
     expect(posts, 'one refused post, one retry').toHaveLength(2);
     expect(stub.subscribeCalls, 'the same browser subscription is posted again').toHaveLength(1);
     expect(await storedRows(stub.current!.endpoint)).toMatchObject([{ status: 'active', site_id: shop.site.id }]);
-    expect(await pushStatus(page)).toMatch(/notifications are on/i);
+    await expect.poll(() => pushStatus(page), { timeout: WAIT_MS }).toMatch(/notifications are on/i);
     expect(errors()).toEqual([]);
   });
 
@@ -289,7 +297,7 @@ describe.skipIf(missing !== undefined)('the snippet reports what the server stor
     expect(posts).toHaveLength(4);
     expect(await stateOf(page)).toBe('unsubscribed');
     expect(await storedRows(stub.current?.endpoint)).toEqual([]);
-    expect(await pushStatus(page)).toContain('storage_unavailable');
+    await expect.poll(() => pushStatus(page), { timeout: WAIT_MS }).toContain('storage_unavailable');
     // Still kept in the browser: a later page view posts it again.
     expect(stub.current).toBeDefined();
   });
@@ -302,13 +310,29 @@ describe.skipIf(missing !== undefined)('the snippet reports what the server stor
     const [limited] = await waitForEvents(page, 'error');
     expect(limited!.detail).toMatchObject({ code: 'rate_limited', status: 429, retryInSeconds: 2 });
     expect(limited!.state).toBe('unsubscribed');
-    expect(await pushStatus(page)).toMatch(/trying again in 2 s/i);
+    expect(limited!.pushStatus).toMatch(/trying again in 2 s/i);
     await screenshot(page, 'push-status-will-retry.png');
 
     await waitForEvents(page, 'subscribed');
     expect(await stateOf(page)).toBe('subscribed');
     expect(posts).toHaveLength(2);
     expect(await storedRows(stub.current!.endpoint)).toMatchObject([{ status: 'active' }]);
+  });
+
+  it('429 with a long Retry-After: the next page view does not post before it is over, and says when it will', async () => {
+    const { page, posts } = await openShopper();
+    await answerSubscriptionPosts(page, 1, 429, 'rate_limited', 'Too many requests for this site key', 120);
+    await page.goto(`${shop.origin}/demo`);
+    const [limited] = await waitForEvents(page, 'error');
+    expect(limited!.detail).toMatchObject({ code: 'rate_limited', retryInSeconds: 120 });
+
+    await page.goto(`${shop.origin}/demo`);
+    const [held] = await waitForEvents(page, 'error');
+    expect(held!.detail).toMatchObject({ code: 'rate_limited', status: 429 });
+    expect(held!.detail.retryInSeconds).toBeGreaterThan(0);
+    expect(held!.detail.retryInSeconds).toBeLessThanOrEqual(120);
+    expect(held!.state).toBe('unsubscribed');
+    expect(posts, 'the second page view waits instead of posting').toHaveLength(1);
   });
 
   it('a pushManager.subscribe() that never settles times out: one console warning, an error event, nothing posted', async () => {
@@ -324,7 +348,7 @@ describe.skipIf(missing !== undefined)('the snippet reports what the server stor
     expect(await stateOf(page)).toBe('unsubscribed');
     expect(posts).toEqual([]);
     expect(warnings.filter((text) => text.startsWith('Pushcart'))).toHaveLength(1);
-    expect(await pushStatus(page)).toMatch(/did not finish subscribing/i);
+    await expect.poll(() => pushStatus(page), { timeout: WAIT_MS }).toMatch(/did not finish subscribing/i);
     await screenshot(page, 'push-status-timed-out.png');
     expect(errors()).toEqual([]);
   });
