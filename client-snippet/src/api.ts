@@ -44,7 +44,7 @@ const MAX_POSTS_PER_PAGE = 4;
 const MAX_IN_PAGE_WAIT_SECONDS = 300;
 const noop = () => {};
 
-/** 503 and 429 (and no answer at all) pass; any other refusal stands until something changes. */
+/** A 503, a 429 or no readable answer passes by itself; any other refusal stands until something changes. */
 const isTransient = (error: PushcartError) => !error.status || error.status === 429 || error.status >= 500;
 
 /** Retry-After as delay-seconds or an HTTP date (RFC 9110, section 10.2.3). */
@@ -64,7 +64,7 @@ async function failureOf(response: Response | undefined, host: string): Promise<
   } catch {
     // Not our error shape (a proxy's page, say): the status says enough.
   }
-  return { code: error?.code || `http_${response.status}`, message: error?.message || response.statusText, status: response.status };
+  return { code: error?.code || `http_${response.status}`, message: error?.message || `HTTP ${response.status}`, status: response.status };
 }
 
 function asPushcartError(error: unknown, code: string): PushcartError {
