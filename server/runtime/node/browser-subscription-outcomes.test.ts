@@ -55,7 +55,7 @@ let shopper: Shopper | undefined;
  * A shopper who allowed notifications on an earlier visit: the snippet's page-load re-sync
  * subscribes and posts by itself. Every `pushcart:*` event is recorded in `__pushcartEvents`.
  */
-async function openShopper(options: { neverSettlingSubscribe?: boolean } = {}): Promise<Shopper> {
+async function openShopper(options: { neverSettlingSubscribe?: boolean; subscribeDelayMs?: number } = {}): Promise<Shopper> {
   const profile = await launchChromium({ locale: 'en-GB', timezoneId: 'Europe/London' });
   const stub = new BrowserPushStub(mock);
   await stub.install(profile.context);
@@ -78,6 +78,17 @@ async function openShopper(options: { neverSettlingSubscribe?: boolean } = {}): 
       const g = globalThis as any;
       if (g.PushManager) g.PushManager.prototype.subscribe = () => new Promise(() => {});
     });
+  }
+  if (options.subscribeDelayMs !== undefined) {
+    // A push service that answers, but only after the snippet's timeout.
+    await profile.context.addInitScript((delayMs) => {
+      const g = globalThis as any;
+      if (!g.PushManager) return;
+      const subscribe = g.PushManager.prototype.subscribe;
+      g.PushManager.prototype.subscribe = function (...args: unknown[]) {
+        return new Promise((resolve) => g.setTimeout(resolve, delayMs)).then(() => subscribe.apply(this, args));
+      };
+    }, options.subscribeDelayMs);
   }
   const page = profile.page;
   const posts: Request[] = [];
@@ -351,5 +362,21 @@ describe.skipIf(missing !== undefined)('the snippet reports what the server stor
     await expect.poll(() => pushStatus(page), { timeout: WAIT_MS }).toMatch(/did not finish subscribing/i);
     await screenshot(page, 'push-status-timed-out.png');
     expect(errors()).toEqual([]);
+  });
+
+  it('a pushManager.subscribe() that settles only after the timeout: error first, then the late subscription is stored', async () => {
+    const { page, stub, posts, warnings } = await openShopper({ subscribeDelayMs: 2_000 });
+    await editDemoTag(page, (tag) => tag.replace('data-site=', 'data-subscribe-timeout="1" data-site='));
+    await page.goto(`${shop.origin}/demo`);
+
+    const [subscribed] = await waitForEvents(page, 'subscribed');
+    const recorded = await events(page);
+    expect(recorded.map((event) => event.type)).toEqual(['error', 'subscribed']);
+    expect(recorded[0]!.detail).toMatchObject({ code: 'subscribe_timeout' });
+    expect(subscribed!.detail).toEqual({ endpoint: stub.current!.endpoint });
+    expect(await stateOf(page)).toBe('subscribed');
+    expect(posts).toHaveLength(1);
+    expect(warnings.filter((text) => text.startsWith('Pushcart'))).toHaveLength(1);
+    expect(await storedRows(stub.current!.endpoint)).toMatchObject([{ status: 'active' }]);
   });
 });
