@@ -5,7 +5,18 @@ import { type PromptConfig, promptTexts, showPrompt } from './prompt';
 import { fromBase64Url, load, save, shareWithServiceWorker, toBase64Url, visitorId } from './storage';
 
 export type PushcartState = 'unsupported' | 'default' | 'denied' | 'subscribed' | 'unsubscribed';
-export type PushcartEvent = 'subscribed' | 'unsubscribed' | 'permission';
+export type PushcartEvent = 'subscribed' | 'unsubscribed' | 'permission' | 'error';
+
+/** Detail of the `error` event: why the subscription is not stored (yet). */
+export interface PushcartError {
+  /** The server's error code (`endpoint_not_allowed`, `storage_unavailable`…) or one of the snippet's own. */
+  code: string;
+  message: string;
+  /** The HTTP status of the server's answer, when one could be read. */
+  status?: number;
+  /** Present only when this page tries again by itself, after this many seconds. */
+  retryInSeconds?: number;
+}
 export type Command = [string, ...unknown[]] | ((api: Pushcart) => void);
 
 export interface Pushcart {
@@ -25,7 +36,41 @@ interface SiteConfig {
 }
 
 const DAY_MS = 864e5;
+/** How long pushManager.subscribe() may take; `data-subscribe-timeout` (seconds) overrides it. */
+const SUBSCRIBE_TIMEOUT_SECONDS = 25;
+/** Posts of one subscription per page before it waits for a later page view. */
+const MAX_POSTS_PER_PAGE = 4;
+/** Longer waits are left to a later page view rather than a timer in this one. */
+const MAX_IN_PAGE_WAIT_SECONDS = 300;
 const noop = () => {};
+
+/** A 503, a 429 or no readable answer passes by itself; any other refusal stands until something changes. */
+const isTransient = (error: PushcartError) => !error.status || error.status === 429 || error.status >= 500;
+
+/** Retry-After as delay-seconds or an HTTP date (RFC 9110, section 10.2.3). */
+function retryAfterSeconds(response: Response | undefined): number | undefined {
+  const value = response?.headers.get('Retry-After');
+  if (!value) return undefined;
+  const seconds = /^\d+$/.test(value) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  return seconds >= 0 ? Math.max(1, Math.ceil(seconds)) : undefined;
+}
+
+/** The error body the server answers with (`{"error":{"code","message"}}`), or what is known without one. */
+async function failureOf(response: Response | undefined, host: string): Promise<PushcartError> {
+  if (!response) return { code: 'network_error', message: `could not reach ${host}` };
+  let error: { code?: string; message?: string } | undefined;
+  try {
+    error = (await response.json()).error;
+  } catch {
+    // Not our error shape (a proxy's page, say): the status says enough.
+  }
+  return { code: error?.code || `http_${response.status}`, message: error?.message || `HTTP ${response.status}`, status: response.status };
+}
+
+function asPushcartError(error: unknown, code: string): PushcartError {
+  // (A DOMException has a numeric legacy `code`; ours are strings.)
+  return typeof (error as PushcartError)?.code === 'string' ? (error as PushcartError) : { code, message: String((error as Error)?.message ?? error) };
+}
 
 export function createPushcart(script: HTMLScriptElement): Pushcart {
   const data = script.dataset;
@@ -40,6 +85,9 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
   let registration: ServiceWorkerRegistration | undefined;
   let identity: { externalUserId?: string; signature?: string } = {};
   let sentIdentity = identity;
+  /** Posts of the subscription since the last one the server stored, and the pending retry. */
+  let posts = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   function emit(event: PushcartEvent, detail: unknown): void {
     for (const callback of listeners[event] ?? []) {
@@ -63,18 +111,19 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
     return permission === 'granted' ? 'unsubscribed' : permission;
   }
 
+  /** Resolves with the server's answer, whatever its status; rejects only when there was none. */
   function call(path: string, body: unknown, method = 'POST', keepalive = false): Promise<Response> {
     return fetch(`${host}/v1/${path}`, {
       method,
       keepalive, // only for events, which are often sent just before the page navigates away
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${data.site}` },
       body: JSON.stringify(body),
-    }).then((response) => (response.ok ? response : Promise.reject(response.status)));
+    });
   }
 
   async function boot(): Promise<void> {
-    const response = await fetch(`${host}/v1/sites/${data.site}/config`);
-    if (!response.ok) throw response.status;
+    const response = await fetch(`${host}/v1/sites/${data.site}/config`).catch(noop);
+    if (!response?.ok) throw await failureOf(response || undefined, host);
     config = (await response.json()) as SiteConfig;
     const swUrl = new URL(data.sw || '/pushcart-sw.js', location.href).href;
     const scope = new URL(data.scope || '/', location.href).href;
@@ -113,34 +162,118 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
       await subscription.unsubscribe();
       subscription = null;
     }
-    if (!subscription && Notification.permission === 'granted' && !load('optout')) subscription = await subscribe();
-    if (subscription) await remember(subscription);
+    const wanted = Notification.permission === 'granted' && !load('optout');
+    const hold = held();
+    if (wanted && hold) {
+      // An earlier page's answer still holds: say so, and post again only once it has passed.
+      setState(permissionState());
+      const waitMs = hold.until - Date.now();
+      const error = { ...hold.error };
+      if (subscription && isTransient(error) && waitMs <= MAX_IN_PAGE_WAIT_SECONDS * 1000) {
+        error.retryInSeconds = Math.ceil(waitMs / 1000);
+        retryTimer = setTimeout(retry, waitMs);
+      }
+      emit('error', error);
+    } else if (subscription) await remember(subscription);
+    else if (wanted) await subscribeAndRemember();
     else setState(permissionState());
   }
 
-  function subscribe(): Promise<PushSubscription> {
-    const applicationServerKey = fromBase64Url(config!.vapidPublicKey);
-    return registration!.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey });
+  /** The server's last refusal or Retry-After, while it lasts (kept across page views). */
+  function held(): { until: number; error: PushcartError } | undefined {
+    try {
+      const hold = JSON.parse(load('hold') || 'null');
+      return hold && hold.until > Date.now() ? hold : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
-  /** Tells the server (again) about the subscription; the state follows the browser either way. */
-  async function remember(subscription: PushSubscription): Promise<void> {
+  function retry(): void {
+    save('hold', null);
+    sync().catch(noop);
+  }
+
+  /** Resolves with a subscription, or rejects with a PushcartError; never waits forever. */
+  function subscribe(): Promise<PushSubscription> {
+    const applicationServerKey = fromBase64Url(config!.vapidPublicKey);
+    const pending = registration!.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey });
+    const seconds = Number(data.subscribeTimeout) || SUBSCRIBE_TIMEOUT_SECONDS;
+    return new Promise((resolve, reject) => {
+      // Chromium whose push service is unreachable leaves subscribe() pending for minutes.
+      const timer = setTimeout(() => {
+        const message = `the browser did not finish subscribing within ${seconds} s (its push service may be unreachable)`;
+        console.warn(`Pushcart: ${message}.`);
+        reject({ code: 'subscribe_timeout', message });
+        // Should it settle after all, that subscription is stored then.
+        pending.then(remember).catch(noop);
+      }, seconds * 1000);
+      pending.then(resolve, reject).finally(() => clearTimeout(timer));
+    });
+  }
+
+  /** Subscribes in the browser (or takes the subscription it already has) and posts it. */
+  async function subscribeAndRemember(): Promise<void> {
+    save('hold', null);
+    let subscription: PushSubscription;
+    try {
+      subscription = (await registration!.pushManager.getSubscription()) || (await subscribe());
+    } catch (error) {
+      setState(permissionState());
+      emit('error', asPushcartError(error, 'subscribe_failed'));
+      return;
+    }
+    await remember(subscription);
+  }
+
+  /**
+   * Tells the server (again) about the subscription. The state becomes 'subscribed' only when the
+   * server stored it. A refused subscription stays in the browser: nobody can push to it, and
+   * posting the same one again later (a fixed configuration, the end of an outage) needs no new
+   * permission prompt and no new registration at the push service.
+   */
+  async function remember(subscription: PushSubscription, withIdentity = true): Promise<void> {
+    clearTimeout(retryTimer);
     sentIdentity = identity;
+    const sending = withIdentity ? identity : {};
     let timeZone: string | undefined;
     try {
       timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     } catch {
       // Older engines without time zone data: the server then uses the site's default.
     }
-    await call('subscriptions', {
+    posts++;
+    const response = await call('subscriptions', {
       subscription: subscription.toJSON(),
       visitorId: visitor,
       locale: navigator.language,
       timeZone,
-      ...identity,
+      ...sending,
     }).catch(noop);
-    shareWithServiceWorker({ host, key: fromBase64Url(config!.vapidPublicKey), endpoint: subscription.endpoint });
-    setState('subscribed', { endpoint: subscription.endpoint });
+    if (response && response.ok) {
+      posts = 0;
+      save('hold', null);
+      shareWithServiceWorker({ host, key: fromBase64Url(config!.vapidPublicKey), endpoint: subscription.endpoint });
+      setState('subscribed', { endpoint: subscription.endpoint });
+      return;
+    }
+    const error = await failureOf(response || undefined, host);
+    if (!isTransient(error) && 'signature' in sending) {
+      // The identity was refused (a wrong signature, say), not the shopper's consent: store the
+      // subscription without it; an earlier link to the user id is kept by the server.
+      emit('error', error);
+      return remember(subscription, false);
+    }
+    const waitSeconds = isTransient(error) ? (retryAfterSeconds(response || undefined) ?? 5 * 4 ** (posts - 1)) : DAY_MS / 1000;
+    // Kept across page views, so later pages neither hammer an overloaded server nor repeat a refusal.
+    save('hold', JSON.stringify({ until: Date.now() + waitSeconds * 1000, error }));
+    if (isTransient(error) && posts < MAX_POSTS_PER_PAGE && waitSeconds <= MAX_IN_PAGE_WAIT_SECONDS) {
+      error.retryInSeconds = waitSeconds;
+      retryTimer = setTimeout(retry, waitSeconds * 1000);
+    }
+    // Stored earlier in this page (and refused only now, on an identify()): that record still stands.
+    if (state !== 'subscribed') setState(permissionState());
+    emit('error', error);
   }
 
   function maybePrompt(trigger: string): void {
@@ -165,7 +298,7 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
         emit('permission', permission);
         if (permission === 'granted') {
           save('optout', null);
-          await remember(await subscribe());
+          await subscribeAndRemember();
         } else {
           if (permission === 'default') snooze(); // closed without answering
           setState(permission);
@@ -174,8 +307,9 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
       .catch(noop);
   }
 
-  // Boot failures (config unreachable, registration refused) leave the API in place, doing nothing.
-  const ready = supported ? boot().catch(noop) : Promise.resolve();
+  // Boot failures (config unreachable or refused, registration refused) leave the API in place,
+  // doing nothing but saying why.
+  const ready = supported ? boot().catch((error) => emit('error', asPushcartError(error, 'setup_failed'))) : Promise.resolve();
   /** Runs `task` once booted; anything it throws stays here. */
   const later = (task: () => unknown): Promise<void> =>
     ready.then(() => (registration ? task() : undefined)).then(noop, noop);
@@ -187,12 +321,15 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
     optIn: () =>
       later(() => {
         save('optout', null);
-        if (Notification.permission === 'granted') return subscribe().then(remember);
+        // The shopper asked: an earlier refusal or Retry-After no longer holds this page back.
+        if (Notification.permission === 'granted') return subscribeAndRemember();
         if (Notification.permission === 'default') prompt();
       }),
     optOut: () =>
       later(async () => {
         save('optout', '1');
+        save('hold', null);
+        clearTimeout(retryTimer);
         const subscription = await registration!.pushManager.getSubscription();
         if (!subscription) return;
         await Promise.all([call('subscriptions', { endpoint: subscription.endpoint }, 'DELETE').catch(noop), subscription.unsubscribe()]);
@@ -202,7 +339,7 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
       identity = { externalUserId, signature };
       return later(async () => {
         const subscription = await registration!.pushManager.getSubscription();
-        if (subscription && sentIdentity !== identity) await remember(subscription);
+        if (subscription && sentIdentity !== identity && !held()) await remember(subscription);
       });
     },
     track(type, properties = {}) {

@@ -82,6 +82,7 @@ export function answerPreflight(c: Context, allowedOrigin: string | undefined): 
 export function grantOrigin(c: Context, checkedOrigin: string | undefined): void {
   if (checkedOrigin === undefined) return;
   c.header('Access-Control-Allow-Origin', checkedOrigin);
+  c.header('Access-Control-Expose-Headers', 'Retry-After');
   c.header('Vary', 'Origin', { append: true });
 }
 
@@ -92,6 +93,8 @@ export async function nextWithCors(c: Context, next: () => Promise<void>, checke
   } finally {
     if (checkedOrigin !== undefined) {
       c.res.headers.set('Access-Control-Allow-Origin', checkedOrigin);
+      // Not CORS-safelisted: without this the snippet cannot honour a 503's or 429's Retry-After.
+      c.res.headers.set('Access-Control-Expose-Headers', 'Retry-After');
       c.res.headers.append('Vary', 'Origin');
     }
   }

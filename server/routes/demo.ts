@@ -68,15 +68,44 @@ ul{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill
 .product{border:1px solid #ddd;border-radius:12px;padding:1rem}
 button{font:inherit;padding:.5rem 1rem;border-radius:8px;border:1px solid #888;background:#fff;cursor:pointer}
 #cart{border-top:1px solid #ddd;margin-top:1rem;padding-top:1rem}
+#push-status:not(:empty){margin:.75rem 0 0;padding:.5rem .75rem;border-left:4px solid #2557d6;background:#f2f5fc}
 </style>
-<script>window.pushcart = window.pushcart || [];</script>
+<script>
+window.pushcart = window.pushcart || [];
+// What the snippet reports about the subscription, in words the shopper can act on. Listening here,
+// before the snippet's tag, so not even an early failure (its config refused) goes unseen.
+(() => {
+  const show = (text) => {
+    const write = () => { document.getElementById('push-status').textContent = text; };
+    if (document.readyState === 'loading') addEventListener('DOMContentLoaded', write, { once: true });
+    else write();
+  };
+  const blocked = 'Notifications are blocked in this browser’s site settings.';
+  addEventListener('pushcart:subscribed', () => show('Notifications are on: the push server stored your subscription.'));
+  addEventListener('pushcart:unsubscribed', () => show('Notifications are off.'));
+  addEventListener('pushcart:permission', ({ detail }) => detail === 'denied' && show(blocked));
+  addEventListener('pushcart:error', ({ detail }) => {
+    const reason = detail.message + ' (' + detail.code + ').';
+    const passing = !detail.status || detail.status === 429 || detail.status >= 500;
+    if (detail.retryInSeconds) show('Not subscribed yet: ' + reason + ' Trying again in ' + detail.retryInSeconds + ' s.');
+    else if (!passing) show('The push server refused the subscription: ' + reason);
+    else if (detail.code === 'subscribe_timeout') show('Not subscribed: ' + reason + ' Try again later.');
+    else show('Not subscribed yet: ' + reason + ' A later visit tries again.');
+  });
+  pushcart.push((api) => {
+    if (api.state === 'denied') show(blocked);
+    if (api.state === 'unsupported') show('This browser cannot receive web push on this page.');
+  });
+})();
+</script>
 ${scriptTag}
 </head><body>
 <header><h1>Pushcart demo shop</h1>
 <p>Allow notifications, put something in the cart, then send yourself a push.</p>
 <button type="button" id="opt-in">Get deals and cart reminders</button>
 <button type="button" id="test-push">Send me a test push</button>
-<span id="status" role="status"></span></header>
+<span id="status" role="status"></span>
+<p id="push-status" role="status"></p></header>
 <ul>${products}</ul>
 <section id="cart" aria-live="polite"><h2>Cart</h2><p id="cart-items">Empty</p>
 <button type="button" id="checkout">Checkout</button></section>
