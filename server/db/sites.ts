@@ -48,9 +48,20 @@ export async function updateSiteSettings(db: Db, siteId: string, settings: Recor
   return db.updateTable('sites').set({ settings: JSON.stringify(settings) }).where('id', '=', siteId).returningAll().executeTakeFirst();
 }
 
-/** The site /demo shows, if the operator made one (`npm start` on an empty database, `site create --demo`). */
-export async function findDemoSite(db: Db): Promise<SiteRow | undefined> {
-  return db.selectFrom('sites').selectAll().where('demo', '=', true).orderBy('created_at').orderBy('id').limit(1).executeTakeFirst();
+/**
+ * The site /demo shows, if the operator made one (`npm start` on an empty database, `site create
+ * --demo`): marked as the demo and listing `origin`, where the demo page is served.
+ */
+export async function findDemoSite(db: Db, origin: string): Promise<SiteRow | undefined> {
+  return db
+    .selectFrom('sites')
+    .selectAll()
+    .where('demo', '=', true)
+    .where((eb) => eb(eb.val(origin), '=', eb.fn.any('allowed_origins')))
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
 }
 
 export async function markDemoSite(db: Db, siteId: string): Promise<void> {

@@ -6,7 +6,8 @@ import { ApiError, errorResponse } from '../errors.ts';
 import { memoryLogger } from '../logger.ts';
 import { browserHeaders, SHOP_ORIGIN, testSite } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
-import { browserAccess, browserRateLimiters } from './browser-access.ts';
+import { browserAccess } from './browser-access.ts';
+import { createRateLimiters } from './rate-limit.ts';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -17,9 +18,11 @@ afterAll(async () => database?.destroy());
 describe('browserAccess', () => {
   it("lets the shop's page read Retry-After on an error answer, so the snippet can wait as long as the server asks", async () => {
     const site = await testSite(database.db);
-    const deps: AppDeps = { config: parseConfig({}), db: database.db, logger: memoryLogger(), clientIp: () => '198.51.100.7' };
+    const config = parseConfig({});
+    const deps: AppDeps = { config, db: database.db, logger: memoryLogger(), clientIp: () => '198.51.100.7' };
+    const limiters = createRateLimiters({ perIp: config.rateLimitPerIp, perSite: config.rateLimitPerSite }, Date.now);
     const app = new Hono<AppEnv>()
-      .use('/v1/outage', browserAccess(deps, browserRateLimiters(deps), { keyFrom: 'header' }))
+      .use('/v1/outage', browserAccess(deps, limiters, { keyFrom: 'header' }))
       .post('/v1/outage', () => {
         throw new ApiError('storage_unavailable', 'The database is unavailable; try again shortly', { retryAfterSeconds: 7 });
       })

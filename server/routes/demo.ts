@@ -42,7 +42,7 @@ export function demoRoutes(deps: AppDeps) {
   const perVisitor = new RateLimiter(TEST_PUSHES_PER_VISITOR, now);
   const perAddress = new RateLimiter(TEST_PUSHES_PER_ADDRESS, now);
   const demoSite = async (c: { req: { method: string; path: string } }): Promise<SiteRow> => {
-    const site = await findDemoSite(deps.db);
+    const site = await findDemoSite(deps.db, new URL(deps.config.publicUrl).origin);
     if (!site) throw new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`);
     return site;
   };

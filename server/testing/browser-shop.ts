@@ -11,6 +11,7 @@ import { buildClientBundles } from '../runtime/node/client-bundles.ts';
 import { nodePushTransport } from '../runtime/node/push-transport.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
+import { markDemoSite } from '../db/sites.ts';
 import { setEngagement } from './fixtures.ts';
 import type { MockPushService } from './mock-push-service.ts';
 
@@ -58,6 +59,7 @@ export async function startBrowserShop(
   const stopWorker = new AbortController();
   const working = worker.run(stopWorker.signal);
   const site = await createSite(db, { name: 'Browser test shop', origins: [origin] }, undefined);
+  await markDemoSite(db, site.id);
   await db.updateTable('sites').set({ settings: JSON.stringify(settings) }).where('id', '=', site.id).execute();
   // Browser tests run at any hour and push one shopper many times: no quiet hours, no cap.
   await setEngagement(db, site.id, { quietHours: false, marketingPer24h: 100 });

@@ -90,7 +90,7 @@ async function printInstallInstructions(config: Config, db: Parameters<typeof co
     print(`Created a demo site for ${origin} (id ${demo.id}).`);
     print(`Its secret key, shown only this once: ${demo.secretKey}`);
   }
-  const demo = await findDemoSite(db);
+  const demo = await findDemoSite(db, new URL(config.publicUrl).origin);
   const site = demo ?? (await listSites(db))[0];
   if (!site) return;
   const install = installSnippet(config.publicUrl, site.publishable_key);
