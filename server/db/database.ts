@@ -15,6 +15,10 @@ export interface SitesTable {
   vapid_private_key: string;
   settings: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: Timestamp;
+  /** The shop may still sign identify with a secret key's hash (the scheme before the master-key-derived secret). */
+  legacy_identify: Generated<boolean>;
+  /** When that ends; set at the first start with a master key. */
+  legacy_identify_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface SecretKeysTable {
