@@ -71,3 +71,13 @@ export async function verifyIdentitySignature(context: IdentifyContext, external
   }
   return false;
 }
+
+/** What the CLI and the admin API show an operator: the secret, and until when old signatures still count (null: not at all). */
+export async function identifySecretView(site: { id: string; legacy_identify_until: Date | null }, masterKey: string, nowMs: number) {
+  const legacy = acceptsLegacyIdentify({ masterKey, legacyIdentifyUntil: site.legacy_identify_until, nowMs });
+  return {
+    siteId: site.id,
+    identifySecret: await identifySecret(masterKey, site.id),
+    legacyAcceptedUntil: legacy && site.legacy_identify_until ? site.legacy_identify_until.toISOString() : null,
+  };
+}

@@ -5,7 +5,7 @@ import { findSiteById, listSites } from '../../db/sites.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { describeError, jsonLogger } from '../../logger.ts';
 import { createSecretKey, createSite, publicSiteView } from '../../sites/create-site.ts';
-import { acceptsLegacyIdentify, identifySecret } from '../../sites/identity-signature.ts';
+import { identifySecretView } from '../../sites/identity-signature.ts';
 import { checkStoredKeys, sealStoredKeys } from '../../sites/stored-keys.ts';
 import { newSiteSchema } from '../../sites/site-input.ts';
 import { DataDirBusyError, openDatabase, type OpenDatabase } from './database.ts';
@@ -126,18 +126,15 @@ async function main(argv: string[]): Promise<void> {
         );
       }
       await checkStoredKeys(db, { masterKey: config.masterKey, nowMs: Date.now(), logger });
-      const refreshed = (await findSiteById(db, site.id)) ?? site;
-      const secret = await identifySecret(config.masterKey, site.id);
-      const legacyUntil = acceptsLegacyIdentify({ masterKey: config.masterKey, legacyIdentifyUntil: refreshed.legacy_identify_until, nowMs: Date.now() })
-        ? refreshed.legacy_identify_until
-        : null;
+      // Read again: the check may just have started the site's transition period.
+      const view = await identifySecretView((await findSiteById(db, site.id)) ?? site, config.masterKey, Date.now());
       if (values.json) {
-        print(JSON.stringify({ siteId: site.id, identifySecret: secret, legacyAcceptedUntil: legacyUntil?.toISOString() ?? null }));
+        print(JSON.stringify(view));
       } else {
-        print(`Identify secret of ${site.name} (${site.id}): ${secret}`);
+        print(`Identify secret of ${site.name} (${site.id}): ${view.identifySecret}`);
         print('  The shop backend signs a user id as hex HMAC-SHA256(key = this secret, message = the user id).');
         print('  Keep it on the server, like a secret key; it changes only with PUSHCART_MASTER_KEY.');
-        if (legacyUntil) print(`  Signatures keyed with a secret key's hash are still accepted until ${legacyUntil.toISOString()}.`);
+        if (view.legacyAcceptedUntil) print(`  Signatures keyed with a secret key's hash are still accepted until ${view.legacyAcceptedUntil}.`);
       }
       return;
     }
