@@ -37,7 +37,7 @@ export function adminSiteRoutes(deps: AppDeps) {
     .get('/v1/admin/sites/:siteId/identify-secret', validate('param', siteParam), async (c) => {
       const site = await requireSite(c.req.valid('param').siteId);
       if (!deps.config.masterKey) {
-        throw new ApiError('not_found', 'No identify secret: PUSHCART_MASTER_KEY is not set, so identify is signed with a secret key’s hash (README: identify)');
+        throw new ApiError('not_found', 'No identify secret: PUSHCART_MASTER_KEY is not set, so identify is signed with a secret key’s hash (README: Keys and the master key)');
       }
       return c.json(await identifySecretView(site, deps.config.masterKey, (deps.now ?? Date.now)()));
     })

@@ -21,7 +21,7 @@ const USAGE = `Usage: pushcart <command> [options]
   site list [--json]                     list sites
   site identify-secret --site SITE_ID [--json]
                                          print the secret the shop's backend signs identify with
-                                         (derived from PUSHCART_MASTER_KEY; README: identify)
+                                         (derived from PUSHCART_MASTER_KEY; README: Keys and the master key)
   key create --site SITE_ID [--json]     add a secret key to a site (rotation: create, deploy, revoke the old)
   key list --site SITE_ID [--json]       list a site's secret keys (prefixes only)
   key revoke --site SITE_ID --key KEY_ID_OR_PREFIX [--json]
@@ -122,7 +122,7 @@ async function main(argv: string[]): Promise<void> {
       const site = await requireSite(db, values.site);
       if (!config.masterKey) {
         throw new ConfigError(
-          'Invalid configuration — PUSHCART_MASTER_KEY: not set, so there is no identify secret; identify signatures are keyed with a secret key’s hash until it is set (README: identify)',
+          'Invalid configuration — PUSHCART_MASTER_KEY: not set, so there is no identify secret; identify signatures are keyed with a secret key’s hash until it is set (README: Keys and the master key)',
         );
       }
       await checkStoredKeys(db, { masterKey: config.masterKey, nowMs: Date.now(), logger });
