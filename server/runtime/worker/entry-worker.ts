@@ -212,6 +212,8 @@ interface Runtime {
   storedKeysChecked: boolean;
   /** Set when they cannot: every invocation of these bindings is refused with it. */
   storedKeysProblem?: ConfigError;
+  /** After a failed query, requests are not held up by the check again before this time. */
+  storedKeysRetryAtMs: number;
 }
 
 /** One runtime per bindings object: parsed and built once per isolate, not once per request. */
@@ -245,6 +247,7 @@ function runtimeFor(env: WorkerEnv): Runtime {
     transport: fetchTransport(send),
     vapidCache: new VapidHeaderCache(),
     storedKeysChecked: false,
+    storedKeysRetryAtMs: 0,
   };
   runtimes.set(env, runtime);
   return runtime;
@@ -267,6 +270,12 @@ async function checkStoredKeysOnce(runtime: Runtime): Promise<void> {
     throw error;
   }
 }
+
+/**
+ * While Postgres is unreachable a request should not wait for the connect timeout twice (the check,
+ * then its own query), nor a static script wait at all: the check is tried again after this.
+ */
+const STORED_KEYS_RETRY_MS = 30_000;
 
 /** What one delivery run did, for the log line that says so. */
 interface DeliveryRun {
@@ -338,13 +347,16 @@ export default {
     }
     // Only the request goes in: bindings reach the app as parsed deps (DESIGN §6.1), never as c.env.
     return withInvocation(env, ctx, async () => {
-      try {
-        await checkStoredKeysOnce(runtime);
-      } catch (error) {
-        if (error instanceof ConfigError) return startupFailure(request, error);
-        // Postgres unreachable: the app answers for itself (503 where it needs the database), and
-        // the next invocation checks again.
-        logger.log('warn', 'stored keys not checked; the next request tries again', describeError(error));
+      if (runtime.storedKeysProblem || (!runtime.storedKeysChecked && Date.now() >= runtime.storedKeysRetryAtMs)) {
+        try {
+          await checkStoredKeysOnce(runtime);
+        } catch (error) {
+          if (error instanceof ConfigError) return startupFailure(request, error);
+          // Postgres unreachable: the app answers for itself (503 where it needs the database), and
+          // a request after STORED_KEYS_RETRY_MS checks again; delivery runs check every time.
+          runtime.storedKeysRetryAtMs = Date.now() + STORED_KEYS_RETRY_MS;
+          logger.log('warn', 'stored keys not checked: the database did not answer; checked again later', describeError(error));
+        }
       }
       return runtime.app.fetch(request);
     });
