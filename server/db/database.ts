@@ -17,6 +17,10 @@ export interface SitesTable {
   created_at: Timestamp;
   /** Served as the demo shop at /demo (the site `npm start` creates on an empty database). */
   demo: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The shop may still sign identify with a secret key's hash (the scheme before the master-key-derived secret). */
+  legacy_identify: Generated<boolean>;
+  /** When that ends; set at the first start with a master key. */
+  legacy_identify_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface SecretKeysTable {

@@ -67,3 +67,36 @@ export async function findDemoSite(db: Db, origin: string): Promise<SiteRow | un
 export async function markDemoSite(db: Db, siteId: string): Promise<void> {
   await db.updateTable('sites').set({ demo: true }).where('id', '=', siteId).execute();
 }
+
+/** Every site's stored VAPID private key (raw or sealed), in a stable order. */
+export async function listStoredVapidKeys(db: Db): Promise<Array<{ id: string; vapid_private_key: string }>> {
+  return db.selectFrom('sites').select(['id', 'vapid_private_key']).orderBy('created_at').orderBy('id').execute();
+}
+
+/**
+ * Replaces a site's stored VAPID private key only if it is still `expected`: two `keys seal` runs
+ * at once (or one racing a site's key being rewritten) never overwrite each other's result.
+ */
+export async function replaceStoredVapidKey(db: Db, siteId: string, expected: string, replacement: string): Promise<boolean> {
+  const result = await db
+    .updateTable('sites')
+    .set({ vapid_private_key: replacement })
+    .where('id', '=', siteId)
+    .where('vapid_private_key', '=', expected)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/**
+ * Starts the transition period of every site whose shop may still sign identify the old way and
+ * has none yet; returns how many. Idempotent: a period once started is never moved.
+ */
+export async function startLegacyIdentifyPeriods(db: Db, until: Date): Promise<number> {
+  const result = await db
+    .updateTable('sites')
+    .set({ legacy_identify_until: until })
+    .where('legacy_identify', '=', true)
+    .where('legacy_identify_until', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

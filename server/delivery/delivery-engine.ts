@@ -11,7 +11,7 @@ import type { PushOutcome } from '../push/push-outcome.ts';
 import { inThreadEncryptor, type EncryptionResult, type PushEncryptor } from '../push/push-encryptor.ts';
 import { assemblePushRequest, type Urgency } from '../push/push-request.ts';
 import { VapidHeaderCache, type VapidKeys } from '../push/vapid-cache.ts';
-import { openVapidPrivateKey } from '../sites/vapid-private-key.ts';
+import { openVapidPrivateKey, VapidKeyUnavailableError } from '../sites/vapid-private-key.ts';
 import { BatchRecorder, type BatchResult } from './batch-recorder.ts';
 import { reasonOf, reasonText, type DeliveryReason } from './delivery-reasons.ts';
 import { engagementVerdicts, type SiteSettingsCache, type Verdict } from './engagement-step.ts';
@@ -55,6 +55,14 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
 
 const HOUSEKEEPING_INTERVAL_MS = 60 * 60_000;
 
+/**
+ * How long a delivery waits when its site's VAPID private key cannot be opened (PUSHCART_MASTER_KEY
+ * missing or wrong). That is the operator's setting, not the delivery's fault: it stays queued
+ * without spending an attempt, and goes out once the setting is fixed (its TTL still bounds the
+ * wait). Also how often the log says so, per site.
+ */
+export const KEY_UNAVAILABLE_HOLD_MS = 5 * 60_000;
+
 export interface DeliveryDeps {
   db: Db;
   config: Config;
@@ -81,8 +89,10 @@ export interface Deliverer {
   vapidCache: VapidHeaderCache;
   encryptor: PushEncryptor;
   hostGates: HostGates;
-  /** Opened VAPID private keys by their stored form (decrypting with the master key costs a WebCrypto call). */
+  /** Opened VAPID private keys by site and stored form (decrypting with the master key costs a WebCrypto call). */
   privateKeys: Map<string, Promise<string>>;
+  /** When the log last said that a site's key cannot be opened: once per site per hold, not per push. */
+  keyProblemLoggedAt: Map<string, number>;
   /** Sites' settings (caps, quiet hours), re-read every few seconds. */
   siteSettings: SiteSettingsCache;
   claims: number;
@@ -103,6 +113,7 @@ export function createDeliverer(deps: DeliveryDeps): Deliverer {
     encryptor: deps.encryptor ?? inThreadEncryptor,
     hostGates: new HostGates(settings.hostGates, now, deps.logger),
     privateKeys: new Map(),
+    keyProblemLoggedAt: new Map(),
     siteSettings: new Map(),
     claims: 0,
   };
@@ -238,8 +249,14 @@ async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery): Promise
   const pausedUntil = deliverer.hostGates.pausedUntil(host);
   if (pausedUntil > 0) return hold(base, pausedUntil);
 
+  let privateKey: string;
   try {
-    const privateKey = await openPrivateKey(deliverer, delivery.vapid_private_key);
+    privateKey = await openPrivateKey(deliverer, delivery.site_id, delivery.vapid_private_key);
+  } catch (error) {
+    if (error instanceof VapidKeyUnavailableError) return keyUnavailable(deliverer, delivery, base, error);
+    return buildFailed(deliverer, delivery, base, error);
+  }
+  try {
     const payload = buildPayload(delivery.notification_id, localizedContent(delivery), {
       url: reportUrl(deps.config.publicUrl),
       token: `${delivery.id}.${delivery.report_token}`,
@@ -259,6 +276,21 @@ function judged(deliverer: Deliverer, delivery: ClaimedDelivery, verdict: Verdic
 /** Held, not tried: the attempt counted at claim is given back. */
 function hold(base: OneResult, until: number): OneResult {
   return { ...base, status: 'queued', dueAtMs: until, attemptDelta: -1, lastError: reasonText('push_host_backoff', `held while the push host backs off, until ${new Date(until).toISOString()}`) };
+}
+
+/** Held, not tried, while the site's private key cannot be opened: a setting to fix, never a failed push. */
+function keyUnavailable(deliverer: Deliverer, delivery: ClaimedDelivery, base: OneResult, error: VapidKeyUnavailableError): OneResult {
+  const nowMs = deliverer.now();
+  const loggedAt = deliverer.keyProblemLoggedAt.get(delivery.site_id);
+  if (loggedAt === undefined || nowMs - loggedAt >= KEY_UNAVAILABLE_HOLD_MS) {
+    deliverer.keyProblemLoggedAt.set(delivery.site_id, nowMs);
+    deliverer.deps.logger.log('error', 'VAPID private key cannot be opened; the site’s deliveries stay queued', {
+      siteId: delivery.site_id,
+      error: error.message,
+      heldForMs: KEY_UNAVAILABLE_HOLD_MS,
+    });
+  }
+  return { ...base, status: 'queued', dueAtMs: nowMs + KEY_UNAVAILABLE_HOLD_MS, attemptDelta: -1, lastError: reasonText('vapid_key_unavailable', error.message) };
 }
 
 /** Logged with the batch's other failures (logFailures), once per reason rather than per delivery. */
@@ -382,12 +414,14 @@ export function retryDelayMs(deliverer: Pick<Deliverer, 'settings' | 'random'>, 
   return Math.max(retryBaseMs / 2, Math.round(deliverer.random() * ceiling));
 }
 
-function openPrivateKey(deliverer: Deliverer, stored: string): Promise<string> {
-  let opened = deliverer.privateKeys.get(stored);
+function openPrivateKey(deliverer: Deliverer, siteId: string, stored: string): Promise<string> {
+  // By site too: a sealed key opens only for the site it was sealed for, also when cached.
+  const cacheKey = `${siteId}:${stored}`;
+  let opened = deliverer.privateKeys.get(cacheKey);
   if (!opened) {
-    opened = openVapidPrivateKey(stored, deliverer.deps.config.masterKey);
-    opened.catch(() => deliverer.privateKeys.delete(stored));
-    deliverer.privateKeys.set(stored, opened);
+    opened = openVapidPrivateKey(stored, deliverer.deps.config.masterKey, siteId);
+    opened.catch(() => deliverer.privateKeys.delete(cacheKey));
+    deliverer.privateKeys.set(cacheKey, opened);
   }
   return opened;
 }

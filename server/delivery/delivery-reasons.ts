@@ -17,8 +17,10 @@ export type DeliveryReason =
   | 'ttl_elapsed'
   /** The endpoint's host is not an allowed push service (failed). */
   | 'endpoint_not_allowed'
-  /** The request could not be built: a broken key, a VAPID key that cannot be opened (failed). */
+  /** The request could not be built: a subscription key that is not a P-256 point (failed). */
   | 'build_failed'
+  /** The site's VAPID private key cannot be opened: no or the wrong PUSHCART_MASTER_KEY (queued, no attempt spent, until it is fixed). */
+  | 'vapid_key_unavailable'
   /** The encryption threads were unavailable (queued for a retry). */
   | 'encryption_unavailable'
   /** The push service asked its whole host to slow down (429/503), or the host is paused (queued, no attempt spent). */

@@ -6,6 +6,7 @@ import { findSiteById, listSites } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { adminTokenAuth } from '../middleware/admin-token.ts';
 import { createSecretKey, createSite, publicSiteView } from '../sites/create-site.ts';
+import { identifySecretView } from '../sites/identity-signature.ts';
 import { newSiteSchema } from '../sites/site-input.ts';
 import { validate } from '../validation.ts';
 
@@ -32,6 +33,13 @@ export function adminSiteRoutes(deps: AppDeps) {
     })
     .get('/v1/admin/sites/:siteId', validate('param', siteParam), async (c) => {
       return c.json(publicSiteView(await requireSite(c.req.valid('param').siteId)));
+    })
+    .get('/v1/admin/sites/:siteId/identify-secret', validate('param', siteParam), async (c) => {
+      const site = await requireSite(c.req.valid('param').siteId);
+      if (!deps.config.masterKey) {
+        throw new ApiError('not_found', 'No identify secret: PUSHCART_MASTER_KEY is not set, so identify is signed with a secret key’s hash (README: Keys and the master key)');
+      }
+      return c.json(await identifySecretView(site, deps.config.masterKey, (deps.now ?? Date.now)()));
     })
     .get('/v1/admin/sites/:siteId/keys', validate('param', siteParam), async (c) => {
       const site = await requireSite(c.req.valid('param').siteId);

@@ -65,8 +65,14 @@ export function subscriptionRoutes(deps: AppDeps, limiters: BrowserRateLimiters)
       const body = c.req.valid('json');
       const verdict = checkNewSubscription(deps, body.subscription);
       if (body.externalUserId !== undefined) {
-        const hashes = await liveSecretKeyHashes(deps.db, site.id);
-        if (!(await verifyIdentitySignature(hashes, body.externalUserId, body.signature ?? ''))) {
+        const identify = {
+          siteId: site.id,
+          masterKey: deps.config.masterKey,
+          legacyIdentifyUntil: site.legacy_identify_until,
+          nowMs: (deps.now ?? Date.now)(),
+          legacySigningKeys: () => liveSecretKeyHashes(deps.db, site.id),
+        };
+        if (!(await verifyIdentitySignature(identify, body.externalUserId, body.signature ?? ''))) {
           throw new ApiError('invalid_signature', 'The identify signature does not match this externalUserId (see README: identify)');
         }
       }

@@ -25,17 +25,23 @@ export interface CreatedSite {
  * a publishable key for the snippet, and a first secret key. One transaction: all or nothing.
  */
 export async function createSite(db: Db, site: NewSite, masterKey: string | undefined): Promise<CreatedSite> {
+  // The id is chosen here, not by the database: the sealed private key is bound to it.
+  const id = crypto.randomUUID();
   const vapid = webpush.generateVAPIDKeys();
-  const vapidPrivateKey = await sealVapidPrivateKey(vapid.privateKey, masterKey);
+  const vapidPrivateKey = await sealVapidPrivateKey(vapid.privateKey, masterKey, id);
   const secret = newSecretKey();
   const keyHash = await hashSecretKey(secret.key);
   return db.transaction().execute(async (trx) => {
     const row = await insertSite(trx, {
+      id,
       name: site.name,
       allowed_origins: site.origins,
       publishable_key: newPublishableKey(),
       vapid_public_key: vapid.publicKey,
       vapid_private_key: vapidPrivateKey,
+      // Without a master key there is no identify secret to derive, so its shop signs identify with
+      // a secret key's hash; once a master key is set, that is accepted for a transition period.
+      legacy_identify: masterKey === undefined,
     });
     await insertSecretKey(trx, { siteId: row.id, prefix: secret.prefix, keyHash });
     return {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,12 +11,22 @@ import { migrations } from '../../../migrations/index.ts';
 import { parseConfig } from '../../config.ts';
 import { memoryLogger } from '../../logger.ts';
 import { reachablePostgresUrl } from '../../testing/test-database.ts';
+import { identifySecret } from '../../sites/identity-signature.ts';
+import { storedKeyForm } from '../../sites/vapid-private-key.ts';
 import { DataDirBusyError, openDatabase } from './database.ts';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('./pushcart.mjs', import.meta.url));
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 function tempDataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pushcart-test-'));
@@ -88,6 +99,72 @@ describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
     writeFileSync(join(dataDir, 'pushcart.lock'), '2147483646'); // no such pid
     const database = await openDatabase(parseConfig({ PUSHCART_DATA_DIR: dataDir }), memoryLogger());
     await database.close();
+  });
+});
+
+const MASTER_KEY = 'c'.repeat(64);
+const WRONG_MASTER_KEY = 'd'.repeat(64);
+
+/** The stored forms of the sites' VAPID private keys in a data dir no process holds. */
+async function storedKeyForms(dataDir: string) {
+  const database = await openDatabase(parseConfig({ PUSHCART_DATA_DIR: dataDir }), memoryLogger());
+  try {
+    const rows = await database.db.selectFrom('sites').select('vapid_private_key').orderBy('created_at').execute();
+    return rows.map((row) => storedKeyForm(row.vapid_private_key));
+  } finally {
+    await database.close();
+  }
+}
+
+describe('pushcart and the master key', { timeout: 240_000 }, () => {
+  it('refuses to start, work or create a site without the master key, or with a wrong one, once keys are sealed: one line, exit 1', async () => {
+    const dataDir = tempDataDir();
+    const created = await pushcart(['site', 'create', '--name', 'Shop', '--origin', 'https://shop.example', '--json'], {
+      PUSHCART_DATA_DIR: dataDir,
+      PUSHCART_MASTER_KEY: MASTER_KEY,
+    });
+    expect(created.code).toBe(0);
+    for (const [args, masterKey, reason] of [
+      [['worker'], undefined, /PUSHCART_MASTER_KEY: not set, but 1 site stores its VAPID private key sealed/],
+      [['worker'], WRONG_MASTER_KEY, /PUSHCART_MASTER_KEY: it does not open the VAPID private key of site/],
+      [['start'], undefined, /PUSHCART_MASTER_KEY: not set/],
+      [['site', 'create', '--name', 'Two', '--origin', 'https://two.example'], undefined, /PUSHCART_MASTER_KEY: not set/],
+    ] as const) {
+      const result = await pushcart([...args], { PUSHCART_DATA_DIR: dataDir, PORT: String(await freePort()), ...(masterKey ? { PUSHCART_MASTER_KEY: masterKey } : {}) });
+      expect(result.code, `${args.join(' ')} with ${masterKey ? 'a wrong' : 'no'} master key`).toBe(1);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(reason);
+    }
+    expect(await storedKeyForms(dataDir)).toEqual(['sealed_v2']);
+  });
+
+  it('keys seal seals keys stored before the master key was set, once; site identify-secret prints the identify secret', async () => {
+    const dataDir = tempDataDir();
+    const created = await pushcart(['site', 'create', '--name', 'Shop', '--origin', 'https://shop.example', '--json'], { PUSHCART_DATA_DIR: dataDir });
+    expect(created.code).toBe(0);
+    const site = JSON.parse(created.stdout) as { id: string };
+    expect(await storedKeyForms(dataDir)).toEqual(['clear']);
+
+    const refused = await pushcart(['keys', 'seal'], { PUSHCART_DATA_DIR: dataDir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toMatch(/^pushcart: .*PUSHCART_MASTER_KEY: not set/);
+
+    const sealed = await pushcart(['keys', 'seal', '--json'], { PUSHCART_DATA_DIR: dataDir, PUSHCART_MASTER_KEY: MASTER_KEY });
+    expect(sealed.code).toBe(0);
+    expect(JSON.parse(sealed.stdout)).toEqual({ sealed: 1, upgraded: 0, alreadySealed: 0 });
+    expect(await storedKeyForms(dataDir)).toEqual(['sealed_v2']);
+    const again = await pushcart(['keys', 'seal'], { PUSHCART_DATA_DIR: dataDir, PUSHCART_MASTER_KEY: MASTER_KEY });
+    expect(again.stdout).toMatch(/Sealed 0 keys stored in clear; bound 0 keys to their site; 1 already sealed\./);
+
+    const secret = await pushcart(['site', 'identify-secret', '--site', site.id, '--json'], { PUSHCART_DATA_DIR: dataDir, PUSHCART_MASTER_KEY: MASTER_KEY });
+    expect(secret.code).toBe(0);
+    const shown = JSON.parse(secret.stdout) as { siteId: string; identifySecret: string; legacyAcceptedUntil: string | null };
+    expect(shown.siteId).toBe(site.id);
+    expect(shown.identifySecret).toBe(await identifySecret(MASTER_KEY, site.id));
+    // A site made without a master key: its shop's old signatures have a transition period, started at the first start with the key.
+    expect(Date.parse(shown.legacyAcceptedUntil!)).toBeGreaterThan(Date.now());
+    const withoutKey = await pushcart(['site', 'identify-secret', '--site', site.id], { PUSHCART_DATA_DIR: dataDir, PUSHCART_MASTER_KEY: '' });
+    expect(withoutKey.code).toBe(1);
   });
 });
 

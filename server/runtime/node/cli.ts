@@ -5,6 +5,8 @@ import { findSiteById, listSites } from '../../db/sites.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { describeError, jsonLogger } from '../../logger.ts';
 import { createSecretKey, createSite, publicSiteView } from '../../sites/create-site.ts';
+import { identifySecretView } from '../../sites/identity-signature.ts';
+import { checkStoredKeys, sealStoredKeys } from '../../sites/stored-keys.ts';
 import { newSiteSchema } from '../../sites/site-input.ts';
 import { DataDirBusyError, openDatabase, type OpenDatabase } from './database.ts';
 
@@ -17,10 +19,15 @@ const USAGE = `Usage: pushcart <command> [options]
   site create --name NAME --origin URL [--origin URL…] [--json]
                                          create a site; prints its keys (the secret key only now)
   site list [--json]                     list sites
+  site identify-secret --site SITE_ID [--json]
+                                         print the secret the shop's backend signs identify with
+                                         (derived from PUSHCART_MASTER_KEY; README: Keys and the master key)
   key create --site SITE_ID [--json]     add a secret key to a site (rotation: create, deploy, revoke the old)
   key list --site SITE_ID [--json]       list a site's secret keys (prefixes only)
   key revoke --site SITE_ID --key KEY_ID_OR_PREFIX [--json]
                                          revoke a secret key; it is refused from the next request on
+  keys seal [--json]                     seal the VAPID private keys stored before PUSHCART_MASTER_KEY
+                                         was set, and bind older sealed keys to their site
 
 Configuration comes from the environment (README: Configuration).`;
 
@@ -76,11 +83,23 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     await migrateToLatest(db);
+    if (command === 'keys' && subcommand === 'seal') {
+      const report = await sealStoredKeys(db, config.masterKey);
+      print(
+        values.json
+          ? JSON.stringify(report)
+          : `Sealed ${report.sealed} keys stored in clear; bound ${report.upgraded} keys to their site; ${report.alreadySealed} already sealed.`,
+      );
+      return;
+    }
     if (command === 'site' && subcommand === 'create') {
       const input = newSiteSchema.safeParse({ name: values.name ?? '', origins: values.origin ?? [] });
       if (!input.success) {
         throw new UsageError(input.error.issues.map((i) => `--${i.path[0] === 'origins' ? 'origin' : String(i.path[0])}: ${i.message}`).join('; '));
       }
+      // A new key sealed with another master key than the others (or left in clear beside them) would
+      // split the sites between two settings; refused here as at start.
+      await checkStoredKeys(db, { masterKey: config.masterKey, nowMs: Date.now(), logger });
       const site = await createSite(db, input.data, config.masterKey);
       if (values.json) {
         const { id, publishableKey, secretKey, vapidPublicKey } = site;
@@ -99,11 +118,28 @@ async function main(argv: string[]): Promise<void> {
       else for (const site of sites) print(`${site.id}  ${site.publishableKey}  ${site.name}  ${site.origins.join(', ')}`);
       return;
     }
+    if (command === 'site' && subcommand === 'identify-secret') {
+      const site = await requireSite(db, values.site);
+      if (!config.masterKey) {
+        throw new ConfigError(
+          'Invalid configuration — PUSHCART_MASTER_KEY: not set, so there is no identify secret; identify signatures are keyed with a secret key’s hash until it is set (README: Keys and the master key)',
+        );
+      }
+      await checkStoredKeys(db, { masterKey: config.masterKey, nowMs: Date.now(), logger });
+      // Read again: the check may just have started the site's transition period.
+      const view = await identifySecretView((await findSiteById(db, site.id)) ?? site, config.masterKey, Date.now());
+      if (values.json) {
+        print(JSON.stringify(view));
+      } else {
+        print(`Identify secret of ${site.name} (${site.id}): ${view.identifySecret}`);
+        print('  The shop backend signs a user id as hex HMAC-SHA256(key = this secret, message = the user id).');
+        print('  Keep it on the server, like a secret key; it changes only with PUSHCART_MASTER_KEY.');
+        if (view.legacyAcceptedUntil) print(`  Signatures keyed with a secret key's hash are still accepted until ${view.legacyAcceptedUntil}.`);
+      }
+      return;
+    }
     if (command === 'key') {
-      const siteId = values.site;
-      if (!siteId) throw new UsageError('--site SITE_ID is required (see: pushcart site list)');
-      const site = await findSiteById(db, siteId);
-      if (!site) throw new UsageError(`No site with id ${siteId}`);
+      const site = await requireSite(db, values.site);
       if (subcommand === 'create') {
         const { secretKey, key } = await createSecretKey(db, site.id);
         print(values.json ? JSON.stringify({ id: key.id, prefix: key.prefix, secretKey }) : `${secretKey}   (id ${key.id}; shown only now)`);
@@ -127,6 +163,13 @@ async function main(argv: string[]): Promise<void> {
   });
 }
 
+async function requireSite(db: OpenDatabase['db'], siteId: string | undefined) {
+  if (!siteId) throw new UsageError('--site SITE_ID is required (see: pushcart site list)');
+  const site = await findSiteById(db, siteId);
+  if (!site) throw new UsageError(`No site with id ${siteId}`);
+  return site;
+}
+
 /** A dedicated delivery (and cart-reminder) worker until SIGINT/SIGTERM; the batch in flight is finished first. */
 async function runWorker(config: Config): Promise<void> {
   const { DeliveryWorker } = await import('../../delivery/delivery-engine.ts');
@@ -136,6 +179,8 @@ async function runWorker(config: Config): Promise<void> {
   const workerLogger = jsonLogger((line) => process.stdout.write(`${line}\n`));
   await withDatabase(config, async ({ db, describe }) => {
     await migrateToLatest(db);
+    // Before claiming anything: a worker that cannot open the keys would only hold deliveries back.
+    await checkStoredKeys(db, { masterKey: config.masterKey, nowMs: Date.now(), logger: workerLogger });
     const push = nodePushTransport();
     // Encryption on the other cores' threads, sending on the event loop (encryption-pool.ts).
     const encryption = createEncryptionPool({ onThreadError: (error) => workerLogger.log('error', 'encryption thread died', describeError(error)) });

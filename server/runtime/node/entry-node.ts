@@ -10,6 +10,7 @@ import { errorBody, ERROR_STATUS } from '../../errors.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { describeError, type Logger } from '../../logger.ts';
 import { createSite } from '../../sites/create-site.ts';
+import { checkStoredKeys } from '../../sites/stored-keys.ts';
 import { installSnippet } from '../../sites/install-snippet.ts';
 import { DeliveryWorker } from '../../delivery/delivery-engine.ts';
 import { runTriggerWorker } from '../../triggers/trigger-worker.ts';
@@ -35,6 +36,8 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
   const stopWorker = new AbortController();
   try {
     await migrateToLatest(database.db);
+    // Refuses a missing or wrong master key before anything is served or claimed.
+    await checkStoredKeys(database.db, { masterKey: config.masterKey, nowMs: Date.now(), logger });
     // One delivery worker in-process, so `npm start` alone sends; more can run as `pushcart worker`.
     const worker = new DeliveryWorker({ db: database.db, config, logger, transport: push.transport, encryptor: encryption });
     // Cart reminders fire from here too; price drops fire in the request that changed the price.

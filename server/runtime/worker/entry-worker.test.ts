@@ -2,9 +2,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { insertNotificationWithDeliveries } from '../../db/notifications.ts';
-import { findSubscriptionByEndpoint } from '../../db/subscriptions.ts';
+import { findSubscriptionByEndpoint, upsertSubscription } from '../../db/subscriptions.ts';
 import type { ErrorBody } from '../../errors.ts';
-import type { CreatedSite } from '../../sites/create-site.ts';
+import { createSite, type CreatedSite } from '../../sites/create-site.ts';
 import { browserHeaders, browserSubscription, SHOP_ORIGIN, testSite } from '../../testing/fixtures.ts';
 import { startMockPushService, type MockPushService, type MockSubscription } from '../../testing/mock-push-service.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database.ts';
@@ -350,4 +350,53 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
       await worker!.patchConfig({ bindings: workerVars });
     }
   });
+
+  it('refuses requests and skips delivery runs while sealed keys have no master key to open them; the deliveries wait, and go once it is set', async () => {
+    const masterKey = 'e'.repeat(64);
+    const sealed = await createSite(database.db, { name: 'Sealed shop', origins: [SHOP_ORIGIN] }, masterKey);
+    try {
+      await database.db.updateTable('sites').set({ settings: JSON.stringify({ engagement: { quietHours: { enabled: false } } }) }).where('id', '=', sealed.id).execute();
+      const subscription = await mock.subscribe({ applicationServerKey: sealed.vapidPublicKey });
+      await upsertSubscription(database.db, {
+        siteId: sealed.id,
+        endpoint: subscription.endpoint,
+        p256dh: subscription.keys.p256dh,
+        auth: subscription.keys.auth,
+        vapidPublicKey: sealed.vapidPublicKey,
+        visitorId: `visitor-${subscription.id}`,
+        locale: null,
+        timeZone: null,
+        userAgentFamily: null,
+      }, new Date());
+      const notificationId = crypto.randomUUID();
+      const content = { title: 'Back in stock', body: 'The blue one', url: `${SHOP_ORIGIN}/p/blue`, tag: notificationId };
+      await database.db.transaction().execute((trx) =>
+        insertNotificationWithDeliveries(
+          trx,
+          { id: notificationId, siteId: sealed.id, source: 'api', kind: 'transactional', content, audience: { all: true }, ttlSeconds: 3_600, urgency: 'normal', topic: null },
+          new Date(),
+        ),
+      );
+
+      // New bindings, a new isolate: its first invocation checks the stored keys.
+      await worker!.patchConfig({ bindings: { ...workerVars, PUSHCART_MASTER_KEY: { type: 'plain_text', value: '' } } });
+      await worker!.ready;
+      const refused = await call('/healthz', { headers: { 'X-Request-Id': 'req-no-master-key' } });
+      expect(refused.status).toBe(500);
+      expect(((await refused.json()) as ErrorBody).error).toMatchObject({ code: 'internal_error', requestId: 'req-no-master-key' });
+      expect((await call('/__scheduled?cron=*+*+*+*+*')).status).toBe(200);
+      expect(await deliveriesOf(notificationId)).toEqual([expect.objectContaining({ status: 'queued', attempts: 0 })]);
+      expect(receivedBy(subscription)).toEqual([]);
+
+      await worker!.patchConfig({ bindings: { ...workerVars, PUSHCART_MASTER_KEY: { type: 'plain_text', value: masterKey } } });
+      await worker!.ready;
+      expect((await call('/healthz')).status).toBe(200);
+      expect((await call('/__scheduled?cron=*+*+*+*+*')).status).toBe(200);
+      expect(await deliveriesOf(notificationId)).toEqual([expect.objectContaining({ status: 'sent', attempts: 1 })]);
+      expect(receivedBy(subscription)).toHaveLength(1);
+    } finally {
+      await database.db.deleteFrom('sites').where('id', '=', sealed.id).execute();
+      await worker!.patchConfig({ bindings: workerVars });
+    }
+  }, QUEUE_TEST_TIMEOUT_MS);
 });

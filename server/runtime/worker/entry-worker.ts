@@ -13,6 +13,7 @@ import { ERROR_STATUS, type ErrorBody } from '../../errors.ts';
 import { describeError, jsonLogger, type Logger } from '../../logger.ts';
 import { fetchTransport, type PushFetch, type PushTransport } from '../../push/fetch-transport.ts';
 import { VapidHeaderCache } from '../../push/vapid-cache.ts';
+import { checkStoredKeys } from '../../sites/stored-keys.ts';
 
 /**
  * The Cloudflare Workers entry (DESIGN §1, §6.1): the only Workers-specific code. It turns bindings
@@ -208,6 +209,12 @@ interface Runtime {
   transport: PushTransport;
   /** Signed VAPID JWTs are plain strings: safe to share between invocations, and signing is the costly part. */
   vapidCache: VapidHeaderCache;
+  /** Set once the stored keys opened with this isolate's master key (the start-up check Node runs at start). */
+  storedKeysChecked: boolean;
+  /** Set when they cannot: every invocation of these bindings is refused with it. */
+  storedKeysProblem?: ConfigError;
+  /** After a failed query, requests are not held up by the check again before this time. */
+  storedKeysRetryAtMs: number;
 }
 
 /** One runtime per bindings object: parsed and built once per isolate, not once per request. */
@@ -241,10 +248,36 @@ function runtimeFor(env: WorkerEnv): Runtime {
     app,
     transport: fetchTransport(send),
     vapidCache: new VapidHeaderCache(),
+    storedKeysChecked: false,
+    storedKeysRetryAtMs: 0,
   };
   runtimes.set(env, runtime);
   return runtime;
 }
+
+/**
+ * The start-up check of stored keys (a missing or wrong PUSHCART_MASTER_KEY), run by the first
+ * invocation of an isolate, since a Worker has no start of its own. Only its outcome is kept, never
+ * the promise: a promise resolved by one invocation's I/O must not be awaited by another. A failed
+ * query is not an outcome; the next invocation checks again. Must run inside withInvocation.
+ */
+async function checkStoredKeysOnce(runtime: Runtime): Promise<void> {
+  if (runtime.storedKeysProblem) throw runtime.storedKeysProblem;
+  if (runtime.storedKeysChecked) return;
+  try {
+    await checkStoredKeys(runtime.db, { masterKey: runtime.config.masterKey, nowMs: Date.now(), logger });
+    runtime.storedKeysChecked = true;
+  } catch (error) {
+    if (error instanceof ConfigError) runtime.storedKeysProblem = error;
+    throw error;
+  }
+}
+
+/**
+ * While Postgres is unreachable a request should not wait for the connect timeout twice (the check,
+ * then its own query), nor a static script wait at all: the check is tried again after this.
+ */
+const STORED_KEYS_RETRY_MS = 30_000;
 
 /** What one delivery run did, for the log line that says so. */
 interface DeliveryRun {
@@ -265,6 +298,8 @@ interface DeliveryRun {
 async function deliverDue(env: WorkerEnv, ctx: WorkerExecutionContext, budgetMs: number): Promise<DeliveryRun> {
   const runtime = runtimeFor(env);
   return withInvocation(env, ctx, async () => {
+    // A ConfigError here skips the run; the deliveries stay queued in the outbox for a fixed setting.
+    await checkStoredKeysOnce(runtime);
     const deliverer = createDeliverer({
       db: runtime.db,
       config: runtime.config,
@@ -313,7 +348,20 @@ export default {
       return startupFailure(request, error);
     }
     // Only the request goes in: bindings reach the app as parsed deps (DESIGN §6.1), never as c.env.
-    return withInvocation(env, ctx, () => Promise.resolve(runtime.app.fetch(request)));
+    return withInvocation(env, ctx, async () => {
+      if (runtime.storedKeysProblem || (!runtime.storedKeysChecked && Date.now() >= runtime.storedKeysRetryAtMs)) {
+        try {
+          await checkStoredKeysOnce(runtime);
+        } catch (error) {
+          if (error instanceof ConfigError) return startupFailure(request, error);
+          // Postgres unreachable: the app answers for itself (503 where it needs the database), and
+          // a request after STORED_KEYS_RETRY_MS checks again; delivery runs check every time.
+          runtime.storedKeysRetryAtMs = Date.now() + STORED_KEYS_RETRY_MS;
+          logger.log('warn', 'stored keys not checked: the database did not answer; checked again later', describeError(error));
+        }
+      }
+      return runtime.app.fetch(request);
+    });
   },
 
   /** The cron trigger from wrangler.toml: sends whatever is due, also what no queue message announced. */
