@@ -5,7 +5,7 @@ import { insertNotificationWithDeliveries } from '../db/notifications.ts';
 import { listSites, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
-import { validate } from '../validation.ts';
+import { text, validate } from '../validation.ts';
 
 const PRODUCTS = [
   { id: 'sneaker-blue', name: 'Blue sneakers', price: 89, colour: '#3b6fd8' },
@@ -101,7 +101,7 @@ document.getElementById('test-push').addEventListener('click', async () => {
 </body></html>`);
     })
     // Dev-server only: lets the demo page send to its own visitor without a secret key in the page.
-    .post('/demo/test-push', validate('json', z.object({ visitorId: z.string().min(8).max(64) })), async (c) => {
+    .post('/demo/test-push', validate('json', z.object({ visitorId: text().min(8).max(64) })), async (c) => {
       if (c.req.header('Origin') !== demoOrigin) throw new ApiError('origin_not_allowed', 'Only the demo page may send test pushes');
       const site = await demoSite();
       const id = crypto.randomUUID();
