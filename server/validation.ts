@@ -119,18 +119,20 @@ export function money() {
 }
 
 /**
- * What the request's path says, before decoding: a segment whose percent-encoding does not
- * decode to UTF-8 (RFC 3986 §2.1, RFC 3629) is refused, because the router hands such a segment
- * over raw and `%E0%A4%A` would be stored as a product id no shop ever wrote.
+ * A path segment or query parameter whose percent-encoding does not decode to UTF-8 (RFC 3986
+ * §2.1, RFC 3629) is refused: the router hands such a value over raw, and `%E0%A4%A` would be
+ * stored as a product id no shop ever wrote.
  */
-function refuseBrokenPercentEncoding(c: Context): void {
+function refuseBrokenPercentEncoding(c: Context, part: 'path' | 'query'): void {
   // The URL parser keeps percent-escapes as they were sent; only decoding reveals broken ones.
-  for (const segment of new URL(c.req.url).pathname.split('/')) {
+  const url = new URL(c.req.url);
+  const pieces = part === 'path' ? url.pathname.split('/') : url.search.slice(1).split('&');
+  for (const piece of pieces) {
     try {
-      decodeURIComponent(segment);
+      decodeURIComponent(piece);
     } catch {
-      throw new ApiError('validation_failed', `path: broken percent-encoding in "${segment}"`, {
-        details: [{ path: 'path', message: 'broken percent-encoding' }],
+      throw new ApiError('validation_failed', `${part}: broken percent-encoding (each %XX must decode to UTF-8)`, {
+        details: [{ path: part, message: 'broken percent-encoding' }],
       });
     }
   }
@@ -151,7 +153,7 @@ export interface RouteValidation {
  * zod validation for a request part; failures become the one error shape (validation_failed)
  * with every issue listed, so a developer fixes all fields in one round. A JSON body is first
  * searched whole for what must never be stored (`jsonValueProblem`), before the schema reads it;
- * path parameters are refused when their percent-encoding is broken.
+ * path and query parameters are refused when their percent-encoding is broken.
  */
 export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) {
   const validator = zValidator(
@@ -178,7 +180,8 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
     },
   );
   const middleware = (async (c, next) => {
-    if (target === 'param') refuseBrokenPercentEncoding(c);
+    if (target === 'param') refuseBrokenPercentEncoding(c, 'path');
+    if (target === 'query') refuseBrokenPercentEncoding(c, 'query');
     return validator(c, next);
   }) as typeof validator;
   const validation: RouteValidation = { target, schema };
