@@ -134,6 +134,8 @@ const product = { name: 'Lamp', url: `${SHOP_ORIGIN}/p/lamp`, image: `${SHOP_ORI
 
 /** Keyed by `METHOD path`, as the app's route table names them. */
 const BASE_REQUESTS: Record<string, BaseRequest> = {
+  'GET /v1/sites/:publishableKey/config': { headers: () => ({ Origin: SHOP_ORIGIN }), param: () => ({ publishableKey: world.site.publishableKey }) },
+  'OPTIONS /v1/sites/:publishableKey/config': { headers: () => ({ Origin: SHOP_ORIGIN }), param: () => ({ publishableKey: world.site.publishableKey }) },
   'POST /v1/subscriptions': {
     headers: browser,
     json: async () => ({ subscription: await browserSubscription(), visitorId: 'visitor-strings', locale: 'de-DE', timeZone: 'Europe/Berlin', externalUserId: 'customer-1', signature: 'a'.repeat(64) }),

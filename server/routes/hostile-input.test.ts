@@ -103,6 +103,11 @@ describe('paths and query strings', () => {
     expect(answer.body.id).toBe('50%-off');
   });
 
+  it('a NUL or broken percent-encoding in a publishable key in the path is refused before the key is looked up', async () => {
+    await expectRefused('GET', '/v1/sites/pk_%00/config', undefined, { headers: { Origin: SHOP_ORIGIN }, naming: 'publishableKey' });
+    await expectRefused('GET', '/v1/sites/pk_%ED%A0%80/config', undefined, { headers: { Origin: SHOP_ORIGIN }, naming: 'percent-encoding' });
+  });
+
   it('a NUL in a notification id or a stats date is refused', async () => {
     await expectRefused('GET', '/v1/notifications/abc%00', undefined);
     await expectRefused('GET', '/v1/stats?from=2026-11-01%00', undefined);
