@@ -138,6 +138,18 @@ function refuseBrokenPercentEncoding(c: Context, part: 'path' | 'query'): void {
   }
 }
 
+/**
+ * zod issues as the error details: `path` dotted, one entry per unknown key with the key in its
+ * path (zod reports them together, on the object that holds them).
+ */
+export function issueDetails(issues: readonly z.core.$ZodIssue[]): Array<{ path: string; message: string }> {
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: [...issue.path, key].map(String).join('.'), message: 'unknown key' }))
+      : [{ path: issue.path.map(String).join('.'), message: issue.message }],
+  );
+}
+
 function refuse(issues: Array<{ path: string; message: string }>, target: string): never {
   const first = issues[0];
   throw new ApiError('validation_failed', first ? `${first.path || target}: ${first.message}` : 'invalid request', { details: issues });
@@ -163,12 +175,7 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
       if (target === 'json' && !/^application\/([\w.-]+\+)?json\b/i.test(c.req.header('Content-Type') ?? '')) {
         throw new ApiError('validation_failed', 'Content-Type must be application/json');
       }
-      if (!result.success) {
-        refuse(
-          result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
-          target,
-        );
-      }
+      if (!result.success) refuse(issueDetails(result.error.issues), target);
     },
     {
       validationFunction: (inner, value) => {

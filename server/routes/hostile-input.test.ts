@@ -131,11 +131,12 @@ describe('interaction tokens', () => {
 describe('PATCH /v1/settings is validated whole', () => {
   it.each([
     ['an unknown section', '{"foo":1}', 'foo'],
-    ['an unknown field in a section', '{"engagement":{"quietHour":{"enabled":false}}}', 'quietHour'],
-    ['an unknown field two levels down', '{"engagement":{"quietHours":{"enabeld":false}}}', 'enabeld'],
-    ['an unknown field in a template', '{"templates":{"price_drop":{"de":{"title":"x","body":"y","icon":"z"}}}}', 'icon'],
-  ])('%s is a 400 naming the key', async (_name, body, key) => {
-    await expectRefused('PATCH', '/v1/settings', body, { naming: key });
+    ['an unknown field in a section', '{"engagement":{"quietHour":{"enabled":false}}}', 'engagement.quietHour'],
+    ['an unknown field two levels down', '{"engagement":{"quietHours":{"enabeld":false}}}', 'engagement.quietHours.enabeld'],
+    ['an unknown field in a template', '{"templates":{"price_drop":{"de":{"title":"x","body":"y","icon":"z"}}}}', 'templates.price_drop.de.icon'],
+  ])('%s is a 400 naming the key', async (_name, body, path) => {
+    const error = await expectRefused('PATCH', '/v1/settings', body, { naming: path });
+    expect(error.details).toEqual([{ path, message: 'unknown key' }]);
   });
 });
 

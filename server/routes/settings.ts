@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { updateSiteSettings } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
@@ -7,7 +6,7 @@ import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { MAX_PAYLOAD_BYTES, reportUrl, worstCasePayloadBytes } from '../notifications/payload.ts';
 import { readSiteSettings, siteSettingsPatchSchema, siteSettingsSchema, type SiteSettings } from '../sites/site-settings.ts';
 import { worstCaseMessageBytes } from '../triggers/templates.ts';
-import { validate } from '../validation.ts';
+import { issueDetails, validate } from '../validation.ts';
 
 /**
  * URL bytes a template's budget leaves for the link: a trigger's URL comes from shop data; a
@@ -30,7 +29,7 @@ export function settingsRoutes(deps: AppDeps) {
       const merged = mergeSettings(readSiteSettings(site.settings), c.req.valid('json'));
       const parsed = siteSettingsSchema.safeParse(merged);
       if (!parsed.success) {
-        const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+        const issues = issueDetails(parsed.error.issues);
         throw new ApiError('validation_failed', `${issues[0]!.path}: ${issues[0]!.message}`, { details: issues });
       }
       checkTemplatesFit(parsed.data, deps.config.publicUrl);

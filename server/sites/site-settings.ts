@@ -130,4 +130,5 @@ export const siteSettingsPatchSchema = z
     ...Object.fromEntries(Object.entries(patchableSections).map(([name, schema]) => [name, patchOf(schema).optional()])),
     templates: z.record(text(), z.record(text(), messageTemplateSchema.nullable()).nullable()).optional(),
   })
-  .refine((patch) => Object.keys(patch).length > 0, 'name at least one setting to change');
+  // Only when the keys were all known: `{"foo": 1}` is an unknown key, not an empty patch.
+  .refine((patch) => Object.keys(patch).length > 0, { message: 'name at least one setting to change', when: (payload) => payload.issues.length === 0 });
