@@ -38,19 +38,23 @@ export interface InputProblem {
 
 /**
  * The first thing in a parsed JSON value that must not be stored: a string or key Postgres cannot
- * hold, a prototype key, or nesting deeper than `maxDepth` objects and arrays. Recursion stops at
- * `maxDepth`, so a hostile depth cannot exhaust the stack here.
+ * hold, a prototype key, or nesting deeper than `MAX_JSON_DEPTH` objects and arrays.
  */
-export function jsonValueProblem(value: unknown, maxDepth = MAX_JSON_DEPTH, path: Array<string | number> = []): InputProblem | undefined {
+export function jsonValueProblem(value: unknown): InputProblem | undefined {
+  return findJsonProblem(value, MAX_JSON_DEPTH, []);
+}
+
+/** Recursion stops once `levelsLeft` is spent, so a hostile depth cannot exhaust the stack here. */
+function findJsonProblem(value: unknown, levelsLeft: number, path: Array<string | number>): InputProblem | undefined {
   if (typeof value === 'string') {
     const problem = postgresTextProblem(value);
     return problem === undefined ? undefined : { path, message: problem };
   }
   if (value === null || typeof value !== 'object') return undefined;
-  if (maxDepth < 1) return { path, message: `is nested too deep (at most ${MAX_JSON_DEPTH} levels of objects and arrays)` };
+  if (levelsLeft < 1) return { path, message: `is nested too deep (at most ${MAX_JSON_DEPTH} levels of objects and arrays)` };
   if (Array.isArray(value)) {
     for (let index = 0; index < value.length; index++) {
-      const problem = jsonValueProblem(value[index], maxDepth - 1, [...path, index]);
+      const problem = findJsonProblem(value[index], levelsLeft - 1, [...path, index]);
       if (problem) return problem;
     }
     return undefined;
@@ -59,7 +63,7 @@ export function jsonValueProblem(value: unknown, maxDepth = MAX_JSON_DEPTH, path
     if (PROTOTYPE_KEYS.has(key)) return { path, message: `key ${JSON.stringify(key)} is not allowed` };
     const keyProblem = postgresTextProblem(key);
     if (keyProblem !== undefined) return { path, message: `key ${JSON.stringify(key)} ${keyProblem}` };
-    const problem = jsonValueProblem(inner, maxDepth - 1, [...path, key]);
+    const problem = findJsonProblem(inner, levelsLeft - 1, [...path, key]);
     if (problem) return problem;
   }
   return undefined;

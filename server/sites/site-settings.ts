@@ -119,15 +119,14 @@ function patchOf(schema: z.ZodType): z.ZodType {
   return schema;
 }
 
-const { templates: _templates, ...patchableSections } = sections;
-
 /**
  * What `PATCH /v1/settings` accepts: the sections and fields to change. In `templates`, `null`
  * for a key or a locale removes it.
  */
 export const siteSettingsPatchSchema = z
   .strictObject({
-    ...Object.fromEntries(Object.entries(patchableSections).map(([name, schema]) => [name, patchOf(schema).optional()])),
+    ...Object.fromEntries(Object.entries(sections).map(([name, schema]) => [name, patchOf(schema).optional()])),
+    // Replaces the templates section's own patch: keys and locales are merged one by one.
     templates: z.record(text(), z.record(text(), messageTemplateSchema.nullable()).nullable()).optional(),
   })
   // Only when the keys were all known: `{"foo": 1}` is an unknown key, not an empty patch.
