@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from '../validation.ts';
 
 /**
  * The engagement rules a delivery worker applies to a claimed batch: per delivery, send now, defer
@@ -61,15 +62,16 @@ export const FREQUENCY_CAP_WINDOW_MS = 24 * 60 * 60_000;
 /** "HH:MM" on a 24-hour clock, 00:00–23:59, two digits each (so "9:00" and "24:00" are refused). */
 const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
-const wallClockTime = z.string().regex(HH_MM, 'must be a time of day as HH:MM, 00:00–23:59');
+const wallClockTime = text().regex(HH_MM, 'must be a time of day as HH:MM, 00:00–23:59');
 
-export const frequencyCapSchema = z.object({
+// Strict objects: a misspelt setting is refused by name rather than dropped in silence.
+export const frequencyCapSchema = z.strictObject({
   /** Marketing pushes per subscriber per rolling 24 h; 0 sends no marketing pushes at all. */
   marketingPer24h: z.number().int().min(0).max(100).default(DEFAULT_MARKETING_PUSHES_PER_24H),
 });
 
 export const quietHoursSchema = z
-  .object({
+  .strictObject({
     enabled: z.boolean().default(true),
     /** Local time the window opens; the window may wrap midnight (21:00–09:00) or not (13:00–14:00). */
     start: wallClockTime.default(DEFAULT_QUIET_HOURS_START),
@@ -83,12 +85,11 @@ export const quietHoursSchema = z
     path: ['end'],
   });
 
-export const engagementSettingsSchema = z.object({
+export const engagementSettingsSchema = z.strictObject({
   frequencyCap: frequencyCapSchema.default(frequencyCapSchema.parse({})),
   quietHours: quietHoursSchema.default(quietHoursSchema.parse({})),
   /** The zone for subscribers whose browser sent none (or one this runtime does not know). */
-  defaultTimeZone: z
-    .string()
+  defaultTimeZone: text()
     .refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' })
     .default(DEFAULT_SITE_TIME_ZONE),
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from '../validation.ts';
 
 /** RFC 8030 §5.2: a TTL longer than this is pointless; push services cap it (FCM: 28 days). */
 export const MAX_TTL_SECONDS = 2_419_200;
@@ -7,9 +8,10 @@ export const DEFAULT_TTL_SECONDS = 86_400;
 const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
 /** At most this many ids in one selector; larger audiences are tags or `all`. */
 const MAX_SELECTOR_IDS = 1000;
+/** The form of the visitor ids the snippet makes (and subscriptions store). */
+const VISITOR_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
-const httpUrl = z
-  .string()
+const httpUrl = text()
   .max(2048)
   .refine((value) => {
     try {
@@ -20,16 +22,25 @@ const httpUrl = z
     }
   }, 'must be an absolute http(s) URL');
 
-const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a subscription id');
+const uuid = text().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a subscription id');
 
 export const audienceSchema = z
   .object({
     all: z.literal(true).optional(),
     subscriptionIds: z.array(uuid).min(1).max(MAX_SELECTOR_IDS).optional(),
-    externalUserIds: z.array(z.string().min(1).max(200)).min(1).max(MAX_SELECTOR_IDS).optional(),
-    visitorIds: z.array(z.string().min(1).max(64)).min(1).max(MAX_SELECTOR_IDS).optional(),
-    /** Subscribers whose tags contain all of these key/value pairs. */
-    tags: z.record(z.string().min(1).max(64), z.union([z.string().max(200), z.number(), z.boolean()])).optional(),
+    externalUserIds: z.array(text().min(1).max(200)).min(1).max(MAX_SELECTOR_IDS).optional(),
+    // The snippet's visitor ids have this form; any other value could only match nobody.
+    visitorIds: z.array(text().regex(VISITOR_ID, 'must be a visitor id: 8–64 characters of A–Z, a–z, 0–9, _ or -')).min(1).max(MAX_SELECTOR_IDS).optional(),
+    /**
+     * Subscribers whose tags contain all of these key/value pairs (`tags @> filter` in SQL). An
+     * empty filter is contained in every subscriber's tags, so it would send to everyone: it is
+     * refused, and everyone is said only as `all: true`. (zod drops a `__proto__` key while
+     * copying a record, so `{"__proto__": "x"}` arrives here empty and is refused the same way.)
+     */
+    tags: z
+      .record(text().min(1).max(64), z.union([text().max(200), z.number(), z.boolean()]))
+      .refine((tags) => Object.keys(tags).length > 0, 'name at least one tag; to send to everyone, use {"all": true}')
+      .optional(),
   })
   .strict()
   .refine((to) => Object.values(to).some((value) => value !== undefined), {
@@ -43,8 +54,8 @@ export type Audience = z.infer<typeof audienceSchema>;
 
 export const sendNotificationSchema = z
   .object({
-    title: z.string().trim().min(1).max(500),
-    body: z.string().max(2000).default(''),
+    title: text().trim().min(1).max(500),
+    body: text().max(2000).default(''),
     url: httpUrl,
     icon: httpUrl.optional(),
     image: httpUrl.optional(),
@@ -53,8 +64,8 @@ export const sendNotificationSchema = z
       .array(
         z
           .object({
-            action: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -'),
-            title: z.string().trim().min(1).max(100),
+            action: text().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -'),
+            title: text().trim().min(1).max(100),
             url: httpUrl.optional(),
           })
           .strict(),
@@ -64,7 +75,7 @@ export const sendNotificationSchema = z
     requireInteraction: z.boolean().optional(),
     ttl: z.number().int().min(0).max(MAX_TTL_SECONDS).default(DEFAULT_TTL_SECONDS),
     urgency: z.enum(['very-low', 'low', 'normal', 'high']).default('normal'),
-    topic: z.string().regex(TOPIC, 'must be at most 32 characters of A–Z, a–z, 0–9, _ or - (RFC 8030 §5.4)').optional(),
+    topic: text().regex(TOPIC, 'must be at most 32 characters of A–Z, a–z, 0–9, _ or - (RFC 8030 §5.4)').optional(),
     kind: z.enum(['transactional', 'marketing']).default('marketing'),
     to: audienceSchema,
   })

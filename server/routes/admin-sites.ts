@@ -8,9 +8,9 @@ import { adminTokenAuth } from '../middleware/admin-token.ts';
 import { createSecretKey, createSite, publicSiteView } from '../sites/create-site.ts';
 import { identifySecretView } from '../sites/identity-signature.ts';
 import { newSiteSchema } from '../sites/site-input.ts';
-import { validate } from '../validation.ts';
+import { text, validate } from '../validation.ts';
 
-const siteParam = z.object({ siteId: z.string() });
+const siteParam = z.object({ siteId: text() });
 
 /** `/v1/admin/sites…`: the same operations as `pushcart site|key`, for the dashboard and scripts. */
 export function adminSiteRoutes(deps: AppDeps) {
@@ -54,7 +54,7 @@ export function adminSiteRoutes(deps: AppDeps) {
     })
     .delete(
       '/v1/admin/sites/:siteId/keys/:keyId',
-      validate('param', siteParam.extend({ keyId: z.string() })),
+      validate('param', siteParam.extend({ keyId: text() })),
       async (c) => {
         const { siteId, keyId } = c.req.valid('param');
         const site = await requireSite(siteId);

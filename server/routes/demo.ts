@@ -7,7 +7,7 @@ import { ApiError } from '../errors.ts';
 import { checkOrigin, clientRateLimitKey, limit } from '../middleware/browser-access.ts';
 import { RateLimiter } from '../middleware/rate-limit.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
-import { validate } from '../validation.ts';
+import { text, validate } from '../validation.ts';
 
 const PRODUCTS = [
   { id: 'sneaker-blue', name: 'Blue sneakers', price: 89, colour: '#3b6fd8' },
@@ -144,7 +144,7 @@ document.getElementById('test-push').addEventListener('click', async () => {
     // the random token only that browser holds, the push is fixed text to the demo site's own
     // subscribers, and both the visitor and the address are rate-limited: the door opens onto
     // nothing but the asker's own browser.
-    .post('/demo/test-push', validate('json', z.object({ visitorId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/) }).strict()), async (c) => {
+    .post('/demo/test-push', validate('json', z.object({ visitorId: text().regex(/^[A-Za-z0-9_-]{8,64}$/) }).strict()), async (c) => {
       const site = await demoSite(c);
       checkOrigin(c, site, c.req.header('Origin'));
       const { visitorId } = c.req.valid('json');

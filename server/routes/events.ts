@@ -8,49 +8,48 @@ import { ApiError } from '../errors.ts';
 import { bearerToken, browserAccess, type BrowserRateLimiters } from '../middleware/browser-access.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { keyKind } from '../sites/api-keys.ts';
-import { validate } from '../validation.ts';
+import { jsonObject, money, postgresTextCheck, text, validate } from '../validation.ts';
 
-const visitorId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8–64 characters of A–Z, a–z, 0–9, _ or -');
-const id = z.string().min(1).max(200);
-const money = z.number().finite().nonnegative();
-const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
-const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const visitorId = text().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8–64 characters of A–Z, a–z, 0–9, _ or -');
+const id = text().min(1).max(200);
+const currency = text().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
+const httpUrl = z.url({ protocol: /^https?$/ }).max(2048).check(postgresTextCheck);
 
 /** The events the commerce triggers read; unknown fields are kept as properties. */
 const KNOWN_EVENTS = {
-  product_viewed: z.looseObject({ productId: id, name: z.string().max(500).optional(), price: money, currency, url: httpUrl, image: httpUrl.optional() }),
+  product_viewed: z.looseObject({ productId: id, name: text().max(500).optional(), price: money(), currency, url: httpUrl, image: httpUrl.optional() }),
   cart_updated: z.looseObject({
     cartId: id,
     items: z
       .array(
         z.looseObject({
           productId: id,
-          name: z.string().max(500),
-          price: money,
+          name: text().max(500),
+          price: money(),
           quantity: z.number().int().min(0).max(10_000),
           image: httpUrl.optional(),
           url: httpUrl.optional(),
         }),
       )
       .max(200),
-    total: money,
+    total: money(),
     currency,
     url: httpUrl,
   }),
   checkout_started: z.looseObject({ cartId: id.optional() }),
-  order_completed: z.looseObject({ orderId: id, value: money, currency, cartId: id.optional() }),
+  order_completed: z.looseObject({ orderId: id, value: money(), currency, cartId: id.optional() }),
 } as const;
 
 const CUSTOM_EVENT_TYPE = /^[a-z][a-z0-9_.:-]{0,63}$/;
 
 const eventBody = z
   .object({
-    type: z.string().regex(CUSTOM_EVENT_TYPE, 'must be a known event type or a custom one like wishlist_added'),
+    type: text().regex(CUSTOM_EVENT_TYPE, 'must be a known event type or a custom one like wishlist_added'),
     visitorId: visitorId.optional(),
     externalUserId: id.optional(),
     /** The sender's id for this event: the same id again is a retry and stored once. */
-    eventId: z.string().min(1).max(100).optional(),
-    properties: z.record(z.string(), z.unknown()).default({}),
+    eventId: text().min(1).max(100).optional(),
+    properties: jsonObject().default({}),
   })
   .superRefine((event, ctx) => {
     const schema = KNOWN_EVENTS[event.type as keyof typeof KNOWN_EVENTS];
@@ -65,7 +64,7 @@ const watchBody = z.object({
   productId: id,
   kind: z.enum(['price_drop', 'back_in_stock']),
   /** price_drop: the shopper's own target (notify when the price reaches it); without one, any drop of the site's threshold. */
-  price: money.optional(),
+  price: money().optional(),
 });
 
 /**

@@ -6,13 +6,21 @@ import { ApiError } from '../errors.ts';
 import { checkOrigin, grantOrigin, type BrowserRateLimiters } from '../middleware/browser-access.ts';
 import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
 import { secretsEqual } from '../sha256.ts';
-import { validate } from '../validation.ts';
+import { text, validate } from '../validation.ts';
+
+/** Delivery ids are Postgres `bigint`s; a larger number is no delivery's and would fail the query. */
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
 
 const interactionBody = z.object({
   // `<delivery id>.<32 hex>`, as the payload's report.token carries it.
-  token: z.string().regex(/^\d{1,19}\.[0-9a-f]{32}$/, 'must be the report token from the push payload'),
+  token: text()
+    .regex(/^\d{1,19}\.[0-9a-f]{32}$/, 'must be the report token from the push payload')
+    .refine((token) => {
+      const deliveryId = /^(\d{1,19})\./.exec(token)?.[1];
+      return deliveryId === undefined || BigInt(deliveryId) <= MAX_BIGINT;
+    }, 'must be the report token from the push payload'),
   type: z.enum(['shown', 'clicked', 'dismissed']),
-  action: z.string().max(64).optional(),
+  action: text().max(64).optional(),
 });
 
 /**

@@ -12,7 +12,7 @@ import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { sendNotificationSchema, type SendNotificationInput } from '../notifications/notification-input.ts';
 import { MAX_PAYLOAD_BYTES, reportUrl, worstCasePayloadBytes } from '../notifications/payload.ts';
 import { sha256Hex } from '../sha256.ts';
-import { validate } from '../validation.ts';
+import { text, validate } from '../validation.ts';
 
 /** Stripe's rule for Idempotency-Key: an opaque client string, up to 255 characters. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -74,7 +74,7 @@ export function notificationRoutes(deps: AppDeps) {
       });
       return c.json(answer.body, answer.status);
     })
-    .get('/v1/notifications/:id', validate('param', z.object({ id: z.string() })), async (c) => {
+    .get('/v1/notifications/:id', validate('param', z.object({ id: text() })), async (c) => {
       const site = c.get('site');
       const { id } = c.req.valid('param');
       const notification = isUuid(id) ? await findNotification(deps.db, site.id, id) : undefined;

@@ -5,19 +5,19 @@ import { findProduct, upsertProducts, type ProductInput } from '../db/products.t
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { fireProductTriggers } from '../triggers/price-drops.ts';
-import { validate } from '../validation.ts';
+import { money, postgresTextCheck, text, validate } from '../validation.ts';
 
-const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
-const productId = z.string().min(1).max(200);
+const httpUrl = z.url({ protocol: /^https?$/ }).max(2048).check(postgresTextCheck);
+const productId = text().min(1).max(200);
 /** The fields a feed sends; any left out keep their stored value. */
 const productFields = z
   .object({
     /** Required the first time a product is fed (else its id stands in); later feeds may send only price or stock. */
-    name: z.string().trim().min(1).max(500).optional(),
+    name: text().trim().min(1).max(500).optional(),
     url: httpUrl.optional(),
     image: httpUrl.optional(),
-    price: z.number().finite().nonnegative().optional(),
-    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
+    price: money().optional(),
+    currency: text().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
     inStock: z.boolean().optional(),
   })
   .strict();

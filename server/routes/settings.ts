@@ -1,13 +1,12 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { updateSiteSettings } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { MAX_PAYLOAD_BYTES, reportUrl, worstCasePayloadBytes } from '../notifications/payload.ts';
-import { readSiteSettings, siteSettingsSchema, type SiteSettings } from '../sites/site-settings.ts';
+import { readSiteSettings, siteSettingsPatchSchema, siteSettingsSchema, type SiteSettings } from '../sites/site-settings.ts';
 import { worstCaseMessageBytes } from '../triggers/templates.ts';
-import { validate } from '../validation.ts';
+import { issueDetails, validate } from '../validation.ts';
 
 /**
  * URL bytes a template's budget leaves for the link: a trigger's URL comes from shop data; a
@@ -15,24 +14,22 @@ import { validate } from '../validation.ts';
  */
 const TEMPLATE_URL_BUDGET_BYTES = 512;
 
-/** A PATCH names the sections and fields it changes; `null` for a template key or locale removes it. */
-const patchBody = z.record(z.string(), z.unknown()).refine((body) => Object.keys(body).length > 0, 'name at least one setting to change');
-
 /**
  * `GET /v1/settings` (everything, defaults filled in) and `PATCH /v1/settings` (a deep merge: each
- * section's fields, and templates per key and locale). The merged result is validated whole; a
+ * section's fields, and templates per key and locale). The patch is checked first, so an unknown
+ * key at any depth is refused by name; the merged result is then validated whole; a
  * template that could not fit a push payload with its longest placeholder values is refused (413).
  */
 export function settingsRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .use('/v1/settings', secretKeyAuth(deps))
     .get('/v1/settings', (c) => c.json(readSiteSettings(c.get('site').settings)))
-    .patch('/v1/settings', validate('json', patchBody), async (c) => {
+    .patch('/v1/settings', validate('json', siteSettingsPatchSchema), async (c) => {
       const site = c.get('site');
       const merged = mergeSettings(readSiteSettings(site.settings), c.req.valid('json'));
       const parsed = siteSettingsSchema.safeParse(merged);
       if (!parsed.success) {
-        const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+        const issues = issueDetails(parsed.error.issues);
         throw new ApiError('validation_failed', `${issues[0]!.path}: ${issues[0]!.message}`, { details: issues });
       }
       checkTemplatesFit(parsed.data, deps.config.publicUrl);

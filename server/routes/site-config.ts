@@ -1,7 +1,9 @@
 import { Hono } from 'hono';
+import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { browserAccess, type BrowserRateLimiters } from '../middleware/browser-access.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
+import { text, validate } from '../validation.ts';
 
 /** How long browsers and CDNs may keep the site config; short, so a key rotation reaches shoppers soon. */
 const CONFIG_MAX_AGE_SECONDS = 300;
@@ -11,6 +13,8 @@ export function siteConfigRoutes(deps: AppDeps, limiters: BrowserRateLimiters) {
   return new Hono<AppEnv>().on(
     ['GET', 'OPTIONS'],
     '/v1/sites/:publishableKey/config',
+    // Before the key is looked up: a NUL in it would fail that query as a server error.
+    validate('param', z.object({ publishableKey: text().max(100) })),
     browserAccess(deps, limiters, { keyFrom: 'path' }),
     (c) => {
       const site = c.get('site');

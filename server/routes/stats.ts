@@ -5,14 +5,16 @@ import { holdoutComparisons, siteFunnels } from '../db/stats.ts';
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
-import { validate } from '../validation.ts';
+import { text, validate } from '../validation.ts';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_RANGE_DAYS = 30;
 const MAX_RANGE_DAYS = 366;
 const NOTIFICATIONS_LISTED = 100;
 
-const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
+const isoDateTime = z.iso.datetime({ offset: true });
+const isoDate = z.iso.date();
+const instant = text().refine((value) => isoDateTime.safeParse(value).success || isoDate.safeParse(value).success, {
   error: 'must be an ISO 8601 date (2026-11-01) or date-time (2026-11-01T09:00:00Z)',
 });
 const query = z.object({ from: instant.optional(), to: instant.optional() });

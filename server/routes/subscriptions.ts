@@ -10,32 +10,30 @@ import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
 import { verifyIdentitySignature } from '../sites/identity-signature.ts';
 import { checkPushEndpoint, MAX_ENDPOINT_LENGTH } from '../push/endpoint-policy.ts';
 import { checkSubscriptionKeys } from '../push/subscription-keys.ts';
-import { validate } from '../validation.ts';
+import { text, validate } from '../validation.ts';
 
 /** An IANA zone name (Europe/Berlin, America/Argentina/Buenos_Aires, UTC) that this runtime knows. */
-const timeZone = z
-  .string()
+const timeZone = text()
   .max(64)
   .refine((value) => /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(value) && canonicalTimeZone(value) !== undefined, {
     message: 'must be an IANA time zone such as Europe/Berlin',
   })
   .transform((value) => canonicalTimeZone(value)!);
 
-const locale = z
-  .string()
+const locale = text()
   .max(35)
   .refine((value) => canonicalLocale(value) !== undefined, { message: 'must be a BCP 47 language tag such as de-DE' })
   .transform((value) => canonicalLocale(value)!);
 
 // Random, first-party, made by the snippet: a short opaque token, never an e-mail or a name.
-const visitorId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8–64 characters of A–Z, a–z, 0–9, _ or -');
+const visitorId = text().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8–64 characters of A–Z, a–z, 0–9, _ or -');
 
-const endpoint = z.string().min(1).max(MAX_ENDPOINT_LENGTH * 2);
+const endpoint = text().min(1).max(MAX_ENDPOINT_LENGTH * 2);
 
 const pushSubscriptionJson = z.object({
   endpoint,
   expirationTime: z.number().nullable().optional(),
-  keys: z.object({ p256dh: z.string().max(200), auth: z.string().max(100) }),
+  keys: z.object({ p256dh: text().max(200), auth: text().max(100) }),
 });
 
 const subscribeBody = z
@@ -44,8 +42,8 @@ const subscribeBody = z
     visitorId,
     locale: locale.optional(),
     timeZone: timeZone.optional(),
-    externalUserId: z.string().min(1).max(200).optional(),
-    signature: z.string().max(128).optional(),
+    externalUserId: text().min(1).max(200).optional(),
+    signature: text().max(128).optional(),
   })
   .refine((body) => (body.externalUserId === undefined) === (body.signature === undefined), {
     message: 'externalUserId and signature come together (see README: identify)',

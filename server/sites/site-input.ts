@@ -1,13 +1,13 @@
 import { z } from 'zod';
+import { text } from '../validation.ts';
 import { normalizeOrigin } from './create-site.ts';
 
 /** Site name and allowed origins, as the admin API and the CLI both take them. */
 export const newSiteSchema = z.object({
-  name: z.string().trim().min(1).max(200),
+  name: text().trim().min(1).max(200),
   origins: z
     .array(
-      z
-        .string()
+      text()
         .refine((value) => normalizeOrigin(value) !== undefined, {
           message: 'must be an origin such as https://shop.example (scheme, host, optional port; no path)',
         })

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { DEFAULT_ENGAGEMENT_SETTINGS, engagementSettingsSchema } from '../delivery/engagement-rules.ts';
-import { templatesSchema } from '../triggers/templates.ts';
+import { messageTemplateSchema, templatesSchema } from '../triggers/templates.ts';
+import { text } from '../validation.ts';
 
 /**
  * Per-site settings stored as jsonb. Every field has a default, so a site created today and a
  * setting added tomorrow both read as complete objects.
  */
-export const promptSettingsSchema = z.object({
+export const promptSettingsSchema = z.strictObject({
   /** When the soft prompt appears: after N page views, after N seconds, after a cart update, or only when the page calls optIn(). */
   trigger: z.enum(['page_views', 'seconds', 'cart_updated', 'manual']).default('page_views'),
   pageViews: z.number().int().min(1).max(100).default(2),
@@ -14,14 +15,14 @@ export const promptSettingsSchema = z.object({
   /** Days a "Later" answer hides the prompt for. */
   snoozeDays: z.number().int().min(1).max(365).default(7),
   // Texts the shop set itself; absent ones the snippet fills in the shopper's language.
-  title: z.string().max(120).optional(),
-  body: z.string().max(300).optional(),
-  allowLabel: z.string().max(40).optional(),
-  laterLabel: z.string().max(40).optional(),
+  title: text().max(120).optional(),
+  body: text().max(300).optional(),
+  allowLabel: text().max(40).optional(),
+  laterLabel: text().max(40).optional(),
 });
 
 const percent = z.number().min(0).max(100);
-const locale = z.string().refine((tag) => {
+const locale = text().refine((tag) => {
   try {
     return Intl.getCanonicalLocales(tag).length === 1;
   } catch {
@@ -34,7 +35,7 @@ const cartReminderStepSchema = z
     /** Minutes after the shopper's last change to the cart. */
     delayMinutes: z.number().int().min(5).max(30 * 24 * 60),
     /** Offered in this step's text as {{discount.code}}, e.g. on the second reminder. */
-    discountCode: z.string().min(1).max(64).optional(),
+    discountCode: text().min(1).max(64).optional(),
   })
   .strict();
 
@@ -85,7 +86,7 @@ const sections = {
   templates: templatesSchema.default({}),
 };
 
-export const siteSettingsSchema = z.object(sections);
+export const siteSettingsSchema = z.strictObject(sections);
 
 export type SiteSettings = z.infer<typeof siteSettingsSchema>;
 
@@ -102,3 +103,31 @@ export function readSiteSettings(stored: unknown): SiteSettings {
   }
   return settings as SiteSettings;
 }
+
+/**
+ * A section as a patch: every field optional at every depth and without its default (a field left
+ * out keeps its stored value), unknown keys refused by name. Rules across fields (quiet hours'
+ * start ≠ end, reminder steps in order) are checked again on the merged result.
+ */
+function patchOf(schema: z.ZodType): z.ZodType {
+  const def = schema._zod.def;
+  if (def.type === 'default' || def.type === 'optional') return patchOf((def as z.core.$ZodDefaultDef).innerType as z.ZodType);
+  if (def.type === 'object') {
+    const shape = (def as z.core.$ZodObjectDef).shape;
+    return z.strictObject(Object.fromEntries(Object.entries(shape).map(([field, inner]) => [field, patchOf(inner as z.ZodType).optional()])));
+  }
+  return schema;
+}
+
+/**
+ * What `PATCH /v1/settings` accepts: the sections and fields to change. In `templates`, `null`
+ * for a key or a locale removes it.
+ */
+export const siteSettingsPatchSchema = z
+  .strictObject({
+    ...Object.fromEntries(Object.entries(sections).map(([name, schema]) => [name, patchOf(schema).optional()])),
+    // Replaces the templates section's own patch: keys and locales are merged one by one.
+    templates: z.record(text(), z.record(text(), messageTemplateSchema.nullable()).nullable()).optional(),
+  })
+  // Only when the keys were all known: `{"foo": 1}` is an unknown key, not an empty patch.
+  .refine((patch) => Object.keys(patch).length > 0, { message: 'name at least one setting to change', when: (payload) => payload.issues.length === 0 });

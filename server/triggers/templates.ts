@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from '../validation.ts';
 import { utf8Bytes } from '../notifications/payload.ts';
 
 /**
@@ -129,12 +130,11 @@ const KNOWN_PLACEHOLDERS_TEXT = PLACEHOLDERS.map((name) => `{{${name}}}`).join('
 
 /**
  * A template text field. Control characters (line breaks aside, in the body) and lone surrogates
- * are refused here rather than stripped at render, because they would otherwise break the
- * worst-case size bound and show as boxes on some platforms.
+ * (by `text()`) are refused here rather than stripped at render, because they would otherwise
+ * break the worst-case size bound and show as boxes on some platforms.
  */
 function templateText(options: { min: number; max: number; lineBreaks: boolean }) {
-  return z
-    .string()
+  return text()
     .trim()
     .min(options.min)
     .max(options.max)
@@ -158,9 +158,6 @@ function templateText(options: { min: number; max: number; lineBreaks: boolean }
             : 'must not contain control characters or line breaks',
         });
       }
-      if (new RegExp(LONE_SURROGATE.source).test(text)) {
-        ctx.addIssue({ code: 'custom', message: 'must be well-formed Unicode (a lone surrogate was found)' });
-      }
     });
 }
 
@@ -172,7 +169,7 @@ export const messageTemplateSchema = z
       .array(
         z
           .object({
-            action: z.string().regex(ACTION_ID, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -'),
+            action: text().regex(ACTION_ID, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -'),
             title: templateText({ min: 1, max: MAX_ACTION_TITLE_CHARS, lineBreaks: false }),
           })
           .strict(),
@@ -198,7 +195,7 @@ function canonicalLocale(tag: string): string | undefined {
  * locale are refused rather than one silently winning.
  */
 const localeTemplatesSchema = z
-  .record(z.string(), messageTemplateSchema)
+  .record(text(), messageTemplateSchema)
   .superRefine((byLocale, ctx) => {
     const seen = new Map<string, string>();
     for (const tag of Object.keys(byLocale)) {
@@ -229,7 +226,7 @@ const localeTemplatesSchema = z
  * this is not `z.record(z.enum(TEMPLATE_KEYS), …)`: in zod 4 that demands every key.
  */
 export const templatesSchema = z
-  .record(z.string(), localeTemplatesSchema)
+  .record(text(), localeTemplatesSchema)
   .superRefine((byKey, ctx) => {
     for (const key of Object.keys(byKey)) {
       if (!(TEMPLATE_KEYS as readonly string[]).includes(key)) {
