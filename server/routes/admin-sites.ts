@@ -5,7 +5,7 @@ import { listSecretKeys, revokeSecretKey } from '../db/secret-keys.ts';
 import { findSiteById, listSites } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { adminTokenAuth } from '../middleware/admin-token.ts';
-import { createSecretKey, createSite, publicSiteView } from '../sites/create-site.ts';
+import { createSecretKey, createSite, publicSiteView, secretKeyView } from '../sites/create-site.ts';
 import { identifySecretView } from '../sites/identity-signature.ts';
 import { newSiteSchema } from '../sites/site-input.ts';
 import { text, validate } from '../validation.ts';
@@ -64,14 +64,4 @@ export function adminSiteRoutes(deps: AppDeps) {
         return c.json(secretKeyView(key));
       },
     );
-}
-
-function secretKeyView(key: { id: string; prefix: string; created_at: Date; revoked_at: Date | null; last_used_at: Date | null }) {
-  return {
-    id: key.id,
-    prefix: key.prefix,
-    createdAt: key.created_at,
-    revokedAt: key.revoked_at,
-    lastUsedAt: key.last_used_at,
-  };
 }

@@ -62,6 +62,17 @@ export async function createSecretKey(db: Db, siteId: string): Promise<{ secretK
 }
 
 /** A site as the admin API and CLI show it: never a private or secret key. */
+/** A secret key as the admin API and the CLI show it: by prefix, never the key or its hash. */
+export function secretKeyView(key: { id: string; prefix: string; created_at: Date; revoked_at: Date | null; last_used_at: Date | null }) {
+  return {
+    id: key.id,
+    prefix: key.prefix,
+    createdAt: key.created_at,
+    revokedAt: key.revoked_at,
+    lastUsedAt: key.last_used_at,
+  };
+}
+
 export function publicSiteView(site: SiteRow) {
   return {
     id: site.id,

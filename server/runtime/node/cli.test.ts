@@ -52,7 +52,8 @@ describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
     const created = await pushcart(['site', 'create', '--name', 'Shop', '--origin', 'https://shop.example', '--origin', 'https://www.shop.example', '--json'], env);
     expect(created.code).toBe(0);
     const site = JSON.parse(created.stdout) as Record<string, string>;
-    expect(Object.keys(site).sort()).toEqual(['id', 'publishableKey', 'secretKey', 'vapidPublicKey']);
+    expect(Object.keys(site).sort()).toEqual(['id', 'publishableKey', 'scriptTag', 'secretKey', 'serviceWorkerFile', 'vapidPublicKey']);
+    expect(site.scriptTag).toBe(`<script async src="http://localhost:8787/pushcart.js" data-site="${site.publishableKey}"></script>`);
     expect(site.publishableKey).toMatch(/^pk_/);
     expect(site.secretKey).toMatch(/^sk_/);
 
@@ -60,9 +61,27 @@ describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
     expect(added.secretKey).toMatch(/^sk_/);
     const revoked = await pushcart(['key', 'revoke', '--site', site.id!, '--key', site.secretKey!.slice(0, 11), '--json'], env);
     expect(revoked.code).toBe(0);
-    const keys = JSON.parse((await pushcart(['key', 'list', '--site', site.id!, '--json'], env)).stdout) as Array<{ id: string; revoked_at: string | null }>;
-    expect(keys.map((key) => key.revoked_at === null)).toEqual([false, true]);
+    const keys = JSON.parse((await pushcart(['key', 'list', '--site', site.id!, '--json'], env)).stdout) as Array<Record<string, unknown>>;
+    // camelCase, as the HTTP API and `site list --json`.
+    expect(Object.keys(keys[0]!).sort()).toEqual(['createdAt', 'id', 'lastUsedAt', 'prefix', 'revokedAt']);
+    expect(keys.map((key) => key.revokedAt === null)).toEqual([false, true]);
     expect(JSON.stringify(keys)).not.toContain(added.secretKey);
+  });
+
+  it('prints the install tag as npm start does, and --demo makes the site the demo shop', async () => {
+    const dataDir = tempDataDir();
+    const created = await pushcart(['site', 'create', '--name', 'Local shop', '--origin', 'http://localhost:8787', '--demo'], { PUSHCART_DATA_DIR: dataDir });
+    expect(created.code).toBe(0);
+    const publishableKey = created.stdout.match(/publishable key: (pk_[\w-]+)/)?.[1];
+    expect(created.stdout).toContain(`  <script async src="http://localhost:8787/pushcart.js" data-site="${publishableKey}"></script>`);
+    expect(created.stdout).toContain(`  importScripts('http://localhost:8787/pushcart-sw.js');`);
+    const database = await openDatabase(parseConfig({ PUSHCART_DATA_DIR: dataDir }), memoryLogger());
+    try {
+      const rows = await database.db.selectFrom('sites').select(['publishable_key', 'demo']).execute();
+      expect(rows).toEqual([{ publishable_key: publishableKey, demo: true }]);
+    } finally {
+      await database.close();
+    }
   });
 
   it('explains bad input in one line with exit code 2', async () => {

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, parseConfig, type Config } from '../../config.ts';
 import { listSecretKeys, revokeSecretKey } from '../../db/secret-keys.ts';
-import { findSiteById, listSites } from '../../db/sites.ts';
+import { findSiteById, listSites, markDemoSite } from '../../db/sites.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { describeError, jsonLogger } from '../../logger.ts';
-import { createSecretKey, createSite, publicSiteView } from '../../sites/create-site.ts';
+import { createSecretKey, createSite, publicSiteView, secretKeyView } from '../../sites/create-site.ts';
+import { installSnippet } from '../../sites/install-snippet.ts';
 import { identifySecretView } from '../../sites/identity-signature.ts';
 import { checkStoredKeys, sealStoredKeys } from '../../sites/stored-keys.ts';
 import { newSiteSchema } from '../../sites/site-input.ts';
@@ -16,8 +17,9 @@ const USAGE = `Usage: pushcart <command> [options]
   start                                  run the server and one delivery worker (what npm start runs)
   worker                                 run a delivery worker only (as many as you like, on Postgres)
   migrate                                bring the database schema up to date
-  site create --name NAME --origin URL [--origin URL…] [--json]
-                                         create a site; prints its keys (the secret key only now)
+  site create --name NAME --origin URL [--origin URL…] [--demo] [--json]
+                                         create a site; prints its keys (the secret key only now) and
+                                         its install tag; --demo serves it as the demo shop at /demo
   site list [--json]                     list sites
   site identify-secret --site SITE_ID [--json]
                                          print the secret the shop's backend signs identify with
@@ -46,6 +48,7 @@ async function main(argv: string[]): Promise<void> {
       site: { type: 'string' },
       key: { type: 'string' },
       json: { type: 'boolean', default: false },
+      demo: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -101,14 +104,22 @@ async function main(argv: string[]): Promise<void> {
       // split the sites between two settings; refused here as at start.
       await checkStoredKeys(db, { masterKey: config.masterKey, nowMs: Date.now(), logger });
       const site = await createSite(db, input.data, config.masterKey);
+      if (values.demo) await markDemoSite(db, site.id);
+      const install = installSnippet(config.publicUrl, site.publishableKey);
       if (values.json) {
         const { id, publishableKey, secretKey, vapidPublicKey } = site;
-        print(JSON.stringify({ id, publishableKey, secretKey, vapidPublicKey }));
+        print(JSON.stringify({ id, publishableKey, secretKey, vapidPublicKey, scriptTag: install.scriptTag, serviceWorkerFile: install.serviceWorkerFile }));
       } else {
         print(`Site ${site.name} (${site.id}) for ${site.origins.join(', ')}`);
         print(`  publishable key: ${site.publishableKey}`);
         print(`  secret key:      ${site.secretKey}   (shown only now; store it safely)`);
         print(`  VAPID public key: ${site.vapidPublicKey}`);
+        print('');
+        print('Install it on a shop page with this tag:');
+        print(`  ${install.scriptTag}`);
+        print(`and serve this one line as ${install.serviceWorkerPath} on the shop's origin:`);
+        print(`  ${install.serviceWorkerFile}`);
+        if (values.demo) print(`The demo shop shows this site at ${config.publicUrl}/demo (when one of its origins is ${new URL(config.publicUrl).origin}).`);
       }
       return;
     }
@@ -147,7 +158,8 @@ async function main(argv: string[]): Promise<void> {
       }
       if (subcommand === 'list') {
         const keys = await listSecretKeys(db, site.id);
-        if (values.json) print(JSON.stringify(keys));
+        // camelCase, as the HTTP API and `site list --json` answer.
+        if (values.json) print(JSON.stringify(keys.map(secretKeyView)));
         else for (const key of keys) print(`${key.id}  ${key.prefix}…  ${key.revoked_at ? `revoked ${key.revoked_at.toISOString()}` : 'live'}`);
         return;
       }
@@ -155,7 +167,7 @@ async function main(argv: string[]): Promise<void> {
         if (!values.key) throw new UsageError('--key KEY_ID_OR_PREFIX is required (see: pushcart key list)');
         const key = await revokeSecretKey(db, site.id, values.key, new Date());
         if (!key) throw new UsageError(`Site ${site.id} has no key ${values.key} (or the prefix matches more than one)`);
-        print(values.json ? JSON.stringify({ id: key.id, prefix: key.prefix, revokedAt: key.revoked_at }) : `Revoked ${key.prefix}… (${key.id})`);
+        print(values.json ? JSON.stringify(secretKeyView(key)) : `Revoked ${key.prefix}… (${key.id})`);
         return;
       }
     }
