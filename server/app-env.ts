@@ -6,7 +6,7 @@ import type { Logger } from './logger.ts';
 import type { RateLimiters, RateLimitSettings } from './middleware/rate-limit.ts';
 import type { ClientScripts } from './routes/client-scripts.ts';
 
-/** Everything the app needs from the outside, handed in by an entry file (DESIGN §6.1). */
+/** Everything the app needs from the outside, handed in by an entry file: the app itself touches no runtime API. */
 export interface AppDeps {
   config: Config;
   db: Db;

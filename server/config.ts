@@ -3,7 +3,8 @@ import { parseIpRange, type IpRange } from './client-address.ts';
 import { DEFAULT_PER_IP_LIMIT, DEFAULT_PER_SITE_LIMIT, type BucketSettings } from './middleware/rate-limit.ts';
 
 /**
- * Configuration, validated once at start (DESIGN §5) and passed to everything that needs it.
+ * Configuration, validated once at start and passed to everything that needs it: a bad setting
+ * stops the process at once, not the first request that reads it.
  * Names are the public contract: operators and deploy scripts are written against them.
  */
 

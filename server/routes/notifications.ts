@@ -130,7 +130,7 @@ function notificationContent(id: string, input: SendNotificationInput): Notifica
   };
 }
 
-/** Click targets stay on the shop (DESIGN §6.8), and the largest delivery must fit a push message. */
+/** Click targets stay on the shop (a push never sends a shopper off the shop's origins), and the largest delivery must fit a push message. */
 function checkContent(site: SiteRow, id: string, content: NotificationContent, publicUrl: string): void {
   const clickTargets: Array<[string, string]> = [['url', content.url]];
   content.actions?.forEach((action, index) => action.url && clickTargets.push([`actions.${index}.url`, action.url]));

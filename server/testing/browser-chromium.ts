@@ -6,12 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
 
 /**
- * Real Chromium for the browser tests (DESIGN §7): Debian's package, driven by playwright-core,
+ * Real Chromium for the browser tests: Debian's package, driven by playwright-core,
  * which downloads nothing. `.ci/run` installs the package; the tests skip, saying why, without it.
  */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
-/** DESIGN §7's flags (headless comes from the launch option): no sandbox in containers, no GPU, no network chatter. */
+/** Flags for a headless run on a closed network (headless comes from the launch option): no sandbox in containers, no GPU, no network chatter. */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',

@@ -2,7 +2,7 @@ import type { BrowserContext, Worker } from 'playwright-core';
 import type { MockPushService, MockSubscription } from './mock-push-service.ts';
 
 /**
- * Chromium cannot reach a real push service here (DESIGN §7), so `PushManager.prototype.subscribe`
+ * Chromium cannot reach a real push service in a test (no outside network), so `PushManager.prototype.subscribe`
  * and `getSubscription` are replaced in the page by ones that ask Node for a REAL subscription at
  * the strict mock push service: its endpoint and keys are what the server stores and encrypts to,
  * and the mock decrypts what the server sends. Everything else (permission, the service worker,

@@ -5,7 +5,7 @@ import { utf8Bytes } from '../notifications/payload.ts';
 /**
  * Texts for the automatic commerce pushes (cart reminders, price drops, back in stock): per site, per
  * template key, per locale, with `{{placeholders}}`. Pure: no I/O and no state besides constants, so
- * the trigger engine can render on Node and on Workers alike (DESIGN §6.1, §6.7).
+ * the trigger engine can render on Node and on Workers alike.
  */
 
 export const TEMPLATE_KEYS = ['cart_reminder.1', 'cart_reminder.2', 'price_drop', 'back_in_stock'] as const;
@@ -538,7 +538,7 @@ export function renderMessage(template: MessageTemplate, context: TemplateContex
  * UTF-8 bytes of `{title, body, actions}` as JSON for the largest rendering this template allows:
  * every placeholder at its cap in {@link WORST_CASE_CHAR}, then the same truncation as
  * {@link renderMessage}. Settings use it to refuse, when a template is saved, a text that could not
- * fit the 3,993-byte push payload (DESIGN §4) with the rest of the payload, instead of failing
+ * fit the 3,993-byte push payload (server/notifications/payload.ts) with the rest of the payload, instead of failing
  * later for one long product name.
  */
 export function worstCaseMessageBytes(template: MessageTemplate): number {

@@ -1,4 +1,4 @@
-// Turning a push payload (shared/DESIGN.md §4) into what showNotification takes.
+// Turning a push payload (the server's buildPayload, server/notifications/payload.ts) into what showNotification takes.
 
 export interface Report {
   url: string;

@@ -1,5 +1,5 @@
 // Issue #4's browser tests: the snippet, the service worker and the server in real Chromium
-// (Debian's /usr/bin/chromium driven by playwright-core; DESIGN §7). Push is the one thing
+// (Debian's /usr/bin/chromium driven by playwright-core, which downloads no browser). Push is the one thing
 // Chromium cannot do here: PushManager.subscribe is stubbed with REAL subscriptions at the strict
 // mock push service (server/testing/browser-push-stub.ts), and what the mock decrypts is handed to
 // the service worker through the DevTools Protocol.

@@ -16,7 +16,7 @@ import { VapidHeaderCache } from '../../push/vapid-cache.ts';
 import { checkStoredKeys } from '../../sites/stored-keys.ts';
 
 /**
- * The Cloudflare Workers entry (DESIGN §1, §6.1): the only Workers-specific code. It turns bindings
+ * The Cloudflare Workers entry: the only Workers-specific code (runtime code stays at the edges). It turns bindings
  * into the same `createApp(deps)` the Node entry builds, with Postgres reached through Hyperdrive,
  * and drives the same claim-and-send function as `npx pushcart worker` (issue 3, item 2) from the
  * cron trigger and a Queue consumer.
@@ -60,7 +60,7 @@ export interface WorkerMessageBatch {
   retryAll(options?: { delaySeconds?: number }): void;
 }
 
-/** Bindings from wrangler.toml: `HYPERDRIVE`, `DELIVERY_QUEUE`, plus the DESIGN §5 variables as [vars] or secrets. */
+/** Bindings from wrangler.toml: `HYPERDRIVE`, `DELIVERY_QUEUE`, plus the configuration variables (README: Configuration) as [vars] or secrets. */
 export interface WorkerEnv {
   HYPERDRIVE?: HyperdriveBinding;
   /** Optional: without it, deliveries go out at the next cron minute instead of within seconds. */
@@ -347,7 +347,7 @@ export default {
     } catch (error) {
       return startupFailure(request, error);
     }
-    // Only the request goes in: bindings reach the app as parsed deps (DESIGN §6.1), never as c.env.
+    // Only the request goes in: bindings reach the app as parsed deps, validated once, never as c.env.
     return withInvocation(env, ctx, async () => {
       if (runtime.storedKeysProblem || (!runtime.storedKeysChecked && Date.now() >= runtime.storedKeysRetryAtMs)) {
         try {
