@@ -48,8 +48,8 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   retryMaxMs: 60 * 60_000,
   concurrentBatches: 3,
   idlePollMs: 1_000,
-  resultFlushMs: 50,
-  resultFlushCount: 100,
+  resultFlushMs: 250,
+  resultFlushCount: 250,
   hostGates: DEFAULT_HOST_GATE_SETTINGS,
 };
 
