@@ -40,8 +40,18 @@ describe('log redaction', () => {
     expect(JSON.parse(line!)).toMatchObject({ level: 'error', msg: 'push failed' });
   });
 
+  it('finds keys after an escaped newline, an underscore or URL encoding, and identify secrets too', () => {
+    const identify = 'pcid_aGVsbG8td29ybGQtdGhpcy1pcy1zZWNyZXQ';
+    for (const text of [`line1\\n${SECRET_KEY}`, `a_${SECRET_KEY}`, `key%3D${SECRET_KEY}`, `Authorization: Bearer%20${SECRET_KEY}`, `secret ${identify}`]) {
+      const redacted = redactSecrets(text);
+      expect(redacted).not.toContain(SECRET_KEY.slice(11));
+      expect(redacted).not.toContain(identify.slice(13));
+    }
+  });
+
   it('leaves ordinary paths, ids and URLs readable', () => {
-    const text = 'GET /v1/notifications/7 from https://shop.example/cart/42 took 12.5 ms at 2026-11-29T10:00:00.000Z pk_public';
+    const text =
+      'GET /v1/notifications/7 from https://shop.example/cart/42 and https://shop.example/products/blue-sneakers-limited-edition took 12.5 ms at 2026-11-29T10:00:00.000Z pk_public';
     expect(redactSecrets(text)).toBe(text);
   });
 });

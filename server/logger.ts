@@ -17,18 +17,25 @@ export function jsonLogger(write: (line: string) => void, now: () => Date = () =
   };
 }
 
-/** `sk_` and the 8 characters a key listing shows; the rest of a secret key is never logged. */
-const SECRET_KEY = /\b(sk_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+/g;
+/**
+ * `sk_` (a secret key) or `pcid_` (a site's identify secret) and the 8 characters a key listing
+ * shows; the rest is never logged. No word boundary in front: a key may follow `_`, an escaped
+ * newline (`\nsk_…` in a JSON line) or URL encoding (`key%3Dsk_…`).
+ */
+const SECRET_KEY = /((?:sk|pcid)_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]{8,}/g;
 /** A delivery's report token (`<delivery id>.<32 hex>`), which lets its holder report interactions. */
 const REPORT_TOKEN = /\b\d{1,20}\.[0-9a-f]{32}\b/g;
-const BEARER = /\b(Bearer\s+)[^\s"\\]+/gi;
+const BEARER = /\b(Bearer(?:\s+|%20|\+))[^\s"\\&]+/gi;
 /**
  * A URL whose path or query carries a capability — a push endpoint (the path is the bearer secret
  * that lets anyone push to that browser, RFC 8030 §8), a reset or invite link: a run of 16 or more
- * token characters. Its origin stays, so the log still says which push service or host it was.
+ * token characters with a letter and a digit in it (a product slug such as `blue-sneakers-limited`
+ * has no digit, a push service's token always has both). Its origin stays, so the log still says
+ * which push service or host it was.
  */
 const URL_WITH_CAPABILITY = /\b(https?:\/\/[^\s"\\/?#]+)([/?][^\s"\\]*)/g;
-const CAPABILITY = /[A-Za-z0-9_:%=+-]{16,}/;
+const TOKEN_RUN = /[A-Za-z0-9_:%=+-]{16,}/g;
+const hasCapability = (text: string) => (text.match(TOKEN_RUN) ?? []).some((run) => /[A-Za-z]/.test(run) && /\d/.test(run));
 
 /** Takes secret keys, report tokens, bearer credentials and capability URLs out of a log line or message. */
 export function redactSecrets(text: string): string {
@@ -36,7 +43,7 @@ export function redactSecrets(text: string): string {
     .replace(SECRET_KEY, '$1…[redacted]')
     .replace(REPORT_TOKEN, '[redacted token]')
     .replace(BEARER, '$1[redacted]')
-    .replace(URL_WITH_CAPABILITY, (url, origin: string, rest: string) => (CAPABILITY.test(rest) ? `${origin}/[redacted]` : url));
+    .replace(URL_WITH_CAPABILITY, (url, origin: string, rest: string) => (hasCapability(rest) ? `${origin}/[redacted]` : url));
 }
 
 /** For tests that assert on logs: records instead of writing. */
