@@ -91,17 +91,47 @@ export const siteSettingsSchema = z.strictObject(sections);
 export type SiteSettings = z.infer<typeof siteSettingsSchema>;
 
 /**
- * Reads stored settings, filling defaults. A stored section that no longer validates (a setting
- * whose rules tightened since) falls back to its default alone; the other sections are kept.
+ * Reads stored settings, filling defaults. A stored key this version does not know (written by a
+ * newer release before a rollback, or by hand) is dropped, not a reason to lose its section: the
+ * schemas are strict to refuse a misspelt key in a PATCH, not to reset a shop's quiet hours. A
+ * stored section that no longer validates (a setting whose rules tightened since) falls back to its
+ * default alone; the other sections are kept.
  */
 export function readSiteSettings(stored: unknown): SiteSettings {
   const raw = stored && typeof stored === 'object' ? (stored as Record<string, unknown>) : {};
   const settings: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(sections)) {
-    const parsed = (schema as z.ZodType).safeParse(raw[name]);
+    const parsed = (schema as z.ZodType).safeParse(knownKeysOnly(raw[name], schema as z.ZodType));
     settings[name] = parsed.success ? parsed.data : (schema as z.ZodType).parse(undefined);
   }
   return settings as SiteSettings;
+}
+
+/** `value` with only the keys `schema` knows, at every depth of objects, records and arrays. */
+function knownKeysOnly(value: unknown, schema: z.ZodType): unknown {
+  const def = schema._zod.def;
+  if (def.type === 'default' || def.type === 'optional' || def.type === 'nullable') {
+    return knownKeysOnly(value, (def as z.core.$ZodDefaultDef).innerType as z.ZodType);
+  }
+  if (def.type === 'pipe') return knownKeysOnly(value, (def as z.core.$ZodPipeDef).in as z.ZodType);
+  if (def.type === 'array' && Array.isArray(value)) {
+    const element = (def as z.core.$ZodArrayDef).element as z.ZodType;
+    return value.map((item) => knownKeysOnly(item, element));
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  if (def.type === 'object') {
+    const shape = (def as z.core.$ZodObjectDef).shape;
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([key]) => Object.hasOwn(shape, key))
+        .map(([key, field]) => [key, knownKeysOnly(field, shape[key] as z.ZodType)]),
+    );
+  }
+  if (def.type === 'record') {
+    const valueType = (def as z.core.$ZodRecordDef).valueType as z.ZodType;
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, knownKeysOnly(field, valueType)]));
+  }
+  return value;
 }
 
 /**
