@@ -186,9 +186,14 @@ export async function deliverBatch(deliverer: Deliverer): Promise<number> {
       ),
     );
   }
-  await Promise.all(sending);
-  await recorder.close();
-  logFailures(deliverer, claimed, failures);
+  try {
+    await Promise.all(sending);
+  } finally {
+    // Whatever happened to the sending, what came back is logged and written (or its write
+    // failure reported): a result left unwritten is sent again once the lease lapses.
+    logFailures(deliverer, claimed, failures);
+    await recorder.close();
+  }
   return claimed.length;
 }
 
@@ -254,7 +259,7 @@ async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery): Promise
     privateKey = await openPrivateKey(deliverer, delivery.site_id, delivery.vapid_private_key);
   } catch (error) {
     if (error instanceof VapidKeyUnavailableError) return keyUnavailable(deliverer, delivery, base, error);
-    return buildFailed(deliverer, delivery, base, error);
+    return buildFailed(base, error);
   }
   try {
     const payload = buildPayload(delivery.notification_id, localizedContent(delivery), {
@@ -263,7 +268,7 @@ async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery): Promise
     });
     return { delivery, base, endpoint, host, payload, vapid: { subject: deps.config.vapidSubject, publicKey: delivery.vapid_public_key, privateKey } };
   } catch (error) {
-    return buildFailed(deliverer, delivery, base, error);
+    return buildFailed(base, error);
   }
 }
 
@@ -294,7 +299,7 @@ function keyUnavailable(deliverer: Deliverer, delivery: ClaimedDelivery, base: O
 }
 
 /** Logged with the batch's other failures (logFailures), once per reason rather than per delivery. */
-function buildFailed(_deliverer: Deliverer, _delivery: ClaimedDelivery, base: OneResult, error: unknown): OneResult {
+function buildFailed(base: OneResult, error: unknown): OneResult {
   return { ...base, status: 'failed', lastError: reasonText('build_failed', error instanceof Error ? error.message : String(error)) };
 }
 
@@ -318,7 +323,7 @@ async function send(deliverer: Deliverer, ready: ReadyDelivery, body: Encryption
   const { deps } = deliverer;
   const { delivery, base, endpoint, host } = ready;
   // A key the encryptor refused (not a P-256 point, a short auth secret): this delivery alone fails.
-  if (body instanceof Error) return buildFailed(deliverer, delivery, base, body);
+  if (body instanceof Error) return buildFailed(base, body);
 
   let outcome: PushOutcome | undefined;
   let heldUntil = 0;
@@ -342,7 +347,7 @@ async function send(deliverer: Deliverer, ready: ReadyDelivery, body: Encryption
       if (outcome.kind === 'retry' && outcome.hostBackoff) backoffUntil = deliverer.hostGates.backOff(host, outcome.retryAfterMs);
     });
   } catch (error) {
-    return buildFailed(deliverer, delivery, base, error);
+    return buildFailed(base, error);
   }
 
   if (outcome === undefined) return hold(base, heldUntil);
