@@ -19,6 +19,7 @@ export const ERROR_STATUS = {
   endpoint_conflict: 409,
   idempotency_conflict: 409,
   interaction_replayed: 409,
+  request_timeout: 408,
   payload_too_large: 413,
   headers_too_large: 431,
   rate_limited: 429,

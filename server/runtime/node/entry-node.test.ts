@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -50,6 +50,17 @@ describe('npm start', { timeout: 120_000 }, () => {
       expect(refusal.error.code).toBe('headers_too_large');
       expect(refusal.error.requestId).toMatch(/^[0-9a-f-]{36}$/);
       expect(tooLarge.headers.get('X-Request-Id')).toBe(refusal.error.requestId);
+
+      // Not HTTP at all: the same shape, 400 malformed_request.
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk.toString()));
+        socket.on('end', () => resolve(answer));
+        socket.on('error', reject);
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'malformed_request' } });
     } finally {
       await server.close();
     }

@@ -106,24 +106,32 @@ async function printInstallInstructions(config: Config, db: Parameters<typeof co
   if (!config.adminToken) print('The admin API is off; set PUSHCART_ADMIN_TOKEN to turn it on.');
 }
 
+const CLIENT_ERRORS: Record<string, { code: 'headers_too_large' | 'request_timeout' | 'malformed_request'; reason: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: { code: 'headers_too_large', reason: 'Request Header Fields Too Large', message: 'Request headers are larger than the server accepts (16 KiB)' },
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'request_timeout', reason: 'Request Timeout', message: 'The request did not arrive in time' },
+  default: { code: 'malformed_request', reason: 'Bad Request', message: 'The request is not valid HTTP' },
+};
+
 /**
  * What Node's HTTP parser refuses before the app sees a request (headers over the 16 KiB limit, a
  * malformed request line) still gets the one error shape with a request id, so a client and the
  * operator's log can name the refusal; Node's own answer is a bare 431 or 400 with no body.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  // A response still being written on this connection (pipelining) must not get a second one
+  // spliced into it; Node detaches a finished response from its socket (`_httpMessage`), so a
+  // kept-alive connection whose last answer is complete still gets this one.
+  const inFlight = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight) {
     socket.destroy();
     return;
   }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const code = tooLarge ? 'headers_too_large' : 'malformed_request';
+  const refusal = CLIENT_ERRORS[error.code ?? ''] ?? CLIENT_ERRORS.default!;
   const requestId = crypto.randomUUID();
-  const message = tooLarge ? 'Request headers are larger than the server accepts (16 KiB)' : 'The request is not valid HTTP';
-  const body = JSON.stringify(errorBody(code, message, requestId));
-  const status = ERROR_STATUS[code];
+  const body = JSON.stringify(errorBody(refusal.code, refusal.message, requestId));
+  const status = ERROR_STATUS[refusal.code];
   socket.end(
-    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${refusal.reason}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
   );
   logger.log('warn', 'request refused by the HTTP parser', { requestId, status, errorCode: error.code });
