@@ -258,7 +258,7 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
       return;
     }
     const error = await failureOf(response || undefined, host);
-    if (!isTransient(error) && 'signature' in sending) {
+    if (error.code === 'invalid_signature' && 'signature' in sending) {
       // The identity was refused (a wrong signature, say), not the shopper's consent: store the
       // subscription without it; an earlier link to the user id is kept by the server.
       emit('error', error);
