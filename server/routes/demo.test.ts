@@ -82,6 +82,14 @@ describe('/demo', () => {
     expect((await testPush(app, DEMO_ORIGIN, 'visitor-other', '203.0.113.9')).status).toBe(202);
   });
 
+  it('counts an address before looking anything up: a flood with a forged Origin is cut off at 10', async () => {
+    const { app } = testApp(database.db, { demo: true });
+    const statuses = [];
+    for (let i = 0; i < 11; i++) statuses.push((await testPush(app, 'https://evil.example', `visitor-flood-${i}`, '192.0.2.66')).status);
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(403));
+    expect(statuses[10]).toBe(429);
+  });
+
   it('refuses a 64 MiB body before reading it, declared or streamed', async () => {
     const { app } = testApp(database.db, { demo: true });
     const streamed = countedBody(64 * MiB);

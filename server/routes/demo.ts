@@ -49,6 +49,8 @@ export function demoRoutes(deps: AppDeps) {
 
   return new Hono<AppEnv>()
     .get('/demo', async (c) => {
+      // A page view costs a query: counted like the browser routes' requests.
+      limit(c.get('rateLimiters').perIp, clientRateLimitKey(c, deps), 'Too many requests from this address');
       const site = await demoSite(c);
       const { scriptTag } = installSnippet(deps.config.publicUrl, site.publishable_key);
       const products = PRODUCTS.map(
@@ -145,10 +147,11 @@ document.getElementById('test-push').addEventListener('click', async () => {
     // subscribers, and both the visitor and the address are rate-limited: the door opens onto
     // nothing but the asker's own browser.
     .post('/demo/test-push', validate('json', z.object({ visitorId: text().regex(/^[A-Za-z0-9_-]{8,64}$/) }).strict()), async (c) => {
+      // The address first, before any query: a flood with forged origins costs no database work.
+      limit(perAddress, clientRateLimitKey(c, deps), 'Too many test pushes from this address');
       const site = await demoSite(c);
       checkOrigin(c, site, c.req.header('Origin'));
       const { visitorId } = c.req.valid('json');
-      limit(perAddress, clientRateLimitKey(c, deps), 'Too many test pushes from this address');
       limit(perVisitor, `visitor:${visitorId}`, 'Too many test pushes for this visitor; wait a few seconds');
       const demoOrigin = new URL(deps.config.publicUrl).origin;
       const id = crypto.randomUUID();
