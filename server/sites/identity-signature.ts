@@ -1,5 +1,5 @@
 import { encodeBase64Url } from '../push/base64url.ts';
-import { masterKeyBytes } from './master-key.ts';
+import { masterSubkey } from './master-key.ts';
 
 /**
  * identify(externalUserId, signature): the shop's backend vouches that this browser belongs to
@@ -26,10 +26,7 @@ const IDENTIFY_SECRET_BYTES = 32;
 
 /** The site's identify secret: `pcid_` and 32 bytes base64url, the same on every call with the same master key. */
 export async function identifySecret(masterKey: string, siteId: string): Promise<string> {
-  const ikm = await crypto.subtle.importKey('raw', masterKeyBytes(masterKey), 'HKDF', false, ['deriveBits']);
-  const info = new TextEncoder().encode(`${IDENTIFY_SECRET_INFO}${siteId}`);
-  const bits = await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info }, ikm, IDENTIFY_SECRET_BYTES * 8);
-  return `${IDENTIFY_SECRET_PREFIX}${encodeBase64Url(new Uint8Array(bits))}`;
+  return `${IDENTIFY_SECRET_PREFIX}${encodeBase64Url(await masterSubkey(masterKey, `${IDENTIFY_SECRET_INFO}${siteId}`, IDENTIFY_SECRET_BYTES))}`;
 }
 
 async function hmacKey(signingKey: string, usage: 'sign' | 'verify') {

@@ -1,10 +1,10 @@
 import { createECDH } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
-import { encodeBase64Url } from '../push/base64url.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { createSite } from './create-site.ts';
-import { masterKeyBytes } from './master-key.ts';
+import { decodeBase64Url, encodeBase64Url } from '../push/base64url.ts';
+import { masterKeyBytes, masterSubkey } from './master-key.ts';
 import { openVapidPrivateKey, sealVapidPrivateKey, VapidKeyUnavailableError } from './vapid-private-key.ts';
 
 const MASTER_KEY = 'k'.repeat(43);
@@ -33,6 +33,19 @@ describe('VAPID private keys at rest', () => {
     expect(sealedOnce).toMatch(/^enc:v2:/);
     expect(sealedOnce).not.toBe(sealedTwice);
     expect(await openVapidPrivateKey(sealedOnce, MASTER_KEY, SITE_ID)).toBe(privateKey);
+  });
+
+  it('seals v2 with a subkey of the master key (HKDF), never with the master key itself', async () => {
+    const { privateKey } = webpush.generateVAPIDKeys();
+    const sealed = await sealVapidPrivateKey(privateKey, MASTER_KEY, SITE_ID);
+    const [ivText, bodyText] = sealed.slice('enc:v2:'.length).split(':');
+    const decryptWith = async (raw: Uint8Array<ArrayBuffer>) => {
+      const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['decrypt']);
+      const params = { name: 'AES-GCM', iv: Uint8Array.from(decodeBase64Url(ivText!)!), additionalData: new TextEncoder().encode(SITE_ID) };
+      return new TextDecoder().decode(await crypto.subtle.decrypt(params, key, Uint8Array.from(decodeBase64Url(bodyText!)!)));
+    };
+    expect(await decryptWith(await masterSubkey(MASTER_KEY, 'pushcart vapid seal v2'))).toBe(privateKey);
+    await expect(decryptWith(masterKeyBytes(MASTER_KEY))).rejects.toThrow();
   });
 
   it('refuses to open with another master key, or with none', async () => {

@@ -1,12 +1,13 @@
 import { decodeBase64Url, encodeBase64Url } from '../push/base64url.ts';
-import { masterKeyBytes } from './master-key.ts';
+import { masterKeyBytes, masterSubkey } from './master-key.ts';
 
 /**
  * VAPID private keys at rest. With PUSHCART_MASTER_KEY set they are stored as
  * `enc:v2:<iv>:<AES-256-GCM ciphertext+tag>` (base64url), the site's id as the additional
  * authenticated data (NIST SP 800-38D §7): a sealed key copied into another site's row does not
  * open, so a database write cannot make one shop sign with another shop's key. Without a master key
- * they are stored as the raw key.
+ * they are stored as the raw key. The AES key of `enc:v2:` is a subkey of the master key
+ * (HKDF, `info` "pushcart vapid seal v2"), not the master key itself.
  *
  * `enc:v1:` is the form before site binding (no additional data); it still opens, and
  * `pushcart keys seal` rewrites it as `enc:v2:`.
@@ -30,8 +31,12 @@ export function storedKeyForm(stored: string): StoredKeyForm {
   return 'unknown';
 }
 
-async function importMasterKey(masterKey: string): ReturnType<typeof crypto.subtle.importKey> {
-  return crypto.subtle.importKey('raw', masterKeyBytes(masterKey), 'AES-GCM', false, ['encrypt', 'decrypt']);
+const SEALING_KEY_INFO = 'pushcart vapid seal v2';
+
+/** The AES-256-GCM key of a stored form: a subkey for `enc:v2:`, the master key itself for `enc:v1:` (as it was sealed). */
+async function importSealingKey(masterKey: string, form: 'sealed_v1' | 'sealed_v2'): ReturnType<typeof crypto.subtle.importKey> {
+  const raw = form === 'sealed_v2' ? await masterSubkey(masterKey, SEALING_KEY_INFO) : masterKeyBytes(masterKey);
+  return crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
 }
 
 function siteBinding(siteId: string): Uint8Array<ArrayBuffer> {
@@ -42,7 +47,7 @@ function siteBinding(siteId: string): Uint8Array<ArrayBuffer> {
 export async function sealVapidPrivateKey(privateKey: string, masterKey: string | undefined, siteId: string): Promise<string> {
   if (!masterKey) return privateKey;
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const key = await importMasterKey(masterKey);
+  const key = await importSealingKey(masterKey, 'sealed_v2');
   const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: siteBinding(siteId) }, key, new TextEncoder().encode(privateKey));
   return `${SEALED_V2_PREFIX}${encodeBase64Url(iv)}:${encodeBase64Url(new Uint8Array(sealed))}`;
 }
@@ -62,7 +67,7 @@ export async function openVapidPrivateKey(stored: string, masterKey: string | un
   const iv = decodeBase64Url(parts[0] ?? '');
   const sealed = decodeBase64Url(parts[1] ?? '');
   if (parts.length !== 2 || !iv || iv.length !== IV_BYTES || !sealed) throw new VapidKeyUnavailableError('stored VAPID private key is malformed');
-  const key = await importMasterKey(masterKey);
+  const key = await importSealingKey(masterKey, form);
   const params = form === 'sealed_v2' ? { name: 'AES-GCM', iv: Uint8Array.from(iv), additionalData: siteBinding(siteId) } : { name: 'AES-GCM', iv: Uint8Array.from(iv) };
   let plain: ArrayBuffer;
   try {
