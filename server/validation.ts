@@ -111,6 +111,21 @@ function hasAtMostMoneyDecimals(value: number): boolean {
   return Math.abs(scaled - Math.round(scaled)) <= Math.abs(scaled) * Number.EPSILON * 8;
 }
 
+/** The visitor ids the snippet makes: random, first-party, a short opaque token — never an e-mail or a name. */
+export function visitorIdText() {
+  return text().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8–64 characters of A–Z, a–z, 0–9, _ or -');
+}
+
+/** An absolute http(s) URL, as browsers and push payloads use them. */
+export function httpUrlText() {
+  return z.url({ protocol: /^https?$/ }).max(2048).check(postgresTextCheck);
+}
+
+/** An ISO 4217 currency code. */
+export function currencyCode() {
+  return text().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
+}
+
 /** A non-negative amount of money with at most four decimals, rounded to them (0.30000000000000004 → 0.3). */
 export function money() {
   return z

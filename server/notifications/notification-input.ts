@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from '../validation.ts';
+import { text, visitorIdText } from '../validation.ts';
 
 /** RFC 8030 §5.2: a TTL longer than this is pointless; push services cap it (FCM: 28 days). */
 export const MAX_TTL_SECONDS = 2_419_200;
@@ -8,8 +8,6 @@ export const DEFAULT_TTL_SECONDS = 86_400;
 const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
 /** At most this many ids in one selector; larger audiences are tags or `all`. */
 const MAX_SELECTOR_IDS = 1000;
-/** The form of the visitor ids the snippet makes (and subscriptions store). */
-const VISITOR_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 const httpUrl = text()
   .max(2048)
@@ -30,7 +28,7 @@ export const audienceSchema = z
     subscriptionIds: z.array(uuid).min(1).max(MAX_SELECTOR_IDS).optional(),
     externalUserIds: z.array(text().min(1).max(200)).min(1).max(MAX_SELECTOR_IDS).optional(),
     // The snippet's visitor ids have this form; any other value could only match nobody.
-    visitorIds: z.array(text().regex(VISITOR_ID, 'must be a visitor id: 8–64 characters of A–Z, a–z, 0–9, _ or -')).min(1).max(MAX_SELECTOR_IDS).optional(),
+    visitorIds: z.array(visitorIdText()).min(1).max(MAX_SELECTOR_IDS).optional(),
     /**
      * Subscribers whose tags contain all of these key/value pairs (`tags @> filter` in SQL). An
      * empty filter is contained in every subscriber's tags, so it would send to everyone: it is

@@ -7,7 +7,7 @@ import { ApiError } from '../errors.ts';
 import { checkOrigin, clientRateLimitKey, limit } from '../middleware/browser-access.ts';
 import { RateLimiter } from '../middleware/rate-limit.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
-import { text, validate } from '../validation.ts';
+import { validate, visitorIdText } from '../validation.ts';
 
 const PRODUCTS = [
   { id: 'sneaker-blue', name: 'Blue sneakers', price: 89, colour: '#3b6fd8' },
@@ -146,7 +146,7 @@ document.getElementById('test-push').addEventListener('click', async () => {
     // the random token only that browser holds, the push is fixed text to the demo site's own
     // subscribers, and both the visitor and the address are rate-limited: the door opens onto
     // nothing but the asker's own browser.
-    .post('/demo/test-push', validate('json', z.object({ visitorId: text().regex(/^[A-Za-z0-9_-]{8,64}$/) }).strict()), async (c) => {
+    .post('/demo/test-push', validate('json', z.object({ visitorId: visitorIdText() }).strict()), async (c) => {
       // The address first, before any query: a flood with forged origins costs no database work.
       limit(perAddress, clientRateLimitKey(c, deps), 'Too many test pushes from this address');
       const site = await demoSite(c);

@@ -8,12 +8,12 @@ import { ApiError } from '../errors.ts';
 import { bearerToken, browserAccess, type BrowserRateLimiters } from '../middleware/browser-access.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { keyKind } from '../sites/api-keys.ts';
-import { jsonObject, money, postgresTextCheck, text, validate } from '../validation.ts';
+import { currencyCode, httpUrlText, jsonObject, money, text, validate, visitorIdText } from '../validation.ts';
 
-const visitorId = text().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8–64 characters of A–Z, a–z, 0–9, _ or -');
+const visitorId = visitorIdText();
 const id = text().min(1).max(200);
-const currency = text().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
-const httpUrl = z.url({ protocol: /^https?$/ }).max(2048).check(postgresTextCheck);
+const currency = currencyCode();
+const httpUrl = httpUrlText();
 
 /** The events the commerce triggers read; unknown fields are kept as properties. */
 const KNOWN_EVENTS = {

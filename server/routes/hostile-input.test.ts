@@ -148,7 +148,6 @@ describe('prototype keys never reach stored objects', () => {
     ['POST', '/v1/notifications', `{"title":"Hi","url":"${SHOP_ORIGIN}/","to":{"all":true},"__proto__":{"kind":"transactional"}}`, '__proto__'],
   ])('%s %s %s', async (method, path, body, key) => {
     await expectRefused(method, path, body, { naming: key });
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('in event properties too', async () => {

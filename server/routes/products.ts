@@ -5,9 +5,9 @@ import { findProduct, upsertProducts, type ProductInput } from '../db/products.t
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { fireProductTriggers } from '../triggers/price-drops.ts';
-import { money, postgresTextCheck, text, validate } from '../validation.ts';
+import { currencyCode, httpUrlText, money, text, validate } from '../validation.ts';
 
-const httpUrl = z.url({ protocol: /^https?$/ }).max(2048).check(postgresTextCheck);
+const httpUrl = httpUrlText();
 const productId = text().min(1).max(200);
 /** The fields a feed sends; any left out keep their stored value. */
 const productFields = z
@@ -17,7 +17,7 @@ const productFields = z
     url: httpUrl.optional(),
     image: httpUrl.optional(),
     price: money().optional(),
-    currency: text().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
+    currency: currencyCode().optional(),
     inStock: z.boolean().optional(),
   })
   .strict();

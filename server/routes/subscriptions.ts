@@ -10,7 +10,7 @@ import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
 import { verifyIdentitySignature } from '../sites/identity-signature.ts';
 import { checkPushEndpoint, MAX_ENDPOINT_LENGTH } from '../push/endpoint-policy.ts';
 import { checkSubscriptionKeys } from '../push/subscription-keys.ts';
-import { text, validate } from '../validation.ts';
+import { text, validate, visitorIdText } from '../validation.ts';
 
 /** An IANA zone name (Europe/Berlin, America/Argentina/Buenos_Aires, UTC) that this runtime knows. */
 const timeZone = text()
@@ -25,8 +25,7 @@ const locale = text()
   .refine((value) => canonicalLocale(value) !== undefined, { message: 'must be a BCP 47 language tag such as de-DE' })
   .transform((value) => canonicalLocale(value)!);
 
-// Random, first-party, made by the snippet: a short opaque token, never an e-mail or a name.
-const visitorId = text().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8–64 characters of A–Z, a–z, 0–9, _ or -');
+const visitorId = visitorIdText();
 
 const endpoint = text().min(1).max(MAX_ENDPOINT_LENGTH * 2);
 

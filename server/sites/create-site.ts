@@ -61,7 +61,6 @@ export async function createSecretKey(db: Db, siteId: string): Promise<{ secretK
   return { secretKey: secret.key, key };
 }
 
-/** A site as the admin API and CLI show it: never a private or secret key. */
 /** A secret key as the admin API and the CLI show it: by prefix, never the key or its hash. */
 export function secretKeyView(key: { id: string; prefix: string; created_at: Date; revoked_at: Date | null; last_used_at: Date | null }) {
   return {
@@ -73,6 +72,7 @@ export function secretKeyView(key: { id: string; prefix: string; created_at: Dat
   };
 }
 
+/** A site as the admin API and CLI show it: never a private or secret key. */
 export function publicSiteView(site: SiteRow) {
   return {
     id: site.id,

@@ -7,3 +7,14 @@ export function installSnippet(publicUrl: string, publishableKey: string) {
     serviceWorkerFile: `importScripts('${base}/pushcart-sw.js');`,
   };
 }
+
+/** The install lines as `npm start` and `pushcart site create` print them. */
+export function installInstructions(siteName: string, publicUrl: string, publishableKey: string): string[] {
+  const install = installSnippet(publicUrl, publishableKey);
+  return [
+    `Install "${siteName}" on a shop page with this tag:`,
+    `  ${install.scriptTag}`,
+    `and serve this one line as ${install.serviceWorkerPath} on the shop's origin:`,
+    `  ${install.serviceWorkerFile}`,
+  ];
+}

@@ -5,7 +5,7 @@ import { findSiteById, listSites, markDemoSite } from '../../db/sites.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { describeError, jsonLogger } from '../../logger.ts';
 import { createSecretKey, createSite, publicSiteView, secretKeyView } from '../../sites/create-site.ts';
-import { installSnippet } from '../../sites/install-snippet.ts';
+import { installInstructions, installSnippet } from '../../sites/install-snippet.ts';
 import { identifySecretView } from '../../sites/identity-signature.ts';
 import { checkStoredKeys, sealStoredKeys } from '../../sites/stored-keys.ts';
 import { newSiteSchema } from '../../sites/site-input.ts';
@@ -115,10 +115,7 @@ async function main(argv: string[]): Promise<void> {
         print(`  secret key:      ${site.secretKey}   (shown only now; store it safely)`);
         print(`  VAPID public key: ${site.vapidPublicKey}`);
         print('');
-        print('Install it on a shop page with this tag:');
-        print(`  ${install.scriptTag}`);
-        print(`and serve this one line as ${install.serviceWorkerPath} on the shop's origin:`);
-        print(`  ${install.serviceWorkerFile}`);
+        installInstructions(site.name, config.publicUrl, site.publishableKey).forEach(print);
         if (values.demo) print(`The demo shop shows this site at ${config.publicUrl}/demo (when one of its origins is ${new URL(config.publicUrl).origin}).`);
       }
       return;

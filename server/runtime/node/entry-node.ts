@@ -11,7 +11,7 @@ import { migrateToLatest } from '../../db/migrate.ts';
 import { describeError, type Logger } from '../../logger.ts';
 import { createSite } from '../../sites/create-site.ts';
 import { checkStoredKeys } from '../../sites/stored-keys.ts';
-import { installSnippet } from '../../sites/install-snippet.ts';
+import { installInstructions } from '../../sites/install-snippet.ts';
 import { DeliveryWorker } from '../../delivery/delivery-engine.ts';
 import { runTriggerWorker } from '../../triggers/trigger-worker.ts';
 import { buildClientBundles } from './client-bundles.ts';
@@ -96,12 +96,8 @@ async function printInstallInstructions(config: Config, db: Parameters<typeof co
   const demo = await findDemoSite(db, new URL(config.publicUrl).origin);
   const site = demo ?? (await listSites(db))[0];
   if (!site) return;
-  const install = installSnippet(config.publicUrl, site.publishable_key);
   print('');
-  print(`Install "${site.name}" on a shop page with this tag:`);
-  print(`  ${install.scriptTag}`);
-  print(`and serve this one line as ${install.serviceWorkerPath} on the shop's origin:`);
-  print(`  ${install.serviceWorkerFile}`);
+  installInstructions(site.name, config.publicUrl, site.publishable_key).forEach(print);
   if (demo) print(`Try it in the demo shop: ${config.publicUrl}/demo`);
   if (!config.adminToken) print('The admin API is off; set PUSHCART_ADMIN_TOKEN to turn it on.');
 }
