@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,19 +13,12 @@ import { reachablePostgresUrl } from '../../testing/test-database.ts';
 import { identifySecret } from '../../sites/identity-signature.ts';
 import { storedKeyForm } from '../../sites/vapid-private-key.ts';
 import { DataDirBusyError, openDatabase } from './database.ts';
+import { freePort } from '../../testing/free-port.ts';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('./pushcart.mjs', import.meta.url));
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function tempDataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pushcart-test-'));

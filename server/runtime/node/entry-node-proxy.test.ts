@@ -1,22 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config.ts';
 import { memoryLogger } from '../../logger.ts';
 import { startNodeServer } from './entry-node.ts';
+import { freePort } from '../../testing/free-port.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'pushcart-proxy-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('the Node server behind a reverse proxy', { timeout: 120_000 }, () => {
   it('counts each client named by its trusted proxy, not the proxy’s socket address', async () => {

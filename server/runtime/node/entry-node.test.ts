@@ -1,22 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config.ts';
 import { memoryLogger } from '../../logger.ts';
 import { startNodeServer } from './entry-node.ts';
+import { freePort } from '../../testing/free-port.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'pushcart-start-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('npm start', { timeout: 120_000 }, () => {
   it('on an empty database creates one demo site and prints its tag and service-worker line', async () => {

@@ -1,0 +1,10 @@
+import { createServer } from 'node:net';
+
+/** A TCP port nothing listens on right now, for a test server that must know its port before it starts. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
