@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIpAddress, isInRange, parseIpAddress, parseIpRange, rateLimitKeyOf, resolveClientAddress, type IpRange } from './client-address.ts';
+import { formatIpAddress, isInRange, parseIpAddress, parseIpRange, rateLimitKeysOf, resolveClientAddress, type IpRange } from './client-address.ts';
 
 function range(text: string): IpRange {
   const parsed = parseIpRange(text);
@@ -206,10 +206,20 @@ describe('resolveClientAddress', () => {
     });
   });
 
-  it('answers the trusted proxy when X-Forwarded-For and Forwarded name different clients', () => {
+  describe('when a request carries both headers', () => {
     const both = (xff: string, forwarded: string) => resolveClientAddress('10.0.0.1', headers({ 'X-Forwarded-For': xff, Forwarded: forwarded }), trusted);
-    expect(both('192.0.2.1', 'for=192.0.2.1')).toBe('192.0.2.1');
-    expect(both('192.0.2.1', 'for=203.0.113.5')).toBe('10.0.0.1');
+
+    it('takes X-Forwarded-For, which proxies append to, and ignores the Forwarded a client may have passed through', () => {
+      expect(both('192.0.2.1', 'for=192.0.2.1')).toBe('192.0.2.1');
+      expect(both('192.0.2.1', 'for=203.0.113.5')).toBe('192.0.2.1');
+      expect(both('203.0.113.9, 192.0.2.1', 'for=10.3.3.3')).toBe('192.0.2.1');
+    });
+
+    it('never answers the shared proxy because Forwarded names no one', () => {
+      for (const forwarded of ['for=unknown', 'for=_hidden', 'garbage', 'for=192.0.2.1, for=unknown']) {
+        expect(both('192.0.2.1', forwarded)).toBe('192.0.2.1');
+      }
+    });
   });
 
   it('passes an unparsable peer through as written and knows nothing without one', () => {
@@ -218,13 +228,18 @@ describe('resolveClientAddress', () => {
   });
 });
 
-describe('rateLimitKeyOf', () => {
-  it('counts IPv4 clients by address and IPv6 clients by their /64', () => {
-    expect(rateLimitKeyOf('192.0.2.1')).toBe('192.0.2.1');
-    expect(rateLimitKeyOf('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
-    expect(rateLimitKeyOf('2001:db8:1:2:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
-    expect(rateLimitKeyOf('2001:db8:1:3::1')).toBe('2001:db8:1:3::/64');
-    expect(rateLimitKeyOf('::ffff:192.0.2.1')).toBe('192.0.2.1');
-    expect(rateLimitKeyOf(undefined)).toBe('unknown');
+describe('rateLimitKeysOf', () => {
+  it('counts IPv4 clients by address alone', () => {
+    expect(rateLimitKeysOf('192.0.2.1')).toEqual({ address: '192.0.2.1' });
+    expect(rateLimitKeysOf('::ffff:192.0.2.1')).toEqual({ address: '192.0.2.1' });
+    expect(rateLimitKeysOf(undefined)).toEqual({ address: 'unknown' });
+    expect(rateLimitKeysOf('some-socket')).toEqual({ address: 'some-socket' });
+  });
+
+  it('counts IPv6 clients by their /64 and, above it, by their /48', () => {
+    expect(rateLimitKeysOf('2001:db8:1:2:aaaa::1')).toEqual({ address: '2001:db8:1:2::/64', block: '2001:db8:1::/48' });
+    expect(rateLimitKeysOf('2001:db8:1:2:ffff:ffff:ffff:ffff')).toEqual({ address: '2001:db8:1:2::/64', block: '2001:db8:1::/48' });
+    expect(rateLimitKeysOf('2001:db8:1:ffff::1')).toEqual({ address: '2001:db8:1:ffff::/64', block: '2001:db8:1::/48' });
+    expect(rateLimitKeysOf('2001:db8:2:2::1')).toEqual({ address: '2001:db8:2:2::/64', block: '2001:db8:2::/48' });
   });
 });

@@ -248,10 +248,10 @@ export interface ForwardingHeaders {
  * `X-Forwarded-For` (or RFC 7239 `Forwarded`) entry that is not a trusted proxy. Headers from an
  * untrusted peer are ignored, since any client can write them.
  *
- * A trusted proxy writes one of the two headers and passes the other through as the client sent
- * it, and which one it writes is not known here. So when both are present and name different
- * clients, the answer is the peer (the proxy itself): a client that forges the other header only
- * puts itself into its proxy's bucket, never into someone else's.
+ * When a request carries both, `X-Forwarded-For` is read and `Forwarded` ignored: X-Forwarded-For
+ * is what proxies append to (nginx's `$proxy_add_x_forwarded_for`), while `Forwarded` is passed
+ * through as the client wrote it. Answering the proxy itself on a disagreement would let any client
+ * join the proxy's shared bucket at will by sending `Forwarded: for=unknown`.
  */
 export function resolveClientAddress(peer: string | undefined, headers: ForwardingHeaders, trustedProxies: readonly IpRange[]): string | undefined {
   if (peer === undefined) return undefined;
@@ -262,26 +262,38 @@ export function resolveClientAddress(peer: string | undefined, headers: Forwardi
 
   const forwardedFor = headers.get('X-Forwarded-For');
   const forwarded = headers.get('Forwarded');
-  const candidates = [
-    forwardedFor === null ? undefined : walkHops(peerAddress, forwardedForHops(forwardedFor), isTrusted),
-    forwarded === null ? undefined : walkHops(peerAddress, forwardedHops(forwarded), isTrusted),
-  ]
-    .filter((candidate) => candidate !== undefined)
-    .map(formatIpAddress);
-  const [first, second] = candidates;
-  if (first === undefined || (second !== undefined && second !== first)) return formatIpAddress(peerAddress);
-  return first;
+  // A blank header names no hop: as good as none, so a proxy that writes only Forwarded still works.
+  const hops =
+    forwardedFor !== null && forwardedFor.trim() !== ''
+      ? forwardedForHops(forwardedFor)
+      : forwarded !== null
+        ? forwardedHops(forwarded)
+        : [];
+  return formatIpAddress(walkHops(peerAddress, hops, isTrusted));
 }
 
 /**
- * The key a client's requests are counted under: the address itself for IPv4, the /64 for IPv6 —
- * one subscriber line or device is handed a whole /64 (RFC 6177), so counting single IPv6
- * addresses would give one client 2^64 budgets. Anything unparsable is counted as written.
+ * A prefix above the /64 that one network holds: RFC 6177 has registries give a whole site (a
+ * company, a campus, a hosting customer) a /48, so one holder of a /48 has 65,536 /64s to draw from.
  */
-export function rateLimitKeyOf(address: string | undefined): string {
-  if (address === undefined) return 'unknown';
+const IPV6_BLOCK_PREFIX_LENGTH = 48;
+
+/**
+ * The keys a client's requests are counted under: the address itself for IPv4; for IPv6 the /64 —
+ * one subscriber line or device is handed a whole /64 (RFC 6177), so counting single IPv6
+ * addresses would give one client 2^64 budgets — and, as `block`, the /48 around it, so a holder of
+ * many /64s is still one budget at the top. Anything unparsable is counted as written.
+ */
+export function rateLimitKeysOf(address: string | undefined): { address: string; block?: string } {
+  if (address === undefined) return { address: 'unknown' };
   const parsed = parseIpAddress(address);
-  if (!parsed) return address;
-  if (parsed.version === 4) return formatIpAddress(parsed);
-  return `${formatIpAddress({ version: 6, bytes: maskedBytes(parsed.bytes, 64) })}/64`;
+  if (!parsed) return { address };
+  if (parsed.version === 4) return { address: formatIpAddress(parsed) };
+  const prefixOf = (length: number) => `${formatIpAddress({ version: 6, bytes: maskedBytes(parsed.bytes, length) })}/${length}`;
+  return { address: prefixOf(64), block: prefixOf(IPV6_BLOCK_PREFIX_LENGTH) };
+}
+
+/** The single key of a client for a limit kept per address only (IPv6: its /64). */
+export function rateLimitKeyOf(address: string | undefined): string {
+  return rateLimitKeysOf(address).address;
 }

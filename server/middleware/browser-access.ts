@@ -1,17 +1,20 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { rateLimitKeyOf } from '../client-address.ts';
+import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { findSiteByPublishableKey, isOriginOfAnySite, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { keyKind } from '../sites/api-keys.ts';
-import type { RateLimiter, RateLimiters } from './rate-limit.ts';
+import type { RateLimiters } from './rate-limit.ts';
 
-/** The routes that take limiters as an argument use the app's one set. */
-export type BrowserRateLimiters = RateLimiters;
+/** The client's address (through trusted proxies), for the per-address limiters; undefined when unknown. */
+export function clientAddress(c: Context, deps: Pick<AppDeps, 'clientIp'>): string | undefined {
+  return deps.clientIp?.(c);
+}
 
-/** What a client's requests are counted under: its address (through trusted proxies), IPv6 by /64. */
+/** The single key a client is counted under by a plain `RateLimiter`: its address, IPv6 by /64. */
 export function clientRateLimitKey(c: Context, deps: Pick<AppDeps, 'clientIp'>): string {
-  return rateLimitKeyOf(deps.clientIp?.(c));
+  return rateLimitKeyOf(clientAddress(c, deps));
 }
 
 /** How long a browser may cache a preflight answer. */
@@ -29,47 +32,97 @@ export function bearerToken(c: Context): string | undefined {
  * limits — per address first, then per site for what the address limit let through, so a flood
  * from a few addresses is stopped at their own buckets and leaves the site's to everyone else.
  * `keyFrom: 'path'` reads the key from `:publishableKey`.
+ *
+ * An error answered before the origin is verified (a 429, a 503 from the key lookup, an unknown
+ * key) is granted to whatever origin asked: it holds no site data, and without the grant the page
+ * sees only a network error and cannot read Retry-After. An origin found not to be the site's is
+ * granted nothing, and a successful answer only the site's own origins.
  */
-export function browserAccess(deps: AppDeps, limiters: BrowserRateLimiters, options: { keyFrom: 'header' | 'path' }): MiddlewareHandler<AppEnv> {
+export function browserAccess(deps: AppDeps, limiters: RateLimiters, options: { keyFrom: 'header' | 'path' }): MiddlewareHandler<AppEnv> {
   const { perIp, perSite } = limiters;
   return async (c, next) => {
     const origin = c.req.header('Origin');
-    limit(perIp, clientRateLimitKey(c, deps), 'Too many requests from this address');
 
     if (c.req.method === 'OPTIONS') {
-      // A preflight carries no Authorization header, so for a header-keyed route all we can know is
-      // whether some site lists this origin; the real request is checked against its own site.
-      const key = options.keyFrom === 'path' ? c.req.param('publishableKey') : undefined;
-      const allowed =
-        origin !== undefined &&
-        (key !== undefined
-          ? (await findSiteByPublishableKey(deps.db, key))?.allowed_origins.includes(origin) === true
-          : await isOriginOfAnySite(deps.db, origin));
-      return answerPreflight(c, allowed ? origin : undefined);
+      return answerBrowserPreflight(c, deps, perIp, origin, async (asking) => {
+        // A preflight carries no Authorization header, so for a header-keyed route all we can know is
+        // whether some site lists this origin; the real request is checked against its own site.
+        const key = options.keyFrom === 'path' ? c.req.param('publishableKey') : undefined;
+        return key !== undefined
+          ? (await findSiteByPublishableKey(deps.db, key))?.allowed_origins.includes(asking) === true
+          : await isOriginOfAnySite(deps.db, asking);
+      });
     }
 
-    const key = options.keyFrom === 'path' ? c.req.param('publishableKey') : bearerToken(c);
-    if (key === undefined) throw new ApiError('invalid_key', 'Send the site publishable key: Authorization: Bearer pk_…');
-    if (keyKind(key) === 'secret') {
-      throw new ApiError('key_not_allowed', 'A secret key must never be used in a browser; use the publishable key (pk_…)');
-    }
-    limit(perSite, key, 'Too many requests for this site key');
-    const site = keyKind(key) === 'publishable' ? await findSiteByPublishableKey(deps.db, key) : undefined;
-    if (!site) throw new ApiError('invalid_key', 'Unknown publishable key');
-
-    checkOrigin(c, site, origin);
-    c.set('site', site);
+    await grantingErrorsToAnyOrigin(c, origin, async () => {
+      limit(perIp, clientAddress(c, deps), 'Too many requests from this address');
+      const key = options.keyFrom === 'path' ? c.req.param('publishableKey') : bearerToken(c);
+      if (key === undefined) throw new ApiError('invalid_key', 'Send the site publishable key: Authorization: Bearer pk_…');
+      if (keyKind(key) === 'secret') {
+        throw new ApiError('key_not_allowed', 'A secret key must never be used in a browser; use the publishable key (pk_…)');
+      }
+      limit(perSite, key, 'Too many requests for this site key');
+      const site = keyKind(key) === 'publishable' ? await findSiteByPublishableKey(deps.db, key) : undefined;
+      if (!site) throw new ApiError('invalid_key', 'Unknown publishable key');
+      c.set('site', site);
+    });
+    checkOrigin(c, c.get('site'), origin);
     await nextWithCors(c, next, origin);
   };
 }
 
-/** A preflight answer granting `allowedOrigin`, or granting nothing (the browser then blocks the request). */
-export function answerPreflight(c: Context, allowedOrigin: string | undefined): Response {
+/**
+ * Runs checks made before an origin is verified; an error they throw is answered with CORS headers
+ * granting the request's own Origin. Safe because the answer is the error shape, which carries no
+ * site data, and the page needs it to tell a refusal (and its Retry-After) from a network failure.
+ */
+export async function grantingErrorsToAnyOrigin(c: Context, origin: string | undefined, checks: () => Promise<void> | void): Promise<void> {
+  try {
+    await checks();
+  } catch (error) {
+    // Headers set on the context are kept by the error handler's answer.
+    grantOrigin(c, origin);
+    throw error;
+  }
+}
+
+/**
+ * A preflight: takes a token from the per-address limit, then asks `isAllowed` whether to grant
+ * the request's Origin. A preflight answered with anything but 2xx is a network error to the page
+ * whatever its headers (Fetch standard, CORS-preflight fetch), so one that cannot be checked now —
+ * the address is throttled, or the database is down — is answered granting the request's Origin,
+ * uncached: the browser then sends the request, whose 429 or 503 the page can read. That grant
+ * lets nothing through, since the request itself is checked against its site.
+ */
+export async function answerBrowserPreflight(
+  c: Context,
+  deps: Pick<AppDeps, 'clientIp'>,
+  perIp: RateLimiters['perIp'],
+  origin: string | undefined,
+  isAllowed: (origin: string) => Promise<boolean>,
+): Promise<Response> {
+  if (perIp.take(clientAddress(c, deps)) > 0) return answerPreflight(c, origin, { unchecked: true });
+  if (origin === undefined) return answerPreflight(c, undefined);
+  let allowed: boolean;
+  try {
+    allowed = await isAllowed(origin);
+  } catch (error) {
+    if (!isStorageUnavailable(error)) throw error;
+    return answerPreflight(c, origin, { unchecked: true });
+  }
+  return answerPreflight(c, allowed ? origin : undefined);
+}
+
+/**
+ * A preflight answer granting `allowedOrigin`, or granting nothing (the browser then blocks the
+ * request). An `unchecked` grant is not to be cached: the next preflight may be checked.
+ */
+export function answerPreflight(c: Context, allowedOrigin: string | undefined, options: { unchecked?: boolean } = {}): Response {
   if (allowedOrigin !== undefined) {
     c.header('Access-Control-Allow-Origin', allowedOrigin);
     c.header('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
     c.header('Access-Control-Allow-Headers', 'Authorization, Content-Type');
-    c.header('Access-Control-Max-Age', String(PREFLIGHT_MAX_AGE_SECONDS));
+    c.header('Access-Control-Max-Age', options.unchecked ? '0' : String(PREFLIGHT_MAX_AGE_SECONDS));
   }
   c.header('Vary', 'Origin');
   return c.body(null, 204);
@@ -91,13 +144,17 @@ export async function nextWithCors(c: Context, next: () => Promise<void>, checke
   try {
     await next();
   } finally {
-    if (checkedOrigin !== undefined) {
-      c.res.headers.set('Access-Control-Allow-Origin', checkedOrigin);
-      // Not CORS-safelisted: without this the snippet cannot honour a 503's or 429's Retry-After.
-      c.res.headers.set('Access-Control-Expose-Headers', 'Retry-After');
-      c.res.headers.append('Vary', 'Origin');
-    }
+    grantOriginOnAnswer(c.res, checkedOrigin);
   }
+}
+
+/** Grants `origin` on an answer already made (`grantOrigin` is for one still to be made). */
+export function grantOriginOnAnswer(response: Response, origin: string | undefined): void {
+  if (origin === undefined) return;
+  response.headers.set('Access-Control-Allow-Origin', origin);
+  // Not CORS-safelisted: without this the snippet cannot honour a 503's or 429's Retry-After.
+  response.headers.set('Access-Control-Expose-Headers', 'Retry-After');
+  response.headers.append('Vary', 'Origin');
 }
 
 export function checkOrigin(c: Context, site: Pick<SiteRow, 'allowed_origins'>, origin: string | undefined): void {
@@ -112,14 +169,25 @@ export function checkOrigin(c: Context, site: Pick<SiteRow, 'allowed_origins'>, 
   }
 }
 
-/** Takes a token from `key`'s bucket, or answers 429 with the seconds until one is back (Retry-After, RFC 9110 §10.2.3). */
-export function limit(limiter: RateLimiter, key: string, message: string): void {
+/**
+ * Takes a token from `key`'s bucket, or answers 429 with the seconds until one is back (Retry-After,
+ * RFC 9110 §10.2.3). `key` is what the limiter counts by: a key for a `RateLimiter`, the client's
+ * address for an `AddressRateLimiter`.
+ */
+export function limit<Key>(limiter: { take(key: Key): number }, key: Key, message: string): void {
   const waitSeconds = limiter.take(key);
   if (waitSeconds > 0) throw new ApiError('rate_limited', message, { retryAfterSeconds: waitSeconds });
 }
 
-/** Answers 429 while `key`'s bucket is spent, spending nothing: for limits charged only on failure. */
-export function refuseWhileSpent(limiter: RateLimiter, key: string, message: string): void {
-  const waitSeconds = limiter.peek(key);
-  if (waitSeconds > 0) throw new ApiError('rate_limited', message, { retryAfterSeconds: waitSeconds });
+/**
+ * Refuses a key or token already found wrong, charging the client's failed-auth bucket: 401
+ * (`wrong`) while the bucket lasts, then 429 with the seconds until it holds a token again
+ * (Retry-After, RFC 9110 §10.2.3). Called only after the key was checked, so a right key from an
+ * address whose bucket strangers spent (everyone behind one proxy shares it) still goes through.
+ */
+export function refuseWrongKey(failedAuth: RateLimiters['failedAuth'], address: string | undefined, wrong: ApiError, message: string): never {
+  const alreadySpent = failedAuth.peek(address) > 0;
+  failedAuth.charge(address);
+  if (alreadySpent) throw new ApiError('rate_limited', message, { retryAfterSeconds: failedAuth.peek(address) });
+  throw wrong;
 }

@@ -2,6 +2,8 @@
  * Token buckets, in memory, per process (per isolate on Workers). Enough to stop one browser, one
  * address or one leaked key from flooding the database; not a distributed quota.
  */
+import { rateLimitKeysOf } from '../client-address.ts';
+
 export interface BucketSettings {
   /** Requests allowed in a burst. */
   capacity: number;
@@ -10,15 +12,18 @@ export interface BucketSettings {
 }
 
 export interface RateLimitSettings {
-  /** Browser and service-worker routes, per client address (IPv6 per /64). */
+  /** Browser and service-worker routes, per client address (IPv6 per /64, and 16 times that per /48). */
   perIp: BucketSettings;
   /** Browser routes, per publishable key: counts only requests the per-address limit let through. */
   perSite: BucketSettings;
   /** Secret-key routes, per key. */
   perSecretKey: BucketSettings;
-  /** The admin API, per client address. */
+  /** The admin API, per client address (as `perIp`). */
   admin: BucketSettings;
-  /** Wrong secret keys and admin tokens, per client address; once spent, no key is checked from there. */
+  /**
+   * Wrong secret keys and admin tokens, per client address (as `perIp`); once spent, a wrong key is
+   * answered 429 instead of 401. A right key is never refused here.
+   */
   failedAuth: BucketSettings;
 }
 
@@ -34,7 +39,8 @@ export const DEFAULT_PER_IP_LIMIT: BucketSettings = { capacity: 1_000, refillPer
  * Per site: 12,000 requests a second sustained, 60,000 in a burst. A shop at 2,000 page views a
  * second makes at most 6,000 requests a second, half the sustained rate; the burst covers a spike
  * to 10,000 page views a second (30,000 requests) for 3 seconds on top of it. A flood has to come
- * from more than 120 addresses, each at its own full limit, before the site's budget runs low.
+ * from more than 120 IPv4 addresses, or more than 7 IPv6 /48s, each at its own full limit, before
+ * the site's budget runs low.
  */
 export const DEFAULT_PER_SITE_LIMIT: BucketSettings = { capacity: 60_000, refillPerSecond: 12_000 };
 
@@ -42,10 +48,20 @@ export const DEFAULT_PER_SITE_LIMIT: BucketSettings = { capacity: 60_000, refill
 export const DEFAULT_ADMIN_LIMIT: BucketSettings = { capacity: 100, refillPerSecond: 10 };
 
 /**
- * 20 wrong keys, then one every 10 seconds. Keys are 256-bit random, so this is not what stops a
- * guess from succeeding; it stops a scanner from spending a database lookup per guess.
+ * 20 wrong keys, then one every 10 seconds; past that a wrong key is answered 429 instead of 401.
+ * Keys are 256-bit random, so this is not what stops a guess from succeeding; it tells a scanner to
+ * back off. It never refuses a right key: behind a proxy everyone shares one address, and a
+ * stranger's wrong keys must not lock a shop's backend or the operator out.
  */
 export const DEFAULT_FAILED_AUTH_LIMIT: BucketSettings = { capacity: 20, refillPerSecond: 0.1 };
+
+/**
+ * An IPv6 /48 gets this many /64s' worth of a per-address limit. One holder of a /48 (RFC 6177: a
+ * site such as a company, a campus or a hosting customer) has 65,536 /64s; without a bucket above
+ * them it would have as many budgets. 16 per-address budgets are 5,280 shoppers browsing at once
+ * from one /48 (at the default per-address limit), and a flood from it counts as 16 addresses.
+ */
+export const IPV6_BLOCK_BUDGET_MULTIPLIER = 16;
 
 /** Buckets kept per limiter before some are dropped: bounds memory under an address scan. */
 export const MAX_TRACKED_BUCKETS = 50_000;
@@ -91,8 +107,8 @@ export class RateLimiter {
 
   /**
    * Spends a token even from an empty bucket, down to one burst of debt: for limits on failures,
-   * which are known only after the fact (`peek` before, `charge` on failure). Failures that arrived
-   * together all passed the `peek`, so each one still lengthens the wait that follows.
+   * which are known only after the fact. Every failure lengthens the wait that follows, those that
+   * arrive together too, up to one burst's worth.
    */
   charge(key: string): void {
     const bucket = this.#refilled(key);
@@ -137,12 +153,52 @@ export class RateLimiter {
   }
 }
 
+/**
+ * A limit per client address. IPv4 is counted per address; IPv6 per /64 and, with
+ * `IPV6_BLOCK_BUDGET_MULTIPLIER` times the budget, per /48 — the /48 counting only what its /64
+ * let through, so one /64 flooding spends its own bucket, not its neighbours'. Takes the client's
+ * address as resolved (`resolveClientAddress`), not a key.
+ */
+export class AddressRateLimiter {
+  readonly #perAddress: RateLimiter;
+  readonly #perBlock: RateLimiter;
+
+  constructor(settings: BucketSettings, now: () => number) {
+    this.#perAddress = new RateLimiter(settings, now);
+    this.#perBlock = new RateLimiter(
+      { capacity: settings.capacity * IPV6_BLOCK_BUDGET_MULTIPLIER, refillPerSecond: settings.refillPerSecond * IPV6_BLOCK_BUDGET_MULTIPLIER },
+      now,
+    );
+  }
+
+  /** Takes one token for `address` (and its /48). Returns 0 when allowed, else the seconds until one is available. */
+  take(address: string | undefined): number {
+    const keys = rateLimitKeysOf(address);
+    const waitSeconds = this.#perAddress.take(keys.address);
+    if (waitSeconds > 0 || keys.block === undefined) return waitSeconds;
+    return this.#perBlock.take(keys.block);
+  }
+
+  /** Like `take` but spends nothing: the seconds until `address` may go on (0: now). */
+  peek(address: string | undefined): number {
+    const keys = rateLimitKeysOf(address);
+    return Math.max(this.#perAddress.peek(keys.address), keys.block === undefined ? 0 : this.#perBlock.peek(keys.block));
+  }
+
+  /** Spends a token even from an empty bucket (see `RateLimiter.charge`), from the address and its /48. */
+  charge(address: string | undefined): void {
+    const keys = rateLimitKeysOf(address);
+    this.#perAddress.charge(keys.address);
+    if (keys.block !== undefined) this.#perBlock.charge(keys.block);
+  }
+}
+
 export interface RateLimiters {
-  perIp: RateLimiter;
+  perIp: AddressRateLimiter;
   perSite: RateLimiter;
   perSecretKey: RateLimiter;
-  admin: RateLimiter;
-  failedAuth: RateLimiter;
+  admin: AddressRateLimiter;
+  failedAuth: AddressRateLimiter;
 }
 
 /**
@@ -164,10 +220,10 @@ export function createRateLimiters(
     ...overrides,
   };
   return {
-    perIp: new RateLimiter(settings.perIp, now),
+    perIp: new AddressRateLimiter(settings.perIp, now),
     perSite: new RateLimiter(settings.perSite, now),
     perSecretKey: new RateLimiter(settings.perSecretKey, now),
-    admin: new RateLimiter(settings.admin, now),
-    failedAuth: new RateLimiter(settings.failedAuth, now),
+    admin: new AddressRateLimiter(settings.admin, now),
+    failedAuth: new AddressRateLimiter(settings.failedAuth, now),
   };
 }

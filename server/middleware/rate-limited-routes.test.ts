@@ -111,6 +111,26 @@ describe('client address behind a reverse proxy', () => {
   });
 });
 
+describe('a site flooded from many IPv6 /64s', () => {
+  it('stops a flood spread over one /48, while shoppers from another /48 and from IPv4 still get through', async () => {
+    const { app } = testApp(database.db, {
+      now: frozenClock,
+      env: { PUSHCART_RATE_LIMIT_PER_IP: '2/1', PUSHCART_RATE_LIMIT_PER_SITE: '100/1' },
+    });
+    // 200 /64s of 2001:db8:bad::/48, each within its own /64 budget: 400 requests.
+    let admitted = 0;
+    for (let subnet = 0; subnet < 200; subnet++) {
+      for (let i = 0; i < 2; i++) if ((await siteConfigFrom(app, `2001:db8:bad:${subnet.toString(16)}::${i + 1}`)).status === 200) admitted++;
+    }
+    // The /48 as a whole gets 16 /64s' worth.
+    expect(admitted).toBe(32);
+    await expectRateLimited(await siteConfigFrom(app, '2001:db8:bad:ffff::1'));
+
+    expect((await siteConfigFrom(app, '2001:db8:600d:1::1')).status).toBe(200);
+    expect((await siteConfigFrom(app, '198.51.100.60')).status).toBe(200);
+  });
+});
+
 describe('secret-key routes', () => {
   it('limit each secret key, answering 429 with Retry-After in the error shape', async () => {
     const { app } = testApp(database.db, { now: frozenClock, env: { PUSHCART_RATE_LIMIT_PER_SITE: '3/1' } });
@@ -119,21 +139,20 @@ describe('secret-key routes', () => {
     await expectRateLimited(await whoAmI('198.51.100.4'));
   });
 
-  it('refuse an address that keeps presenting unknown keys, before checking the next one', async () => {
+  it('answer an address that keeps presenting unknown keys with 429 instead of 401', async () => {
     const { app } = testApp(database.db, { now: frozenClock, rateLimits: { failedAuth: { capacity: 3, refillPerSecond: 0.01 } } });
     const whoAmI = (key: string, ip: string) => app.request('/v1/site', { headers: { Authorization: `Bearer ${key}`, 'X-Test-Client-Ip': ip } });
     for (let i = 0; i < 3; i++) expect((await whoAmI(`sk_guess${i}`, '203.0.113.66')).status).toBe(401);
     await expectRateLimited(await whoAmI('sk_guess3', '203.0.113.66'));
-    // Even the right key is not tried from there until the address has waited.
-    await expectRateLimited(await whoAmI(site.secretKey, '203.0.113.66'));
-    expect((await whoAmI(site.secretKey, '203.0.113.67')).status).toBe(200);
+    expect((await whoAmI('sk_guess4', '203.0.113.67')).status).toBe(401);
   });
+
   it('count wrong keys sent all at once: the wait that follows grows with them', async () => {
     const failedAuth = { capacity: 3, refillPerSecond: 0.01 };
     const { app } = testApp(database.db, { now: frozenClock, rateLimits: { failedAuth } });
     const whoAmI = (key: string) => app.request('/v1/site', { headers: { Authorization: `Bearer ${key}`, 'X-Test-Client-Ip': '203.0.113.80' } });
     await Promise.all(Array.from({ length: 12 }, (_, i) => whoAmI(`sk_parallel${i}`)));
-    const limited = await whoAmI(site.secretKey);
+    const limited = await whoAmI('sk_after_the_burst');
     await expectRateLimited(limited.clone());
     // Longer than after the burst alone: the guesses beyond it were charged too (up to one burst more).
     const waitAfterBurstAloneSeconds = 1 / failedAuth.refillPerSecond;
@@ -170,12 +189,29 @@ describe('admin routes', () => {
     expect((await list('198.51.100.2')).status).toBe(200);
   });
 
-  it('refuse an address that keeps guessing the admin token', async () => {
+  it('answer an address that keeps guessing the admin token with 429 instead of 401', async () => {
     const { app } = testApp(database.db, { now: frozenClock, rateLimits: { failedAuth: { capacity: 2, refillPerSecond: 0.01 } } });
     const list = (token: string) => app.request('/v1/admin/sites', { headers: { Authorization: `Bearer ${token}`, 'X-Test-Client-Ip': '203.0.113.70' } });
     expect((await list('wrong-token-wrong-token-1')).status).toBe(401);
     expect((await list('wrong-token-wrong-token-2')).status).toBe(401);
     await expectRateLimited(await list('wrong-token-wrong-token-3'));
-    await expectRateLimited(await list(ADMIN_TOKEN));
+  });
+});
+
+describe('wrong keys from a shared address', () => {
+  it('never lock out the right secret key or admin token from that address (behind a proxy, everyone shares one)', async () => {
+    const { app } = testApp(database.db, { now: frozenClock });
+    const shared = '203.0.113.90';
+    const whoAmI = (key: string) => app.request('/v1/site', { headers: { Authorization: `Bearer ${key}`, 'X-Test-Client-Ip': shared } });
+    const listSites = (token: string) => app.request('/v1/admin/sites', { headers: { Authorization: `Bearer ${token}`, 'X-Test-Client-Ip': shared } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i++) statuses.push((await whoAmI(`sk_wrong${i}`)).status, (await listSites(`wrong-admin-token-${i}-0123456789`)).status);
+    // 20 wrong keys or tokens in a burst answer 401, the rest 429.
+    expect(statuses).toEqual([...Array(20).fill(401), ...Array(30).fill(429)]);
+
+    expect((await whoAmI(site.secretKey)).status).toBe(200);
+    expect((await listSites(ADMIN_TOKEN)).status).toBe(200);
+    await expectRateLimited(await whoAmI('sk_wrong_again'));
+    await expectRateLimited(await listSites('wrong-admin-token-again-0123456789'));
   });
 });

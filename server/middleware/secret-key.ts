@@ -4,7 +4,7 @@ import { findLiveSecretKeyByHash, touchSecretKey } from '../db/secret-keys.ts';
 import { findSiteById } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { hashSecretKey, keyKind } from '../sites/api-keys.ts';
-import { bearerToken, clientRateLimitKey, limit, refuseWhileSpent } from './browser-access.ts';
+import { bearerToken, clientAddress, limit, refuseWrongKey } from './browser-access.ts';
 
 /** How stale `last_used_at` may get before a request refreshes it. */
 const KEY_USE_RESOLUTION_SECONDS = 3600;
@@ -12,7 +12,7 @@ const KEY_USE_RESOLUTION_SECONDS = 3600;
 /**
  * Developer routes: `Authorization: Bearer sk_…`. Looked up on every request, so a revocation
  * applies at once. Each key has its own rate limit; an address that keeps presenting unknown keys
- * is refused before the next one is even looked up.
+ * gets 429 instead of 401 for them, while a right key from that address still goes through.
  */
 export function secretKeyAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -24,13 +24,11 @@ export function secretKeyAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
       throw new ApiError('key_not_allowed', 'Publishable keys (pk_…) cannot use this route; use a secret key (sk_…)');
     }
     const { failedAuth, perSecretKey } = c.get('rateLimiters');
-    const client = clientRateLimitKey(c, deps);
-    // Only wrong keys are charged: a backend sending many requests at once with its right key never waits here.
-    refuseWhileSpent(failedAuth, client, 'Too many unknown keys from this address');
+    // The key is checked first and only a wrong one is charged or refused: behind a proxy every
+    // backend shares one address, so strangers' wrong keys must never hold back a right one.
     const found = await findKeyAndSite(deps, token);
     if (!found) {
-      failedAuth.charge(client);
-      throw new ApiError('invalid_key', 'Unknown or revoked secret key');
+      refuseWrongKey(failedAuth, clientAddress(c, deps), new ApiError('invalid_key', 'Unknown or revoked secret key'), 'Too many unknown keys from this address');
     }
     const { key, site } = found;
     limit(perSecretKey, key.id, 'Too many requests with this secret key');

@@ -4,7 +4,7 @@ import type { AppDeps, AppEnv } from '../app-env.ts';
 import { insertNotificationWithDeliveries } from '../db/notifications.ts';
 import { findDemoSite, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
-import { checkOrigin, clientRateLimitKey, limit } from '../middleware/browser-access.ts';
+import { checkOrigin, clientAddress, clientRateLimitKey, limit } from '../middleware/browser-access.ts';
 import { RateLimiter } from '../middleware/rate-limit.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
 import { validate, visitorIdText } from '../validation.ts';
@@ -50,7 +50,7 @@ export function demoRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .get('/demo', async (c) => {
       // A page view costs a query: counted like the browser routes' requests.
-      limit(c.get('rateLimiters').perIp, clientRateLimitKey(c, deps), 'Too many requests from this address');
+      limit(c.get('rateLimiters').perIp, clientAddress(c, deps), 'Too many requests from this address');
       const site = await demoSite(c);
       const { scriptTag } = installSnippet(deps.config.publicUrl, site.publishable_key);
       const products = PRODUCTS.map(

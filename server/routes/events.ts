@@ -5,7 +5,8 @@ import { insertEvent, upsertWatch } from '../db/events.ts';
 import { findProduct, recordProductInterest } from '../db/products.ts';
 import { applyCommerceEvent } from '../triggers/commerce-events.ts';
 import { ApiError } from '../errors.ts';
-import { bearerToken, browserAccess, type BrowserRateLimiters } from '../middleware/browser-access.ts';
+import { bearerToken, browserAccess } from '../middleware/browser-access.ts';
+import type { RateLimiters } from '../middleware/rate-limit.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { keyKind } from '../sites/api-keys.ts';
 import { currencyCode, httpUrlText, jsonObject, money, text, validate, visitorIdText } from '../validation.ts';
@@ -71,7 +72,7 @@ const watchBody = z.object({
  * `POST /v1/events` from the snippet (publishable key, by visitor) or the shop's backend (secret
  * key, by visitor or external user id), and `POST /v1/watches` ("tell me when…") from the snippet.
  */
-export function eventRoutes(deps: AppDeps, limiters: BrowserRateLimiters) {
+export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
   const fromBrowser = browserAccess(deps, limiters, { keyFrom: 'header' });
   const fromServer = secretKeyAuth(deps);
   const eitherKey: MiddlewareHandler<AppEnv> = async (c, next) => {

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { findReportableDelivery, recordInteraction } from '../db/interactions.ts';
 import { ApiError } from '../errors.ts';
-import { checkOrigin, grantOrigin, type BrowserRateLimiters } from '../middleware/browser-access.ts';
+import { checkOrigin, grantOrigin } from '../middleware/browser-access.ts';
+import type { RateLimiters } from '../middleware/rate-limit.ts';
 import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
 import { secretsEqual } from '../sha256.ts';
 import { text, validate } from '../validation.ts';
@@ -28,7 +29,7 @@ const interactionBody = z.object({
  * dismissed. Authenticated by the per-delivery token only the encrypted payload carried; each kind
  * is accepted once per delivery, so a replayed or forged report changes no figure.
  */
-export function interactionRoutes(deps: AppDeps, limiters: BrowserRateLimiters) {
+export function interactionRoutes(deps: AppDeps, limiters: RateLimiters) {
   return new Hono<AppEnv>()
     .use('/v1/interactions', serviceWorkerAccess(deps, limiters))
     .post('/v1/interactions', validate('json', interactionBody), async (c) => {

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
-import { browserAccess, type BrowserRateLimiters } from '../middleware/browser-access.ts';
+import { browserAccess } from '../middleware/browser-access.ts';
+import type { RateLimiters } from '../middleware/rate-limit.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { text, validate } from '../validation.ts';
 
@@ -9,7 +10,7 @@ import { text, validate } from '../validation.ts';
 const CONFIG_MAX_AGE_SECONDS = 300;
 
 /** `GET /v1/sites/{publishableKey}/config`: what the snippet needs to subscribe. */
-export function siteConfigRoutes(deps: AppDeps, limiters: BrowserRateLimiters) {
+export function siteConfigRoutes(deps: AppDeps, limiters: RateLimiters) {
   return new Hono<AppEnv>().on(
     ['GET', 'OPTIONS'],
     '/v1/sites/:publishableKey/config',

@@ -5,7 +5,8 @@ import { liveSecretKeyHashes } from '../db/secret-keys.ts';
 import { findSiteById } from '../db/sites.ts';
 import { findSubscriptionByEndpoint, renewSubscription, unsubscribeByEndpoint, upsertSubscription } from '../db/subscriptions.ts';
 import { ApiError } from '../errors.ts';
-import { browserAccess, checkOrigin, grantOrigin, type BrowserRateLimiters } from '../middleware/browser-access.ts';
+import { browserAccess, checkOrigin, grantOrigin } from '../middleware/browser-access.ts';
+import type { RateLimiters } from '../middleware/rate-limit.ts';
 import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
 import { verifyIdentitySignature } from '../sites/identity-signature.ts';
 import { checkPushEndpoint, MAX_ENDPOINT_LENGTH } from '../push/endpoint-policy.ts';
@@ -54,7 +55,7 @@ const renewBody = z.object({ oldEndpoint: endpoint, subscription: pushSubscripti
 const unsubscribeBody = z.object({ endpoint });
 
 /** `POST /v1/subscriptions` and `DELETE /v1/subscriptions` (opt-out by endpoint). */
-export function subscriptionRoutes(deps: AppDeps, limiters: BrowserRateLimiters) {
+export function subscriptionRoutes(deps: AppDeps, limiters: RateLimiters) {
   return new Hono<AppEnv>()
     .use('/v1/subscriptions', browserAccess(deps, limiters, { keyFrom: 'header' }))
     .post('/v1/subscriptions', validate('json', subscribeBody), async (c) => {
