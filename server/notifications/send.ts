@@ -148,7 +148,8 @@ function checkClickTargets(site: SiteRow, content: NotificationContent, localize
     text.actions?.forEach((action, index) => action.url && clickTargets.push([`localized.${locale}.actions.${index}.url`, action.url]));
   }
   for (const [path, target] of clickTargets) {
-    if (!site.allowed_origins.includes(originOf(target))) {
+    const origin = originOf(target);
+    if (origin === null || !site.allowed_origins.includes(origin)) {
       throw new ApiError('validation_failed', `${path}: must be on one of the site's origins (${site.allowed_origins.join(', ')})`, {
         details: [{ path, message: 'not on the site’s origins' }],
       });
@@ -201,8 +202,8 @@ function shortenToFit(id: string, content: NotificationContent, localized: Recor
   while (!fits(id, fitted, reportUrl) && fitted.body.length > 0) {
     const over = worstCasePayloadBytes(id, fitted, reportUrl) - MAX_PAYLOAD_BYTES;
     const body = [...fitted.body];
-    // A character is at most 4 bytes of UTF-8, most of a shop's text 1–3: cut by a third of the
-    // overflow in characters, plus one for the ellipsis, and measure again.
+    // Most characters of a shop's text take 1–3 bytes of UTF-8: cut a third of the overflow in
+    // characters (and one for the ellipsis), then measure again, so no more is cut than needed.
     fitted = { ...fitted, body: body.slice(0, Math.max(0, body.length - Math.max(1, Math.ceil(over / 3)) - 1)).join('') + '…' };
     if (utf8Bytes(fitted.body) <= 3) fitted = { ...fitted, body: '' };
   }

@@ -1,11 +1,12 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
-import { insertNotificationWithDeliveries } from '../db/notifications.ts';
 import { findDemoSite, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { checkOrigin, clientAddress, clientRateLimitKey, limit } from '../middleware/browser-access.ts';
 import { RateLimiter } from '../middleware/rate-limit.ts';
+import { reportUrl } from '../notifications/payload.ts';
+import { send } from '../notifications/send.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
 import { validate, visitorIdText } from '../validation.ts';
 
@@ -154,30 +155,24 @@ document.getElementById('test-push').addEventListener('click', async () => {
       const { visitorId } = c.req.valid('json');
       limit(perVisitor, `visitor:${visitorId}`, 'Too many test pushes for this visitor; wait a few seconds');
       const demoOrigin = new URL(deps.config.publicUrl).origin;
-      const id = crypto.randomUUID();
-      const audience = await deps.db.transaction().execute((trx) =>
-        insertNotificationWithDeliveries(
-          trx,
-          {
-            id,
-            siteId: site.id,
-            source: 'demo',
-            kind: 'transactional',
-            content: {
-              title: 'Your cart misses you',
-              body: 'The blue sneakers are still in your cart.',
-              url: `${demoOrigin}/demo`,
-              image: productImage('#3b6fd8'),
-              actions: [{ action: 'checkout', title: 'Check out', url: `${demoOrigin}/demo#cart` }],
-              tag: id,
-            },
-            audience: { visitorIds: [visitorId] },
-            ttlSeconds: 3600,
-            urgency: 'normal',
-            topic: null,
+      const { id, audience } = await send(
+        { db: deps.db, now: new Date((deps.now ?? Date.now)()), reportUrl: reportUrl(deps.config.publicUrl) },
+        {
+          site,
+          source: 'demo',
+          kind: 'transactional',
+          content: {
+            title: 'Your cart misses you',
+            body: 'The blue sneakers are still in your cart.',
+            url: `${demoOrigin}/demo`,
+            image: productImage('#3b6fd8'),
+            actions: [{ action: 'checkout', title: 'Check out', url: `${demoOrigin}/demo#cart` }],
           },
-          new Date((deps.now ?? Date.now)()),
-        ),
+          to: { by: 'selectors', selectors: { visitorIds: [visitorId] } },
+          ttlSeconds: 3600,
+          urgency: 'normal',
+          whenTooLarge: 'refuse',
+        },
       );
       if (audience > 0) await deps.onNotificationQueued?.(id);
       return c.json({ id, audience }, 202);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
+import { PRIORITY } from '../delivery/engagement-rules.ts';
 import { MAX_PAYLOAD_BYTES } from '../notifications/payload.ts';
 import type { CreatedSite } from '../sites/create-site.ts';
 import { browserHeaders, browserSubscription, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
@@ -92,6 +93,16 @@ describe('POST /v1/notifications audiences', () => {
     const { id, audience } = (await response.json()) as { id: string; audience: number };
     expect(await deliveriesOf(id)).toEqual(expected().sort());
     expect(audience).toBe(expected().length);
+  });
+
+  it('queues a transactional send ahead of marketing ones: its deliveries carry the higher priority', async () => {
+    const priorityOf = async (kind: string) => {
+      const { id } = (await (await send(message({ all: true }, { kind }))).json()) as { id: string };
+      const rows = await database.db.selectFrom('deliveries').select('priority').distinct().where('notification_id', '=', id).execute();
+      return rows.map((row) => row.priority);
+    };
+    expect(await priorityOf('transactional')).toEqual([PRIORITY.transactional]);
+    expect(await priorityOf('marketing')).toEqual([PRIORITY.campaign]);
   });
 
   it('reports status and counts', async () => {

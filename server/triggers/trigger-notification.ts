@@ -1,9 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
-import type { Db, LocalizedContent, NotificationContent } from '../db/database.ts';
-import { insertNotificationWithDeliveries } from '../db/notifications.ts';
+import type { Db, LocalizedContent } from '../db/database.ts';
 import type { SiteRow } from '../db/sites.ts';
-import { PRIORITY } from '../delivery/engagement-rules.ts';
-import { MAX_PAYLOAD_BYTES, utf8Bytes, worstCasePayloadBytes } from '../notifications/payload.ts';
+import { send } from '../notifications/send.ts';
 import type { SiteSettings } from '../sites/site-settings.ts';
 import { renderMessage, resolveTemplate, type TemplateContext, type TemplateKey } from './templates.ts';
 
@@ -32,9 +30,10 @@ export interface TriggerNotification {
 }
 
 /**
- * Renders a trigger's push in every locale its subscribers use and queues it through the same
- * outbox as the send API. Returns the notification id and audience (0: nobody to tell, nothing
- * stored). Call inside a transaction with whatever marks the trigger as fired.
+ * Renders a trigger's push in every locale its subscribers use and queues it through `send`, as the
+ * send API does, with the trigger's own audience and holdout. Returns the notification id and
+ * audience (0: nobody to tell, nothing stored). Call inside a transaction with whatever marks the
+ * trigger as fired: `send` joins it.
  */
 export async function queueTriggerNotification(db: Db, push: TriggerNotification): Promise<{ id: string; audience: number }> {
   const locales = await db
@@ -47,7 +46,6 @@ export async function queueTriggerNotification(db: Db, push: TriggerNotification
     .execute();
   if (locales.length === 0) return { id: '', audience: 0 };
 
-  const id = crypto.randomUUID();
   const { defaultLocale, templates } = push.settings;
   const url = onSiteUrl(push.url, push.site);
   const render = (locale: string): LocalizedContent => {
@@ -59,35 +57,27 @@ export async function queueTriggerNotification(db: Db, push: TriggerNotification
       ...(message.actions?.length ? { actions: message.actions.map((a) => ({ action: a.action, title: a.title, url })) } : {}),
     };
   };
-  const fallback = render(defaultLocale);
-  const content = fitPayload(id, { ...fallback, url, ...(push.image ? { image: push.image } : {}), tag: id }, push.reportUrl);
   const localized: Record<string, LocalizedContent> = {};
   for (const { locale } of locales) {
-    if (locale && locale !== defaultLocale) {
-      const text = render(locale);
-      // A translation too long for the payload falls back to the default locale's text.
-      if (fits(id, { ...content, ...text }, push.reportUrl)) localized[locale] = text;
-    }
+    if (locale && locale !== defaultLocale) localized[locale] = render(locale);
   }
-  const audience = await insertNotificationWithDeliveries(
-    db,
+  const { id, audience } = await send(
+    { db, now: push.now, reportUrl: push.reportUrl },
     {
-      id,
-      siteId: push.site.id,
+      site: push.site,
       source: push.source,
       kind: 'marketing',
-      content,
-      audience: push.audience,
+      content: { ...render(defaultLocale), url, ...(push.image ? { image: push.image } : {}) },
+      localized,
+      to: { by: 'query', where: push.where, record: push.audience },
       ttlSeconds: push.ttlSeconds,
       urgency: 'normal',
-      topic: null,
-      priority: PRIORITY[push.source],
       triggerKey: push.triggerKey,
-      localized: Object.keys(localized).length > 0 ? localized : null,
       holdoutPercent: push.holdoutPercent,
+      // Templates are checked to fit when saved, but URLs come from shop data and may be long: a
+      // trigger shortens its push rather than lose it, and a translation too long falls back.
+      whenTooLarge: 'shorten',
     },
-    push.now,
-    { where: push.where },
   );
   return { id, audience };
 }
@@ -111,25 +101,4 @@ export function onSiteUrl(url: string | null, site: SiteRow): string {
   } catch {
     return home;
   }
-}
-
-function fits(id: string, content: NotificationContent, reportUrl: string): boolean {
-  return worstCasePayloadBytes(id, content, reportUrl) <= MAX_PAYLOAD_BYTES;
-}
-
-/**
- * Templates are checked to fit when saved, but URLs come from shop data and may be long: drop the
- * image, then the actions, then shorten the body until the payload fits (never fail at the push service).
- */
-function fitPayload(id: string, content: NotificationContent, reportUrl: string): NotificationContent {
-  let fitted = content;
-  if (!fits(id, fitted, reportUrl) && fitted.image) fitted = { ...fitted, image: undefined };
-  if (!fits(id, fitted, reportUrl) && fitted.actions) fitted = { ...fitted, actions: undefined };
-  while (!fits(id, fitted, reportUrl) && fitted.body.length > 0) {
-    const over = worstCasePayloadBytes(id, fitted, reportUrl) - MAX_PAYLOAD_BYTES;
-    const body = [...fitted.body];
-    fitted = { ...fitted, body: body.slice(0, Math.max(0, body.length - Math.max(1, Math.ceil(over / 3)) - 1)).join('') + '…' };
-    if (utf8Bytes(fitted.body) <= 3) fitted = { ...fitted, body: '' };
-  }
-  return JSON.parse(JSON.stringify(fitted)) as NotificationContent;
 }
