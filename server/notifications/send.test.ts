@@ -208,6 +208,16 @@ describe('send: audiences and transactions', () => {
     expect(stored.audience).toEqual(record);
   });
 
+  it('is all or nothing: a send that fails after taking its Idempotency-Key leaves the key free for the retry', async () => {
+    const site = await siteWith(['visitor-a']);
+    const idempotency = { key: 'retry-after-failure', request: { order: 7 } };
+    const failing = apiPush(site, { idempotency, to: { by: 'query', where: sql`1 / 0 = 1`, record: { trigger: 'broken' } } });
+    await expect(send(deps(), failing)).rejects.toThrow(/division by zero/);
+    const retried = await send(deps(), apiPush(site, { idempotency }));
+    expect(retried).toMatchObject({ audience: 1, replayed: false });
+    expect(await notificationCount(site.id)).toBe(1);
+  });
+
   it('joins the caller’s transaction: when the caller rolls back, nothing was stored', async () => {
     const site = await siteWith(['visitor-a']);
     const rolledBack = new Error('the caller changed its mind');
