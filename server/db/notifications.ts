@@ -15,7 +15,7 @@ export interface NewNotification {
   ttlSeconds: number;
   urgency: string;
   topic: string | null;
-  /** Higher goes first when several pushes wait for one subscriber (server/delivery/engagement-rules.ts). */
+  /** Higher goes first when several pushes wait for one subscriber; `send` sets it from kind and source (`priorityFor`). */
   priority?: number;
   /** What a trigger fired for (a cart id, a product id): re-checked at send time. */
   triggerKey?: string | null;
@@ -33,7 +33,9 @@ export interface TriggerAudience {
 /**
  * Stores a notification and fans it out into the outbox in one INSERT … SELECT: one delivery row per
  * active subscription in the audience, resolved by Postgres, with no per-subscriber round trip and
- * nothing loaded into memory. Returns the audience size. Call inside a transaction.
+ * nothing loaded into memory. Returns the audience size. Call inside a transaction. Checks nothing:
+ * only `send` (server/notifications/send.ts), which checks click targets, size, idempotency and
+ * priority first, calls it (its test keeps it so).
  */
 export async function insertNotificationWithDeliveries(
   db: Db,
