@@ -2,6 +2,7 @@
 // never see an exception from us, whatever the browser, the network or our server does.
 import { Workbox } from 'workbox-window';
 import { type PromptConfig, promptTexts, showPrompt } from './prompt';
+import { DAY_MS } from '../../server/time';
 import { fromBase64Url, load, save, shareWithServiceWorker, toBase64Url, visitorId } from './storage';
 
 export type PushcartState = 'unsupported' | 'default' | 'denied' | 'subscribed' | 'unsubscribed';
@@ -35,7 +36,6 @@ interface SiteConfig {
   prompt: PromptConfig & { trigger: string; pageViews: number; delaySeconds: number; snoozeDays: number };
 }
 
-const DAY_MS = 864e5;
 /** How long pushManager.subscribe() may take; `data-subscribe-timeout` (seconds) overrides it. */
 const SUBSCRIBE_TIMEOUT_SECONDS = 25;
 /** Posts of one subscription per page before it waits for a later page view. */

@@ -11,7 +11,7 @@ import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
 import { verifyIdentitySignature } from '../sites/identity-signature.ts';
 import { checkPushEndpoint, MAX_ENDPOINT_LENGTH } from '../push/endpoint-policy.ts';
 import { checkSubscriptionKeys } from '../push/subscription-keys.ts';
-import { text, validate, visitorIdText } from '../validation.ts';
+import { externalIdText, localeTag, text, validate, visitorIdText } from '../validation.ts';
 
 /** An IANA zone name (Europe/Berlin, America/Argentina/Buenos_Aires, UTC) that this runtime knows. */
 const timeZone = text()
@@ -21,10 +21,7 @@ const timeZone = text()
   })
   .transform((value) => canonicalTimeZone(value)!);
 
-const locale = text()
-  .max(35)
-  .refine((value) => canonicalLocale(value) !== undefined, { message: 'must be a BCP 47 language tag such as de-DE' })
-  .transform((value) => canonicalLocale(value)!);
+const locale = localeTag();
 
 const visitorId = visitorIdText();
 
@@ -42,7 +39,7 @@ const subscribeBody = z
     visitorId,
     locale: locale.optional(),
     timeZone: timeZone.optional(),
-    externalUserId: text().min(1).max(200).optional(),
+    externalUserId: externalIdText().optional(),
     signature: text().max(128).optional(),
   })
   .refine((body) => (body.externalUserId === undefined) === (body.signature === undefined), {
@@ -150,14 +147,6 @@ function normalisedUrl(value: string): string {
 function canonicalTimeZone(value: string): string | undefined {
   try {
     return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
-}
-
-function canonicalLocale(value: string): string | undefined {
-  try {
-    return Intl.getCanonicalLocales(value)[0];
   } catch {
     return undefined;
   }

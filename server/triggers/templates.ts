@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { text } from '../validation.ts';
+import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
+import { canonicalLocale, text } from '../validation.ts';
 import { utf8Bytes } from '../notifications/payload.ts';
 
 /**
@@ -51,8 +52,6 @@ export type Placeholder = (typeof PLACEHOLDERS)[number];
 export const MAX_TITLE_CHARS = 200;
 export const MAX_BODY_CHARS = 1000;
 export const MAX_ACTION_TITLE_CHARS = 100;
-/** Browsers show at most two action buttons (Chrome's `Notification.maxActions`). */
-export const MAX_ACTIONS = 2;
 
 /** Names come from the shop's catalogue; longer ones are cut with "…" so the copy around them survives. */
 export const MAX_NAME_CHARS = 120;
@@ -174,21 +173,12 @@ export const messageTemplateSchema = z
           })
           .strict(),
       )
-      .max(MAX_ACTIONS, 'browsers show at most 2 action buttons')
+      .max(MAX_ACTIONS, `browsers show at most ${MAX_ACTIONS} action buttons`)
       .optional(),
   })
   .strict();
 
 export type MessageTemplate = z.output<typeof messageTemplateSchema>;
-
-/** `undefined` when the tag is not BCP 47; Intl is the authority because Intl does the formatting. */
-function canonicalLocale(tag: string): string | undefined {
-  try {
-    return Intl.getCanonicalLocales(tag)[0];
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Locale keys are stored canonically (`de-at` → `de-AT`) so lookups are exact; two spellings of one
