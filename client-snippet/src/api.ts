@@ -1,7 +1,8 @@
 // The pushcart object pages talk to. Every entry point catches its own errors: a shop's page must
 // never see an exception from us, whatever the browser, the network or our server does.
 import { Workbox } from 'workbox-window';
-import { type PromptConfig, promptTexts, showPrompt } from './prompt';
+import type { SiteConfig } from '../../service-worker/src/contract';
+import { promptTexts, showPrompt } from './prompt';
 import { DAY_MS } from '../../server/time';
 import { fromBase64Url, load, save, shareWithServiceWorker, toBase64Url, visitorId } from './storage';
 
@@ -29,11 +30,6 @@ export interface Pushcart {
   watch(productId: string, options: { kind: 'price_drop' | 'back_in_stock'; price?: number }): Promise<void>;
   on(event: PushcartEvent, callback: (detail: unknown) => void): void;
   push(command: Command): void;
-}
-
-interface SiteConfig {
-  vapidPublicKey: string;
-  prompt: PromptConfig & { trigger: string; pageViews: number; delaySeconds: number; snoozeDays: number };
 }
 
 /** How long pushManager.subscribe() may take; `data-subscribe-timeout` (seconds) overrides it. */

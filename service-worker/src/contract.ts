@@ -1,9 +1,9 @@
-// What the server, the snippet and the service worker agree on, written once. The server
-// (server/notifications/payload.ts, the interactions route), the snippet (client-snippet/src/storage.ts)
-// and the service worker all import this file, so a change one side does not follow fails `tsc -b`
-// instead of a shopper's notification. It imports nothing and uses no runtime API: it compiles under
-// the server's Node types, the snippet's DOM and the worker's WebWorker lib alike, and bundles to
-// a few constants.
+// What the server, the snippet and the service worker agree on, written once: the push payload, the
+// interaction reports, the site config the snippet reads and the record it leaves the service worker.
+// The server (payload builder, routes), the snippet and the service worker all import this file, so a
+// change one side does not follow fails `tsc -b` instead of a shopper's notification. It imports
+// nothing and uses no runtime API: it compiles under the server's Node types, the snippet's DOM and
+// the worker's WebWorker lib alike, and bundles to a few constants.
 
 /** Payload format version, so a service worker can tell formats apart as they evolve. */
 export const PAYLOAD_VERSION = 1;
@@ -58,6 +58,26 @@ export interface InteractionReport {
   token: string;
   type: InteractionType;
   action?: string;
+}
+
+/** The answer to `GET /v1/sites/{publishableKey}/config`: what the snippet needs before it subscribes. */
+export interface SiteConfig {
+  /** The site's VAPID public key, base64url (RFC 8292 §3.2), the snippet's applicationServerKey. */
+  vapidPublicKey: string;
+  prompt: PromptSettings;
+}
+
+/** When the soft prompt shows, and the texts the shop set for it (absent ones the snippet fills in). */
+export interface PromptSettings {
+  trigger: 'page_views' | 'seconds' | 'cart_updated' | 'manual';
+  pageViews: number;
+  delaySeconds: number;
+  /** Days a "Later" answer hides the prompt for. */
+  snoozeDays: number;
+  title?: string;
+  body?: string;
+  allowLabel?: string;
+  laterLabel?: string;
 }
 
 /**
