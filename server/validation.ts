@@ -124,6 +124,11 @@ export function httpUrlText() {
     .check(postgresTextCheck);
 }
 
+/** A notification button's id, reported back when it is clicked. */
+export function actionIdText() {
+  return text().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -');
+}
+
 /** An id from the shop's own systems: a product, cart, order or user id, opaque to us. */
 export function externalIdText() {
   return text().min(1).max(200);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
 import { DAY_SECONDS } from '../time.ts';
-import { externalIdText, httpUrlText, text, visitorIdText } from '../validation.ts';
+import { actionIdText, externalIdText, httpUrlText, text, visitorIdText } from '../validation.ts';
 
 /** RFC 8030 §5.2: a TTL longer than this is pointless; push services cap it (FCM: 28 days). */
 export const MAX_TTL_SECONDS = 28 * DAY_SECONDS;
@@ -55,7 +55,7 @@ export const sendNotificationSchema = z
       .array(
         z
           .object({
-            action: text().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -'),
+            action: actionIdText(),
             title: text().trim().min(1).max(100),
             url: httpUrl.optional(),
           })

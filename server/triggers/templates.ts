@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
-import { canonicalLocale, text } from '../validation.ts';
+import { actionIdText, canonicalLocale, text } from '../validation.ts';
 import { utf8Bytes } from '../notifications/payload.ts';
 
 /**
@@ -119,7 +119,6 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 const CONTROL_CHARACTERS_EXCEPT_LINE_BREAK = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 /** A surrogate without its partner: not text, and JSON escapes it to six bytes. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const ACTION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function isPlaceholder(name: string): name is Placeholder {
   return (PLACEHOLDERS as readonly string[]).includes(name);
@@ -168,7 +167,7 @@ export const messageTemplateSchema = z
       .array(
         z
           .object({
-            action: text().regex(ACTION_ID, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -'),
+            action: actionIdText(),
             title: templateText({ min: 1, max: MAX_ACTION_TITLE_CHARS, lineBreaks: false }),
           })
           .strict(),
