@@ -11,6 +11,7 @@ import {
   money,
   postgresTextProblem,
   text,
+  timeZoneText,
 } from './validation.ts';
 
 function nestedArrays(depth: number): unknown {
@@ -145,5 +146,24 @@ describe('externalIdText()', () => {
     expect(externalIdText().safeParse('').success).toBe(false);
     expect(externalIdText().safeParse('x'.repeat(201)).success).toBe(false);
     expect(externalIdText().parse('sku-42/blue')).toBe('sku-42/blue');
+  });
+});
+
+describe('timeZoneText()', () => {
+  it.each([
+    ['Europe/Berlin', 'Europe/Berlin'],
+    ['europe/berlin', 'Europe/Berlin'],
+    ['asia/tokyo', 'Asia/Tokyo'],
+    ['utc', 'UTC'],
+  ])('stores %s as %s', (zone, canonical) => {
+    expect(timeZoneText().parse(zone)).toBe(canonical);
+  });
+
+  it.each([
+    ['an unknown zone', 'Mars/Olympus_Mons'],
+    ['an offset', '+02:00'],
+    ['an empty name', ''],
+  ])('refuses %s', (_name, zone) => {
+    expect(timeZoneText().safeParse(zone).error?.issues[0]?.message).toBe('must be an IANA time zone such as Europe/Berlin');
   });
 });

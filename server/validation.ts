@@ -124,6 +124,28 @@ export function httpUrlText() {
     .check(postgresTextCheck);
 }
 
+/**
+ * An IANA time zone name (Europe/Berlin, America/Argentina/Buenos_Aires, UTC) that this runtime
+ * knows, in the database's own spelling (`europe/berlin` → `Europe/Berlin`). Offsets such as
+ * `+02:00` are refused: quiet hours need a zone's daylight-saving rules, not one offset.
+ */
+export function timeZoneText() {
+  return text()
+    .max(64)
+    .refine((zone) => /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone) && canonicalTimeZone(zone) !== undefined, {
+      message: 'must be an IANA time zone such as Europe/Berlin',
+    })
+    .transform((zone) => canonicalTimeZone(zone)!);
+}
+
+function canonicalTimeZone(zone: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A notification button's id, reported back when it is clicked. */
 export function actionIdText() {
   return text().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -');

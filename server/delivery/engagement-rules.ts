@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { text } from '../validation.ts';
 import { DAY_MS, HOUR_MS } from '../time.ts';
+import { text, timeZoneText } from '../validation.ts';
 
 /**
  * The engagement rules a delivery worker applies to a claimed batch: per delivery, send now, defer
@@ -90,9 +90,7 @@ export const engagementSettingsSchema = z.strictObject({
   frequencyCap: frequencyCapSchema.default(frequencyCapSchema.parse({})),
   quietHours: quietHoursSchema.default(quietHoursSchema.parse({})),
   /** The zone for subscribers whose browser sent none (or one this runtime does not know). */
-  defaultTimeZone: text()
-    .refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' })
-    .default(DEFAULT_SITE_TIME_ZONE),
+  defaultTimeZone: timeZoneText().default(DEFAULT_SITE_TIME_ZONE),
 });
 
 export type EngagementSettings = z.infer<typeof engagementSettingsSchema>;

@@ -11,15 +11,9 @@ import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
 import { verifyIdentitySignature } from '../sites/identity-signature.ts';
 import { checkPushEndpoint, MAX_ENDPOINT_LENGTH } from '../push/endpoint-policy.ts';
 import { checkSubscriptionKeys } from '../push/subscription-keys.ts';
-import { externalIdText, localeTag, text, validate, visitorIdText } from '../validation.ts';
+import { externalIdText, localeTag, text, timeZoneText, validate, visitorIdText } from '../validation.ts';
 
-/** An IANA zone name (Europe/Berlin, America/Argentina/Buenos_Aires, UTC) that this runtime knows. */
-const timeZone = text()
-  .max(64)
-  .refine((value) => /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(value) && canonicalTimeZone(value) !== undefined, {
-    message: 'must be an IANA time zone such as Europe/Berlin',
-  })
-  .transform((value) => canonicalTimeZone(value)!);
+const timeZone = timeZoneText();
 
 const locale = localeTag();
 
@@ -141,14 +135,6 @@ function normalisedUrl(value: string): string {
     return new URL(value).href;
   } catch {
     throw new ApiError('validation_failed', 'endpoint: must be a URL');
-  }
-}
-
-function canonicalTimeZone(value: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
   }
 }
 

@@ -27,4 +27,8 @@ describe('stored site settings', () => {
     expect(siteSettingsPatchSchema.parse({ defaultLocale: 'de-at' })).toEqual({ defaultLocale: 'de-AT' });
     expect(readSiteSettings({ defaultLocale: 'PT-br' }).defaultLocale).toBe('pt-BR');
   });
+
+  it('spells the default time zone as the IANA database does', () => {
+    expect(siteSettingsPatchSchema.parse({ engagement: { defaultTimeZone: 'europe/berlin' } })).toEqual({ engagement: { defaultTimeZone: 'Europe/Berlin' } });
+  });
 });
