@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { jsonObject, jsonValueProblem, MAX_JSON_DEPTH, MAX_MONEY_AMOUNT, money, postgresTextProblem, text } from './validation.ts';
+import {
+  canonicalLocale,
+  externalIdText,
+  httpUrlText,
+  jsonObject,
+  jsonValueProblem,
+  localeTag,
+  MAX_JSON_DEPTH,
+  MAX_MONEY_AMOUNT,
+  money,
+  postgresTextProblem,
+  text,
+  timeZoneText,
+} from './validation.ts';
 
 function nestedArrays(depth: number): unknown {
   let value: unknown = 'leaf';
@@ -82,5 +95,75 @@ describe('money()', () => {
     ['zero', 0, 0],
   ])('accepts %s', (_name, value, expected) => {
     expect(money().parse(value)).toBe(expected);
+  });
+});
+
+describe('httpUrlText()', () => {
+  it.each([
+    ['a relative path', '/cart'],
+    ['a javascript: URL', 'javascript:alert(1)'],
+    ['an http URL without //', 'http:example.com/cart'],
+    ['an ftp URL', 'ftp://shop.example/cart'],
+  ])('refuses %s, saying what it wants', (_name, value) => {
+    const result = httpUrlText().safeParse(value);
+    expect(result.error?.issues.map((issue) => issue.message)).toEqual(['must be an absolute http(s) URL']);
+  });
+
+  it('accepts http and https URLs as written', () => {
+    expect(httpUrlText().parse('https://shop.example/cart?id=1')).toBe('https://shop.example/cart?id=1');
+    expect(httpUrlText().parse('http://localhost:8080/')).toBe('http://localhost:8080/');
+  });
+});
+
+describe('localeTag() and canonicalLocale()', () => {
+  it.each([
+    ['de-at', 'de-AT'],
+    ['EN', 'en'],
+    ['zh-hant-tw', 'zh-Hant-TW'],
+  ])('stores %s in its canonical spelling %s', (tag, canonical) => {
+    expect(canonicalLocale(tag)).toBe(canonical);
+    expect(localeTag().parse(tag)).toBe(canonical);
+  });
+
+  it.each([
+    ['an underscore', 'de_AT'],
+    ['an empty tag', ''],
+    ['words', 'not a locale!'],
+  ])('refuses a tag with %s', (_name, tag) => {
+    expect(canonicalLocale(tag)).toBeUndefined();
+    expect(localeTag().safeParse(tag).error?.issues[0]?.message).toBe('must be a BCP 47 language tag such as en or de-DE');
+  });
+
+  it('refuses a tag longer than the 35 characters RFC 5646 asks implementations to hold', () => {
+    const long = 'en-x-abcdefgh-abcdefgh-abcdefgh-abcdefgh'; // 40 characters, valid BCP 47
+    expect(canonicalLocale(long)).toBeDefined();
+    expect(localeTag().safeParse(long).success).toBe(false);
+  });
+});
+
+describe('externalIdText()', () => {
+  it('takes the shop\'s ids of 1 to 200 characters', () => {
+    expect(externalIdText().safeParse('').success).toBe(false);
+    expect(externalIdText().safeParse('x'.repeat(201)).success).toBe(false);
+    expect(externalIdText().parse('sku-42/blue')).toBe('sku-42/blue');
+  });
+});
+
+describe('timeZoneText()', () => {
+  it.each([
+    ['Europe/Berlin', 'Europe/Berlin'],
+    ['europe/berlin', 'Europe/Berlin'],
+    ['asia/tokyo', 'Asia/Tokyo'],
+    ['utc', 'UTC'],
+  ])('stores %s as %s', (zone, canonical) => {
+    expect(timeZoneText().parse(zone)).toBe(canonical);
+  });
+
+  it.each([
+    ['an unknown zone', 'Mars/Olympus_Mons'],
+    ['an offset', '+02:00'],
+    ['an empty name', ''],
+  ])('refuses %s', (_name, zone) => {
+    expect(timeZoneText().safeParse(zone).error?.issues[0]?.message).toBe('must be an IANA time zone such as Europe/Berlin');
   });
 });

@@ -118,7 +118,62 @@ export function visitorIdText() {
 
 /** An absolute http(s) URL, as browsers and push payloads use them. */
 export function httpUrlText() {
-  return z.url({ protocol: /^https?$/ }).max(2048).check(postgresTextCheck);
+  return z
+    .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+    .max(2048)
+    .check(postgresTextCheck);
+}
+
+/**
+ * An IANA time zone name (Europe/Berlin, America/Argentina/Buenos_Aires, UTC) that this runtime
+ * knows, in the database's own spelling (`europe/berlin` → `Europe/Berlin`). Offsets such as
+ * `+02:00` are refused: quiet hours need a zone's daylight-saving rules, not one offset.
+ */
+export function timeZoneText() {
+  return text()
+    .max(64)
+    .refine((zone) => /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone) && canonicalTimeZone(zone) !== undefined, {
+      message: 'must be an IANA time zone such as Europe/Berlin',
+    })
+    .transform((zone) => canonicalTimeZone(zone)!);
+}
+
+function canonicalTimeZone(zone: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A notification button's id, reported back when it is clicked. */
+export function actionIdText() {
+  return text().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -');
+}
+
+/** An id from the shop's own systems: a product, cart, order or user id, opaque to us. */
+export function externalIdText() {
+  return text().min(1).max(200);
+}
+
+/**
+ * The canonical spelling of a BCP 47 language tag (`de-at` → `de-AT`), or undefined when it is not
+ * one. Intl is the authority because Intl does the formatting.
+ */
+export function canonicalLocale(tag: string): string | undefined {
+  try {
+    return Intl.getCanonicalLocales(tag)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A BCP 47 language tag, in its canonical spelling; 35 characters is what RFC 5646 §4.4.1 asks every implementation to hold. */
+export function localeTag() {
+  return text()
+    .max(35)
+    .refine((tag) => canonicalLocale(tag) !== undefined, 'must be a BCP 47 language tag such as en or de-DE')
+    .transform((tag) => canonicalLocale(tag)!);
 }
 
 /** An ISO 4217 currency code. */

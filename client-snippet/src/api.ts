@@ -1,7 +1,9 @@
 // The pushcart object pages talk to. Every entry point catches its own errors: a shop's page must
 // never see an exception from us, whatever the browser, the network or our server does.
 import { Workbox } from 'workbox-window';
-import { type PromptConfig, promptTexts, showPrompt } from './prompt';
+import type { SiteConfig } from '../../service-worker/src/contract';
+import { promptTexts, showPrompt } from './prompt';
+import { DAY_MS } from '../../server/time';
 import { fromBase64Url, load, save, shareWithServiceWorker, toBase64Url, visitorId } from './storage';
 
 export type PushcartState = 'unsupported' | 'default' | 'denied' | 'subscribed' | 'unsubscribed';
@@ -30,12 +32,6 @@ export interface Pushcart {
   push(command: Command): void;
 }
 
-interface SiteConfig {
-  vapidPublicKey: string;
-  prompt: PromptConfig & { trigger: string; pageViews: number; delaySeconds: number; snoozeDays: number };
-}
-
-const DAY_MS = 864e5;
 /** How long pushManager.subscribe() may take; `data-subscribe-timeout` (seconds) overrides it. */
 const SUBSCRIBE_TIMEOUT_SECONDS = 25;
 /** Posts of one subscription per page before it waits for a later page view. */

@@ -1,6 +1,7 @@
 // The soft prompt: a small non-blocking dialog asked before the browser's own permission prompt,
 // so the browser prompt only ever appears after a shopper said yes (browsers penalise sites whose
 // permission prompts are mostly dismissed).
+import type { PromptSettings } from '../../service-worker/src/contract';
 
 /** [title, body, allow, later], in the shopper's language when the shop set no text of its own. */
 type Texts = [string, string, string, string];
@@ -15,12 +16,7 @@ const DEFAULT_TEXTS: Record<string, Texts> = {
   ],
 };
 
-export interface PromptConfig {
-  title?: string;
-  body?: string;
-  allowLabel?: string;
-  laterLabel?: string;
-}
+export type PromptConfig = Pick<PromptSettings, 'title' | 'body' | 'allowLabel' | 'laterLabel'>;
 
 /**
  * data-* attributes win, then the site's config (the server sends only texts the shop set), then

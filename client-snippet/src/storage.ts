@@ -1,5 +1,6 @@
 // First-party storage for the snippet. Every access is wrapped: Safari's private mode, blocked
 // cookies and sandboxed iframes make localStorage and IndexedDB throw, and the page must not notice.
+import { RENEW_DATABASE_NAME, RENEW_DATABASE_VERSION, RENEW_RECORD_KEY, RENEW_STORE_NAME, type RenewRecord } from '../../service-worker/src/contract';
 
 const PREFIX = 'pushcart:';
 
@@ -42,26 +43,20 @@ export function visitorId(): string {
   return id;
 }
 
-/** What the service worker needs on `pushsubscriptionchange`, when no page and no payload is at hand. */
-export interface RenewRecord {
-  host: string;
-  key: Uint8Array;
-  endpoint: string;
-}
-
 /**
- * Written to IndexedDB (same origin as the service worker, so it reads the same database). Not the
+ * What the service worker needs on `pushsubscriptionchange`, when no page and no payload is at hand,
+ * written to IndexedDB (same origin as the service worker, so it reads the same database). Not the
  * Cache API: shops' own service workers commonly delete every cache they do not know on activate.
  * Not postMessage: the worker may be asleep or not yet active, and its memory is lost when it stops.
  */
 export function shareWithServiceWorker(record: RenewRecord): void {
   try {
-    const open = indexedDB.open('pushcart', 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('kv');
+    const open = indexedDB.open(RENEW_DATABASE_NAME, RENEW_DATABASE_VERSION);
+    open.onupgradeneeded = () => open.result.createObjectStore(RENEW_STORE_NAME);
     open.onsuccess = () => {
       const db = open.result;
-      const tx = db.transaction('kv', 'readwrite');
-      tx.objectStore('kv').put(record, 'renew');
+      const tx = db.transaction(RENEW_STORE_NAME, 'readwrite');
+      tx.objectStore(RENEW_STORE_NAME).put(record, RENEW_RECORD_KEY);
       tx.oncomplete = tx.onerror = () => db.close();
     };
   } catch {

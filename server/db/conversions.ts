@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database.ts';
+import { HOUR_MS } from '../time.ts';
 
 export interface OrderEvent {
   siteId: string;
@@ -18,7 +19,7 @@ export interface OrderEvent {
  */
 export async function attributeOrder(db: Db, order: OrderEvent, now: Date, windowHours: number): Promise<string | null> {
   if (order.visitorId === null && order.externalUserId === null) return null;
-  const windowStart = new Date(now.getTime() - windowHours * 3_600_000);
+  const windowStart = new Date(now.getTime() - windowHours * HOUR_MS);
   if (order.source === 'server') {
     // The backend knows whose order it is: a browser's earlier claim to this order id (anyone with
     // the publishable key can send one) gives way, and the attribution is made again below.

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from './database.ts';
+import { HOUR_SECONDS } from '../time.ts';
 
 /** Idempotency keys are honoured for at least this long (Stripe keeps them 24 h). */
-export const IDEMPOTENCY_RETENTION_SECONDS = 48 * 60 * 60;
+export const IDEMPOTENCY_RETENTION_SECONDS = 48 * HOUR_SECONDS;
 
 export type IdempotencyClaim =
   | { outcome: 'claimed' }

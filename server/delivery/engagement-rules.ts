@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { text } from '../validation.ts';
+import { DAY_MS, HOUR_MS } from '../time.ts';
+import { text, timeZoneText } from '../validation.ts';
 
 /**
  * The engagement rules a delivery worker applies to a claimed batch: per delivery, send now, defer
@@ -57,7 +58,7 @@ export const DEFAULT_QUIET_HOURS_START = '21:00';
 export const DEFAULT_QUIET_HOURS_END = '09:00';
 export const DEFAULT_SITE_TIME_ZONE = 'UTC';
 /** The cap counts sends in a rolling window of this length, not per calendar day (no reset at midnight). */
-export const FREQUENCY_CAP_WINDOW_MS = 24 * 60 * 60_000;
+export const FREQUENCY_CAP_WINDOW_MS = DAY_MS;
 
 /** "HH:MM" on a 24-hour clock, 00:00–23:59, two digits each (so "9:00" and "24:00" are refused). */
 const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
@@ -89,9 +90,7 @@ export const engagementSettingsSchema = z.strictObject({
   frequencyCap: frequencyCapSchema.default(frequencyCapSchema.parse({})),
   quietHours: quietHoursSchema.default(quietHoursSchema.parse({})),
   /** The zone for subscribers whose browser sent none (or one this runtime does not know). */
-  defaultTimeZone: text()
-    .refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' })
-    .default(DEFAULT_SITE_TIME_ZONE),
+  defaultTimeZone: timeZoneText().default(DEFAULT_SITE_TIME_ZONE),
 });
 
 export type EngagementSettings = z.infer<typeof engagementSettingsSchema>;
@@ -310,9 +309,6 @@ export function zonedWallClockToUtc(date: WallClockDate, timeZone: string): numb
   const instants = wallClockInstants(date, timeZone);
   return instants.length > 0 ? instants[0]! : firstInstantAfterGap(date, timeZone);
 }
-
-const HOUR_MS = 60 * 60_000;
-const DAY_MS = 24 * HOUR_MS;
 
 /**
  * Every UTC instant at which the wall clock in `timeZone` reads `date`, ascending: one normally,

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import { MINUTE_MS } from '../time.ts';
 
 export interface HostGateSettings {
   /** Requests in flight to one push-service host at most (HTTP/2 multiplexes them on few connections). */
@@ -15,8 +16,8 @@ export interface HostGateSettings {
 export const DEFAULT_HOST_GATE_SETTINGS: HostGateSettings = {
   maxInFlightPerHost: 200,
   breakerThreshold: 50,
-  breakerWindowMs: 60_000,
-  breakerOpenMs: 5 * 60_000,
+  breakerWindowMs: MINUTE_MS,
+  breakerOpenMs: 5 * MINUTE_MS,
   defaultHostBackoffMs: 10_000,
 };
 

@@ -4,10 +4,11 @@ import { findLiveSecretKeyByHash, touchSecretKey } from '../db/secret-keys.ts';
 import { findSiteById } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { hashSecretKey, keyKind } from '../sites/api-keys.ts';
+import { HOUR_SECONDS } from '../time.ts';
 import { bearerToken, clientAddress, limit, refuseWrongKey } from './browser-access.ts';
 
 /** How stale `last_used_at` may get before a request refreshes it. */
-const KEY_USE_RESOLUTION_SECONDS = 3600;
+const KEY_USE_RESOLUTION_SECONDS = HOUR_SECONDS;
 
 /**
  * Developer routes: `Authorization: Bearer sk_…`. Looked up on every request, so a revocation

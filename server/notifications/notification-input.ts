@@ -1,24 +1,17 @@
 import { z } from 'zod';
-import { text, visitorIdText } from '../validation.ts';
+import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
+import { DAY_SECONDS } from '../time.ts';
+import { actionIdText, externalIdText, httpUrlText, text, visitorIdText } from '../validation.ts';
 
 /** RFC 8030 §5.2: a TTL longer than this is pointless; push services cap it (FCM: 28 days). */
-export const MAX_TTL_SECONDS = 2_419_200;
-export const DEFAULT_TTL_SECONDS = 86_400;
+export const MAX_TTL_SECONDS = 28 * DAY_SECONDS;
+export const DEFAULT_TTL_SECONDS = DAY_SECONDS;
 /** RFC 8030 §5.4: a Topic is at most 32 characters of the URL-safe base64 alphabet. */
 const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
 /** At most this many ids in one selector; larger audiences are tags or `all`. */
 const MAX_SELECTOR_IDS = 1000;
 
-const httpUrl = text()
-  .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'https:' || url.protocol === 'http:';
-    } catch {
-      return false;
-    }
-  }, 'must be an absolute http(s) URL');
+const httpUrl = httpUrlText();
 
 const uuid = text().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a subscription id');
 
@@ -26,7 +19,7 @@ export const audienceSchema = z
   .object({
     all: z.literal(true).optional(),
     subscriptionIds: z.array(uuid).min(1).max(MAX_SELECTOR_IDS).optional(),
-    externalUserIds: z.array(text().min(1).max(200)).min(1).max(MAX_SELECTOR_IDS).optional(),
+    externalUserIds: z.array(externalIdText()).min(1).max(MAX_SELECTOR_IDS).optional(),
     // The snippet's visitor ids have this form; any other value could only match nobody.
     visitorIds: z.array(visitorIdText()).min(1).max(MAX_SELECTOR_IDS).optional(),
     /**
@@ -62,13 +55,13 @@ export const sendNotificationSchema = z
       .array(
         z
           .object({
-            action: text().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -'),
+            action: actionIdText(),
             title: text().trim().min(1).max(100),
             url: httpUrl.optional(),
           })
           .strict(),
       )
-      .max(2, 'browsers show at most 2 action buttons')
+      .max(MAX_ACTIONS, `browsers show at most ${MAX_ACTIONS} action buttons`)
       .optional(),
     requireInteraction: z.boolean().optional(),
     ttl: z.number().int().min(0).max(MAX_TTL_SECONDS).default(DEFAULT_TTL_SECONDS),

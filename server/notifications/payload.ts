@@ -1,3 +1,4 @@
+import { PAYLOAD_VERSION, type PushPayload, type PushReport } from '../../service-worker/src/contract.ts';
 import type { NotificationContent } from '../db/database.ts';
 
 /**
@@ -7,45 +8,26 @@ import type { NotificationContent } from '../db/database.ts';
  */
 export const MAX_PAYLOAD_BYTES = 3993;
 
-/** Payload format version, so a service worker can tell formats apart as they evolve. */
-export const PAYLOAD_VERSION = 1;
-
 /** The longest report token the builder can produce: a bigint delivery id, a dot, 32 hex characters. */
 export const WORST_CASE_REPORT_TOKEN = `${'9'.repeat(19)}.${'f'.repeat(32)}`;
 
-export interface PushPayload {
-  v: number;
-  id: string;
-  title: string;
-  body: string;
-  icon?: string;
-  image?: string;
-  badge?: string;
-  url: string;
-  actions?: Array<{ action: string; title: string; url?: string }>;
-  tag: string;
-  requireInteraction?: boolean;
-  report: { url: string; token: string };
-}
-
-/** The JSON the service worker receives for one delivery. */
-export function buildPayload(
-  notificationId: string,
-  content: NotificationContent,
-  report: { url: string; token: string },
-): string {
+/** The JSON the service worker receives for one delivery; its shape is the service worker's {@link PushPayload}. */
+export function buildPayload(notificationId: string, content: NotificationContent, report: PushReport): string {
+  // Every field written out, none spread in: a field the contract renames or drops is then a
+  // compile error here, not a key the service worker silently stops reading. JSON.stringify leaves
+  // out the absent (undefined) ones.
   const payload: PushPayload = {
     v: PAYLOAD_VERSION,
     id: notificationId,
     title: content.title,
     body: content.body,
-    ...(content.icon === undefined ? {} : { icon: content.icon }),
-    ...(content.image === undefined ? {} : { image: content.image }),
-    ...(content.badge === undefined ? {} : { badge: content.badge }),
+    icon: content.icon,
+    image: content.image,
+    badge: content.badge,
     url: content.url,
-    ...(content.actions === undefined ? {} : { actions: content.actions }),
+    actions: content.actions,
     tag: content.tag,
-    ...(content.requireInteraction === undefined ? {} : { requireInteraction: content.requireInteraction }),
+    requireInteraction: content.requireInteraction,
     report,
   };
   return JSON.stringify(payload);

@@ -1,9 +1,10 @@
 import webpush from 'web-push';
+import { HOUR_SECONDS } from '../time.ts';
 
 /** How long a signed VAPID JWT is valid: RFC 8292 §2 allows up to 24 h; 12 h leaves room for clock skew. */
-export const VAPID_JWT_LIFETIME_SECONDS = 12 * 60 * 60;
+export const VAPID_JWT_LIFETIME_SECONDS = 12 * HOUR_SECONDS;
 /** A cached JWT is replaced this long before its `exp`, so no request carries one about to expire in flight. */
-export const VAPID_JWT_REFRESH_MARGIN_SECONDS = 60 * 60;
+export const VAPID_JWT_REFRESH_MARGIN_SECONDS = HOUR_SECONDS;
 /** Cached headers kept at most: sites × push-service origins; oldest dropped beyond this. */
 const MAX_CACHED_HEADERS = 10_000;
 

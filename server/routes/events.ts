@@ -9,10 +9,10 @@ import { bearerToken, browserAccess } from '../middleware/browser-access.ts';
 import type { RateLimiters } from '../middleware/rate-limit.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { keyKind } from '../sites/api-keys.ts';
-import { currencyCode, httpUrlText, jsonObject, money, text, validate, visitorIdText } from '../validation.ts';
+import { currencyCode, externalIdText, httpUrlText, jsonObject, money, text, validate, visitorIdText } from '../validation.ts';
 
 const visitorId = visitorIdText();
-const id = text().min(1).max(200);
+const id = externalIdText();
 const currency = currencyCode();
 const httpUrl = httpUrlText();
 

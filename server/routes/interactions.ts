@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { INTERACTION_TYPES } from '../../service-worker/src/contract.ts';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { findReportableDelivery, recordInteraction } from '../db/interactions.ts';
 import { ApiError } from '../errors.ts';
@@ -20,7 +21,7 @@ const interactionBody = z.object({
       const deliveryId = /^(\d{1,19})\./.exec(token)?.[1];
       return deliveryId === undefined || BigInt(deliveryId) <= MAX_BIGINT;
     }, 'must be the report token from the push payload'),
-  type: z.enum(['shown', 'clicked', 'dismissed']),
+  type: z.enum(INTERACTION_TYPES),
   action: text().max(64).optional(),
 });
 

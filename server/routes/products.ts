@@ -5,10 +5,10 @@ import { findProduct, upsertProducts, type ProductInput } from '../db/products.t
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { fireProductTriggers } from '../triggers/price-drops.ts';
-import { currencyCode, httpUrlText, money, text, validate } from '../validation.ts';
+import { currencyCode, externalIdText, httpUrlText, money, text, validate } from '../validation.ts';
 
 const httpUrl = httpUrlText();
-const productId = text().min(1).max(200);
+const productId = externalIdText();
 /** The fields a feed sends; any left out keep their stored value. */
 const productFields = z
   .object({

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { SiteConfig } from '../../service-worker/src/contract.ts';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { browserAccess } from '../middleware/browser-access.ts';
 import type { RateLimiters } from '../middleware/rate-limit.ts';
@@ -20,10 +21,11 @@ export function siteConfigRoutes(deps: AppDeps, limiters: RateLimiters) {
     (c) => {
       const site = c.get('site');
       c.header('Cache-Control', `public, max-age=${CONFIG_MAX_AGE_SECONDS}`);
-      return c.json({
+      const config: SiteConfig = {
         vapidPublicKey: site.vapid_public_key,
         prompt: readSiteSettings(site.settings).prompt,
-      });
+      };
+      return c.json(config);
     },
   );
 }

@@ -5,9 +5,9 @@ import { holdoutComparisons, siteFunnels } from '../db/stats.ts';
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
+import { DAY_MS } from '../time.ts';
 import { text, validate } from '../validation.ts';
 
-const DAY_MS = 86_400_000;
 const DEFAULT_RANGE_DAYS = 30;
 const MAX_RANGE_DAYS = 366;
 const NOTIFICATIONS_LISTED = 100;

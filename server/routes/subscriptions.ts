@@ -11,20 +11,11 @@ import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
 import { verifyIdentitySignature } from '../sites/identity-signature.ts';
 import { checkPushEndpoint, MAX_ENDPOINT_LENGTH } from '../push/endpoint-policy.ts';
 import { checkSubscriptionKeys } from '../push/subscription-keys.ts';
-import { text, validate, visitorIdText } from '../validation.ts';
+import { externalIdText, localeTag, text, timeZoneText, validate, visitorIdText } from '../validation.ts';
 
-/** An IANA zone name (Europe/Berlin, America/Argentina/Buenos_Aires, UTC) that this runtime knows. */
-const timeZone = text()
-  .max(64)
-  .refine((value) => /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(value) && canonicalTimeZone(value) !== undefined, {
-    message: 'must be an IANA time zone such as Europe/Berlin',
-  })
-  .transform((value) => canonicalTimeZone(value)!);
+const timeZone = timeZoneText();
 
-const locale = text()
-  .max(35)
-  .refine((value) => canonicalLocale(value) !== undefined, { message: 'must be a BCP 47 language tag such as de-DE' })
-  .transform((value) => canonicalLocale(value)!);
+const locale = localeTag();
 
 const visitorId = visitorIdText();
 
@@ -42,7 +33,7 @@ const subscribeBody = z
     visitorId,
     locale: locale.optional(),
     timeZone: timeZone.optional(),
-    externalUserId: text().min(1).max(200).optional(),
+    externalUserId: externalIdText().optional(),
     signature: text().max(128).optional(),
   })
   .refine((body) => (body.externalUserId === undefined) === (body.signature === undefined), {
@@ -144,22 +135,6 @@ function normalisedUrl(value: string): string {
     return new URL(value).href;
   } catch {
     throw new ApiError('validation_failed', 'endpoint: must be a URL');
-  }
-}
-
-function canonicalTimeZone(value: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
-}
-
-function canonicalLocale(value: string): string | undefined {
-  try {
-    return Intl.getCanonicalLocales(value)[0];
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,5 +1,6 @@
 import { encodeBase64Url } from '../push/base64url.ts';
 import { masterSubkey } from './master-key.ts';
+import { DAY_MS } from '../time.ts';
 
 /**
  * identify(externalUserId, signature): the shop's backend vouches that this browser belongs to
@@ -18,7 +19,7 @@ import { masterSubkey } from './master-key.ts';
  *   key), until LEGACY_IDENTIFY_PERIOD_MS after the first start with a master key.
  */
 export const IDENTIFY_SECRET_PREFIX = 'pcid_';
-export const LEGACY_IDENTIFY_PERIOD_MS = 90 * 24 * 60 * 60_000;
+export const LEGACY_IDENTIFY_PERIOD_MS = 90 * DAY_MS;
 
 /** HKDF `info` (RFC 5869 §3.2): binds the derived key to its purpose and site. Changing it changes every shop's secret. */
 const IDENTIFY_SECRET_INFO = 'pushcart identify v1';

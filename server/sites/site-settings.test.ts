@@ -22,4 +22,13 @@ describe('stored site settings', () => {
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((issue) => issue.path.join('.') + ' ' + issue.message).join('\n')).toMatch(/engagement\.quietHours/);
   });
+
+  it('spells the default locale canonically, as template lookups do', () => {
+    expect(siteSettingsPatchSchema.parse({ defaultLocale: 'de-at' })).toEqual({ defaultLocale: 'de-AT' });
+    expect(readSiteSettings({ defaultLocale: 'PT-br' }).defaultLocale).toBe('pt-BR');
+  });
+
+  it('spells the default time zone as the IANA database does', () => {
+    expect(siteSettingsPatchSchema.parse({ engagement: { defaultTimeZone: 'europe/berlin' } })).toEqual({ engagement: { defaultTimeZone: 'Europe/Berlin' } });
+  });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_ENGAGEMENT_SETTINGS, engagementSettingsSchema } from '../delivery/engagement-rules.ts';
 import { messageTemplateSchema, templatesSchema } from '../triggers/templates.ts';
-import { text } from '../validation.ts';
+import { localeTag, text } from '../validation.ts';
 
 /**
  * Per-site settings stored as jsonb. Every field has a default, so a site created today and a
@@ -22,13 +22,7 @@ export const promptSettingsSchema = z.strictObject({
 });
 
 const percent = z.number().min(0).max(100);
-const locale = text().refine((tag) => {
-  try {
-    return Intl.getCanonicalLocales(tag).length === 1;
-  } catch {
-    return false;
-  }
-}, 'must be a BCP 47 language tag such as en or de-DE');
+const locale = localeTag();
 
 const cartReminderStepSchema = z
   .object({

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { decodeBase64Url, encodeBase64Url } from '../push/base64url.ts';
+import { DAY_SECONDS } from '../time.ts';
 
 /**
  * A strict local push service (RFC 8030) for delivery tests and benchmarks: HTTPS with HTTP/2,
@@ -26,7 +27,7 @@ import { decodeBase64Url, encodeBase64Url } from '../push/base64url.ts';
 /** RFC 8030 §7.2: a push service must accept 4,096 octets of payload; FCM and autopush reject more with 413. */
 export const MAX_PUSH_BODY_BYTES = 4096;
 /** RFC 8292 §2: the JWT `exp` must not be more than 24 hours after the request. */
-export const MAX_VAPID_EXP_AHEAD_SECONDS = 24 * 60 * 60;
+export const MAX_VAPID_EXP_AHEAD_SECONDS = DAY_SECONDS;
 const CERT_VALIDITY_DAYS = 2;
 const SIGNATURE_CACHE_MAX_ENTRIES = 1024;
 const P256_POINT_BYTES = 65;

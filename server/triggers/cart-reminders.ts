@@ -3,11 +3,11 @@ import type { Db } from '../db/database.ts';
 import { findSiteById, type SiteRow } from '../db/sites.ts';
 import { reportUrl } from '../notifications/payload.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
+import { DAY_SECONDS, MINUTE_MS } from '../time.ts';
 import { queueTriggerNotification, shopperSubscriptions } from './trigger-notification.ts';
 
-const MINUTE_MS = 60_000;
 /** A reminder that cannot go out within a day is stale: the shopper has moved on. */
-const CART_REMINDER_TTL_SECONDS = 24 * 60 * 60;
+const CART_REMINDER_TTL_SECONDS = DAY_SECONDS;
 
 /**
  * Fires the cart reminder steps that are due: for each cart, in one transaction, the step is

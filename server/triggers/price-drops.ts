@@ -4,10 +4,11 @@ import type { ProductChange } from '../db/products.ts';
 import type { SiteRow } from '../db/sites.ts';
 import { reportUrl } from '../notifications/payload.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
+import { DAY_SECONDS, HOUR_MS } from '../time.ts';
 import { queueTriggerNotification } from './trigger-notification.ts';
 
 /** A price or restock announcement is news for a few days at most. */
-const PRODUCT_ALERT_TTL_SECONDS = 3 * 24 * 60 * 60;
+const PRODUCT_ALERT_TTL_SECONDS = 3 * DAY_SECONDS;
 
 /**
  * Reacts to catalogue changes: a lower price tells the shoppers who saw the product at a price
@@ -67,7 +68,7 @@ async function firePriceDrop(
   options: { now: Date; publicUrl: string },
 ): Promise<string | null> {
   const { thresholdPercent, renotifyWindowHours, holdoutPercent } = settings.priceDrop;
-  const windowStart = new Date(options.now.getTime() - renotifyWindowHours * 3_600_000);
+  const windowStart = new Date(options.now.getTime() - renotifyWindowHours * HOUR_MS);
   const eligible = eligibleShoppers(site.id, change.productId, change.price, thresholdPercent, windowStart);
   // Matched on the bare ids so the subscriptions' (site, visitor) and (site, user) indexes serve it.
   const where: Expression<SqlBool> = sql<SqlBool>`(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { text } from '../validation.ts';
+import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
+import { actionIdText, canonicalLocale, text } from '../validation.ts';
 import { utf8Bytes } from '../notifications/payload.ts';
 
 /**
@@ -51,8 +52,6 @@ export type Placeholder = (typeof PLACEHOLDERS)[number];
 export const MAX_TITLE_CHARS = 200;
 export const MAX_BODY_CHARS = 1000;
 export const MAX_ACTION_TITLE_CHARS = 100;
-/** Browsers show at most two action buttons (Chrome's `Notification.maxActions`). */
-export const MAX_ACTIONS = 2;
 
 /** Names come from the shop's catalogue; longer ones are cut with "…" so the copy around them survives. */
 export const MAX_NAME_CHARS = 120;
@@ -120,7 +119,6 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 const CONTROL_CHARACTERS_EXCEPT_LINE_BREAK = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 /** A surrogate without its partner: not text, and JSON escapes it to six bytes. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const ACTION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function isPlaceholder(name: string): name is Placeholder {
   return (PLACEHOLDERS as readonly string[]).includes(name);
@@ -169,26 +167,17 @@ export const messageTemplateSchema = z
       .array(
         z
           .object({
-            action: text().regex(ACTION_ID, 'must be 1–64 characters of A–Z, a–z, 0–9, _ or -'),
+            action: actionIdText(),
             title: templateText({ min: 1, max: MAX_ACTION_TITLE_CHARS, lineBreaks: false }),
           })
           .strict(),
       )
-      .max(MAX_ACTIONS, 'browsers show at most 2 action buttons')
+      .max(MAX_ACTIONS, `browsers show at most ${MAX_ACTIONS} action buttons`)
       .optional(),
   })
   .strict();
 
 export type MessageTemplate = z.output<typeof messageTemplateSchema>;
-
-/** `undefined` when the tag is not BCP 47; Intl is the authority because Intl does the formatting. */
-function canonicalLocale(tag: string): string | undefined {
-  try {
-    return Intl.getCanonicalLocales(tag)[0];
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Locale keys are stored canonically (`de-at` → `de-AT`) so lookups are exact; two spellings of one

@@ -4,7 +4,8 @@
 // shop's own worker that would change their update behaviour under their open tabs, and push needs
 // neither (push events reach an active worker whether or not it controls any page; a first install
 // activates at once; an update waits for the old tabs, which changes nothing for notifications).
-import { fallbackNotification, notificationOptions, parsePayload, safeUrl, type NotificationData, type Report } from './notification';
+import type { InteractionReport, InteractionType, PushReport } from './contract';
+import { fallbackNotification, notificationOptions, parsePayload, safeUrl, type NotificationData } from './notification';
 import { renewSubscription } from './renew';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -12,12 +13,12 @@ declare const self: ServiceWorkerGlobalScope;
 const origin = self.location.origin;
 
 /** Per-delivery reports to POST /v1/interactions; a lost report must never break a notification. */
-function report(target: Report | null | undefined, type: 'shown' | 'clicked' | 'dismissed', action?: string): Promise<void> {
+function report(target: PushReport | null | undefined, type: InteractionType, action?: string): Promise<void> {
   if (!target || typeof target.url !== 'string') return Promise.resolve();
   return fetch(target.url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ token: target.token, type, action }),
+    body: JSON.stringify({ token: target.token, type, action } satisfies InteractionReport),
     keepalive: true,
   }).then(
     () => {},

@@ -1,49 +1,21 @@
 // Turning a push payload (the server's buildPayload, server/notifications/payload.ts) into what showNotification takes.
-
-export interface Report {
-  url: string;
-  token: string;
-}
-
-export interface PushAction {
-  action: string;
-  title: string;
-  url?: string;
-}
-
-export interface Payload {
-  v: number;
-  id: string;
-  title: string;
-  body: string;
-  icon?: string;
-  image?: string;
-  badge?: string;
-  url: string;
-  actions?: PushAction[];
-  tag: string;
-  requireInteraction?: boolean;
-  report: Report;
-}
+import { MAX_ACTIONS, type PushAction, type PushPayload, type PushReport } from './contract';
 
 /** What every Pushcart notification carries; `report` (null on the fallback) marks it as ours. */
 export interface NotificationData {
   id?: string;
   url?: string;
   actions?: PushAction[];
-  report: Report | null;
+  report: PushReport | null;
 }
 
 // TypeScript's lib lacks `actions` and `image`, which Chromium and Firefox support.
 type Options = NotificationOptions & { actions?: { action: string; title: string }[]; image?: string };
 
-/** Browsers show at most two buttons (Chromium); more would be silently dropped by some, refused by others. */
-const MAX_ACTIONS = 2;
-
 /** Null when the push is not a payload we can show; the caller then shows the fallback. */
-export function parsePayload(data: PushMessageData | null): Payload | null {
+export function parsePayload(data: PushMessageData | null): PushPayload | null {
   try {
-    const payload = data?.json() as Payload | null;
+    const payload = data?.json() as PushPayload | null;
     return payload && typeof payload.title === 'string' ? payload : null;
   } catch {
     return null;
@@ -51,7 +23,7 @@ export function parsePayload(data: PushMessageData | null): Payload | null {
 }
 
 /** Throws on a malformed payload (e.g. actions not an array); the caller falls back. */
-export function notificationOptions(payload: Payload): Options {
+export function notificationOptions(payload: PushPayload): Options {
   const actions = (payload.actions ?? []).slice(0, MAX_ACTIONS);
   const data: NotificationData = { id: payload.id, url: payload.url, actions, report: payload.report };
   return {

@@ -4,23 +4,19 @@
 // importScripts'd file cannot learn its own URL (self.location is the shop's file), and this event
 // may arrive before any push payload (which carries the host in report.url) ever did.
 
-declare const self: ServiceWorkerGlobalScope;
+import { RENEW_DATABASE_NAME, RENEW_DATABASE_VERSION, RENEW_RECORD_KEY, RENEW_STORE_NAME, type RenewRecord } from './contract';
 
-interface RenewRecord {
-  host: string;
-  key: Uint8Array<ArrayBuffer>;
-  endpoint: string;
-}
+declare const self: ServiceWorkerGlobalScope;
 
 function withStore<T>(mode: IDBTransactionMode, use: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
-    const open = indexedDB.open('pushcart', 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('kv');
+    const open = indexedDB.open(RENEW_DATABASE_NAME, RENEW_DATABASE_VERSION);
+    open.onupgradeneeded = () => open.result.createObjectStore(RENEW_STORE_NAME);
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
       const db = open.result;
-      const tx = db.transaction('kv', mode);
-      const request = use(tx.objectStore('kv'));
+      const tx = db.transaction(RENEW_STORE_NAME, mode);
+      const request = use(tx.objectStore(RENEW_STORE_NAME));
       tx.oncomplete = () => {
         db.close();
         resolve(request.result);
@@ -34,7 +30,7 @@ function withStore<T>(mode: IDBTransactionMode, use: (store: IDBObjectStore) => 
 }
 
 export async function renewSubscription(event: PushSubscriptionChangeEvent): Promise<void> {
-  const saved = await withStore<RenewRecord | undefined>('readonly', (store) => store.get('renew'));
+  const saved = await withStore<RenewRecord | undefined>('readonly', (store) => store.get(RENEW_RECORD_KEY));
   const old = event.oldSubscription;
   const oldEndpoint = old?.endpoint || saved?.endpoint;
   if (!saved?.host || !oldEndpoint) return; // never subscribed through the snippet: nothing to renew
@@ -50,5 +46,5 @@ export async function renewSubscription(event: PushSubscriptionChangeEvent): Pro
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ oldEndpoint, subscription: subscription.toJSON() }),
   });
-  if (response.ok) await withStore('readwrite', (store) => store.put({ ...saved, endpoint: subscription.endpoint }, 'renew'));
+  if (response.ok) await withStore('readwrite', (store) => store.put({ ...saved, endpoint: subscription.endpoint } satisfies RenewRecord, RENEW_RECORD_KEY));
 }
