@@ -170,6 +170,30 @@ describe('runBackgroundRound', () => {
     expect(transport.received).toHaveLength(4);
   });
 
+  it('a lane that finds the outbox empty ends the round as idle, though other lanes stopped at the budget', async () => {
+    const { clock, site, deliverer } = await world({ settings: { batchSize: 1 } });
+    await subscribe(site, 'idle-lanes-visitor');
+    await queueSend(site, clock.nowMs);
+
+    // Two lanes claim side by side, one gets the push and the other nothing; the third never gets
+    // budget to claim, nor does the first after its push.
+    const report = await runBackgroundRound(deliverer, { budget: { timeMs: Number.POSITIVE_INFINITY, pushes: 2 }, timetable: everythingDue(), lanes: 3 });
+
+    expect(report).toMatchObject({ claimed: 1, stoppedBy: 'idle', moreDue: false });
+  });
+
+  it('a round that could claim nothing within its budget does not say more is due', async () => {
+    const { clock, site, transport, deliverer } = await world({ settings: { batchSize: 10 } });
+    await subscribe(site, 'tiny-budget-visitor');
+    await queueSend(site, clock.nowMs);
+
+    const report = await runBackgroundRound(deliverer, { budget: { timeMs: Number.POSITIVE_INFINITY, pushes: 5 }, timetable: everythingDue(), lanes: 1 });
+
+    // Else whoever runs rounds back to back would start empty rounds without end.
+    expect(report).toMatchObject({ claimed: 0, stoppedBy: 'push_budget', moreDue: false });
+    expect(transport.received).toEqual([]);
+  });
+
   it('starts no new batch once its time budget is spent, and says more is due', async () => {
     // Every push takes a second on the test's clock.
     const { clock, site, transport, deliverer } = await world({ settings: { batchSize: 1 }, onSend: (c) => (c.nowMs += 1_000) });

@@ -164,7 +164,10 @@ async function deliverWithinBudget(deliverer: Deliverer, options: RoundOptions, 
   const outcomes = await Promise.allSettled(Array.from({ length: lanes }, lane));
   const failure = outcomes.find((outcome) => outcome.status === 'rejected');
   if (failure) throw failure.reason;
-  // One lane out of work while another ran out of budget: work may be left, so the budget is the reason.
-  report.stoppedBy = stops.find((stop) => stop !== 'idle') ?? 'idle';
-  if (report.stoppedBy === 'time_budget' || report.stoppedBy === 'push_budget') report.moreDue = true;
+  // A lane that found nothing to claim saw the outbox empty: another lane stopping at the budget
+  // meanwhile left nothing behind (what is queued later comes with its own wake-up).
+  report.stoppedBy = stops.includes('idle') ? 'idle' : (stops[0] ?? 'idle');
+  // Only a round that claimed something says more is due: one that could not claim at all (a push
+  // budget below the batch size) would otherwise have its caller start round after empty round.
+  if ((report.stoppedBy === 'time_budget' || report.stoppedBy === 'push_budget') && report.claimed > 0) report.moreDue = true;
 }
