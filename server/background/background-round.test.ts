@@ -27,7 +27,6 @@ afterEach(async () => {
 });
 
 const MINUTE_MS = 60_000;
-const HOUR_MS = 60 * MINUTE_MS;
 const UNLIMITED = { timeMs: Number.POSITIVE_INFINITY, pushes: Number.POSITIVE_INFINITY };
 
 /** A push service that accepts everything and remembers what it got; `onSend` may move the clock. */

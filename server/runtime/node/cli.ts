@@ -3,7 +3,7 @@ import { ConfigError, parseConfig, type Config } from '../../config.ts';
 import { listSecretKeys, revokeSecretKey } from '../../db/secret-keys.ts';
 import { findSiteById, listSites, markDemoSite } from '../../db/sites.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
-import { describeError, jsonLogger } from '../../logger.ts';
+import { jsonLogger } from '../../logger.ts';
 import { createSecretKey, createSite, publicSiteView, secretKeyView } from '../../sites/create-site.ts';
 import { installInstructions, installSnippet } from '../../sites/install-snippet.ts';
 import { identifySecretView } from '../../sites/identity-signature.ts';

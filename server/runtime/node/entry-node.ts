@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { countSites, findDemoSite, listSites, markDemoSite } from '../../db/sites.ts';
 import { errorBody, ERROR_STATUS } from '../../errors.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
-import { describeError, type Logger } from '../../logger.ts';
+import type { Logger } from '../../logger.ts';
 import { createSite } from '../../sites/create-site.ts';
 import { checkStoredKeys } from '../../sites/stored-keys.ts';
 import { installInstructions } from '../../sites/install-snippet.ts';
