@@ -24,9 +24,9 @@ export interface DeliverySettings {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** Batches in flight at once per worker: keeps the CPU busy while Postgres writes the last one. */
+  /** Batches in flight at once per worker (a round's lanes): keeps the CPU busy while Postgres writes the last one. */
   concurrentBatches: number;
-  /** Sleep between empty claims. */
+  /** Pause after a background round that found nothing due, unless a wake-up cuts it short. */
   idlePollMs: number;
   /**
    * A batch's results are written while it is still sending, in groups: at most this long after a
