@@ -1,6 +1,6 @@
 /**
  * Fan-out benchmark (issue 3, item 7): one `to: {all: true}` send to N subscribers, end to end —
- * send API, outbox rows in the database, a DeliveryWorker in this process, encryption, VAPID, HTTP/2
+ * send API, outbox rows in the database, a BackgroundWorker in this process, encryption, VAPID, HTTP/2
  * to a local mock push service — against web-push's sendNotification in a 100-wide promise pool,
  * and against the crypto-only ceiling (payload + encryption + cached JWT, no I/O).
  *
@@ -53,7 +53,8 @@ import { createApp } from '../server/app.ts';
 import { parseConfig, type Config } from '../server/config.ts';
 import type { Db } from '../server/db/database.ts';
 import { migrateToLatest } from '../server/db/migrate.ts';
-import { DeliveryWorker, type DeliverySettings } from '../server/delivery/delivery-engine.ts';
+import { BackgroundWorker } from '../server/background/background-worker.ts';
+import type { DeliverySettings } from '../server/delivery/delivery-engine.ts';
 import type { Logger } from '../server/logger.ts';
 import { buildPayload, reportUrl } from '../server/notifications/payload.ts';
 import { encodeBase64Url } from '../server/push/base64url.ts';
@@ -114,7 +115,7 @@ if (encryptionThreads !== undefined && !(Number.isInteger(encryptionThreads) && 
 /** Made once, like the server makes it once per process: its threads start with the benchmark, not the phase. */
 const encryptionPool: EncryptionPool | undefined =
   encryptionThreads === 0 ? undefined : createEncryptionPool({ ...(encryptionThreads ? { size: encryptionThreads } : {}), onThreadError: (error) => quietLogger.log('error', 'encryption thread died', { error: error.message }) });
-/** What the DeliveryWorkers of this benchmark encrypt with; undefined: the engine's in-thread default. */
+/** What the BackgroundWorkers of this benchmark encrypt with; undefined: the engine's in-thread default. */
 const encryptor: PushEncryptor | undefined = encryptionPool;
 const workerProcesses = argv.has('worker-processes') ? Number(argv.get('worker-processes')) : 0;
 const inProcessWorker = !argv.has('no-in-process-worker');
@@ -618,7 +619,7 @@ async function sanityCheck(db: Db) {
       await sql`insert into subscriptions (site_id, endpoint, p256dh, auth, vapid_public_key, visitor_id)
         values (${site.id}::uuid, ${subscription.endpoint}, ${subscription.keys.p256dh}, ${subscription.keys.auth}, ${site.vapidPublicKey}, ${`sanity-${i}`})`.execute(db);
     }
-    const worker = new DeliveryWorker({ db, config, logger: quietLogger, transport: push.transport, encryptor, settings: { idlePollMs: 50 } });
+    const worker = new BackgroundWorker({ db, config, logger: quietLogger, transport: push.transport, encryptor, settings: { idlePollMs: 50 } });
     const running = worker.run(controller.signal);
     const app = createApp({ config, db, logger: quietLogger, onNotificationQueued: () => worker.wake() });
     const sent = await postSend(app, site.secretKey);
@@ -645,7 +646,7 @@ async function sanityCheck(db: Db) {
 type Figures = PhaseFigures & { msgsPerSec: number; notes: string[] };
 
 /**
- * `real`: the headline — POST, outbox, DeliveryWorker, HTTP/2 to the mock; timed until the mock has
+ * `real`: the headline — POST, outbox, BackgroundWorker, HTTP/2 to the mock; timed until the mock has
  * accepted all N. `null-transport` (diagnostic): the same engine and database work and the same
  * encryption, but every push "sent" without any I/O; timed until every row is recorded as sent.
  */
@@ -664,7 +665,7 @@ async function pushcartPhase(
   const nullTransport: PushTransport = { send: async () => ({ kind: 'sent', status: 201 }) };
   const timed = timedTransport(mode === 'real' ? push.transport : nullTransport);
   const controller = new AbortController();
-  const worker = new DeliveryWorker({ db: workerDb, config, logger: quietLogger, transport: timed.transport, encryptor, settings });
+  const worker = new BackgroundWorker({ db: workerDb, config, logger: quietLogger, transport: timed.transport, encryptor, settings });
   const app = createApp({ config, db, logger: quietLogger, onNotificationQueued: () => worker.wake() });
   const before = await mock.stats();
   const writesBefore = dbTiming ? await tableWrites(db) : undefined;

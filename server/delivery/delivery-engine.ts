@@ -1,9 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Db, NotificationContent } from '../db/database.ts';
 import { claimDeliveries, type ClaimedDelivery } from '../db/deliveries.ts';
-import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
 import { describeError, type Logger } from '../logger.ts';
-import { sleep } from '../sleep.ts';
 import { buildPayload, reportUrl } from '../notifications/payload.ts';
 import { checkPushEndpoint } from '../push/endpoint-policy.ts';
 import type { PushTransport } from '../push/fetch-transport.ts';
@@ -26,9 +24,9 @@ export interface DeliverySettings {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** Batches in flight at once per worker: keeps the CPU busy while Postgres writes the last one. */
+  /** Batches in flight at once per worker (a round's lanes): keeps the CPU busy while Postgres writes the last one. */
   concurrentBatches: number;
-  /** Sleep between empty claims. */
+  /** Pause after a background round that found nothing due, unless a wake-up cuts it short. */
   idlePollMs: number;
   /**
    * A batch's results are written while it is still sending, in groups: at most this long after a
@@ -53,8 +51,6 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   hostGates: DEFAULT_HOST_GATE_SETTINGS,
 };
 
-const HOUSEKEEPING_INTERVAL_MS = 60 * 60_000;
-
 /**
  * How long a delivery waits when its site's VAPID private key cannot be opened (PUSHCART_MASTER_KEY
  * missing or wrong). That is the operator's setting, not the delivery's fault: it stays queued
@@ -77,6 +73,11 @@ export interface DeliveryDeps {
    * pool (runtime/node/encryption-pool.ts), so encryption takes another core, not the event loop.
    */
   encryptor?: PushEncryptor;
+  /**
+   * Signed VAPID headers to reuse. Default: a cache of this deliverer's own. The Workers entry passes
+   * its isolate's, which outlives the per-invocation deliverer.
+   */
+  vapidCache?: VapidHeaderCache;
 }
 
 /** A delivery worker's long-lived state: caches and gates that outlive one batch. */
@@ -86,7 +87,7 @@ export interface Deliverer {
   now: () => number;
   random: () => number;
   workerId: string;
-  vapidCache: VapidHeaderCache;
+  readonly vapidCache: VapidHeaderCache;
   encryptor: PushEncryptor;
   hostGates: HostGates;
   /** Opened VAPID private keys by site and stored form (decrypting with the master key costs a WebCrypto call). */
@@ -109,7 +110,7 @@ export function createDeliverer(deps: DeliveryDeps): Deliverer {
     workerId: deps.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`,
     // Real time, whatever clock schedules deliveries: the push service checks the JWT's exp against
     // its own clock (RFC 8292 §2), and web-push refuses an exp more than 24 h from Date.now().
-    vapidCache: new VapidHeaderCache(Date.now),
+    vapidCache: deps.vapidCache ?? new VapidHeaderCache(Date.now),
     encryptor: deps.encryptor ?? inThreadEncryptor,
     hostGates: new HostGates(settings.hostGates, now, deps.logger),
     privateKeys: new Map(),
@@ -429,59 +430,4 @@ function openPrivateKey(deliverer: Deliverer, siteId: string, stored: string): P
     deliverer.privateKeys.set(cacheKey, opened);
   }
   return opened;
-}
-
-/**
- * Delivers until `signal` aborts: `concurrentBatches` loops claim and send side by side; a loop that
- * finds nothing due sleeps `idlePollMs`, or less when `wake()` says work was just queued.
- */
-export class DeliveryWorker {
-  readonly deliverer: Deliverer;
-  #wakers = new Set<() => void>();
-
-  constructor(deps: DeliveryDeps) {
-    this.deliverer = createDeliverer(deps);
-  }
-
-  wake(): void {
-    for (const wake of this.#wakers) wake();
-  }
-
-  async run(signal: AbortSignal): Promise<void> {
-    const loops = Array.from({ length: this.deliverer.settings.concurrentBatches }, () => this.#loop(signal));
-    await Promise.all([...loops, this.#housekeeping(signal)]);
-  }
-
-  /** Drops idempotency keys past their retention, hourly; any worker may do it, it is idempotent. */
-  async #housekeeping(signal: AbortSignal): Promise<void> {
-    const { db, logger } = this.deliverer.deps;
-    while (!signal.aborted) {
-      try {
-        const purged = await purgeIdempotencyKeys(db, this.deliverer.now());
-        if (purged > 0) logger.log('info', 'idempotency keys purged', { purged });
-      } catch (error) {
-        logger.log('warn', 'idempotency key purge failed', describeError(error));
-      }
-      await sleep(HOUSEKEEPING_INTERVAL_MS, signal);
-    }
-  }
-
-  async #loop(signal: AbortSignal): Promise<void> {
-    const { logger } = this.deliverer.deps;
-    let failures = 0;
-    while (!signal.aborted) {
-      let claimed = 0;
-      try {
-        claimed = await deliverBatch(this.deliverer);
-        failures = 0;
-      } catch (error) {
-        failures++;
-        logger.log('error', 'delivery batch failed', { workerId: this.deliverer.workerId, failures, ...describeError(error) });
-      }
-      if (claimed === 0 && !signal.aborted) {
-        const pauseMs = failures > 0 ? Math.min(30_000, 1_000 * 2 ** Math.min(failures, 5)) : this.deliverer.settings.idlePollMs;
-        await sleep(pauseMs, signal, this.#wakers);
-      }
-    }
-  }
 }

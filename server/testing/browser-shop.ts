@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp, type App } from '../app.ts';
 import { parseConfig } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import { DeliveryWorker } from '../delivery/delivery-engine.ts';
+import { BackgroundWorker } from '../background/background-worker.ts';
 import { memoryLogger } from '../logger.ts';
 import type { ClientScripts } from '../routes/client-scripts.ts';
 import { buildClientBundles } from '../runtime/node/client-bundles.ts';
@@ -55,7 +55,7 @@ export async function startBrowserShop(
 
   const config = parseConfig({ PUSHCART_PUBLIC_URL: origin, PUSHCART_PUSH_HOSTS: mock.host });
   const push = nodePushTransport({ ca: mock.ca, timeoutMs: 5_000 });
-  const worker = new DeliveryWorker({ db, config, logger, transport: push.transport, settings: { idlePollMs: 200 } });
+  const worker = new BackgroundWorker({ db, config, logger, transport: push.transport, settings: { idlePollMs: 200 } });
   const stopWorker = new AbortController();
   const working = worker.run(stopWorker.signal);
   const site = await createSite(db, { name: 'Browser test shop', origins: [origin] }, undefined);

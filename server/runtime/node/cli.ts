@@ -3,7 +3,7 @@ import { ConfigError, parseConfig, type Config } from '../../config.ts';
 import { listSecretKeys, revokeSecretKey } from '../../db/secret-keys.ts';
 import { findSiteById, listSites, markDemoSite } from '../../db/sites.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
-import { describeError, jsonLogger } from '../../logger.ts';
+import { jsonLogger } from '../../logger.ts';
 import { createSecretKey, createSite, publicSiteView, secretKeyView } from '../../sites/create-site.ts';
 import { installInstructions, installSnippet } from '../../sites/install-snippet.ts';
 import { identifySecretView } from '../../sites/identity-signature.ts';
@@ -15,7 +15,8 @@ import { DataDirBusyError, openDatabase, type OpenDatabase } from './database.ts
 const USAGE = `Usage: pushcart <command> [options]
 
   start                                  run the server and one delivery worker (what npm start runs)
-  worker                                 run a delivery worker only (as many as you like, on Postgres)
+  worker                                 run background work only: delivery, cart reminders, purges
+                                         (as many as you like, on Postgres)
   migrate                                bring the database schema up to date
   site create --name NAME --origin URL [--origin URL…] [--demo] [--json]
                                          create a site; prints its keys (the secret key only now) and
@@ -179,38 +180,27 @@ async function requireSite(db: OpenDatabase['db'], siteId: string | undefined) {
   return site;
 }
 
-/** A dedicated delivery (and cart-reminder) worker until SIGINT/SIGTERM; the batch in flight is finished first. */
+/**
+ * Background work only (delivery, cart reminders, purges) until SIGINT/SIGTERM; the batches in
+ * flight are finished first. The same rounds `npm start` runs, so any number of these can help it.
+ */
 async function runWorker(config: Config): Promise<void> {
-  const { DeliveryWorker } = await import('../../delivery/delivery-engine.ts');
-  const { nodePushTransport } = await import('./push-transport.ts');
-  const { createEncryptionPool } = await import('./encryption-pool.ts');
-  const { runTriggerWorker } = await import('../../triggers/trigger-worker.ts');
+  const { startBackgroundWork } = await import('./background-work.ts');
   const workerLogger = jsonLogger((line) => process.stdout.write(`${line}\n`));
   await withDatabase(config, async ({ db, describe }) => {
     await migrateToLatest(db);
     // Before claiming anything: a worker that cannot open the keys would only hold deliveries back.
     await checkStoredKeys(db, { masterKey: config.masterKey, nowMs: Date.now(), logger: workerLogger });
-    const push = nodePushTransport();
-    // Encryption on the other cores' threads, sending on the event loop (encryption-pool.ts).
-    const encryption = createEncryptionPool({ onThreadError: (error) => workerLogger.log('error', 'encryption thread died', describeError(error)) });
-    const stop = new AbortController();
-    process.once('SIGINT', () => stop.abort());
-    process.once('SIGTERM', () => stop.abort());
-    const worker = new DeliveryWorker({ db, config, logger: workerLogger, transport: push.transport, encryptor: encryption });
-    workerLogger.log('info', 'delivery worker started', {
-      workerId: worker.deliverer.workerId,
-      database: describe,
-      encryptionThreads: encryption.size,
+    const signalled = new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
     });
+    const work = startBackgroundWork({ db, config, logger: workerLogger });
+    workerLogger.log('info', 'delivery worker started', { workerId: work.workerId, database: describe, encryptionThreads: work.encryptionThreads });
     try {
-      // Cart reminders too: any number of workers may scan, each step still fires once.
-      await Promise.all([
-        worker.run(stop.signal),
-        runTriggerWorker({ db, logger: workerLogger, publicUrl: config.publicUrl, onQueued: () => worker.wake() }, stop.signal),
-      ]);
+      await Promise.race([signalled, work.finished]);
     } finally {
-      await encryption.close();
-      await push.close();
+      await work.stop();
     }
   });
 }

@@ -8,16 +8,13 @@ import type { Socket } from 'node:net';
 import { countSites, findDemoSite, listSites, markDemoSite } from '../../db/sites.ts';
 import { errorBody, ERROR_STATUS } from '../../errors.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
-import { describeError, type Logger } from '../../logger.ts';
+import type { Logger } from '../../logger.ts';
 import { createSite } from '../../sites/create-site.ts';
 import { checkStoredKeys } from '../../sites/stored-keys.ts';
 import { installInstructions } from '../../sites/install-snippet.ts';
-import { DeliveryWorker } from '../../delivery/delivery-engine.ts';
-import { runTriggerWorker } from '../../triggers/trigger-worker.ts';
+import { startBackgroundWork, type RunningBackgroundWork } from './background-work.ts';
 import { buildClientBundles } from './client-bundles.ts';
 import { openDatabase } from './database.ts';
-import { createEncryptionPool } from './encryption-pool.ts';
-import { nodePushTransport } from './push-transport.ts';
 
 export interface RunningServer {
   url: string;
@@ -30,27 +27,21 @@ export interface RunningServer {
  */
 export async function startNodeServer(config: Config, logger: Logger, print: (line: string) => void): Promise<RunningServer> {
   const database = await openDatabase(config, logger);
-  const push = nodePushTransport();
-  // Encryption on worker threads: the event loop that serves the API and sends stays free.
-  const encryption = createEncryptionPool({ onThreadError: (error) => logger.log('error', 'encryption thread died', describeError(error)) });
-  const stopWorker = new AbortController();
+  let background: RunningBackgroundWork | undefined;
   try {
     await migrateToLatest(database.db);
     // Refuses a missing or wrong master key before anything is served or claimed.
     await checkStoredKeys(database.db, { masterKey: config.masterKey, nowMs: Date.now(), logger });
-    // One delivery worker in-process, so `npm start` alone sends; more can run as `pushcart worker`.
-    const worker = new DeliveryWorker({ db: database.db, config, logger, transport: push.transport, encryptor: encryption });
-    // Cart reminders fire from here too; price drops fire in the request that changed the price.
-    const working = Promise.all([
-      worker.run(stopWorker.signal),
-      runTriggerWorker({ db: database.db, logger, publicUrl: config.publicUrl, onQueued: () => worker.wake() }, stopWorker.signal),
-    ]);
+    // Background work in-process (delivery, cart reminders, purges), so `npm start` alone sends;
+    // more can run as `pushcart worker`.
+    const work = startBackgroundWork({ db: database.db, config, logger });
+    background = work;
     const app = createApp({
       config,
       db: database.db,
       logger,
       clientIp: (c) => resolveClientAddress(getConnInfo(c).remote.address, c.req.raw.headers, config.trustedProxies),
-      onNotificationQueued: () => worker.wake(),
+      onNotificationQueued: () => work.wake(),
       clientScripts: await buildClientBundles(),
       demo: true,
     });
@@ -69,17 +60,12 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
       url: `http://localhost:${port}`,
       close: async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        stopWorker.abort();
-        await working;
-        await encryption.close();
-        await push.close();
+        await work.stop();
         await database.close();
       },
     };
   } catch (error) {
-    stopWorker.abort();
-    await encryption.close();
-    await push.close();
+    await background?.stop();
     await database.close();
     throw error;
   }

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { upsertCart } from '../../db/carts.ts';
+import { IDEMPOTENCY_RETENTION_SECONDS } from '../../db/idempotency-keys.ts';
 import { insertNotificationWithDeliveries } from '../../db/notifications.ts';
 import { findSubscriptionByEndpoint, upsertSubscription } from '../../db/subscriptions.ts';
 import type { ErrorBody } from '../../errors.ts';
@@ -8,6 +10,7 @@ import { createSite, type CreatedSite } from '../../sites/create-site.ts';
 import { browserHeaders, browserSubscription, SHOP_ORIGIN, testSite } from '../../testing/fixtures.ts';
 import { startMockPushService, type MockPushService, type MockSubscription } from '../../testing/mock-push-service.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database.ts';
+import { CARTS_PER_SCAN } from '../../triggers/due-triggers.ts';
 
 /**
  * The Workers entry run for real under workerd (wrangler's local runtime, offline), against the
@@ -26,6 +29,8 @@ const WORKER_START_TIMEOUT_MS = 60_000;
 /** A queue wake-up waits max_batch_timeout (1 s in wrangler.toml) before its run; generous for a loaded CI machine. */
 const QUEUE_DELIVERY_TIMEOUT_MS = 10_000;
 const QUEUE_TEST_TIMEOUT_MS = 2 * QUEUE_DELIVERY_TIMEOUT_MS + 5_000;
+/** Over a hundred carts written and reminded on a busy machine: more than vitest's default 5 s. */
+const CART_TEST_TIMEOUT_MS = 30_000;
 
 const PUBLIC_URL = 'https://push.shop.example';
 const VAPID_SUBJECT = 'mailto:ops@shop.example';
@@ -298,6 +303,47 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
     // The token in the payload is this delivery's: the service worker reports interactions with it.
     expect(JSON.parse(push!.payload).report.token).toBe(`${delivery!.id}.${delivery!.report_token}`);
   });
+
+  it('purges idempotency keys past their retention from the cron run, and keeps younger ones', async () => {
+    const ownSite = await testSite(database.db);
+    const retentionMs = IDEMPOTENCY_RETENTION_SECONDS * 1000;
+    // The Worker's clock is the real one: the keys are an hour either side of the retention.
+    const stored = [
+      { key: 'expired', createdAt: new Date(Date.now() - retentionMs - 60 * 60_000) },
+      { key: 'kept', createdAt: new Date(Date.now() - retentionMs + 60 * 60_000) },
+    ];
+    await database.db
+      .insertInto('idempotency_keys')
+      .values(stored.map(({ key, createdAt }) => ({ site_id: ownSite.id, key, request_hash: 'hash', response_status: 202, response_body: '{}', created_at: createdAt })))
+      .execute();
+
+    expect((await call('/__scheduled?cron=*+*+*+*+*')).status).toBe(200);
+
+    const left = await database.db.selectFrom('idempotency_keys').select('key').where('site_id', '=', ownSite.id).execute();
+    expect(left.map((row) => row.key)).toEqual(['kept']);
+  });
+
+  it('fires every due cart reminder in one cron run, past a full scan page', async () => {
+    const ownSite = await testSite(database.db);
+    const cartCount = CARTS_PER_SCAN + 3;
+    // Opened two hours ago: the first step (after 60 minutes) is due now, whatever the hour.
+    const openedAt = new Date(Date.now() - 2 * 60 * 60_000);
+    await Promise.all(
+      Array.from({ length: cartCount }, (_, i) =>
+        upsertCart(
+          database.db,
+          { siteId: ownSite.id, cartId: `cron-cart-${i}`, visitorId: `cron-visitor-${i}`, externalUserId: null, items: [{ productId: 'p1', name: 'Mug', price: 9, quantity: 1 }], total: 9, currency: 'EUR', url: `${SHOP_ORIGIN}/cart` },
+          openedAt,
+          [60, 1440],
+        ),
+      ),
+    );
+
+    expect((await call('/__scheduled?cron=*+*+*+*+*')).status).toBe(200);
+
+    const reminded = await database.db.selectFrom('carts').select('cart_id').where('site_id', '=', ownSite.id).where('reminders_sent', '=', 1).execute();
+    expect(reminded).toHaveLength(cartCount);
+  }, CART_TEST_TIMEOUT_MS);
 
   it('sends a POST /v1/notifications within seconds through the Queue consumer, with no cron run', async () => {
     const { site: ownSite, subscription } = await siteWithMockSubscriber();

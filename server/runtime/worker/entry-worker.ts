@@ -6,10 +6,10 @@ import { resolveClientAddress } from '../../client-address.ts';
 import { ConfigError, parseConfig, type Config } from '../../config.ts';
 import type { Database, Db } from '../../db/database.ts';
 import { guardPoolErrors } from '../../db/pg-pool-errors.ts';
-import { createDeliverer, deliverBatch, type DeliverySettings } from '../../delivery/delivery-engine.ts';
-import { fireDueCartReminders } from '../../triggers/cart-reminders.ts';
+import { everythingDue, runBackgroundRound, type RoundBudget, type RoundReport, type RoundTimetable } from '../../background/background-round.ts';
+import { createDeliverer, type DeliverySettings } from '../../delivery/delivery-engine.ts';
 import { DEFAULT_HOST_GATE_SETTINGS } from '../../delivery/host-gates.ts';
-import { ERROR_STATUS, type ErrorBody } from '../../errors.ts';
+import { errorBody, ERROR_STATUS } from '../../errors.ts';
 import { describeError, jsonLogger, type Logger } from '../../logger.ts';
 import { fetchTransport, type PushFetch, type PushTransport } from '../../push/fetch-transport.ts';
 import { VapidHeaderCache } from '../../push/vapid-cache.ts';
@@ -18,8 +18,8 @@ import { checkStoredKeys } from '../../sites/stored-keys.ts';
 /**
  * The Cloudflare Workers entry: the only Workers-specific code (runtime code stays at the edges). It turns bindings
  * into the same `createApp(deps)` the Node entry builds, with Postgres reached through Hyperdrive,
- * and drives the same claim-and-send function as `npx pushcart worker` (issue 3, item 2) from the
- * cron trigger and a Queue consumer.
+ * and runs the same background rounds as `npx pushcart worker` (server/background/) from the cron
+ * trigger and a Queue consumer.
  *
  * The Workers types are declared here as small local interfaces on purpose: the server project is
  * type-checked with Node's types, and @cloudflare/workers-types would replace the global Request,
@@ -88,7 +88,7 @@ export interface WorkerScheduledController {
 const CONNECT_TIMEOUT_MS = 5_000;
 
 /**
- * Wall time a cron run spends starting new batches. The trigger fires every minute; stopping well
+ * Wall time a cron run spends starting new work. The trigger fires every minute; stopping well
  * inside that keeps runs from piling up and each invocation far from the platform's duration limit.
  * The batch in flight at the deadline still finishes (a few seconds at most, see WORKERS_BATCH_SIZE).
  */
@@ -103,6 +103,19 @@ const QUEUE_BUDGET_MS = 25_000;
  * in its time budget anyway.
  */
 const MAX_PUSHES_PER_RUN = 1_000;
+
+const CRON_ROUND_BUDGET: RoundBudget = { timeMs: CRON_BUDGET_MS, pushes: MAX_PUSHES_PER_RUN };
+const QUEUE_ROUND_BUDGET: RoundBudget = { timeMs: QUEUE_BUDGET_MS, pushes: MAX_PUSHES_PER_RUN };
+
+/**
+ * What a round does on each trigger. An isolate may be gone by the next invocation, so nothing
+ * rides on a timetable kept in memory: the cron run, once a minute, does everything (the purge is
+ * one indexed delete), and a queue run, which a burst of sends can start many times a minute,
+ * fires due cart reminders and delivers but leaves the purge to the cron.
+ */
+function timetableFor(trigger: 'cron' | 'queue'): RoundTimetable {
+  return trigger === 'cron' ? everythingDue() : { ...everythingDue(), housekeepingAtMs: Number.POSITIVE_INFINITY };
+}
 
 /**
  * Workers allow 6 simultaneous outgoing connections per invocation, and the Postgres socket holds
@@ -279,63 +292,40 @@ async function checkStoredKeysOnce(runtime: Runtime): Promise<void> {
  */
 const STORED_KEYS_RETRY_MS = 30_000;
 
-/** What one delivery run did, for the log line that says so. */
-interface DeliveryRun {
-  claimed: number;
-  batches: number;
-  stoppedBy: 'idle' | 'time_budget' | 'push_budget';
-  elapsedMs: number;
-}
-
 /**
- * The claim-and-send loop of the Workers: `deliverBatch` (the function `npx pushcart worker` runs)
- * until nothing is due or the budget is spent. Used by the cron trigger and the Queue consumer alike.
+ * One background round (server/background/background-round.ts), as the cron trigger and the Queue
+ * consumer run it: delivery within the invocation's time and subrequest budget, due cart reminders,
+ * and on the cron the purges.
  *
  * The Deliverer is built per invocation, with the isolate's VAPID cache: its host gates hold
  * promises that one request resolves for another, which Workers do not allow across invocations,
  * and its per-host bound is meant per invocation anyway (the connection limit is).
  */
-async function deliverDue(env: WorkerEnv, ctx: WorkerExecutionContext, budgetMs: number): Promise<DeliveryRun> {
+async function backgroundRound(env: WorkerEnv, ctx: WorkerExecutionContext, trigger: 'cron' | 'queue'): Promise<RoundReport> {
   const runtime = runtimeFor(env);
   return withInvocation(env, ctx, async () => {
     // A ConfigError here skips the run; the deliveries stay queued in the outbox for a fixed setting.
     await checkStoredKeysOnce(runtime);
+    // Its clock is Date.now(), which on Workers only moves across I/O; every batch does I/O, so it
+    // is good enough for the round's time budget.
     const deliverer = createDeliverer({
       db: runtime.db,
       config: runtime.config,
       logger,
       transport: runtime.transport,
       settings: WORKERS_DELIVERY_SETTINGS,
+      vapidCache: runtime.vapidCache,
     });
-    deliverer.vapidCache = runtime.vapidCache;
-    // Date.now() on Workers only moves across I/O, which every batch does: good enough for a budget.
-    const startedAt = Date.now();
-    // Cart reminders that fell due are queued first (the cron makes that happen every minute), and
-    // delivered by the loop below; price drops fire in the request that changed the price.
-    // A failing scan is logged and retried next run; it must not stop what is already queued.
-    await fireDueCartReminders(runtime.db, { now: new Date(startedAt), publicUrl: runtime.config.publicUrl }).catch((error: unknown) =>
-      logger.log('error', 'cart reminder scan failed', describeError(error)),
-    );
-    const run: DeliveryRun = { claimed: 0, batches: 0, stoppedBy: 'idle', elapsedMs: 0 };
-    for (;;) {
-      if (Date.now() - startedAt >= budgetMs) {
-        run.stoppedBy = 'time_budget';
-        break;
-      }
-      if (run.claimed + deliverer.settings.batchSize > MAX_PUSHES_PER_RUN) {
-        run.stoppedBy = 'push_budget';
-        break;
-      }
-      const claimed = await deliverBatch(deliverer);
-      if (claimed === 0) break;
-      run.claimed += claimed;
-      run.batches++;
-    }
-    run.elapsedMs = Date.now() - startedAt;
+    const report = await runBackgroundRound(deliverer, {
+      budget: trigger === 'cron' ? CRON_ROUND_BUDGET : QUEUE_ROUND_BUDGET,
+      timetable: timetableFor(trigger),
+      // One claim loop: the invocation's six connections are the limit, not the CPU.
+      lanes: 1,
+    });
     // Work is left: the next run starts now, not at the next cron minute. One wake-up per run keeps
     // the number of parallel runs where the sends put it, and the consumer's max_concurrency caps that.
-    if (run.stoppedBy !== 'idle') wakeDelivery({ continuation: true });
-    return run;
+    if (report.moreDue) wakeDelivery({ continuation: true });
+    return report;
   });
 }
 
@@ -364,33 +354,33 @@ export default {
     });
   },
 
-  /** The cron trigger from wrangler.toml: sends whatever is due, also what no queue message announced. */
+  /** The cron trigger from wrangler.toml: a whole round, so it sends what no queue message announced, and purges. */
   async scheduled(controller: WorkerScheduledController, env: WorkerEnv, ctx: WorkerExecutionContext): Promise<void> {
-    let run: DeliveryRun;
+    let run: RoundReport;
     try {
-      run = await deliverDue(env, ctx, CRON_BUDGET_MS);
+      run = await backgroundRound(env, ctx, 'cron');
     } catch (error) {
       if (error instanceof ConfigError) {
         logger.log('error', 'scheduled run skipped: invalid configuration', { cron: controller.cron, ...configProblem(error) });
         return;
       }
-      logger.log('error', 'scheduled delivery run failed', { cron: controller.cron, ...describeError(error) });
+      logger.log('error', 'scheduled background round failed', { cron: controller.cron, ...describeError(error) });
       // The next minute's run is the retry; a platform retry on top would only overlap with it.
       controller.noRetry();
       throw error;
     }
-    logger.log('info', 'scheduled delivery run', {
+    logger.log('info', 'scheduled background round', {
       cron: controller.cron,
       scheduledTime: new Date(controller.scheduledTime).toISOString(),
       ...run,
     });
   },
 
-  /** The DELIVERY_QUEUE consumer: a batch of wake-ups is one delivery run, whatever the messages say. */
+  /** The DELIVERY_QUEUE consumer: a batch of wake-ups is one round, whatever the messages say. */
   async queue(batch: WorkerMessageBatch, env: WorkerEnv, ctx: WorkerExecutionContext): Promise<void> {
-    let run: DeliveryRun;
+    let run: RoundReport;
     try {
-      run = await deliverDue(env, ctx, QUEUE_BUDGET_MS);
+      run = await backgroundRound(env, ctx, 'queue');
     } catch (error) {
       if (error instanceof ConfigError) {
         // Retrying cannot fix a setting; the messages go, and the log says what to fix.
@@ -398,13 +388,13 @@ export default {
         batch.ackAll();
         return;
       }
-      logger.log('error', 'queue delivery run failed', { queue: batch.queue, messages: batch.messages.length, ...describeError(error) });
+      logger.log('error', 'queue background round failed', { queue: batch.queue, messages: batch.messages.length, ...describeError(error) });
       batch.retryAll({ delaySeconds: QUEUE_RETRY_DELAY_SECONDS });
       return;
     }
     // Acked only after the run: what they announced has been claimed and sent (or rescheduled in the outbox).
     batch.ackAll();
-    logger.log('info', 'queue delivery run', { queue: batch.queue, messages: batch.messages.length, ...run });
+    logger.log('info', 'queue background round', { queue: batch.queue, messages: batch.messages.length, ...run });
   },
 };
 
@@ -413,14 +403,8 @@ function startupFailure(request: Request, error: unknown): Response {
   const incoming = request.headers.get('X-Request-Id');
   const requestId = incoming && REQUEST_ID_PATTERN.test(incoming) ? incoming : crypto.randomUUID();
   logger.log('error', 'cannot serve: invalid configuration', { requestId, ...configProblem(error) });
-  const body: ErrorBody = {
-    error: {
-      code: 'internal_error',
-      // The operator's log names the setting; a public caller learns only that it is not their fault.
-      message: 'The service is misconfigured; the operator has been told which setting is wrong',
-      requestId,
-    },
-  };
+  // The operator's log names the setting; a public caller learns only that it is not their fault.
+  const body = errorBody('internal_error', 'The service is misconfigured; the operator has been told which setting is wrong', requestId);
   return Response.json(body, { status: ERROR_STATUS.internal_error, headers: { 'X-Request-Id': requestId } });
 }
 

@@ -1,0 +1,243 @@
+import { sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config.ts';
+import { upsertCart } from '../db/carts.ts';
+import { IDEMPOTENCY_RETENTION_SECONDS } from '../db/idempotency-keys.ts';
+import { insertNotificationWithDeliveries } from '../db/notifications.ts';
+import { createDeliverer, type DeliverySettings } from '../delivery/delivery-engine.ts';
+import { memoryLogger } from '../logger.ts';
+import type { PushTransport } from '../push/fetch-transport.ts';
+import type { PushRequest } from '../push/push-request.ts';
+import type { CreatedSite } from '../sites/create-site.ts';
+import { browserSubscription, SHOP_ORIGIN, testSite } from '../testing/fixtures.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { CARTS_PER_SCAN } from '../triggers/due-triggers.ts';
+import { everythingDue, HOUSEKEEPING_EVERY_MS, runBackgroundRound } from './background-round.ts';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => database?.destroy());
+afterEach(async () => {
+  await database.db.deleteFrom('deliveries').execute();
+  await database.db.deleteFrom('notifications').execute();
+  await database.db.deleteFrom('carts').execute();
+  await database.db.deleteFrom('idempotency_keys').execute();
+});
+
+const MINUTE_MS = 60_000;
+const UNLIMITED = { timeMs: Number.POSITIVE_INFINITY, pushes: Number.POSITIVE_INFINITY };
+
+/** A push service that accepts everything and remembers what it got; `onSend` may move the clock. */
+function acceptingTransport(onSend: () => void = () => {}): PushTransport & { received: PushRequest[] } {
+  const received: PushRequest[] = [];
+  return {
+    received,
+    async send(request) {
+      received.push(request);
+      onSend();
+      return { kind: 'sent', status: 201 };
+    },
+  };
+}
+
+/** A fixed clock the test moves by hand, a site, and a deliverer on both. */
+async function world(options: { settings?: Partial<DeliverySettings>; onSend?: (clock: { nowMs: number }) => void } = {}) {
+  const clock = { nowMs: Date.now() };
+  const site = await testSite(database.db);
+  const transport = acceptingTransport(() => options.onSend?.(clock));
+  const logger = memoryLogger();
+  const deliverer = createDeliverer({
+    db: database.db,
+    config: parseConfig({ PUSHCART_PUBLIC_URL: 'https://push.shop.example' }),
+    logger,
+    transport,
+    now: () => clock.nowMs,
+    random: () => 0.5,
+    ...(options.settings ? { settings: options.settings } : {}),
+  });
+  return { clock, site, transport, logger, deliverer };
+}
+
+async function subscribe(site: CreatedSite, visitorId: string): Promise<string> {
+  const subscription = await browserSubscription();
+  const row = await database.db
+    .insertInto('subscriptions')
+    .values({ site_id: site.id, endpoint: subscription.endpoint, p256dh: subscription.keys.p256dh, auth: subscription.keys.auth, vapid_public_key: site.vapidPublicKey, visitor_id: visitorId })
+    .returning('endpoint')
+    .executeTakeFirstOrThrow();
+  return row.endpoint;
+}
+
+/** A transactional API send to everyone on the site, written to the outbox at `nowMs`. */
+async function queueSend(site: CreatedSite, nowMs: number): Promise<string> {
+  const id = crypto.randomUUID();
+  const content = { title: 'Your order shipped', body: 'It arrives tomorrow', url: `${SHOP_ORIGIN}/orders/1`, tag: id };
+  await database.db.transaction().execute((trx) =>
+    insertNotificationWithDeliveries(
+      trx,
+      { id, siteId: site.id, source: 'api', kind: 'transactional', content, audience: { all: true }, ttlSeconds: 3_600, urgency: 'normal', topic: null },
+      new Date(nowMs),
+    ),
+  );
+  return id;
+}
+
+async function storeIdempotencyKey(site: CreatedSite, key: string, createdAtMs: number): Promise<void> {
+  await database.db
+    .insertInto('idempotency_keys')
+    .values({ site_id: site.id, key, request_hash: 'hash', response_status: 202, response_body: '{}', created_at: new Date(createdAtMs) })
+    .execute();
+}
+
+async function idempotencyKeysLeft(site: CreatedSite): Promise<string[]> {
+  const rows = await database.db.selectFrom('idempotency_keys').select('key').where('site_id', '=', site.id).orderBy('key').execute();
+  return rows.map((row) => row.key);
+}
+
+async function deliveryStatuses(notificationIds: string[]): Promise<string[]> {
+  const rows = await database.db.selectFrom('deliveries').select('status').where('notification_id', 'in', notificationIds).execute();
+  return rows.map((row) => row.status).sort();
+}
+
+describe('runBackgroundRound', () => {
+  it('in one round: fires due cart reminders past a full scan page, delivers them and what the API queued, and purges expired idempotency keys', async () => {
+    const { clock, site, transport, deliverer } = await world();
+    const reminderEndpoint = await subscribe(site, 'round-visitor-last');
+    const cartCount = CARTS_PER_SCAN + 5;
+    const openedAtMs = clock.nowMs;
+    for (let i = 0; i < cartCount; i++) {
+      // The last cart falls due last, so it is on the second page of the scan.
+      await upsertCart(
+        database.db,
+        {
+          siteId: site.id,
+          cartId: `round-cart-${String(i).padStart(3, '0')}`,
+          visitorId: i === cartCount - 1 ? 'round-visitor-last' : `round-visitor-${i}`,
+          externalUserId: null,
+          items: [{ productId: 'p1', name: 'Mug', price: 9, quantity: 1 }],
+          total: 9,
+          currency: 'EUR',
+          url: `${SHOP_ORIGIN}/cart`,
+        },
+        new Date(openedAtMs + i),
+        [60, 1440],
+      );
+    }
+    clock.nowMs = openedAtMs + 61 * MINUTE_MS;
+    const sendId = await queueSend(site, clock.nowMs);
+    const retentionMs = IDEMPOTENCY_RETENTION_SECONDS * 1000;
+    await storeIdempotencyKey(site, 'expired', clock.nowMs - retentionMs - MINUTE_MS);
+    await storeIdempotencyKey(site, 'kept', clock.nowMs - retentionMs + MINUTE_MS);
+
+    const report = await runBackgroundRound(deliverer, { budget: UNLIMITED, timetable: everythingDue() });
+
+    expect(report).toMatchObject({ cartReminders: { carts: cartCount, queued: 1 }, purgedIdempotencyKeys: 1, stoppedBy: 'idle', moreDue: false });
+    const reminded = await database.db.selectFrom('carts').select('cart_id').where('site_id', '=', site.id).where('reminders_sent', '=', 1).execute();
+    expect(reminded).toHaveLength(cartCount);
+    const reminder = await database.db.selectFrom('notifications').select('id').where('site_id', '=', site.id).where('source', '=', 'cart_reminder').executeTakeFirstOrThrow();
+    expect(await deliveryStatuses([reminder.id, sendId])).toEqual(['sent', 'sent']);
+    // The subscriber got two pushes: the API send and the reminder of the cart on the second page.
+    expect(transport.received.map((request) => request.url)).toEqual([reminderEndpoint, reminderEndpoint]);
+    expect(await idempotencyKeysLeft(site)).toEqual(['kept']);
+  });
+
+  it('stops claiming at its push budget and says more is due; the next round sends the rest', async () => {
+    const { clock, site, transport, deliverer } = await world({ settings: { batchSize: 2 } });
+    await subscribe(site, 'budget-visitor');
+    const sends = [];
+    for (let i = 0; i < 5; i++) sends.push(await queueSend(site, clock.nowMs));
+
+    const first = await runBackgroundRound(deliverer, { budget: { timeMs: Number.POSITIVE_INFINITY, pushes: 4 }, timetable: everythingDue(), lanes: 1 });
+    expect(first).toMatchObject({ claimed: 4, batches: 2, stoppedBy: 'push_budget', moreDue: true });
+    expect(transport.received).toHaveLength(4);
+
+    const second = await runBackgroundRound(deliverer, { budget: { timeMs: Number.POSITIVE_INFINITY, pushes: 4 }, timetable: everythingDue(), lanes: 1 });
+    expect(second).toMatchObject({ claimed: 1, stoppedBy: 'idle', moreDue: false });
+    expect(await deliveryStatuses(sends)).toEqual(['sent', 'sent', 'sent', 'sent', 'sent']);
+  });
+
+  it('lanes side by side share one push budget', async () => {
+    const { clock, site, transport, deliverer } = await world({ settings: { batchSize: 1 } });
+    await subscribe(site, 'lanes-visitor');
+    for (let i = 0; i < 6; i++) await queueSend(site, clock.nowMs);
+
+    const report = await runBackgroundRound(deliverer, { budget: { timeMs: Number.POSITIVE_INFINITY, pushes: 4 }, timetable: everythingDue(), lanes: 3 });
+
+    expect(report).toMatchObject({ claimed: 4, stoppedBy: 'push_budget', moreDue: true });
+    expect(transport.received).toHaveLength(4);
+  });
+
+  it('a lane that finds the outbox empty ends the round as idle, though other lanes stopped at the budget', async () => {
+    const { clock, site, deliverer } = await world({ settings: { batchSize: 1 } });
+    await subscribe(site, 'idle-lanes-visitor');
+    await queueSend(site, clock.nowMs);
+
+    // Two lanes claim side by side, one gets the push and the other nothing; the third never gets
+    // budget to claim, nor does the first after its push.
+    const report = await runBackgroundRound(deliverer, { budget: { timeMs: Number.POSITIVE_INFINITY, pushes: 2 }, timetable: everythingDue(), lanes: 3 });
+
+    expect(report).toMatchObject({ claimed: 1, stoppedBy: 'idle', moreDue: false });
+  });
+
+  it('a round that could claim nothing within its budget does not say more is due', async () => {
+    const { clock, site, transport, deliverer } = await world({ settings: { batchSize: 10 } });
+    await subscribe(site, 'tiny-budget-visitor');
+    await queueSend(site, clock.nowMs);
+
+    const report = await runBackgroundRound(deliverer, { budget: { timeMs: Number.POSITIVE_INFINITY, pushes: 5 }, timetable: everythingDue(), lanes: 1 });
+
+    // Else whoever runs rounds back to back would start empty rounds without end.
+    expect(report).toMatchObject({ claimed: 0, stoppedBy: 'push_budget', moreDue: false });
+    expect(transport.received).toEqual([]);
+  });
+
+  it('starts no new batch once its time budget is spent, and says more is due', async () => {
+    // Every push takes a second on the test's clock.
+    const { clock, site, transport, deliverer } = await world({ settings: { batchSize: 1 }, onSend: (c) => (c.nowMs += 1_000) });
+    await subscribe(site, 'time-visitor');
+    for (let i = 0; i < 5; i++) await queueSend(site, clock.nowMs);
+
+    const report = await runBackgroundRound(deliverer, { budget: { timeMs: 2_500, pushes: Number.POSITIVE_INFINITY }, timetable: everythingDue(), lanes: 1 });
+
+    expect(report).toMatchObject({ claimed: 3, batches: 3, stoppedBy: 'time_budget', moreDue: true, elapsedMs: 3_000 });
+    expect(transport.received).toHaveLength(3);
+  });
+
+  it('runs housekeeping when its timetable says so, not every round', async () => {
+    const { clock, site, deliverer } = await world();
+    const retentionMs = IDEMPOTENCY_RETENTION_SECONDS * 1000;
+    const timetable = everythingDue();
+
+    await storeIdempotencyKey(site, 'first', clock.nowMs - retentionMs - MINUTE_MS);
+    expect(await runBackgroundRound(deliverer, { budget: UNLIMITED, timetable })).toMatchObject({ purgedIdempotencyKeys: 1 });
+
+    // Expired by the next round, but housekeeping is not due again yet.
+    await storeIdempotencyKey(site, 'second', clock.nowMs - retentionMs - MINUTE_MS);
+    clock.nowMs += MINUTE_MS;
+    expect(await runBackgroundRound(deliverer, { budget: UNLIMITED, timetable })).toMatchObject({ purgedIdempotencyKeys: null });
+    expect(await idempotencyKeysLeft(site)).toEqual(['second']);
+
+    clock.nowMs += HOUSEKEEPING_EVERY_MS;
+    expect(await runBackgroundRound(deliverer, { budget: UNLIMITED, timetable })).toMatchObject({ purgedIdempotencyKeys: 1 });
+    expect(await idempotencyKeysLeft(site)).toEqual([]);
+  });
+
+  it('a failing delivery batch fails the round after the cart scan and the purge have run', async () => {
+    const { clock, site, deliverer } = await world();
+    await storeIdempotencyKey(site, 'old', clock.nowMs - IDEMPOTENCY_RETENTION_SECONDS * 1000 - MINUTE_MS);
+    await subscribe(site, 'failing-visitor');
+    await queueSend(site, clock.nowMs);
+    // The outbox refuses every write, the claim included (say Postgres lost its disk for it).
+    await sql`create or replace function pushcart_test_refuse() returns trigger language plpgsql as $$ begin raise exception 'outbox unavailable'; end $$`.execute(database.db);
+    await sql`create trigger pushcart_test_refuse before update on deliveries for each row execute function pushcart_test_refuse()`.execute(database.db);
+    try {
+      await expect(runBackgroundRound(deliverer, { budget: UNLIMITED, timetable: everythingDue() })).rejects.toThrow(/outbox unavailable/);
+    } finally {
+      await sql`drop trigger if exists pushcart_test_refuse on deliveries`.execute(database.db);
+      await sql`drop function if exists pushcart_test_refuse()`.execute(database.db);
+    }
+    expect(await idempotencyKeysLeft(site)).toEqual([]);
+  });
+});

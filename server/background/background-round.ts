@@ -1,0 +1,173 @@
+import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
+import { deliverBatch, type Deliverer } from '../delivery/delivery-engine.ts';
+import { describeError } from '../logger.ts';
+import { fireDueTriggers } from '../triggers/due-triggers.ts';
+
+/**
+ * A round of background work: everything that happens without a request, in one function every
+ * runtime calls. The Node server and `pushcart worker` run rounds back to back (background-worker.ts);
+ * the Workers cron trigger and Queue consumer run one round per invocation. A round does, in order:
+ *
+ * 1. scheduled work, when due: cart reminders whose step fell due, a page of carts at a time until
+ *    none is left (later: scheduled campaigns and automations go here too);
+ * 2. housekeeping, when due: idempotency keys past their retention are dropped;
+ * 3. delivery: batches are claimed and sent until nothing is due or the budget is spent.
+ *
+ * Every part is safe to run in any number of places at once: carts and deliveries are claimed
+ * with SKIP LOCKED, and a purge deletes what any other purge would.
+ */
+
+export interface RoundBudget {
+  /**
+   * How long the round keeps starting new work, on the deliverer's clock: a batch already in
+   * flight at the deadline still finishes. Scheduled work gets at most half of it, so a flood of
+   * due carts cannot hold back pushes that are already queued.
+   */
+  timeMs: number;
+  /** Pushes claimed at most (Workers cap the subrequests of one invocation). */
+  pushes: number;
+}
+
+/**
+ * When the periodic parts of a round are next due (ms on the deliverer's clock). Whoever runs
+ * rounds back to back keeps one and the round moves it on; a fresh `everythingDue()` makes a round
+ * do everything, as a Workers cron run does.
+ */
+export interface RoundTimetable {
+  scheduledWorkAtMs: number;
+  housekeepingAtMs: number;
+}
+
+export interface RoundCadence {
+  scheduledWorkEveryMs: number;
+  housekeepingEveryMs: number;
+}
+
+/** Due carts are reminded within this long of their step falling due (plus the length of a round). */
+export const SCHEDULED_WORK_EVERY_MS = 30_000;
+/** Idempotency keys outlive their retention by at most this much. */
+export const HOUSEKEEPING_EVERY_MS = 60 * 60_000;
+
+export const DEFAULT_ROUND_CADENCE: RoundCadence = {
+  scheduledWorkEveryMs: SCHEDULED_WORK_EVERY_MS,
+  housekeepingEveryMs: HOUSEKEEPING_EVERY_MS,
+};
+
+export function everythingDue(): RoundTimetable {
+  return { scheduledWorkAtMs: 0, housekeepingAtMs: 0 };
+}
+
+export interface RoundOptions {
+  budget: RoundBudget;
+  timetable: RoundTimetable;
+  cadence?: RoundCadence;
+  /**
+   * Claim-and-send loops side by side: while Postgres writes one batch's results, another batch
+   * keeps the CPU busy. Default: the deliverer's `concurrentBatches`.
+   */
+  lanes?: number;
+  /** Stops starting new work (a shutdown): what is in flight finishes, nothing new is claimed. */
+  signal?: AbortSignal;
+}
+
+export type RoundStop = 'idle' | 'time_budget' | 'push_budget' | 'aborted';
+
+/** What a round did, for the log line that says so. */
+export interface RoundReport {
+  claimed: number;
+  batches: number;
+  /** Why delivery stopped: `idle` when nothing was left to claim. */
+  stoppedBy: RoundStop;
+  /** Carts whose reminder step was handled; null when scheduled work was not due. */
+  cartReminders: { carts: number; queued: number } | null;
+  /** Idempotency keys dropped; null when housekeeping was not due (or failed, which is logged). */
+  purgedIdempotencyKeys: number | null;
+  /** Work may be left (a budget ran out): the next round should start now, not after a pause. */
+  moreDue: boolean;
+  elapsedMs: number;
+}
+
+/**
+ * Runs one round with `deliverer` (its database, clock, transport and caches). A failing cart scan
+ * or purge is logged and does not stop the deliveries; a failing delivery batch (the database is
+ * down) ends the round with its error once the other lanes have stopped, so the caller can back
+ * off or ask for a retry.
+ */
+export async function runBackgroundRound(deliverer: Deliverer, options: RoundOptions): Promise<RoundReport> {
+  const { db, config, logger } = deliverer.deps;
+  const cadence = options.cadence ?? DEFAULT_ROUND_CADENCE;
+  const { timetable, budget, signal } = options;
+  const startedAtMs = deliverer.now();
+  const report: RoundReport = { claimed: 0, batches: 0, stoppedBy: 'idle', cartReminders: null, purgedIdempotencyKeys: null, moreDue: false, elapsedMs: 0 };
+
+  if (startedAtMs >= timetable.scheduledWorkAtMs && !signal?.aborted) {
+    const triggers = await fireDueTriggers(
+      { db, logger, publicUrl: config.publicUrl, now: deliverer.now },
+      { deadlineMs: startedAtMs + budget.timeMs / 2, ...(signal ? { signal } : {}) },
+    );
+    report.cartReminders = { carts: triggers.carts, queued: triggers.queued.length };
+    // Left due when cut short, so the next round goes on where this one stopped.
+    if (triggers.moreDue) report.moreDue = true;
+    else timetable.scheduledWorkAtMs = deliverer.now() + cadence.scheduledWorkEveryMs;
+  }
+
+  if (startedAtMs >= timetable.housekeepingAtMs && !signal?.aborted) {
+    // Moved on whatever the outcome: a purge that failed is tried again at the next due time.
+    timetable.housekeepingAtMs = startedAtMs + cadence.housekeepingEveryMs;
+    try {
+      report.purgedIdempotencyKeys = await purgeIdempotencyKeys(db, startedAtMs);
+      if (report.purgedIdempotencyKeys > 0) logger.log('info', 'idempotency keys purged', { purged: report.purgedIdempotencyKeys });
+    } catch (error) {
+      logger.log('warn', 'idempotency key purge failed', describeError(error));
+    }
+  }
+
+  await deliverWithinBudget(deliverer, options, startedAtMs, report);
+  report.elapsedMs = deliverer.now() - startedAtMs;
+  return report;
+}
+
+/** The delivery part of a round: `lanes` claim loops sharing one budget. */
+async function deliverWithinBudget(deliverer: Deliverer, options: RoundOptions, startedAtMs: number, report: RoundReport): Promise<void> {
+  const { budget, signal } = options;
+  const { batchSize } = deliverer.settings;
+  const lanes = Math.max(1, options.lanes ?? deliverer.settings.concurrentBatches);
+  // Pushes claimed plus those a lane is claiming right now: lanes together stay within the budget.
+  let reserved = 0;
+  let failed = false;
+  const stops: RoundStop[] = [];
+
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      // Another lane hit an error: the database is likely down, so stop claiming and report it.
+      if (failed) return;
+      if (signal?.aborted) return void stops.push('aborted');
+      if (deliverer.now() - startedAtMs >= budget.timeMs) return void stops.push('time_budget');
+      if (reserved + batchSize > budget.pushes) return void stops.push('push_budget');
+      reserved += batchSize;
+      let claimed: number;
+      try {
+        claimed = await deliverBatch(deliverer);
+      } catch (error) {
+        failed = true;
+        throw error;
+      } finally {
+        reserved -= batchSize;
+      }
+      reserved += claimed;
+      if (claimed === 0) return void stops.push('idle');
+      report.claimed += claimed;
+      report.batches++;
+    }
+  };
+
+  const outcomes = await Promise.allSettled(Array.from({ length: lanes }, lane));
+  const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+  // A lane that found nothing to claim saw the outbox empty: another lane stopping at the budget
+  // meanwhile left nothing behind (what is queued later comes with its own wake-up).
+  report.stoppedBy = stops.includes('idle') ? 'idle' : (stops[0] ?? 'idle');
+  // Only a round that claimed something says more is due: one that could not claim at all (a push
+  // budget below the batch size) would otherwise have its caller start round after empty round.
+  if ((report.stoppedBy === 'time_budget' || report.stoppedBy === 'push_budget') && report.claimed > 0) report.moreDue = true;
+}

@@ -1,0 +1,48 @@
+import { BackgroundWorker } from '../../background/background-worker.ts';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../db/database.ts';
+import { describeError, type Logger } from '../../logger.ts';
+import { createEncryptionPool } from './encryption-pool.ts';
+import { nodePushTransport } from './push-transport.ts';
+
+export interface RunningBackgroundWork {
+  workerId: string;
+  encryptionThreads: number;
+  /** Work was just queued (a send): start the next round now rather than after the idle pause. */
+  wake(): void;
+  /** Settles only if the rounds stop on their own, which they do not unless something is badly wrong. */
+  finished: Promise<void>;
+  /** Stops claiming, lets the batches in flight finish, then closes the threads and connections. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Background work on Node, for `npm start` and `pushcart worker` alike: rounds back to back
+ * (server/background/), sending over pooled HTTP/2 connections and encrypting on worker threads,
+ * so the event loop that sends (and serves the API) stays free.
+ */
+export function startBackgroundWork(deps: { db: Db; config: Config; logger: Logger }): RunningBackgroundWork {
+  const { db, config, logger } = deps;
+  const push = nodePushTransport();
+  const encryption = createEncryptionPool({ onThreadError: (error) => logger.log('error', 'encryption thread died', describeError(error)) });
+  const worker = new BackgroundWorker({ db, config, logger, transport: push.transport, encryptor: encryption });
+  const stopping = new AbortController();
+  const finished = worker.run(stopping.signal);
+  let stopped: Promise<void> | undefined;
+  return {
+    workerId: worker.deliverer.workerId,
+    encryptionThreads: encryption.size,
+    wake: () => worker.wake(),
+    finished,
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping.abort();
+        try {
+          await finished;
+        } finally {
+          await encryption.close();
+          await push.close();
+        }
+      })()),
+  };
+}

@@ -1,0 +1,50 @@
+import type { Db } from '../db/database.ts';
+import { describeError, type Logger } from '../logger.ts';
+import { fireDueCartReminders } from './cart-reminders.ts';
+
+export interface DueTriggerDeps {
+  db: Db;
+  logger: Logger;
+  publicUrl: string;
+  now: () => number;
+}
+
+/** Carts fired per transaction: short transactions, and other workers take the rest meanwhile. */
+export const CARTS_PER_SCAN = 100;
+
+export interface DueTriggersRun {
+  /** Due carts handled (a step fired, skipped or rescheduled). */
+  carts: number;
+  /** Notifications queued for them (fewer: most shoppers never subscribed). */
+  queued: string[];
+  /** The deadline came right after a full page: more may be due, so look again soon. */
+  moreDue: boolean;
+}
+
+/**
+ * Fires the time-based triggers that fell due (cart reminders), a page of carts per transaction,
+ * until a scan comes back short of a full page or `deadlineMs` (on `deps.now`) passes; at least
+ * one scan is made. Price drops and restocks are not here: they fire in the request that changed
+ * the catalogue. Any number of these may run against one database; each reminder step still fires
+ * once (cart-reminders.ts). A failing scan is logged and ends the run; the next run tries again.
+ */
+export async function fireDueTriggers(deps: DueTriggerDeps, options: { deadlineMs: number; signal?: AbortSignal }): Promise<DueTriggersRun> {
+  const run: DueTriggersRun = { carts: 0, queued: [], moreDue: false };
+  try {
+    for (;;) {
+      const { carts, queued } = await fireDueCartReminders(deps.db, { now: new Date(deps.now()), publicUrl: deps.publicUrl, limit: CARTS_PER_SCAN });
+      run.carts += carts;
+      run.queued.push(...queued);
+      if (carts < CARTS_PER_SCAN) break;
+      if (options.signal?.aborted || deps.now() >= options.deadlineMs) {
+        run.moreDue = true;
+        break;
+      }
+    }
+  } catch (error) {
+    // Not retried at once (the database may be down): the caller's next scheduled run is the retry.
+    deps.logger.log('error', 'cart reminder scan failed', describeError(error));
+  }
+  if (run.queued.length > 0) deps.logger.log('info', 'cart reminders queued', { carts: run.carts, notifications: run.queued.length });
+  return run;
+}
