@@ -3,13 +3,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
 import { upsertCart } from '../db/carts.ts';
 import { IDEMPOTENCY_RETENTION_SECONDS } from '../db/idempotency-keys.ts';
-import { insertNotificationWithDeliveries } from '../db/notifications.ts';
 import { createDeliverer, type DeliverySettings } from '../delivery/delivery-engine.ts';
 import { memoryLogger } from '../logger.ts';
 import type { PushTransport } from '../push/fetch-transport.ts';
 import type { PushRequest } from '../push/push-request.ts';
 import type { CreatedSite } from '../sites/create-site.ts';
-import { browserSubscription, SHOP_ORIGIN, testSite } from '../testing/fixtures.ts';
+import { browserSubscription, queueTestSend, SHOP_ORIGIN, testSite } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { CARTS_PER_SCAN } from '../triggers/due-triggers.ts';
 import { everythingDue, HOUSEKEEPING_EVERY_MS, runBackgroundRound } from './background-round.ts';
@@ -70,19 +69,6 @@ async function subscribe(site: CreatedSite, visitorId: string): Promise<string> 
   return row.endpoint;
 }
 
-/** A transactional API send to everyone on the site, written to the outbox at `nowMs`. */
-async function queueSend(site: CreatedSite, nowMs: number): Promise<string> {
-  const id = crypto.randomUUID();
-  const content = { title: 'Your order shipped', body: 'It arrives tomorrow', url: `${SHOP_ORIGIN}/orders/1`, tag: id };
-  await database.db.transaction().execute((trx) =>
-    insertNotificationWithDeliveries(
-      trx,
-      { id, siteId: site.id, source: 'api', kind: 'transactional', content, audience: { all: true }, ttlSeconds: 3_600, urgency: 'normal', topic: null },
-      new Date(nowMs),
-    ),
-  );
-  return id;
-}
 
 async function storeIdempotencyKey(site: CreatedSite, key: string, createdAtMs: number): Promise<void> {
   await database.db
@@ -126,7 +112,7 @@ describe('runBackgroundRound', () => {
       );
     }
     clock.nowMs = openedAtMs + 61 * MINUTE_MS;
-    const sendId = await queueSend(site, clock.nowMs);
+    const sendId = await queueTestSend(database.db, site.id, clock.nowMs);
     const retentionMs = IDEMPOTENCY_RETENTION_SECONDS * 1000;
     await storeIdempotencyKey(site, 'expired', clock.nowMs - retentionMs - MINUTE_MS);
     await storeIdempotencyKey(site, 'kept', clock.nowMs - retentionMs + MINUTE_MS);
@@ -147,7 +133,7 @@ describe('runBackgroundRound', () => {
     const { clock, site, transport, deliverer } = await world({ settings: { batchSize: 2 } });
     await subscribe(site, 'budget-visitor');
     const sends = [];
-    for (let i = 0; i < 5; i++) sends.push(await queueSend(site, clock.nowMs));
+    for (let i = 0; i < 5; i++) sends.push(await queueTestSend(database.db, site.id, clock.nowMs));
 
     const first = await runBackgroundRound(deliverer, { budget: { timeMs: Number.POSITIVE_INFINITY, pushes: 4 }, timetable: everythingDue(), lanes: 1 });
     expect(first).toMatchObject({ claimed: 4, batches: 2, stoppedBy: 'push_budget', moreDue: true });
@@ -161,7 +147,7 @@ describe('runBackgroundRound', () => {
   it('lanes side by side share one push budget', async () => {
     const { clock, site, transport, deliverer } = await world({ settings: { batchSize: 1 } });
     await subscribe(site, 'lanes-visitor');
-    for (let i = 0; i < 6; i++) await queueSend(site, clock.nowMs);
+    for (let i = 0; i < 6; i++) await queueTestSend(database.db, site.id, clock.nowMs);
 
     const report = await runBackgroundRound(deliverer, { budget: { timeMs: Number.POSITIVE_INFINITY, pushes: 4 }, timetable: everythingDue(), lanes: 3 });
 
@@ -172,7 +158,7 @@ describe('runBackgroundRound', () => {
   it('a lane that finds the outbox empty ends the round as idle, though other lanes stopped at the budget', async () => {
     const { clock, site, deliverer } = await world({ settings: { batchSize: 1 } });
     await subscribe(site, 'idle-lanes-visitor');
-    await queueSend(site, clock.nowMs);
+    await queueTestSend(database.db, site.id, clock.nowMs);
 
     // Two lanes claim side by side, one gets the push and the other nothing; the third never gets
     // budget to claim, nor does the first after its push.
@@ -184,7 +170,7 @@ describe('runBackgroundRound', () => {
   it('a round that could claim nothing within its budget does not say more is due', async () => {
     const { clock, site, transport, deliverer } = await world({ settings: { batchSize: 10 } });
     await subscribe(site, 'tiny-budget-visitor');
-    await queueSend(site, clock.nowMs);
+    await queueTestSend(database.db, site.id, clock.nowMs);
 
     const report = await runBackgroundRound(deliverer, { budget: { timeMs: Number.POSITIVE_INFINITY, pushes: 5 }, timetable: everythingDue(), lanes: 1 });
 
@@ -197,7 +183,7 @@ describe('runBackgroundRound', () => {
     // Every push takes a second on the test's clock.
     const { clock, site, transport, deliverer } = await world({ settings: { batchSize: 1 }, onSend: (c) => (c.nowMs += 1_000) });
     await subscribe(site, 'time-visitor');
-    for (let i = 0; i < 5; i++) await queueSend(site, clock.nowMs);
+    for (let i = 0; i < 5; i++) await queueTestSend(database.db, site.id, clock.nowMs);
 
     const report = await runBackgroundRound(deliverer, { budget: { timeMs: 2_500, pushes: Number.POSITIVE_INFINITY }, timetable: everythingDue(), lanes: 1 });
 
@@ -228,7 +214,7 @@ describe('runBackgroundRound', () => {
     const { clock, site, deliverer } = await world();
     await storeIdempotencyKey(site, 'old', clock.nowMs - IDEMPOTENCY_RETENTION_SECONDS * 1000 - MINUTE_MS);
     await subscribe(site, 'failing-visitor');
-    await queueSend(site, clock.nowMs);
+    await queueTestSend(database.db, site.id, clock.nowMs);
     // The outbox refuses every write, the claim included (say Postgres lost its disk for it).
     await sql`create or replace function pushcart_test_refuse() returns trigger language plpgsql as $$ begin raise exception 'outbox unavailable'; end $$`.execute(database.db);
     await sql`create trigger pushcart_test_refuse before update on deliveries for each row execute function pushcart_test_refuse()`.execute(database.db);

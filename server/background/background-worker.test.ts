@@ -1,12 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../config.ts';
 import { upsertCart } from '../db/carts.ts';
-import { insertNotificationWithDeliveries } from '../db/notifications.ts';
 import { memoryLogger } from '../logger.ts';
 import type { PushTransport } from '../push/fetch-transport.ts';
 import type { PushRequest } from '../push/push-request.ts';
 import type { CreatedSite } from '../sites/create-site.ts';
-import { browserSubscription, SHOP_ORIGIN, testSite } from '../testing/fixtures.ts';
+import { browserSubscription, queueTestSend, SHOP_ORIGIN, testSite } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { BackgroundWorker, type BackgroundWorkerDeps } from './background-worker.ts';
 
@@ -76,17 +75,6 @@ async function world(overrides: Partial<BackgroundWorkerDeps> = {}) {
   return { site, nowMs, worker, logger, start, pushes, visitorId: `visitor-${site.id}` };
 }
 
-async function queueSend(site: CreatedSite, nowMs: number): Promise<void> {
-  const id = crypto.randomUUID();
-  const content = { title: 'Your order shipped', body: 'It arrives tomorrow', url: `${SHOP_ORIGIN}/orders/1`, tag: id };
-  await database.db.transaction().execute((trx) =>
-    insertNotificationWithDeliveries(
-      trx,
-      { id, siteId: site.id, source: 'api', kind: 'transactional', content, audience: { all: true }, ttlSeconds: 3_600, urgency: 'normal', topic: null },
-      new Date(nowMs),
-    ),
-  );
-}
 
 describe('BackgroundWorker', { timeout: 3 * PROMPTLY_MS }, () => {
   it('sends what was queued while it idled as soon as wake() is called, not after the idle poll', async () => {
@@ -95,14 +83,14 @@ describe('BackgroundWorker', { timeout: 3 * PROMPTLY_MS }, () => {
     w.start();
     // Its first round finds nothing and the worker settles into its (hour-long) pause.
     await vi.waitFor(() => expect(pauses.count).toBe(pausesBefore + 1), { timeout: PROMPTLY_MS, interval: 20 });
-    await queueSend(w.site, w.nowMs);
+    await queueTestSend(database.db, w.site.id, w.nowMs);
     w.worker.wake();
     await vi.waitFor(() => expect(w.pushes()).toBe(1), { timeout: PROMPTLY_MS, interval: 20 });
   });
 
   it('goes on with the next round at once when a round stopped at its budget', async () => {
     const w = await world({ settings: { batchSize: 1 }, budget: { timeMs: Number.POSITIVE_INFINITY, pushes: 1 } });
-    for (let i = 0; i < 3; i++) await queueSend(w.site, w.nowMs);
+    for (let i = 0; i < 3; i++) await queueTestSend(database.db, w.site.id, w.nowMs);
     w.start();
     // One push per round, and no wake-up: only rounds that follow each other send all three.
     await vi.waitFor(() => expect(w.pushes()).toBe(3), { timeout: PROMPTLY_MS, interval: 20 });

@@ -5,6 +5,8 @@ import { parseConfig } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { findSiteById, updateSiteSettings } from '../db/sites.ts';
 import { memoryLogger } from '../logger.ts';
+import { reportUrl } from '../notifications/payload.ts';
+import { send } from '../notifications/send.ts';
 import { encodeBase64Url } from '../push/base64url.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
@@ -64,4 +66,24 @@ export async function setEngagement(db: Db, siteId: string, rules: { quietHours?
 /** Headers of a browser on `origin` calling a browser route with the site's publishable key. */
 export function browserHeaders(site: { publishableKey: string }, origin = SHOP_ORIGIN): Record<string, string> {
   return { Authorization: `Bearer ${site.publishableKey}`, Origin: origin, 'Content-Type': 'application/json' };
+}
+
+/** A transactional push to everyone on the site, queued at `nowMs` through `send`, as the send API queues one. */
+export async function queueTestSend(db: Db, siteId: string, nowMs: number): Promise<string> {
+  const site = await findSiteById(db, siteId);
+  if (!site) throw new Error(`no site ${siteId}`);
+  const { id } = await send(
+    { db, now: new Date(nowMs), reportUrl: reportUrl('https://push.shop.example') },
+    {
+      site,
+      source: 'api',
+      kind: 'transactional',
+      content: { title: 'Your order shipped', body: 'It arrives tomorrow', url: `${SHOP_ORIGIN}/orders/1` },
+      to: { by: 'selectors', selectors: { all: true } },
+      ttlSeconds: 3_600,
+      urgency: 'normal',
+      whenTooLarge: 'refuse',
+    },
+  );
+  return id;
 }
