@@ -4,7 +4,6 @@ import { upsertCart } from '../db/carts.ts';
 import { memoryLogger } from '../logger.ts';
 import type { PushTransport } from '../push/fetch-transport.ts';
 import type { PushRequest } from '../push/push-request.ts';
-import type { CreatedSite } from '../sites/create-site.ts';
 import { browserSubscription, queueTestSend, SHOP_ORIGIN, testSite } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { BackgroundWorker, type BackgroundWorkerDeps } from './background-worker.ts';
