@@ -4,7 +4,7 @@ import type { Db } from './db/database.ts';
 import type { SiteRow } from './db/sites.ts';
 import type { Logger } from './logger.ts';
 import type { RateLimiters, RateLimitSettings } from './middleware/rate-limit.ts';
-import type { ClientScripts } from './routes/client-scripts.ts';
+import type { ClientScripts } from './client-bundle.ts';
 
 /** Everything the app needs from the outside, handed in by an entry file: the app itself touches no runtime API. */
 export interface AppDeps {

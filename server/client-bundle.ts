@@ -6,3 +6,9 @@ export interface ClientBundle {
   /** First 10 hex digits of that hash: the `/pushcart.<version>.js` URL segment. */
   version: string;
 }
+
+/** The snippet and the service worker, as the server serves them (Node builds them at start). */
+export interface ClientScripts {
+  snippet: ClientBundle;
+  serviceWorker: ClientBundle;
+}

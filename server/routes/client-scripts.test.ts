@@ -3,7 +3,7 @@ import { createApp } from '../app.ts';
 import { parseConfig } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { memoryLogger } from '../logger.ts';
-import type { ClientScripts } from './client-scripts.ts';
+import type { ClientScripts } from '../client-bundle.ts';
 
 const scripts: ClientScripts = {
   snippet: { body: 'console.log("snippet")', etag: '"abc123"', version: 'abc123' },

@@ -1,12 +1,7 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app-env.ts';
-import type { ClientBundle } from '../client-bundle.ts';
+import type { ClientBundle, ClientScripts } from '../client-bundle.ts';
 import { ApiError } from '../errors.ts';
-
-export interface ClientScripts {
-  snippet: ClientBundle;
-  serviceWorker: ClientBundle;
-}
 
 /** The plain URL may change under a shop at any deploy: browsers revalidate it after five minutes. */
 const SNIPPET_MAX_AGE_SECONDS = 300;

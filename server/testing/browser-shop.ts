@@ -6,7 +6,7 @@ import { parseConfig } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { BackgroundWorker } from '../background/background-worker.ts';
 import { memoryLogger } from '../logger.ts';
-import type { ClientScripts } from '../routes/client-scripts.ts';
+import type { ClientScripts } from '../client-bundle.ts';
 import { buildClientBundles } from '../runtime/node/client-bundles.ts';
 import { nodePushTransport } from '../runtime/node/push-transport.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
