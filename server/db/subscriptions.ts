@@ -82,13 +82,6 @@ export async function findSubscriptionByEndpoint(db: Db, endpoint: string): Prom
   return db.selectFrom('subscriptions').selectAll().where('endpoint', '=', endpoint).executeTakeFirst();
 }
 
-export async function countSubscriptions(db: Db, siteId?: string): Promise<number> {
-  let query = db.selectFrom('subscriptions').select((eb) => eb.fn.countAll<string>().as('count'));
-  if (siteId !== undefined) query = query.where('site_id', '=', siteId);
-  const row = await query.executeTakeFirstOrThrow();
-  return Number(row.count);
-}
-
 /**
  * pushsubscriptionchange: the browser replaced the endpoint. Swaps it in place (keeping the row's
  * id, tags and history) in one statement, guarded by the old endpoint so a concurrent swap wins

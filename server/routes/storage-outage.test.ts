@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countSubscriptions } from '../db/subscriptions.ts';
 import { openMemoryDatabase, openPostgres } from '../runtime/node/database.ts';
-import { browserHeaders, browserSubscription, testApp, testSite } from '../testing/fixtures.ts';
+import { browserHeaders, browserSubscription, countSubscriptions, testApp, testSite } from '../testing/fixtures.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { TcpProxy } from '../testing/tcp-proxy.ts';
 import { createPostgresTestDatabase, reachablePostgresUrl, type TestDatabase } from '../testing/test-database.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countSubscriptions, findSubscriptionByEndpoint } from '../db/subscriptions.ts';
-import { browserHeaders, browserSubscription, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
+import { findSubscriptionByEndpoint } from '../db/subscriptions.ts';
+import { browserHeaders, browserSubscription, countSubscriptions, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import type { CreatedSite } from '../sites/create-site.ts';
 import { encodeBase64Url } from '../push/base64url.ts';

@@ -87,3 +87,11 @@ export async function queueTestSend(db: Db, siteId: string, nowMs: number): Prom
   );
   return id;
 }
+
+/** Subscriptions stored (on one site, or all): what a refused request must leave unchanged. */
+export async function countSubscriptions(db: Db, siteId?: string): Promise<number> {
+  let query = db.selectFrom('subscriptions').select((eb) => eb.fn.countAll<string>().as('count'));
+  if (siteId !== undefined) query = query.where('site_id', '=', siteId);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.count);
+}
