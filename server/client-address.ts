@@ -292,8 +292,3 @@ export function rateLimitKeysOf(address: string | undefined): { address: string;
   const prefixOf = (length: number) => `${formatIpAddress({ version: 6, bytes: maskedBytes(parsed.bytes, length) })}/${length}`;
   return { address: prefixOf(64), block: prefixOf(IPV6_BLOCK_PREFIX_LENGTH) };
 }
-
-/** The single key of a client for a limit kept per address only (IPv6: its /64). */
-export function rateLimitKeyOf(address: string | undefined): string {
-  return rateLimitKeysOf(address).address;
-}

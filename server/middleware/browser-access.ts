@@ -1,6 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../app-env.ts';
-import { rateLimitKeyOf } from '../client-address.ts';
 import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { findSiteByPublishableKey, isOriginOfAnySite, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
@@ -12,10 +11,6 @@ export function clientAddress(c: Context, deps: Pick<AppDeps, 'clientIp'>): stri
   return deps.clientIp?.(c);
 }
 
-/** The single key a client is counted under by a plain `RateLimiter`: its address, IPv6 by /64. */
-export function clientRateLimitKey(c: Context, deps: Pick<AppDeps, 'clientIp'>): string {
-  return rateLimitKeyOf(clientAddress(c, deps));
-}
 
 /** How long a browser may cache a preflight answer. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;

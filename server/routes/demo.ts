@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { findDemoSite, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
-import { checkOrigin, clientAddress, clientRateLimitKey, limit } from '../middleware/browser-access.ts';
-import { RateLimiter } from '../middleware/rate-limit.ts';
+import { checkOrigin, clientAddress, limit } from '../middleware/browser-access.ts';
+import { AddressRateLimiter, RateLimiter } from '../middleware/rate-limit.ts';
 import { reportUrl } from '../notifications/payload.ts';
 import { send } from '../notifications/send.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
@@ -41,9 +41,11 @@ const TEST_PUSHES_PER_ADDRESS = { capacity: 10, refillPerSecond: 0.2 };
 export function demoRoutes(deps: AppDeps) {
   const now = deps.now ?? Date.now;
   const perVisitor = new RateLimiter(TEST_PUSHES_PER_VISITOR, now);
-  const perAddress = new RateLimiter(TEST_PUSHES_PER_ADDRESS, now);
+  // Counted like every per-address limit: IPv6 per /64 and per /48.
+  const perAddress = new AddressRateLimiter(TEST_PUSHES_PER_ADDRESS, now);
+  const demoOrigin = new URL(deps.config.publicUrl).origin;
   const demoSite = async (c: { req: { method: string; path: string } }): Promise<SiteRow> => {
-    const site = await findDemoSite(deps.db, new URL(deps.config.publicUrl).origin);
+    const site = await findDemoSite(deps.db, demoOrigin);
     if (!site) throw new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`);
     return site;
   };
@@ -149,12 +151,11 @@ document.getElementById('test-push').addEventListener('click', async () => {
     // nothing but the asker's own browser.
     .post('/demo/test-push', validate('json', z.object({ visitorId: visitorIdText() }).strict()), async (c) => {
       // The address first, before any query: a flood with forged origins costs no database work.
-      limit(perAddress, clientRateLimitKey(c, deps), 'Too many test pushes from this address');
+      limit(perAddress, clientAddress(c, deps), 'Too many test pushes from this address');
       const site = await demoSite(c);
       checkOrigin(c, site, c.req.header('Origin'));
       const { visitorId } = c.req.valid('json');
       limit(perVisitor, `visitor:${visitorId}`, 'Too many test pushes for this visitor; wait a few seconds');
-      const demoOrigin = new URL(deps.config.publicUrl).origin;
       const { id, audience } = await send(
         { db: deps.db, now: new Date((deps.now ?? Date.now)()), reportUrl: reportUrl(deps.config.publicUrl) },
         {
