@@ -168,8 +168,13 @@ function originOf(target: string): string | null {
 
 type Sized = { content: NotificationContent; localized: Record<string, LocalizedContent> };
 
+/** Bytes the largest delivery of `content` is over the payload limit (≤ 0: it fits). */
+function overflowBytes(id: string, content: NotificationContent, reportUrl: string): number {
+  return worstCasePayloadBytes(id, content, reportUrl) - MAX_PAYLOAD_BYTES;
+}
+
 function fits(id: string, content: NotificationContent, reportUrl: string): boolean {
-  return worstCasePayloadBytes(id, content, reportUrl) <= MAX_PAYLOAD_BYTES;
+  return overflowBytes(id, content, reportUrl) <= 0;
 }
 
 /** The largest delivery, in any locale, must fit a push message (RFC 8030 §7.2): else a 413 saying by how much. */
@@ -199,8 +204,7 @@ function shortenToFit(id: string, content: NotificationContent, localized: Recor
   let fitted = content;
   if (!fits(id, fitted, reportUrl) && fitted.image) fitted = { ...fitted, image: undefined };
   if (!fits(id, fitted, reportUrl) && fitted.actions) fitted = { ...fitted, actions: undefined };
-  while (!fits(id, fitted, reportUrl) && fitted.body.length > 0) {
-    const over = worstCasePayloadBytes(id, fitted, reportUrl) - MAX_PAYLOAD_BYTES;
+  for (let over = overflowBytes(id, fitted, reportUrl); over > 0 && fitted.body.length > 0; over = overflowBytes(id, fitted, reportUrl)) {
     const body = [...fitted.body];
     // Most characters of a shop's text take 1–3 bytes of UTF-8: cut a third of the overflow in
     // characters (and one for the ellipsis), then measure again, so no more is cut than needed.
