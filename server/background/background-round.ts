@@ -1,6 +1,7 @@
 import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
 import { deliverBatch, type Deliverer } from '../delivery/delivery-engine.ts';
 import { describeError } from '../logger.ts';
+import { HOUR_MS, SECOND_MS } from '../time.ts';
 import { fireDueTriggers } from '../triggers/due-triggers.ts';
 
 /**
@@ -44,9 +45,9 @@ export interface RoundCadence {
 }
 
 /** Due carts are reminded within this long of their step falling due (plus the length of a round). */
-export const SCHEDULED_WORK_EVERY_MS = 30_000;
+export const SCHEDULED_WORK_EVERY_MS = 30 * SECOND_MS;
 /** Idempotency keys outlive their retention by at most this much. */
-export const HOUSEKEEPING_EVERY_MS = 60 * 60_000;
+export const HOUSEKEEPING_EVERY_MS = HOUR_MS;
 
 export const DEFAULT_ROUND_CADENCE: RoundCadence = {
   scheduledWorkEveryMs: SCHEDULED_WORK_EVERY_MS,

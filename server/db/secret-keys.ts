@@ -1,4 +1,5 @@
 import { sql, type Selectable } from 'kysely';
+import { SECOND_MS } from '../time.ts';
 import type { Db, SecretKeysTable } from './database.ts';
 import { isUuid } from './sites.ts';
 
@@ -38,7 +39,7 @@ export async function touchSecretKey(db: Db, id: string, resolutionSeconds: numb
     .where((eb) =>
       eb.or([
         eb('last_used_at', 'is', null),
-        eb('last_used_at', '<', new Date(now.getTime() - resolutionSeconds * 1000)),
+        eb('last_used_at', '<', new Date(now.getTime() - resolutionSeconds * SECOND_MS)),
       ]),
     )
     .execute();

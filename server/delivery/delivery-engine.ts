@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { Db, NotificationContent } from '../db/database.ts';
 import { claimDeliveries, type ClaimedDelivery } from '../db/deliveries.ts';
 import { describeError, type Logger } from '../logger.ts';
+import { MINUTE_MS } from '../time.ts';
 import { buildPayload, reportUrl } from '../notifications/payload.ts';
 import { checkPushEndpoint } from '../push/endpoint-policy.ts';
 import type { PushTransport } from '../push/fetch-transport.ts';
@@ -57,7 +58,7 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
  * without spending an attempt, and goes out once the setting is fixed (its TTL still bounds the
  * wait). Also how often the log says so, per site.
  */
-export const KEY_UNAVAILABLE_HOLD_MS = 5 * 60_000;
+export const KEY_UNAVAILABLE_HOLD_MS = 5 * MINUTE_MS;
 
 export interface DeliveryDeps {
   db: Db;

@@ -4,7 +4,7 @@ import { findLiveSecretKeyByHash, touchSecretKey } from '../db/secret-keys.ts';
 import { findSiteById } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { hashSecretKey, keyKind } from '../sites/api-keys.ts';
-import { HOUR_SECONDS } from '../time.ts';
+import { HOUR_SECONDS, SECOND_MS } from '../time.ts';
 import { bearerToken, clientAddress, limit, refuseWrongKey } from './browser-access.ts';
 
 /** How stale `last_used_at` may get before a request refreshes it. */
@@ -34,7 +34,7 @@ export function secretKeyAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const { key, site } = found;
     limit(perSecretKey, key.id, 'Too many requests with this secret key');
     const nowMs = (deps.now ?? Date.now)();
-    if (key.last_used_at === null || key.last_used_at.getTime() < nowMs - KEY_USE_RESOLUTION_SECONDS * 1000) {
+    if (key.last_used_at === null || key.last_used_at.getTime() < nowMs - KEY_USE_RESOLUTION_SECONDS * SECOND_MS) {
       await touchSecretKey(deps.db, key.id, KEY_USE_RESOLUTION_SECONDS, new Date(nowMs));
     }
     c.set('secretKeyId', key.id);
