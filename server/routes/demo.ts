@@ -73,6 +73,7 @@ ul{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill
 .product{border:1px solid #ddd;border-radius:12px;padding:1rem}
 button{font:inherit;padding:.5rem 1rem;border-radius:8px;border:1px solid #888;background:#fff;cursor:pointer}
 #cart{border-top:1px solid #ddd;margin-top:1rem;padding-top:1rem}
+.actions{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem}
 #push-status:not(:empty){margin:.75rem 0 0;padding:.5rem .75rem;border-left:4px solid #2557d6;background:#f2f5fc}
 </style>
 <script>
@@ -107,9 +108,9 @@ ${scriptTag}
 </head><body>
 <header><h1>Pushcart demo shop</h1>
 <p>Allow notifications, put something in the cart, then send yourself a push.</p>
-<button type="button" id="opt-in">Get deals and cart reminders</button>
+<div class="actions"><button type="button" id="opt-in">Get deals and cart reminders</button>
 <button type="button" id="test-push">Send me a test push</button>
-<span id="status" role="status"></span>
+<span id="status" role="status"></span></div>
 <p id="push-status" role="status"></p></header>
 <ul>${products}</ul>
 <section id="cart" aria-live="polite"><h2>Cart</h2><p id="cart-items">Empty</p>

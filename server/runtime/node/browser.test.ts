@@ -397,7 +397,8 @@ describe.skipIf(missing !== undefined)('in Chromium', { timeout: 60_000 }, () =>
       const demoShot = join(dir, 'demo-page.png');
       const promptShot = join(dir, 'soft-prompt.png');
       const promptOnPageShot = join(dir, 'soft-prompt-on-demo-page.png');
-      await Promise.all([demoShot, promptShot, promptOnPageShot].map((file) => rm(file, { force: true })));
+      const narrowShot = join(dir, 'demo-page-390px.png');
+      await Promise.all([demoShot, promptShot, promptOnPageShot, narrowShot].map((file) => rm(file, { force: true })));
 
       // The site's rule shows the prompt from the second page view on; the shop's own "Get deals"
       // button (pushcart.optIn()) shows it too, and leaves an open prompt as it is.
@@ -413,14 +414,20 @@ describe.skipIf(missing !== undefined)('in Chromium', { timeout: 60_000 }, () =>
       await prompt(page).locator('.pushcart-later').click();
       await prompt(page).waitFor({ state: 'detached', timeout: WAIT_MS });
       await page.screenshot({ path: demoShot, fullPage: true });
+      // A phone's width: the buttons wrap and the cards stack, nothing may be cut off.
+      const desktop = page.viewportSize();
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: narrowShot, fullPage: true });
+      expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      if (desktop) await page.setViewportSize(desktop);
 
       const pngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-      for (const file of [demoShot, promptShot, promptOnPageShot]) {
+      for (const file of [demoShot, promptShot, promptOnPageShot, narrowShot]) {
         const bytes = await readFile(file);
         expect(bytes.subarray(0, 8).equals(pngSignature), `${file} is a PNG`).toBe(true);
         expect(bytes.length).toBeGreaterThan(1_000);
       }
-      console.log(`browser test artefacts:\n  ${demoShot}\n  ${promptShot}\n  ${promptOnPageShot}`);
+      console.log(`browser test artefacts:\n  ${demoShot}\n  ${narrowShot}\n  ${promptShot}\n  ${promptOnPageShot}`);
       expect(errors).toEqual([]);
     });
   });
