@@ -1,5 +1,3 @@
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { upsertCart } from '../../db/carts.ts';
 import { IDEMPOTENCY_RETENTION_SECONDS } from '../../db/idempotency-keys.ts';
@@ -9,8 +7,18 @@ import type { ErrorBody } from '../../errors.ts';
 import { createSite, type CreatedSite } from '../../sites/create-site.ts';
 import { browserHeaders, browserSubscription, SHOP_ORIGIN, testSite } from '../../testing/fixtures.ts';
 import { startMockPushService, type MockPushService, type MockSubscription } from '../../testing/mock-push-service.ts';
-import { createTestDatabase, type TestDatabase } from '../../testing/test-database.ts';
+import type { TestDatabase } from '../../testing/test-database.ts';
 import { CARTS_PER_SCAN } from '../../triggers/due-triggers.ts';
+import {
+  createPostgresTestDatabase,
+  postgresProblem,
+  redactedPostgresServer,
+  startWorkerUnderTest,
+  WORKER_START_TIMEOUT_MS,
+  type StartedWorker,
+  type WorkerBindings,
+  type WorkerUnderTest,
+} from './worker-under-test.ts';
 
 /**
  * The Workers entry run for real under workerd (wrangler's local runtime, offline), against the
@@ -20,12 +28,6 @@ import { CARTS_PER_SCAN } from '../../triggers/due-triggers.ts';
  * cloudflare:sockets, a connection per request, web-push's crypto under workerd, fetch to a push service.
  */
 
-// The Postgres server to make this test's own database on. CI sets DATABASE_URL; on a developer
-// machine the default local server is tried, because the Workers runtime has no PGlite to fall back to.
-const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-const serverUrl = process.env.DATABASE_URL || LOCAL_POSTGRES_URL;
-const REACHABILITY_TIMEOUT_MS = 2_000;
-const WORKER_START_TIMEOUT_MS = 60_000;
 /** A queue wake-up waits max_batch_timeout (1 s in wrangler.toml) before its run; generous for a loaded CI machine. */
 const QUEUE_DELIVERY_TIMEOUT_MS = 10_000;
 const QUEUE_TEST_TIMEOUT_MS = 2 * QUEUE_DELIVERY_TIMEOUT_MS + 5_000;
@@ -35,68 +37,11 @@ const CART_TEST_TIMEOUT_MS = 30_000;
 const PUBLIC_URL = 'https://push.shop.example';
 const VAPID_SUBJECT = 'mailto:ops@shop.example';
 
-const WRANGLER_TOML = fileURLToPath(new URL('../../../wrangler.toml', import.meta.url));
-// Everything wrangler writes (bundle, logs, dev registry) stays in the repo's git-ignored .wrangler/.
-const WRANGLER_DIR = fileURLToPath(new URL('../../../.wrangler/', import.meta.url));
-
-// Read by wrangler 4.86 (applyHyperdriveEnvVars); the older WRANGLER_HYPERDRIVE_… name still works
-// there but logs a deprecation warning.
-const HYPERDRIVE_LOCAL_ENV = 'CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE';
-
-async function postgresProblem(url: string): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: REACHABILITY_TIMEOUT_MS });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message || error.name : String(error);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-const problem = await postgresProblem(serverUrl);
-const redactedServer = serverUrl.replace(/\/\/[^@/]*@/, '//…@');
+const problem = await postgresProblem();
 if (problem) {
   // Never a silent pass: say why, and let vitest count it as skipped.
-  console.warn(`SKIPPED Workers entry test: no Postgres at ${redactedServer} (${problem}). Set DATABASE_URL to a reachable server to run it.`);
+  console.warn(`SKIPPED Workers entry test: no Postgres at ${redactedPostgresServer} (${problem}). Set DATABASE_URL to a reachable server to run it.`);
 }
-
-/** Sets process env vars for wrangler and returns how to put them back, so other test files see none of it. */
-function setEnv(values: Record<string, string>): () => void {
-  const previous = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, values);
-  return () => {
-    for (const [key, value] of Object.entries(previous)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  };
-}
-
-/** createTestDatabase() makes a fresh Postgres database only when DATABASE_URL is set; point it at ours. */
-async function createPostgresTestDatabase(): Promise<TestDatabase> {
-  const restore = setEnv({ DATABASE_URL: serverUrl });
-  try {
-    return await createTestDatabase();
-  } finally {
-    restore();
-  }
-}
-
-/**
- * Wrangler refuses a Hyperdrive connection string without a password ("You must provide a
- * password"), even for a trust-auth local server, which ignores it; give one only when missing.
- */
-function withPassword(connectionString: string): string {
-  const url = new URL(connectionString);
-  if (!url.password) url.password = 'unused-by-trust-auth';
-  return url.toString();
-}
-
-type StartedWorker = Awaited<ReturnType<typeof import('wrangler').unstable_startWorker>>;
-type WorkerBindings = NonNullable<Parameters<StartedWorker['patchConfig']>[0]['bindings']>;
 
 /** The payload a delivery of this notification must carry, exactly: the service worker's contract (server/notifications/payload.ts). */
 function expectedPayload(notificationId: string, content: { title: string; body: string; url: string }) {
@@ -114,18 +59,14 @@ function expectedPayload(notificationId: string, content: { title: string; body:
 
 describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres through Hyperdrive', () => {
   let database: TestDatabase;
+  let running: WorkerUnderTest | undefined;
   let worker: StartedWorker | undefined;
-  let restoreEnv: (() => void) | undefined;
   let site: CreatedSite;
   let mock: MockPushService;
   let workerVars: WorkerBindings;
-  // startWorker resolves even when workerd then fails to start (a bad binding, a broken bundle):
-  // the failure only arrives as an 'error' event, and fetch() would hang. Racing every call
-  // against it turns a hang into that error.
-  let runtimeFailure: Promise<never> = new Promise(() => {});
 
-  function call(path: string, init?: Parameters<StartedWorker['fetch']>[1]) {
-    return Promise.race([worker!.fetch(`http://pushcart.test${path}`, init), runtimeFailure]);
+  function call(path: string, init?: Parameters<WorkerUnderTest['call']>[1]) {
+    return running!.call(path, init);
   }
 
   beforeAll(async () => {
@@ -138,61 +79,26 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
       PUSHCART_PUBLIC_URL: { type: 'plain_text', value: PUBLIC_URL },
       PUSHCART_VAPID_SUBJECT: { type: 'plain_text', value: VAPID_SUBJECT },
     };
-    restoreEnv = setEnv({
-      // Offline and contained: no telemetry, and wrangler's "global" files (metrics device id, debug
-      // log, dev registry) go to the repo's .wrangler/ instead of the user's ~/.config/.wrangler.
-      WRANGLER_SEND_METRICS: 'false',
-      XDG_CONFIG_HOME: `${WRANGLER_DIR}config`,
-      WRANGLER_LOG_PATH: `${WRANGLER_DIR}logs`,
-      WRANGLER_REGISTRY_PATH: `${WRANGLER_DIR}registry`,
-      // Miniflare otherwise downloads a Request.cf sample from workers.cloudflare.com.
-      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-      [HYPERDRIVE_LOCAL_ENV]: withPassword(database.connectionString!),
-      // How the Worker's outbound fetch trusts the mock's self-signed certificate: miniflare hands NODE_EXTRA_CA_CERTS to workerd.
-      // The Worker makes the TLS connection itself: workerd's "internet" network service verifies
-      // the mock's certificate against its trusted certificates, which miniflare fills from
-      // NODE_EXTRA_CA_CERTS when its module loads (miniflare 4.20260426, plugins/core). So the
-      // Worker's code runs unchanged, nothing stands between it and the mock, and the mock still
-      // verifies VAPID and decrypts. (wrangler 4.86 declares dev.outboundService but never passes it
-      // to miniflare, so intercepting in Node is not an option through unstable_startWorker.)
-      // It must be set before wrangler, and with it miniflare, is first imported in this process.
-      NODE_EXTRA_CA_CERTS: mock.caPath,
-    });
-    // Imported only now: wrangler fixes its log file path, and miniflare its trusted certificates,
-    // from the environment when they load.
-    const { unstable_startWorker } = await import('wrangler');
-    worker = await unstable_startWorker({
-      config: WRANGLER_TOML,
-      sendMetrics: false,
+    running = await startWorkerUnderTest({
+      database,
       bindings: workerVars,
-      build: {
-        // `wrangler dev` derives this from compatibility_flags; the programmatic API leaves it unset
-        // (and then the bundle fails on node: imports). nodejs_compat with a compatibility_date from
-        // 2024-09-23 on is mode v2; deriving it from wrangler.toml keeps the file the one source.
-        nodejsCompatMode: (config: { compatibility_flags?: string[] }) =>
-          config.compatibility_flags?.includes('nodejs_compat') ? 'v2' : null,
-      },
-      // A cron trigger is declared in wrangler.toml; this lets the test fire it. Local mode never
-      // fires it on its own, so a delivery the test did not trigger through /__scheduled came from the queue.
-      dev: {
-        server: { hostname: '127.0.0.1', port: 0 },
-        inspector: false,
-        watch: false,
-        persist: false,
-        logLevel: 'warn',
-        testScheduled: true,
-        registry: `${WRANGLER_DIR}registry`,
+      env: {
+        // How the Worker's outbound fetch trusts the mock's self-signed certificate: miniflare hands NODE_EXTRA_CA_CERTS to workerd.
+        // The Worker makes the TLS connection itself: workerd's "internet" network service verifies
+        // the mock's certificate against its trusted certificates, which miniflare fills from
+        // NODE_EXTRA_CA_CERTS when its module loads (miniflare 4.20260426, plugins/core). So the
+        // Worker's code runs unchanged, nothing stands between it and the mock, and the mock still
+        // verifies VAPID and decrypts. (wrangler 4.86 declares dev.outboundService but never passes it
+        // to miniflare, so intercepting in Node is not an option through unstable_startWorker.)
+        // It must be set before wrangler, and with it miniflare, is first imported in this process.
+        NODE_EXTRA_CA_CERTS: mock.caPath,
       },
     });
-    const started = worker;
-    runtimeFailure = new Promise<never>((_, reject) => started.raw.on('error', reject));
-    runtimeFailure.catch(() => {}); // reported through call(); not an unhandled rejection
-    await Promise.race([started.ready, runtimeFailure]);
+    worker = running.worker;
   }, WORKER_START_TIMEOUT_MS);
 
   afterAll(async () => {
-    await worker?.dispose();
-    restoreEnv?.();
+    await running?.dispose();
     await mock?.close();
     await database?.destroy();
   }, WORKER_START_TIMEOUT_MS);

@@ -14,6 +14,9 @@ import { describeError, jsonLogger, type Logger } from '../../logger.ts';
 import { fetchTransport, type PushFetch, type PushTransport } from '../../push/fetch-transport.ts';
 import { VapidHeaderCache } from '../../push/vapid-cache.ts';
 import { checkStoredKeys } from '../../sites/stored-keys.ts';
+// Written by the build step (build-client-scripts.ts, wrangler.toml's [build] command): the snippet
+// and service worker as Node builds them at start, as string constants, so nothing is bundled here.
+import { clientScripts } from './client-scripts.generated.js';
 
 /**
  * The Cloudflare Workers entry: the only Workers-specific code (runtime code stays at the edges). It turns bindings
@@ -251,6 +254,10 @@ function runtimeFor(env: WorkerEnv): Runtime {
     // Workers. A proxy of the operator's own in front of Cloudflare is read through like on Node.
     clientIp: (c) => resolveClientAddress(c.req.header('CF-Connecting-IP'), c.req.raw.headers, config.trustedProxies),
     onNotificationQueued: (notificationId) => wakeDelivery({ notificationId }),
+    // The same bytes and ETags as the Node server: `/pushcart.js` and `/pushcart-sw.js` are what a shop installs.
+    clientScripts,
+    // As on Node: /demo exists only for a site the operator marked as the demo (`pushcart site create --demo`).
+    demo: true,
   });
   // The runtime's own fetch: pooling, HTTP/2 and TLS are Cloudflare's. Looked up per call, not
   // captured, so it is always the fetch of the invocation that sends.
