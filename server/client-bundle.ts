@@ -1,4 +1,4 @@
-/** A browser file the server serves as-is (`/pushcart.js`, `/pushcart-sw.js`), built once at start. */
+/** A browser file the server serves as-is (`/pushcart.js`, `/pushcart-sw.js`), built before any request is served. */
 export interface ClientBundle {
   body: string;
   /** Strong ETag (quoted), derived from a SHA-256 of the body. */
@@ -7,7 +7,7 @@ export interface ClientBundle {
   version: string;
 }
 
-/** The snippet and the service worker, as the server serves them (Node builds them at start). */
+/** The snippet and the service worker, as the server serves them (Node builds them at start, the Workers build step at deploy). */
 export interface ClientScripts {
   snippet: ClientBundle;
   serviceWorker: ClientBundle;

@@ -8,7 +8,8 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /**
  * Bundles the snippet and the service worker in memory (esbuild, minified IIFEs). A function of the
  * source files only, so every server process built from the same checkout serves identical bytes
- * and ETags.
+ * and ETags: the Node server calls it at start, and the Workers build step
+ * (server/runtime/worker/build-client-scripts.ts) at deploy, so a Worker serves them too.
  */
 export async function buildClientBundles(): Promise<{ snippet: ClientBundle; serviceWorker: ClientBundle }> {
   const [snippet, serviceWorker] = await Promise.all([
