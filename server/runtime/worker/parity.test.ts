@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../app.ts';
+import { MAX_REQUEST_BODY_BYTES, type App } from '../../app.ts';
 import type { ClientScripts } from '../../client-bundle.ts';
 import { markDemoSite } from '../../db/sites.ts';
 import { createSite, type CreatedSite } from '../../sites/create-site.ts';
@@ -192,6 +192,44 @@ const ROWS: ParityRow[] = [
       init: { method: 'POST', headers: browserHeaders(site), body: JSON.stringify({ subscription: { endpoint: 'http://example.com/' }, visitorId: 'x' }) },
     }),
     status: 400,
+  },
+  {
+    name: 'subscription body over the size limit',
+    request: ({ site }) => ({
+      path: '/v1/subscriptions',
+      init: { method: 'POST', headers: browserHeaders(site), body: JSON.stringify({ visitorId: 'visitor-parity-0002', padding: 'x'.repeat(MAX_REQUEST_BODY_BYTES) }) },
+    }),
+    status: 413,
+  },
+  {
+    name: 'product viewed in the browser',
+    request: ({ site }) => ({
+      path: '/v1/events',
+      init: {
+        method: 'POST',
+        headers: browserHeaders(site),
+        body: JSON.stringify({ type: 'product_viewed', visitorId: 'visitor-parity-0001', properties: { productId: 'kettle', price: 19, currency: 'EUR', url: `${SHOP_ORIGIN}/p/kettle` } }),
+      },
+    }),
+    status: 202,
+  },
+  {
+    name: 'send to a visitor with no subscription',
+    request: ({ site }) => ({
+      path: '/v1/notifications',
+      init: {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title: 'Hello', body: 'Nobody is listening', url: `${SHOP_ORIGIN}/`, to: { visitorIds: ['visitor-parity-nobody'] } }),
+      },
+    }),
+    status: 202,
+    generatedIds: ['id'],
+  },
+  {
+    name: 'status of an unknown notification',
+    request: ({ site }) => ({ path: '/v1/notifications/00000000-0000-4000-8000-000000000000', init: { headers: { Authorization: `Bearer ${site.secretKey}` } } }),
+    status: 404,
   },
   {
     name: 'event body that is not JSON',
