@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_ENGAGEMENT_SETTINGS, engagementSettingsSchema } from '../delivery/engagement-rules.ts';
+import { DEFAULT_ENGAGEMENT_SETTINGS, engagementSettingsSchema } from './engagement-settings.ts';
 import { messageTemplateSchema, templatesSchema } from '../triggers/templates.ts';
 import { localeTag, text } from '../validation.ts';
 
