@@ -60,7 +60,7 @@ import { buildPayload, reportUrl } from '../server/notifications/payload.ts';
 import { encodeBase64Url } from '../server/push/base64url.ts';
 import type { PushTransport } from '../server/push/fetch-transport.ts';
 import type { PushEncryptor } from '../server/push/push-encryptor.ts';
-import { buildPushRequest } from '../server/push/push-request.ts';
+import { assemblePushRequest, encryptPushPayload } from '../server/push/push-request.ts';
 import { VapidHeaderCache } from '../server/push/vapid-cache.ts';
 import { openDatabase, openMemoryDatabase, openPostgres, type OpenDatabase } from '../server/runtime/node/database.ts';
 import { createEncryptionPool, type EncryptionPool } from '../server/runtime/node/encryption-pool.ts';
@@ -787,9 +787,12 @@ async function transportPhase(mock: MockHandle, vapid: { publicKey: string; priv
   const content = { ...MESSAGE, tag: notificationId };
   // A few hundred distinct bodies, reused: building N of them would be the ceiling phase again.
   const templates = Array.from({ length: 256 }, (_, i) =>
-    buildPushRequest(
-      { endpoint: `${mock.origin}/push/t${i}`, ...keys[i % keys.length]! },
-      buildPayload(notificationId, content, { url: reportUrl(PUBLIC_URL), token: `${i + 1}.${randomBytes(16).toString('hex')}` }),
+    assemblePushRequest(
+      `${mock.origin}/push/t${i}`,
+      encryptPushPayload(
+        keys[i % keys.length]!,
+        buildPayload(notificationId, content, { url: reportUrl(PUBLIC_URL), token: `${i + 1}.${randomBytes(16).toString('hex')}` }),
+      ),
       vapidKeys,
       { ttlSeconds: 86_400, urgency: 'normal' },
       cache,
@@ -832,9 +835,9 @@ async function ceilingPhase(mock: MockHandle, vapid: { publicKey: string; privat
   for (let i = 0; i < N; i++) {
     const key = keys[i % keys.length]!;
     const payload = buildPayload(notificationId, content, { url: report, token: `${i + 1}.${token}` });
-    const request = buildPushRequest(
-      { endpoint: `${mock.origin}/push/c${i}`, p256dh: key.p256dh, auth: key.auth },
-      payload,
+    const request = assemblePushRequest(
+      `${mock.origin}/push/c${i}`,
+      encryptPushPayload({ p256dh: key.p256dh, auth: key.auth }, payload),
       vapidKeys,
       { ttlSeconds: 86_400, urgency: 'normal' },
       cache,
