@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_ENGAGEMENT_SETTINGS,
-  decideEngagement,
-  engagementSettingsSchema,
-  isValidTimeZone,
-  PRIORITY,
-  priorityFor,
-  quietHoursEnd,
-  zonedWallClockToUtc,
-  type EngagementCandidate,
-  type EngagementSettings,
-} from './engagement-rules.ts';
+import { DEFAULT_ENGAGEMENT_SETTINGS, type EngagementSettings } from '../sites/engagement-settings.ts';
+import { decideEngagement, PRIORITY, priorityFor, quietHoursEnd, type EngagementCandidate } from './engagement-rules.ts';
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -325,79 +315,5 @@ describe('quietHoursEnd', () => {
   it('refuses a malformed time and an unknown zone', () => {
     expect(() => quietHoursEnd(0, 'UTC', { start: '9pm', end: '09:00' })).toThrow(RangeError);
     expect(() => quietHoursEnd(0, 'Not/AZone', night)).toThrow(RangeError);
-  });
-});
-
-describe('zonedWallClockToUtc', () => {
-  it('converts an ordinary local time with the offset in force at that time, not now', () => {
-    expect(zonedWallClockToUtc({ year: 2026, month: 1, day: 15, hour: 9, minute: 0 }, 'Europe/Berlin')).toBe(at('2026-01-15T08:00:00Z'));
-    expect(zonedWallClockToUtc({ year: 2026, month: 7, day: 15, hour: 9, minute: 0 }, 'Europe/Berlin')).toBe(at('2026-07-15T07:00:00Z'));
-    expect(zonedWallClockToUtc({ year: 2026, month: 7, day: 15, hour: 9, minute: 0 }, 'America/New_York')).toBe(at('2026-07-15T13:00:00Z'));
-    expect(zonedWallClockToUtc({ year: 2026, month: 7, day: 15, hour: 9, minute: 0 }, 'Asia/Kolkata')).toBe(at('2026-07-15T03:30:00Z'));
-    expect(zonedWallClockToUtc({ year: 2026, month: 7, day: 15, hour: 9, minute: 0 }, 'Pacific/Auckland')).toBe(at('2026-07-14T21:00:00Z'));
-  });
-
-  it('maps a local time in a spring-forward gap to the first instant after the gap', () => {
-    // Berlin 2026-03-29 02:30 never happens; the clock reads 03:00 CEST at 01:00Z.
-    expect(zonedWallClockToUtc({ year: 2026, month: 3, day: 29, hour: 2, minute: 30 }, 'Europe/Berlin')).toBe(at('2026-03-29T01:00:00Z'));
-    // New York 2026-03-08 02:30 never happens; the clock reads 03:00 EDT at 07:00Z.
-    expect(zonedWallClockToUtc({ year: 2026, month: 3, day: 8, hour: 2, minute: 30 }, 'America/New_York')).toBe(at('2026-03-08T07:00:00Z'));
-  });
-
-  it('maps a local time in a fall-back overlap to its first occurrence', () => {
-    expect(zonedWallClockToUtc({ year: 2026, month: 10, day: 25, hour: 2, minute: 30 }, 'Europe/Berlin')).toBe(at('2026-10-25T00:30:00Z'));
-    expect(zonedWallClockToUtc({ year: 2026, month: 11, day: 1, hour: 1, minute: 30 }, 'America/New_York')).toBe(at('2026-11-01T05:30:00Z'));
-  });
-
-  it('rolls day overflow over like Date.UTC (day 32 of January is 1 February)', () => {
-    expect(zonedWallClockToUtc({ year: 2026, month: 1, day: 32, hour: 9, minute: 0 }, 'UTC')).toBe(at('2026-02-01T09:00:00Z'));
-  });
-});
-
-describe('isValidTimeZone', () => {
-  it('accepts IANA zones and UTC, refuses unknown names and empty strings', () => {
-    expect(isValidTimeZone('Europe/Berlin')).toBe(true);
-    expect(isValidTimeZone('America/Argentina/Buenos_Aires')).toBe(true);
-    expect(isValidTimeZone('UTC')).toBe(true);
-    expect(isValidTimeZone('Mars/Olympus_Mons')).toBe(false);
-    expect(isValidTimeZone('')).toBe(false);
-  });
-});
-
-describe('engagementSettingsSchema', () => {
-  it('fills every default from an empty object', () => {
-    expect(engagementSettingsSchema.parse({})).toEqual({
-      frequencyCap: { marketingPer24h: 3 },
-      quietHours: { enabled: true, start: '21:00', end: '09:00' },
-      defaultTimeZone: 'UTC',
-    });
-    expect(DEFAULT_ENGAGEMENT_SETTINGS).toEqual(engagementSettingsSchema.parse({}));
-  });
-
-  it('fills defaults inside a partly given object', () => {
-    expect(engagementSettingsSchema.parse({ quietHours: { enabled: false } }).quietHours).toEqual({ enabled: false, start: '21:00', end: '09:00' });
-  });
-
-  it('accepts 00:00 and 23:59, a cap of 0 and of 100, and an IANA default zone', () => {
-    const parsed = engagementSettingsSchema.parse({
-      frequencyCap: { marketingPer24h: 0 },
-      quietHours: { enabled: true, start: '23:59', end: '00:00' },
-      defaultTimeZone: 'Asia/Kolkata',
-    });
-    expect(parsed.frequencyCap.marketingPer24h).toBe(0);
-    expect(engagementSettingsSchema.safeParse({ frequencyCap: { marketingPer24h: 100 } }).success).toBe(true);
-  });
-
-  it.each([
-    ['an hour of 24', { quietHours: { start: '24:00' } }],
-    ['a single-digit hour', { quietHours: { start: '9:00' } }],
-    ['minutes past 59', { quietHours: { end: '09:60' } }],
-    ['start equal to end', { quietHours: { start: '09:00', end: '09:00' } }],
-    ['a negative cap', { frequencyCap: { marketingPer24h: -1 } }],
-    ['a cap over 100', { frequencyCap: { marketingPer24h: 101 } }],
-    ['a fractional cap', { frequencyCap: { marketingPer24h: 1.5 } }],
-    ['an unknown default zone', { defaultTimeZone: 'Mars/Olympus_Mons' }],
-  ])('refuses %s', (_label, input) => {
-    expect(engagementSettingsSchema.safeParse(input).success).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
-import { z } from 'zod';
-import { DAY_MS, HOUR_MS } from '../time.ts';
-import { text, timeZoneText } from '../validation.ts';
+import { DAY_MS } from '../time.ts';
+import { DEFAULT_SITE_TIME_ZONE, HH_MM, type EngagementSettings } from '../sites/engagement-settings.ts';
+import { firstInstantAfterGap, formatWallClock, isValidTimeZone, wallClockAt, wallClockInstants, zonedWallClockToUtc } from './time-zones.ts';
 
 /**
  * The engagement rules a delivery worker applies to a claimed batch: per delivery, send now, defer
@@ -9,9 +9,8 @@ import { text, timeZoneText } from '../validation.ts';
  *
  * Pure on purpose: no I/O and no clock of its own. The caller passes `nowMs` and the subscriber's
  * recent marketing sends, so the same input always gives the same decision and tests need no timers.
- * Wall-clock time is read with `Intl.DateTimeFormat({ timeZone })`, the tz database the runtime
- * (Node's ICU, workerd) ships, rather than a library: none is in package.json, and a hand-kept
- * offset table would go stale with the next tzdb release.
+ * The settings they apply are a site's (server/sites/engagement-settings.ts); the wall-clock
+ * arithmetic across zones and daylight-saving changes is ./time-zones.ts.
  */
 
 export type EngagementKind = 'transactional' | 'marketing';
@@ -49,58 +48,8 @@ export function priorityFor(kind: EngagementKind, source: string): number {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Settings
-// ---------------------------------------------------------------------------------------------
-
-export const DEFAULT_MARKETING_PUSHES_PER_24H = 3;
-export const DEFAULT_QUIET_HOURS_START = '21:00';
-export const DEFAULT_QUIET_HOURS_END = '09:00';
-export const DEFAULT_SITE_TIME_ZONE = 'UTC';
 /** The cap counts sends in a rolling window of this length, not per calendar day (no reset at midnight). */
 export const FREQUENCY_CAP_WINDOW_MS = DAY_MS;
-
-/** "HH:MM" on a 24-hour clock, 00:00–23:59, two digits each (so "9:00" and "24:00" are refused). */
-const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
-
-const wallClockTime = text().regex(HH_MM, 'must be a time of day as HH:MM, 00:00–23:59');
-
-// Strict objects: a misspelt setting is refused by name rather than dropped in silence.
-export const frequencyCapSchema = z.strictObject({
-  /** Marketing pushes per subscriber per rolling 24 h; 0 sends no marketing pushes at all. */
-  marketingPer24h: z.number().int().min(0).max(100).default(DEFAULT_MARKETING_PUSHES_PER_24H),
-});
-
-export const quietHoursSchema = z
-  .strictObject({
-    enabled: z.boolean().default(true),
-    /** Local time the window opens; the window may wrap midnight (21:00–09:00) or not (13:00–14:00). */
-    start: wallClockTime.default(DEFAULT_QUIET_HOURS_START),
-    /** Local time the window closes: deferred pushes go at the next instant the wall clock reads this. */
-    end: wallClockTime.default(DEFAULT_QUIET_HOURS_END),
-  })
-  // An empty window and a 24-hour one would both be written start = end; refuse the ambiguity
-  // (`enabled: false` is the way to switch quiet hours off).
-  .refine((quietHours) => quietHours.start !== quietHours.end, {
-    message: 'start and end must differ (set enabled: false to switch quiet hours off)',
-    path: ['end'],
-  });
-
-export const engagementSettingsSchema = z.strictObject({
-  frequencyCap: frequencyCapSchema.default(frequencyCapSchema.parse({})),
-  quietHours: quietHoursSchema.default(quietHoursSchema.parse({})),
-  /** The zone for subscribers whose browser sent none (or one this runtime does not know). */
-  defaultTimeZone: timeZoneText().default(DEFAULT_SITE_TIME_ZONE),
-});
-
-export type EngagementSettings = z.infer<typeof engagementSettingsSchema>;
-export type QuietHours = EngagementSettings['quietHours'];
-
-export const DEFAULT_ENGAGEMENT_SETTINGS: EngagementSettings = engagementSettingsSchema.parse({});
-
-// ---------------------------------------------------------------------------------------------
-// Decisions
-// ---------------------------------------------------------------------------------------------
 
 export interface EngagementCandidate {
   deliveryId: string;
@@ -230,10 +179,6 @@ export function decideEngagement(
   return decisions;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Quiet hours and time zones
-// ---------------------------------------------------------------------------------------------
-
 /**
  * When the quiet-hours window that contains `nowMs` ends, in UTC ms: the next instant after
  * `nowMs` at which the wall clock in `timeZone` reads `end`, or null when `nowMs` is outside the
@@ -272,146 +217,8 @@ export function quietHoursEnd(nowMs: number, timeZone: string, quietHours: { sta
   return zonedWallClockToUtc({ ...endClock, day: endClock.day + 1 }, timeZone);
 }
 
-/** Whether this runtime's Intl knows the zone (IANA names such as Europe/Berlin, and UTC). */
-export function isValidTimeZone(timeZone: string): boolean {
-  if (typeof timeZone !== 'string' || timeZone.length === 0 || timeZone.length > 64) return false;
-  try {
-    formatterFor(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export interface WallClockDate {
-  year: number;
-  /** 1–12 */
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-}
-
-/**
- * The UTC instant (ms) at which the wall clock in `timeZone` reads `date`. Fields out of range
- * roll over as in Date.UTC (day 32 of January is 1 February), which is how callers say "tomorrow".
- *
- * Around offset changes:
- * - spring-forward gap (the local time never happens, e.g. 02:30 in Berlin on 2026-03-29): the
- *   first instant after the gap, i.e. the moment of the change (03:00 local there);
- * - fall-back overlap (the local time happens twice, e.g. 02:30 in Berlin on 2026-10-25): the
- *   first occurrence, still on summer time.
- *
- * Not `local − offset(now)`: the offset at the target can differ from the offset at any instant
- * we know, so each candidate offset is tried and checked against the wall clock it produces.
- */
-export function zonedWallClockToUtc(date: WallClockDate, timeZone: string): number {
-  const instants = wallClockInstants(date, timeZone);
-  return instants.length > 0 ? instants[0]! : firstInstantAfterGap(date, timeZone);
-}
-
-/**
- * Every UTC instant at which the wall clock in `timeZone` reads `date`, ascending: one normally,
- * two in a fall-back overlap, none in a spring-forward gap.
- */
-function wallClockInstants(date: WallClockDate, timeZone: string): number[] {
-  const target = Date.UTC(date.year, date.month - 1, date.day, date.hour, date.minute);
-  // Reading `target` as if it were UTC lands within ±14 h of the real instant (offsets span
-  // −12 h…+14 h), so the offsets in force a day either side include the one before and the one
-  // after any change near the target; the middle samples catch a zone that changed twice.
-  const offsets = new Set<number>();
-  for (const probe of [target - DAY_MS, target - 12 * HOUR_MS, target, target + 12 * HOUR_MS, target + DAY_MS]) {
-    offsets.add(offsetAt(probe, timeZone));
-  }
-  const instants = new Set<number>();
-  for (const offset of offsets) {
-    const instant = target - offset;
-    if (localMsAt(instant, timeZone) === target) instants.add(instant);
-  }
-  return [...instants].sort((a, b) => a - b);
-}
-
-/**
- * The first instant whose local wall clock reads `date` or later, for a `date` that falls in a
- * gap: before the change the clock reads earlier, from the change on it reads later, so a binary
- * search over whole seconds (tzdb changes happen on whole seconds) finds the change.
- */
-function firstInstantAfterGap(date: WallClockDate, timeZone: string): number {
-  const target = Date.UTC(date.year, date.month - 1, date.day, date.hour, date.minute);
-  let low = Math.floor((target - 15 * HOUR_MS) / 1000); // local clock earlier than target here
-  let high = Math.ceil((target + 13 * HOUR_MS) / 1000); // and later than target here
-  while (high - low > 1) {
-    const middle = Math.floor((low + high) / 2);
-    if (localMsAt(middle * 1000, timeZone) >= target) high = middle;
-    else low = middle;
-  }
-  return high * 1000;
-}
-
-interface WallClock extends WallClockDate {
-  second: number;
-}
-
-/** The wall clock in `timeZone` at `ms`. */
-function wallClockAt(ms: number, timeZone: string): WallClock {
-  const fields: Record<string, number> = {};
-  for (const part of formatterFor(timeZone).formatToParts(ms)) {
-    if (part.type !== 'literal') fields[part.type] = Number(part.value);
-  }
-  return {
-    year: fields.year!,
-    month: fields.month!,
-    day: fields.day!,
-    hour: fields.hour!,
-    minute: fields.minute!,
-    second: fields.second!,
-  };
-}
-
-/** The wall clock at `ms` written as if it were a UTC timestamp; minus `ms`, that is the offset. */
-function localMsAt(ms: number, timeZone: string): number {
-  const clock = wallClockAt(ms, timeZone);
-  const wholeSeconds = Date.UTC(clock.year, clock.month - 1, clock.day, clock.hour, clock.minute, clock.second);
-  return wholeSeconds + (ms - Math.floor(ms / 1000) * 1000);
-}
-
-function offsetAt(ms: number, timeZone: string): number {
-  return localMsAt(ms, timeZone) - ms;
-}
-
-function formatWallClock(ms: number, timeZone: string): string {
-  const clock = wallClockAt(ms, timeZone);
-  return `${String(clock.hour).padStart(2, '0')}:${String(clock.minute).padStart(2, '0')}`;
-}
-
 function minutesOfDay(time: string): number {
   const match = HH_MM.exec(time);
   if (!match) throw new RangeError(`quiet hours: "${time}" is not a time of day as HH:MM`);
   return Number(match[1]) * 60 + Number(match[2]);
-}
-
-/**
- * Formatters by zone. Building an Intl.DateTimeFormat costs far more than formatting with one, and a
- * batch reads the same few zones hundreds of times. A memo, not state: it changes no result, and it
- * is bounded by the number of zones the runtime knows (unknown zones throw before being stored).
- */
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      // h23, not hour12: false: some ICU versions print midnight as "24" with the latter.
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
 }

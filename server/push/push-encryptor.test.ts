@@ -5,7 +5,7 @@ import { nodePushTransport } from '../runtime/node/push-transport.ts';
 import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
 import { encodeBase64Url } from './base64url.ts';
 import { inThreadEncryptor } from './push-encryptor.ts';
-import { assemblePushRequest, buildPushRequest } from './push-request.ts';
+import { assemblePushRequest } from './push-request.ts';
 import { VapidHeaderCache } from './vapid-cache.ts';
 
 let mock: MockPushService;
@@ -41,12 +41,5 @@ describe('in-thread encryptor', () => {
     }
     expect(mock.received.find((m) => m.subscriptionId === alice!.id)).toMatchObject({ payload: '{"title":"für Alice"}', ttl: 120, urgency: 'high', topic: 'cart' });
     expect(mock.received.find((m) => m.subscriptionId === bob!.id)?.payload).toBe('{"title":"for Bob"}');
-  });
-
-  it('buildPushRequest (encrypt + assemble in one call) still delivers', async () => {
-    const carol = await mock.subscribe({ applicationServerKey: vapid.publicKey });
-    const request = buildPushRequest({ endpoint: carol.endpoint, ...carol.keys }, 'hello Carol', vapid, options, new VapidHeaderCache());
-    expect(await push.transport.send(request)).toEqual({ kind: 'sent', status: 201 });
-    expect(mock.received.find((m) => m.subscriptionId === carol.id)?.payload).toBe('hello Carol');
   });
 });

@@ -56,18 +56,3 @@ export function assemblePushRequest(
   if (options.topic) headers.Topic = options.topic;
   return { url: endpoint, headers, body };
 }
-
-/**
- * Builds the request that delivers `payload` to one subscription: `encryptPushPayload` then
- * `assemblePushRequest`, on the calling thread. Pure apart from the cache it is handed; sending is
- * someone else's job.
- */
-export function buildPushRequest(
-  target: PushTarget,
-  payload: string,
-  vapid: VapidKeys,
-  options: PushOptions,
-  vapidCache: VapidHeaderCache,
-): PushRequest {
-  return assemblePushRequest(target.endpoint, encryptPushPayload(target, payload), vapid, options, vapidCache);
-}

@@ -5,7 +5,7 @@ import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { MAX_PAYLOAD_BYTES, reportUrl, worstCasePayloadBytes } from '../notifications/payload.ts';
 import { readSiteSettings, siteSettingsPatchSchema, siteSettingsSchema, type SiteSettings } from '../sites/site-settings.ts';
-import { worstCaseMessageBytes } from '../triggers/templates.ts';
+import { worstCaseMessageBytes } from '../triggers/template-rendering.ts';
 import { issueDetails, validate } from '../validation.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_ENGAGEMENT_SETTINGS, engagementSettingsSchema } from '../delivery/engagement-rules.ts';
-import { messageTemplateSchema, templatesSchema } from '../triggers/templates.ts';
+import { DEFAULT_ENGAGEMENT_SETTINGS, engagementSettingsSchema } from './engagement-settings.ts';
+import { messageTemplateSchema, templatesSchema } from './template-settings.ts';
 import { localeTag, text } from '../validation.ts';
 
 /**
@@ -76,7 +76,7 @@ const sections = {
   priceDrop: priceDropSettingsSchema.default(priceDropSettingsSchema.parse({})),
   backInStock: backInStockSettingsSchema.default(backInStockSettingsSchema.parse({})),
   attribution: attributionSettingsSchema.default(attributionSettingsSchema.parse({})),
-  /** Per template key, per locale; absent ones use the built-in texts (server/triggers/templates.ts). */
+  /** Per template key, per locale; absent ones use the built-in texts (server/triggers/built-in-templates.ts). */
   templates: templatesSchema.default({}),
 };
 

@@ -3,7 +3,9 @@ import type { Db, LocalizedContent } from '../db/database.ts';
 import type { SiteRow } from '../db/sites.ts';
 import { send } from '../notifications/send.ts';
 import type { SiteSettings } from '../sites/site-settings.ts';
-import { renderMessage, resolveTemplate, type TemplateContext, type TemplateKey } from './templates.ts';
+import type { TemplateKey } from '../sites/template-settings.ts';
+import { resolveTemplate } from './template-lookup.ts';
+import { renderMessage, type TemplateContext } from './template-rendering.ts';
 
 export type TriggerSource = 'cart_reminder' | 'price_drop' | 'back_in_stock';
 

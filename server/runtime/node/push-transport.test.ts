@@ -4,7 +4,8 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import type { PushOutcome } from '../../push/push-outcome.ts';
-import { buildPushRequest, type PushRequest } from '../../push/push-request.ts';
+import { inThreadEncryptor } from '../../push/push-encryptor.ts';
+import { assemblePushRequest, type PushRequest } from '../../push/push-request.ts';
 import { VapidHeaderCache } from '../../push/vapid-cache.ts';
 import { startMockPushService, type FaultMode, type MockPushService } from '../../testing/mock-push-service.ts';
 import { nodePushTransport, type NodePushTransportOptions } from './push-transport.ts';
@@ -37,7 +38,9 @@ function transport(service: MockPushService, options: NodePushTransportOptions =
 /** A subscriber at `service` and a ready request to it, encrypted and signed as the delivery engine does. */
 async function pushRequest(service: MockPushService, payload = 'Price drop: now €79', mode?: FaultMode): Promise<PushRequest> {
   const subscription = await service.subscribe({ applicationServerKey: vapidKeys.publicKey, ...(mode ? { mode } : {}) });
-  return buildPushRequest({ endpoint: subscription.endpoint, ...subscription.keys }, payload, vapidKeys, { ttlSeconds: 60, urgency: 'normal' }, vapidCache);
+  const [body] = await inThreadEncryptor.encrypt([{ ...subscription.keys, payload }]);
+  if (!(body instanceof Uint8Array)) throw body;
+  return assemblePushRequest(subscription.endpoint, body, vapidKeys, { ttlSeconds: 60, urgency: 'normal' }, vapidCache);
 }
 
 async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {

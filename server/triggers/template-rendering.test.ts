@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_PAYLOAD_BYTES, utf8Bytes } from '../notifications/payload.ts';
-import {
-  DEFAULT_TEMPLATES,
-  MAX_BODY_CHARS,
-  MAX_NAME_CHARS,
-  MAX_TITLE_CHARS,
-  PLACEHOLDERS,
-  TEMPLATE_KEYS,
-  messageTemplateSchema,
-  renderMessage,
-  resolveTemplate,
-  templatesSchema,
-  worstCaseMessageBytes,
-  type MessageTemplate,
-  type SiteTemplates,
-  type TemplateContext,
-} from './templates.ts';
+import { utf8Bytes } from '../notifications/payload.ts';
+import { MAX_BODY_CHARS, MAX_TITLE_CHARS, type MessageTemplate } from '../sites/template-settings.ts';
+import { MAX_NAME_CHARS, renderMessage, worstCaseMessageBytes, type TemplateContext } from './template-rendering.ts';
 
 /**
  * Node 20's ICU (78.x here) separates the number and "€" in de-DE with U+00A0 NO-BREAK SPACE, and
@@ -33,53 +19,6 @@ function template(title: string, body = ''): MessageTemplate {
 function render(text: string, context: Omit<TemplateContext, 'locale'> & { locale?: string }): string {
   return renderMessage(template(text), { locale: 'en-US', ...context }).title;
 }
-
-function issueMessages(result: { success: boolean; error?: { issues: Array<{ message: string; path: PropertyKey[] }> } }): string[] {
-  expect(result.success).toBe(false);
-  return (result.error?.issues ?? []).map((issue) => `${issue.path.map(String).join('.')}: ${issue.message}`);
-}
-
-describe('resolveTemplate', () => {
-  const siteTemplates: SiteTemplates = templatesSchema.parse({
-    price_drop: {
-      de: template('Site de'),
-      en: template('Site en'),
-    },
-  });
-
-  it('falls back from a regional locale (de-AT) to the site template for its language (de)', () => {
-    expect(resolveTemplate(siteTemplates, 'price_drop', 'de-AT', 'en').title).toBe('Site de');
-  });
-
-  it('uses the site template for the exact locale before the language', () => {
-    const withRegion = templatesSchema.parse({ price_drop: { de: template('Site de'), 'de-AT': template('Site de-AT') } });
-    expect(resolveTemplate(withRegion, 'price_drop', 'de-AT', 'en').title).toBe('Site de-AT');
-  });
-
-  it('falls back from a locale the site did not write (fr) to the site default locale', () => {
-    expect(resolveTemplate(siteTemplates, 'price_drop', 'fr-FR', 'de').title).toBe('Site de');
-    expect(resolveTemplate(siteTemplates, 'price_drop', 'fr-FR', 'en-GB').title).toBe('Site en');
-  });
-
-  it("prefers the site's own copy in its default locale over built-in copy in the subscriber's language", () => {
-    const englishOnly = templatesSchema.parse({ price_drop: { en: template('Site en') } });
-    expect(resolveTemplate(englishOnly, 'price_drop', 'de-DE', 'en').title).toBe('Site en');
-  });
-
-  it('uses the built-in template when the site has none for the key, in the subscriber language first', () => {
-    expect(resolveTemplate(siteTemplates, 'back_in_stock', 'de-AT', 'en')).toBe(DEFAULT_TEMPLATES.back_in_stock.de);
-    expect(resolveTemplate(undefined, 'back_in_stock', 'en-US', 'de')).toBe(DEFAULT_TEMPLATES.back_in_stock.en);
-  });
-
-  it('uses the built-in template for the site default locale, then built-in English', () => {
-    expect(resolveTemplate({}, 'cart_reminder.1', 'fr-FR', 'de-CH')).toBe(DEFAULT_TEMPLATES['cart_reminder.1'].de);
-    expect(resolveTemplate({}, 'cart_reminder.1', 'fr-FR', 'ja')).toBe(DEFAULT_TEMPLATES['cart_reminder.1'].en);
-  });
-
-  it('skips an invalid subscriber locale instead of throwing', () => {
-    expect(resolveTemplate(siteTemplates, 'price_drop', 'de_AT', 'en').title).toBe('Site en');
-  });
-});
 
 describe('renderMessage money and numbers', () => {
   const shoe = { name: 'Shoe', priceOld: 99, priceNew: 79 };
@@ -183,90 +122,6 @@ describe('renderMessage {{item.more}}', () => {
     ['ja-JP', 2, 'Shoe + 2 more'],
   ])('in %s with %i more items renders "%s"', (locale, moreCount, expected) => {
     expect(render('{{item.name}}{{item.more}}', { locale, item: { name: 'Shoe', moreCount } })).toBe(expected);
-  });
-});
-
-describe('built-in templates', () => {
-  it('exist for every key in en and de, pass the schema and fit the push payload at their largest', () => {
-    for (const key of TEMPLATE_KEYS) {
-      for (const locale of ['en', 'de'] as const) {
-        const builtIn = DEFAULT_TEMPLATES[key][locale];
-        expect(messageTemplateSchema.parse(builtIn)).toEqual(builtIn);
-        expect(worstCaseMessageBytes(builtIn)).toBeLessThan(MAX_PAYLOAD_BYTES / 2);
-      }
-    }
-  });
-
-  it('leave out the discount line of the second cart reminder when there is no code', () => {
-    const cart = { item: { name: 'Shoe', moreCount: 0 }, cart: { total: 79, itemCount: 1 }, currency: 'EUR' };
-    const withoutCode = renderMessage(DEFAULT_TEMPLATES['cart_reminder.2'].en, { locale: 'en', ...cart });
-    expect(withoutCode).toEqual({ title: 'Still thinking about Shoe?', body: 'Your cart is still saved. Tap to complete your order.' });
-    const withCode = renderMessage(DEFAULT_TEMPLATES['cart_reminder.2'].de, { locale: 'de', ...cart, discount: { code: 'SAVE10' } });
-    expect(withCode.body).toBe(
-      'Dein Warenkorb ist noch gespeichert. Tippe hier, um die Bestellung abzuschließen.\nGib beim Bezahlen den Code SAVE10 ein.',
-    );
-  });
-
-  it('render the price drop copy in en', () => {
-    const message = renderMessage(resolveTemplate(undefined, 'price_drop', 'en-US', 'en'), {
-      locale: 'en-US',
-      currency: 'EUR',
-      product: { name: 'Trail Runner', priceOld: 99, priceNew: 79 },
-    });
-    expect(message).toEqual({ title: 'Trail Runner is now €79.00', body: 'Was €99.00 — now €79.00. Tap to see it.' });
-  });
-});
-
-describe('templatesSchema', () => {
-  it('refuses an unknown placeholder, naming it and the known ones', () => {
-    const messages = issueMessages(
-      templatesSchema.safeParse({ price_drop: { en: template('{{product.nmae}} is now {{price.new}}') } }),
-    );
-    expect(messages).toHaveLength(1);
-    expect(messages[0]).toContain('price_drop.en.title: unknown placeholder {{product.nmae}}; known: {{product.name}}');
-    for (const name of PLACEHOLDERS) expect(messages[0]).toContain(`{{${name}}}`);
-  });
-
-  it('refuses placeholders with spaces or in action titles as unknown', () => {
-    const messages = issueMessages(
-      messageTemplateSchema.safeParse({
-        title: '{{ product.name }}',
-        body: '',
-        actions: [{ action: 'open', title: 'Use {{code}}' }],
-      }),
-    );
-    expect(messages).toEqual([
-      expect.stringContaining('title: unknown placeholder {{ product.name }};'),
-      expect.stringContaining('actions.0.title: unknown placeholder {{code}};'),
-    ]);
-  });
-
-  it('refuses an invalid locale with a clear message', () => {
-    const messages = issueMessages(templatesSchema.safeParse({ price_drop: { de_AT: template('x') } }));
-    expect(messages).toEqual(['price_drop.de_AT: invalid locale "de_AT": must be a BCP 47 language tag such as "de" or "de-AT"']);
-  });
-
-  it('stores locales canonically and refuses two spellings of one locale', () => {
-    expect(Object.keys(templatesSchema.parse({ price_drop: { 'de-at': template('x') } }).price_drop ?? {})).toEqual(['de-AT']);
-    const messages = issueMessages(templatesSchema.safeParse({ price_drop: { 'de-at': template('x'), 'de-AT': template('y') } }));
-    expect(messages).toEqual(['price_drop.de-AT: locale "de-AT" repeats "de-at"']);
-  });
-
-  it('refuses an unknown template key, listing the known ones', () => {
-    const messages = issueMessages(templatesSchema.safeParse({ price_dorp: { en: template('x') } }));
-    expect(messages).toEqual([`price_dorp: unknown template key "price_dorp"; known: ${TEMPLATE_KEYS.join(', ')}`]);
-  });
-
-  it('refuses control characters, line breaks in titles, more than two actions and unknown fields', () => {
-    const base = { title: 'x', body: 'fine\nline' };
-    expect(messageTemplateSchema.safeParse(base).success).toBe(true);
-    expect(messageTemplateSchema.safeParse({ ...base, title: 'a\nb' }).success).toBe(false);
-    expect(messageTemplateSchema.safeParse({ ...base, body: 'a\u0000b' }).success).toBe(false);
-    expect(messageTemplateSchema.safeParse({ ...base, body: 'a\ud800b' }).success).toBe(false);
-    const action = { action: 'open', title: 'Open' };
-    expect(messageTemplateSchema.safeParse({ ...base, actions: [action, action, action] }).success).toBe(false);
-    expect(messageTemplateSchema.safeParse({ ...base, actions: [{ action: 'no spaces', title: 'x' }] }).success).toBe(false);
-    expect(messageTemplateSchema.safeParse({ ...base, icon: 'x' }).success).toBe(false);
   });
 });
 
