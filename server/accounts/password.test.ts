@@ -40,7 +40,7 @@ function countDerivedIterations(): { total: () => number; perCall: number[] } {
   const perCall: number[] = [];
   const real = crypto.subtle.deriveBits.bind(crypto.subtle);
   vi.spyOn(crypto.subtle, 'deriveBits').mockImplementation((algorithm, key, length) => {
-    perCall.push((algorithm as Pbkdf2Params).iterations);
+    perCall.push((algorithm as { iterations: number }).iterations);
     return real(algorithm, key, length);
   });
   return { total: () => perCall.reduce((sum, n) => sum + n, 0), perCall };
