@@ -36,3 +36,20 @@ export async function verifyCsrfToken(sessionToken: string, submitted: string | 
 export function needsCsrfCheck(method: string): boolean {
   return !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase());
 }
+
+/**
+ * Whether the browser says a request comes from another site: the first check every dashboard POST
+ * gets, the sign-in form's too (which has no session to derive a token from yet: without this, a
+ * page elsewhere could sign a visitor into an account of its choosing). Fetch Metadata
+ * (`Sec-Fetch-Site`, sent by every current browser) is trusted first: only `same-origin` and `none`
+ * (typed or bookmarked) pass, so a sibling subdomain (`same-site`) is refused too. Without it, a
+ * present `Origin` (RFC 6454 §7) must be the dashboard's; `null` (sandboxed frames, some
+ * redirects) is refused. With neither header (old browsers, scripts) the session's token decides.
+ */
+export function isCrossSiteRequest(headers: { secFetchSite?: string | null; origin?: string | null }, dashboardOrigin: string): boolean {
+  const site = headers.secFetchSite?.trim().toLowerCase();
+  if (site) return site !== 'same-origin' && site !== 'none';
+  const origin = headers.origin?.trim();
+  if (origin) return origin !== new URL(dashboardOrigin).origin;
+  return false;
+}

@@ -12,6 +12,7 @@ import {
   resolveSession,
   sessionCookieName,
   sessionCookieOptions,
+  sessionCookieSecure,
   startSession,
 } from './sessions.ts';
 import { tokenHash } from './tokens.ts';
@@ -126,6 +127,11 @@ describe('the session cookie', () => {
   it('is HttpOnly, SameSite=Lax, and Secure with the __Host- prefix on https', () => {
     expect(sessionCookieName(true)).toBe('__Host-pushcart-session');
     expect(sessionCookieOptions(true)).toEqual({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/', maxAge: 14 * 24 * 3600 });
+  });
+
+  it('is Secure exactly when the public URL is https', () => {
+    expect(sessionCookieSecure('https://push.shop.example')).toBe(true);
+    expect(sessionCookieSecure('http://localhost:8787')).toBe(false);
   });
 
   it('drops Secure and the prefix on plain http, which browsers would refuse them on', () => {

@@ -25,6 +25,11 @@ export function sessionCookieName(secure: boolean): string {
   return secure ? '__Host-pushcart-session' : 'pushcart-session';
 }
 
+/** Whether the cookie gets `Secure` (and the `__Host-` prefix): when the dashboard's public URL is https. */
+export function sessionCookieSecure(publicUrl: string): boolean {
+  return new URL(publicUrl).protocol === 'https:';
+}
+
 /** The attributes the session cookie is set with (in the shape of Hono's `setCookie` options). */
 export function sessionCookieOptions(secure: boolean): {
   httpOnly: true;

@@ -66,3 +66,9 @@ export async function consumePasswordLink(db: Db, tokenHash: string, now: Date):
     .returning(SUMMARY_COLUMNS)
     .executeTakeFirst();
 }
+
+/** Housekeeping: drops links that expired before `now` (used or not, none can be used again); returns how many. */
+export async function deleteExpiredPasswordLinks(db: Db, now: Date): Promise<number> {
+  const result = await db.deleteFrom('password_links').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
