@@ -247,3 +247,73 @@ export interface Database {
 }
 
 export type Db = Kysely<Database>;
+
+// Dashboard accounts (migrations/2026-11-29T0200-accounts.ts). Added to `Database` by interface
+// merging, so these tables sit in one block below the others.
+
+export type Role = 'owner' | 'editor' | 'viewer';
+
+export interface UsersTable {
+  id: Generated<string>;
+  /** Normalised (trimmed, lower case): unique case-insensitively. */
+  email: string;
+  name: string | null;
+  /** The self-describing encoded hash (server/accounts/password.ts); null until a password is set. */
+  password_hash: string | null;
+  password_changed_at: Timestamp | null;
+  last_sign_in_at: Timestamp | null;
+  created_at: ColumnType<Date, Date, Date>;
+}
+
+export interface MembershipsTable {
+  user_id: string;
+  site_id: string;
+  role: Role;
+  created_at: ColumnType<Date, Date, Date>;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  /** SHA-256 (hex) of the token the cookie carries. */
+  token_hash: string;
+  user_id: string;
+  created_at: ColumnType<Date, Date, Date>;
+  last_seen_at: ColumnType<Date, Date, Date>;
+  user_agent: string | null;
+}
+
+export interface InvitesTable {
+  id: Generated<string>;
+  token_hash: string;
+  site_id: string;
+  email: string;
+  role: Role;
+  created_by: string | null;
+  created_at: ColumnType<Date, Date, Date>;
+  expires_at: ColumnType<Date, Date, Date>;
+  used_at: Timestamp | null;
+  used_by: string | null;
+  revoked_at: Timestamp | null;
+}
+
+export type PasswordLinkPurpose = 'set' | 'reset';
+
+export interface PasswordLinksTable {
+  id: Generated<string>;
+  token_hash: string;
+  user_id: string;
+  purpose: PasswordLinkPurpose;
+  created_by: string | null;
+  created_at: ColumnType<Date, Date, Date>;
+  expires_at: ColumnType<Date, Date, Date>;
+  used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  memberships: MembershipsTable;
+  sessions: SessionsTable;
+  invites: InvitesTable;
+  password_links: PasswordLinksTable;
+}

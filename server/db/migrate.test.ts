@@ -11,13 +11,18 @@ const ALL_TABLES = [
   'events',
   'idempotency_keys',
   'interactions',
+  'invites',
+  'memberships',
   'notifications',
+  'password_links',
   'price_alerts',
   'product_interest',
   'products',
   'secret_keys',
+  'sessions',
   'sites',
   'subscriptions',
+  'users',
   'watches',
 ];
 
