@@ -109,3 +109,16 @@ describe('GET /docs', () => {
     expect(page).toContain('<script src="https://static.shop.example/scalar.js?a=1&amp;b=&quot;2&quot;"');
   });
 });
+
+describe('the route tests', () => {
+  it('answer every operation of the document with a success, or say why not', async () => {
+    const { OPERATIONS_EXERCISED_BY, OPERATIONS_NOT_EXERCISED } = await import('../testing/operations-exercised.ts');
+    const { existsSync } = await import('node:fs');
+    const assigned = new Set([...Object.values(OPERATIONS_EXERCISED_BY).flat(), ...Object.keys(OPERATIONS_NOT_EXERCISED)]);
+    const document = await fetchDocument();
+    expect(operationsOf(document).map((operation) => operation.name).filter((name) => !assigned.has(name))).toEqual([]);
+    // No stale names: each listed operation is in the document, each listed file exists.
+    expect([...assigned].filter((name) => !operationsOf(document).some((operation) => operation.name === name))).toEqual([]);
+    expect(Object.keys(OPERATIONS_EXERCISED_BY).filter((file) => !existsSync(new URL(`../../${file}`, import.meta.url)))).toEqual([]);
+  });
+});
