@@ -26,8 +26,6 @@ export interface AppDeps {
   clientScripts?: ClientScripts;
   /** Serve the demo shop at /demo (the dev server). */
   demo?: boolean;
-  /** Where the `/docs` page loads its script from; a CDN unless set (routes/api-reference.ts). */
-  docsScriptUrl?: string;
 }
 
 export interface AppEnv {

@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', clientScriptRoutes(deps.clientScripts));
   if (deps.demo) app.route('/', demoRoutes(deps));
   app.route('/', adminSiteRoutes(deps));
-  app.route('/', apiReferenceRoutes(() => app.routes, { publicUrl: deps.config.publicUrl, docsScriptUrl: deps.docsScriptUrl }));
+  app.route('/', apiReferenceRoutes(() => app.routes, { publicUrl: deps.config.publicUrl, docsScriptUrl: deps.config.docsScriptUrl }));
 
   app.notFound((c) => errorResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {

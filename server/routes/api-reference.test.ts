@@ -1,5 +1,6 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config.ts';
 import { ERROR_STATUS } from '../errors.ts';
 import { describeRoutes } from '../openapi/document.ts';
 import { EXTERNALLY_DECLARED_OPERATIONS } from '../openapi/external-operations.ts';
@@ -104,9 +105,13 @@ describe('GET /docs', () => {
   });
 
   it('loads the script from where the deployment points it', async () => {
-    const { app } = testApp(world.database.db, { docsScriptUrl: 'https://static.shop.example/scalar.js?a=1&b="2"' });
+    const { app } = testApp(world.database.db, { env: { PUSHCART_DOCS_SCRIPT_URL: 'https://static.shop.example/scalar.js?a=1&b="2"' } });
     const page = await (await app.request('/docs')).text();
     expect(page).toContain('<script src="https://static.shop.example/scalar.js?a=1&amp;b=&quot;2&quot;"');
+  });
+
+  it('refuses at start a script address that is not an http(s) URL', () => {
+    expect(() => parseConfig({ PUSHCART_DOCS_SCRIPT_URL: 'javascript:alert(1)' })).toThrow(/PUSHCART_DOCS_SCRIPT_URL: must be an absolute http\(s\) URL/);
   });
 });
 

@@ -8,8 +8,8 @@ import { operation } from '../openapi/operation.ts';
 /**
  * The reference page's script: Scalar's standalone bundle, pinned, from jsDelivr. It is about
  * 3 MB, too large to ship inside a Worker (whose whole script is limited to 3 MiB compressed on
- * the free plan), so the page loads it from the CDN; `docsScriptUrl` points it elsewhere (a copy
- * on the shop's own host for machines without internet). `/openapi.json` itself needs nothing
+ * the free plan), so the page loads it from the CDN; `PUSHCART_DOCS_SCRIPT_URL` points it elsewhere
+ * (a copy on a host an offline network reaches). `/openapi.json` itself needs nothing
  * from outside.
  */
 export const DEFAULT_DOCS_SCRIPT_URL = 'https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.76.0/dist/browser/standalone.js';
