@@ -9,13 +9,14 @@ import { createSecretKey, createSite, publicSiteView, secretKeyView } from '../s
 import { identifySecretView } from '../sites/identity-signature.ts';
 import { newSiteSchema } from '../sites/site-input.ts';
 import { createdSiteSchema, publicSiteSchema, secretKeySchema } from '../sites/site-view-schemas.ts';
-import { operation } from '../openapi/operation.ts';
+import { operation, type Operation } from '../openapi/operation.ts';
 import { text, validate } from '../validation.ts';
 
 const siteParam = z.object({ siteId: text() });
 
-const admin = (summary: string, responses: Parameters<typeof operation>[0]['responses'], description?: string) =>
-  operation({ summary, tag: 'Admin', access: 'adminToken', responses, errors: ['not_found'], ...(description ? { description } : {}) });
+/** An admin operation; those on one site answer 404 for a site (or key) that does not exist. */
+const admin = (summary: string, responses: Operation['responses'], options: { description?: string; onOneSite?: boolean } = {}) =>
+  operation({ summary, tag: 'Admin', access: 'adminToken', responses, errors: options.onOneSite === false ? [] : ['not_found'], ...(options.description ? { description: options.description } : {}) });
 
 /** `/v1/admin/sites…`: the same operations as `pushcart site|key`, for the dashboard and scripts. */
 export function adminSiteRoutes(deps: AppDeps) {
@@ -27,12 +28,12 @@ export function adminSiteRoutes(deps: AppDeps) {
 
   return new Hono<AppEnv>()
     .use('/v1/admin/*', adminTokenAuth(deps))
-    .post('/v1/admin/sites', admin('Create a site', { 201: { description: 'The site, its publishable key and its first secret key (shown this once)', schema: createdSiteSchema } }), validate('json', newSiteSchema), async (c) => {
+    .post('/v1/admin/sites', admin('Create a site', { 201: { description: 'The site, its publishable key and its first secret key (shown this once)', schema: createdSiteSchema } }, { onOneSite: false }), validate('json', newSiteSchema), async (c) => {
       const created = await createSite(deps.db, c.req.valid('json'), deps.config.masterKey);
       deps.logger.log('info', 'site created', { siteId: created.id, requestId: c.get('requestId') });
       return c.json(created, 201);
     })
-    .get('/v1/admin/sites', admin('List the sites', { 200: { description: 'Every site', schema: z.strictObject({ data: z.array(publicSiteSchema) }) } }), async (c) => {
+    .get('/v1/admin/sites', admin('List the sites', { 200: { description: 'Every site', schema: z.strictObject({ data: z.array(publicSiteSchema) }) } }, { onOneSite: false }), async (c) => {
       const sites = await listSites(deps.db);
       return c.json({ data: sites.map(publicSiteView) });
     })
@@ -44,7 +45,7 @@ export function adminSiteRoutes(deps: AppDeps) {
       admin(
         'Read the site’s identify secret',
         { 200: { description: 'The secret the shop signs external user ids with', schema: z.strictObject({ siteId: z.uuid(), identifySecret: z.string(), legacyAcceptedUntil: z.iso.datetime().nullable() }) } },
-        'Only with `PUSHCART_MASTER_KEY` set (404 otherwise: identify is then signed with a secret key’s hash).',
+        { description: 'Only with `PUSHCART_MASTER_KEY` set (404 otherwise: identify is then signed with a secret key’s hash).' },
       ),
       validate('param', siteParam), async (c) => {
       const site = await requireSite(c.req.valid('param').siteId);
