@@ -115,7 +115,20 @@ type JsonSchema = Record<string, unknown>;
  * Checks written as code (refinements) have no JSON Schema form and are left to the descriptions.
  */
 export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const { $schema: _dialect, ...json } = z.toJSONSchema(documentedSchema(schema), { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
+  const { $schema: _dialect, ...json } = z.toJSONSchema(documentedSchema(schema), {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    override: (context) => {
+      // A transform's output has no JSON Schema; those in answers (canonical spellings, a typed
+      // view of the same record) keep their input's shape, so the input's output describes them.
+      const definition = context.zodSchema._zod.def as { type: string; in?: z.ZodType; out?: z.ZodType };
+      if (io !== 'output' || definition.type !== 'pipe' || definition.out?._zod.def.type !== 'transform' || !definition.in) return;
+      const shape = jsonSchemaOf(definition.in, 'output');
+      for (const key of Object.keys(context.jsonSchema)) delete (context.jsonSchema as JsonSchema)[key];
+      Object.assign(context.jsonSchema, shape);
+    },
+  }) as JsonSchema;
   return json;
 }
 
