@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { currencyCode, externalIdText, httpUrlText, money, text } from '../validation.ts';
+import { currencyCode, externalIdText, httpUrlText, jsonValueCheck, money, text } from '../validation.ts';
 
 const id = externalIdText();
+/** Fields a shop sends beyond the known ones: kept, and checked as all free-form JSON is. */
+const shopFields = z.unknown().check(jsonValueCheck);
+const withShopFields = <Shape extends z.core.$ZodLooseShape>(shape: Shape) => z.object(shape).catchall(shopFields);
 const currency = currencyCode();
 const httpUrl = httpUrlText();
 
@@ -11,12 +14,12 @@ const httpUrl = httpUrlText();
  * free-form.
  */
 export const KNOWN_EVENT_PROPERTIES = {
-  product_viewed: z.looseObject({ productId: id, name: text().max(500).optional(), price: money(), currency, url: httpUrl, image: httpUrl.optional() }),
-  cart_updated: z.looseObject({
+  product_viewed: withShopFields({ productId: id, name: text().max(500).optional(), price: money(), currency, url: httpUrl, image: httpUrl.optional() }),
+  cart_updated: withShopFields({
     cartId: id,
     items: z
       .array(
-        z.looseObject({
+        withShopFields({
           productId: id,
           name: text().max(500),
           price: money(),
@@ -30,8 +33,8 @@ export const KNOWN_EVENT_PROPERTIES = {
     currency,
     url: httpUrl,
   }),
-  checkout_started: z.looseObject({ cartId: id.optional() }),
-  order_completed: z.looseObject({ orderId: id, value: money(), currency, cartId: id.optional() }),
+  checkout_started: withShopFields({ cartId: id.optional() }),
+  order_completed: withShopFields({ orderId: id, value: money(), currency, cartId: id.optional() }),
 } as const;
 
 export type KnownEventType = keyof typeof KNOWN_EVENT_PROPERTIES;
