@@ -40,7 +40,7 @@ const statsSchema = z.strictObject({
   to: z.iso.datetime(),
   attributionWindowHours: z.number().int(),
   triggers: z.record(z.string(), z.strictObject({ ...funnel, holdout: z.strictObject({ sent: group, heldOut: group, lift: z.number().nullable() }).nullable() })),
-  notifications: z.array(z.strictObject({ id: z.string(), title: z.string().nullable(), createdAt: z.union([z.iso.datetime(), z.string()]), ...funnel })),
+  notifications: z.array(z.strictObject({ id: z.string(), title: z.string().nullable(), createdAt: z.iso.datetime(), ...funnel })),
 });
 
 /**
