@@ -11,7 +11,7 @@ import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { keyKind } from '../sites/api-keys.ts';
 import { externalIdText, jsonObject, money, text, validate, visitorIdText } from '../validation.ts';
 import { documentAs, operation } from '../openapi/operation.ts';
-import { KNOWN_EVENT_PROPERTIES, parseKnownEvent } from '../triggers/commerce-event-input.ts';
+import { KNOWN_EVENT_TYPES, knownEventSchema } from '../triggers/commerce-event-input.ts';
 
 const visitorId = visitorIdText();
 const id = externalIdText();
@@ -28,20 +28,20 @@ const eventEnvelope = z.object({
 });
 
 /**
- * An event, parsed into one variant per known type (`custom: false`, its properties typed) or a
- * shop's own event (`custom: true`, free-form properties). A known type's property problems are
+ * An event: a known type parsed by `knownEventSchema` (`custom: false`, its properties typed per
+ * type) or a shop's own (`custom: true`, free-form properties). A known type's property problems are
  * reported under `properties.…`.
  */
 const eventBody = documentAs(
   eventEnvelope.transform((event, ctx) => {
-    const known = parseKnownEvent(event.type, event.properties);
-    if (known === undefined) return { ...event, custom: true as const };
-    if (known.success) return { ...event, ...known.event, custom: false as const };
-    for (const issue of known.issues) ctx.addIssue({ code: 'custom', path: ['properties', ...issue.path.map(String)], message: issue.message });
+    if (!KNOWN_EVENT_TYPES.has(event.type)) return { ...event, custom: true as const };
+    const known = knownEventSchema.safeParse({ type: event.type, properties: event.properties });
+    if (known.success) return { ...event, ...known.data, custom: false as const };
+    for (const issue of known.error.issues) ctx.addIssue({ code: 'custom', path: issue.path.map(String), message: issue.message });
     return z.NEVER;
   }),
   z.union([
-    ...Object.entries(KNOWN_EVENT_PROPERTIES).map(([type, properties]) => eventEnvelope.extend({ type: z.literal(type), properties })),
+    ...knownEventSchema.options.map((variant) => eventEnvelope.extend(variant.shape)),
     eventEnvelope.extend({ type: eventEnvelope.shape.type.describe('A type of the shop’s own (not one of the above): its properties are free-form') }),
   ]),
 );

@@ -37,33 +37,18 @@ export const KNOWN_EVENT_PROPERTIES = {
   order_completed: withShopFields({ orderId: id, value: money(), currency, cartId: id.optional() }),
 } as const;
 
-export type KnownEventType = keyof typeof KNOWN_EVENT_PROPERTIES;
+/**
+ * A known event, `{type, properties}`, parsed by its type: a zod discriminated union, so switching
+ * on `type` gives each type's own properties.
+ */
+export const knownEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('product_viewed'), properties: KNOWN_EVENT_PROPERTIES.product_viewed }),
+  z.object({ type: z.literal('cart_updated'), properties: KNOWN_EVENT_PROPERTIES.cart_updated }),
+  z.object({ type: z.literal('checkout_started'), properties: KNOWN_EVENT_PROPERTIES.checkout_started }),
+  z.object({ type: z.literal('order_completed'), properties: KNOWN_EVENT_PROPERTIES.order_completed }),
+]);
 
-/** A known event with its properties parsed: switching on `type` gives each type's own properties. */
-export type KnownEvent = { [Type in KnownEventType]: { type: Type; properties: z.output<(typeof KNOWN_EVENT_PROPERTIES)[Type]> } }[KnownEventType];
+export type KnownEvent = z.output<typeof knownEventSchema>;
 
-type Parsed = { success: true; event: KnownEvent } | { success: false; issues: z.core.$ZodIssue[] };
-
-/** `properties` parsed for a known `type`; undefined for a custom type. */
-export function parseKnownEvent(type: string, properties: unknown): Parsed | undefined {
-  switch (type) {
-    case 'product_viewed': {
-      const result = KNOWN_EVENT_PROPERTIES.product_viewed.safeParse(properties);
-      return result.success ? { success: true, event: { type: 'product_viewed', properties: result.data } } : { success: false, issues: result.error.issues };
-    }
-    case 'cart_updated': {
-      const result = KNOWN_EVENT_PROPERTIES.cart_updated.safeParse(properties);
-      return result.success ? { success: true, event: { type: 'cart_updated', properties: result.data } } : { success: false, issues: result.error.issues };
-    }
-    case 'checkout_started': {
-      const result = KNOWN_EVENT_PROPERTIES.checkout_started.safeParse(properties);
-      return result.success ? { success: true, event: { type: 'checkout_started', properties: result.data } } : { success: false, issues: result.error.issues };
-    }
-    case 'order_completed': {
-      const result = KNOWN_EVENT_PROPERTIES.order_completed.safeParse(properties);
-      return result.success ? { success: true, event: { type: 'order_completed', properties: result.data } } : { success: false, issues: result.error.issues };
-    }
-    default:
-      return undefined;
-  }
-}
+/** The event types the commerce triggers read; any other is a shop's own. */
+export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_EVENT_PROPERTIES));
