@@ -38,6 +38,9 @@ describe('GET /openapi.json', () => {
     const result = await new Validator().validate(document as never);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
+    // The schema cannot say this one (OpenAPI 3.1 §4.8.10.1: operationId is unique in the document).
+    const ids = operationsOf(document).map(({ operation }) => operation.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('describes every route of the app (a route without a declaration is listed here)', async () => {
