@@ -8,6 +8,7 @@ import { ApiError, errorResponse } from './errors.ts';
 import { describeError } from './logger.ts';
 import { createRateLimiters } from './middleware/rate-limit.ts';
 import { adminSiteRoutes } from './routes/admin-sites.ts';
+import { apiReferenceRoutes } from './routes/api-reference.ts';
 import { clientScriptRoutes } from './routes/client-scripts.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', clientScriptRoutes(deps.clientScripts));
   if (deps.demo) app.route('/', demoRoutes(deps));
   app.route('/', adminSiteRoutes(deps));
+  app.route('/', apiReferenceRoutes(() => app.routes, { publicUrl: deps.config.publicUrl, docsScriptUrl: deps.config.docsScriptUrl }));
 
   app.notFound((c) => errorResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {

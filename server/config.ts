@@ -133,6 +133,9 @@ const databaseUrl = z
 
 const adminToken = z.string().trim().min(24, 'must be at least 24 characters (openssl rand -hex 24)');
 
+/** Where `/docs` loads its script from (routes/api-reference.ts); a copy on a host the operator's network reaches. */
+const scriptUrl = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL of the reference page script' });
+
 const configSchema = z.object({
   PORT: port.optional(),
   DATABASE_URL: optionalString.pipe(databaseUrl.optional()),
@@ -145,6 +148,7 @@ const configSchema = z.object({
   PUSHCART_TRUSTED_PROXIES: optionalString.pipe(trustedProxies.optional()),
   PUSHCART_RATE_LIMIT_PER_IP: optionalString.pipe(rateLimit.optional()),
   PUSHCART_RATE_LIMIT_PER_SITE: optionalString.pipe(rateLimit.optional()),
+  PUSHCART_DOCS_SCRIPT_URL: optionalString.pipe(scriptUrl.optional()),
 });
 
 export interface Config {
@@ -160,6 +164,8 @@ export interface Config {
   trustedProxies: IpRange[];
   rateLimitPerIp: BucketSettings;
   rateLimitPerSite: BucketSettings;
+  /** The `/docs` page's script; unset: a pinned copy on a public CDN. */
+  docsScriptUrl?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -196,5 +202,6 @@ export function parseConfig(env: Record<string, unknown>): Config {
     trustedProxies: values.PUSHCART_TRUSTED_PROXIES ?? [],
     rateLimitPerIp: values.PUSHCART_RATE_LIMIT_PER_IP ?? DEFAULT_PER_IP_LIMIT,
     rateLimitPerSite: values.PUSHCART_RATE_LIMIT_PER_SITE ?? DEFAULT_PER_SITE_LIMIT,
+    docsScriptUrl: values.PUSHCART_DOCS_SCRIPT_URL,
   };
 }

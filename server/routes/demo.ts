@@ -9,6 +9,7 @@ import { reportUrl } from '../notifications/payload.ts';
 import { send } from '../notifications/send.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
 import { validate, visitorIdText } from '../validation.ts';
+import { operation } from '../openapi/operation.ts';
 
 const PRODUCTS = [
   { id: 'sneaker-blue', name: 'Blue sneakers', price: 89, colour: '#3b6fd8' },
@@ -51,7 +52,17 @@ export function demoRoutes(deps: AppDeps) {
   };
 
   return new Hono<AppEnv>()
-    .get('/demo', async (c) => {
+    .get(
+      '/demo',
+      operation({
+        summary: 'The demo shop',
+        description: 'Only on the dev server (`npm start` with the demo on): a page to try the prompt, a cart reminder and a test push.',
+        tag: 'Demo',
+        access: 'public',
+        responses: { 200: { description: 'The page', contentType: 'text/html' } },
+        errors: ['not_found', 'rate_limited'],
+      }),
+      async (c) => {
       // A page view costs a query: counted like the browser routes' requests.
       limit(c.get('rateLimiters').perIp, clientAddress(c, deps), 'Too many requests from this address');
       const site = await demoSite(c);
@@ -150,7 +161,16 @@ document.getElementById('test-push').addEventListener('click', async () => {
     // the random token only that browser holds, the push is fixed text to the demo site's own
     // subscribers, and both the visitor and the address are rate-limited: the door opens onto
     // nothing but the asker's own browser.
-    .post('/demo/test-push', validate('json', z.object({ visitorId: visitorIdText() }).strict()), async (c) => {
+    .post(
+      '/demo/test-push',
+      operation({
+        summary: 'Send a test push to the asking demo visitor',
+        tag: 'Demo',
+        access: 'public',
+        responses: { 202: { description: 'Queued', schema: z.strictObject({ id: z.uuid(), audience: z.number().int().nonnegative() }) } },
+        errors: ['not_found', 'origin_not_allowed', 'rate_limited'],
+      }),
+      validate('json', z.object({ visitorId: visitorIdText() }).strict()), async (c) => {
       // The address first, before any query: a flood with forged origins costs no database work.
       limit(perAddress, clientAddress(c, deps), 'Too many test pushes from this address');
       const site = await demoSite(c);

@@ -9,56 +9,42 @@ import { bearerToken, browserAccess } from '../middleware/browser-access.ts';
 import type { RateLimiters } from '../middleware/rate-limit.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { keyKind } from '../sites/api-keys.ts';
-import { currencyCode, externalIdText, httpUrlText, jsonObject, money, text, validate, visitorIdText } from '../validation.ts';
+import { externalIdText, jsonObject, money, text, validate, visitorIdText } from '../validation.ts';
+import { documentAs, operation } from '../openapi/operation.ts';
+import { KNOWN_EVENT_TYPES, knownEventSchema } from '../triggers/commerce-event-input.ts';
 
 const visitorId = visitorIdText();
 const id = externalIdText();
-const currency = currencyCode();
-const httpUrl = httpUrlText();
-
-/** The events the commerce triggers read; unknown fields are kept as properties. */
-const KNOWN_EVENTS = {
-  product_viewed: z.looseObject({ productId: id, name: text().max(500).optional(), price: money(), currency, url: httpUrl, image: httpUrl.optional() }),
-  cart_updated: z.looseObject({
-    cartId: id,
-    items: z
-      .array(
-        z.looseObject({
-          productId: id,
-          name: text().max(500),
-          price: money(),
-          quantity: z.number().int().min(0).max(10_000),
-          image: httpUrl.optional(),
-          url: httpUrl.optional(),
-        }),
-      )
-      .max(200),
-    total: money(),
-    currency,
-    url: httpUrl,
-  }),
-  checkout_started: z.looseObject({ cartId: id.optional() }),
-  order_completed: z.looseObject({ orderId: id, value: money(), currency, cartId: id.optional() }),
-} as const;
 
 const CUSTOM_EVENT_TYPE = /^[a-z][a-z0-9_.:-]{0,63}$/;
 
-const eventBody = z
-  .object({
-    type: text().regex(CUSTOM_EVENT_TYPE, 'must be a known event type or a custom one like wishlist_added'),
-    visitorId: visitorId.optional(),
-    externalUserId: id.optional(),
-    /** The sender's id for this event: the same id again is a retry and stored once. */
-    eventId: text().min(1).max(100).optional(),
-    properties: jsonObject().default({}),
-  })
-  .superRefine((event, ctx) => {
-    const schema = KNOWN_EVENTS[event.type as keyof typeof KNOWN_EVENTS];
-    const result = schema?.safeParse(event.properties);
-    for (const issue of result?.success === false ? result.error.issues : []) {
-      ctx.addIssue({ code: 'custom', path: ['properties', ...issue.path.map(String)], message: issue.message });
-    }
-  });
+const eventEnvelope = z.object({
+  type: text().regex(CUSTOM_EVENT_TYPE, 'must be a known event type or a custom one like wishlist_added'),
+  visitorId: visitorId.optional(),
+  externalUserId: id.optional(),
+  /** The sender's id for this event: the same id again is a retry and stored once. */
+  eventId: text().min(1).max(100).optional(),
+  properties: jsonObject().default({}),
+});
+
+/**
+ * An event: a known type parsed by `knownEventSchema` (`custom: false`, its properties typed per
+ * type) or a shop's own (`custom: true`, free-form properties). A known type's property problems are
+ * reported under `properties.…`.
+ */
+const eventBody = documentAs(
+  eventEnvelope.transform((event, ctx) => {
+    if (!KNOWN_EVENT_TYPES.has(event.type)) return { ...event, custom: true as const };
+    const known = knownEventSchema.safeParse({ type: event.type, properties: event.properties });
+    if (known.success) return { ...event, ...known.data, custom: false as const };
+    for (const issue of known.error.issues) ctx.addIssue({ code: 'custom', path: issue.path.map(String), message: issue.message });
+    return z.NEVER;
+  }),
+  z.union([
+    ...knownEventSchema.options.map((variant) => eventEnvelope.extend(variant.shape)),
+    eventEnvelope.extend({ type: eventEnvelope.shape.type.describe('A type of the shop’s own (not one of the above): its properties are free-form') }),
+  ]),
+);
 
 const watchBody = z.object({
   visitorId,
@@ -87,7 +73,17 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
 
   return new Hono<AppEnv>()
     .use('/v1/events', eitherKey)
-    .post('/v1/events', validate('json', eventBody), async (c) => {
+    .post(
+      '/v1/events',
+      operation({
+        summary: 'Record a shopper’s event',
+        description:
+          '`product_viewed`, `cart_updated`, `checkout_started` and `order_completed` drive the triggers (cart reminders, price drops, conversions); any other type is stored as it is. From a page (publishable key, with `visitorId`) or the shop’s backend (secret key, with `visitorId` or `externalUserId`). The same `eventId` again is a retry: stored once, `duplicate: true`.',
+        tag: 'Browser',
+        access: 'eitherKey',
+        responses: { 202: { description: 'Stored (or a retry of a stored event)', schema: z.strictObject({ stored: z.boolean(), duplicate: z.boolean() }) } },
+      }),
+      validate('json', eventBody), async (c) => {
       const site = c.get('site');
       const event = c.req.valid('json');
       const source = c.get('eventSource');
@@ -103,16 +99,23 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
       // retried event (same eventId) is stored once and changes nothing the second time.
       const result = await deps.db.transaction().execute(async (trx) => {
         const isNew = await insertEvent(trx, { siteId: site.id, source, type: event.type, ...stored, properties: event.properties, clientEventId: event.eventId ?? null, at: now });
-        const queued = isNew
-          ? await applyCommerceEvent(trx, site, { type: event.type, source, ...stored, properties: event.properties }, { now, publicUrl: deps.config.publicUrl })
-          : [];
+        const queued = isNew && !event.custom ? await applyCommerceEvent(trx, site, { ...event, source, ...stored }, { now, publicUrl: deps.config.publicUrl }) : [];
         return { isNew, queued };
       });
       for (const id of result.queued) await deps.onNotificationQueued?.(id);
       return c.json({ stored: result.isNew, duplicate: !result.isNew }, 202);
     })
     .use('/v1/watches', fromBrowser)
-    .post('/v1/watches', validate('json', watchBody), async (c) => {
+    .post(
+      '/v1/watches',
+      operation({
+        summary: 'Watch a product for a price drop or a restock',
+        description: 'A `price_drop` watch with a `price` fires when the product reaches it; without one, at any drop of the site’s threshold.',
+        tag: 'Browser',
+        access: 'publishableKey',
+        responses: { 201: { description: 'Watching', schema: z.strictObject({ productId: z.string(), kind: z.enum(['price_drop', 'back_in_stock']) }) } },
+      }),
+      validate('json', watchBody), async (c) => {
       const watch = c.req.valid('json');
       const siteId = c.get('site').id;
       const now = new Date((deps.now ?? Date.now)());

@@ -7,6 +7,7 @@ import { ApiError } from '../errors.ts';
 import { checkOrigin, grantOrigin } from '../middleware/browser-access.ts';
 import type { RateLimiters } from '../middleware/rate-limit.ts';
 import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
+import { operation } from '../openapi/operation.ts';
 import { secretsEqual } from '../sha256.ts';
 import { text, validate } from '../validation.ts';
 
@@ -33,7 +34,18 @@ const interactionBody = z.object({
 export function interactionRoutes(deps: AppDeps, limiters: RateLimiters) {
   return new Hono<AppEnv>()
     .use('/v1/interactions', serviceWorkerAccess(deps, limiters))
-    .post('/v1/interactions', validate('json', interactionBody), async (c) => {
+    .post(
+      '/v1/interactions',
+      operation({
+        summary: 'Report that a notification was shown, clicked or dismissed',
+        description: 'Sent by the service worker with the per-delivery token only the encrypted payload carried; each kind counts once per delivery.',
+        tag: 'Browser',
+        access: 'serviceWorker',
+        responses: { 204: { description: 'Recorded' } },
+        errors: ['invalid_key', 'interaction_replayed'],
+      }),
+      validate('json', interactionBody),
+      async (c) => {
       const { token, type, action } = c.req.valid('json');
       const [deliveryId, secret] = token.split('.') as [string, string];
       const delivery = await findReportableDelivery(deps.db, deliveryId);

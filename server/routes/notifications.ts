@@ -10,14 +10,77 @@ import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { sendNotificationSchema } from '../notifications/notification-input.ts';
 import { reportUrl } from '../notifications/payload.ts';
 import { send } from '../notifications/send.ts';
+import { operation } from '../openapi/operation.ts';
+import { isoInstant } from '../sites/site-view-schemas.ts';
 import { text, validate } from '../validation.ts';
+
+const count = z.number().int().nonnegative();
+
+/** `GET /v1/notifications/{id}` as JSON. */
+const notificationStatusSchema = z.strictObject({
+  id: z.uuid(),
+  status: z.enum(['sending', 'completed']),
+  kind: z.enum(['transactional', 'marketing']),
+  /** Who queued it: `api`, a trigger (`cart_reminder`, `price_drop`, `back_in_stock`), `demo`… */
+  trigger: z.string(),
+  audience: count,
+  createdAt: isoInstant,
+  counts: z.strictObject({
+    queued: count,
+    sent: count,
+    failed: count,
+    expired: count,
+    suppressed: count,
+    heldOut: count,
+    shown: count,
+    clicked: count,
+    dismissed: count,
+    converted: count,
+  }),
+  /** Attributed order value per currency. */
+  revenue: z.record(z.string(), z.number()),
+  problems: z.array(
+    z.strictObject({
+      reason: z.string(),
+      status: z.enum(['queued', 'sending', 'sent', 'failed', 'expired', 'suppressed', 'held_out']),
+      count,
+      example: z.strictObject({
+        deliveryId: z.string(),
+        subscriptionId: z.string(),
+        attempts: count,
+        lastStatus: z.number().int().nullable(),
+        lastError: z.string(),
+        until: z.string().optional(),
+      }),
+    }),
+  ),
+});
 
 /** `POST /v1/notifications` (send) and `GET /v1/notifications/{id}` (status, counts and delivery problems). */
 export function notificationRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .use('/v1/notifications', secretKeyAuth(deps))
     .use('/v1/notifications/*', secretKeyAuth(deps))
-    .post('/v1/notifications', validate('json', sendNotificationSchema), async (c) => {
+    .post(
+      '/v1/notifications',
+      operation({
+        summary: 'Send a notification',
+        description:
+          'Queues a push to an audience (subscription ids, external user ids, visitor ids, a tag filter, or everyone); the payload must fit 3,993 bytes after encryption (413 otherwise). The same `Idempotency-Key` with the same body answers the first response again without a second send; with another body, 409.',
+        tag: 'Send API',
+        access: 'secretKey',
+        requestHeaders: { 'Idempotency-Key': 'Makes a retry safe: kept 48 hours.' },
+        responses: {
+          202: {
+            description: 'Queued; `audience` subscriptions will get it',
+            schema: z.strictObject({ id: z.uuid(), audience: count }),
+            headers: { 'Idempotent-Replayed': '`true` when this is the answer to an earlier request with the same key' },
+          },
+        },
+        errors: ['idempotency_conflict'],
+      }),
+      validate('json', sendNotificationSchema),
+      async (c) => {
       const site = c.get('site');
       const input = c.req.valid('json');
       const idempotencyKey = c.req.header('Idempotency-Key');
@@ -47,7 +110,17 @@ export function notificationRoutes(deps: AppDeps) {
       });
       return c.json({ id: sent.id, audience: sent.audience }, 202);
     })
-    .get('/v1/notifications/:id', validate('param', z.object({ id: text() })), async (c) => {
+    .get(
+      '/v1/notifications/:id',
+      operation({
+        summary: 'A notification’s status and counts',
+        description: 'Deliveries by status, interactions the service workers reported, attributed conversions and revenue, and why deliveries did not go (yet).',
+        tag: 'Send API',
+        access: 'secretKey',
+        responses: { 200: { description: 'The notification', schema: notificationStatusSchema } },
+        errors: ['not_found'],
+      }),
+      validate('param', z.object({ id: text() })), async (c) => {
       const site = c.get('site');
       const { id } = c.req.valid('param');
       const notification = isUuid(id) ? await findNotification(deps.db, site.id, id) : undefined;

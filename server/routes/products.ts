@@ -4,6 +4,8 @@ import type { AppDeps, AppEnv } from '../app-env.ts';
 import { findProduct, upsertProducts, type ProductInput } from '../db/products.ts';
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
+import { operation } from '../openapi/operation.ts';
+import { isoInstant } from '../sites/site-view-schemas.ts';
 import { fireProductTriggers } from '../triggers/price-drops.ts';
 import { currencyCode, externalIdText, httpUrlText, money, text, validate } from '../validation.ts';
 
@@ -27,6 +29,18 @@ const batchBody = z
   .strict()
   .refine((body) => new Set(body.products.map((p) => p.id)).size === body.products.length, { message: 'products: each id at most once per batch', path: ['products'] });
 
+const productSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  url: z.string().nullable(),
+  image: z.string().nullable(),
+  price: z.number().nullable(),
+  currency: z.string().nullable(),
+  inStock: z.boolean(),
+});
+/** Ids of the price-drop and back-in-stock notifications this change queued. */
+const notificationsQueued = z.array(z.uuid());
+
 /**
  * The catalogue feed (secret key): `PUT /v1/products/{id}` and `POST /v1/products/batch`. A lower
  * price or a restock fires the price-drop and back-in-stock triggers in the same transaction, so
@@ -47,18 +61,50 @@ export function productRoutes(deps: AppDeps) {
 
   return new Hono<AppEnv>()
     .use('/v1/products/*', secretKeyAuth(deps))
-    .post('/v1/products/batch', validate('json', batchBody), async (c) => {
+    .post(
+      '/v1/products/batch',
+      operation({
+        summary: 'Feed up to 1,000 products',
+        description: 'Fields left out keep their stored value. A lower price or a restock queues the price-drop and back-in-stock pushes in the same transaction.',
+        tag: 'Catalogue',
+        access: 'secretKey',
+        responses: { 200: { description: 'Stored', schema: z.strictObject({ stored: z.number().int().nonnegative(), notificationsQueued }) } },
+      }),
+      validate('json', batchBody), async (c) => {
       const { products } = c.req.valid('json');
       const { changes, queued } = await store(c.get('site').id, c.get('site'), products.map(({ id, ...p }) => toInput(id, p)));
       return c.json({ stored: changes.length, notificationsQueued: queued }, 200);
     })
-    .put('/v1/products/:id', validate('param', z.object({ id: productId })), validate('json', productFields), async (c) => {
+    .put(
+      '/v1/products/:id',
+      operation({
+        summary: 'Feed one product',
+        description: 'Fields left out keep their stored value; `name` is required the first time. A lower price or a restock queues the triggers’ pushes.',
+        tag: 'Catalogue',
+        access: 'secretKey',
+        responses: { 200: { description: 'The product as stored', schema: productSchema.extend({ notificationsQueued }) } },
+      }),
+      validate('param', z.object({ id: productId })), validate('json', productFields), async (c) => {
       const { id } = c.req.valid('param');
       const { changes, queued } = await store(c.get('site').id, c.get('site'), [toInput(id, c.req.valid('json'))]);
       const product = changes[0]!;
       return c.json({ ...productJson(product), notificationsQueued: queued }, 200);
     })
-    .get('/v1/products/:id', validate('param', z.object({ id: productId })), async (c) => {
+    .get(
+      '/v1/products/:id',
+      operation({
+        summary: 'Read one product',
+        tag: 'Catalogue',
+        access: 'secretKey',
+        responses: {
+          200: {
+            description: 'The product; `priceSource` says whether the price came from the feed or from shoppers’ views',
+            schema: productSchema.extend({ priceSource: z.string().nullable(), updatedAt: isoInstant }),
+          },
+        },
+        errors: ['not_found'],
+      }),
+      validate('param', z.object({ id: productId })), async (c) => {
       const { id } = c.req.valid('param');
       const row = await findProduct(deps.db, c.get('site').id, id);
       if (!row) throw new ApiError('not_found', `No product ${id} in this site's catalogue`);

@@ -6,6 +6,7 @@ import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { MAX_PAYLOAD_BYTES, reportUrl, worstCasePayloadBytes } from '../notifications/payload.ts';
 import { readSiteSettings, siteSettingsPatchSchema, siteSettingsSchema, type SiteSettings } from '../sites/site-settings.ts';
 import { worstCaseMessageBytes } from '../triggers/template-rendering.ts';
+import { operation } from '../openapi/operation.ts';
 import { issueDetails, validate } from '../validation.ts';
 
 /**
@@ -23,8 +24,28 @@ const TEMPLATE_URL_BUDGET_BYTES = 512;
 export function settingsRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .use('/v1/settings', secretKeyAuth(deps))
-    .get('/v1/settings', (c) => c.json(readSiteSettings(c.get('site').settings)))
-    .patch('/v1/settings', validate('json', siteSettingsPatchSchema), async (c) => {
+    .get(
+      '/v1/settings',
+      operation({
+        summary: 'The site’s settings',
+        description: 'Every setting, defaults filled in.',
+        tag: 'Settings',
+        access: 'secretKey',
+        responses: { 200: { description: 'The settings', schema: siteSettingsSchema } },
+      }),
+      (c) => c.json(readSiteSettings(c.get('site').settings)))
+    .patch(
+      '/v1/settings',
+      operation({
+        summary: 'Change some settings',
+        description:
+          'A deep merge: each section’s fields, templates per key and locale (`null` removes a template). An unknown key at any depth is refused by name; a template that could not fit a push with its longest placeholder values is refused with 413.',
+        tag: 'Settings',
+        access: 'secretKey',
+        responses: { 200: { description: 'Every setting after the change', schema: siteSettingsSchema } },
+        errors: ['not_found'],
+      }),
+      validate('json', siteSettingsPatchSchema), async (c) => {
       const site = c.get('site');
       const merged = mergeSettings(readSiteSettings(site.settings), c.req.valid('json'));
       const parsed = siteSettingsSchema.safeParse(merged);

@@ -4,6 +4,7 @@ import type { AppDeps, AppEnv } from '../app-env.ts';
 import { holdoutComparisons, siteFunnels } from '../db/stats.ts';
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
+import { operation } from '../openapi/operation.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { DAY_MS } from '../time.ts';
 import { text, validate } from '../validation.ts';
@@ -19,6 +20,29 @@ const instant = text().refine((value) => isoDateTime.safeParse(value).success ||
 });
 const query = z.object({ from: instant.optional(), to: instant.optional() });
 
+const count = z.number().int().nonnegative();
+const funnel = {
+  notifications: count,
+  audience: count,
+  sent: count,
+  heldOut: count,
+  suppressed: count,
+  failed: count,
+  shown: count,
+  clicked: count,
+  converted: count,
+  /** Attributed order value per currency. */
+  revenue: z.record(z.string(), z.number()),
+};
+const group = z.strictObject({ subscribers: count, ordered: count, orderRate: z.number().nullable() });
+const statsSchema = z.strictObject({
+  from: z.iso.datetime(),
+  to: z.iso.datetime(),
+  attributionWindowHours: z.number().int(),
+  triggers: z.record(z.string(), z.strictObject({ ...funnel, holdout: z.strictObject({ sent: group, heldOut: group, lift: z.number().nullable() }).nullable() })),
+  notifications: z.array(z.strictObject({ id: z.string(), title: z.string().nullable(), createdAt: z.iso.datetime(), ...funnel })),
+});
+
 /**
  * `GET /v1/stats?from=&to=` (secret key): for notifications queued in [from, to) — default the last
  * 30 days — the funnel sent → shown → clicked → converted with revenue, per trigger and per
@@ -27,7 +51,17 @@ const query = z.object({ from: instant.optional(), to: instant.optional() });
 export function statsRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .use('/v1/stats', secretKeyAuth(deps))
-    .get('/v1/stats', validate('query', query), async (c) => {
+    .get(
+      '/v1/stats',
+      operation({
+        summary: 'Funnels and holdout lift',
+        description:
+          'For notifications queued in [from, to) (default: the last 30 days, at most 366): sent → shown → clicked → converted with revenue, per trigger and per notification (the latest 100), and per trigger the holdout comparison.',
+        tag: 'Stats',
+        access: 'secretKey',
+        responses: { 200: { description: 'The figures', schema: statsSchema } },
+      }),
+      validate('query', query), async (c) => {
       const site = c.get('site');
       const { from: fromText, to: toText } = c.req.valid('query');
       const nowMs = (deps.now ?? Date.now)();

@@ -8,6 +8,7 @@ import { ApiError } from '../errors.ts';
 import { browserAccess, checkOrigin, grantOrigin } from '../middleware/browser-access.ts';
 import type { RateLimiters } from '../middleware/rate-limit.ts';
 import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
+import { operation } from '../openapi/operation.ts';
 import { verifyIdentitySignature } from '../sites/identity-signature.ts';
 import { checkPushEndpoint, MAX_ENDPOINT_LENGTH } from '../push/endpoint-policy.ts';
 import { checkSubscriptionKeys } from '../push/subscription-keys.ts';
@@ -45,11 +46,28 @@ const renewBody = z.object({ oldEndpoint: endpoint, subscription: pushSubscripti
 
 const unsubscribeBody = z.object({ endpoint });
 
+const subscriptionAnswer = (status: 'active' | 'unsubscribed') => z.strictObject({ id: z.string(), status: z.literal(status) });
+
 /** `POST /v1/subscriptions` and `DELETE /v1/subscriptions` (opt-out by endpoint). */
 export function subscriptionRoutes(deps: AppDeps, limiters: RateLimiters) {
   return new Hono<AppEnv>()
     .use('/v1/subscriptions', browserAccess(deps, limiters, { keyFrom: 'header' }))
-    .post('/v1/subscriptions', validate('json', subscribeBody), async (c) => {
+    .post(
+      '/v1/subscriptions',
+      operation({
+        summary: 'Store a browser’s push subscription',
+        description:
+          'The endpoint must be https on port 443 at a known push service. `externalUserId` links the subscriber to the shop’s user and must come with its `signature` (README: identify).',
+        tag: 'Browser',
+        access: 'publishableKey',
+        responses: {
+          201: { description: 'A new subscription', schema: subscriptionAnswer('active') },
+          200: { description: 'The endpoint was known to this site; it is updated', schema: subscriptionAnswer('active') },
+        },
+        errors: ['endpoint_not_allowed', 'invalid_signature', 'endpoint_conflict'],
+      }),
+      validate('json', subscribeBody),
+      async (c) => {
       const site = c.get('site');
       const body = c.req.valid('json');
       const verdict = checkNewSubscription(deps, body.subscription);
@@ -82,7 +100,17 @@ export function subscriptionRoutes(deps: AppDeps, limiters: RateLimiters) {
       }
       return c.json({ id: result.id, status: 'active' }, result.outcome === 'created' ? 201 : 200);
     })
-    .delete('/v1/subscriptions', validate('json', unsubscribeBody), async (c) => {
+    .delete(
+      '/v1/subscriptions',
+      operation({
+        summary: 'Opt out by endpoint',
+        tag: 'Browser',
+        access: 'publishableKey',
+        responses: { 200: { description: 'Unsubscribed; nothing more is sent to it', schema: subscriptionAnswer('unsubscribed') } },
+        errors: ['not_found'],
+      }),
+      validate('json', unsubscribeBody),
+      async (c) => {
       const site = c.get('site');
       const { endpoint } = c.req.valid('json');
       // Stored endpoints are normalised URLs; look up the same form the browser's endpoint was stored as.
@@ -93,7 +121,18 @@ export function subscriptionRoutes(deps: AppDeps, limiters: RateLimiters) {
     // pushsubscriptionchange, from the service worker: no site key there, the old endpoint (a secret
     // URL only that browser and we know) proves the caller, and picks the site for the origin check.
     .use('/v1/subscriptions/renew', serviceWorkerAccess(deps, limiters))
-    .post('/v1/subscriptions/renew', validate('json', renewBody), async (c) => {
+    .post(
+      '/v1/subscriptions/renew',
+      operation({
+        summary: 'Replace a subscription the browser renewed',
+        description: 'Sent by the service worker on `pushsubscriptionchange`: the old endpoint proves the caller and names the site.',
+        tag: 'Browser',
+        access: 'serviceWorker',
+        responses: { 200: { description: 'The subscription now pushes to the new endpoint', schema: subscriptionAnswer('active') } },
+        errors: ['not_found', 'endpoint_not_allowed'],
+      }),
+      validate('json', renewBody),
+      async (c) => {
       const { oldEndpoint, subscription } = c.req.valid('json');
       const old = await findSubscriptionByEndpoint(deps.db, normalisedUrl(oldEndpoint));
       const site = old ? await findSiteById(deps.db, old.site_id) : undefined;

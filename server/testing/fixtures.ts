@@ -10,6 +10,7 @@ import { send } from '../notifications/send.ts';
 import { encodeBase64Url } from '../push/base64url.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
+import { declaredResponseChecker, type SeenResponse } from './declared-responses.ts';
 
 export const SHOP_ORIGIN = 'https://shop.example';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -36,7 +37,26 @@ export function testApp(db: Db, overrides: Partial<AppDeps> & { env?: Record<str
     clientIp: (c) => resolveClientAddress(c.req.header('X-Test-Client-Ip') ?? '198.51.100.1', c.req.raw.headers, config.trustedProxies),
     ...rest,
   });
+  checkResponsesAgainstDocument(app);
   return { app, logger, config };
+}
+
+/** Every answer a test app gave in this test file, by operation: what `recordSeenResponses` keeps. */
+export const seenResponses: SeenResponse[] = [];
+
+/**
+ * Every answer the app gives in a test is checked against the OpenAPI document's declaration of
+ * its route (declared-responses.ts); one that does not match fails the request, and so the test.
+ */
+function checkResponsesAgainstDocument(app: ReturnType<typeof createApp>): void {
+  const check = declaredResponseChecker(() => app.routes);
+  const answer = app.fetch;
+  app.fetch = async (request, ...rest) => {
+    const response = await answer(request, ...rest);
+    const seen = await check(request, response);
+    if (seen) seenResponses.push(seen);
+    return response;
+  };
 }
 
 /**
@@ -94,4 +114,14 @@ export async function countSubscriptions(db: Db, siteId?: string): Promise<numbe
   if (siteId !== undefined) query = query.where('site_id', '=', siteId);
   const row = await query.executeTakeFirstOrThrow();
   return Number(row.count);
+}
+// In a vitest run, a route test file fails after its tests when an operation it is listed for in
+// operations-exercised.ts got no success answer (benchmarks import this file outside vitest).
+if (typeof process !== 'undefined' && process.env.VITEST) {
+  const { afterAll, expect } = await import('vitest');
+  const { operationsMissed } = await import('./operations-exercised.ts');
+  afterAll(() => {
+    const missed = operationsMissed(expect.getState().testPath ?? '', seenResponses);
+    if (missed.length > 0) throw new Error(`No declared success answer in this file for ${missed.join(', ')} (server/testing/operations-exercised.ts)`);
+  });
 }

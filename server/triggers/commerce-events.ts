@@ -1,19 +1,18 @@
 import { markCartsOrdered, upsertCart } from '../db/carts.ts';
 import { attributeOrder } from '../db/conversions.ts';
-import type { CartItem, Db } from '../db/database.ts';
+import type { Db } from '../db/database.ts';
 import { learnBrowserPrice, recordProductInterest, shopperKeys, upsertProducts } from '../db/products.ts';
 import type { SiteRow } from '../db/sites.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
+import type { KnownEvent } from './commerce-event-input.ts';
 import { fireProductTriggers } from './price-drops.ts';
 
-export interface CommerceEvent {
-  type: string;
+/** A known event as the events route parsed it (commerce-event-input.ts), with who sent it. */
+export type CommerceEvent = KnownEvent & {
   source: 'browser' | 'server';
   visitorId: string | null;
   externalUserId: string | null;
-  /** Validated by the events route for the known types (routes/events.ts). */
-  properties: Record<string, unknown>;
-}
+};
 
 /**
  * What a stored event changes for the triggers: product_viewed teaches the catalogue and who saw
@@ -24,17 +23,17 @@ export interface CommerceEvent {
  */
 export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceEvent, options: { now: Date; publicUrl: string }): Promise<string[]> {
   const shoppers = shopperKeys(event);
-  const p = event.properties;
   switch (event.type) {
     case 'product_viewed': {
-      const productId = p.productId as string;
+      const p = event.properties;
+      const productId = p.productId;
       const product = {
         productId,
-        ...(typeof p.name === 'string' ? { name: p.name } : {}),
-        url: p.url as string,
-        ...(typeof p.image === 'string' ? { image: p.image } : {}),
-        price: p.price as number,
-        currency: p.currency as string,
+        ...(p.name !== undefined ? { name: p.name } : {}),
+        url: p.url,
+        ...(p.image !== undefined ? { image: p.image } : {}),
+        price: p.price,
+        currency: p.currency,
       };
       const changes =
         event.source === 'server'
@@ -44,24 +43,25 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
       const queued = await fireProductTriggers(db, site, changes, options);
       await recordProductInterest(
         db,
-        shoppers.map((shopper) => ({ siteId: site.id, productId, shopper, price: p.price as number, via: 'viewed' as const })),
+        shoppers.map((shopper) => ({ siteId: site.id, productId, shopper, price: p.price, via: 'viewed' as const })),
         options.now,
       );
       return queued;
     }
     case 'cart_updated': {
-      const items = p.items as CartItem[];
+      const p = event.properties;
+      const items = p.items;
       await upsertCart(
         db,
         {
           siteId: site.id,
-          cartId: p.cartId as string,
+          cartId: p.cartId,
           visitorId: event.visitorId,
           externalUserId: event.externalUserId,
           items,
-          total: p.total as number,
-          currency: p.currency as string,
-          url: p.url as string,
+          total: p.total,
+          currency: p.currency,
+          url: p.url,
         },
         options.now,
         cartReminderDelays(site),
@@ -77,8 +77,9 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
       return [];
     }
     case 'order_completed': {
+      const p = event.properties;
       await markCartsOrdered(db, site.id, {
-        ...(typeof p.cartId === 'string' ? { cartId: p.cartId } : {}),
+        ...(p.cartId !== undefined ? { cartId: p.cartId } : {}),
         visitorId: event.visitorId,
         externalUserId: event.externalUserId,
         // Anyone with the publishable key can send a browser event: it may close only its own carts.
@@ -88,9 +89,9 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
         db,
         {
           siteId: site.id,
-          orderId: p.orderId as string,
-          value: p.value as number,
-          currency: p.currency as string,
+          orderId: p.orderId,
+          value: p.value,
+          currency: p.currency,
           visitorId: event.visitorId,
           externalUserId: event.externalUserId,
           source: event.source,
@@ -100,7 +101,7 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
       );
       return [];
     }
-    default:
+    case 'checkout_started':
       return [];
   }
 }

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { currencyCode, externalIdText, httpUrlText, jsonValueCheck, money, text } from '../validation.ts';
+
+const id = externalIdText();
+/** Fields a shop sends beyond the known ones: kept, and checked as all free-form JSON is. */
+const shopFields = z.unknown().check(jsonValueCheck);
+const withShopFields = <Shape extends z.core.$ZodLooseShape>(shape: Shape) => z.object(shape).catchall(shopFields);
+const currency = currencyCode();
+const httpUrl = httpUrlText();
+
+/**
+ * The properties of the events the commerce triggers read, per type; unknown fields are kept (a
+ * shop sends what its platform has). Any other event type is the shop's own and its properties are
+ * free-form.
+ */
+export const KNOWN_EVENT_PROPERTIES = {
+  product_viewed: withShopFields({ productId: id, name: text().max(500).optional(), price: money(), currency, url: httpUrl, image: httpUrl.optional() }),
+  cart_updated: withShopFields({
+    cartId: id,
+    items: z
+      .array(
+        withShopFields({
+          productId: id,
+          name: text().max(500),
+          price: money(),
+          quantity: z.number().int().min(0).max(10_000),
+          image: httpUrl.optional(),
+          url: httpUrl.optional(),
+        }),
+      )
+      .max(200),
+    total: money(),
+    currency,
+    url: httpUrl,
+  }),
+  checkout_started: withShopFields({ cartId: id.optional() }),
+  order_completed: withShopFields({ orderId: id, value: money(), currency, cartId: id.optional() }),
+} as const;
+
+/**
+ * A known event, `{type, properties}`, parsed by its type: a zod discriminated union, so switching
+ * on `type` gives each type's own properties.
+ */
+export const knownEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('product_viewed'), properties: KNOWN_EVENT_PROPERTIES.product_viewed }),
+  z.object({ type: z.literal('cart_updated'), properties: KNOWN_EVENT_PROPERTIES.cart_updated }),
+  z.object({ type: z.literal('checkout_started'), properties: KNOWN_EVENT_PROPERTIES.checkout_started }),
+  z.object({ type: z.literal('order_completed'), properties: KNOWN_EVENT_PROPERTIES.order_completed }),
+]);
+
+export type KnownEvent = z.output<typeof knownEventSchema>;
+
+/** The event types the commerce triggers read; any other is a shop's own. */
+export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_EVENT_PROPERTIES));
