@@ -160,6 +160,8 @@ const ROWS: ParityRow[] = [
     generatedIds: ['id'],
   },
   { name: 'health', request: () => ({ path: '/healthz' }), status: 200 },
+  { name: 'OpenAPI document', request: () => ({ path: '/openapi.json' }), status: 200 },
+  { name: 'API reference page', request: () => ({ path: '/docs' }), status: 200 },
   {
     name: 'site config',
     request: ({ site }) => ({ path: `/v1/sites/${site.publishableKey}/config`, init: { headers: { Origin: SHOP_ORIGIN } } }),
