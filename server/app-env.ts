@@ -22,9 +22,9 @@ export interface AppDeps {
   rateLimits?: Partial<RateLimitSettings>;
   /** Told when a send queued deliveries, so an idle in-process worker (or a Queue) starts at once. */
   onNotificationQueued?: (notificationId: string) => void | Promise<void>;
-  /** The built snippet and service worker (Node builds them at start). */
+  /** The built snippet and service worker: Node builds them at start, the Worker at build time (one function, runtime/node/client-bundles.ts). */
   clientScripts?: ClientScripts;
-  /** Serve the demo shop at /demo (the dev server). */
+  /** Serve the demo shop at /demo, for a site marked as the demo only (routes/demo.ts). */
   demo?: boolean;
 }
 
