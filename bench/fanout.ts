@@ -62,7 +62,7 @@ import type { PushTransport } from '../server/push/fetch-transport.ts';
 import type { PushEncryptor } from '../server/push/push-encryptor.ts';
 import { buildPushRequest } from '../server/push/push-request.ts';
 import { VapidHeaderCache } from '../server/push/vapid-cache.ts';
-import { openDatabase, openMemoryDatabase, openPostgres, type OpenDatabase } from '../server/runtime/node/database.ts';
+import { openDatabase, openPostgres, type OpenDatabase } from '../server/runtime/node/database.ts';
 import { createEncryptionPool, type EncryptionPool } from '../server/runtime/node/encryption-pool.ts';
 import { nodePushTransport } from '../server/runtime/node/push-transport.ts';
 import { createSite } from '../server/sites/create-site.ts';
@@ -509,12 +509,7 @@ async function startWorkerProcesses(count: number, databaseUrl: string | undefin
 
 async function openBenchDatabase(): Promise<OpenDatabase & { url: string | undefined; drop(): Promise<void> }> {
   if (dbKind === 'pglite') {
-    if (argv.get('pglite') === 'memory') {
-      const memory = await openMemoryDatabase();
-      await migrateToLatest(memory.db);
-      return { ...memory, url: undefined, drop: async () => {} };
-    }
-    // What `npm start` without DATABASE_URL opens: PGlite on disk under PUSHCART_DATA_DIR (a temp dir here).
+    // What `npm start` without DATABASE_URL opens: the embedded Postgres under PUSHCART_DATA_DIR (a temp dir here).
     const dataDir = mkdtempSync(join(os.tmpdir(), 'pushcart-bench-pglite-'));
     const embedded = await openDatabase(parseConfig({ PUSHCART_DATA_DIR: dataDir }), quietLogger);
     await migrateToLatest(embedded.db);
