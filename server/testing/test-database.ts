@@ -80,6 +80,9 @@ export async function createPostgresTestDatabase(serverUrl: string, options: { t
     connectionString,
     destroy: async () => {
       await db.destroy();
+      // Kysely leaves a pool it never used open; a test that destroys the database to see the app
+      // without one must find it closed, not reopened on a dropped database.
+      if (!pool.ended) await pool.end();
       const dropper = new pg.Client({ connectionString: serverUrl });
       await dropper.connect();
       try {
