@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,27 @@ describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
     }
   });
 
+  it('recovers after the server was killed: the next command uses the Postgres it left and stops it, the next start runs', async () => {
+    const dataDir = tempDataDir();
+    const env = { PUSHCART_DATA_DIR: dataDir, PORT: String(await freePort()) };
+    const killed = await startServer(env);
+    const postmaster = postmasterPid(dataDir);
+    killed.kill('SIGKILL');
+    await new Promise((resolve) => killed.once('exit', resolve));
+    expect(isAlive(postmaster)).toBe(true); // its own process group: it outlives the server
+
+    const listed = await pushcart(['site', 'list', '--json'], { PUSHCART_DATA_DIR: dataDir });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toHaveLength(1); // the demo site the killed server made
+    expect(isAlive(postmaster)).toBe(false); // its owner is gone, nobody else uses it: stopped
+
+    const again = await startServer(env);
+    const exited = new Promise<number | null>((resolve) => again.once('exit', resolve));
+    again.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+
   it('says in one line what to do with a data dir made by PGlite', async () => {
     const dataDir = tempDataDir();
     mkdirSync(join(dataDir, 'pgdata'));
@@ -137,6 +158,22 @@ describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
     expect(result.stderr).toMatch(/^pushcart: .* made by PGlite .*move that directory aside .*DATABASE_URL/);
   });
 });
+
+/** `pushcart start` as a child process, once it has printed its install instructions. */
+async function startServer(env: Record<string, string>): Promise<ChildProcess> {
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const child = spawn(process.execPath, [BIN, 'start'], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Try it in the demo shop')) resolve(); // printed after the demo site is made
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`pushcart start exited (${code}): ${output}`)));
+  });
+  return child;
+}
 
 function postmasterPid(dataDir: string): number {
   return Number.parseInt(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8'), 10);

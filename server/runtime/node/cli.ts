@@ -65,13 +65,15 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'start') {
     // Imported here so the other commands do not load the HTTP server.
     const { startNodeServer } = await import('./entry-node.ts');
-    const server = await startNodeServer(config, jsonLogger((line) => process.stdout.write(`${line}\n`)), print);
+    const starting = startNodeServer(config, jsonLogger((line) => process.stdout.write(`${line}\n`)), print);
+    // Listening from the start: a signal while it starts still stops the embedded Postgres with it.
     const stop = async () => {
-      await server.close();
+      await (await starting.catch(() => undefined))?.close();
       process.exit(0);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    await starting;
     return;
   }
 
