@@ -114,7 +114,7 @@ export async function startEmbeddedPostgres(dataDir: string, options: EmbeddedPo
 
   let startedHere = false;
   let port = await runningPort(paths, password);
-  for (let attempt = 0; port === undefined && attempt < 3; attempt++) {
+  for (let attempt = 0; port === undefined && attempt < 5; attempt++) {
     const outcome = await startPostmaster(paths, bin, runAs, options.settings ?? {});
     if (outcome === 'busy') {
       // Another process is starting it at this moment (or a port was taken): wait for it.
@@ -332,7 +332,14 @@ function isOurPostmaster(pid: number, paths: Paths): boolean {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     return /(^|\/)postgres$/.test(argv[0] ?? '') && argv.includes(paths.cluster);
   } catch {
-    return platform() !== 'linux';
+    if (platform() === 'linux') return false; // gone meanwhile
+  }
+  try {
+    // macOS and other Unixes: ps shows the command line.
+    const command = execFileSync('ps', ['-p', String(pid), '-o', 'command='], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return command.includes('postgres') && command.includes(paths.cluster);
+  } catch {
+    return true; // cannot tell: the connection check decides
   }
 }
 
@@ -395,6 +402,7 @@ async function startPostmaster(paths: Paths, bin: Binaries, runAs: Ids | undefin
     ...settings,
   };
   const log = openSync(paths.log, 'a', 0o600);
+  const logStart = statSync(paths.log).size; // what this postmaster writes comes after
   // Its own process group: a Ctrl-C in the terminal reaches the server, which stops Postgres after
   // its own work is finished, rather than both at once. Its log goes to a file, not to a pipe to
   // this process, so it does not depend on this process staying alive.
@@ -416,9 +424,14 @@ async function startPostmaster(paths: Paths, bin: Binaries, runAs: Ids | undefin
   while (Date.now() < deadline) {
     await sleep(25);
     if (code !== undefined) {
-      const tail = readFileSync(paths.log, 'utf8').split('\n').slice(-20).join('\n');
+      const tail = readFileSync(paths.log).subarray(logStart).toString('utf8');
       if (/lock file "postmaster\.pid" already exists/.test(tail)) return 'busy';
-      if (/could not bind|could not create any TCP\/IP sockets/.test(tail)) return 'retry';
+      // A port taken since it was picked; or, after the postmaster was killed, its backends still
+      // exiting (they hold the old shared memory a moment longer): try again.
+      if (/could not bind|could not create any TCP\/IP sockets|pre-existing shared memory block/.test(tail)) {
+        await sleep(500);
+        return 'retry';
+      }
       throw new EmbeddedPostgresError(`The embedded Postgres stopped at start (exit ${code}); see ${paths.log}: ${lastErrorLine(tail)}`);
     }
     const found = readPostmasterPid(paths);
