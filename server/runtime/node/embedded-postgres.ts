@@ -276,9 +276,17 @@ async function initCluster(paths: Paths, bin: Binaries, password: string, runAs:
   }
 }
 
+/**
+ * Not this process's environment: it holds PUSHCART_MASTER_KEY and DATABASE_URL, and as root
+ * Postgres runs as another user, who could read them in /proc/<pid>/environ.
+ */
+function postgresEnvironment(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...(process.env.TZ ? { TZ: process.env.TZ } : {}) };
+}
+
 function run(command: string, args: string[], runAs: Ids | undefined): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { ...runAs, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(command, args, { ...runAs, stdio: ['ignore', 'ignore', 'pipe'], env: postgresEnvironment() });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.on('error', reject);
@@ -410,7 +418,7 @@ async function startPostmaster(paths: Paths, bin: Binaries, runAs: Ids | undefin
     ...runAs,
     detached: true,
     stdio: ['ignore', log, log],
-    env: { ...process.env, LC_ALL: 'C' },
+    env: postgresEnvironment(),
   });
   closeSync(log);
   child.unref();

@@ -34,6 +34,11 @@ describe('npm start', { timeout: 120_000 }, () => {
       expect(pidFile[5]).toBe('127.0.0.1');
       expect(pidFile[4]).toBe('');
       expect(statSync(join(dataDir, 'postgres-password')).mode & 0o777).toBe(0o600);
+      // Nor does it inherit the server's environment (PUSHCART_MASTER_KEY, DATABASE_URL…).
+      if (existsSync(`/proc/${postmaster}/environ`)) {
+        const names = readFileSync(`/proc/${postmaster}/environ`, 'utf8').split('\0').filter(Boolean).map((entry) => entry.split('=')[0]);
+        expect(names.every((name) => ['PATH', 'LC_ALL', 'TZ', 'PGDATA', 'PG_GRANDPARENT_PID', 'PGSYSCONFDIR', 'PGLOCALEDIR'].includes(name!))).toBe(true);
+      }
 
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
