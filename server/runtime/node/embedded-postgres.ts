@@ -117,7 +117,7 @@ export async function startEmbeddedPostgres(dataDir: string, options: EmbeddedPo
   for (let attempt = 0; port === undefined && attempt < 5; attempt++) {
     const outcome = await startPostmaster(paths, bin, runAs, options.settings ?? {});
     if (outcome === 'busy') {
-      // Another process is starting it at this moment (or a port was taken): wait for it.
+      // Another process is starting it at this moment: wait for it to be ready.
       port = await waitForRunning(paths, password);
     } else if (outcome !== 'retry') {
       port = outcome;
