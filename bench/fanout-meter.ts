@@ -29,7 +29,7 @@ export interface PhaseFigures {
   /** CPU time over wall time, in % of one core: this process, the mock child, and everything else on the machine (Postgres, other users). */
   processCpuPct: number;
   mockCpuPct: number;
-  /** This benchmark's Postgres backends (0 with PGlite: it runs inside this process). */
+  /** This benchmark's Postgres backends (counted by database name, embedded or server). */
   postgresCpuPct: number;
   /** Everything else on the machine: other users' processes, and Postgres' shared background processes. */
   otherCpuPct: number;

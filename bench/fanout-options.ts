@@ -3,9 +3,9 @@
  * nothing here starts a thread or opens a connection.
  *
  *   --n (N)                    subscribers, default 20000
- *   --db=pglite|postgres       default: postgres when DATABASE_URL is set; a fresh database is
- *                              created on that server and dropped afterwards. PGlite: on disk in a
- *                              temp dir, as `npm start` opens it (--pglite=memory: in memory)
+ *   --db=embedded|postgres     default: postgres when DATABASE_URL is set; a fresh database is
+ *                              created on that server and dropped afterwards. embedded: the embedded
+ *                              Postgres in a temp data dir, as `npm start` opens it
  *   --only=pushcart,webpush,ceiling   phases to run (default these three)
  *   --diagnose                 also run two diagnostic phases: `engine` (the same send through the
  *                              worker and database, but a transport that answers "sent" without I/O)
@@ -38,9 +38,7 @@ import { LOCAL_POSTGRES_URL } from '../server/testing/test-database.ts';
 export interface FanoutOptions {
   /** Subscribers per phase. */
   n: number;
-  dbKind: 'pglite' | 'postgres';
-  /** --pglite=memory: PGlite in memory rather than on disk. */
-  pgliteInMemory: boolean;
+  dbKind: 'embedded' | 'postgres';
   /** The Postgres server a fresh database is made on. */
   serverUrl: string;
   phases: Set<string>;
@@ -92,8 +90,8 @@ export function parseFanoutOptions(args: readonly string[], env: NodeJS.ProcessE
   }
 
   const n = intOption('n', 'N', 20_000);
-  const dbKind = (argv.get('db') ?? (env.DATABASE_URL ? 'postgres' : 'pglite')) as 'pglite' | 'postgres';
-  if (dbKind !== 'pglite' && dbKind !== 'postgres') throw new Error('bench:fanout: --db must be pglite or postgres');
+  const dbKind = (argv.get('db') ?? (env.DATABASE_URL ? 'postgres' : 'embedded')) as 'embedded' | 'postgres';
+  if (dbKind !== 'embedded' && dbKind !== 'postgres') throw new Error('bench:fanout: --db must be embedded or postgres');
   const encryptionThreads = argv.has('encryption-threads') ? Number(argv.get('encryption-threads')) : undefined;
   if (encryptionThreads !== undefined && !(Number.isInteger(encryptionThreads) && encryptionThreads >= 0)) {
     throw new Error('bench:fanout: --encryption-threads must be 0 (in-thread) or a positive integer');
@@ -114,7 +112,6 @@ export function parseFanoutOptions(args: readonly string[], env: NodeJS.ProcessE
   return {
     n,
     dbKind,
-    pgliteInMemory: argv.get('pglite') === 'memory',
     serverUrl: env.DATABASE_URL || LOCAL_POSTGRES_URL,
     phases: new Set((argv.get('only') ?? (argv.has('diagnose') ? 'pushcart,engine,webpush,transport,ceiling' : 'pushcart,webpush,ceiling')).split(',')),
     mockWhere: argv.get('mock') ?? 'child',

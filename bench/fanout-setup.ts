@@ -1,6 +1,6 @@
 /**
  * Setting up bench:fanout, none of it timed: the database (a fresh Postgres database, dropped
- * afterwards, or PGlite), subscribers inserted with SQL, `pushcart worker` processes, and the
+ * afterwards, or the embedded Postgres), subscribers inserted with SQL, `pushcart worker` processes, and the
  * sanity check that the path under test delivers something a strict push service accepts.
  */
 import { spawn } from 'node:child_process';
@@ -19,7 +19,7 @@ import { migrateToLatest } from '../server/db/migrate.ts';
 import type { Logger } from '../server/logger.ts';
 import { encodeBase64Url } from '../server/push/base64url.ts';
 import type { PushEncryptor } from '../server/push/push-encryptor.ts';
-import { openDatabase, openMemoryDatabase, openPostgres, type OpenDatabase } from '../server/runtime/node/database.ts';
+import { openDatabase, openPostgres, type OpenDatabase } from '../server/runtime/node/database.ts';
 import { nodePushTransport } from '../server/runtime/node/push-transport.ts';
 import { createSite } from '../server/sites/create-site.ts';
 import { setEngagement } from '../server/testing/fixtures.ts';
@@ -47,24 +47,26 @@ export const quietLogger: Logger & { problems: number } = {
 
 export type BenchDatabase = OpenDatabase & {
   url: string | undefined;
-  /** The fresh Postgres database's name, whose backends count as this run's Postgres; undefined with PGlite. */
+  /** The fresh Postgres database's name, whose backends count as this run's Postgres; its backends are the embedded server's too. */
   postgresDatabase: string | undefined;
   drop(): Promise<void>;
 };
 
-/** A fresh Postgres database (dropped afterwards), or PGlite on disk in a temp dir (or in memory). */
-export async function openBenchDatabase(options: Pick<FanoutOptions, 'dbKind' | 'pgliteInMemory' | 'serverUrl'>): Promise<BenchDatabase> {
-  if (options.dbKind === 'pglite') {
-    if (options.pgliteInMemory) {
-      const memory = await openMemoryDatabase();
-      await migrateToLatest(memory.db);
-      return { ...memory, url: undefined, postgresDatabase: undefined, drop: async () => {} };
-    }
-    // What `npm start` without DATABASE_URL opens: PGlite on disk under PUSHCART_DATA_DIR (a temp dir here).
-    const dataDir = mkdtempSync(join(os.tmpdir(), 'pushcart-bench-pglite-'));
+/** A fresh Postgres database (dropped afterwards), or the embedded Postgres in a temp data dir. */
+export async function openBenchDatabase(options: Pick<FanoutOptions, 'dbKind' | 'serverUrl'>): Promise<BenchDatabase> {
+  if (options.dbKind === 'embedded') {
+    // What `npm start` without DATABASE_URL opens: the embedded Postgres under PUSHCART_DATA_DIR (a temp dir here).
+    const dataDir = mkdtempSync(join(os.tmpdir(), 'pushcart-bench-embedded-'));
     const embedded = await openDatabase(parseConfig({ PUSHCART_DATA_DIR: dataDir }), quietLogger);
     await migrateToLatest(embedded.db);
-    return { ...embedded, url: undefined, postgresDatabase: undefined, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+    const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(embedded.db);
+    return {
+      ...embedded,
+      url: undefined,
+      postgresDatabase: rows[0]!.name,
+      // Called after close(), which stopped the embedded server.
+      drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
   }
   const serverUrl = options.serverUrl;
   const name = `pushcart_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -129,7 +131,7 @@ export async function insertSubscriptions(db: Db, n: number, siteId: string, vap
 /** `pushcart worker` processes (the CLI an operator runs), their CPU read from /proc when they stop. */
 export async function startWorkerProcesses(count: number, databaseUrl: string | undefined, mock: MockHandle) {
   if (count === 0) return { stop: async () => 0, peakRssMiB: 0 };
-  if (!databaseUrl) throw new Error('bench:fanout: --worker-processes needs Postgres (PGlite is one process)');
+  if (!databaseUrl) throw new Error('bench:fanout: --worker-processes needs Postgres (a URL the worker processes can reach)');
   const cli = fileURLToPath(new URL('../server/runtime/node/pushcart.mjs', import.meta.url));
   const children = await Promise.all(
     Array.from({ length: count }, async () => {

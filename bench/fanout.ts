@@ -4,7 +4,7 @@
  * to a local mock push service — against web-push's sendNotification in a 100-wide promise pool,
  * and against the crypto-only ceiling (payload + encryption + cached JWT, no I/O).
  *
- *   npm run bench:fanout                                   # N = 20,000 on PGlite (on disk, temp dir)
+ *   npm run bench:fanout                                   # N = 20,000 on the embedded Postgres (temp data dir)
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:fanout -- --n=100000
  *
  * The parts: fanout-options.ts (the options, listed there), fanout-meter.ts (CPU, RSS, throughput),

@@ -4,8 +4,6 @@ import type { AppDeps, AppEnv } from '../app-env.ts';
 import { parseConfig } from '../config.ts';
 import { ApiError, errorResponse } from '../errors.ts';
 import { memoryLogger } from '../logger.ts';
-import { migrateToLatest } from '../db/migrate.ts';
-import { openMemoryDatabase } from '../runtime/node/database.ts';
 import type { CreatedSite } from '../sites/create-site.ts';
 import { browserHeaders, browserSubscription, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
@@ -147,11 +145,10 @@ describe('refusals a shop page can read', () => {
   });
 
   it("carries the request's Origin on a 503 from the key lookup and from a service-worker route", async () => {
-    const memory = await openMemoryDatabase();
-    await migrateToLatest(memory.db);
+    const memory = await createTestDatabase();
     const site = await testSite(memory.db);
     const { app } = testApp(memory.db, { now: frozenClock });
-    await memory.close();
+    await memory.destroy();
     await expectReadableError(await siteConfig(app, site, '203.0.113.6'), 503, SHOP_ORIGIN);
     const subscribe = await app.request('/v1/subscriptions', {
       method: 'POST',
@@ -168,10 +165,9 @@ describe('refusals a shop page can read', () => {
   });
 
   it('answers a preflight it cannot check during an outage, so that the browser sends the request and sees its 503', async () => {
-    const memory = await openMemoryDatabase();
-    await migrateToLatest(memory.db);
+    const memory = await createTestDatabase();
     const { app } = testApp(memory.db, { now: frozenClock });
-    await memory.close();
+    await memory.destroy();
     for (const path of ['/v1/subscriptions', '/v1/interactions']) {
       const preflight = await app.request(path, {
         method: 'OPTIONS',

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMemoryDatabase, openPostgres } from '../runtime/node/database.ts';
+import { openPostgres } from '../runtime/node/database.ts';
 import { browserHeaders, browserSubscription, countSubscriptions, testApp, testSite } from '../testing/fixtures.ts';
-import { migrateToLatest } from '../db/migrate.ts';
 import { TcpProxy } from '../testing/tcp-proxy.ts';
-import { createPostgresTestDatabase, reachablePostgresUrl, type TestDatabase } from '../testing/test-database.ts';
+import { createPostgresTestDatabase, createTestDatabase, reachablePostgresUrl, type TestDatabase } from '../testing/test-database.ts';
 import { memoryLogger } from '../logger.ts';
 
 const serverUrl = await reachablePostgresUrl();
@@ -60,13 +59,12 @@ describe.skipIf(!serverUrl)('when Postgres goes away and comes back', () => {
   });
 });
 
-describe('when the embedded database has been closed', () => {
+describe('when the database has been closed', () => {
   it('answers 503, never 2xx', async () => {
-    const memory = await openMemoryDatabase();
-    await migrateToLatest(memory.db);
+    const memory = await createTestDatabase();
     const { app } = testApp(memory.db);
     expect((await app.request('/healthz')).status).toBe(200);
-    await memory.close();
+    await memory.destroy();
     const response = await app.request('/healthz');
     expect(response.status).toBe(503);
   });

@@ -10,7 +10,7 @@ export interface RouteTestWorld {
 }
 
 /**
- * For one route test file: a migrated database (PGlite, or a fresh Postgres database when
+ * For one route test file: a migrated database (a copy of the run's template on the embedded Postgres, or a fresh database when
  * DATABASE_URL is set), a site, and the app over them; set up before the file's tests, torn down
  * after. Fields are filled once `beforeAll` has run.
  */

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import { memoryLogger } from '../../logger.ts';
 import { reachablePostgresUrl } from '../../testing/test-database.ts';
 import { identifySecret } from '../../sites/identity-signature.ts';
 import { storedKeyForm } from '../../sites/vapid-private-key.ts';
-import { DataDirBusyError, openDatabase } from './database.ts';
+import { openDatabase } from './database.ts';
 import { freePort } from '../../testing/free-port.ts';
 
 const run = promisify(execFile);
@@ -37,7 +37,7 @@ async function pushcart(args: string[], env: Record<string, string>) {
   }
 }
 
-// Each command is a fresh Node process opening PGlite from disk: seconds each, more under load.
+// Each command is a fresh Node process, most starting the embedded Postgres: about a second each, more under load.
 describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
   it('creates a site as JSON, rotates and revokes keys', async () => {
     const env = { PUSHCART_DATA_DIR: tempDataDir() };
@@ -89,29 +89,104 @@ describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
     expect(result.stderr).toContain('PUSHCART_VAPID_SUBJECT');
   });
 
-  it('tells a second process that the data dir is in use, without touching it', async () => {
+  it('shares the embedded Postgres of a running process: a command uses it and leaves it running', async () => {
     const dataDir = tempDataDir();
-    const held = await openDatabase(parseConfig({ PUSHCART_DATA_DIR: dataDir }), memoryLogger());
+    const held = await openDatabase(parseConfig({ PUSHCART_DATA_DIR: dataDir }), memoryLogger(), { server: true });
+    const postmaster = postmasterPid(dataDir);
     try {
-      await expect(openDatabase(parseConfig({ PUSHCART_DATA_DIR: dataDir }), memoryLogger())).rejects.toBeInstanceOf(DataDirBusyError);
-      const result = await pushcart(['site', 'list'], { PUSHCART_DATA_DIR: dataDir });
-      expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/in use by another Pushcart process \(pid \d+\)/);
-      expect(result.stderr).toMatch(/DATABASE_URL/);
-      expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      const created = await pushcart(['site', 'create', '--name', 'Shared', '--origin', 'https://shared.example', '--json'], { PUSHCART_DATA_DIR: dataDir });
+      expect(created.code).toBe(0);
+      const site = JSON.parse(created.stdout) as { id: string };
+      expect(await held.db.selectFrom('sites').select('id').execute()).toEqual([{ id: site.id }]);
+      expect(postmasterPid(dataDir)).toBe(postmaster);
+      expect(isAlive(postmaster)).toBe(true);
     } finally {
       await held.close();
     }
-    expect((await pushcart(['site', 'list', '--json'], { PUSHCART_DATA_DIR: dataDir })).code).toBe(0);
+    expect(isAlive(postmaster)).toBe(false); // its owner stopped it
+    // With nothing running, a command starts it for its duration and stops it after.
+    expect(JSON.parse((await pushcart(['site', 'list', '--json'], { PUSHCART_DATA_DIR: dataDir })).stdout)).toHaveLength(1);
+    expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   });
 
-  it('takes over a lock left by a process that died', async () => {
+  it('starts after its Postgres was killed, over a postmaster.pid naming a dead pid or one now used by another process', async () => {
     const dataDir = tempDataDir();
-    writeFileSync(join(dataDir, 'pushcart.lock'), '2147483646'); // no such pid
-    const database = await openDatabase(parseConfig({ PUSHCART_DATA_DIR: dataDir }), memoryLogger());
-    await database.close();
+    expect((await pushcart(['site', 'create', '--name', 'Shop', '--origin', 'https://shop.example'], { PUSHCART_DATA_DIR: dataDir })).code).toBe(0);
+    const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
+    for (const stalePid of [2147483646, process.pid]) {
+      const held = await openDatabase(parseConfig({ PUSHCART_DATA_DIR: dataDir }), memoryLogger());
+      const postmaster = postmasterPid(dataDir);
+      process.kill(postmaster, 'SIGKILL');
+      while (isAlive(postmaster)) await new Promise((resolve) => setTimeout(resolve, 20));
+      await held.close().catch(() => {});
+      const lines = readFileSync(pidFile, 'utf8').split('\n');
+      writeFileSync(pidFile, [String(stalePid), ...lines.slice(1)].join('\n'));
+      const listed = await pushcart(['site', 'list', '--json'], { PUSHCART_DATA_DIR: dataDir });
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout)).toHaveLength(1);
+    }
+  });
+
+  it('recovers after the server was killed: the next command uses the Postgres it left and stops it, the next start runs', async () => {
+    const dataDir = tempDataDir();
+    const env = { PUSHCART_DATA_DIR: dataDir, PORT: String(await freePort()) };
+    const killed = await startServer(env);
+    const postmaster = postmasterPid(dataDir);
+    killed.kill('SIGKILL');
+    await new Promise((resolve) => killed.once('exit', resolve));
+    expect(isAlive(postmaster)).toBe(true); // its own process group: it outlives the server
+
+    const listed = await pushcart(['site', 'list', '--json'], { PUSHCART_DATA_DIR: dataDir });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toHaveLength(1); // the demo site the killed server made
+    expect(isAlive(postmaster)).toBe(false); // its owner is gone, nobody else uses it: stopped
+
+    const again = await startServer(env);
+    const exited = new Promise<number | null>((resolve) => again.once('exit', resolve));
+    again.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+
+  it('says in one line what to do with a data dir made by PGlite', async () => {
+    const dataDir = tempDataDir();
+    mkdirSync(join(dataDir, 'pgdata'));
+    writeFileSync(join(dataDir, 'pgdata', 'PG_VERSION'), '17\n');
+    const result = await pushcart(['site', 'list'], { PUSHCART_DATA_DIR: dataDir });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^pushcart: .* made by PGlite .*move that directory aside .*DATABASE_URL/);
   });
 });
+
+/** `pushcart start` as a child process, once it has printed its install instructions. */
+async function startServer(env: Record<string, string>): Promise<ChildProcess> {
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const child = spawn(process.execPath, [BIN, 'start'], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Try it in the demo shop')) resolve(); // printed after the demo site is made
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`pushcart start exited (${code}): ${output}`)));
+  });
+  return child;
+}
+
+function postmasterPid(dataDir: string): number {
+  return Number.parseInt(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8'), 10);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const MASTER_KEY = 'c'.repeat(64);
 const WRONG_MASTER_KEY = 'd'.repeat(64);

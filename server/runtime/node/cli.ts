@@ -9,14 +9,15 @@ import { installInstructions, installSnippet } from '../../sites/install-snippet
 import { identifySecretView } from '../../sites/identity-signature.ts';
 import { checkStoredKeys, sealStoredKeys } from '../../sites/stored-keys.ts';
 import { newSiteSchema } from '../../sites/site-input.ts';
-import { DataDirBusyError, openDatabase, type OpenDatabase } from './database.ts';
+import { EmbeddedPostgresError, openDatabase, type OpenDatabase, type OpenDatabaseOptions } from './database.ts';
 
 
 const USAGE = `Usage: pushcart <command> [options]
 
   start                                  run the server and one delivery worker (what npm start runs)
   worker                                 run background work only: delivery, cart reminders, purges
-                                         (as many as you like, on Postgres)
+                                         (as many as you like; beside a running server they share
+                                         its embedded Postgres)
   migrate                                bring the database schema up to date
   site create --name NAME --origin URL [--origin URL…] [--demo] [--json]
                                          create a site; prints its keys (the secret key only now) and
@@ -64,13 +65,15 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'start') {
     // Imported here so the other commands do not load the HTTP server.
     const { startNodeServer } = await import('./entry-node.ts');
-    const server = await startNodeServer(config, jsonLogger((line) => process.stdout.write(`${line}\n`)), print);
+    const starting = startNodeServer(config, jsonLogger((line) => process.stdout.write(`${line}\n`)), print);
+    // Listening from the start: a signal while it starts still stops the embedded Postgres with it.
     const stop = async () => {
-      await server.close();
+      await (await starting.catch(() => undefined))?.close();
       process.exit(0);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    await starting;
     return;
   }
 
@@ -79,7 +82,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  await withDatabase(config, async ({ db }) => {
+  await withDatabase(config, {}, async ({ db }) => {
     if (command === 'migrate') {
       const result = await migrateToLatest(db);
       const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
@@ -187,7 +190,7 @@ async function requireSite(db: OpenDatabase['db'], siteId: string | undefined) {
 async function runWorker(config: Config): Promise<void> {
   const { startBackgroundWork } = await import('./background-work.ts');
   const workerLogger = jsonLogger((line) => process.stdout.write(`${line}\n`));
-  await withDatabase(config, async ({ db, describe }) => {
+  await withDatabase(config, {}, async ({ db, describe }) => {
     await migrateToLatest(db);
     // Before claiming anything: a worker that cannot open the keys would only hold deliveries back.
     await checkStoredKeys(db, { masterKey: config.masterKey, nowMs: Date.now(), logger: workerLogger });
@@ -205,8 +208,8 @@ async function runWorker(config: Config): Promise<void> {
   });
 }
 
-async function withDatabase(config: Config, work: (database: OpenDatabase) => Promise<void>): Promise<void> {
-  const database = await openDatabase(config, logger);
+async function withDatabase(config: Config, options: OpenDatabaseOptions, work: (database: OpenDatabase) => Promise<void>): Promise<void> {
+  const database = await openDatabase(config, logger, options);
   try {
     await work(database);
   } finally {
@@ -217,7 +220,7 @@ async function withDatabase(config: Config, work: (database: OpenDatabase) => Pr
 try {
   await main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof ConfigError || error instanceof DataDirBusyError || error instanceof UsageError) {
+  if (error instanceof ConfigError || error instanceof EmbeddedPostgresError || error instanceof UsageError) {
     console.error(`pushcart: ${error.message}`);
     process.exit(error instanceof UsageError ? 2 : 1);
   }

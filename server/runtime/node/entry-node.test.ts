@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ describe('npm start', { timeout: 120_000 }, () => {
     const lines: string[] = [];
     const server = await startNodeServer(config, memoryLogger(), (line) => lines.push(line));
     let publishableKey: string;
+    let postmaster = 0;
     try {
       const output = lines.join('\n');
       const tag = output.match(/<script async src="http:\/\/localhost:(\d+)\/pushcart\.js" data-site="(pk_[\w-]+)"><\/script>/);
@@ -25,6 +26,19 @@ describe('npm start', { timeout: 120_000 }, () => {
       publishableKey = tag![2]!;
       expect(output).toContain(`importScripts('http://localhost:${port}/pushcart-sw.js');`);
       expect(output).toMatch(/secret key, shown only this once: sk_[\w-]{43}/);
+
+      expect(output).toContain(`embedded Postgres in ${dataDir}`);
+      // The embedded Postgres: reachable on loopback only (no Unix socket), behind a password only its owner can read.
+      const pidFile = readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n');
+      postmaster = Number(pidFile[0]);
+      expect(pidFile[5]).toBe('127.0.0.1');
+      expect(pidFile[4]).toBe('');
+      expect(statSync(join(dataDir, 'postgres-password')).mode & 0o777).toBe(0o600);
+      // Nor does it inherit the server's environment (PUSHCART_MASTER_KEY, DATABASE_URL…).
+      if (existsSync(`/proc/${postmaster}/environ`)) {
+        const names = readFileSync(`/proc/${postmaster}/environ`, 'utf8').split('\0').filter(Boolean).map((entry) => entry.split('=')[0]);
+        expect(names.every((name) => ['PATH', 'LC_ALL', 'TZ', 'PGDATA', 'PG_GRANDPARENT_PID', 'PGSYSCONFDIR', 'PGLOCALEDIR'].includes(name!))).toBe(true);
+      }
 
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
@@ -57,6 +71,9 @@ describe('npm start', { timeout: 120_000 }, () => {
     } finally {
       await server.close();
     }
+    // Stopped with the server.
+    expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+    expect(() => process.kill(postmaster, 0)).toThrow();
 
     const again: string[] = [];
     const restarted = await startNodeServer(config, memoryLogger(), (line) => again.push(line));

@@ -26,7 +26,7 @@ export interface RunningServer {
  * demo site and prints how to install it — so the first run needs nothing else.
  */
 export async function startNodeServer(config: Config, logger: Logger, print: (line: string) => void): Promise<RunningServer> {
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, { server: true });
   let background: RunningBackgroundWork | undefined;
   try {
     await migrateToLatest(database.db);

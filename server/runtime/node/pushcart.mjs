@@ -5,7 +5,7 @@
 // with `pushcart worker` idle: 216 MiB under tsx, 104 MiB bundled.
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 
 const here = new URL('./', import.meta.url);
 const root = new URL('../../../', here);
@@ -23,6 +23,8 @@ const result = await build({
   write: false,
   logLevel: 'warning',
 });
+// esbuild's service process would otherwise stay for the life of the server (about 30 MiB).
+await stop();
 // One directory per build, named by its content and written whole before it is renamed into
 // place: two processes starting at once (say two workers) never read a half-written file. It sits
 // three levels below the project root, like this file, so paths the code makes relative to
@@ -42,3 +44,5 @@ if (!(await stat(outdir).catch(() => null))) {
 }
 process.setSourceMapsEnabled(true);
 await import(new URL('cli.mjs', outdir).href);
+// `start` has finished starting (it builds the client bundles with esbuild too): same again.
+await stop();

@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../../testing/test-databa
  */
 
 // The Postgres server to make the test's own database on. CI sets DATABASE_URL; on a developer
-// machine the default local server is tried, because the Workers runtime has no PGlite to fall back to.
+// machine the default local server is tried (the Workers test does not start the embedded Postgres).
 const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 export const postgresServerUrl = process.env.DATABASE_URL || LOCAL_POSTGRES_URL;
 const REACHABILITY_TIMEOUT_MS = 2_000;
