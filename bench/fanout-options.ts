@@ -71,11 +71,19 @@ export const QUIET_CPU_PCT = 20;
 /** Other users' CPU plus hypervisor steal during a phase (% of one core) above which --retries repeats it. */
 export const DISTURBED_CPU_PCT = 20;
 
+/** Every option name this bench reads; any other is refused rather than silently running the default 20,000. */
+const KNOWN_OPTIONS = new Set([
+  'n', 'db', 'only', 'diagnose', 'mock', 'pool', 'webpush-no-keepalive', 'key-pool', 'batch-size', 'concurrent-batches',
+  'max-in-flight', 'connections', 'encryption-threads', 'worker-processes', 'no-in-process-worker', 'db-timing',
+  'no-sanity', 'live-heap', 'profile', 'wait-quiet', 'retries',
+]);
+
 export function parseFanoutOptions(args: readonly string[], env: NodeJS.ProcessEnv): FanoutOptions {
   const argv = new Map<string, string>();
   for (const arg of args) {
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!match) throw new Error(`bench:fanout: unknown argument ${arg} (options are --name=value)`);
+    if (!KNOWN_OPTIONS.has(match[1]!)) throw new Error(`bench:fanout: unknown option --${match[1]} (the options are listed at the top of bench/fanout-options.ts)`);
     argv.set(match[1]!, match[2] ?? 'true');
   }
   function intOption(name: string, envName: string | undefined, fallback: number): number {
