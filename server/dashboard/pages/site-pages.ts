@@ -39,7 +39,7 @@ export interface InstallForm {
 function snippetBlock(id: string, label: string, code: string, hint: Html): Html {
   return html`<div class="snippet">
 <div class="snippet-label"><span id="${id}-label">${label}</span><button type="button" class="button secondary small" data-copy-target="${id}" aria-describedby="${id}-label" hidden>Copy</button></div>
-<pre id="${id}" aria-labelledby="${id}-label" tabindex="0"><code>${code}</code></pre>
+<pre id="${id}" tabindex="0"><code>${code}</code></pre>
 <p class="hint">${hint}</p>
 </div>`;
 }
