@@ -40,6 +40,7 @@ h1 { font-size: 1.5rem; font-weight: 650; letter-spacing: -0.01em; }
 h2 { font-size: 1.1rem; font-weight: 620; }
 p { margin: 0 0 0.75rem; }
 code, pre, textarea.mono { font-family: var(--mono); font-size: 0.85rem; }
+code { overflow-wrap: anywhere; }
 
 .skip-link {
   position: absolute; left: 0.75rem; top: -3rem; z-index: 10;
@@ -58,7 +59,8 @@ code, pre, textarea.mono { font-family: var(--mono); font-size: 0.85rem; }
 .site-name { color: var(--muted); font-size: 0.9rem; display: inline-flex; align-items: center; gap: 0.5rem; min-width: 0; }
 .site-name strong { color: var(--text); font-weight: 600; overflow-wrap: anywhere; }
 .topbar-account { margin-left: auto; display: flex; align-items: center; gap: 0.75rem; flex-wrap: wrap; font-size: 0.9rem; }
-.topbar-account .who { color: var(--muted); overflow-wrap: anywhere; }
+.topbar-account .who { color: var(--muted); overflow-wrap: anywhere; text-decoration: none; }
+.topbar-account .who:hover { color: var(--text); text-decoration: underline; }
 .topbar-account form { margin: 0; }
 
 .subnav { background: var(--surface); border-bottom: 1px solid var(--border); }
@@ -76,6 +78,7 @@ main { display: block; max-width: 960px; margin: 0 auto; padding: 2rem 1.25rem 4
   box-shadow: var(--shadow); padding: 1.25rem 1.4rem; margin-bottom: 1.25rem;
 }
 .card > h2 { margin-bottom: 0.35rem; }
+.card > :last-child, .snippet > :last-child, .card .steps:last-child { margin-bottom: 0; }
 .card .lede { color: var(--muted); margin-bottom: 1rem; }
 .card-footer { border-top: 1px solid var(--border); margin: 1.25rem -1.4rem -1.25rem; padding: 0.9rem 1.4rem; background: #fafbfc; border-radius: 0 0 var(--radius) var(--radius); display: flex; gap: 0.75rem; align-items: center; flex-wrap: wrap; }
 
