@@ -109,6 +109,7 @@ main { display: block; max-width: 960px; margin: 0 auto; padding: 2rem 1.25rem 4
 .field { margin-bottom: 1rem; }
 .field label { display: block; font-weight: 600; font-size: 0.9rem; margin-bottom: 0.3rem; }
 .field .help { color: var(--muted); font-size: 0.85rem; margin: 0.3rem 0 0; }
+.field label .meta { font-weight: 400; }
 input[type="email"], input[type="password"], input[type="text"], textarea {
   width: 100%; font: inherit; color: var(--text); background: var(--surface);
   border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.55rem 0.7rem;
@@ -129,7 +130,12 @@ input[readonly] { background: #f2f4f7; color: var(--muted); }
 .origin-list { list-style: none; margin: 0 0 1rem; padding: 0; border: 1px solid var(--border); border-radius: 6px; }
 .origin-list li { padding: 0.55rem 0.8rem; font-family: var(--mono); font-size: 0.88rem; overflow-wrap: anywhere; }
 .origin-list li + li { border-top: 1px solid var(--border); }
-.badge { display: inline-block; font-size: 0.75rem; font-weight: 600; padding: 0.1rem 0.5rem; border-radius: 999px; background: #f2f4f7; color: var(--muted); border: 1px solid var(--border); text-transform: capitalize; }
+.badge { display: inline-block; font-size: 0.75rem; font-weight: 600; padding: 0.1rem 0.5rem; border-radius: 999px; background: #f2f4f7; color: var(--muted); border: 1px solid var(--border); text-transform: capitalize; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+.badge.current { background: var(--success-soft); color: var(--success); border-color: #abefc6; text-transform: none; }
+.session-list { list-style: none; margin: 0 0 1rem; padding: 0; border: 1px solid var(--border); border-radius: 6px; }
+.session-list li { padding: 0.65rem 0.85rem; }
+.session-list li + li { border-top: 1px solid var(--border); }
+.session-browser { font-weight: 600; }
 
 .site-list { list-style: none; padding: 0; margin: 0; }
 .site-list li + li { border-top: 1px solid var(--border); }
@@ -140,8 +146,8 @@ input[readonly] { background: #f2f4f7; color: var(--muted); }
 .steps { margin: 0 0 1rem; padding-left: 1.3rem; }
 .steps li { margin-bottom: 0.4rem; }
 
-.auth-main { max-width: 440px; padding-top: 3.5rem; }
-.auth-brand { display: flex; justify-content: center; margin-bottom: 1.5rem; }
+.auth-main { max-width: 440px; padding-top: 1.5rem; }
+.auth-brand { display: flex; justify-content: center; padding-top: 3.5rem; font-size: 1.1rem; }
 .auth-card { padding: 1.75rem 1.75rem 1.5rem; }
 .auth-card h1 { font-size: 1.35rem; }
 .auth-card .lede { color: var(--muted); }
@@ -157,7 +163,8 @@ input[readonly] { background: #f2f4f7; color: var(--muted); }
   .subnav ul { padding: 0 1rem; }
   .card { padding: 1rem; }
   .card-footer { margin: 1rem -1rem -1rem; padding: 0.8rem 1rem; }
-  .auth-main { padding-top: 1.5rem; }
+  .auth-main { padding-top: 1rem; }
+  .auth-brand { padding-top: 1.75rem; }
   .auth-card { padding: 1.25rem; }
   h1 { font-size: 1.3rem; }
 }

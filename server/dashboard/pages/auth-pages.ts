@@ -31,7 +31,7 @@ ${csrfField(input.csrfToken)}
 ${input.next ? html`<input type="hidden" name="next" value="${input.next}">` : ''}
 <div class="field">
 <label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="username" required value="${input.email ?? ''}"${input.error ? html` aria-invalid="true" aria-describedby="sign-in-error"` : ''}>
+<input id="email" name="email" type="email" autocomplete="username" required value="${input.email ?? ''}"${input.error ? html` aria-invalid="true"` : ''}>
 </div>
 <div class="field">
 <label for="password">Password</label>

@@ -5,6 +5,7 @@ import { html } from 'hono/html';
 import type { Role } from '../../db/database.ts';
 import { installSnippet } from '../../sites/install-snippet.ts';
 import type { DashboardAssets } from '../assets/assets.ts';
+import { describeUserAgent } from '../user-agent.ts';
 import { appPage, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 
 export function siteListPage(input: {
@@ -127,10 +128,10 @@ ${input.message ? notice('success', input.message) : ''}
 <section class="card" aria-labelledby="sessions-title">
 <h2 id="sessions-title">Where you are signed in</h2>
 <p class="lede">${input.sessions.length === 1 ? 'Only here.' : `${input.sessions.length} browsers or devices, this one included.`} Signing out everywhere also ends this session.</p>
-<ul class="origin-list" aria-label="Sessions">
+<ul class="session-list" aria-label="Sessions">
 ${input.sessions.map(
   (session) =>
-    html`<li>${session.userAgent ?? 'Unknown browser'}${session.current ? html` <span class="badge">this browser</span>` : ''}<br><span class="meta">Last active ${session.lastSeenAt.toISOString().slice(0, 16).replace('T', ' ')} UTC</span></li>`,
+    html`<li><span class="session-browser" title="${session.userAgent ?? ''}">${describeUserAgent(session.userAgent)}</span>${session.current ? html` <span class="badge current">This browser</span>` : ''}<br><span class="meta">Last active ${session.lastSeenAt.toISOString().slice(0, 16).replace('T', ' ')} UTC</span></li>`,
 )}
 </ul>
 <form method="post" action="${DASHBOARD_PATH}/sign-out-everywhere">
