@@ -18,6 +18,7 @@ import { createFirstOwnerLink } from './links.ts';
 import { DASHBOARD_CSP, dashboardRoutes } from './routes.ts';
 import { csrfTokenIn, TestBrowser } from './test-client.ts';
 import { Hono } from 'hono';
+import { gzipSync } from 'node:zlib';
 
 const NOW = new Date(Date.UTC(2030, 0, 15, 9, 0, 0));
 const PASSWORD = 'correct horse battery staple';
@@ -243,6 +244,8 @@ describe('pages and headers', () => {
       expect(await again.text()).toBe('');
     }
     expect(assets.js.name).toMatch(/^dashboard\.[0-9a-f]{16}\.js$/);
+    // Each page's own script stays within 30 KB gzipped; today every page loads only this one.
+    expect(gzipSync(assets.js.body).length).toBeLessThanOrEqual(30 * 1024);
     expect((await app.request('/dashboard/assets/dashboard.0000000000000000.js')).status).toBe(404);
   });
 
@@ -251,6 +254,8 @@ describe('pages and headers', () => {
     expect(response.status).toBe(404);
     expect(response.headers.get('Content-Type')).toMatch(/^text\/html/);
     expect(response.body).toContain('Page not found');
+    expect((await new TestBrowser(app).get('/dashboard/')).location).toBe('/dashboard');
+    expect((await new TestBrowser(app).get('/dashboard/sign-in/?signed-out')).location).toBe('/dashboard/sign-in?signed-out');
   });
 
   it('/dashboard opens the only shop of a user, and lists them when there are several', async () => {

@@ -494,7 +494,13 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/install?saved`, 303);
   });
 
-  app.all('*', (c) => message(c, 404, 'Page not found', 'There is no dashboard page at this address.'));
+  app.all('*', (c) => {
+    // `/dashboard/` and the like: the address without the slash, if it is a page, answers.
+    if ((c.req.method === 'GET' || c.req.method === 'HEAD') && c.req.path.endsWith('/')) {
+      return c.redirect(`${c.req.path.replace(/\/+$/, '')}${new URL(c.req.url).search}`, 301);
+    }
+    return message(c, 404, 'Page not found', 'There is no dashboard page at this address.');
+  });
 
   app.onError(async (error, c) => {
     if (isStorageUnavailable(error)) {
