@@ -2,7 +2,9 @@
  * The links a person opens to get into the dashboard, and what the first start and the CLI call to
  * make them: no mail server is assumed, so the link is printed (or shown) and handed over.
  */
-import { addUserToSite, type AddUserToSiteResult } from '../accounts/links.ts';
+import { addUserToSite, createPasswordLink, type AddUserToSiteResult } from '../accounts/links.ts';
+import { normalizeEmail } from '../accounts/email.ts';
+import { findUserByEmail } from '../db/users.ts';
 import type { Db, Role } from '../db/database.ts';
 import { DASHBOARD_PATH } from './layout.ts';
 
@@ -51,4 +53,20 @@ export async function createFirstOwnerLink(
   input: { siteId: string; email: string; now: Date; publicUrl: string },
 ): Promise<DashboardUserLink> {
   return createDashboardUserLink(db, { ...input, role: 'owner' });
+}
+
+/**
+ * What `pushcart user reset-password --email …` (and later the Users page) does for a forgotten
+ * password: a one-time link, valid for an hour, that replaces the password and signs out every
+ * session of that account. Any earlier unused link of theirs stops working.
+ */
+export async function createPasswordResetLink(
+  db: Db,
+  input: { email: string; now: Date; publicUrl: string; createdBy?: string | null },
+): Promise<{ outcome: 'reset_link'; userId: string; url: string; expiresAt: Date } | { outcome: 'no_such_user' }> {
+  const email = normalizeEmail(input.email);
+  const user = email === undefined ? undefined : await findUserByEmail(db, email);
+  if (!user) return { outcome: 'no_such_user' };
+  const created = await createPasswordLink(db, { userId: user.id, purpose: 'reset', createdBy: input.createdBy ?? null }, input.now);
+  return { outcome: 'reset_link', userId: user.id, url: passwordLinkUrl(input.publicUrl, created.token), expiresAt: created.link.expires_at };
 }
