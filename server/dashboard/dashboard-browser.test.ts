@@ -214,6 +214,21 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     await page.getByText('You have been signed out.').waitFor();
     await checkPage('sign-in');
 
+    // Keyboard: the first Tab reaches the skip link, shown while focused; it leads to the content;
+    // the next stops are the form's controls, each with a visible focus ring.
+    await page.keyboard.press('Tab');
+    const skip = page.getByRole('link', { name: 'Skip to content' });
+    expect(await skip.evaluate((element) => element === (globalThis as any).document.activeElement)).toBe(true);
+    expect((await skip.boundingBox())!.y).toBeGreaterThanOrEqual(0);
+    await page.screenshot({ path: join(shotsDir, 'sign-in-skip-link-1280.png') });
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement.id)).toBe('main');
+    await page.keyboard.press('Tab');
+    const focused = page.locator(':focus');
+    expect(await focused.getAttribute('id')).toBe('email');
+    expect(await focused.evaluate((element) => (globalThis as any).getComputedStyle(element).outlineStyle)).toBe('solid');
+    await page.screenshot({ path: join(shotsDir, 'sign-in-focus-1280.png') });
+
     await page.goto(`${origin}/dashboard/sites/${site.id}/install`);
     await page.waitForURL(/\/dashboard\/sign-in\?next=/);
     await page.getByLabel('Email').fill(OWNER_EMAIL);

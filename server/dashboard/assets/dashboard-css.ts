@@ -35,6 +35,8 @@ body {
 a { color: var(--accent); text-underline-offset: 2px; }
 a:hover { color: var(--accent-hover); }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; border-radius: 4px; }
+/* The skip link's target takes focus only to move the reading position; it is not a control. */
+main[tabindex="-1"]:focus { outline: none; }
 h1, h2, h3 { line-height: 1.25; margin: 0 0 0.5rem; }
 h1 { font-size: 1.5rem; font-weight: 650; letter-spacing: -0.01em; }
 h2 { font-size: 1.1rem; font-weight: 620; }
