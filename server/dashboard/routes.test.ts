@@ -514,6 +514,22 @@ describe('one-time links', () => {
     expect((await browser.get(joined.location!)).status).toBe(200);
   });
 
+  it('an invite for the signed-in person is accepted with one click', async () => {
+    const created = await createInvite(database.db, { siteId: siteA.id, email: 'owner-b@shop.example', role: 'viewer', createdBy: users.ownerA }, NOW);
+    if (created.outcome !== 'created') throw new Error('invite not created');
+    const path = `/dashboard/invite/${created.token}`;
+    const browser = await signedIn(users.ownerB);
+    expect((await browser.get(`/dashboard/sites/${siteA.id}/install`)).status).toBe(404);
+    const page = await browser.get(path);
+    expect(page.body).toContain('Accept the invite');
+    expect(page.body).not.toContain('name="password"');
+    const accepted = await browser.submit(path, {});
+    expect(accepted.location).toBe(`/dashboard/sites/${siteA.id}/install`);
+    expect((await browser.get(accepted.location!)).status).toBe(200);
+    // Shop B is still theirs, so /dashboard now lists both.
+    expect((await browser.get('/dashboard')).location).toBe('/dashboard/sites');
+  });
+
   it('a dead or malformed link is a 404 page', async () => {
     for (const path of [`/dashboard/password/${'A'.repeat(43)}`, '/dashboard/password/short', `/dashboard/invite/${'A'.repeat(43)}`]) {
       const response = await new TestBrowser(app).get(path);

@@ -12,6 +12,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { html } from 'hono/html';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { CSRF_FIELD_NAME, csrfTokenFor, isCrossSiteRequest, verifyCsrfToken } from '../accounts/csrf.ts';
 import { acceptInvite, usableInvite, usablePasswordLink, usePasswordLink } from '../accounts/links.ts';
@@ -33,7 +34,6 @@ import { installFormProblems } from './install-form.ts';
 import { DASHBOARD_PATH, type Html } from './layout.ts';
 import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooManyAttemptsPage, type InviteForm } from './pages/auth-pages.ts';
 import { accountPage, installPage, siteListPage } from './pages/site-pages.ts';
-import { html } from 'hono/html';
 
 /**
  * The page policy (CSP Level 3): only this origin's script and style, no plugins, no framing
