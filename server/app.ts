@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { AppDeps, AppEnv } from './app-env.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import { isStorageUnavailable } from './db/storage-errors.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { describeError } from './logger.ts';
@@ -89,6 +90,7 @@ export function createApp(deps: AppDeps) {
   if (deps.demo) app.route('/', demoRoutes(deps));
   app.route('/', adminSiteRoutes(deps));
   app.route('/', apiReferenceRoutes(() => app.routes, { publicUrl: deps.config.publicUrl, docsScriptUrl: deps.config.docsScriptUrl }));
+  app.route('/dashboard', dashboardRoutes(deps));
 
   app.notFound((c) => errorResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {

@@ -100,3 +100,14 @@ export async function startLegacyIdentifyPeriods(db: Db, until: Date): Promise<n
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+/** A site's name and allowed origins (validated by the caller, as `newSiteSchema` does): the dashboard's install form. */
+export async function updateSiteInstall(db: Db, siteId: string, install: { name: string; origins: string[] }): Promise<SiteRow | undefined> {
+  if (!isUuid(siteId)) return undefined;
+  return db
+    .updateTable('sites')
+    .set({ name: install.name, allowed_origins: install.origins })
+    .where('id', '=', siteId)
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -59,10 +59,18 @@ const openApiPath = (routerPath: string) => routerPath.replace(/:(\w+)(\{[^}]*\}
  * files carry none, keyed `METHOD path`. CORS preflights (OPTIONS) and `use()` middlewares are not
  * operations. `undescribed` lists routes with no declaration, which the document must not miss.
  */
+/**
+ * The dashboard's pages are HTML for people signed in with a session cookie, not operations of the
+ * API: the document leaves them out, and the response checker does not hold them to it.
+ */
+export function isDashboardPath(path: string): boolean {
+  return path === '/dashboard' || path.startsWith('/dashboard/');
+}
+
 export function describeRoutes(routes: readonly RouteEntry[], declaredElsewhere: Record<string, Operation> = {}): { described: DescribedRoute[]; undescribed: string[] } {
   const byRoute = new Map<string, { method: string; path: string; operation?: Operation; validations: RouteValidation[] }>();
   for (const route of routes) {
-    if (route.method === 'ALL' || route.method === 'OPTIONS') continue;
+    if (route.method === 'ALL' || route.method === 'OPTIONS' || isDashboardPath(route.path)) continue;
     const key = `${route.method} ${route.path}`;
     const entry = byRoute.get(key) ?? { method: route.method, path: route.path, validations: [], operation: declaredElsewhere[key] };
     byRoute.set(key, entry);

@@ -1,5 +1,5 @@
 import { ERROR_STATUS, type ErrorCode } from '../errors.ts';
-import { describeRoutes, errorBodySchema, type DescribedRoute, type RouteEntry } from '../openapi/document.ts';
+import { describeRoutes, errorBodySchema, isDashboardPath, type DescribedRoute, type RouteEntry } from '../openapi/document.ts';
 import { EXTERNALLY_DECLARED_OPERATIONS } from '../openapi/external-operations.ts';
 
 /** One answer the app gave in a test, by the operation it belongs to. */
@@ -26,7 +26,7 @@ function routerPathPattern(routerPath: string): RegExp {
  * the operation, a JSON success body must parse with the declared response schema (strict objects:
  * an undeclared field fails too), and an error must be the one error shape with a code declared
  * for that status. A request no route matched must be answered in the error shape, with its code's
- * status. CORS preflights (OPTIONS) are not operations and are not checked.
+ * status. CORS preflights (OPTIONS) and the dashboard's pages are not operations and are not checked.
  */
 export function declaredResponseChecker(routes: () => readonly RouteEntry[]) {
   let operations: Array<{ route: DescribedRoute; pattern: RegExp }> | undefined;
@@ -38,8 +38,8 @@ export function declaredResponseChecker(routes: () => readonly RouteEntry[]) {
 
   /** Returns what was seen, or throws naming what does not match the declaration. */
   return async function check(request: Request, response: Response): Promise<SeenResponse | undefined> {
-    if (request.method === 'OPTIONS') return undefined;
     const { pathname } = new URL(request.url);
+    if (request.method === 'OPTIONS' || isDashboardPath(pathname)) return undefined;
     const route = find(request.method, pathname);
     const status = response.status;
     const where = `${request.method} ${pathname} → ${status}`;

@@ -1,0 +1,55 @@
+/**
+ * The dashboard's static files: a stylesheet and one small script, kept as strings in the code
+ * (the Worker has no file system) and served under names that carry a hash of their content, so a
+ * browser may keep them for a year (`immutable`, RFC 8246) and a new release is fetched at once
+ * because its pages name new files.
+ */
+import { sha256Hex } from '../../sha256.ts';
+import { DASHBOARD_CSS } from './dashboard-css.ts';
+import { DASHBOARD_JS } from './dashboard-js.ts';
+
+/** One year: the longest lifetime caches honour (RFC 9111 §5.2.2.1 leaves it open; a year is the common cap). */
+export const ASSET_MAX_AGE_SECONDS = 365 * 24 * 60 * 60;
+/** Enough of the hash to tell releases apart in a URL; the ETag carries all of it. */
+const HASH_CHARACTERS_IN_NAME = 16;
+
+export interface DashboardAsset {
+  /** The path under /dashboard/assets/, e.g. `dashboard.3f2a….css`. */
+  name: string;
+  contentType: string;
+  body: string;
+  /** A strong ETag (RFC 9110 §8.8.3): the full SHA-256 of the body. */
+  etag: string;
+}
+
+export interface DashboardAssets {
+  css: DashboardAsset;
+  js: DashboardAsset;
+  byName: Map<string, DashboardAsset>;
+}
+
+async function asset(stem: string, extension: string, contentType: string, body: string): Promise<DashboardAsset> {
+  const hash = await sha256Hex(body);
+  return { name: `${stem}.${hash.slice(0, HASH_CHARACTERS_IN_NAME)}.${extension}`, contentType, body, etag: `"${hash}"` };
+}
+
+let built: Promise<DashboardAssets> | undefined;
+
+/** Hashed once per process (or isolate): the bodies never change while it runs. */
+export function dashboardAssets(): Promise<DashboardAssets> {
+  built ??= (async () => {
+    const [css, js] = await Promise.all([
+      asset('dashboard', 'css', 'text/css; charset=utf-8', DASHBOARD_CSS),
+      asset('dashboard', 'js', 'text/javascript; charset=utf-8', DASHBOARD_JS),
+    ]);
+    return { css, js, byName: new Map([css, js].map((file) => [file.name, file])) };
+  })();
+  return built;
+}
+
+/** Whether an If-None-Match header (RFC 9110 §13.1.2) names this ETag, weakly compared as the RFC asks for GET. */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+}

@@ -1,0 +1,247 @@
+// The dashboard in real Chromium (Debian's /usr/bin/chromium driven by playwright-core): the first
+// owner's one-time link → a password → the install page with the tag → the copy button → sign out
+// → sign in again. Every page is checked with axe-core (no serious or critical violation), must
+// log no error and no Content-Security-Policy violation, must not scroll sideways at 390 px, and is
+// photographed at 1280 and 390 px into the test artifacts (dashboard/).
+import { serve } from '@hono/node-server';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../app.ts';
+import { createInvite } from '../accounts/links.ts';
+import { parseConfig } from '../config.ts';
+import { upsertMembership } from '../db/memberships.ts';
+import { memoryLogger } from '../logger.ts';
+import { createSite, type CreatedSite } from '../sites/create-site.ts';
+import { installSnippet } from '../sites/install-snippet.ts';
+import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { createFirstOwnerLink } from './links.ts';
+
+const missing = chromiumMissing();
+if (missing) console.warn(`dashboard browser tests skipped: ${missing}`);
+
+const PASSWORD = 'a calm and long passphrase';
+const OWNER_EMAIL = 'owner@shop.example';
+const WIDTHS = [1280, 390] as const;
+
+let database: TestDatabase;
+let server: Server;
+let origin: string;
+let site: CreatedSite;
+let browser: ChromiumProfile;
+let page: Page;
+let shotsDir: string;
+let axeSource: string;
+/** Console errors, page errors and CSP violations of the whole run. */
+const problems: string[] = [];
+
+async function startServer(): Promise<void> {
+  let app: App | undefined;
+  server = serve({
+    fetch: (request, env) => (app ? app.fetch(request, env) : new Response('starting', { status: 503 })),
+    port: 0,
+    hostname: '127.0.0.1',
+  }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  app = createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' });
+}
+
+/** axe-core over the page as it is now; fails on serious and critical violations, naming them. */
+async function checkAccessibility(name: string): Promise<void> {
+  // Evaluated through the DevTools Protocol, which the page's CSP does not govern (a <script> it would refuse).
+  await page.evaluate(axeSource);
+  const { rulesRun, violations }: { rulesRun: number; violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> } = await page.evaluate(async () => {
+    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
+    return {
+      rulesRun: result.passes.length + result.violations.length + result.incomplete.length,
+      violations: result.violations.map((violation: any) => ({ id: violation.id, impact: violation.impact, help: violation.help, nodes: violation.nodes.map((node: any) => ({ target: node.target })) })),
+    };
+  });
+  // A page axe could not read would pass with no violations; it must have applied its rules.
+  expect(rulesRun, `${name}: axe rules applied`).toBeGreaterThan(10);
+  const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  expect(serious, `${name}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
+}
+
+/** Screenshots at both widths, axe at both, and no sideways scroll on a phone. */
+async function checkPage(name: string): Promise<void> {
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+    await page.screenshot({ path: join(shotsDir, `${name}-${width}.png`), fullPage: true });
+    const scrollWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
+    expect(scrollWidth, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(width);
+    await checkAccessibility(`${name} at ${width} px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  expect(problems, `${name}: errors in the page`).toEqual([]);
+}
+
+describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 120_000 }, () => {
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await startServer();
+    site = await createSite(database.db, { name: 'Browser test shop', origins: ['https://shop.example'] }, undefined);
+    shotsDir = join(await artifactsDir(), 'dashboard');
+    await mkdir(shotsDir, { recursive: true });
+    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    browser = await launchChromium();
+    page = browser.page;
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+    // Violations are reported to the page as events as well as to the console; both are collected.
+    await browser.context.addInitScript(() => {
+      const g = globalThis as any;
+      g.__cspViolations = [];
+      g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
+    });
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      // A form answered 422 with its errors, or a dead link's 404 page, is logged by Chromium as a
+      // failed load of the document itself: expected here. A stylesheet or script failing is not.
+      const documentStatus = message.text().startsWith('Failed to load resource') && message.location().url === page.url();
+      if (!documentStatus) problems.push(`console.error: ${message.text()} (${message.location().url})`);
+    });
+    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await database?.destroy();
+  });
+
+  async function cspViolations(): Promise<string[]> {
+    return page.evaluate(() => (globalThis as any).__cspViolations as string[]);
+  }
+
+  it('from the printed link to a password, the install page and its copy button', async () => {
+    const link = await createFirstOwnerLink(database.db, { siteId: site.id, email: OWNER_EMAIL, now: new Date(), publicUrl: origin });
+    if (link.outcome !== 'password_link') throw new Error(`no password link: ${link.outcome}`);
+
+    await page.goto(link.url);
+    await expect.poll(() => page.title()).toBe('Choose your password · Pushcart');
+    await checkPage('password-link');
+
+    await page.getByLabel('New password').fill(PASSWORD);
+    await page.getByLabel('Repeat the password').fill('not the same password');
+    await page.getByRole('button', { name: 'Save password and sign in' }).click();
+    await page.getByText('The two passwords are not the same').waitFor();
+    await checkPage('password-link-error');
+
+    await page.getByLabel('New password').fill(PASSWORD);
+    await page.getByLabel('Repeat the password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Save password and sign in' }).click();
+    await page.waitForURL(`${origin}/dashboard/sites/${site.id}/install`);
+
+    const install = installSnippet(origin, site.publishableKey);
+    expect(await page.locator('#install-script-tag').textContent()).toBe(install.scriptTag);
+    expect(await page.locator('#install-service-worker').textContent()).toBe(install.serviceWorkerFile);
+    await checkPage('install');
+
+    // The enhancement script ran under the CSP: it shows the copy buttons, and they copy.
+    const copyTag = page.locator('button[data-copy-target="install-script-tag"]');
+    await copyTag.waitFor({ state: 'visible' });
+    await copyTag.click();
+    await expect.poll(() => copyTag.textContent()).toBe('Copied');
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(install.scriptTag);
+    await page.locator('button[data-copy-target="install-service-worker"]').click();
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(install.serviceWorkerFile);
+    await expect.poll(() => page.locator('#copy-status').textContent()).toBe('Copied to the clipboard');
+    expect(await cspViolations()).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it('edits the allowed origins, saying in words what is wrong', async () => {
+    await page.getByLabel('Origins, one per line').fill('https://shop.example\nhttps://shop.example/checkout');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('The changes were not saved').waitFor();
+    await checkPage('install-origins-error');
+    await page.getByLabel('Origins, one per line').fill('https://shop.example\nhttps://www.shop.example');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved.').waitFor();
+    const row = await database.db.selectFrom('sites').select('allowed_origins').where('id', '=', site.id).executeTakeFirstOrThrow();
+    expect(row.allowed_origins).toEqual(['https://shop.example', 'https://www.shop.example']);
+    await checkPage('install-saved');
+  });
+
+  it('the account page, the shop list, a read-only install and an invite', async () => {
+    await page.getByRole('link', { name: OWNER_EMAIL }).click();
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    await checkPage('account');
+
+    // A second shop, where the owner is only a viewer: a switcher and a read-only install.
+    const other = await createSite(database.db, { name: 'Second <b>shop</b>', origins: ['https://second.example'] }, undefined);
+    const owner = await database.db.selectFrom('users').select('id').where('email', '=', OWNER_EMAIL).executeTakeFirstOrThrow();
+    await upsertMembership(database.db, { userId: owner.id, siteId: other.id, role: 'viewer' }, new Date());
+    await page.goto(`${origin}/dashboard`);
+    await page.waitForURL(`${origin}/dashboard/sites`);
+    await checkPage('shop-list');
+    await page.getByRole('link', { name: /Second <b>shop<\/b>/ }).click();
+    await page.getByText('can see the install but not change it').waitFor();
+    expect(await page.getByLabel('Origins, one per line').count()).toBe(0);
+    await checkPage('install-viewer');
+
+    const invite = await createInvite(database.db, { siteId: site.id, email: 'new@shop.example', role: 'editor', createdBy: owner.id }, new Date());
+    if (invite.outcome !== 'created') throw new Error('invite not created');
+    await page.goto(`${origin}/dashboard/invite/${invite.token}`);
+    await page.getByRole('heading', { name: 'Join Browser test shop' }).waitFor();
+    await checkPage('invite');
+
+    await page.goto(`${origin}/dashboard/password/${'A'.repeat(43)}`);
+    await page.getByRole('heading', { name: 'This link no longer works' }).waitFor();
+    await checkPage('dead-link');
+    await page.goto(`${origin}/dashboard/nowhere`);
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    await checkPage('not-found');
+  });
+
+  it('signs out, refuses a wrong password in words, and signs in again', async () => {
+    await page.goto(`${origin}/dashboard/sites/${site.id}/install`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${origin}/dashboard/sign-in?signed-out`);
+    await page.getByText('You have been signed out.').waitFor();
+    await checkPage('sign-in');
+
+    // Keyboard: the first Tab reaches the skip link, shown while focused; it leads to the content;
+    // the next stops are the form's controls, each with a visible focus ring.
+    await page.keyboard.press('Tab');
+    const skip = page.getByRole('link', { name: 'Skip to content' });
+    expect(await skip.evaluate((element) => element === (globalThis as any).document.activeElement)).toBe(true);
+    expect((await skip.boundingBox())!.y).toBeGreaterThanOrEqual(0);
+    await page.screenshot({ path: join(shotsDir, 'sign-in-skip-link-1280.png') });
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement.id)).toBe('main');
+    await page.keyboard.press('Tab');
+    const focused = page.locator(':focus');
+    expect(await focused.getAttribute('id')).toBe('email');
+    expect(await focused.evaluate((element) => (globalThis as any).getComputedStyle(element).outlineStyle)).toBe('solid');
+    await page.screenshot({ path: join(shotsDir, 'sign-in-focus-1280.png') });
+
+    await page.goto(`${origin}/dashboard/sites/${site.id}/install`);
+    await page.waitForURL(/\/dashboard\/sign-in\?next=/);
+    await page.getByLabel('Email').fill(OWNER_EMAIL);
+    await page.getByLabel('Password').fill('not the password at all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('That email and password do not match an account').waitFor();
+    await checkPage('sign-in-error');
+
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${origin}/dashboard/sites/${site.id}/install`);
+    expect(await page.locator('#install-script-tag').textContent()).toBe(installSnippet(origin, site.publishableKey).scriptTag);
+    expect(await cspViolations()).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});
