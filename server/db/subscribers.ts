@@ -298,7 +298,7 @@ export interface ErasedCounts {
   deliveriesCancelled: number;
   /** Attributed orders kept for the revenue figures, with the shop's order id replaced. */
   ordersAnonymised: number;
-  /** Notifications whose recorded audience named the shopper's ids, with those ids removed. */
+  /** Notifications whose record named the shopper (their ids in a send's audience, their cart in a reminder's), with that removed. */
   notificationAudiencesScrubbed: number;
 }
 
@@ -351,7 +351,12 @@ export async function eraseShopper(trx: Db, siteId: string, shopper: Shopper, no
         or coalesce(n.audience->'subscriptionIds' ?| ${subscriptionIds}::text[], false))`.execute(trx);
 
   const events = await trx.deleteFrom('events').where('site_id', '=', siteId).where(byShopper(shopper)).executeTakeFirst();
-  const carts = await trx.deleteFrom('carts').where('site_id', '=', siteId).where(byShopper(shopper)).executeTakeFirst();
+  const cartIds = (await trx.deleteFrom('carts').where('site_id', '=', siteId).where(byShopper(shopper)).returning('cart_id').execute()).map((row) => row.cart_id);
+  // A cart reminder records the shop's cart id (its trigger key, and in its audience): the only
+  // thing that tied it to the shopper once their deliveries are anonymous.
+  const reminders = await sql`
+    update notifications set trigger_key = null, audience = audience - 'cartId'
+    where site_id = ${siteId} and source = 'cart_reminder' and trigger_key = any(${cartIds}::text[])`.execute(trx);
   const watches = await trx
     .deleteFrom('watches')
     .where('site_id', '=', siteId)
@@ -383,13 +388,13 @@ export async function eraseShopper(trx: Db, siteId: string, shopper: Shopper, no
   return {
     subscriptions: count(subscriptions),
     events: count(events),
-    carts: count(carts),
+    carts: cartIds.length,
     watches: count(watches),
     pricesSeen: count(pricesSeen),
     priceAlerts: count(priceAlerts),
     deliveriesAnonymised: count(deliveries),
     deliveriesCancelled: count(cancelled),
     ordersAnonymised: Number(orders.numAffectedRows ?? 0n),
-    notificationAudiencesScrubbed: Number(audiences.numAffectedRows ?? 0n),
+    notificationAudiencesScrubbed: Number(audiences.numAffectedRows ?? 0n) + Number(reminders.numAffectedRows ?? 0n),
   };
 }

@@ -255,6 +255,23 @@ async function shopperWithHistory(): Promise<History> {
     expect((await post('/v1/events', { externalUserId, type: 'order_completed', properties: { orderId, value, currency: 'EUR' } }, site, shopHeaders)).status).toBe(202);
   }
   await db.insertInto('price_alerts').values({ site_id: site.id, product_id: 'lamp', shopper: 'u:user-anna', price: 24, notified_at: new Date(CLOCK_MS) }).execute();
+  // Cart reminders as the trigger records them: the shop's cart id as trigger key and in the audience.
+  for (const cartId of ['cart-anna', 'cart-ben']) {
+    await db
+      .insertInto('notifications')
+      .values({
+        site_id: site.id,
+        source: 'cart_reminder',
+        kind: 'marketing',
+        content: JSON.stringify({ title: 'Your lamp is waiting', body: 'Still 30 €', url: `${SHOP_ORIGIN}/cart`, tag: 'reminder' }),
+        audience: JSON.stringify({ trigger: 'cart_reminder', cartId, step: 1 }),
+        audience_size: 0,
+        ttl_seconds: 3_600,
+        trigger_key: cartId,
+        created_at: new Date(CLOCK_MS - 60_000),
+      })
+      .execute();
+  }
   return { site, laptop: laptop!, phone: phone!, notificationId, otherShopper: otherShopper! };
 }
 
@@ -351,8 +368,9 @@ describe('erase', () => {
       union all select 'product_interest', count(*) from product_interest where site_id = ${siteId} and shopper = any(${keys}::text[])
       union all select 'price_alerts', count(*) from price_alerts where site_id = ${siteId} and shopper = any(${keys}::text[])
       union all select 'deliveries', count(*) from deliveries where subscription_id::text = any(${ids}::text[])
-      union all select 'notifications', count(*) from notifications where site_id = ${siteId} and exists (
-        select 1 from jsonb_each(audience) a, jsonb_array_elements(case when jsonb_typeof(a.value) = 'array' then a.value else '[]' end) v where v #>> '{}' = any(${ids}::text[]))
+      union all select 'notifications', count(*) from notifications where site_id = ${siteId} and (trigger_key = any(${ids}::text[]) or exists (
+        select 1 from jsonb_each(audience) a, jsonb_array_elements(case when jsonb_typeof(a.value) = 'array' then a.value else jsonb_build_array(a.value) end) v
+        where v #>> '{}' = any(${ids}::text[])))
       union all select 'conversions', count(*) from conversions where site_id = ${siteId} and order_id = any(${ids}::text[])`.execute(db);
     return Object.fromEntries(result.rows.map((row) => [row.table, Number(row.count)]));
   }
@@ -360,10 +378,10 @@ describe('erase', () => {
   it('by user id removes every row of the shopper, keeps the deliveries and orders anonymous, and leaves the figures as they were', async () => {
     const history = await shopperWithHistory();
     const db = world.database.db;
-    const anna = ['anna-laptop-1', 'anna-phone-01', 'user-anna', 'order-anna-1', history.laptop, history.phone];
-    const ben = ['ben-laptop-01', 'user-ben', 'order-ben-1', history.otherShopper];
+    const anna = ['anna-laptop-1', 'anna-phone-01', 'user-anna', 'order-anna-1', 'cart-anna', history.laptop, history.phone];
+    const ben = ['ben-laptop-01', 'user-ben', 'order-ben-1', 'cart-ben', history.otherShopper];
     const annaBefore = await rowsNaming(db, history.site.id, anna);
-    expect(annaBefore).toMatchObject({ subscriptions: 2, events: 3, carts: 1, watches: 1, price_alerts: 1, deliveries: 2, notifications: 1, conversions: 1 });
+    expect(annaBefore).toMatchObject({ subscriptions: 2, events: 3, carts: 1, watches: 1, price_alerts: 1, deliveries: 2, notifications: 2, conversions: 1 });
     expect(annaBefore.product_interest).toBeGreaterThan(0);
     const benBefore = await rowsNaming(db, history.site.id, ben);
     const before = await snapshot(history.site, history.notificationId);
@@ -383,7 +401,7 @@ describe('erase', () => {
         deliveriesAnonymised: 2,
         deliveriesCancelled: 0,
         ordersAnonymised: 1,
-        notificationAudiencesScrubbed: 1,
+        notificationAudiencesScrubbed: 2,
       },
     });
 
