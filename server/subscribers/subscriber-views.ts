@@ -255,7 +255,7 @@ export function shopperExportView(records: ShopperRecords, exportedAt: Date): Sh
 
 /** The answer to an erase: who was erased and how many rows of each kind. */
 export const eraseResultSchema = z.strictObject({
-  /** Every id erased: the one asked for and those its subscriptions tie to it. Empty when nothing was stored. */
+  /** Every id erased: the one asked for and those the shopper's subscriptions tie to it. */
   shopper: shopperSchema,
   erased: z.strictObject({
     subscriptions: count,
