@@ -96,7 +96,8 @@ export interface NotificationContent {
 export interface DeliveriesTable {
   id: Generated<string>;
   notification_id: string;
-  subscription_id: string;
+  /** Null once the subscriber was erased (GDPR art. 17): the row stays only as an anonymous count. */
+  subscription_id: string | null;
   endpoint: string;
   report_token: string;
   status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;

@@ -140,7 +140,8 @@ export interface DeliveryProblem {
   count: number;
   example: {
     deliveryId: string;
-    subscriptionId: string;
+    /** Null when the subscriber was erased since (GDPR art. 17): the delivery is only counted. */
+    subscriptionId: string | null;
     attempts: number;
     lastStatus: number | null;
     lastError: string;
@@ -164,7 +165,7 @@ export async function deliveryProblems(db: Db, notificationId: string): Promise<
     reason: string;
     count: string;
     id: string;
-    subscription_id: string;
+    subscription_id: string | null;
     attempts: number;
     last_status: number | null;
     last_error: string;

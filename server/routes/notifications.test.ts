@@ -49,7 +49,7 @@ const message = (to: unknown, extra: Record<string, unknown> = {}) => ({
 
 async function deliveriesOf(id: string): Promise<string[]> {
   const rows = await database.db.selectFrom('deliveries').select('subscription_id').where('notification_id', '=', id).execute();
-  return rows.map((row) => row.subscription_id).sort();
+  return rows.map((row) => row.subscription_id ?? '(erased)').sort();
 }
 
 async function errorCode(response: Response): Promise<string> {

@@ -46,7 +46,8 @@ const notificationStatusSchema = z.strictObject({
       count,
       example: z.strictObject({
         deliveryId: z.string(),
-        subscriptionId: z.string(),
+        /** Null once the subscriber was erased (DELETE /v1/subscribers/{id}). */
+        subscriptionId: z.string().nullable(),
         attempts: count,
         lastStatus: z.number().int().nullable(),
         lastError: z.string(),
