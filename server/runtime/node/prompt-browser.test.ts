@@ -38,9 +38,20 @@ const SETTINGS = {
   },
 };
 
+const DARK_SETTINGS = {
+  prompt: {
+    trigger: 'page_views',
+    pageViews: 1,
+    theme: { accent: '#fbbf24', background: '#111827', text: '#f3f4f6', radius: 24, position: 'center', logoUrl: LOGO_URL },
+    texts: { en: TEXTS },
+  },
+};
+
 let database: TestDatabase;
 let mock: MockPushService;
 let shop: BrowserShop;
+/** A second shop (its own origin, so its own storage and permission) with a dark theme in the centre. */
+let darkShop: BrowserShop;
 let shopper: ChromiumProfile;
 let errors: string[];
 
@@ -59,8 +70,8 @@ async function funnel(): Promise<Record<PromptFunnelStep, number>> {
 
 const NONE = { prompt_shown: 0, prompt_accepted: 0, prompt_postponed: 0, permission_granted: 0, permission_denied: 0, permission_dismissed: 0, push_subscribed: 0 };
 
-async function openShop(page: Page): Promise<void> {
-  await page.goto(`${shop.origin}/demo`);
+async function openShop(page: Page, origin = shop.origin): Promise<void> {
+  await page.goto(`${origin}/demo`);
   await dialog(page).waitFor({ state: 'visible', timeout: WAIT_MS });
   // Let the entry animation (0.28 s) finish, so pictures show the resting state.
   await page.waitForTimeout(400);
@@ -70,6 +81,7 @@ describe.skipIf(missing !== undefined)('the themed soft prompt in Chromium', { t
   beforeAll(async () => {
     [database, mock] = await Promise.all([createTestDatabase(), startMockPushService()]);
     shop = await startBrowserShop(database.db, mock, SETTINGS);
+    darkShop = await startBrowserShop(database.db, mock, DARK_SETTINGS);
     shopper = await launchChromium({ locale: 'en-US', timezoneId: 'Europe/London' });
     await new BrowserPushStub(mock).install(shopper.context);
     // The shop's logo on its CDN (https, another host than the shop), answered here.
@@ -80,6 +92,7 @@ describe.skipIf(missing !== undefined)('the themed soft prompt in Chromium', { t
   afterAll(async () => {
     await shopper?.close();
     await shop?.close();
+    await darkShop?.close();
     await mock?.close();
     await database?.destroy();
   }, 60_000);
@@ -156,6 +169,33 @@ describe.skipIf(missing !== undefined)('the themed soft prompt in Chromium', { t
     await expect
       .poll(funnel, { timeout: WAIT_MS })
       .toEqual({ ...NONE, prompt_shown: 2, prompt_postponed: 1, prompt_accepted: 1, permission_granted: 1, push_subscribed: 1 });
+    expect(errors).toEqual([]);
+  });
+
+  it('takes a dark theme in the centre: its colours, the label colour that reads on a light accent, centred', async () => {
+    // A newcomer's browser: the push stub holds one subscription per browser, not per origin.
+    await shopper.close();
+    shopper = await launchChromium({ locale: 'en-US', timezoneId: 'Europe/London' });
+    await new BrowserPushStub(mock).install(shopper.context);
+    await shopper.context.route(LOGO_URL, (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: LOGO_SVG }));
+    errors = collectPageErrors(shopper.page);
+    const page = shopper.page;
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await openShop(page, darkShop.origin);
+    const looks = await dialog(page).evaluate((card: any) => {
+      const style = (element: any) => (globalThis as any).getComputedStyle(element);
+      const allow = card.querySelector('.pushcart-allow');
+      return { background: style(card).backgroundColor, color: style(card).color, allow: [style(allow).backgroundColor, style(allow).color], box: card.getBoundingClientRect().toJSON() };
+    });
+    expect(looks).toMatchObject({ background: 'rgb(17, 24, 39)', color: 'rgb(243, 244, 246)', allow: ['rgb(251, 191, 36)', 'rgb(17, 17, 17)'] });
+    expect((looks.box.left + looks.box.right) / 2).toBeCloseTo(640, 0);
+    expect((looks.box.top + looks.box.bottom) / 2).toBeCloseTo(400, 0);
+    const shot = join(await artifactsDir(), 'themed-prompt-dark-center-1280.png');
+    await rm(shot, { force: true });
+    await page.screenshot({ path: shot });
+    console.log(`prompt artefact:\n  ${shot}`);
+    await dialog(page).locator('.pushcart-later').click();
+    await dialog(page).waitFor({ state: 'detached', timeout: WAIT_MS });
     expect(errors).toEqual([]);
   });
 });
