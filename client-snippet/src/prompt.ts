@@ -12,7 +12,7 @@ import type { PromptSettings } from '../../service-worker/src/contract';
 const CSS =
   ':host{all:initial}' +
   '.c{position:fixed;z-index:2147483647;box-sizing:border-box;width:384px;max-width:calc(100vw - 32px);padding:20px;' +
-  'background:var(--bg);color:var(--fg);border:1px solid #8883;border-radius:var(--r);font:14px/1.45 system-ui,sans-serif;' +
+  'background:var(--bg);color:var(--fg);border:1px solid #8883;border-radius:var(--r);font:14px/1.45 var(--pushcart-font,system-ui,sans-serif);' +
   'box-shadow:0 1px 3px #0000001a,0 16px 40px -8px #00000059;animation:i .28s cubic-bezier(.2,.8,.2,1)}' +
   '.br{right:20px;bottom:20px}.bl{left:20px;bottom:20px}.t{top:20px;left:0;right:0;margin:auto}.m{inset:0;margin:auto;height:fit-content}' +
   '.h{display:flex;gap:14px;align-items:flex-start}' +
@@ -41,7 +41,8 @@ export function showPrompt({ texts, theme }: PromptSettings, data: DOMStringMap,
   const host = document.createElement('div');
   host.id = 'pushcart-prompt';
   const root = host.attachShadow({ mode: 'open' });
-  host.style.cssText = `--a:${theme.accent};--o:${theme.onAccent};--bg:${theme.background};--fg:${theme.text};--r:${theme.radius}px`;
+  // The site's theme; a page's own --pushcart-* properties on :root (the earlier way to theme) still win.
+  host.style.cssText = `--a:var(--pushcart-accent,${theme.accent});--o:${theme.onAccent};--bg:var(--pushcart-bg,${theme.background});--fg:var(--pushcart-fg,${theme.text});--r:var(--pushcart-radius,${theme.radius}px)`;
   // Fixed markup only: the shop's texts are set as text below, never parsed as HTML. (Buttons
   // outside a form submit nothing, so no type=button.)
   root.innerHTML =

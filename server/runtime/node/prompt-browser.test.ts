@@ -194,6 +194,9 @@ describe.skipIf(missing !== undefined)('the themed soft prompt in Chromium', { t
     await rm(shot, { force: true });
     await page.screenshot({ path: shot });
     console.log(`prompt artefact:\n  ${shot}`);
+    // A page's own --pushcart-* properties on :root (the earlier way to theme) still win.
+    await page.evaluate(() => (globalThis as any).document.documentElement.style.setProperty('--pushcart-accent', '#ff0000'));
+    expect(await dialog(page).locator('.pushcart-allow').evaluate((allow: any) => (globalThis as any).getComputedStyle(allow).backgroundColor)).toBe('rgb(255, 0, 0)');
     await dialog(page).locator('.pushcart-later').click();
     await dialog(page).waitFor({ state: 'detached', timeout: WAIT_MS });
     expect(errors).toEqual([]);
