@@ -118,10 +118,11 @@ describe.skipIf(missing !== undefined)('the themed soft prompt in Chromium', { t
         cardOutline: style(card).outlineStyle,
         allowBackground: style(allow).backgroundColor,
         radius: style(card).borderTopLeftRadius,
+        animation: style(card).animationName,
         box: card.getBoundingClientRect().toJSON(),
       };
     });
-    expect(looks).toMatchObject({ focused: true, cardOutline: 'none', allowBackground: 'rgb(15, 118, 110)', radius: '14px' });
+    expect(looks).toMatchObject({ focused: true, cardOutline: 'none', allowBackground: 'rgb(15, 118, 110)', radius: '14px', animation: 'i' });
     // Bottom right, 20 px from the edges.
     expect(looks.box.right).toBeCloseTo(1280 - 20, 0);
     expect(looks.box.bottom).toBeCloseTo(800 - 20, 0);
@@ -181,7 +182,10 @@ describe.skipIf(missing !== undefined)('the themed soft prompt in Chromium', { t
     errors = collectPageErrors(shopper.page);
     const page = shopper.page;
     await page.setViewportSize({ width: 1280, height: 800 });
+    // This shopper asked for reduced motion: the card appears without its entry animation.
+    await page.emulateMedia({ reducedMotion: 'reduce' });
     await openShop(page, darkShop.origin);
+    expect(await dialog(page).evaluate((card: any) => (globalThis as any).getComputedStyle(card).animationName)).toBe('none');
     const looks = await dialog(page).evaluate((card: any) => {
       const style = (element: any) => (globalThis as any).getComputedStyle(element);
       const allow = card.querySelector('.pushcart-allow');
