@@ -2,7 +2,7 @@
 // never see an exception from us, whatever the browser, the network or our server does.
 import { Workbox } from 'workbox-window';
 import type { SiteConfig } from '../../service-worker/src/contract';
-import { promptTexts, showPrompt } from './prompt';
+import { showPrompt } from './prompt';
 import { DAY_MS } from '../../server/time';
 import { fromBase64Url, load, save, shareWithServiceWorker, toBase64Url, visitorId } from './storage';
 
@@ -118,7 +118,8 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
   }
 
   async function boot(): Promise<void> {
-    const response = await fetch(`${host}/v1/sites/${data.site}/config`).catch(noop);
+    // The prompt's texts come in the browser's language, looked up by the server as templates are.
+    const response = await fetch(`${host}/v1/sites/${data.site}/config?locale=${navigator.language}`).catch(noop);
     if (!response?.ok) throw await failureOf(response || undefined, host);
     config = (await response.json()) as SiteConfig;
     const swUrl = new URL(data.sw || '/pushcart-sw.js', location.href).href;
@@ -276,11 +277,21 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
     if (rule === trigger && state === 'default' && Number(load('snooze') || 0) < Date.now() && !load('optout')) prompt();
   }
 
+  /**
+   * One step of the prompt's funnel (server/db/prompt-funnel.ts counts them per day): a request
+   * only when the prompt shows or is answered, never per page view.
+   */
+  function report(step: string): void {
+    call('events', { visitorId: visitor, type: step, properties: {} }, 'POST', true).catch(noop);
+  }
+
   function prompt(): void {
-    showPrompt(promptTexts(config!.prompt, data), (allowed) => {
+    const shown = showPrompt(config!.prompt, data, (allowed) => {
+      report(allowed ? 'prompt_accepted' : 'prompt_postponed');
       if (allowed) askPermission();
       else snooze();
     });
+    if (shown) report('prompt_shown');
   }
 
   function snooze(): void {
@@ -292,9 +303,11 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
     Notification.requestPermission()
       .then(async (permission) => {
         emit('permission', permission);
+        report(permission === 'default' ? 'permission_dismissed' : `permission_${permission}`);
         if (permission === 'granted') {
           save('optout', null);
           await subscribeAndRemember();
+          if (state === 'subscribed') report('push_subscribed');
         } else {
           if (permission === 'default') snooze(); // closed without answering
           setState(permission);

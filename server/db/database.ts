@@ -318,3 +318,18 @@ export interface Database {
   invites: InvitesTable;
   password_links: PasswordLinksTable;
 }
+
+// The soft prompt's funnel counters (migrations/2026-11-29T0320-prompt-funnel.ts).
+
+export interface PromptFunnelDaysTable {
+  site_id: string;
+  /** The UTC day; written as `YYYY-MM-DD` and read back with to_char (pg would parse a `date` at local midnight). */
+  day: ColumnType<Date, string, string>;
+  step: string;
+  shard: number;
+  count: number;
+}
+
+export interface Database {
+  prompt_funnel_days: PromptFunnelDaysTable;
+}

@@ -18,6 +18,7 @@ const ALL_TABLES = [
   'price_alerts',
   'product_interest',
   'products',
+  'prompt_funnel_days',
   'secret_keys',
   'sessions',
   'sites',

@@ -11,12 +11,15 @@ import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { keyKind } from '../sites/api-keys.ts';
 import { externalIdText, jsonObject, money, text, validate, visitorIdText } from '../validation.ts';
 import { documentAs, operation } from '../openapi/operation.ts';
-import { KNOWN_EVENT_TYPES, knownEventSchema } from '../triggers/commerce-event-input.ts';
+import { isPromptFunnelEvent, KNOWN_EVENT_TYPES, knownEventSchema } from '../triggers/commerce-event-input.ts';
+import { countPromptStep, PROMPT_FUNNEL_STEPS } from '../db/prompt-funnel.ts';
 
 const visitorId = visitorIdText();
 const id = externalIdText();
 
 const CUSTOM_EVENT_TYPE = /^[a-z][a-z0-9_.:-]{0,63}$/;
+/** The types parsed by `knownEventSchema`: the commerce triggers' and the soft prompt's funnel steps. */
+const PARSED_EVENT_TYPES: ReadonlySet<string> = new Set([...KNOWN_EVENT_TYPES, ...PROMPT_FUNNEL_STEPS]);
 
 const eventEnvelope = z.object({
   type: text().regex(CUSTOM_EVENT_TYPE, 'must be a known event type or a custom one like wishlist_added'),
@@ -34,7 +37,7 @@ const eventEnvelope = z.object({
  */
 const eventBody = documentAs(
   eventEnvelope.transform((event, ctx) => {
-    if (!KNOWN_EVENT_TYPES.has(event.type)) return { ...event, custom: true as const };
+    if (!PARSED_EVENT_TYPES.has(event.type)) return { ...event, custom: true as const };
     const known = knownEventSchema.safeParse({ type: event.type, properties: event.properties });
     if (known.success) return { ...event, ...known.data, custom: false as const };
     for (const issue of known.error.issues) ctx.addIssue({ code: 'custom', path: issue.path.map(String), message: issue.message });
@@ -78,7 +81,7 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
       operation({
         summary: 'Record a shopper’s event',
         description:
-          '`product_viewed`, `cart_updated`, `checkout_started` and `order_completed` drive the triggers (cart reminders, price drops, conversions); any other type is stored as it is. From a page (publishable key, with `visitorId`) or the shop’s backend (secret key, with `visitorId` or `externalUserId`). The same `eventId` again is a retry: stored once, `duplicate: true`.',
+          '`product_viewed`, `cart_updated`, `checkout_started` and `order_completed` drive the triggers (cart reminders, price drops, conversions); the snippet reports the soft prompt’s funnel as `prompt_shown`, `prompt_accepted`, `prompt_postponed`, `permission_granted`, `permission_denied`, `permission_dismissed` and `push_subscribed` (publishable key only; counted per day); any other type is stored as it is. From a page (publishable key, with `visitorId`) or the shop’s backend (secret key, with `visitorId` or `externalUserId`). The same `eventId` again is a retry: stored once, `duplicate: true`.',
         tag: 'Browser',
         access: 'eitherKey',
         responses: { 202: { description: 'Stored (or a retry of a stored event)', schema: z.strictObject({ stored: z.boolean(), duplicate: z.boolean() }) } },
@@ -90,6 +93,9 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
       if (source === 'browser' && event.externalUserId !== undefined) {
         throw new ApiError('key_not_allowed', 'externalUserId may be sent with a secret key only; browsers link users with identify');
       }
+      if (source === 'server' && !event.custom && isPromptFunnelEvent(event)) {
+        throw new ApiError('key_not_allowed', `${event.type} is reported by the snippet in the shopper's browser, with the publishable key`);
+      }
       if (event.visitorId === undefined && event.externalUserId === undefined) {
         throw new ApiError('validation_failed', source === 'browser' ? 'visitorId: required' : 'visitorId or externalUserId: one is required');
       }
@@ -99,7 +105,13 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
       // retried event (same eventId) is stored once and changes nothing the second time.
       const result = await deps.db.transaction().execute(async (trx) => {
         const isNew = await insertEvent(trx, { siteId: site.id, source, type: event.type, ...stored, properties: event.properties, clientEventId: event.eventId ?? null, at: now });
-        const queued = isNew && !event.custom ? await applyCommerceEvent(trx, site, { ...event, source, ...stored }, { now, publicUrl: deps.config.publicUrl }) : [];
+        if (!isNew || event.custom) return { isNew, queued: [] };
+        if (isPromptFunnelEvent(event)) {
+          // Browser-only (checked above), so the visitor id is there.
+          await countPromptStep(trx, site.id, event.type, event.visitorId!, now);
+          return { isNew, queued: [] };
+        }
+        const queued = await applyCommerceEvent(trx, site, { ...event, source, ...stored }, { now, publicUrl: deps.config.publicUrl });
         return { isNew, queued };
       });
       for (const id of result.queued) await deps.onNotificationQueued?.(id);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readSiteSettings, siteSettingsPatchSchema } from './site-settings.ts';
+import { contrastRatio, onAccentColour, readSiteSettings, siteSettingsPatchSchema } from './site-settings.ts';
 
 describe('stored site settings', () => {
   it('keeps a section whose stored form has a key this version does not know (a rollback, a hand edit)', () => {
@@ -30,5 +30,39 @@ describe('stored site settings', () => {
 
   it('spells the default time zone as the IANA database does', () => {
     expect(siteSettingsPatchSchema.parse({ engagement: { defaultTimeZone: 'europe/berlin' } })).toEqual({ engagement: { defaultTimeZone: 'Europe/Berlin' } });
+  });
+});
+
+describe('the prompt section', () => {
+  it('fills a complete default theme and no texts, so a site stored before themes reads as one', () => {
+    const { prompt } = readSiteSettings({ prompt: { trigger: 'seconds', delaySeconds: 5, title: 'Old title' } });
+    expect(prompt).toEqual({
+      trigger: 'seconds',
+      pageViews: 2,
+      delaySeconds: 5,
+      snoozeDays: 7,
+      theme: { accent: '#2557d6', background: '#ffffff', text: '#1f2328', radius: 16, position: 'bottom-right' },
+      texts: {},
+      title: 'Old title',
+    });
+  });
+
+  it('drops a stored theme field this version does not know, keeping the theme and the texts', () => {
+    const { prompt } = readSiteSettings({ prompt: { theme: { accent: '#000', shadow: 'big' }, texts: { de: { title: 't', body: 'b', allow: 'a', later: 'l' } } } });
+    expect(prompt.theme.accent).toBe('#000');
+    expect(prompt.texts).toEqual({ de: { title: 't', body: 'b', allow: 'a', later: 'l' } });
+  });
+
+  it('measures contrast as WCAG 2.2 does and picks the readable label colour for the accent', () => {
+    expect(contrastRatio('#000', '#fff')).toBeCloseTo(21, 5);
+    expect(contrastRatio('#777777', '#ffffff')).toBeCloseTo(4.48, 2);
+    expect(onAccentColour('#2557d6')).toBe('#ffffff');
+    expect(onAccentColour('#ffd60a')).toBe('#111111');
+  });
+
+  it('takes the texts of a locale whole and spells its tag canonically in a PATCH', () => {
+    const texts = { title: 'Hi', body: 'There', allow: 'Yes', later: 'No' };
+    expect(siteSettingsPatchSchema.parse({ prompt: { texts: { 'pt-br': texts } } })).toEqual({ prompt: { texts: { 'pt-BR': texts } } });
+    expect(siteSettingsPatchSchema.safeParse({ prompt: { texts: { en: { title: 'Hi' } } } }).success).toBe(false);
   });
 });

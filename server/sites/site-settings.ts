@@ -1,7 +1,116 @@
 import { z } from 'zod';
 import { DEFAULT_ENGAGEMENT_SETTINGS, engagementSettingsSchema } from './engagement-settings.ts';
 import { messageTemplateSchema, templatesSchema } from './template-settings.ts';
-import { localeTag, text } from '../validation.ts';
+import { canonicalLocale, httpUrlText, localeTag, text } from '../validation.ts';
+
+const locale = localeTag();
+
+/** A CSS colour as the prompt's theme takes it: `#rgb` or `#rrggbb`, nothing a stylesheet could read as more. */
+const hexColour = () => text().regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a colour as #rgb or #rrggbb, e.g. #2557d6');
+
+/** WCAG 2.2 relative luminance of a `#rgb`/`#rrggbb` colour (sRGB, https://www.w3.org/TR/WCAG22/#dfn-relative-luminance). */
+function luminance(colour: string): number {
+  const hex = colour.length === 4 ? colour.replace(/[0-9a-f]/gi, (digit) => digit + digit) : colour;
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const channel = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return channel <= 0.04045 ? channel / 12.92 : ((channel + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+}
+
+/** The WCAG 2.2 contrast ratio of two colours, 1 to 21. */
+export function contrastRatio(a: string, b: string): number {
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (light! + 0.05) / (dark! + 0.05);
+}
+
+/** What WCAG 2.2 success criterion 1.4.3 asks of body text against its background. */
+const MIN_TEXT_CONTRAST = 4.5;
+
+/** The label colour on the accent-coloured button: white or near-black, whichever reads better. */
+export function onAccentColour(accent: string): string {
+  return contrastRatio(accent, '#ffffff') >= contrastRatio(accent, '#111111') ? '#ffffff' : '#111111';
+}
+
+/**
+ * How the soft prompt looks. The logo may be any https URL, not only one on the site's origins:
+ * shops serve images from their platform's CDN (another host than the shop), and the snippet only
+ * ever shows it as an <img>, which runs nothing. https only, so an https shop never gets
+ * mixed content (and browsers block mixed images on https pages); no user:password part.
+ */
+export const promptThemeSchema = z
+  .strictObject({
+    /** The Allow button. */
+    accent: hexColour().default('#2557d6'),
+    background: hexColour().default('#ffffff'),
+    text: hexColour().default('#1f2328'),
+    /** Corner radius of the card, in CSS pixels (the buttons take a share of it). */
+    radius: z.number().int().min(0).max(32).default(16),
+    /** On phones (narrower than 480 px) the prompt is always a sheet along the bottom edge. */
+    position: z.enum(['bottom-right', 'bottom-left', 'top', 'center']).default('bottom-right'),
+    logoUrl: httpUrlText()
+      .refine((url) => url.startsWith('https://'), 'must be an https URL (an http image is blocked on an https shop)')
+      .refine((url) => !/^https:\/\/[^/?#]*@/.test(url), 'must not carry a user name or password')
+      .optional(),
+  })
+  .superRefine((theme, ctx) => {
+    const ratio = contrastRatio(theme.text, theme.background);
+    if (ratio < MIN_TEXT_CONTRAST) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['text'],
+        message: `text ${theme.text} on background ${theme.background} has a contrast of ${ratio.toFixed(1)}:1; at least ${MIN_TEXT_CONTRAST}:1 is needed to be readable (WCAG 2.2, 1.4.3)`,
+      });
+    }
+  });
+
+/** The prompt's four texts in one language; a language is given whole, so no prompt mixes two. */
+export const promptTextsSchema = z.strictObject({
+  title: text().min(1).max(120),
+  body: text().min(1).max(300),
+  allow: text().min(1).max(40),
+  later: text().min(1).max(40),
+});
+
+export type PromptTexts = z.output<typeof promptTextsSchema>;
+
+const MAX_PROMPT_LOCALES = 50;
+
+/** Texts per locale, keyed canonically (`de-at` → `de-AT`) as templates are, so lookups are exact. */
+const promptTextsByLocaleSchema = z
+  .record(text(), promptTextsSchema)
+  .superRefine((byLocale, ctx) => {
+    const tags = Object.keys(byLocale);
+    if (tags.length > MAX_PROMPT_LOCALES) ctx.addIssue({ code: 'custom', path: [], message: `at most ${MAX_PROMPT_LOCALES} locales` });
+    const seen = new Map<string, string>();
+    for (const tag of tags) {
+      const canonical = canonicalLocale(tag);
+      if (canonical === undefined) {
+        ctx.addIssue({ code: 'custom', path: [tag], message: `invalid locale "${tag}": must be a BCP 47 language tag such as "de" or "de-AT"` });
+        continue;
+      }
+      const earlier = seen.get(canonical);
+      if (earlier !== undefined) ctx.addIssue({ code: 'custom', path: [tag], message: `locale "${tag}" repeats "${earlier}"` });
+      seen.set(canonical, tag);
+    }
+  })
+  .transform((byLocale) => Object.fromEntries(Object.entries(byLocale).map(([tag, texts]) => [canonicalLocale(tag) ?? tag, texts])));
+
+/** The prompt's texts when a shop wrote none for a shopper's language (nor its default locale). */
+export const BUILT_IN_PROMPT_TEXTS: Readonly<Record<string, PromptTexts>> = {
+  en: {
+    title: 'Get deals and cart reminders?',
+    body: 'We will only notify you about prices and your cart. Turn it off at any time.',
+    allow: 'Allow',
+    later: 'Later',
+  },
+  de: {
+    title: 'Angebote und Warenkorb-Erinnerungen erhalten?',
+    body: 'Wir benachrichtigen Sie nur zu Preisen und Ihrem Warenkorb. Sie können das jederzeit abschalten.',
+    allow: 'Erlauben',
+    later: 'Später',
+  },
+};
 
 /**
  * Per-site settings stored as jsonb. Every field has a default, so a site created today and a
@@ -14,7 +123,11 @@ export const promptSettingsSchema = z.strictObject({
   delaySeconds: z.number().int().min(0).max(3600).default(10),
   /** Days a "Later" answer hides the prompt for. */
   snoozeDays: z.number().int().min(1).max(365).default(7),
-  // Texts the shop set itself; absent ones the snippet fills in the shopper's language.
+  theme: promptThemeSchema.default(promptThemeSchema.parse({})),
+  /** Per locale; looked up like templates (the shopper's locale, then the site's default locale, then the built-in texts). */
+  texts: promptTextsByLocaleSchema.default({}),
+  // Earlier single texts for every language, kept so a shop that set them keeps them; `texts` wins
+  // where it has the shopper's or the default locale.
   title: text().max(120).optional(),
   body: text().max(300).optional(),
   allowLabel: text().max(40).optional(),
@@ -22,7 +135,6 @@ export const promptSettingsSchema = z.strictObject({
 });
 
 const percent = z.number().min(0).max(100);
-const locale = localeTag();
 
 const cartReminderStepSchema = z
   .object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROMPT_FUNNEL_STEPS, type PromptFunnelStep } from '../db/prompt-funnel.ts';
 import { currencyCode, externalIdText, httpUrlText, jsonValueCheck, money, text } from '../validation.ts';
 
 const id = externalIdText();
@@ -46,9 +47,19 @@ export const knownEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cart_updated'), properties: KNOWN_EVENT_PROPERTIES.cart_updated }),
   z.object({ type: z.literal('checkout_started'), properties: KNOWN_EVENT_PROPERTIES.checkout_started }),
   z.object({ type: z.literal('order_completed'), properties: KNOWN_EVENT_PROPERTIES.order_completed }),
+  // The snippet's soft prompt reports each step a shopper takes (server/db/prompt-funnel.ts counts them).
+  ...PROMPT_FUNNEL_STEPS.map((step) => z.object({ type: z.literal(step), properties: withShopFields({}) })),
 ]);
 
-export type KnownEvent = z.output<typeof knownEventSchema>;
+/** A known event as parsed: a commerce event or a step of the prompt's funnel. */
+export type ParsedKnownEvent = z.output<typeof knownEventSchema>;
 
-/** The event types the commerce triggers read; any other is a shop's own. */
+/** A known event the commerce triggers read (the prompt's funnel steps are only counted). */
+export type KnownEvent = Exclude<ParsedKnownEvent, { type: PromptFunnelStep }>;
+
+export function isPromptFunnelEvent<Event extends { type: string }>(event: Event): event is Extract<Event, { type: PromptFunnelStep }> {
+  return (PROMPT_FUNNEL_STEPS as readonly string[]).includes(event.type);
+}
+
+/** The event types the commerce triggers read; these and the prompt's funnel steps are parsed, any other is a shop's own. */
 export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_EVENT_PROPERTIES));

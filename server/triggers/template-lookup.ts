@@ -20,12 +20,24 @@ function lookupChain(tag: string): string[] {
 }
 
 /** Case-insensitive, and never reads inherited properties (a stored key is data, not code). */
-function templateFor(byLocale: Readonly<Record<string, MessageTemplate>> | undefined, tag: string): MessageTemplate | undefined {
+function entryFor<T>(byLocale: Readonly<Record<string, T>> | undefined, tag: string): T | undefined {
   if (byLocale === undefined) return undefined;
   if (Object.hasOwn(byLocale, tag)) return byLocale[tag];
   const wanted = tag.toLowerCase();
   const key = Object.keys(byLocale).find((candidate) => candidate.toLowerCase() === wanted);
   return key === undefined ? undefined : byLocale[key];
+}
+
+/**
+ * The entry of `byLocale` for `locale`, else for `defaultLocale`, each by RFC 4647 lookup (the
+ * exact tag, then its shorter prefixes); undefined when neither has one.
+ */
+export function lookupByLocale<T>(byLocale: Readonly<Record<string, T>> | undefined, locale: string, defaultLocale: string): T | undefined {
+  for (const tag of [...lookupChain(locale), ...lookupChain(defaultLocale)]) {
+    const entry = entryFor(byLocale, tag);
+    if (entry !== undefined) return entry;
+  }
+  return undefined;
 }
 
 /**
@@ -46,14 +58,6 @@ export function resolveTemplate(
   locale: string,
   defaultLocale: string,
 ): MessageTemplate {
-  const chains = [...lookupChain(locale), ...lookupChain(defaultLocale)];
-  const site = siteTemplates?.[key];
   const builtIn = DEFAULT_TEMPLATES[key];
-  for (const byLocale of [site, builtIn]) {
-    for (const tag of chains) {
-      const template = templateFor(byLocale, tag);
-      if (template !== undefined) return template;
-    }
-  }
-  return builtIn[FALLBACK_LOCALE];
+  return lookupByLocale(siteTemplates?.[key], locale, defaultLocale) ?? lookupByLocale(builtIn, locale, defaultLocale) ?? builtIn[FALLBACK_LOCALE];
 }

@@ -67,17 +67,30 @@ export interface SiteConfig {
   prompt: PromptSettings;
 }
 
-/** When the soft prompt shows, and the texts the shop set for it (absent ones the snippet fills in). */
+/**
+ * When the soft prompt shows, its texts in the shopper's language (the server looked them up for
+ * the `locale` the snippet sent) and its theme.
+ */
 export interface PromptSettings {
   trigger: 'page_views' | 'seconds' | 'cart_updated' | 'manual';
   pageViews: number;
   delaySeconds: number;
   /** Days a "Later" answer hides the prompt for. */
   snoozeDays: number;
-  title?: string;
-  body?: string;
-  allowLabel?: string;
-  laterLabel?: string;
+  texts: { title: string; body: string; allow: string; later: string };
+  theme: {
+    /** Colours as #rgb or #rrggbb. */
+    accent: string;
+    /** The label colour on the accent (#ffffff or #111111, whichever reads better). */
+    onAccent: string;
+    background: string;
+    text: string;
+    /** CSS pixels, 0–32. */
+    radius: number;
+    position: 'bottom-right' | 'bottom-left' | 'top' | 'center';
+    /** https only. */
+    logoUrl?: string;
+  };
 }
 
 /**

