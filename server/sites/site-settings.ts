@@ -267,3 +267,6 @@ export const siteSettingsPatchSchema = z
   })
   // Only when the keys were all known: `{"foo": 1}` is an unknown key, not an empty patch.
   .refine((patch) => Object.keys(patch).length > 0, { message: 'name at least one setting to change', when: (payload) => payload.issues.length === 0 });
+
+/** A checked settings patch, as `changeSiteSettings` (settings/change-settings.ts) applies it. */
+export type SiteSettingsPatch = z.infer<typeof siteSettingsPatchSchema>;

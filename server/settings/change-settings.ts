@@ -1,0 +1,108 @@
+import type { Db } from '../db/database.ts';
+import { updateSiteSettings } from '../db/sites.ts';
+import { ApiError } from '../errors.ts';
+import { MAX_PAYLOAD_BYTES, reportUrl, worstCasePayloadBytes } from '../notifications/payload.ts';
+import { readSiteSettings, siteSettingsSchema, type SiteSettings, type SiteSettingsPatch } from '../sites/site-settings.ts';
+import { worstCaseMessageBytes } from '../triggers/template-rendering.ts';
+import { issueDetails } from '../validation.ts';
+
+/**
+ * URL bytes a template's budget leaves for the link: a trigger's URL comes from shop data; a
+ * longer one makes the trigger drop the image and shorten the body rather than fail.
+ */
+const TEMPLATE_URL_BUDGET_BYTES = 512;
+
+/**
+ * Changes a site's settings, the one way every caller does it (`PATCH /v1/settings`, the
+ * dashboard's forms): the patch (already checked against `siteSettingsPatchSchema`) is deep-merged
+ * into the current settings — each section field by field, templates per key and locale, `null`
+ * removing a template — and the result is validated whole; a template that could not fit a push
+ * payload with its longest placeholder values is refused. Throws the ApiError the API answers
+ * (`validation_failed` with each issue's path, `payload_too_large` with the overflow, `not_found`);
+ * returns the stored settings, defaults filled in.
+ */
+export async function changeSiteSettings(
+  db: Db,
+  site: { id: string; settings: unknown },
+  patch: SiteSettingsPatch,
+  publicUrl: string,
+): Promise<SiteSettings> {
+  const merged = mergeSettings(readSiteSettings(site.settings), patch as Record<string, unknown>);
+  const parsed = siteSettingsSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issues = issueDetails(parsed.error.issues);
+    throw new ApiError('validation_failed', `${issues[0]!.path}: ${issues[0]!.message}`, { details: issues });
+  }
+  checkTemplatesFit(parsed.data, publicUrl);
+  const updated = await updateSiteSettings(db, site.id, parsed.data);
+  if (!updated) throw new ApiError('not_found', 'This site no longer exists');
+  return readSiteSettings(updated.settings);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function mergeSettings(current: SiteSettings, patch: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...current };
+  for (const [section, value] of Object.entries(patch)) {
+    const existing = (current as Record<string, unknown>)[section];
+    if (section === 'templates' && isObject(value)) {
+      const templates: Record<string, Record<string, unknown>> = structuredClone(current.templates) as Record<string, Record<string, unknown>>;
+      for (const [key, locales] of Object.entries(value)) {
+        if (locales === null) {
+          delete templates[key];
+          continue;
+        }
+        if (!isObject(locales)) {
+          templates[key] = locales as Record<string, unknown>;
+          continue;
+        }
+        const byLocale = { ...(templates[key] ?? {}) };
+        for (const [locale, template] of Object.entries(locales)) {
+          if (template === null) delete byLocale[locale];
+          else byLocale[locale] = template;
+        }
+        templates[key] = byLocale;
+      }
+      merged.templates = templates;
+    } else if (isObject(value) && isObject(existing)) {
+      merged[section] = deepMerge(existing, value);
+    } else {
+      merged[section] = value;
+    }
+  }
+  return merged;
+}
+
+/** Objects merge field by field at every depth (`{quietHours: {end}}` keeps `start`); arrays and values replace. */
+function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const existing = base[key];
+    merged[key] = isObject(value) && isObject(existing) ? deepMerge(existing, value) : value;
+  }
+  return merged;
+}
+
+function checkTemplatesFit(settings: SiteSettings, publicUrl: string): void {
+  const frame = worstCasePayloadBytes(
+    crypto.randomUUID(),
+    { title: '', body: '', url: `https://${'x'.repeat(TEMPLATE_URL_BUDGET_BYTES - 8)}`, tag: crypto.randomUUID() },
+    reportUrl(publicUrl),
+  );
+  for (const [key, locales] of Object.entries(settings.templates)) {
+    for (const [locale, template] of Object.entries(locales ?? {})) {
+      // Each action button carries the trigger's URL too (trigger-notification.ts).
+      const actionUrls = (template.actions?.length ?? 0) * (TEMPLATE_URL_BUDGET_BYTES + ',"url":""'.length);
+      const bytes = frame + worstCaseMessageBytes(template) + actionUrls;
+      if (bytes > MAX_PAYLOAD_BYTES) {
+        throw new ApiError(
+          'payload_too_large',
+          `templates.${key}.${locale}: with its longest placeholder values this push would be ${bytes} bytes, ${bytes - MAX_PAYLOAD_BYTES} over the ${MAX_PAYLOAD_BYTES}-byte payload limit; shorten it`,
+          { details: { path: `templates.${key}.${locale}`, bytes, limit: MAX_PAYLOAD_BYTES, overflow: bytes - MAX_PAYLOAD_BYTES } },
+        );
+      }
+    }
+  }
+}
