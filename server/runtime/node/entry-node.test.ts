@@ -27,6 +27,16 @@ describe('npm start', { timeout: 120_000 }, () => {
       expect(output).toContain(`importScripts('http://localhost:${port}/pushcart-sw.js');`);
       expect(output).toMatch(/secret key, shown only this once: sk_[\w-]{43}/);
 
+      // Beside the tag: the owner account and the one-time link that sets its password.
+      expect(output).toContain('Dashboard: created the owner account owner@localhost.invalid (PUSHCART_OWNER_EMAIL)');
+      const link = output.match(new RegExp(`^  http://localhost:${port}/dashboard/password/([A-Za-z0-9_-]{43})$`, 'm'));
+      expect(link).not.toBeNull();
+      const passwordPage = await fetch(`http://127.0.0.1:${port}/dashboard/password/${link![1]}`);
+      expect(passwordPage.status).toBe(200);
+      const form = await passwordPage.text();
+      expect(form).toContain('owner@localhost.invalid');
+      expect(form).toContain('name="password" type="password" autocomplete="new-password"');
+
       expect(output).toContain(`embedded Postgres in ${dataDir}`);
       // The embedded Postgres: reachable on loopback only (no Unix socket), behind a password only its owner can read.
       const pidFile = readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n');
@@ -80,5 +90,10 @@ describe('npm start', { timeout: 120_000 }, () => {
     await restarted.close();
     expect(again.join('\n')).toContain(`data-site="${publishableKey}"`);
     expect(again.join('\n')).not.toMatch(/Created a demo site|sk_/);
+    // Later starts name the sign-in page, and never print a new link by themselves; while nobody
+    // has set a password they say how to get one.
+    expect(again).toContain(`Dashboard: http://localhost:${config.port}/dashboard/login`);
+    expect(again.join('\n')).not.toContain('/dashboard/password/');
+    expect(again.join('\n')).toMatch(/Nobody has set a password yet; .*npx pushcart user create --email owner@localhost\.invalid --site [0-9a-f-]{36} --role owner/);
   });
 });
