@@ -20,7 +20,17 @@ describe('parseConfig', () => {
       publicUrl: 'http://localhost:8787',
       adminToken: undefined,
       extraPushHosts: [],
+      ownerEmail: 'owner@localhost.invalid',
     });
+  });
+
+  it('takes the first owner’s email as the dashboard stores it, and refuses one that is not an address', () => {
+    expect(parseConfig({ PUSHCART_OWNER_EMAIL: ' Maria@Shop.Example ' }).ownerEmail).toBe('maria@shop.example');
+    for (const email of ['maria', 'maria@localhost', 'maria @shop.example']) {
+      const message = configError({ PUSHCART_OWNER_EMAIL: email });
+      expect(message).toMatch(/^Invalid configuration — PUSHCART_OWNER_EMAIL: .*not an email address/);
+      expect(message).not.toContain('\n');
+    }
   });
 
   it.each(['mailto:ops@shop.example', 'https://shop.example/contact'])('accepts the VAPID subject %s', (subject) => {

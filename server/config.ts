@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normalizeEmail } from './accounts/email.ts';
 import { parseIpRange, type IpRange } from './client-address.ts';
 import { DEFAULT_PER_IP_LIMIT, DEFAULT_PER_SITE_LIMIT, type BucketSettings } from './middleware/rate-limit.ts';
 
@@ -10,6 +11,11 @@ import { DEFAULT_PER_IP_LIMIT, DEFAULT_PER_SITE_LIMIT, type BucketSettings } fro
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_DATA_DIR = './.pushcart';
+/**
+ * The dashboard account `npm start` makes for the demo site on an empty database. `.invalid` (RFC
+ * 2606 §2) can never be anyone's real address: it is a sign-in name until the operator chooses one.
+ */
+export const DEFAULT_OWNER_EMAIL = 'owner@localhost.invalid';
 
 /** `host` or `host:port`; a host without a port allows 443 only. */
 export interface PushHostEntry {
@@ -133,6 +139,16 @@ const databaseUrl = z
 
 const adminToken = z.string().trim().min(24, 'must be at least 24 characters (openssl rand -hex 24)');
 
+/** An account email, stored as the dashboard stores it (trimmed, lower case). */
+const ownerEmail = z.string().transform((value, ctx) => {
+  const email = normalizeEmail(value);
+  if (email === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${value.trim()}" is not an email address, e.g. you@shop.example` });
+    return z.NEVER;
+  }
+  return email;
+});
+
 /** Where `/docs` loads its script from (routes/api-reference.ts); a copy on a host the operator's network reaches. */
 const scriptUrl = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL of the reference page script' });
 
@@ -149,6 +165,7 @@ const configSchema = z.object({
   PUSHCART_RATE_LIMIT_PER_IP: optionalString.pipe(rateLimit.optional()),
   PUSHCART_RATE_LIMIT_PER_SITE: optionalString.pipe(rateLimit.optional()),
   PUSHCART_DOCS_SCRIPT_URL: optionalString.pipe(scriptUrl.optional()),
+  PUSHCART_OWNER_EMAIL: optionalString.pipe(ownerEmail.optional()),
 });
 
 export interface Config {
@@ -166,6 +183,8 @@ export interface Config {
   rateLimitPerSite: BucketSettings;
   /** The `/docs` page's script; unset: a pinned copy on a public CDN. */
   docsScriptUrl?: string | undefined;
+  /** The email of the dashboard owner `npm start` creates on an empty database (Node only). */
+  ownerEmail: string;
 }
 
 export class ConfigError extends Error {
@@ -203,5 +222,6 @@ export function parseConfig(env: Record<string, unknown>): Config {
     rateLimitPerIp: values.PUSHCART_RATE_LIMIT_PER_IP ?? DEFAULT_PER_IP_LIMIT,
     rateLimitPerSite: values.PUSHCART_RATE_LIMIT_PER_SITE ?? DEFAULT_PER_SITE_LIMIT,
     docsScriptUrl: values.PUSHCART_DOCS_SCRIPT_URL,
+    ownerEmail: values.PUSHCART_OWNER_EMAIL ?? DEFAULT_OWNER_EMAIL,
   };
 }

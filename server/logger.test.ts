@@ -23,6 +23,29 @@ describe('log redaction', () => {
     expect(logged).not.toContain(SECRET_KEY.slice(11));
   });
 
+  it('never logs the token of a one-time password or invite link a request came to', async () => {
+    const lines: string[] = [];
+    const { app } = testApp(database.db, { logger: jsonLogger((line) => lines.push(line)) });
+    // 43 base64url characters, as the links carry; one without a digit too, which the capability rule would miss.
+    const tokens = ['Zm9vYmFyLXRoaXMtaXMtYS1vbmUtdGltZS10b2tlbjE', 'OnlyLettersAndDashes-noDigitsAtAll_ButLongToo'];
+    for (const token of tokens) {
+      expect((await app.request(`/dashboard/password/${token}`)).status).toBe(404);
+      expect((await app.request(`/dashboard/invite/${token}`)).status).toBe(404);
+    }
+    const logged = lines.join('\n');
+    for (const token of tokens) expect(logged).not.toContain(token);
+    expect(logged).toContain('"path":"/dashboard/password/[redacted]"');
+    expect(logged).toContain('"path":"/dashboard/invite/[redacted]"');
+  });
+
+  it('takes one-time link tokens out of full and URL-encoded links, and leaves the other dashboard paths alone', () => {
+    const token = 'OnlyLettersAndDashes-noDigitsAtAll_ButLongToo';
+    expect(redactSecrets(`opened https://push.example.com/dashboard/password/${token}?x=1 then`)).toBe('opened https://push.example.com/dashboard/password/[redacted]?x=1 then');
+    expect(redactSecrets(`next=%2Fdashboard%2Finvite%2F${token}&a=b`)).toBe('next=%2Fdashboard%2Finvite%2F[redacted]&a=b');
+    const ordinary = 'GET /dashboard/login then /dashboard/sites/0d2c1c5e-0b1e-4c51-9a3e-3e1f8d1c2b3a/install';
+    expect(redactSecrets(ordinary)).toBe(ordinary);
+  });
+
   it('takes push endpoints, report tokens and bearer credentials out of logged errors', () => {
     const lines: string[] = [];
     const logger = jsonLogger((line) => lines.push(line));

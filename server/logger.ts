@@ -25,6 +25,12 @@ export function jsonLogger(write: (line: string) => void, now: () => Date = () =
 const SECRET_KEY = /((?:sk|pcid)_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]{8,}/g;
 /** A delivery's report token (`<delivery id>.<32 hex>`), which lets its holder report interactions. */
 const REPORT_TOKEN = /\b\d{1,20}\.[0-9a-f]{32}\b/g;
+/**
+ * A dashboard one-time link's token (`/dashboard/password/<token>`, `/dashboard/invite/<token>`):
+ * whoever holds it sets a password or joins a shop. Taken out whatever its characters (a token with
+ * no digit would slip past the capability rule below), in a path, a full URL or URL-encoded.
+ */
+const ONE_TIME_LINK = /((?:\/|%2F)dashboard(?:\/|%2F)(?:password|invite)(?:\/|%2F))[^\s"\\/?#&%]+/gi;
 const BEARER = /\b(Bearer(?:\s+|%20|\+))[^\s"\\&]+/gi;
 /**
  * A URL whose path or query carries a capability — a push endpoint (the path is the bearer secret
@@ -37,9 +43,10 @@ const URL_WITH_CAPABILITY = /\b(https?:\/\/[^\s"\\/?#]+)([/?][^\s"\\]*)/g;
 const TOKEN_RUN = /[A-Za-z0-9_:%=+-]{16,}/g;
 const hasCapability = (text: string) => (text.match(TOKEN_RUN) ?? []).some((run) => /[A-Za-z]/.test(run) && /\d/.test(run));
 
-/** Takes secret keys, report tokens, bearer credentials and capability URLs out of a log line or message. */
+/** Takes secret keys, report tokens, bearer credentials, one-time link tokens and capability URLs out of a log line or message. */
 export function redactSecrets(text: string): string {
   return text
+    .replace(ONE_TIME_LINK, '$1[redacted]')
     .replace(SECRET_KEY, '$1…[redacted]')
     .replace(REPORT_TOKEN, '[redacted token]')
     .replace(BEARER, '$1[redacted]')

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
 import { upsertCart } from '../db/carts.ts';
 import { IDEMPOTENCY_RETENTION_SECONDS } from '../db/idempotency-keys.ts';
+import { insertUser } from '../db/users.ts';
 import { createDeliverer, type DeliverySettings } from '../delivery/delivery-engine.ts';
 import { memoryLogger } from '../logger.ts';
 import type { PushTransport } from '../push/fetch-transport.ts';
@@ -208,6 +209,72 @@ describe('runBackgroundRound', () => {
     clock.nowMs += HOUSEKEEPING_EVERY_MS;
     expect(await runBackgroundRound(deliverer, { budget: UNLIMITED, timetable })).toMatchObject({ purgedIdempotencyKeys: 1 });
     expect(await idempotencyKeysLeft(site)).toEqual([]);
+  });
+
+  it('purges dashboard sessions past their idle or absolute limit and expired password links and invites, used or not, on its own clock', async () => {
+    const { clock, site, deliverer } = await world();
+    // A fixed moment, far from the wall clock: the purge must go by the round's clock.
+    const nowMs = Date.UTC(2031, 5, 10, 8, 0, 0);
+    clock.nowMs = nowMs;
+    const at = (offsetMs: number) => new Date(nowMs + offsetMs);
+    const HOUR = 60 * MINUTE_MS;
+    const DAY = 24 * HOUR;
+    const user = (await insertUser(database.db, { email: `purge-${site.id}@shop.example` }, at(-30 * DAY)))!;
+    const session = (label: string, createdMs: number, lastSeenMs: number) => ({
+      token_hash: `session-${label}-${site.id}`,
+      user_id: user.id,
+      created_at: at(createdMs),
+      last_seen_at: at(lastSeenMs),
+      user_agent: label,
+    });
+    await database.db
+      .insertInto('sessions')
+      .values([
+        session('live', -13 * DAY, -11 * HOUR),
+        session('idle', -1 * DAY, -12 * HOUR - MINUTE_MS),
+        session('too-old', -14 * DAY - MINUTE_MS, -MINUTE_MS),
+      ])
+      .execute();
+    const link = (label: string, expiresMs: number, usedMs: number | null) => ({
+      token_hash: `link-${label}-${site.id}`,
+      user_id: user.id,
+      purpose: 'set' as const,
+      created_by: null,
+      created_at: at(expiresMs - DAY),
+      expires_at: at(expiresMs),
+      used_at: usedMs === null ? null : at(usedMs),
+      revoked_at: null,
+    });
+    await database.db
+      .insertInto('password_links')
+      .values([link('waiting', HOUR, null), link('expired', -MINUTE_MS, null), link('used-then-expired', -MINUTE_MS, -2 * HOUR)])
+      .execute();
+    const invite = (label: string, expiresMs: number, usedMs: number | null) => ({
+      token_hash: `invite-${label}-${site.id}`,
+      site_id: site.id,
+      email: `${label}@shop.example`,
+      role: 'viewer' as const,
+      created_by: user.id,
+      created_at: at(expiresMs - 7 * DAY),
+      expires_at: at(expiresMs),
+      used_at: usedMs === null ? null : at(usedMs),
+      used_by: null,
+      revoked_at: null,
+    });
+    await database.db
+      .insertInto('invites')
+      .values([invite('pending', DAY, null), invite('expired', -MINUTE_MS, null), invite('used-then-expired', -MINUTE_MS, -3 * DAY)])
+      .execute();
+
+    const report = await runBackgroundRound(deliverer, { budget: UNLIMITED, timetable: everythingDue() });
+
+    expect(report.purgedDashboardRecords).toEqual({ sessions: 2, passwordLinks: 2, invites: 2 });
+    const sessionsLeft = await database.db.selectFrom('sessions').select('user_agent').where('user_id', '=', user.id).execute();
+    expect(sessionsLeft).toEqual([{ user_agent: 'live' }]);
+    const linksLeft = await database.db.selectFrom('password_links').select('token_hash').where('user_id', '=', user.id).execute();
+    expect(linksLeft).toEqual([{ token_hash: `link-waiting-${site.id}` }]);
+    const invitesLeft = await database.db.selectFrom('invites').select('email').where('site_id', '=', site.id).execute();
+    expect(invitesLeft).toEqual([{ email: 'pending@shop.example' }]);
   });
 
   it('a failing delivery batch fails the round after the cart scan and the purge have run', async () => {

@@ -1,4 +1,9 @@
+import { SESSION_LIFETIME } from '../accounts/sessions.ts';
+import type { Db } from '../db/database.ts';
 import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
+import { deleteExpiredInvites } from '../db/invites.ts';
+import { deleteExpiredPasswordLinks } from '../db/password-links.ts';
+import { deleteExpiredSessions } from '../db/sessions.ts';
 import { deliverBatch, type Deliverer } from '../delivery/delivery-engine.ts';
 import { describeError } from '../logger.ts';
 import { HOUR_MS, SECOND_MS } from '../time.ts';
@@ -11,7 +16,9 @@ import { fireDueTriggers } from '../triggers/due-triggers.ts';
  *
  * 1. scheduled work, when due: cart reminders whose step fell due, a page of carts at a time until
  *    none is left (later: scheduled campaigns and automations go here too);
- * 2. housekeeping, when due: idempotency keys past their retention are dropped;
+ * 2. housekeeping, when due: idempotency keys past their retention are dropped, and the dashboard's
+ *    sessions, password links and invites that can no longer be used (their hashes are worth
+ *    nothing to anyone, and a table of dead sessions only slows the live ones);
  * 3. delivery: batches are claimed and sent until nothing is due or the budget is spent.
  *
  * Every part is safe to run in any number of places at once: carts and deliveries are claimed
@@ -46,7 +53,7 @@ export interface RoundCadence {
 
 /** Due carts are reminded within this long of their step falling due (plus the length of a round). */
 export const SCHEDULED_WORK_EVERY_MS = 30 * SECOND_MS;
-/** Idempotency keys outlive their retention by at most this much. */
+/** Idempotency keys, dead sessions and expired links outlive their time by at most this much. */
 export const HOUSEKEEPING_EVERY_MS = HOUR_MS;
 
 export const DEFAULT_ROUND_CADENCE: RoundCadence = {
@@ -83,9 +90,26 @@ export interface RoundReport {
   cartReminders: { carts: number; queued: number } | null;
   /** Idempotency keys dropped; null when housekeeping was not due (or failed, which is logged). */
   purgedIdempotencyKeys: number | null;
+  /** Dashboard records dropped; null when housekeeping was not due (or failed, which is logged). */
+  purgedDashboardRecords: DashboardPurge | null;
   /** Work may be left (a budget ran out): the next round should start now, not after a pause. */
   moreDue: boolean;
   elapsedMs: number;
+}
+
+export interface DashboardPurge {
+  sessions: number;
+  passwordLinks: number;
+  invites: number;
+}
+
+/** Sessions past their idle or absolute limit, password links and invites past their expiry (used or not), at `now`. */
+async function purgeDashboardRecords(db: Db, now: Date): Promise<DashboardPurge> {
+  return {
+    sessions: await deleteExpiredSessions(db, now, SESSION_LIFETIME),
+    passwordLinks: await deleteExpiredPasswordLinks(db, now),
+    invites: await deleteExpiredInvites(db, now),
+  };
 }
 
 /**
@@ -99,7 +123,7 @@ export async function runBackgroundRound(deliverer: Deliverer, options: RoundOpt
   const cadence = options.cadence ?? DEFAULT_ROUND_CADENCE;
   const { timetable, budget, signal } = options;
   const startedAtMs = deliverer.now();
-  const report: RoundReport = { claimed: 0, batches: 0, stoppedBy: 'idle', cartReminders: null, purgedIdempotencyKeys: null, moreDue: false, elapsedMs: 0 };
+  const report: RoundReport = { claimed: 0, batches: 0, stoppedBy: 'idle', cartReminders: null, purgedIdempotencyKeys: null, purgedDashboardRecords: null, moreDue: false, elapsedMs: 0 };
 
   if (startedAtMs >= timetable.scheduledWorkAtMs && !signal?.aborted) {
     const triggers = await fireDueTriggers(
@@ -120,6 +144,13 @@ export async function runBackgroundRound(deliverer: Deliverer, options: RoundOpt
       if (report.purgedIdempotencyKeys > 0) logger.log('info', 'idempotency keys purged', { purged: report.purgedIdempotencyKeys });
     } catch (error) {
       logger.log('warn', 'idempotency key purge failed', describeError(error));
+    }
+    try {
+      const purged = await purgeDashboardRecords(db, new Date(startedAtMs));
+      report.purgedDashboardRecords = purged;
+      if (purged.sessions + purged.passwordLinks + purged.invites > 0) logger.log('info', 'expired dashboard sessions and links purged', { ...purged });
+    } catch (error) {
+      logger.log('warn', 'dashboard session and link purge failed', describeError(error));
     }
   }
 

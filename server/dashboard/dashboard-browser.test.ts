@@ -210,7 +210,7 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
   it('signs out, refuses a wrong password in words, and signs in again', async () => {
     await page.goto(`${origin}/dashboard/sites/${site.id}/install`);
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(`${origin}/dashboard/sign-in?signed-out`);
+    await page.waitForURL(`${origin}/dashboard/login?signed-out`);
     await page.getByText('You have been signed out.').waitFor();
     await checkPage('sign-in');
 
@@ -230,7 +230,7 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     await page.screenshot({ path: join(shotsDir, 'sign-in-focus-1280.png') });
 
     await page.goto(`${origin}/dashboard/sites/${site.id}/install`);
-    await page.waitForURL(/\/dashboard\/sign-in\?next=/);
+    await page.waitForURL(/\/dashboard\/login\?next=/);
     await page.getByLabel('Email').fill(OWNER_EMAIL);
     await page.getByLabel('Password').fill('not the password at all');
     await page.getByRole('button', { name: 'Sign in' }).click();

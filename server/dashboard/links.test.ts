@@ -49,7 +49,7 @@ describe('the links printed for the dashboard', () => {
     expect(await createFirstOwnerLink(database.db, { siteId, email: 'owner@shop.example', now: NOW, publicUrl: PUBLIC_URL })).toEqual({
       outcome: 'has_password',
       userId: first.userId,
-      url: 'https://push.example.com/dashboard/sign-in',
+      url: 'https://push.example.com/dashboard/login',
     });
   });
 

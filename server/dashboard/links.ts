@@ -17,7 +17,7 @@ export function inviteLinkUrl(publicUrl: string, token: string): string {
 }
 
 export function signInUrl(publicUrl: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}${DASHBOARD_PATH}/sign-in`;
+  return `${publicUrl.replace(/\/+$/, '')}${DASHBOARD_PATH}/login`;
 }
 
 export type DashboardUserLink =

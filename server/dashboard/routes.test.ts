@@ -74,8 +74,8 @@ const ROUTES: Array<{ method: 'GET' | 'POST'; pattern: string; kind: RouteKind; 
   { method: 'GET', pattern: '/dashboard/assets/:name', kind: 'public page', path: () => '/dashboard/assets/none.css' },
   { method: 'GET', pattern: '/dashboard', kind: 'signed-in page', path: () => '/dashboard' },
   { method: 'GET', pattern: '/dashboard/sites', kind: 'signed-in page', path: () => '/dashboard/sites' },
-  { method: 'GET', pattern: '/dashboard/sign-in', kind: 'public page', path: () => '/dashboard/sign-in' },
-  { method: 'POST', pattern: '/dashboard/sign-in', kind: 'public form', path: () => '/dashboard/sign-in', form: () => ({ email: 'owner-a@shop.example', password: PASSWORD }) },
+  { method: 'GET', pattern: '/dashboard/login', kind: 'public page', path: () => '/dashboard/login' },
+  { method: 'POST', pattern: '/dashboard/login', kind: 'public form', path: () => '/dashboard/login', form: () => ({ email: 'owner-a@shop.example', password: PASSWORD }) },
   { method: 'POST', pattern: '/dashboard/sign-out', kind: 'signed-in form', path: () => '/dashboard/sign-out', form: () => ({}) },
   { method: 'POST', pattern: '/dashboard/sign-out-everywhere', kind: 'signed-in form', path: () => '/dashboard/sign-out-everywhere', form: () => ({}) },
   { method: 'GET', pattern: '/dashboard/account', kind: 'signed-in page', path: () => '/dashboard/account' },
@@ -107,7 +107,7 @@ describe('every dashboard route', () => {
     const response = await new TestBrowser(app).get(route.path(siteA.id));
     expect(response.status).toBe(303);
     const location = new URL(response.location!, PUBLIC_URL);
-    expect(location.pathname).toBe('/dashboard/sign-in');
+    expect(location.pathname).toBe('/dashboard/login');
     expect(location.searchParams.get('next') ?? '/dashboard').toBe(route.path(siteA.id) === '/dashboard' ? '/dashboard' : route.path(siteA.id));
   });
 
@@ -139,8 +139,8 @@ describe('every dashboard route', () => {
   it.each(ROUTES.filter((route) => route.kind === 'public form'))('$method $pattern is refused (403) without the form cookie’s CSRF token', async (route) => {
     const browser = new TestBrowser(app);
     const other = new TestBrowser(app);
-    await browser.get('/dashboard/sign-in');
-    const otherToken = csrfTokenIn((await other.get('/dashboard/sign-in')).body);
+    await browser.get('/dashboard/login');
+    const otherToken = csrfTokenIn((await other.get('/dashboard/login')).body);
     expect(browser.cookies.has('pushcart-form')).toBe(true);
     for (const csrf of [undefined, '', otherToken]) {
       const form = { ...route.form!(siteA.id), ...(csrf === undefined ? {} : { [CSRF_FIELD_NAME]: csrf }) };
@@ -215,7 +215,7 @@ describe('pages and headers', () => {
     expect(DASHBOARD_CSP).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     const owner = await signedIn(users.ownerA);
     const pages = [
-      await new TestBrowser(app).get('/dashboard/sign-in'),
+      await new TestBrowser(app).get('/dashboard/login'),
       await owner.get(`/dashboard/sites/${siteA.id}/install`),
       await owner.get('/dashboard/account'),
       await owner.get('/dashboard/sites'),
@@ -230,7 +230,7 @@ describe('pages and headers', () => {
 
   it('serves the stylesheet and script under content-hashed names with an ETag, a year of cache and 304s', async () => {
     const assets = await dashboardAssets();
-    const page = await new TestBrowser(app).get('/dashboard/sign-in');
+    const page = await new TestBrowser(app).get('/dashboard/login');
     for (const asset of [assets.css, assets.js]) {
       expect(page.body).toContain(`/dashboard/assets/${asset.name}`);
       const response = await app.request(`/dashboard/assets/${asset.name}`);
@@ -255,7 +255,7 @@ describe('pages and headers', () => {
     expect(response.headers.get('Content-Type')).toMatch(/^text\/html/);
     expect(response.body).toContain('Page not found');
     expect((await new TestBrowser(app).get('/dashboard/')).location).toBe('/dashboard');
-    expect((await new TestBrowser(app).get('/dashboard/sign-in/?signed-out')).location).toBe('/dashboard/sign-in?signed-out');
+    expect((await new TestBrowser(app).get('/dashboard/login/?signed-out')).location).toBe('/dashboard/login?signed-out');
   });
 
   it('/dashboard opens the only shop of a user, and lists them when there are several', async () => {
@@ -359,7 +359,7 @@ describe('signing in and out', () => {
   it('signs in with the right password: an HttpOnly, SameSite=Lax session cookie, then back to the page asked for', async () => {
     const browser = new TestBrowser(app);
     const next = `/dashboard/sites/${siteA.id}/install`;
-    const response = await browser.submit(`/dashboard/sign-in?next=${encodeURIComponent(next)}`, { email: ' Owner-A@Shop.Example ', password: PASSWORD, next }, { action: '/dashboard/sign-in' });
+    const response = await browser.submit(`/dashboard/login?next=${encodeURIComponent(next)}`, { email: ' Owner-A@Shop.Example ', password: PASSWORD, next }, { action: '/dashboard/login' });
     expect(response.status).toBe(303);
     expect(response.location).toBe(next);
     const cookie = response.headers.getSetCookie().find((line) => line.startsWith(`${SESSION_COOKIE}=`))!;
@@ -369,18 +369,18 @@ describe('signing in and out', () => {
     expect(cookie).not.toMatch(/Secure/);
     expect((await browser.get(next)).status).toBe(200);
     // Signed in, the sign-in page moves on.
-    expect((await browser.get('/dashboard/sign-in')).location).toBe('/dashboard');
+    expect((await browser.get('/dashboard/login')).location).toBe('/dashboard');
   });
 
   it('answers a wrong password in words, and refuses a form without its cookie', async () => {
     const browser = new TestBrowser(app);
-    const wrong = await browser.submit('/dashboard/sign-in', { email: 'owner-a@shop.example', password: 'not the password' });
+    const wrong = await browser.submit('/dashboard/login', { email: 'owner-a@shop.example', password: 'not the password' });
     expect(wrong.status).toBe(422);
     expect(wrong.body).toContain('That email and password do not match an account');
     expect(wrong.body).toContain('value="owner-a@shop.example"');
     expect(browser.cookies.has(SESSION_COOKIE)).toBe(false);
-    const page = await new TestBrowser(app).get('/dashboard/sign-in');
-    const cookieless = await new TestBrowser(app).post('/dashboard/sign-in', { [CSRF_FIELD_NAME]: csrfTokenIn(page.body), email: 'owner-a@shop.example', password: PASSWORD });
+    const page = await new TestBrowser(app).get('/dashboard/login');
+    const cookieless = await new TestBrowser(app).post('/dashboard/login', { [CSRF_FIELD_NAME]: csrfTokenIn(page.body), email: 'owner-a@shop.example', password: PASSWORD });
     expect(cookieless.status).toBe(403);
     expect(cookieless.headers.getSetCookie().some((line) => line.startsWith(`${SESSION_COOKIE}=`))).toBe(false);
   });
@@ -388,7 +388,7 @@ describe('signing in and out', () => {
   it('never sends anyone to another site after signing in', async () => {
     for (const next of ['//evil.example/dashboard/x', 'https://evil.example/dashboard/', '/dashboard\\..\\x', '/elsewhere']) {
       const browser = new TestBrowser(app);
-      const response = await browser.submit('/dashboard/sign-in', { email: 'owner-a@shop.example', password: PASSWORD, next });
+      const response = await browser.submit('/dashboard/login', { email: 'owner-a@shop.example', password: PASSWORD, next });
       expect(response.status).toBe(303);
       expect(response.location, next).toBe('/dashboard');
     }
@@ -400,8 +400,8 @@ describe('signing in and out', () => {
       { loginLimits: { perAccount: { capacity: 1, refillPerSecond: 1 / 60 }, perAddress: { capacity: 100, refillPerSecond: 1 } } },
     ));
     const browser = new TestBrowser(limitedApp);
-    expect((await browser.submit('/dashboard/sign-in', { email: 'owner-a@shop.example', password: 'wrong password 1' })).status).toBe(422);
-    const limited = await browser.submit('/dashboard/sign-in', { email: 'owner-a@shop.example', password: PASSWORD });
+    expect((await browser.submit('/dashboard/login', { email: 'owner-a@shop.example', password: 'wrong password 1' })).status).toBe(422);
+    const limited = await browser.submit('/dashboard/login', { email: 'owner-a@shop.example', password: PASSWORD });
     expect(limited.status).toBe(429);
     expect(limited.headers.get('Retry-After')).toBe('60');
     expect(limited.body).toContain('Too many sign-in attempts');
@@ -414,14 +414,14 @@ describe('signing in and out', () => {
     const there = await signedIn(users.ownerA);
     const out = await here.submit('/dashboard/account', {}, { action: '/dashboard/sign-out' });
     expect(out.status).toBe(303);
-    expect(out.location).toBe('/dashboard/sign-in?signed-out');
+    expect(out.location).toBe('/dashboard/login?signed-out');
     expect(here.cookies.has(SESSION_COOKIE)).toBe(false);
     expect((await here.get(out.location!)).body).toContain('You have been signed out.');
     expect((await there.get('/dashboard/account')).status).toBe(200);
 
     const third = await signedIn(users.ownerA);
     const everywhere = await there.submit('/dashboard/account', {}, { action: '/dashboard/sign-out-everywhere' });
-    expect(everywhere.location).toBe('/dashboard/sign-in?signed-out=everywhere');
+    expect(everywhere.location).toBe('/dashboard/login?signed-out=everywhere');
     expect((await there.get('/dashboard/account')).status).toBe(303);
     expect((await third.get('/dashboard/account')).status).toBe(303);
   });
@@ -429,9 +429,9 @@ describe('signing in and out', () => {
   it('uses a Secure __Host- cookie when the public URL is https', async () => {
     const secureApp = testApp(database.db, { now: () => NOW.getTime(), env: { PUSHCART_PUBLIC_URL: 'https://push.example' } }).app;
     const browser = new TestBrowser(secureApp);
-    const page = await browser.get('/dashboard/sign-in');
+    const page = await browser.get('/dashboard/login');
     expect(page.headers.getSetCookie().join('\n')).toMatch(/^__Host-pushcart-form=[^;]+;.*Secure/m);
-    const response = await browser.post('/dashboard/sign-in', { [CSRF_FIELD_NAME]: csrfTokenIn(page.body), email: 'owner-a@shop.example', password: PASSWORD }, { 'Sec-Fetch-Site': 'same-origin', Origin: 'https://push.example' });
+    const response = await browser.post('/dashboard/login', { [CSRF_FIELD_NAME]: csrfTokenIn(page.body), email: 'owner-a@shop.example', password: PASSWORD }, { 'Sec-Fetch-Site': 'same-origin', Origin: 'https://push.example' });
     expect(response.status).toBe(303);
     const cookie = response.headers.getSetCookie().find((line) => line.startsWith('__Host-pushcart-session='))!;
     expect(cookie).toMatch(/; Secure/);
@@ -475,7 +475,7 @@ describe('one-time links', () => {
     expect(again.status).toBe(404);
     expect(again.body).toContain('This link no longer works');
     const second = await createFirstOwnerLink(database.db, { siteId: site.id, email: 'first@shop.example', now: NOW, publicUrl: PUBLIC_URL });
-    expect(second).toEqual({ outcome: 'has_password', userId: link.userId, url: 'http://localhost:8787/dashboard/sign-in' });
+    expect(second).toEqual({ outcome: 'has_password', userId: link.userId, url: 'http://localhost:8787/dashboard/login' });
   });
 
   it('an invite makes a new account a member with its role and signs it in', async () => {

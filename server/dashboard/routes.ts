@@ -167,7 +167,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
 
   function toSignIn(c: DashboardContext) {
     const next = safeNext(c.req.path + (new URL(c.req.url).search || ''));
-    return c.redirect(`${DASHBOARD_PATH}/sign-in${next ? `?next=${encodeURIComponent(next)}` : ''}`, 303);
+    return c.redirect(`${DASHBOARD_PATH}/login${next ? `?next=${encodeURIComponent(next)}` : ''}`, 303);
   }
 
   async function chromeFor(live: LiveSession, token: string) {
@@ -259,7 +259,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     return page(c, siteListPage({ assets, chrome, sites }));
   });
 
-  app.get('/sign-in', async (c) => {
+  app.get('/login', async (c) => {
     if (c.get('live')) return c.redirect(safeNext(c.req.query('next')) ?? DASHBOARD_PATH, 303);
     const signedOut = c.req.query('signed-out');
     const [assets, csrfToken] = await Promise.all([dashboardAssets(), anonymousFormToken(c)]);
@@ -278,7 +278,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     );
   });
 
-  app.post('/sign-in', async (c) => {
+  app.post('/login', async (c) => {
     const checked = await anonymousPost(c);
     if ('refusal' in checked) return refuse(c, checked.refusal);
     const email = checked.fields.email ?? '';
@@ -314,7 +314,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     if ('refusal' in checked) return refuse(c, checked.refusal);
     await endSession(deps.db, checked.token);
     clearSessionCookie(c);
-    return c.redirect(`${DASHBOARD_PATH}/sign-in?signed-out`, 303);
+    return c.redirect(`${DASHBOARD_PATH}/login?signed-out`, 303);
   });
 
   app.post('/sign-out-everywhere', async (c) => {
@@ -323,7 +323,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     const ended = await endAllSessions(deps.db, checked.live.user.id);
     clearSessionCookie(c);
     deps.logger.log('info', 'dashboard signed out everywhere', { userId: checked.live.user.id, sessions: ended, requestId: c.get('requestId') });
-    return c.redirect(`${DASHBOARD_PATH}/sign-in?signed-out=everywhere`, 303);
+    return c.redirect(`${DASHBOARD_PATH}/login?signed-out=everywhere`, 303);
   });
 
   app.get('/account', async (c) => {

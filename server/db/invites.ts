@@ -89,3 +89,12 @@ export async function revokeInvite(db: Db, siteId: string, inviteId: string, now
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+/**
+ * Housekeeping: drops invites that expired before `now`, used or not (none can be used again; who
+ * joined stays in the membership); returns how many.
+ */
+export async function deleteExpiredInvites(db: Db, now: Date): Promise<number> {
+  const result = await db.deleteFrom('invites').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -87,3 +87,39 @@ export async function listUsersOfSite(db: Db, siteId: string): Promise<Array<Use
     .orderBy('users.email')
     .execute();
 }
+
+export interface UserListing extends UserSummary {
+  hasPassword: boolean;
+  memberships: Array<{ siteId: string; siteName: string; role: Role }>;
+}
+
+/**
+ * Every account with whether it has a password and its roles (`pushcart user list`), by email;
+ * with `siteId`, only the people of that site. Never the password hash itself.
+ */
+export async function listUsersWithMemberships(db: Db, siteId?: string): Promise<UserListing[]> {
+  if (siteId !== undefined && !isUuid(siteId)) return [];
+  let users = db
+    .selectFrom('users')
+    .select(SUMMARY_COLUMNS.map((column) => `users.${column}` as const))
+    .select((eb) => eb('users.password_hash', 'is not', null).as('has_password'))
+    .orderBy('users.email');
+  if (siteId !== undefined) {
+    users = users.where((eb) => eb.exists(eb.selectFrom('memberships').select('memberships.user_id').whereRef('memberships.user_id', '=', 'users.id').where('memberships.site_id', '=', siteId)));
+  }
+  const rows = await users.execute();
+  if (rows.length === 0) return [];
+  const memberships = await db
+    .selectFrom('memberships')
+    .innerJoin('sites', 'sites.id', 'memberships.site_id')
+    .select(['memberships.user_id', 'memberships.site_id', 'sites.name', 'memberships.role'])
+    .where('memberships.user_id', 'in', rows.map((row) => row.id))
+    .orderBy('sites.name')
+    .orderBy('sites.id')
+    .execute();
+  return rows.map(({ has_password: hasPassword, ...user }) => ({
+    ...user,
+    hasPassword: Boolean(hasPassword),
+    memberships: memberships.filter((row) => row.user_id === user.id).map((row) => ({ siteId: row.site_id, siteName: row.name, role: row.role })),
+  }));
+}

@@ -26,7 +26,7 @@ export function signInPage(input: {
 <p class="lede">Use the email and password of your Pushcart account.</p>
 ${input.message ? notice('success', input.message) : ''}
 ${input.error ? notice('error', input.error) : ''}
-<form method="post" action="${DASHBOARD_PATH}/sign-in" novalidate>
+<form method="post" action="${DASHBOARD_PATH}/login" novalidate>
 ${csrfField(input.csrfToken)}
 ${input.next ? html`<input type="hidden" name="next" value="${input.next}">` : ''}
 <div class="field">
@@ -54,7 +54,7 @@ export function tooManyAttemptsPage(input: { assets: DashboardAssets; retryAfter
     heading: 'Too many sign-in attempts',
     body: html`<p>There were too many wrong passwords for this account or from your network. For your safety, signing in is paused for about ${wait}.</p>
 <p>If you have forgotten your password, ask an owner of your shop for a reset link instead.</p>
-<p><a class="button secondary" href="${DASHBOARD_PATH}/sign-in">Back to sign-in</a></p>`,
+<p><a class="button secondary" href="${DASHBOARD_PATH}/login">Back to sign-in</a></p>`,
   });
 }
 
@@ -190,6 +190,6 @@ export function deadLinkPage(assets: DashboardAssets, what: 'password' | 'invite
     heading: 'This link no longer works',
     body: html`<p>${what === 'password' ? 'Password links work once, for a limited time' : 'Invites work once and expire after a week'}, and this one has been used, replaced or has expired.</p>
 <p>Ask an owner of your shop, or whoever runs Pushcart for you, for a new one.</p>
-<p><a class="button secondary" href="${DASHBOARD_PATH}/sign-in">Go to sign-in</a></p>`,
+<p><a class="button secondary" href="${DASHBOARD_PATH}/login">Go to sign-in</a></p>`,
   });
 }

@@ -13,6 +13,8 @@ import { reachablePostgresUrl } from '../../testing/test-database.ts';
 import { identifySecret } from '../../sites/identity-signature.ts';
 import { storedKeyForm } from '../../sites/vapid-private-key.ts';
 import { openDatabase } from './database.ts';
+import { usablePasswordLink } from '../../accounts/links.ts';
+import { testApp } from '../../testing/fixtures.ts';
 import { freePort } from '../../testing/free-port.ts';
 
 const run = promisify(execFile);
@@ -146,6 +148,73 @@ describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
     again.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+
+  it('user create prints a one-time link that opens the password form; reset-password replaces it; user list shows the roles; mistakes are one line, exit 2', async () => {
+    const dataDir = tempDataDir();
+    const env = { PUSHCART_DATA_DIR: dataDir, PUSHCART_PUBLIC_URL: 'https://push.shop.example' };
+    const site = JSON.parse((await pushcart(['site', 'create', '--name', 'Shop', '--origin', 'https://shop.example', '--json'], env)).stdout) as { id: string };
+
+    const created = await pushcart(['user', 'create', '--email', ' Maria@Shop.Example ', '--site', site.id, '--role', 'owner', '--name', 'Maria'], env);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain(`maria@shop.example is owner of Shop (${site.id}). One-time link to set the password (until `);
+    const setToken = created.stdout.match(/^  https:\/\/push\.shop\.example\/dashboard\/password\/([A-Za-z0-9_-]{43})$/m)?.[1];
+    expect(setToken).toBeDefined();
+    const editor = await pushcart(['user', 'create', '--email', 'bob@shop.example', '--site', site.id, '--role', 'editor', '--json'], env);
+    expect(editor.code, editor.stderr).toBe(0);
+    expect(JSON.parse(editor.stdout)).toMatchObject({ siteId: site.id, role: 'editor', hasPassword: false, url: expect.stringMatching(/^https:\/\/push\.shop\.example\/dashboard\/password\//) });
+
+    for (const [args, message] of [
+      [['--email', 'maria', '--site', site.id, '--role', 'viewer'], /^pushcart: --email: "maria" is not an email address$/],
+      [['--email', 'maria@shop.example', '--site', site.id, '--role', 'viewer'], /^pushcart: maria@shop\.example is the only owner of Shop \([0-9a-f-]{36}\); make someone else owner first/],
+      [['--email', 'carla@shop.example', '--site', site.id, '--role', 'admin'], /^pushcart: --role must be one of owner, editor, viewer$/],
+      [['--email', 'carla@shop.example', '--role', 'viewer'], /^pushcart: --site SITE_ID is required/],
+    ] as const) {
+      const refused = await pushcart(['user', 'create', ...args], env);
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(refused.stderr.trim()).toMatch(message);
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const nobody = await pushcart(['user', 'reset-password', '--email', 'nobody@shop.example'], env);
+    expect(nobody.code).toBe(2);
+    expect(nobody.stderr.trim()).toBe('pushcart: No dashboard account has the email nobody@shop.example (see: pushcart user list)');
+
+    const askedAtMs = Date.now();
+    const reset = await pushcart(['user', 'reset-password', '--email', 'maria@shop.example', '--json'], env);
+    expect(reset.code, reset.stderr).toBe(0);
+    const resetLink = JSON.parse(reset.stdout) as { url: string; expiresAt: string };
+    // An hour from when it was made (the process ran between these two readings of the clock).
+    expect(Date.parse(resetLink.expiresAt)).toBeGreaterThanOrEqual(askedAtMs + 3_600_000 - 1_000);
+    expect(Date.parse(resetLink.expiresAt)).toBeLessThanOrEqual(Date.now() + 3_600_000);
+    const resetToken = resetLink.url.slice(resetLink.url.lastIndexOf('/') + 1);
+
+    const listed = await pushcart(['user', 'list', '--site', site.id], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.trim().split('\n')).toEqual([
+      `bob@shop.example  editor of Shop (${site.id})  no password yet`,
+      `maria@shop.example (Maria)  owner of Shop (${site.id})  no password yet`,
+    ]);
+    const listedJson = JSON.parse((await pushcart(['user', 'list', '--json'], env)).stdout) as Array<Record<string, unknown>>;
+    expect(listedJson.map((user) => [user.email, user.hasPassword, user.memberships])).toEqual([
+      ['bob@shop.example', false, [{ siteId: site.id, siteName: 'Shop', role: 'editor' }]],
+      ['maria@shop.example', false, [{ siteId: site.id, siteName: 'Shop', role: 'owner' }]],
+    ]);
+    expect(JSON.stringify(listedJson)).not.toContain('pbkdf2');
+
+    // The links work against the server on this database: the newest one opens the password form,
+    // the one it replaced no longer does.
+    const database = await openDatabase(parseConfig({ PUSHCART_DATA_DIR: dataDir }), memoryLogger());
+    try {
+      expect(await usablePasswordLink(database.db, setToken!, new Date())).toBeUndefined();
+      expect(await usablePasswordLink(database.db, resetToken, new Date())).toMatchObject({ purpose: 'reset' });
+      const { app } = testApp(database.db, { env: { PUSHCART_PUBLIC_URL: 'https://push.shop.example' } });
+      const form = await app.request(`/dashboard/password/${resetToken}`);
+      expect(form.status).toBe(200);
+      expect(await form.text()).toContain('maria@shop.example');
+      expect((await app.request(`/dashboard/password/${setToken}`)).status).toBe(404);
+    } finally {
+      await database.close();
+    }
   });
 
   it('says in one line what to do with a data dir made by PGlite', async () => {

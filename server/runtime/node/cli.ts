@@ -1,6 +1,10 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, parseConfig, type Config } from '../../config.ts';
+import { normalizeEmail } from '../../accounts/email.ts';
+import { createDashboardUserLink, createPasswordResetLink } from '../../dashboard/links.ts';
+import type { Role } from '../../db/database.ts';
 import { listSecretKeys, revokeSecretKey } from '../../db/secret-keys.ts';
+import { listUsersWithMemberships } from '../../db/users.ts';
 import { findSiteById, listSites, markDemoSite } from '../../db/sites.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { jsonLogger } from '../../logger.ts';
@@ -32,6 +36,12 @@ const USAGE = `Usage: pushcart <command> [options]
                                          revoke a secret key; it is refused from the next request on
   keys seal [--json]                     seal the VAPID private keys stored before PUSHCART_MASTER_KEY
                                          was set, and bind older sealed keys to their site
+  user create --email EMAIL --site SITE_ID --role owner|editor|viewer [--name NAME] [--json]
+                                         give a person a role on a site in the dashboard (the account
+                                         is made if new) and print a one-time link to set its password
+  user reset-password --email EMAIL [--json]
+                                         print a one-time link (1 hour) that replaces a forgotten password
+  user list [--site SITE_ID] [--json]    list dashboard accounts and their roles
 
 Configuration comes from the environment (README: Configuration).`;
 
@@ -49,6 +59,8 @@ async function main(argv: string[]): Promise<void> {
       origin: { type: 'string', multiple: true },
       site: { type: 'string' },
       key: { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
       json: { type: 'boolean', default: false },
       demo: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -172,8 +184,91 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
     }
+    if (command === 'user') {
+      if (await userCommand(db, config, subcommand, values, print)) return;
+    }
     throw new UsageError(`Unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
   });
+}
+
+const ROLES: readonly Role[] = ['owner', 'editor', 'viewer'];
+
+/**
+ * `pushcart user …`: dashboard accounts from the terminal. No mail server is assumed, so each
+ * command prints the one-time link for the operator to hand over; the links are made with
+ * PUSHCART_PUBLIC_URL, which must be the server's.
+ */
+async function userCommand(
+  db: OpenDatabase['db'],
+  config: Config,
+  subcommand: string | undefined,
+  values: { email?: string | undefined; site?: string | undefined; role?: string | undefined; name?: string | undefined; json: boolean },
+  print: (line: string) => void,
+): Promise<boolean> {
+  const now = new Date();
+  // As the account stores it, when it is an address at all.
+  const email = values.email === undefined ? undefined : (normalizeEmail(values.email) ?? values.email.trim());
+  if (subcommand === 'create') {
+    if (email === undefined) throw new UsageError('--email EMAIL is required');
+    const site = await requireSite(db, values.site);
+    if (values.role === undefined || !ROLES.includes(values.role as Role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+    const role = values.role as Role;
+    const name = values.name?.trim();
+    const result = await createDashboardUserLink(db, { siteId: site.id, email, role, name: name ? name : null, now, publicUrl: config.publicUrl });
+    if (result.outcome === 'invalid_email') throw new UsageError(`--email: "${email}" is not an email address`);
+    if (result.outcome === 'last_owner') {
+      throw new UsageError(`${email} is the only owner of ${site.name} (${site.id}); make someone else owner first, or nobody could manage its keys and users`);
+    }
+    if (values.json) {
+      print(JSON.stringify({ userId: result.userId, siteId: site.id, role, hasPassword: result.outcome === 'has_password', url: result.url, expiresAt: result.outcome === 'password_link' ? result.expiresAt.toISOString() : null }));
+    } else if (result.outcome === 'password_link') {
+      print(`${email} is ${role} of ${site.name} (${site.id}). One-time link to set the password (until ${result.expiresAt.toISOString()}):`);
+      print(`  ${result.url}`);
+    } else {
+      print(`${email} is ${role} of ${site.name} (${site.id}). The account has a password already; it signs in at ${result.url}`);
+    }
+    return true;
+  }
+  if (subcommand === 'reset-password') {
+    if (email === undefined) throw new UsageError('--email EMAIL is required');
+    const result = await createPasswordResetLink(db, { email, now, publicUrl: config.publicUrl });
+    if (result.outcome === 'no_such_user') throw new UsageError(`No dashboard account has the email ${email} (see: pushcart user list)`);
+    if (values.json) {
+      print(JSON.stringify({ userId: result.userId, url: result.url, expiresAt: result.expiresAt.toISOString() }));
+    } else {
+      print(`One-time link to set a new password for ${email} (until ${result.expiresAt.toISOString()}; earlier links stop working, and using it signs the account out everywhere):`);
+      print(`  ${result.url}`);
+    }
+    return true;
+  }
+  if (subcommand === 'list') {
+    const site = values.site === undefined ? undefined : await requireSite(db, values.site);
+    const users = await listUsersWithMemberships(db, site?.id);
+    if (values.json) {
+      print(
+        JSON.stringify(
+          users.map((user) => ({
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            hasPassword: user.hasPassword,
+            lastSignInAt: user.last_sign_in_at?.toISOString() ?? null,
+            createdAt: user.created_at.toISOString(),
+            memberships: user.memberships,
+          })),
+        ),
+      );
+      return true;
+    }
+    if (users.length === 0) print(site ? `Nobody has a role on ${site.name} (${site.id}) yet.` : 'No dashboard accounts yet.');
+    for (const user of users) {
+      const roles = user.memberships.map((membership) => `${membership.role} of ${membership.siteName} (${membership.siteId})`).join(', ') || 'no site';
+      const state = user.hasPassword ? (user.last_sign_in_at ? `last signed in ${user.last_sign_in_at.toISOString()}` : 'never signed in') : 'no password yet';
+      print(`${user.email}${user.name ? ` (${user.name})` : ''}  ${roles}  ${state}`);
+    }
+    return true;
+  }
+  return false;
 }
 
 async function requireSite(db: OpenDatabase['db'], siteId: string | undefined) {

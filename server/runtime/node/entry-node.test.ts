@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config.ts';
 import { memoryLogger } from '../../logger.ts';
+import { migrateToLatest } from '../../db/migrate.ts';
+import { createSite } from '../../sites/create-site.ts';
+import { openDatabase } from './database.ts';
 import { startNodeServer } from './entry-node.ts';
 import { freePort } from '../../testing/free-port.ts';
 
@@ -12,7 +15,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'pushcart-start-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe('npm start', { timeout: 120_000 }, () => {
-  it('on an empty database creates one demo site and prints its tag and service-worker line', async () => {
+  it('on an empty database creates one demo site and its owner, and prints the tag, the service-worker line and a password link that opens the form', async () => {
     const port = await freePort();
     const config = parseConfig({ PUSHCART_DATA_DIR: dataDir, PORT: String(port) });
     const lines: string[] = [];
@@ -26,6 +29,16 @@ describe('npm start', { timeout: 120_000 }, () => {
       publishableKey = tag![2]!;
       expect(output).toContain(`importScripts('http://localhost:${port}/pushcart-sw.js');`);
       expect(output).toMatch(/secret key, shown only this once: sk_[\w-]{43}/);
+
+      // Beside the tag: the owner account and the one-time link that sets its password.
+      expect(output).toContain('Dashboard: created the owner account owner@localhost.invalid (PUSHCART_OWNER_EMAIL)');
+      const link = output.match(new RegExp(`^  http://localhost:${port}/dashboard/password/([A-Za-z0-9_-]{43})$`, 'm'));
+      expect(link).not.toBeNull();
+      const passwordPage = await fetch(`http://127.0.0.1:${port}/dashboard/password/${link![1]}`);
+      expect(passwordPage.status).toBe(200);
+      const form = await passwordPage.text();
+      expect(form).toContain('owner@localhost.invalid');
+      expect(form).toContain('name="password" type="password" autocomplete="new-password"');
 
       expect(output).toContain(`embedded Postgres in ${dataDir}`);
       // The embedded Postgres: reachable on loopback only (no Unix socket), behind a password only its owner can read.
@@ -80,5 +93,39 @@ describe('npm start', { timeout: 120_000 }, () => {
     await restarted.close();
     expect(again.join('\n')).toContain(`data-site="${publishableKey}"`);
     expect(again.join('\n')).not.toMatch(/Created a demo site|sk_/);
+    // Later starts name the sign-in page, and never print a new link by themselves; while nobody
+    // has set a password they say how to get one.
+    expect(again).toContain(`Dashboard: http://localhost:${config.port}/dashboard/login`);
+    expect(again.join('\n')).not.toContain('/dashboard/password/');
+    expect(again.join('\n')).toMatch(/Nobody has set a password yet; .*npx pushcart user create --email owner@localhost\.invalid --site [0-9a-f-]{36} --role owner/);
+  });
+
+  it('on a database with shops but no dashboard account (made before the dashboard) makes no account itself, and says how to make the first owner', async () => {
+    const upgraded = mkdtempSync(join(tmpdir(), 'pushcart-upgrade-'));
+    try {
+      const config = parseConfig({ PUSHCART_DATA_DIR: upgraded, PORT: String(await freePort()) });
+      const before = await openDatabase(config, memoryLogger());
+      let siteId: string;
+      try {
+        await migrateToLatest(before.db);
+        siteId = (await createSite(before.db, { name: 'Shop', origins: ['https://shop.example'] }, undefined)).id;
+      } finally {
+        await before.close();
+      }
+      const lines: string[] = [];
+      const server = await startNodeServer(config, memoryLogger(), (line) => lines.push(line));
+      await server.close();
+      expect(lines).toContain(`Dashboard: http://localhost:${config.port}/dashboard/login`);
+      expect(lines).toContain(`  No dashboard account yet; make the first owner with: npx pushcart user create --email you@shop.example --site ${siteId} --role owner`);
+      expect(lines.join('\n')).not.toContain('/dashboard/password/');
+      const after = await openDatabase(config, memoryLogger());
+      try {
+        expect(await after.db.selectFrom('users').select('email').execute()).toEqual([]);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      rmSync(upgraded, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,8 @@ import { resolveClientAddress } from '../../client-address.ts';
 import type { Config } from '../../config.ts';
 import type { Socket } from 'node:net';
 import { countSites, findDemoSite, listSites, markDemoSite } from '../../db/sites.ts';
+import { listUsersWithMemberships } from '../../db/users.ts';
+import { createFirstOwnerLink, signInUrl, type DashboardUserLink } from '../../dashboard/links.ts';
 import { errorBody, ERROR_STATUS } from '../../errors.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import type { Logger } from '../../logger.ts';
@@ -23,7 +25,8 @@ export interface RunningServer {
 
 /**
  * `npm start`: opens the database, migrates, serves the API, and on an empty database creates a
- * demo site and prints how to install it — so the first run needs nothing else.
+ * demo site and its owner's dashboard account, and prints how to install the site and a one-time
+ * link to set the owner's password — so the first run needs nothing else.
  */
 export async function startNodeServer(config: Config, logger: Logger, print: (line: string) => void): Promise<RunningServer> {
   const database = await openDatabase(config, logger, { server: true });
@@ -72,12 +75,14 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
 }
 
 async function printInstallInstructions(config: Config, db: Parameters<typeof countSites>[0], print: (line: string) => void) {
+  let firstOwner: DashboardUserLink | undefined;
   if ((await countSites(db)) === 0) {
     const origin = new URL(config.publicUrl).origin;
     const demo = await createSite(db, { name: 'Demo shop', origins: [origin] }, config.masterKey);
     await markDemoSite(db, demo.id);
     print(`Created a demo site for ${origin} (id ${demo.id}).`);
     print(`Its secret key, shown only this once: ${demo.secretKey}`);
+    firstOwner = await createFirstOwnerLink(db, { siteId: demo.id, email: config.ownerEmail, now: new Date(), publicUrl: config.publicUrl });
   }
   const demo = await findDemoSite(db, new URL(config.publicUrl).origin);
   const site = demo ?? (await listSites(db))[0];
@@ -85,7 +90,33 @@ async function printInstallInstructions(config: Config, db: Parameters<typeof co
   print('');
   installInstructions(site.name, config.publicUrl, site.publishable_key).forEach(print);
   if (demo) print(`Try it in the demo shop: ${config.publicUrl}/demo`);
+  print('');
+  await printDashboardAccess(config, db, firstOwner, print);
   if (!config.adminToken) print('The admin API is off; set PUSHCART_ADMIN_TOKEN to turn it on.');
+}
+
+/**
+ * The way into the dashboard: on the first start the owner's one-time link (the only time it is
+ * printed; `pushcart user create` makes a new one), later the sign-in address, and a hint when
+ * nobody can sign in yet (a database from before the dashboard, or a link that was never used).
+ */
+async function printDashboardAccess(config: Config, db: Parameters<typeof countSites>[0], firstOwner: DashboardUserLink | undefined, print: (line: string) => void) {
+  if (firstOwner?.outcome === 'password_link') {
+    print(`Dashboard: created the owner account ${config.ownerEmail} (PUSHCART_OWNER_EMAIL). Set its password at this one-time link (until ${firstOwner.expiresAt.toISOString()}):`);
+    print(`  ${firstOwner.url}`);
+    return;
+  }
+  print(`Dashboard: ${signInUrl(config.publicUrl)}`);
+  const users = await listUsersWithMemberships(db);
+  if (users.some((user) => user.hasPassword)) return;
+  const waiting = users.find((user) => user.memberships.some((membership) => membership.role === 'owner'));
+  const owned = waiting?.memberships.find((membership) => membership.role === 'owner');
+  if (waiting && owned) {
+    print(`  Nobody has set a password yet; a new one-time link for ${waiting.email}: npx pushcart user create --email ${waiting.email} --site ${owned.siteId} --role owner`);
+  } else {
+    const first = (await listSites(db))[0];
+    print(`  No dashboard account yet; make the first owner with: npx pushcart user create --email you@shop.example --site ${first?.id ?? 'SITE_ID'} --role owner`);
+  }
 }
 
 const CLIENT_ERRORS: Record<string, { code: 'headers_too_large' | 'request_timeout' | 'malformed_request'; reason: string; message: string }> = {

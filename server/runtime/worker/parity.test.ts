@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CSRF_FIELD_NAME } from '../../accounts/csrf.ts';
+import { hashPassword } from '../../accounts/password.ts';
 import { MAX_REQUEST_BODY_BYTES, type App } from '../../app.ts';
 import type { ClientScripts } from '../../client-bundle.ts';
+import { dashboardAssets, type DashboardAssets } from '../../dashboard/assets/assets.ts';
+import { upsertMembership } from '../../db/memberships.ts';
 import { markDemoSite } from '../../db/sites.ts';
+import { insertUser } from '../../db/users.ts';
 import { createSite, type CreatedSite } from '../../sites/create-site.ts';
 import { ADMIN_TOKEN, browserHeaders, browserSubscription, SHOP_ORIGIN, testApp, testSite } from '../../testing/fixtures.ts';
 import type { TestDatabase } from '../../testing/test-database.ts';
@@ -69,7 +74,12 @@ if (problem) {
 interface World {
   site: CreatedSite;
   scripts: ClientScripts;
+  dashboard: DashboardAssets;
 }
+
+/** A dashboard owner of the test site; the Worker checks the password Node hashed (one shared database). */
+const OWNER_EMAIL = 'owner@shop.example';
+const OWNER_PASSWORD = 'correct horse battery staple';
 
 /** Plain strings only, so one request fits both Node's fetch types and miniflare's. */
 interface RowRequest {
@@ -77,10 +87,13 @@ interface RowRequest {
   init?: { method?: string; headers?: Record<string, string>; body?: string };
 }
 
+/** One side (Node or the Worker), for a row that must make requests of its own first (a form's cookie and token). */
+type Side = (path: string, init?: RowRequest['init']) => Promise<Response>;
+
 interface ParityRow {
   name: string;
   /** Called once per side, so a write (a new subscription) is a fresh one on each. */
-  request: (world: World) => Promise<RowRequest> | RowRequest;
+  request: (world: World, side: Side) => Promise<RowRequest> | RowRequest;
   /** What both must answer: a row where both sides fail alike is still a failure. */
   status: number;
   /** JSON fields generated per request (a new row's id), compared as "a UUID" rather than by value. */
@@ -93,13 +106,65 @@ interface Observed {
   body: unknown;
 }
 
+/**
+ * A Set-Cookie line with its value left out and its attributes in order: a session or form cookie
+ * is random per response, but its name and attributes (HttpOnly, Secure, SameSite, Path, Max-Age)
+ * are what must not depend on the runtime.
+ */
+function cookieShape(setCookie: string): string {
+  const [pair = '', ...attributes] = setCookie.split(';').map((part) => part.trim());
+  const name = pair.slice(0, pair.indexOf('='));
+  return [`${name}=<value>`, ...attributes.sort()].join('; ');
+}
+
+/** A dashboard page's CSRF token is made from a random cookie (or session) of its own on each side. */
+function withoutCsrfToken(html: string): string {
+  return html.replaceAll(new RegExp(`name="${CSRF_FIELD_NAME}" value="[^"]+"`, 'g'), `name="${CSRF_FIELD_NAME}" value="<token>"`);
+}
+
+function csrfTokenIn(html: string): string {
+  const token = new RegExp(`name="${CSRF_FIELD_NAME}" value="([^"]+)"`).exec(html)?.[1];
+  if (!token) throw new Error(`no CSRF field in:\n${html.slice(0, 300)}`);
+  return token;
+}
+
+/** The `name=value` pairs a browser would send back from a response's Set-Cookie lines. */
+function cookiesFrom(response: Response): string {
+  return response.headers
+    .getSetCookie()
+    .map((line) => line.split(';')[0]!)
+    .join('; ');
+}
+
+/** The sign-in form's cookie and token, fetched from `side` as a browser would before posting it. */
+async function signInForm(side: Side): Promise<{ cookie: string; token: string }> {
+  const page = await side('/dashboard/login');
+  expect(page.status).toBe(200);
+  return { cookie: cookiesFrom(page), token: csrfTokenIn(await page.text()) };
+}
+
+/** A sign-in form post as the browser sends it from the dashboard's own page. */
+async function signInPost(side: Side, password: string): Promise<RowRequest> {
+  const form = await signInForm(side);
+  return {
+    path: '/dashboard/login',
+    init: {
+      method: 'POST',
+      headers: { Cookie: form.cookie, Origin: PUBLIC_ORIGIN, 'Sec-Fetch-Site': 'same-origin', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ [CSRF_FIELD_NAME]: form.token, email: OWNER_EMAIL, password }).toString(),
+    },
+  };
+}
+
 async function observe(response: Response, row: ParityRow): Promise<Observed> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => {
-    if (!TRANSPORT_HEADERS.has(name)) headers[name] = value;
+    if (!TRANSPORT_HEADERS.has(name) && name !== 'set-cookie') headers[name] = value;
   });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies.map(cookieShape).join(' | ');
   const text = await response.text();
-  let body: unknown = text;
+  let body: unknown = headers['content-type']?.startsWith('text/html') ? withoutCsrfToken(text) : text;
   if (headers['content-type']?.startsWith('application/json')) {
     const json = JSON.parse(text) as Record<string, unknown>;
     for (const field of row.generatedIds ?? []) {
@@ -249,6 +314,45 @@ const ROWS: ParityRow[] = [
   },
   { name: 'admin API with a wrong token', request: () => ({ path: '/v1/admin/sites', init: { headers: { Authorization: 'Bearer wrong' } } }), status: 401 },
   { name: 'unknown path', request: () => ({ path: '/nothing-here' }), status: 404 },
+  // The dashboard: the same pages, cookies and refusals on both runtimes.
+  { name: 'dashboard, signed out', request: () => ({ path: '/dashboard' }), status: 303 },
+  { name: 'dashboard sign-in page', request: () => ({ path: '/dashboard/login' }), status: 200 },
+  { name: 'dashboard stylesheet', request: ({ dashboard }) => ({ path: `/dashboard/assets/${dashboard.css.name}` }), status: 200 },
+  {
+    name: 'dashboard stylesheet revalidated with its ETag',
+    request: ({ dashboard }) => ({ path: `/dashboard/assets/${dashboard.css.name}`, init: { headers: { 'If-None-Match': dashboard.css.etag } } }),
+    status: 304,
+  },
+  { name: 'dashboard script', request: ({ dashboard }) => ({ path: `/dashboard/assets/${dashboard.js.name}` }), status: 200 },
+  { name: 'dashboard sign-in with a wrong password', request: (_world, side) => signInPost(side, 'not the password at all'), status: 422 },
+  {
+    name: 'dashboard sign-in form posted without its cookie',
+    request: async (_world, side) => {
+      const post = await signInPost(side, OWNER_PASSWORD);
+      const { Cookie: _dropped, ...headers } = post.init!.headers!;
+      return { ...post, init: { ...post.init, headers } };
+    },
+    status: 403,
+  },
+  {
+    name: 'dashboard sign-in posted from another site',
+    request: async (_world, side) => {
+      const post = await signInPost(side, OWNER_PASSWORD);
+      return { ...post, init: { ...post.init, headers: { ...post.init!.headers, Origin: 'https://elsewhere.example', 'Sec-Fetch-Site': 'cross-site' } } };
+    },
+    status: 403,
+  },
+  { name: 'dashboard sign-in with the right password', request: (_world, side) => signInPost(side, OWNER_PASSWORD), status: 303 },
+  {
+    name: 'dashboard install page, signed in',
+    request: async ({ site }, side) => {
+      const post = await signInPost(side, OWNER_PASSWORD);
+      const signedIn = await side(post.path, post.init);
+      expect(signedIn.status).toBe(303);
+      return { path: `/dashboard/sites/${site.id}/install`, init: { headers: { Cookie: cookiesFrom(signedIn) } } };
+    },
+    status: 200,
+  },
 ];
 
 describe.skipIf(problem !== undefined)('Node and Workers answer alike', () => {
@@ -263,8 +367,10 @@ describe.skipIf(problem !== undefined)('Node and Workers answer alike', () => {
     // The demo shows the site marked as the demo and listing the public URL's origin, as `npm start` makes it.
     const demo = await createSite(database.db, { name: 'Demo shop', origins: [PUBLIC_ORIGIN] }, undefined);
     await markDemoSite(database.db, demo.id);
+    const owner = await insertUser(database.db, { email: OWNER_EMAIL, passwordHash: await hashPassword(OWNER_PASSWORD) }, new Date());
+    await upsertMembership(database.db, { userId: owner!.id, siteId: site.id, role: 'owner' }, new Date());
     const scripts = await buildClientBundles();
-    world = { site, scripts };
+    world = { site, scripts, dashboard: await dashboardAssets() };
     nodeApp = testApp(database.db, { env: CONFIG_VARS, clientScripts: scripts, demo: true }).app;
     worker = await startWorkerUnderTest({
       database,
@@ -278,10 +384,13 @@ describe.skipIf(problem !== undefined)('Node and Workers answer alike', () => {
   }, WORKER_START_TIMEOUT_MS);
 
   it.each(ROWS)('$name', async (row) => {
-    const onNode = await row.request(world);
-    const node = await observe(await nodeApp.request(onNode.path, withRequestId(row, onNode.init)), row);
-    const onWorker = await row.request(world);
-    const workers = await observe(await worker!.call(onWorker.path, withRequestId(row, onWorker.init)), row);
+    const onNodeSide: Side = async (path, init) => nodeApp.request(path, withRequestId(row, init));
+    // Miniflare's fetch follows redirects unless told not to; the answer itself is compared, as app.request gives it.
+    const onWorkerSide: Side = async (path, init) => (await worker!.call(path, { ...withRequestId(row, init), redirect: 'manual' })) as unknown as Response;
+    const onNode = await row.request(world, onNodeSide);
+    const node = await observe(await onNodeSide(onNode.path, onNode.init), row);
+    const onWorker = await row.request(world, onWorkerSide);
+    const workers = await observe(await onWorkerSide(onWorker.path, onWorker.init), row);
     expect(node.status, 'Node').toBe(row.status);
     expect(workers).toEqual(node);
   });
