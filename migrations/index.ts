@@ -7,6 +7,7 @@ import * as commerce from './2026-11-22T0400-commerce.ts';
 import * as demoSite from './2026-11-29T0000-demo-site.ts';
 import * as identifyLegacy from './2026-11-29T0100-identify-legacy.ts';
 import * as accounts from './2026-11-29T0200-accounts.ts';
+import * as statsRollup from './2026-11-29T0330-stats-rollup.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0000-demo-site': demoSite,
   '2026-11-29T0100-identify-legacy': identifyLegacy,
   '2026-11-29T0200-accounts': accounts,
+  '2026-11-29T0330-stats-rollup': statsRollup,
 };

@@ -22,6 +22,7 @@ export const OPERATIONS_EXERCISED_BY: Record<string, readonly string[]> = {
   'server/routes/products.test.ts': ['POST /v1/products/batch', 'PUT /v1/products/{id}', 'GET /v1/products/{id}'],
   'server/routes/settings.test.ts': ['GET /v1/settings', 'PATCH /v1/settings'],
   'server/routes/stats.test.ts': ['GET /v1/stats'],
+  'server/routes/stats-daily.test.ts': ['GET /v1/stats/daily'],
   'server/routes/subscriptions.test.ts': ['POST /v1/subscriptions', 'DELETE /v1/subscriptions', 'POST /v1/subscriptions/renew'],
 };
 
