@@ -113,7 +113,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       ${upsertStatuses(sql`select n.site_id, ${BUCKET}, n.source, 0,
         ${sql.join(statusColumns.map((c) => sql`sum((d.status = ${sql.lit(c)})::int - (o.status = ${sql.lit(c)})::int)`))}
         from new_rows d join old_rows o on o.id = d.id join notifications n on n.id = d.notification_id
-        where d.status <> o.status
+        -- queued → sending and back (a claim, a lapsed lease) change no counted status: no write.
+        where d.status <> o.status and (d.status in (${sql.join(statusColumns.map((c) => sql.lit(c)))}) or o.status in (${sql.join(statusColumns.map((c) => sql.lit(c)))}))
         group by 1, 2, 3`)};
       return null;
     end $$`.execute(db);
