@@ -79,10 +79,12 @@ export async function activeSubscriptions(db: Db, siteId: string): Promise<numbe
 export async function subscriberDays(db: Db, siteId: string, boundaries: Date[]): Promise<SubscriberDay[]> {
   const start = boundaries[0]!;
   const end = boundaries[boundaries.length - 1]!;
+  // Active at the start = active now − what changed since: both in one statement (one snapshot),
+  // and reading only the changes since the start rather than the site's whole history.
   const [before, changes] = await Promise.all([
-    sql<{ active: string | null }>`
-      select sum(case when ${GAINED} then 1 else -1 end) as active
-      from subscription_changes where site_id = ${siteId} and at < ${start}`.execute(db),
+    sql<{ active: string }>`
+      select (select count(*) from subscriptions where site_id = ${siteId} and status = 'active')
+        - (select coalesce(sum(case when ${GAINED} then 1 else -1 end), 0) from subscription_changes where site_id = ${siteId} and at >= ${start}) as active`.execute(db),
     sql<{ day: number; change: string; count: string }>`
       select width_bucket(at, ${boundaries}::timestamptz[]) as day, change, count(*) as count
       from subscription_changes where site_id = ${siteId} and at >= ${start} and at < ${end}
@@ -103,7 +105,7 @@ export async function subscriberDays(db: Db, siteId: string, boundaries: Date[])
     const name = field[row.change as keyof typeof field];
     if (day && name) day[name] += Number(row.count);
   }
-  let active = Number(before.rows[0]?.active ?? 0);
+  let active = Number(before.rows[0]!.active);
   for (const day of days) {
     day.net = day.new + day.returned - day.lostExpired - day.lostUnsubscribed - day.lostErased;
     active += day.net;
@@ -171,25 +173,35 @@ export async function orderedDeliveries(
   end: Date,
   windowHours: number,
 ): Promise<Map<string, { recipients: number; heldOut: number }>> {
-  const result = await sql<{ source: string; held_out: boolean; ordered: string }>`
-    with orders as (
-      select e.visitor_id, e.external_user_id, e.created_at from events e
-      where e.site_id = ${siteId} and e.type = 'order_completed'
-        and e.created_at > ${start} and e.created_at <= ${end}::timestamptz + ${windowHours} * interval '1 hour'
-    ), shopper_orders as (
-      select s.id as subscription_id, o.created_at from orders o
-        join subscriptions s on s.site_id = ${siteId} and s.visitor_id = o.visitor_id
-      union
-      select s.id, o.created_at from orders o
-        join subscriptions s on s.site_id = ${siteId} and s.external_user_id = o.external_user_id
-    )
-    select n.source, d.status = 'held_out' as held_out, count(distinct d.id) as ordered
-    from shopper_orders so
-    join deliveries d on d.subscription_id = so.subscription_id
-      and d.created_at < so.created_at and d.created_at >= so.created_at - ${windowHours} * interval '1 hour'
-    join notifications n on n.id = d.notification_id
-    where n.site_id = ${siteId} and n.created_at >= ${start} and n.created_at < ${end}
-    group by 1, 2`.execute(db);
+  // Each step is a look-up by index per order (LATERAL … OFFSET 0 keeps the planner from turning
+  // it into a hash join over every delivery of the site). JIT is off for it: the planner's cost
+  // estimate crosses jit_above_cost, and compiling took longer than the look-ups (bench/RESULTS.md).
+  const result = await db.transaction().execute(async (trx) => {
+    await sql`set local jit = off`.execute(trx);
+    return sql<{ source: string; held_out: boolean; ordered: string }>`
+      with orders as (
+        select e.visitor_id, e.external_user_id, e.created_at from events e
+        where e.site_id = ${siteId} and e.type = 'order_completed'
+          and e.created_at > ${start} and e.created_at <= ${end}::timestamptz + ${windowHours} * interval '1 hour'
+      ), shopper_orders as (
+        select s.id as subscription_id, o.created_at from orders o
+          cross join lateral (select id from subscriptions where site_id = ${siteId} and visitor_id = o.visitor_id offset 0) s
+        union
+        select s.id, o.created_at from orders o
+          cross join lateral (select id from subscriptions where site_id = ${siteId} and external_user_id = o.external_user_id offset 0) s
+      )
+      select n.source, d.status = 'held_out' as held_out, count(distinct d.id) as ordered
+      from shopper_orders so
+      cross join lateral (
+        select id, status, notification_id from deliveries
+        where subscription_id = so.subscription_id
+          and created_at < so.created_at and created_at >= so.created_at - ${windowHours} * interval '1 hour'
+        offset 0
+      ) d
+      join notifications n on n.id = d.notification_id
+      where n.site_id = ${siteId} and n.created_at >= ${start} and n.created_at < ${end}
+      group by 1, 2`.execute(trx);
+  });
   const ordered = new Map<string, { recipients: number; heldOut: number }>();
   for (const row of result.rows) {
     const entry = ordered.get(row.source) ?? { recipients: 0, heldOut: 0 };
