@@ -3,7 +3,7 @@
  * deliveries spread over 90 days, each timed over the last 30 days, beside a `select 1` round trip
  * on the same pool in the same run — and, for comparison, GET /v1/stats's funnel query, which
  * counts from the raw rows, over the same 30 days. (Its holdoutComparisons, one correlated look-up
- * in events per delivery, is left out: over these 30 days one call ran for minutes.)
+ * in events per delivery, is left out: over these 30 days one call had not finished after 28 s.)
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/stats-queries.ts [--runs=20]
  *
