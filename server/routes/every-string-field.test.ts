@@ -173,6 +173,7 @@ const BASE_REQUESTS: Record<string, BaseRequest> = {
     }),
   },
   'GET /v1/stats': { headers: secret, query: () => ({ from: '2026-11-01', to: '2026-11-02T00:00:00Z' }) },
+  'GET /v1/stats/daily': { headers: secret, query: () => ({ from: '2026-11-01', to: '2026-11-02' }) },
   'POST /demo/test-push': { headers: () => ({ Origin: SHOP_ORIGIN, 'Content-Type': 'application/json' }), json: () => ({ visitorId: 'visitor-strings' }) },
   'POST /v1/admin/sites': { headers: admin, json: () => ({ name: 'Another shop', origins: ['https://another.example'] }) },
   'GET /v1/admin/sites/:siteId': { headers: admin, param: () => ({ siteId: world.site.id }) },
