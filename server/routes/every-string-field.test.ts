@@ -178,6 +178,7 @@ const BASE_REQUESTS: Record<string, BaseRequest> = {
   'DELETE /v1/subscribers/:id': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },
   'POST /v1/subscribers/erase': { headers: secret, json: () => ({ visitorId: 'visitor-to-erase' }) },
   'POST /v1/subscribers/export': { headers: secret, json: () => ({ externalUserId: 'customer-to-export' }) },
+  'GET /v1/stats/daily': { headers: secret, query: () => ({ from: '2026-11-01', to: '2026-11-02' }) },
   'POST /demo/test-push': { headers: () => ({ Origin: SHOP_ORIGIN, 'Content-Type': 'application/json' }), json: () => ({ visitorId: 'visitor-strings' }) },
   'POST /v1/admin/sites': { headers: admin, json: () => ({ name: 'Another shop', origins: ['https://another.example'] }) },
   'GET /v1/admin/sites/:siteId': { headers: admin, param: () => ({ siteId: world.site.id }) },

@@ -1,11 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
+import { dailyReport } from '../db/daily-stats.ts';
 import { holdoutComparisons, siteFunnels } from '../db/stats.ts';
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { operation } from '../openapi/operation.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
+import { addDays, daysBetween, localDate, localDays } from '../stats/local-days.ts';
 import { DAY_MS } from '../time.ts';
 import { text, validate } from '../validation.ts';
 
@@ -19,6 +21,11 @@ const instant = text().refine((value) => isoDateTime.safeParse(value).success ||
   error: 'must be an ISO 8601 date (2026-11-01) or date-time (2026-11-01T09:00:00Z)',
 });
 const query = z.object({ from: instant.optional(), to: instant.optional() });
+const calendarDate = text().refine((value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && isoDate.safeParse(value).success, {
+  error: 'must be a date such as 2026-11-01',
+});
+// Strict: a misspelt parameter (`form=`) is refused rather than silently giving the default range.
+const dailyQuery = z.strictObject({ from: calendarDate.optional(), to: calendarDate.optional() });
 
 const count = z.number().int().nonnegative();
 const funnel = {
@@ -43,6 +50,59 @@ const statsSchema = z.strictObject({
   notifications: z.array(z.strictObject({ id: z.string(), title: z.string().nullable(), createdAt: z.iso.datetime(), ...funnel })),
 });
 
+const pushFigures = z.strictObject({
+  audience: count,
+  sent: count,
+  heldOut: count,
+  suppressed: count,
+  failed: count,
+  expired: count,
+  shown: count,
+  clicked: count,
+  converted: count,
+  revenue: z.record(z.string(), z.number()),
+});
+const orderGroup = z.strictObject({ subscribers: count, ordered: count });
+const dailySchema = z.strictObject({
+  from: z.iso.date(),
+  to: z.iso.date(),
+  timeZone: z.string(),
+  attributionWindowHours: z.number().int(),
+  activeNow: count,
+  days: z.array(
+    z.strictObject({
+      date: z.iso.date(),
+      subscribers: z.strictObject({
+        active: z.number().int(),
+        new: count,
+        returned: count,
+        lostExpired: count,
+        lostUnsubscribed: count,
+        lostErased: count,
+        net: z.number().int(),
+      }),
+      pushes: pushFigures,
+      triggers: z.record(z.string(), pushFigures),
+    }),
+  ),
+  triggers: z.record(
+    z.string(),
+    pushFigures.extend({
+      holdout: z
+        .strictObject({
+          recipients: orderGroup,
+          heldOut: orderGroup,
+          verdict: z.enum(['more', 'fewer', 'unclear', 'not_enough_data']),
+          lift: z.number().nullable(),
+          interval: z.strictObject({ low: z.number(), high: z.number() }).nullable(),
+          heldOutNeeded: count.nullable(),
+          reading: z.string(),
+        })
+        .nullable(),
+    }),
+  ),
+});
+
 /**
  * `GET /v1/stats?from=&to=` (secret key): for notifications queued in [from, to) — default the last
  * 30 days — the funnel sent → shown → clicked → converted with revenue, per trigger and per
@@ -51,6 +111,7 @@ const statsSchema = z.strictObject({
 export function statsRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .use('/v1/stats', secretKeyAuth(deps))
+    .use('/v1/stats/daily', secretKeyAuth(deps))
     .get(
       '/v1/stats',
       operation({
@@ -82,5 +143,33 @@ export function statsRoutes(deps: AppDeps) {
         triggers: Object.fromEntries([...funnels.triggers].map(([trigger, funnel]) => [trigger, { ...funnel, holdout: holdouts.get(trigger) ?? null }])),
         notifications: funnels.notifications,
       });
-    });
+    })
+    /**
+     * `GET /v1/stats/daily?from=&to=` (secret key): the overview, per calendar day in the site's
+     * zone (engagement.defaultTimeZone), from and to included — default the 30 days ending today.
+     */
+    .get(
+      '/v1/stats/daily',
+      operation({
+        summary: 'Subscribers and pushes per day, and holdout lift per trigger',
+        description: `Per day from \`from\` to \`to\` (dates in the site's time zone, both included; default: the ${DEFAULT_RANGE_DAYS} days ending today, at most ${MAX_RANGE_DAYS}): subscribers active at the end of the day, new, returned and lost (expired at the push service, unsubscribed, erased); deliveries queued, sent, held out, shown, clicked and the orders and revenue attributed to them, in total and per trigger (by the day the push was queued). Per trigger over the range: the order rate of recipients against the held-out group, the relative lift with its 95 % interval (Katz's log method), and a sentence saying what it means.`,
+        tag: 'Stats',
+        access: 'secretKey',
+        responses: { 200: { description: 'The figures', schema: dailySchema } },
+      }),
+      validate('query', dailyQuery),
+      async (c) => {
+        const site = c.get('site');
+        const { from: fromText, to: toText } = c.req.valid('query');
+        const settings = readSiteSettings(site.settings);
+        const timeZone = settings.engagement.defaultTimeZone;
+        const to = toText ?? localDate((deps.now ?? Date.now)(), timeZone);
+        const from = fromText ?? addDays(to, -(DEFAULT_RANGE_DAYS - 1));
+        const length = daysBetween(from, to);
+        if (length < 1) throw new ApiError('validation_failed', 'from: must not be after to');
+        if (length > MAX_RANGE_DAYS) throw new ApiError('validation_failed', `to: at most ${MAX_RANGE_DAYS} days from from, both included`);
+        const report = await dailyReport(deps.db, site.id, localDays(from, to, timeZone), timeZone, settings.attribution.windowHours);
+        return c.json(report);
+      },
+    );
 }

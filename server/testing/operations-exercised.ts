@@ -23,6 +23,7 @@ export const OPERATIONS_EXERCISED_BY: Record<string, readonly string[]> = {
   'server/routes/settings.test.ts': ['GET /v1/settings', 'PATCH /v1/settings'],
   'server/routes/stats.test.ts': ['GET /v1/stats'],
   'server/routes/subscribers.test.ts': ['GET /v1/subscribers', 'GET /v1/subscribers/{id}', 'DELETE /v1/subscribers/{id}', 'POST /v1/subscribers/erase', 'POST /v1/subscribers/export'],
+  'server/routes/stats-daily.test.ts': ['GET /v1/stats/daily'],
   'server/routes/subscriptions.test.ts': ['POST /v1/subscriptions', 'DELETE /v1/subscriptions', 'POST /v1/subscriptions/renew'],
 };
 

@@ -1,0 +1,259 @@
+import { sql } from 'kysely';
+import { holdoutLift, type Lift, type OrderGroup } from '../stats/lift.ts';
+import type { LocalDays } from '../stats/local-days.ts';
+import type { Db } from './database.ts';
+
+/**
+ * Per-day figures for the overview, read from the rollups the stats migration keeps
+ * (migrations/2026-11-29T0330-stats-rollup.ts): `subscription_changes` for subscribers,
+ * `stats_buckets` and `stats_revenue` for pushes. Days are given by their boundaries (local
+ * midnights, server/stats/local-days.ts), so the database needs to know no time zone: each row is
+ * put in its day with `width_bucket`, which answers i for boundaries[i − 1] ≤ t < boundaries[i].
+ */
+
+export interface SubscriberDay {
+  /** Active at the end of the day. */
+  active: number;
+  /** Subscriptions made that day. */
+  new: number;
+  /** Expired or unsubscribed subscriptions made active again (the shopper allowed pushes anew). */
+  returned: number;
+  /** Lost because the push service said the subscription is gone (404/410) or the browser replaced it. */
+  lostExpired: number;
+  /** Lost because the shopper opted out (DELETE /v1/subscriptions). */
+  lostUnsubscribed: number;
+  /** Lost because the shopper's data was erased. */
+  lostErased: number;
+  /** new + returned − every loss. */
+  net: number;
+}
+
+/** What the pushes of one day (the day each notification was queued) came to. */
+export interface PushFigures {
+  /** Deliveries queued, held out or not. */
+  audience: number;
+  sent: number;
+  heldOut: number;
+  suppressed: number;
+  failed: number;
+  expired: number;
+  shown: number;
+  clicked: number;
+  /** Orders attributed to a click (conversions). */
+  converted: number;
+  /** Their value per currency, never converted between currencies. */
+  revenue: Record<string, number>;
+}
+
+export function emptyPushFigures(): PushFigures {
+  return { audience: 0, sent: 0, heldOut: 0, suppressed: 0, failed: 0, expired: 0, shown: 0, clicked: 0, converted: 0, revenue: {} };
+}
+
+export function addPushFigures(into: PushFigures, from: PushFigures): void {
+  into.audience += from.audience;
+  into.sent += from.sent;
+  into.heldOut += from.heldOut;
+  into.suppressed += from.suppressed;
+  into.failed += from.failed;
+  into.expired += from.expired;
+  into.shown += from.shown;
+  into.clicked += from.clicked;
+  into.converted += from.converted;
+  for (const [currency, value] of Object.entries(from.revenue)) addRevenue(into, currency, value);
+}
+
+function addRevenue(into: PushFigures, currency: string, value: number): void {
+  into.revenue[currency] = Math.round(((into.revenue[currency] ?? 0) + value) * 100) / 100;
+}
+
+const GAINED = sql`change in ('subscribed', 'returned')`;
+
+/** Subscriptions active now: the figure the day series ends at when it reaches today. */
+export async function activeSubscriptions(db: Db, siteId: string): Promise<number> {
+  const row = await sql<{ count: string }>`
+    select count(*) as count from subscriptions where site_id = ${siteId} and status = 'active'`.execute(db);
+  return Number(row.rows[0]!.count);
+}
+
+/** One SubscriberDay per day between the boundaries. */
+export async function subscriberDays(db: Db, siteId: string, boundaries: Date[]): Promise<SubscriberDay[]> {
+  const start = boundaries[0]!;
+  const end = boundaries[boundaries.length - 1]!;
+  // Active at the start = active now − what changed since: both in one statement (one snapshot),
+  // and reading only the changes since the start rather than the site's whole history.
+  const [before, changes] = await Promise.all([
+    sql<{ active: string }>`
+      select (select count(*) from subscriptions where site_id = ${siteId} and status = 'active')
+        - (select coalesce(sum(case when ${GAINED} then 1 else -1 end), 0) from subscription_changes where site_id = ${siteId} and at >= ${start}) as active`.execute(db),
+    sql<{ day: number; change: string; count: string }>`
+      select width_bucket(at, ${boundaries}::timestamptz[]) as day, change, count(*) as count
+      from subscription_changes where site_id = ${siteId} and at >= ${start} and at < ${end}
+      group by 1, 2`.execute(db),
+  ]);
+  const days: SubscriberDay[] = Array.from({ length: boundaries.length - 1 }, () => ({
+    active: 0,
+    new: 0,
+    returned: 0,
+    lostExpired: 0,
+    lostUnsubscribed: 0,
+    lostErased: 0,
+    net: 0,
+  }));
+  const field = { subscribed: 'new', returned: 'returned', expired: 'lostExpired', unsubscribed: 'lostUnsubscribed', erased: 'lostErased' } as const;
+  for (const row of changes.rows) {
+    const day = days[row.day - 1];
+    const name = field[row.change as keyof typeof field];
+    if (day && name) day[name] += Number(row.count);
+  }
+  let active = Number(before.rows[0]!.active);
+  for (const day of days) {
+    day.net = day.new + day.returned - day.lostExpired - day.lostUnsubscribed - day.lostErased;
+    active += day.net;
+    day.active = active;
+  }
+  return days;
+}
+
+/** Per day, per trigger (notification source): what its pushes came to. */
+export async function pushDays(db: Db, siteId: string, boundaries: Date[]): Promise<Array<Map<string, PushFigures>>> {
+  const start = boundaries[0]!;
+  const end = boundaries[boundaries.length - 1]!;
+  const [buckets, revenue] = await Promise.all([
+    sql<Record<'audience' | 'sent' | 'held_out' | 'suppressed' | 'failed' | 'expired' | 'shown' | 'clicked', string> & { day: number; source: string }>`
+      select width_bucket(bucket, ${boundaries}::timestamptz[]) as day, source,
+        sum(audience) as audience, sum(sent) as sent, sum(held_out) as held_out, sum(suppressed) as suppressed,
+        sum(failed) as failed, sum(expired) as expired, sum(shown) as shown, sum(clicked) as clicked
+      from stats_buckets where site_id = ${siteId} and bucket >= ${start} and bucket < ${end}
+      group by 1, 2`.execute(db),
+    sql<{ day: number; source: string; currency: string; orders: string; revenue: string }>`
+      select width_bucket(bucket, ${boundaries}::timestamptz[]) as day, source, currency, sum(orders) as orders, sum(revenue) as revenue
+      from stats_revenue where site_id = ${siteId} and bucket >= ${start} and bucket < ${end}
+      group by 1, 2, 3`.execute(db),
+  ]);
+  const days = Array.from({ length: boundaries.length - 1 }, () => new Map<string, PushFigures>());
+  const figures = (day: number, source: string) => {
+    const map = days[day - 1];
+    if (!map) return undefined;
+    let entry = map.get(source);
+    if (!entry) map.set(source, (entry = emptyPushFigures()));
+    return entry;
+  };
+  for (const row of buckets.rows) {
+    const entry = figures(row.day, row.source);
+    if (!entry) continue;
+    entry.audience += Number(row.audience);
+    entry.sent += Number(row.sent);
+    entry.heldOut += Number(row.held_out);
+    entry.suppressed += Number(row.suppressed);
+    entry.failed += Number(row.failed);
+    entry.expired += Number(row.expired);
+    entry.shown += Number(row.shown);
+    entry.clicked += Number(row.clicked);
+  }
+  for (const row of revenue.rows) {
+    const entry = figures(row.day, row.source);
+    if (!entry) continue;
+    entry.converted += Number(row.orders);
+    addRevenue(entry, row.currency, Number(row.revenue));
+  }
+  return days;
+}
+
+/**
+ * Per trigger and group, how many deliveries of notifications queued in [start, end) were
+ * followed by an order from the same shopper within the attribution window — the measure of
+ * holdoutComparisons (db/stats.ts), counted from the orders side: the site's orders in the range
+ * (a few thousand a month) lead through the shopper's subscriptions to the deliveries before each
+ * order, instead of one look-up in events per delivery (a million a month).
+ */
+export async function orderedDeliveries(
+  db: Db,
+  siteId: string,
+  start: Date,
+  end: Date,
+  windowHours: number,
+): Promise<Map<string, { recipients: number; heldOut: number }>> {
+  // Each step is a look-up by index per order (LATERAL … OFFSET 0 keeps the planner from turning
+  // it into a hash join over every delivery of the site). JIT is off for it: the planner's cost
+  // estimate crosses jit_above_cost, and compiling took longer than the look-ups (bench/RESULTS.md).
+  const result = await db.transaction().execute(async (trx) => {
+    await sql`set local jit = off`.execute(trx);
+    return sql<{ source: string; held_out: boolean; ordered: string }>`
+      with orders as (
+        select e.visitor_id, e.external_user_id, e.created_at from events e
+        where e.site_id = ${siteId} and e.type = 'order_completed'
+          and e.created_at > ${start} and e.created_at <= ${end}::timestamptz + ${windowHours} * interval '1 hour'
+      ), shopper_orders as (
+        select s.id as subscription_id, o.created_at from orders o
+          cross join lateral (select id from subscriptions where site_id = ${siteId} and visitor_id = o.visitor_id offset 0) s
+        union
+        select s.id, o.created_at from orders o
+          cross join lateral (select id from subscriptions where site_id = ${siteId} and external_user_id = o.external_user_id offset 0) s
+      )
+      select n.source, d.status = 'held_out' as held_out, count(distinct d.id) as ordered
+      from shopper_orders so
+      cross join lateral (
+        select id, status, notification_id from deliveries
+        where subscription_id = so.subscription_id
+          and created_at < so.created_at and created_at >= so.created_at - ${windowHours} * interval '1 hour'
+        offset 0
+      ) d
+      join notifications n on n.id = d.notification_id
+      where n.site_id = ${siteId} and n.created_at >= ${start} and n.created_at < ${end}
+      group by 1, 2`.execute(trx);
+  });
+  const ordered = new Map<string, { recipients: number; heldOut: number }>();
+  for (const row of result.rows) {
+    const entry = ordered.get(row.source) ?? { recipients: 0, heldOut: 0 };
+    entry[row.held_out ? 'heldOut' : 'recipients'] += Number(row.ordered);
+    ordered.set(row.source, entry);
+  }
+  return ordered;
+}
+
+export interface DailyReport {
+  from: string;
+  to: string;
+  timeZone: string;
+  attributionWindowHours: number;
+  activeNow: number;
+  days: Array<{ date: string; subscribers: SubscriberDay; pushes: PushFigures; triggers: Record<string, PushFigures> }>;
+  triggers: Record<string, PushFigures & { holdout: (Lift & { recipients: OrderGroup; heldOut: OrderGroup }) | null }>;
+}
+
+/**
+ * The overview of `days` for one site: subscribers and pushes per day, and per trigger the range's
+ * totals with the holdout lift (null for a trigger that held no one out).
+ */
+export async function dailyReport(db: Db, siteId: string, days: LocalDays, timeZone: string, windowHours: number): Promise<DailyReport> {
+  const { dates, boundaries } = days;
+  const [activeNow, subscribers, pushes, ordered] = await Promise.all([
+    activeSubscriptions(db, siteId),
+    subscriberDays(db, siteId, boundaries),
+    pushDays(db, siteId, boundaries),
+    orderedDeliveries(db, siteId, boundaries[0]!, boundaries[boundaries.length - 1]!, windowHours),
+  ]);
+  const totals = new Map<string, PushFigures>();
+  const reportDays = dates.map((date, i) => {
+    const total = emptyPushFigures();
+    const triggers: Record<string, PushFigures> = {};
+    for (const [source, figures] of [...pushes[i]!].sort(([a], [b]) => a.localeCompare(b))) {
+      triggers[source] = figures;
+      addPushFigures(total, figures);
+      let sum = totals.get(source);
+      if (!sum) totals.set(source, (sum = emptyPushFigures()));
+      addPushFigures(sum, figures);
+    }
+    return { date, subscribers: subscribers[i]!, pushes: total, triggers };
+  });
+  const triggers: DailyReport['triggers'] = {};
+  for (const [source, sum] of [...totals].sort(([a], [b]) => a.localeCompare(b))) {
+    const orders = ordered.get(source) ?? { recipients: 0, heldOut: 0 };
+    // As holdoutComparisons (db/stats.ts): every delivery not held out is a recipient, whether it
+    // then went, was capped or failed — comparing by assignment keeps the two groups alike.
+    const recipients = { subscribers: sum.audience - sum.heldOut, ordered: orders.recipients };
+    const heldOut = { subscribers: sum.heldOut, ordered: orders.heldOut };
+    triggers[source] = { ...sum, holdout: sum.heldOut > 0 ? { recipients, heldOut, ...holdoutLift(source, recipients, heldOut) } : null };
+  }
+  return { from: dates[0]!, to: dates[dates.length - 1]!, timeZone, attributionWindowHours: windowHours, activeNow, days: reportDays, triggers };
+}
