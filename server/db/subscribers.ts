@@ -75,7 +75,16 @@ function likePrefix(text: string): string {
  * pages still to come (it sorts before them) and no row is read twice or skipped. Reads `limit + 1`
  * rows to know whether there is a next page.
  */
-export async function listSubscribers(db: Db, siteId: string, filters: SubscriberFilters, after: ListPosition | undefined, limit: number): Promise<SubscriberListRow[]> {
+export async function listSubscribers(
+  db: Db,
+  siteId: string,
+  filters: SubscriberFilters,
+  after: ListPosition | undefined,
+  limit: number,
+  /** `newer` reads the other way: the rows before `after` in the list, nearest first (a "previous page" link). */
+  direction: 'older' | 'newer' = 'older',
+): Promise<SubscriberListRow[]> {
+  const newer = direction === 'newer';
   let query = db
     .selectFrom('subscriptions')
     .selectAll()
@@ -83,7 +92,7 @@ export async function listSubscribers(db: Db, siteId: string, filters: Subscribe
     .where('site_id', '=', siteId);
   if (after) {
     query = query.where(
-      sql<boolean>`(created_at, id) < (timestamptz 'epoch' + ${after.createdAtMicros}::bigint * interval '1 microsecond', ${after.id}::uuid)`,
+      sql<boolean>`(created_at, id) ${newer ? sql`>` : sql`<`} (timestamptz 'epoch' + ${after.createdAtMicros}::bigint * interval '1 microsecond', ${after.id}::uuid)`,
     );
   }
   if (filters.search !== undefined) {
@@ -101,7 +110,19 @@ export async function listSubscribers(db: Db, siteId: string, filters: Subscribe
     const { key, values } = filters.tag;
     query = query.where((eb) => eb.or(values.map((value) => eb(sql`tags`, '@>', sql`${JSON.stringify({ [key]: value })}::jsonb`))));
   }
-  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+  const order = newer ? 'asc' : 'desc';
+  return query.orderBy('created_at', order).orderBy('id', order).limit(limit + 1).execute();
+}
+
+/** How many of a site's subscriptions are active: read from the (site_id, status) index alone. */
+export async function countActiveSubscribers(db: Db, siteId: string): Promise<number> {
+  const row = await db
+    .selectFrom('subscriptions')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('site_id', '=', siteId)
+    .where('status', '=', 'active')
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 export async function findSubscriber(db: Db, siteId: string, id: string): Promise<SubscriptionRow | undefined> {
