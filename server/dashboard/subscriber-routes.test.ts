@@ -116,7 +116,7 @@ function linkHref(page: string, text: string): string | undefined {
 
 /** The visitor ids of the list's rows, in order. */
 function listedVisitors(page: string): string[] {
-  return [...page.matchAll(/<th scope="row" class="mono"><a href="[^"]+">([^<]*)<\/a><\/th>/g)].map((match) => match[1]!);
+  return [...page.matchAll(/<th scope="row" class="mono id-cell"><a href="[^"]+">([^<]*)<\/a><\/th>/g)].map((match) => match[1]!);
 }
 
 describe('the subscriber list', () => {

@@ -187,11 +187,16 @@ input[type="search"]:focus-visible, select:focus-visible { outline: 3px solid va
 .data-table thead th { background: #fafbfc; color: var(--muted); font-size: 0.8rem; font-weight: 600; white-space: nowrap; }
 .data-table tbody tr:last-child > * { border-bottom: 0; }
 .data-table tbody th { font-weight: 500; }
-.subscriber-table th[scope="row"] { min-width: 10rem; }
+.data-table .id-cell { min-width: 7.5rem; }
+.data-table .tags-cell { min-width: 7rem; }
+.sub-line { display: block; color: var(--muted); font-size: 0.82rem; }
+.subscriber-table { font-size: 0.86rem; }
+.subscriber-table th, .subscriber-table td { padding: 0.5rem 0.5rem; }
 .data-table .current-row > * { background: var(--accent-soft); }
 .data-table .detail { max-width: 28rem; overflow-wrap: anywhere; }
 .tag-list { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.25rem; }
 .tag { display: inline-block; font-size: 0.78rem; padding: 0.05rem 0.45rem; border-radius: 4px; background: #f2f4f7; border: 1px solid var(--border); overflow-wrap: anywhere; }
+.badge[class*="status-"], .badge[class*="delivery-"] { white-space: nowrap; text-transform: none; }
 .badge.status-active, .badge.delivery-sent { background: var(--success-soft); color: var(--success); border-color: #abefc6; }
 .badge.status-expired, .badge.status-unsubscribed, .badge.delivery-suppressed, .badge.delivery-held_out { background: #f2f4f7; color: #475467; }
 .badge.delivery-failed, .badge.delivery-expired { background: var(--danger-soft); color: var(--danger); border-color: #fecdca; }
@@ -221,6 +226,9 @@ input[type="search"]:focus-visible, select:focus-visible { outline: 3px solid va
   .filter-actions { padding-top: 0; margin-bottom: 0.75rem; }
 }
 @media (max-width: 600px) {
+  /* Columns keep a readable width; the table region scrolls sideways instead of the page. */
+  .data-table { min-width: 40rem; }
+  .data-table .detail { min-width: 12rem; }
   .facts { grid-template-columns: 1fr; }
   .facts dd { margin-bottom: 0.5rem; }
 }

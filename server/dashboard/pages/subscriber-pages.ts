@@ -25,7 +25,7 @@ const BROWSER_NAMES: Record<string, string> = {
   other: 'Other',
 };
 
-const STATUS_WORDS: Record<string, string> = { active: 'Active', expired: 'Expired', unsubscribed: 'Unsubscribed' };
+const STATUS_WORDS: Record<string, string> = { active: 'Active', expired: 'Expired', unsubscribed: 'Opted out' };
 
 const DELIVERY_STATUS_WORDS: Record<string, string> = {
   queued: 'Waiting',
@@ -64,13 +64,19 @@ export function deliveryReasonWords(delivery: Pick<ShopperDelivery, 'status' | '
   return REASON_WORDS[reasonOf(delivery.last_error)] ?? 'It did not go; the detail below says why.';
 }
 
-/** A time as the shop's clock reads it ("29 Nov 2026, 14:05"); the zone is named once per page. */
+/**
+ * A time as the shop's clock reads it ("29 Nov 2026, 14:05"), or in a narrow column as the date
+ * over the time; the zone is named once per page.
+ */
 function formatterFor(timeZone: string) {
-  const format = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-  return (instant: Date | string | null): Html | string => {
+  const dateFormat = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: 'short', day: 'numeric' });
+  const timeFormat = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  return (instant: Date | string | null, stacked = false): Html | string => {
     if (instant === null) return '—';
     const date = instant instanceof Date ? instant : new Date(instant);
-    return html`<time datetime="${date.toISOString()}">${format.format(date)}</time>`;
+    return stacked
+      ? html`<time datetime="${date.toISOString()}">${dateFormat.format(date)}<span class="sub-line">${timeFormat.format(date)}</span></time>`
+      : html`<time datetime="${date.toISOString()}">${dateFormat.format(date)}, ${timeFormat.format(date)}</time>`;
   };
 }
 
@@ -161,18 +167,17 @@ export function subscriberListPage(input: {
   const table = html`<div class="table-region" role="region" aria-labelledby="subscribers-caption" tabindex="0">
 <table class="data-table subscriber-table">
 <caption id="subscribers-caption" class="visually-hidden">Subscribers${input.filtered ? ' matching the filters' : ''}, newest first</caption>
-<thead><tr><th scope="col">Visitor id</th><th scope="col">User id</th><th scope="col">Browser</th><th scope="col">Locale</th><th scope="col">Time zone</th><th scope="col">Tags</th><th scope="col">Subscribed</th><th scope="col">Last seen</th><th scope="col">Status</th></tr></thead>
+<thead><tr><th scope="col">Visitor id</th><th scope="col">User id</th><th scope="col">Browser</th><th scope="col">Locale, time zone</th><th scope="col">Tags</th><th scope="col">Subscribed</th><th scope="col">Last seen</th><th scope="col">Status</th></tr></thead>
 <tbody>
 ${input.rows.map(
   (row) => html`<tr>
-<th scope="row" class="mono"><a href="${detail(row.id)}">${row.visitor_id}</a></th>
-<td class="mono">${row.external_user_id ?? html`<span class="meta">—</span>`}</td>
+<th scope="row" class="mono id-cell"><a href="${detail(row.id)}">${row.visitor_id}</a></th>
+<td class="mono id-cell">${row.external_user_id ?? html`<span class="meta">—</span>`}</td>
 <td>${row.user_agent_family === null ? '—' : (BROWSER_NAMES[row.user_agent_family] ?? row.user_agent_family)}</td>
-<td>${row.locale ?? '—'}</td>
-<td>${row.time_zone ?? '—'}</td>
-<td>${tagList(row.tags)}</td>
-<td class="nowrap">${when(row.created_at)}</td>
-<td class="nowrap">${when(row.last_seen_at)}</td>
+<td>${row.locale ?? '—'}<span class="sub-line">${row.time_zone ?? 'no time zone'}</span></td>
+<td class="tags-cell">${tagList(row.tags)}</td>
+<td class="nowrap">${when(row.created_at, true)}</td>
+<td class="nowrap">${when(row.last_seen_at, true)}</td>
 <td>${statusBadge(row.status)}</td>
 </tr>`,
 )}
@@ -286,14 +291,13 @@ export function subscriberDetailPage(input: {
 
   const subscriptionRows = input.subscriptions.map(
     (row) => html`<tr${row.id === subscription.id ? html` class="current-row"` : ''}>
-<th scope="row" class="mono">${row.id === subscription.id ? html`${row.visitor_id} <span class="badge current">This one</span>` : html`<a href="${DASHBOARD_PATH}/sites/${siteId}/subscribers/${row.id}">${row.visitor_id}</a>`}</th>
+<th scope="row" class="mono id-cell">${row.id === subscription.id ? html`${row.visitor_id} <span class="badge current">This one</span>` : html`<a href="${DASHBOARD_PATH}/sites/${siteId}/subscribers/${row.id}">${row.visitor_id}</a>`}</th>
 <td>${row.user_agent_family === null ? '—' : (BROWSER_NAMES[row.user_agent_family] ?? row.user_agent_family)}</td>
-<td>${row.locale ?? '—'}</td>
-<td>${row.time_zone ?? '—'}</td>
-<td>${tagList(row.tags)}</td>
-<td class="nowrap">${when(row.created_at)}</td>
-<td class="nowrap">${when(row.last_seen_at)}</td>
-<td class="nowrap">${when(row.last_success_at)}</td>
+<td>${row.locale ?? '—'}<span class="sub-line">${row.time_zone ?? 'no time zone'}</span></td>
+<td class="tags-cell">${tagList(row.tags)}</td>
+<td class="nowrap">${when(row.created_at, true)}</td>
+<td class="nowrap">${when(row.last_seen_at, true)}</td>
+<td class="nowrap">${when(row.last_success_at, true)}</td>
 <td>${statusBadge(row.status)}</td>
 </tr>`,
   );
@@ -326,7 +330,7 @@ ${actions}
 ${tableRegion(
   'subscriptions-caption',
   'The shopper’s subscriptions',
-  html`<th scope="col">Visitor id</th><th scope="col">Browser</th><th scope="col">Locale</th><th scope="col">Time zone</th><th scope="col">Tags</th><th scope="col">Subscribed</th><th scope="col">Last seen</th><th scope="col">Last push received</th><th scope="col">Status</th>`,
+  html`<th scope="col">Visitor id</th><th scope="col">Browser</th><th scope="col">Locale, time zone</th><th scope="col">Tags</th><th scope="col">Subscribed</th><th scope="col">Last seen</th><th scope="col">Last push received</th><th scope="col">Status</th>`,
   subscriptionRows,
   'None.',
 )}
@@ -427,7 +431,7 @@ ${notice('success', html`The shopper is erased. Nothing that leads to them is le
 ${ERASED_LABELS.map(([key, label]) => html`<div><dt>${label}</dt><dd>${input.result.erased[key]}</dd></div>`)}
 </dl>
 <p class="meta">The shop’s own records (its orders, accounts and emails) are not Pushcart’s to erase: a request to be forgotten needs them erased there too.</p>
-<div class="card-footer"><a class="button secondary" href="${DASHBOARD_PATH}/sites/${chrome.site.id}/subscribers">Back to the subscribers</a></div>
+<p><a class="button secondary" href="${DASHBOARD_PATH}/sites/${chrome.site.id}/subscribers">Back to the subscribers</a></p>
 </section>`;
   return appPage({ title: `Shopper erased · ${chrome.site.name}`, assets: input.assets, chrome, body });
 }
