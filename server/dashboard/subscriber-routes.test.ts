@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSRF_FIELD_NAME, csrfTokenFor } from '../accounts/csrf.ts';
 import { startSession } from '../accounts/sessions.ts';
@@ -8,7 +9,7 @@ import { memoryLogger } from '../logger.ts';
 import { createSite } from '../sites/create-site.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
-import { SUBSCRIBERS_PAGE_SIZE } from './subscriber-routes.ts';
+import { ACTIVE_COUNT_CAP, SUBSCRIBERS_PAGE_SIZE } from './subscriber-routes.ts';
 import { TestBrowser } from './test-client.ts';
 
 const NOW = new Date(Date.UTC(2030, 0, 15, 9, 0, 0));
@@ -183,6 +184,18 @@ describe('the subscriber list', () => {
     expect(badTag.status).toBe(200);
     expect(badTag.body).toContain('A tag filter is a key and a value with a colon between them');
     expect(listedVisitors(badTag.body)).toHaveLength(4);
+  });
+
+  it('stops counting at its cap, so a large shop’s page does bounded work', async () => {
+    const { site, viewer, list } = await shop();
+    await sql`insert into subscriptions (site_id, endpoint, p256dh, auth, vapid_public_key, visitor_id, created_at, updated_at, last_seen_at)
+      select ${site.id}::uuid, 'https://fcm.googleapis.com/fcm/send/cap-' || g, 'p', 'a', 'v', 'cap-' || g, ${NOW}, ${NOW}, ${NOW}
+      from generate_series(1, ${ACTIVE_COUNT_CAP}) g`.execute(database.db);
+    expect((await viewer.get(list)).body).toContain(`<strong class="count">10,000</strong> active subscriptions`);
+    await store(database.db, site.id, [{ visitorId: 'one-more' }]);
+    const page = await viewer.get(list);
+    expect(page.body).toContain('More than <strong class="count">10,000</strong> active subscriptions');
+    expect(listedVisitors(page.body)).toHaveLength(SUBSCRIBERS_PAGE_SIZE);
   });
 
   it('says to install the snippet when no one has subscribed yet', async () => {

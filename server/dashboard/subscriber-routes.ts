@@ -46,6 +46,8 @@ import type { DashboardContext, DashboardEnv, Refusal } from './routes.ts';
 
 /** Rows a list page shows. */
 export const SUBSCRIBERS_PAGE_SIZE = 25;
+/** The list counts active subscriptions up to this many, then says "more than". */
+export const ACTIVE_COUNT_CAP = 10_000;
 
 type Member = NonNullable<Awaited<ReturnType<typeof findSiteForMember>>>;
 
@@ -177,7 +179,7 @@ export function subscriberPages(app: Hono<DashboardEnv>, deps: AppDeps, kit: Das
     if (before && last) hasOlder = (await listSubscribers(deps.db, siteId, filters, positionOf(last), 0)).length > 0;
     if (before && !last) hasOlder = false;
 
-    const [assets, pageChrome, activeCount] = await Promise.all([dashboardAssets(), chrome(live, token, member), countActiveSubscribers(deps.db, siteId)]);
+    const [assets, pageChrome, activeCount] = await Promise.all([dashboardAssets(), chrome(live, token, member), countActiveSubscribers(deps.db, siteId, ACTIVE_COUNT_CAP + 1)]);
     const filtered = Object.keys(filters).length > 0;
     return kit.page(
       c,
@@ -186,7 +188,7 @@ export function subscriberPages(app: Hono<DashboardEnv>, deps: AppDeps, kit: Das
         chrome: pageChrome,
         timeZone: siteTimeZone(member),
         rows,
-        activeCount,
+        activeCount: activeCount > ACTIVE_COUNT_CAP ? { atLeast: ACTIVE_COUNT_CAP } : activeCount,
         form,
         filtered,
         problems,

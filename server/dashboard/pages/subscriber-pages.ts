@@ -123,7 +123,8 @@ export function subscriberListPage(input: {
   chrome: SiteChrome;
   timeZone: string;
   rows: SubscriberListRow[];
-  activeCount: number;
+  /** Exact, or "more than" past the count's cap. */
+  activeCount: number | { atLeast: number };
   form: ListFilterForm;
   filtered: boolean;
   problems: string[];
@@ -208,7 +209,9 @@ ${input.olderCursor ? html`<a class="button secondary" rel="next" href="${listHr
 
   const body = html`<div class="page-header">
 <h1>Subscribers</h1>
-<p><strong class="count">${input.activeCount.toLocaleString('en-GB')}</strong> active ${input.activeCount === 1 ? 'subscription' : 'subscriptions'}: browsers that will receive the shop’s pushes.</p>
+<p>${typeof input.activeCount === 'number'
+  ? html`<strong class="count">${input.activeCount.toLocaleString('en-GB')}</strong> active ${input.activeCount === 1 ? 'subscription' : 'subscriptions'}`
+  : html`More than <strong class="count">${input.activeCount.atLeast.toLocaleString('en-GB')}</strong> active subscriptions`}: browsers that will receive the shop’s pushes.</p>
 </div>
 <section class="card" aria-labelledby="subscribers-title">
 <h2 id="subscribers-title" class="visually-hidden">List of subscribers</h2>
