@@ -178,7 +178,7 @@ input[readonly] { background: #f2f4f7; color: var(--muted); }
 .filter-form .field { margin-bottom: 0.75rem; min-width: 0; }
 .filter-form .help { font-size: 0.8rem; }
 .filter-actions { display: flex; gap: 0.5rem; padding-top: 1.55rem; }
-input[type="search"], select { width: 100%; font: inherit; color: var(--text); background: var(--surface); border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.55rem 0.7rem; min-height: 2.4rem; }
+input[type="search"], select { width: 100%; font: inherit; color: var(--text); background: var(--surface); border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.55rem 0.7rem; min-height: 2.75rem; }
 input[type="search"]:focus-visible, select:focus-visible { outline: 3px solid var(--focus); outline-offset: 1px; border-color: var(--focus); }
 .table-region { overflow-x: auto; max-width: 100%; border: 1px solid var(--border); border-radius: 6px; margin-bottom: 1rem; }
 .table-region:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
