@@ -70,7 +70,15 @@ afterAll(async () => database?.destroy());
  * router itself, so a route added without an entry here fails.
  */
 type RouteKind = 'public page' | 'public form' | 'signed-in page' | 'signed-in form' | 'site page' | 'site form';
-const ROUTES: Array<{ method: 'GET' | 'POST'; pattern: string; kind: RouteKind; path: (site: string) => string; form?: (site: string) => Record<string, string> }> = [
+const ROUTES: Array<{
+  method: 'GET' | 'POST';
+  pattern: string;
+  kind: RouteKind;
+  path: (site: string) => string;
+  form?: (site: string) => Record<string, string>;
+  /** What a viewer's or editor's refused form says; the install's words unless given. */
+  refusedWith?: string;
+}> = [
   { method: 'GET', pattern: '/dashboard/assets/:name', kind: 'public page', path: () => '/dashboard/assets/none.css' },
   { method: 'GET', pattern: '/dashboard', kind: 'signed-in page', path: () => '/dashboard' },
   { method: 'GET', pattern: '/dashboard/sites', kind: 'signed-in page', path: () => '/dashboard/sites' },
@@ -91,7 +99,51 @@ const ROUTES: Array<{ method: 'GET' | 'POST'; pattern: string; kind: RouteKind; 
     path: (site) => `/dashboard/sites/${site}/install`,
     form: () => ({ name: 'Renamed shop', origins: 'https://changed.example' }),
   },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/subscribers', kind: 'site page', path: (site) => `/dashboard/sites/${site}/subscribers` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/subscribers/:id', kind: 'site page', path: (site) => `/dashboard/sites/${site}/subscribers/${subscriberA}` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/subscribers/:id/erase', kind: 'site page', path: (site) => `/dashboard/sites/${site}/subscribers/${subscriberA}/erase` },
+  {
+    method: 'POST',
+    pattern: '/dashboard/sites/:siteId/subscribers/:id/erase',
+    kind: 'site form',
+    path: (site) => `/dashboard/sites/${site}/subscribers/${subscriberA}/erase`,
+    form: () => ({ understood: 'yes' }),
+    refusedWith: 'cannot erase or export a shopper’s data',
+  },
+  {
+    method: 'POST',
+    pattern: '/dashboard/sites/:siteId/subscribers/:id/export',
+    kind: 'site form',
+    path: (site) => `/dashboard/sites/${site}/subscribers/${subscriberA}/export`,
+    form: () => ({}),
+    refusedWith: 'cannot erase or export a shopper’s data',
+  },
 ];
+
+/** A subscription of Shop A for the subscriber routes above; every test of the table leaves it in place. */
+let subscriberA = '';
+beforeAll(async () => {
+  const row = await database.db
+    .insertInto('subscriptions')
+    .values({
+      site_id: siteA.id,
+      endpoint: `https://fcm.googleapis.com/fcm/send/${crypto.randomUUID()}`,
+      p256dh: 'BPublicKeyOfTheBrowser',
+      auth: 'AuthSecretOfTheBrowser',
+      vapid_public_key: 'BVapid',
+      visitor_id: 'table-visitor',
+      created_at: NOW,
+      updated_at: NOW,
+      last_seen_at: NOW,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  subscriberA = row.id;
+});
+afterAll(async () => {
+  // Nothing in the table may have erased it.
+  if (subscriberA && database) expect(await database.db.selectFrom('subscriptions').select('id').where('id', '=', subscriberA).executeTakeFirst()).toBeDefined();
+});
 const SIGNED_IN_PAGES = ROUTES.filter((route) => route.kind === 'signed-in page' || route.kind === 'site page');
 const SIGNED_IN_FORMS = ROUTES.filter((route) => route.kind === 'signed-in form' || route.kind === 'site form');
 const ALL_FORMS = ROUTES.filter((route) => route.method === 'POST');
@@ -194,7 +246,7 @@ describe('every dashboard route', () => {
       const csrf = await csrfTokenFor(browser.cookies.get(SESSION_COOKIE)!);
       const response = await browser.post(route.path(siteA.id), { ...route.form!(siteA.id), [CSRF_FIELD_NAME]: csrf });
       expect(response.status).toBe(403);
-      expect(response.body).toContain('cannot change the install');
+      expect(response.body).toContain(route.refusedWith ?? 'cannot change the install');
     }
     expect(await siteState(siteA.id)).toEqual(before);
   });

@@ -75,7 +75,16 @@ function likePrefix(text: string): string {
  * pages still to come (it sorts before them) and no row is read twice or skipped. Reads `limit + 1`
  * rows to know whether there is a next page.
  */
-export async function listSubscribers(db: Db, siteId: string, filters: SubscriberFilters, after: ListPosition | undefined, limit: number): Promise<SubscriberListRow[]> {
+export async function listSubscribers(
+  db: Db,
+  siteId: string,
+  filters: SubscriberFilters,
+  after: ListPosition | undefined,
+  limit: number,
+  /** `newer` reads the other way: the rows before `after` in the list, nearest first (a "previous page" link). */
+  direction: 'older' | 'newer' = 'older',
+): Promise<SubscriberListRow[]> {
+  const newer = direction === 'newer';
   let query = db
     .selectFrom('subscriptions')
     .selectAll()
@@ -83,7 +92,7 @@ export async function listSubscribers(db: Db, siteId: string, filters: Subscribe
     .where('site_id', '=', siteId);
   if (after) {
     query = query.where(
-      sql<boolean>`(created_at, id) < (timestamptz 'epoch' + ${after.createdAtMicros}::bigint * interval '1 microsecond', ${after.id}::uuid)`,
+      sql<boolean>`(created_at, id) ${newer ? sql`>` : sql`<`} (timestamptz 'epoch' + ${after.createdAtMicros}::bigint * interval '1 microsecond', ${after.id}::uuid)`,
     );
   }
   if (filters.search !== undefined) {
@@ -101,7 +110,20 @@ export async function listSubscribers(db: Db, siteId: string, filters: Subscribe
     const { key, values } = filters.tag;
     query = query.where((eb) => eb.or(values.map((value) => eb(sql`tags`, '@>', sql`${JSON.stringify({ [key]: value })}::jsonb`))));
   }
-  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+  const order = newer ? 'asc' : 'desc';
+  return query.orderBy('created_at', order).orderBy('id', order).limit(limit + 1).execute();
+}
+
+/**
+ * How many of a site's subscriptions are active, counting no further than `cap`: a page shown on
+ * every visit does bounded work however large the shop (a full count reads every active row).
+ */
+export async function countActiveSubscribers(db: Db, siteId: string, cap: number): Promise<number> {
+  const row = await db
+    .selectFrom((eb) => eb.selectFrom('subscriptions').select(sql`1`.as('one')).where('site_id', '=', siteId).where('status', '=', 'active').limit(cap).as('active'))
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 export async function findSubscriber(db: Db, siteId: string, id: string): Promise<SubscriptionRow | undefined> {

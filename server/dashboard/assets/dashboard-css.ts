@@ -170,4 +170,66 @@ input[readonly] { background: #f2f4f7; color: var(--muted); }
   .auth-card { padding: 1.25rem; }
   h1 { font-size: 1.3rem; }
 }
+
+/* --- Subscribers pages (list, detail, erase): pages/subscriber-pages.ts --- */
+.mono { font-family: var(--mono); font-size: 0.85rem; overflow-wrap: anywhere; }
+.nowrap { white-space: nowrap; }
+.filter-form { display: grid; grid-template-columns: minmax(12rem, 2fr) repeat(4, minmax(7rem, 1fr)) auto; gap: 0 0.75rem; align-items: start; margin-bottom: 0.5rem; }
+.filter-form .field { margin-bottom: 0.75rem; min-width: 0; }
+.filter-form .help { font-size: 0.8rem; }
+.filter-actions { display: flex; gap: 0.5rem; padding-top: 1.55rem; }
+input[type="search"], select { width: 100%; font: inherit; color: var(--text); background: var(--surface); border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.55rem 0.7rem; min-height: 2.75rem; }
+input[type="search"]:focus-visible, select:focus-visible { outline: 3px solid var(--focus); outline-offset: 1px; border-color: var(--focus); }
+.table-region { overflow-x: auto; max-width: 100%; border: 1px solid var(--border); border-radius: 6px; margin-bottom: 1rem; }
+.table-region:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+.data-table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
+.data-table th, .data-table td { text-align: left; vertical-align: top; padding: 0.55rem 0.7rem; border-bottom: 1px solid var(--border); }
+.data-table thead th { background: #fafbfc; color: var(--muted); font-size: 0.8rem; font-weight: 600; white-space: nowrap; }
+.data-table tbody tr:last-child > * { border-bottom: 0; }
+.data-table tbody th { font-weight: 500; }
+.data-table .id-cell { min-width: 7.5rem; }
+.data-table .tags-cell { min-width: 7rem; }
+.sub-line { display: block; color: var(--muted); font-size: 0.82rem; }
+.subscriber-table { font-size: 0.86rem; }
+.subscriber-table th, .subscriber-table td { padding: 0.5rem 0.5rem; }
+.data-table .current-row > * { background: var(--accent-soft); }
+.data-table .detail { max-width: 28rem; overflow-wrap: anywhere; }
+.tag-list { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.25rem; }
+.tag { display: inline-block; font-size: 0.78rem; padding: 0.05rem 0.45rem; border-radius: 4px; background: #f2f4f7; border: 1px solid var(--border); overflow-wrap: anywhere; }
+.badge[class*="status-"], .badge[class*="delivery-"] { white-space: nowrap; text-transform: none; }
+.badge.status-active, .badge.delivery-sent { background: var(--success-soft); color: var(--success); border-color: #abefc6; }
+.badge.status-expired, .badge.status-unsubscribed, .badge.delivery-suppressed, .badge.delivery-held_out { background: #f2f4f7; color: #475467; }
+.badge.delivery-failed, .badge.delivery-expired { background: var(--danger-soft); color: var(--danger); border-color: #fecdca; }
+.badge.delivery-queued, .badge.delivery-sending { background: var(--accent-soft); color: #3730a3; border-color: #c7cbfd; }
+.pager { display: flex; justify-content: space-between; gap: 1rem; margin-bottom: 0.75rem; }
+.empty-state { text-align: center; padding: 2rem 1rem; }
+.empty-state h2 { font-size: 1.1rem; }
+.empty-state p { color: var(--muted); max-width: 34rem; margin-left: auto; margin-right: auto; }
+.page-header .count { color: var(--text); font-size: 1.05rem; }
+.breadcrumb { margin: 0 0 0.5rem; font-size: 0.9rem; }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.4rem 1rem; margin: 0; }
+.facts dt { font-weight: 600; font-size: 0.9rem; }
+.facts dd { margin: 0; min-width: 0; }
+.id-list { list-style: none; margin: 0; padding: 0; }
+.action-row { display: flex; flex-wrap: wrap; gap: 0.75rem; align-items: center; }
+.action-row form { margin: 0; }
+.check-field { display: flex; gap: 0.6rem; align-items: flex-start; margin: 1.25rem 0 0; padding: 0.8rem; border: 1px solid #fecdca; background: var(--danger-soft); border-radius: 6px; }
+.check-field input { width: 1.15rem; height: 1.15rem; margin-top: 0.15rem; flex: none; }
+.check-field label { font-weight: 600; }
+.counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: 0.5rem; margin: 0 0 1rem; }
+.counts div { border: 1px solid var(--border); border-radius: 6px; padding: 0.6rem 0.8rem; }
+.counts dt { color: var(--muted); font-size: 0.85rem; }
+.counts dd { margin: 0; font-size: 1.3rem; font-weight: 700; }
+@media (max-width: 900px) {
+  .filter-form { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+  .filter-search, .filter-actions { grid-column: 1 / -1; }
+  .filter-actions { padding-top: 0; margin-bottom: 0.75rem; }
+}
+@media (max-width: 600px) {
+  /* Columns keep a readable width; the table region scrolls sideways instead of the page. */
+  .data-table { min-width: 40rem; }
+  .data-table .detail { min-width: 12rem; }
+  .facts { grid-template-columns: 1fr; }
+  .facts dd { margin-bottom: 0.5rem; }
+}
 `;
