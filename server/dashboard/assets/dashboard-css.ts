@@ -170,4 +170,17 @@ input[readonly] { background: #f2f4f7; color: var(--muted); }
   .auth-card { padding: 1.25rem; }
   h1 { font-size: 1.3rem; }
 }
+
+/* Install page: installation check */
+.check-list { list-style: none; margin: 0; padding: 0; border: 1px solid var(--border); border-radius: 6px; }
+.check-list > li { padding: 0.7rem 0.85rem; overflow-wrap: anywhere; }
+.check-list > li + li { border-top: 1px solid var(--border); }
+.check-headline { margin: 0; }
+.check-advice { margin: 0.4rem 0 0; padding-left: 1.2rem; color: var(--muted); }
+.check-advice li + li { margin-top: 0.25rem; }
+.check-add { margin-top: 0.6rem; }
+.badge.check-badge { text-transform: none; margin-right: 0.25rem; }
+.badge.check-badge.working { background: var(--success-soft); color: var(--success); border-color: #abefc6; }
+.badge.check-badge.waiting { background: var(--accent-soft); color: #2d2a8f; border-color: #c7cbfd; }
+.badge.check-badge.problem { background: var(--danger-soft); color: #7a271a; border-color: #fecdca; }
 `;
