@@ -143,7 +143,8 @@ describe('installCheck, refused origins outside the list', () => {
       ['null', false],
       ['http://elsewhere.example', false],
     ]);
-    expect(results[3]!.advice).toContain('Push would not work there anyway: it needs an https page.');
+    expect(results[3]!.advice).toEqual(['If it is your shop, add exactly http://elsewhere.example to the allowed origins.', 'Push would not work there anyway: it needs an https page.']);
+    for (const odd of results.slice(1, 3)) expect(odd.advice).toEqual([expect.stringMatching(/^No browser on a shop page sends an origin like this/)]);
   });
 
   it(`shows the ${MAX_REFUSED_ORIGINS_SHOWN} most recent and counts the rest; origins once allowed but not refused are left out`, () => {

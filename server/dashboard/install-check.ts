@@ -106,7 +106,10 @@ function refusedOriginCheck(row: OriginSeen, allowedOrigins: readonly string[], 
   const refusal = row.refused!;
   const advice: string[] = [];
   const notAllowed = refusal.code === 'origin_not_allowed';
-  if (notAllowed) {
+  if (notAllowed && !isPlainOrigin(row.origin)) {
+    // Browsers send a scheme and host only (or "null"): anything else came from a script or a tool.
+    advice.push('No browser on a shop page sends an origin like this: it came from a script or a tool, or from a sandboxed page. Nothing to add.');
+  } else if (notAllowed) {
     const related = relatedAllowedOrigin(row.origin, allowedOrigins);
     if (related?.kind === 'http') {
       advice.push(`It is the http:// address of ${related.origin}: make the shop redirect http to https rather than adding it (push needs https).`);
