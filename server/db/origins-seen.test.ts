@@ -25,6 +25,17 @@ describe('origins seen', () => {
     expect(await originsSeenOfSite(database.db, site.id)).toEqual([{ origin: SHOP, configAt: minutes(5), subscriptionAt: minutes(3), refused: null }]);
   });
 
+  it('adds a refusal to an origin already seen, keeping what got through', async () => {
+    const site = await testSite(database.db, [SHOP]);
+    await recordOriginSeen(database.db, site.id, SHOP, 'config', minutes(1));
+    await recordOriginRefused(database.db, { id: site.id, allowedOrigins: [SHOP] }, SHOP, { request: 'subscription', code: 'endpoint_not_allowed', detail: 'not a push service' }, minutes(2));
+    // A refusal written late by a process behind the others does not replace a newer one.
+    await recordOriginRefused(database.db, { id: site.id, allowedOrigins: [SHOP] }, SHOP, { request: 'config', code: 'invalid_key', detail: 'older' }, minutes(1));
+    expect(await originsSeenOfSite(database.db, site.id)).toEqual([
+      { origin: SHOP, configAt: minutes(1), subscriptionAt: null, refused: { at: minutes(2), request: 'subscription', code: 'endpoint_not_allowed', detail: 'not a push service' } },
+    ]);
+  });
+
   it('keeps the last refusal with its code and detail, cut to a bounded length', async () => {
     const site = await testSite(database.db, [SHOP]);
     await recordOriginRefused(database.db, { id: site.id, allowedOrigins: [SHOP] }, SHOP, { request: 'subscription', code: 'endpoint_not_allowed', detail: 'x'.repeat(1000) }, minutes(1));

@@ -69,7 +69,7 @@ export async function recordOriginRefused(
           refused_code: sql<string>`excluded.refused_code`,
           refused_detail: sql<string>`excluded.refused_detail`,
         })
-        .where('origins_seen.refused_at', '<=', at),
+        .where((eb) => eb.or([eb('origins_seen.refused_at', 'is', null), eb('origins_seen.refused_at', '<=', at)])),
     )
     // xmax is 0 on a row this statement inserted (PostgreSQL system columns), not on one it updated.
     .returning(sql<boolean>`(xmax = 0)`.as('inserted'))

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { originsSeenOfSite } from '../db/origins-seen.ts';
 import { browserHeaders, browserSubscription, SHOP_ORIGIN, testSite } from '../testing/fixtures.ts';
 import { routeTestWorld } from '../testing/route-test.ts';
-import { RecordThrottle } from './origins-seen.ts';
+import { memoryLogger } from '../logger.ts';
+import { createOriginsSeenRecorder, RecordThrottle } from './origins-seen.ts';
 
 const T0 = Date.UTC(2030, 0, 15, 9, 0, 0);
 let nowMs = T0;
@@ -79,6 +80,16 @@ describe('the record of origins the snippet was seen from', () => {
     });
     expect(optOut.status).toBe(404);
     expect(await originsSeenOfSite(world.database.db, site.id)).toEqual([]);
+  });
+});
+
+describe('createOriginsSeenRecorder', () => {
+  it('logs a write that fails instead of failing the shopper’s request', async () => {
+    const logger = memoryLogger();
+    const recorder = createOriginsSeenRecorder({ db: world.database.db, logger, now: () => T0 });
+    // No such site: the foreign key refuses the row.
+    await expect(recorder.seen('00000000-0000-4000-8000-000000000000', SHOP_ORIGIN, 'config')).resolves.toBeUndefined();
+    expect(logger.entries).toEqual([expect.objectContaining({ level: 'warn', message: 'origin record not written' })]);
   });
 });
 
