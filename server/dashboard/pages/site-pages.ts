@@ -146,6 +146,9 @@ ${csrfField(input.chrome.csrfToken)}
   return appPage({ title: 'Your account', assets: input.assets, chrome: input.chrome, body });
 }
 
+/** The install form takes at most this many origins (newSiteSchema, sites/site-input.ts): no "add" button past it. */
+const MAX_ALLOWED_ORIGINS = 50;
+
 const CHECK_TONE_LABEL: Record<CheckTone, string> = { working: 'Working', waiting: 'Waiting', problem: 'Needs a look' };
 
 /**
@@ -165,7 +168,7 @@ ${check.origins.map(
   (origin) => html`<li class="check ${origin.tone}">
 <p class="check-headline"><span class="badge check-badge ${origin.tone}">${CHECK_TONE_LABEL[origin.tone]}</span> ${origin.headline}</p>
 ${origin.advice.length > 0 ? html`<ul class="check-advice">${origin.advice.map((line) => html`<li>${line}</li>`)}</ul>` : ''}
-${origin.suggestAdding && form.canEdit && form.origins.length < 50
+${origin.suggestAdding && form.canEdit && form.origins.length < MAX_ALLOWED_ORIGINS
   ? html`<form method="post" action="${form.action}" class="check-add">
 ${csrfField(form.csrfToken)}
 <input type="hidden" name="name" value="${form.siteName}">
