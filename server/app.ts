@@ -7,6 +7,7 @@ import { dashboardRoutes } from './dashboard/routes.ts';
 import { isStorageUnavailable } from './db/storage-errors.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { describeError } from './logger.ts';
+import { createOriginsSeenRecorder } from './middleware/origins-seen.ts';
 import { createRateLimiters } from './middleware/rate-limit.ts';
 import { adminSiteRoutes } from './routes/admin-sites.ts';
 import { apiReferenceRoutes } from './routes/api-reference.ts';
@@ -47,6 +48,8 @@ export function createApp(deps: AppDeps) {
     deps.now ?? Date.now,
     deps.rateLimits,
   );
+  // One per app: its throttle is what keeps the installation check's records off the hot path.
+  const originsSeen = createOriginsSeenRecorder(deps);
 
   app.use(requestId());
   app.use(async (c, next) => {
@@ -78,8 +81,8 @@ export function createApp(deps: AppDeps) {
   app.use((c, next) => (bodyLimits.get(c.req.path) ?? defaultBodyLimit)(c, next));
 
   app.route('/', healthRoutes(deps));
-  app.route('/', siteConfigRoutes(deps, limiters));
-  app.route('/', subscriptionRoutes(deps, limiters));
+  app.route('/', siteConfigRoutes(deps, limiters, originsSeen));
+  app.route('/', subscriptionRoutes(deps, limiters, originsSeen));
   app.route('/', siteRoutes(deps));
   app.route('/', notificationRoutes(deps));
   app.route('/', interactionRoutes(deps, limiters));

@@ -25,11 +25,15 @@ import { isWellFormedToken, newSecretToken } from '../accounts/tokens.ts';
 import { findSiteForMember, listSitesOfMember } from '../db/memberships.ts';
 import type { LiveSession } from '../db/sessions.ts';
 import { listSessionsOfUser } from '../db/sessions.ts';
+import { originsSeenOfSite } from '../db/origins-seen.ts';
 import { findSiteById, updateSiteInstall } from '../db/sites.ts';
 import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { findUserById } from '../db/users.ts';
 import { describeError } from '../logger.ts';
+import { installSnippet } from '../sites/install-snippet.ts';
+import { readSiteSettings } from '../sites/site-settings.ts';
 import { dashboardAssets, etagMatches, ASSET_MAX_AGE_SECONDS } from './assets/assets.ts';
+import { installCheck } from './install-check.ts';
 import { installFormProblems } from './install-form.ts';
 import { DASHBOARD_PATH, type Html } from './layout.ts';
 import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooManyAttemptsPage, type InviteForm } from './pages/auth-pages.ts';
@@ -187,10 +191,18 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     member: NonNullable<Awaited<ReturnType<typeof findSiteForMember>>>,
     extra: { form?: { name: string; originsText: string; errors: string[] }; saved?: boolean } = {},
   ) {
-    const [assets, { chrome }] = await Promise.all([dashboardAssets(), chromeFor(live, token)]);
+    const [assets, { chrome }, seen] = await Promise.all([dashboardAssets(), chromeFor(live, token), originsSeenOfSite(deps.db, member.site.id)]);
+    const check = installCheck({
+      allowedOrigins: member.site.allowed_origins,
+      seen,
+      now: now(),
+      timeZone: readSiteSettings(member.site.settings).engagement.defaultTimeZone,
+      serviceWorkerPath: installSnippet(publicUrl, member.site.publishable_key).serviceWorkerPath,
+    });
     return page(
       c,
       installPage({
+        check,
         assets,
         chrome: { ...chrome, site: { id: member.site.id, name: member.site.name, role: member.role } },
         publicUrl,

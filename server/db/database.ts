@@ -333,3 +333,20 @@ export interface PromptFunnelDaysTable {
 export interface Database {
   prompt_funnel_days: PromptFunnelDaysTable;
 }
+
+// The installation check's record of requests per origin (migrations/2026-11-29T0350-origins-seen.ts).
+
+export interface OriginsSeenTable {
+  site_id: string;
+  origin: string;
+  config_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  subscription_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  refused_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  refused_request: ColumnType<'config' | 'subscription' | null, 'config' | 'subscription' | null | undefined, 'config' | 'subscription' | null>;
+  refused_code: string | null;
+  refused_detail: string | null;
+}
+
+export interface Database {
+  origins_seen: OriginsSeenTable;
+}

@@ -14,6 +14,7 @@ const ALL_TABLES = [
   'invites',
   'memberships',
   'notifications',
+  'origins_seen',
   'password_links',
   'price_alerts',
   'product_interest',

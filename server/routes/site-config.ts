@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { PromptSettings, SiteConfig } from '../../service-worker/src/contract.ts';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { browserAccess } from '../middleware/browser-access.ts';
+import { recordOrigins, type OriginsSeenRecorder } from '../middleware/origins-seen.ts';
 import type { RateLimiters } from '../middleware/rate-limit.ts';
 import { operation } from '../openapi/operation.ts';
 import { BUILT_IN_PROMPT_TEXTS, onAccentColour, promptTextsSchema, promptThemeSchema, readSiteSettings, type SiteSettings } from '../sites/site-settings.ts';
@@ -50,7 +51,7 @@ export function promptForLocale(settings: SiteSettings, locale: string): PromptS
 }
 
 /** `GET /v1/sites/{publishableKey}/config`: what the snippet needs to subscribe and to draw its prompt. */
-export function siteConfigRoutes(deps: AppDeps, limiters: RateLimiters) {
+export function siteConfigRoutes(deps: AppDeps, limiters: RateLimiters, originsSeen: OriginsSeenRecorder) {
   return new Hono<AppEnv>().on(
     ['GET', 'OPTIONS'],
     '/v1/sites/:publishableKey/config',
@@ -73,6 +74,8 @@ export function siteConfigRoutes(deps: AppDeps, limiters: RateLimiters) {
     // Any string: a browser language that is no valid tag falls back to the site's default locale
     // rather than costing the shopper the prompt.
     validate('query', z.object({ locale: text().max(100).optional() })),
+    // Around the origin check, so the dashboard's installation check hears of refusals too.
+    recordOrigins(originsSeen, 'config', 'GET'),
     browserAccess(deps, limiters, { keyFrom: 'path' }),
     (c) => {
       const site = c.get('site');

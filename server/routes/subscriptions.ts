@@ -6,6 +6,7 @@ import { findSiteById } from '../db/sites.ts';
 import { findSubscriptionByEndpoint, renewSubscription, unsubscribeByEndpoint, upsertSubscription } from '../db/subscriptions.ts';
 import { ApiError } from '../errors.ts';
 import { browserAccess, checkOrigin, grantOrigin } from '../middleware/browser-access.ts';
+import { recordOrigins, type OriginsSeenRecorder } from '../middleware/origins-seen.ts';
 import type { RateLimiters } from '../middleware/rate-limit.ts';
 import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
 import { operation } from '../openapi/operation.ts';
@@ -49,8 +50,10 @@ const unsubscribeBody = z.object({ endpoint });
 const subscriptionAnswer = (status: 'active' | 'unsubscribed') => z.strictObject({ id: z.string(), status: z.literal(status) });
 
 /** `POST /v1/subscriptions` and `DELETE /v1/subscriptions` (opt-out by endpoint). */
-export function subscriptionRoutes(deps: AppDeps, limiters: RateLimiters) {
+export function subscriptionRoutes(deps: AppDeps, limiters: RateLimiters, originsSeen: OriginsSeenRecorder) {
   return new Hono<AppEnv>()
+    // Around the origin check, so the dashboard's installation check hears of refusals too.
+    .use('/v1/subscriptions', recordOrigins(originsSeen, 'subscription', 'POST'))
     .use('/v1/subscriptions', browserAccess(deps, limiters, { keyFrom: 'header' }))
     .post(
       '/v1/subscriptions',

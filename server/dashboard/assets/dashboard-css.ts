@@ -232,4 +232,16 @@ input[type="search"]:focus-visible, select:focus-visible { outline: 3px solid va
   .facts { grid-template-columns: 1fr; }
   .facts dd { margin-bottom: 0.5rem; }
 }
+/* Install page: installation check */
+.check-list { list-style: none; margin: 0; padding: 0; border: 1px solid var(--border); border-radius: 6px; }
+.check-list > li { padding: 0.7rem 0.85rem; overflow-wrap: anywhere; }
+.check-list > li + li { border-top: 1px solid var(--border); }
+.check-headline { margin: 0; }
+.check-advice { margin: 0.4rem 0 0; padding-left: 1.2rem; color: var(--muted); }
+.check-advice li + li { margin-top: 0.25rem; }
+.check-add { margin-top: 0.6rem; }
+.badge.check-badge { text-transform: none; margin-right: 0.25rem; }
+.badge.check-badge.working { background: var(--success-soft); color: var(--success); border-color: #abefc6; }
+.badge.check-badge.waiting { background: var(--accent-soft); color: #2d2a8f; border-color: #c7cbfd; }
+.badge.check-badge.problem { background: var(--danger-soft); color: #7a271a; border-color: #fecdca; }
 `;

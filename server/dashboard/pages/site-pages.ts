@@ -5,6 +5,7 @@ import { html } from 'hono/html';
 import type { Role } from '../../db/database.ts';
 import { installSnippet } from '../../sites/install-snippet.ts';
 import type { DashboardAssets } from '../assets/assets.ts';
+import type { CheckTone, InstallCheck } from '../install-check.ts';
 import { describeUserAgent } from '../user-agent.ts';
 import { appPage, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 
@@ -55,6 +56,8 @@ export function installPage(input: {
   /** The form as posted, when it came back with errors. */
   form?: InstallForm;
   saved?: boolean;
+  /** The installation check; absent, the section is left out. */
+  check?: InstallCheck;
 }): Html {
   const install = installSnippet(input.publicUrl, input.publishableKey);
   const firstOrigin = input.origins[0] ?? 'https://your-shop.example';
@@ -113,6 +116,7 @@ ${snippetBlock('install-service-worker', `Contents of ${install.serviceWorkerPat
 <li>Name that file in the tag with <code>data-sw</code>, for example <code>data-sw="/sw.js"</code>. The snippet then uses your registration instead of making its own.</li>
 </ol>
 </section>
+${input.check ? installCheckSection(input.check, { action, siteName: input.chrome.site.name, origins: input.origins, canEdit: input.canEdit, csrfToken: input.chrome.csrfToken }) : ''}
 ${originsSection}`;
   return appPage({ title: `Install · ${input.chrome.site.name}`, assets: input.assets, chrome: { ...input.chrome, current: 'install' }, body });
 }
@@ -140,4 +144,41 @@ ${csrfField(input.chrome.csrfToken)}
 </form>
 </section>`;
   return appPage({ title: 'Your account', assets: input.assets, chrome: input.chrome, body });
+}
+
+/** The install form takes at most this many origins (newSiteSchema, sites/site-input.ts): no "add" button past it. */
+const MAX_ALLOWED_ORIGINS = 50;
+
+const CHECK_TONE_LABEL: Record<CheckTone, string> = { working: 'Working', waiting: 'Waiting', problem: 'Needs a look' };
+
+/**
+ * "Installation check": a line per origin with what the snippet's requests showed and, when
+ * something is off, what to do. A refused origin can be added with one button: it posts the
+ * install form with the current name and origins plus that one, so it needs no script.
+ */
+function installCheckSection(
+  check: InstallCheck,
+  form: { action: string; siteName: string; origins: string[]; canEdit: boolean; csrfToken: string },
+): Html {
+  return html`<section class="card" aria-labelledby="check-title">
+<h2 id="check-title">Installation check</h2>
+<p class="lede">What the shop’s pages have sent from each origin: the snippet asks for its config on page views and sends a subscription when a shopper allows notifications. Times are in ${check.timeZone}; a new request shows within a minute or so.</p>
+<ul class="check-list" aria-label="Origins">
+${check.origins.map(
+  (origin) => html`<li class="check ${origin.tone}">
+<p class="check-headline"><span class="badge check-badge ${origin.tone}">${CHECK_TONE_LABEL[origin.tone]}</span> ${origin.headline}</p>
+${origin.advice.length > 0 ? html`<ul class="check-advice">${origin.advice.map((line) => html`<li>${line}</li>`)}</ul>` : ''}
+${origin.suggestAdding && form.canEdit && form.origins.length < MAX_ALLOWED_ORIGINS
+  ? html`<form method="post" action="${form.action}" class="check-add">
+${csrfField(form.csrfToken)}
+<input type="hidden" name="name" value="${form.siteName}">
+<input type="hidden" name="origins" value="${[...form.origins, origin.origin].join('\n')}">
+<button class="button secondary small" type="submit">Add ${origin.origin} to the allowed origins</button>
+</form>`
+  : ''}
+</li>`,
+)}
+</ul>
+${check.moreRefused > 0 ? html`<p class="meta">And ${check.moreRefused} more refused origins, not shown.</p>` : ''}
+</section>`;
 }
