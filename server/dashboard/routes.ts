@@ -34,6 +34,7 @@ import { installFormProblems } from './install-form.ts';
 import { DASHBOARD_PATH, type Html } from './layout.ts';
 import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooManyAttemptsPage, type InviteForm } from './pages/auth-pages.ts';
 import { accountPage, installPage, siteListPage } from './pages/site-pages.ts';
+import { automationRoutes } from './automation-routes.ts';
 
 /**
  * The page policy (CSP Level 3): only this origin's script and style, no plugins, no framing
@@ -48,7 +49,7 @@ export interface DashboardOptions {
   password?: PasswordHashOptions;
 }
 
-interface DashboardEnv {
+export interface DashboardEnv {
   Variables: AppEnv['Variables'] & {
     /** The signed-in session and its cookie's token, when there is one. */
     live: LiveSession | undefined;
@@ -56,10 +57,10 @@ interface DashboardEnv {
   };
 }
 
-type DashboardContext = Context<DashboardEnv>;
+export type DashboardContext = Context<DashboardEnv>;
 
 /** Why a POST is refused before its handler runs, as a page. */
-type Refusal = { status: 403; heading: string; text: string };
+export type Refusal = { status: 403; heading: string; text: string };
 
 export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   const clock = deps.now ?? Date.now;
@@ -493,6 +494,8 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     deps.logger.log('info', 'site install changed', { siteId: member.site.id, userId: checked.live.user.id, requestId: c.get('requestId') });
     return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/install?saved`, 303);
   });
+
+  automationRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
 
   app.all('*', (c) => {
     // `/dashboard/` and the like: the address without the slash, if it is a page, answers.
