@@ -6,6 +6,7 @@
  * the API refuses; a refused form is drawn again with the problems beside its fields, nothing stored.
  */
 import type { Hono } from 'hono';
+import type { z } from 'zod';
 import type { AppDeps } from '../app-env.ts';
 import { can } from '../accounts/roles.ts';
 import { findSiteForMember } from '../db/memberships.ts';
@@ -175,6 +176,30 @@ function describePath(path: string, prefix: string): string {
   return rest;
 }
 
+/**
+ * Zod's issues in words for a form: what the API reports as "Too big: expected number to be
+ * <=90" reads "Must be 90 or less." here; the rules' own messages are kept.
+ */
+export function issueWords(issues: readonly z.core.$ZodIssue[]): Array<{ path: string; message: string }> {
+  return issueDetails(issues).map((detail, i) => {
+    const issue = issues[i]!;
+    if (issue.code === 'unrecognized_keys') return detail;
+    const bound = 'minimum' in issue ? Number(issue.minimum) : 'maximum' in issue ? Number(issue.maximum) : undefined;
+    const inclusive = 'inclusive' in issue ? issue.inclusive !== false : true;
+    const origin = 'origin' in issue ? issue.origin : undefined;
+    let message = detail.message;
+    if (issue.code === 'too_small' && origin === 'string') message = bound === 1 ? 'must not be empty' : `must be at least ${bound} characters`;
+    else if (issue.code === 'too_big' && origin === 'string') message = `must be at most ${bound} characters`;
+    else if (issue.code === 'too_small' && origin === 'number') message = inclusive ? `must be ${bound} or more` : `must be more than ${bound}`;
+    else if (issue.code === 'too_big' && origin === 'number') message = inclusive ? `must be ${bound} or less` : `must be less than ${bound}`;
+    else if (issue.code === 'too_big' && origin === 'array') message = detail.message.startsWith('Too big') ? `at most ${bound}` : detail.message;
+    else if (issue.code === 'too_small' && origin === 'array') message = `at least ${bound}`;
+    else if (issue.code === 'invalid_type' && issue.expected === 'int') message = 'must be a whole number';
+    else if (issue.code === 'invalid_type' && issue.expected === 'number') message = 'enter a number';
+    return { path: detail.path, message };
+  });
+}
+
 /** An API message as a sentence for the page: a capital first letter and a full stop. */
 function sentence(text: string): string {
   const trimmed = text.trim();
@@ -341,7 +366,7 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     if ('errors' in built) return formErrors(built.errors, []);
     const patch = siteSettingsPatchSchema.safeParse(built.patch);
     if (!patch.success) {
-      const { errors, general } = placeIssues(issueDetails(patch.error.issues), section.fields);
+      const { errors, general } = placeIssues(issueWords(patch.error.issues), section.fields);
       return formErrors(errors, general);
     }
     try {
@@ -457,7 +482,9 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     if (!can(member.role, 'edit_templates')) return refused(c, member, 'templates', here);
 
     if (fields.intent === 'reset') {
-      await changeSiteSettings(deps.db, member.site, { templates: { [key]: { [locale]: null } } }, publicUrl);
+      // The key goes with its last locale, so the stored settings hold no empty key.
+      const others = Object.keys(readSiteSettings(member.site.settings).templates[key] ?? {}).filter((other) => other !== locale);
+      await changeSiteSettings(deps.db, member.site, { templates: { [key]: others.length === 0 ? null : { [locale]: null } } }, publicUrl);
       deps.logger.log('info', 'site template reset', { siteId: member.site.id, userId: live.user.id, key, locale, requestId: c.get('requestId') });
       return c.redirect(`${list}?reset`, 303);
     }
@@ -466,7 +493,7 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     const template = templateFromForm(values);
     const prefix = `templates.${key}.${locale}.`;
     const patch = siteSettingsPatchSchema.safeParse({ templates: { [key]: { [locale]: template } } });
-    const problems = patch.success ? undefined : placeIssues(issueDetails(patch.error.issues), TEMPLATE_FIELDS, prefix);
+    const problems = patch.success ? undefined : placeIssues(issueWords(patch.error.issues), TEMPLATE_FIELDS, prefix);
     const form = (extra: Partial<FormState> = {}): TemplateForm => ({
       values,
       errors: { ...(problems?.errors ?? {}), ...(extra.errors ?? {}) },

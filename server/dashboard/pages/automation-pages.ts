@@ -423,7 +423,7 @@ ${fields}
 <div class="table-scroll"><table class="placeholders">
 <thead><tr><th scope="col">Placeholder</th><th scope="col">What it becomes</th><th scope="col">Sample</th></tr></thead>
 <tbody>${sampleValues(key, locale, input_.discountCode).map(
-    (row) => html`<tr><td><code>{{${row.name}}}</code></td><td>${row.meaning}</td><td>${row.sample === '' ? html`<span class="meta">(empty)</span>` : row.sample}</td></tr>`,
+    (row) => html`<tr><td><code>{{${row.name}}}</code></td><td>${row.meaning}</td><td>${row.sample === '' ? html`<span class="meta">${row.name === 'discount.code' ? 'Empty: no code for this reminder step (set one on the Automations page)' : '(empty)'}</span>` : row.sample}</td></tr>`,
   )}</tbody>
 </table></div>
 </section>
