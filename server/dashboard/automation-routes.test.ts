@@ -12,6 +12,8 @@ import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { notificationPreview, sampleValues } from './notification-preview.ts';
 import { TestBrowser } from './test-client.ts';
+import { dashboardAssets } from './assets/assets.ts';
+import { gzipSync } from 'node:zlib';
 
 const NOW = new Date(Date.UTC(2030, 0, 15, 9, 0, 0));
 const PUBLIC_URL = 'http://localhost:8787';
@@ -330,5 +332,25 @@ describe('the templates', () => {
     expect(page.body).not.toContain('<form method="post" action="/dashboard/sites');
     expect(page.body).not.toContain('template-preview.');
     expect(page.body.match(/<p class="n-title">Merino wool sweater is back in stock<\/p>/g)).toHaveLength(3);
+  });
+});
+
+describe('the pages’ markup and script', () => {
+  it('carries no inline script, style or event handler, and the preview script is served hashed and small', async () => {
+    const browser = await signedIn('owner');
+    for (const path of [automations(), `/dashboard/sites/${site.id}/templates`, editor('cart_reminder.1', 'en')]) {
+      const page = await browser.get(path);
+      expect(page.status, path).toBe(200);
+      expect(page.body).not.toMatch(/<script(?![^>]*\bsrc=)/);
+      expect(page.body).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+    }
+    const script = (await dashboardAssets()).pageScripts.get('template-preview')!;
+    expect(script.name).toMatch(/^template-preview\.[0-9a-f]{16}\.js$/);
+    const served = await app.request(`/dashboard/assets/${script.name}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('Content-Type')).toBe('text/javascript; charset=utf-8');
+    expect(await served.text()).toBe(script.body);
+    // The editor loads the shared script and this one: both stay within 30 KB gzipped together.
+    expect(gzipSync(script.body).length + gzipSync((await dashboardAssets()).js.body).length).toBeLessThanOrEqual(30 * 1024);
   });
 });

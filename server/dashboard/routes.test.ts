@@ -241,7 +241,7 @@ describe('every dashboard route', () => {
 
 describe('pages and headers', () => {
   it('the CSP is the strict one, and no page carries inline script, style or event handlers', async () => {
-    expect(DASHBOARD_CSP).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    expect(DASHBOARD_CSP).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     const owner = await signedIn(users.ownerA);
     const pages = [
       await new TestBrowser(app).get('/dashboard/login'),

@@ -38,10 +38,11 @@ import { automationRoutes } from './automation-routes.ts';
 
 /**
  * The page policy (CSP Level 3): only this origin's script and style, no plugins, no framing
- * (clickjacking), forms post only here, no <base> to redirect relative URLs.
+ * (clickjacking), forms post only here, no <base> to redirect relative URLs; scripts may fetch
+ * from this origin only (the template preview posts its form for a fresh rendering).
  */
 export const DASHBOARD_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 export interface DashboardOptions {
   /** Sign-in limits; the defaults of server/accounts/login-rate-limit.ts otherwise. */

@@ -179,6 +179,8 @@ input[readonly] { background: #f2f4f7; color: var(--muted); }
 .automation .lede { margin-top: 0.35rem; }
 .automation-grid { display: grid; grid-template-columns: minmax(0, 1fr) 250px; gap: 1.5rem; align-items: start; }
 .automation-form { min-width: 0; }
+.automation-form .card-footer { margin: 1.25rem 0 0; padding: 0.9rem 0 0; background: none; border-radius: 0; }
+.card > .automation-form:last-child .card-footer, .card > .automation-grid .card-footer { border-top: 1px solid var(--border); }
 .group-title { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted); margin: 2rem 0 0.75rem; }
 .figures { background: #f8f9fb; border: 1px solid var(--border); border-radius: var(--radius); padding: 0.9rem 1rem; }
 .figures h3 { font-size: 0.78rem; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted); margin: 0 0 0.6rem; font-weight: 650; }
@@ -200,7 +202,8 @@ fieldset legend { font-weight: 650; font-size: 0.9rem; padding: 0; margin-bottom
 .field-medium .input-row input { max-width: 18rem; }
 input:disabled, textarea:disabled, select:disabled { background: #f2f4f7; color: var(--muted); }
 .field-pair { display: flex; gap: 0 1.25rem; flex-wrap: wrap; }
-.field-pair > .field { flex: 1 1 12rem; min-width: 0; }
+.field-pair > .field { flex: 0 1 15rem; min-width: 0; }
+.template-form .field-pair > .field { flex: 1 1 10rem; }
 select { font: inherit; color: var(--text); background: var(--surface); border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.5rem 0.6rem; max-width: 100%; }
 select:focus-visible { outline: 3px solid var(--focus); outline-offset: 1px; }
 .inline-form { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: flex-start; }
@@ -232,11 +235,11 @@ table.placeholders td:first-child { white-space: nowrap; }
 .budget.over { background: var(--danger-soft); border-color: #fecdca; color: #7a271a; }
 .budget meter { width: 100%; height: 0.6rem; display: block; }
 #notification-preview[aria-busy="true"] .looks { opacity: 0.7; transition: opacity 0.2s; }
-.looks { display: grid; gap: 1.1rem; }
-.look { margin: 0; }
+.looks { display: grid; grid-template-columns: minmax(0, 1fr); gap: 1.1rem; }
+.look { margin: 0; min-width: 0; }
 .look figcaption { font-size: 0.78rem; font-weight: 650; color: var(--muted); text-transform: uppercase; letter-spacing: 0.05em; margin-bottom: 0.45rem; }
 .look-note { font-size: 0.8rem; color: var(--muted); margin: 0.4rem 0 0; }
-.toast { font-family: "Segoe UI", system-ui, -apple-system, Roboto, sans-serif; overflow: hidden; overflow-wrap: anywhere; }
+.toast { box-sizing: border-box; width: 100%; font-family: "Segoe UI", system-ui, -apple-system, Roboto, sans-serif; overflow: hidden; overflow-wrap: anywhere; }
 .toast p { margin: 0; }
 .n-title { font-weight: 600; }
 .n-body { white-space: pre-line; }
@@ -250,7 +253,8 @@ table.placeholders td:first-child { white-space: nowrap; }
 .win-main { display: flex; gap: 12px; padding: 8px 14px 12px; }
 .win-icon { width: 48px; height: 48px; border-radius: 4px; font-size: 22px; }
 .win-main .n-title { font-size: 14px; }
-.win-main .n-body { color: #333; }
+.win-main .n-body { color: #333; display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 4; overflow: hidden; }
+.win-main .n-title { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; overflow: hidden; }
 .win-main .n-origin { color: #5f5f5f; font-size: 12px; margin-top: 2px; }
 .toast.win .n-image { margin: 0 14px 12px; width: calc(100% - 28px); border-radius: 4px; }
 .win-actions { display: flex; gap: 8px; padding: 0 14px 14px; }
@@ -273,7 +277,8 @@ table.placeholders td:first-child { white-space: nowrap; }
 .android-chevron { margin-left: auto; font-size: 12px; }
 .android-main { display: flex; gap: 12px; align-items: flex-start; margin-top: 8px; }
 .android-main .n-text { flex: 1 1 auto; min-width: 0; }
-.android-main .n-body { color: #444746; }
+.android-main .n-body { color: #444746; display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 7; overflow: hidden; }
+.android-main .n-title { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; overflow: hidden; }
 .android-icon { width: 40px; height: 40px; border-radius: 50%; font-size: 17px; }
 .toast.android .n-image { margin-top: 10px; border-radius: 12px; }
 .android-actions { display: flex; gap: 20px; margin-top: 10px; font-weight: 500; color: #0b57d0; font-size: 14px; }
@@ -283,5 +288,6 @@ table.placeholders td:first-child { white-space: nowrap; }
 }
 @media (max-width: 700px) {
   .automation-grid { grid-template-columns: minmax(0, 1fr); gap: 1rem; }
+  .automation-grid .figures { order: -1; }
 }
 `;
