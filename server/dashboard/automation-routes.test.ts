@@ -11,6 +11,7 @@ import { readSiteSettings, siteSettingsSchema } from '../sites/site-settings.ts'
 import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { notificationPreview, sampleValues } from './notification-preview.ts';
+import { liftReading, type TriggerFigures } from './pages/automation-pages.ts';
 import { TestBrowser } from './test-client.ts';
 import { dashboardAssets } from './assets/assets.ts';
 import { gzipSync } from 'node:zlib';
@@ -352,5 +353,23 @@ describe('the pages’ markup and script', () => {
     expect(await served.text()).toBe(script.body);
     // The editor loads the shared script and this one: both stay within 30 KB gzipped together.
     expect(gzipSync(script.body).length + gzipSync((await dashboardAssets()).js.body).length).toBeLessThanOrEqual(30 * 1024);
+  });
+});
+
+describe('the holdout reading beside an automation', () => {
+  const figures = (comparison: TriggerFigures['comparison'], holdoutPercent = 10): TriggerFigures => ({ sent: 0, clicked: 0, converted: 0, revenue: {}, holdoutPercent, comparison });
+
+  it('says in words how many more (or fewer) orders the pushes brought than the held-out group', () => {
+    const more = { sent: { subscribers: 900, ordered: 45, orderRate: 0.05 }, heldOut: { subscribers: 100, ordered: 4, orderRate: 0.04 }, lift: 0.25 };
+    expect(liftReading('Cart reminders', figures(more))).toBe('Cart reminders brought 25 % more orders than the held-out group: 5 % of 900 shoppers ordered, against 4 % of 100 held out.');
+    const fewer = { sent: { subscribers: 1200, ordered: 36, orderRate: 0.03 }, heldOut: { subscribers: 100, ordered: 4, orderRate: 0.04 }, lift: -0.25 };
+    expect(liftReading('Price drops', figures(fewer))).toBe('Price drops brought 25 % fewer orders than the held-out group: 3 % of 1,200 shoppers ordered, against 4 % of 100 held out.');
+  });
+
+  it('says when there is no holdout, or not enough data yet', () => {
+    expect(liftReading('Back in stock', figures(undefined, 0))).toMatch(/^No holdout/);
+    const none = { sent: { subscribers: 30, ordered: 1, orderRate: 0.0333 }, heldOut: { subscribers: 3, ordered: 0, orderRate: 0 }, lift: null };
+    expect(liftReading('Back in stock', figures(none))).toBe('Not enough data yet to compare with the held-out group.');
+    expect(liftReading('Back in stock', figures(none, 0))).toBe('Not enough data yet to compare with the held-out group.');
   });
 });
