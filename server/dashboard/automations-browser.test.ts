@@ -192,7 +192,11 @@ describe.skipIf(missing !== undefined)('the automations and templates pages in C
     await expect.poll(() => page.locator('#notification-preview .toast.android .android-actions').textContent()).toBe('See it');
     expect(await page.locator('#notification-preview .toast.mac .n-body').textContent()).toBe('Was $89.00, now $69.00.\nOnly while stocks last.');
     expect(await page.evaluate(() => (globalThis as any).__samePage)).toBe(true);
-    await page.locator('.preview-card').screenshot({ path: join(shotsDir, 'template-preview-1280.png') });
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.locator('.preview-card').screenshot({ path: join(shotsDir, `template-preview-${width}.png`) });
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
     await checkPage('template-editor-typed');
 
     // Far too long: the budget says by how much before anything is saved.
