@@ -60,12 +60,14 @@ export interface SignedInChrome {
   /** How many sites the user may open: a switch link appears from two on. */
   siteCount: number;
   /** The section of a site page the user is on, marked in the navigation. */
-  current?: 'install' | 'subscribers';
+  current?: 'install' | 'subscribers' | 'automations' | 'templates';
 }
 
 const SITE_SECTIONS: Array<{ key: NonNullable<SignedInChrome['current']>; label: string; path: string }> = [
   { key: 'install', label: 'Install', path: 'install' },
   { key: 'subscribers', label: 'Subscribers', path: 'subscribers' },
+  { key: 'automations', label: 'Automations', path: 'automations' },
+  { key: 'templates', label: 'Templates', path: 'templates' },
 ];
 
 /** Pages for a signed-in user: the top bar (site, switch, account, sign out), the site's sections, the content. */

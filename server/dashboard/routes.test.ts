@@ -49,7 +49,7 @@ async function signedIn(userId: string): Promise<TestBrowser> {
 
 async function siteState(siteId: string) {
   const site = await findSiteById(database.db, siteId);
-  return { name: site?.name, origins: site?.allowed_origins };
+  return { name: site?.name, origins: site?.allowed_origins, settings: site?.settings };
 }
 
 beforeAll(async () => {
@@ -76,8 +76,8 @@ const ROUTES: Array<{
   kind: RouteKind;
   path: (site: string) => string;
   form?: (site: string) => Record<string, string>;
-  /** What a viewer's or editor's refused form says; the install's words unless given. */
-  refusedWith?: string;
+  /** For a site form: the roles it refuses and the words of the refusal (the install's otherwise). */
+  refused?: { roles: Role[]; text: string };
 }> = [
   { method: 'GET', pattern: '/dashboard/assets/:name', kind: 'public page', path: () => '/dashboard/assets/none.css' },
   { method: 'GET', pattern: '/dashboard', kind: 'signed-in page', path: () => '/dashboard' },
@@ -108,7 +108,7 @@ const ROUTES: Array<{
     kind: 'site form',
     path: (site) => `/dashboard/sites/${site}/subscribers/${subscriberA}/erase`,
     form: () => ({ understood: 'yes' }),
-    refusedWith: 'cannot erase or export a shopper’s data',
+    refused: { roles: ['viewer', 'editor'], text: 'cannot erase or export a shopper’s data' },
   },
   {
     method: 'POST',
@@ -116,7 +116,26 @@ const ROUTES: Array<{
     kind: 'site form',
     path: (site) => `/dashboard/sites/${site}/subscribers/${subscriberA}/export`,
     form: () => ({}),
-    refusedWith: 'cannot erase or export a shopper’s data',
+    refused: { roles: ['viewer', 'editor'], text: 'cannot erase or export a shopper’s data' },
+  },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/automations', kind: 'site page', path: (site) => `/dashboard/sites/${site}/automations` },
+  {
+    method: 'POST',
+    pattern: '/dashboard/sites/:siteId/automations',
+    kind: 'site form',
+    path: (site) => `/dashboard/sites/${site}/automations`,
+    form: () => ({ section: 'frequency-cap', 'engagement.frequencyCap.marketingPer24h': '7' }),
+    refused: { roles: ['viewer'], text: 'cannot change the automations' },
+  },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/templates', kind: 'site page', path: (site) => `/dashboard/sites/${site}/templates` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/templates/:key/:locale', kind: 'site page', path: (site) => `/dashboard/sites/${site}/templates/price_drop/de` },
+  {
+    method: 'POST',
+    pattern: '/dashboard/sites/:siteId/templates/:key/:locale',
+    kind: 'site form',
+    path: (site) => `/dashboard/sites/${site}/templates/price_drop/de`,
+    form: () => ({ intent: 'save', title: 'Jetzt {{price.new}}', body: 'Nur kurz.' }),
+    refused: { roles: ['viewer'], text: 'cannot change the templates' },
   },
 ];
 
@@ -239,14 +258,16 @@ describe('every dashboard route', () => {
     },
   );
 
-  it.each(ROUTES.filter((route) => route.kind === 'site form'))('$method $pattern is refused (403) to a viewer and an editor', async (route) => {
+  it.each(ROUTES.filter((route) => route.kind === 'site form'))('$method $pattern is refused (403) to the roles it is not for', async (route) => {
     const before = await siteState(siteA.id);
-    for (const userId of [users.viewerA, users.editorA]) {
-      const browser = await signedIn(userId);
+    const refused = route.refused ?? { roles: ['viewer', 'editor'], text: 'cannot change the install' };
+    const userOf: Record<Role, string> = { viewer: users.viewerA, editor: users.editorA, owner: users.ownerA };
+    for (const role of refused.roles) {
+      const browser = await signedIn(userOf[role]);
       const csrf = await csrfTokenFor(browser.cookies.get(SESSION_COOKIE)!);
       const response = await browser.post(route.path(siteA.id), { ...route.form!(siteA.id), [CSRF_FIELD_NAME]: csrf });
-      expect(response.status).toBe(403);
-      expect(response.body).toContain(route.refusedWith ?? 'cannot change the install');
+      expect(response.status, role).toBe(403);
+      expect(response.body).toContain(refused.text);
     }
     expect(await siteState(siteA.id)).toEqual(before);
   });
@@ -264,7 +285,7 @@ describe('every dashboard route', () => {
 
 describe('pages and headers', () => {
   it('the CSP is the strict one, and no page carries inline script, style or event handlers', async () => {
-    expect(DASHBOARD_CSP).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    expect(DASHBOARD_CSP).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     const owner = await signedIn(users.ownerA);
     const pages = [
       await new TestBrowser(app).get('/dashboard/login'),
@@ -355,11 +376,11 @@ describe('the install page', () => {
     });
     expect(response.status).toBe(303);
     expect(response.location).toBe(`/dashboard/sites/${siteA.id}/install?saved`);
-    expect(await siteState(siteA.id)).toEqual({ name: 'Shop A renamed', origins: ['https://a.example', 'https://www.a.example', 'http://localhost:3000'] });
+    expect(await siteState(siteA.id)).toMatchObject({ name: 'Shop A renamed', origins: ['https://a.example', 'https://www.a.example', 'http://localhost:3000'] });
     const after = await browser.get(response.location!);
     expect(after.body).toContain('Saved.');
     await browser.submit(`/dashboard/sites/${siteA.id}/install`, { name: 'Shop A', origins: 'https://a.example' });
-    expect(await siteState(siteA.id)).toEqual({ name: 'Shop A', origins: ['https://a.example'] });
+    expect(await siteState(siteA.id)).toMatchObject({ name: 'Shop A', origins: ['https://a.example'] });
   });
 
   it('refuses what the admin API refuses, says why in words, and keeps what was typed', async () => {

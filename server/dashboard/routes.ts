@@ -39,13 +39,15 @@ import { DASHBOARD_PATH, type Html } from './layout.ts';
 import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooManyAttemptsPage, type InviteForm } from './pages/auth-pages.ts';
 import { accountPage, installPage, siteListPage } from './pages/site-pages.ts';
 import { subscriberPages } from './subscriber-routes.ts';
+import { automationRoutes } from './automation-routes.ts';
 
 /**
  * The page policy (CSP Level 3): only this origin's script and style, no plugins, no framing
- * (clickjacking), forms post only here, no <base> to redirect relative URLs.
+ * (clickjacking), forms post only here, no <base> to redirect relative URLs; scripts may fetch
+ * from this origin only (the template preview posts its form for a fresh rendering).
  */
 export const DASHBOARD_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 export interface DashboardOptions {
   /** Sign-in limits; the defaults of server/accounts/login-rate-limit.ts otherwise. */
@@ -508,6 +510,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   });
 
   subscriberPages(app, deps, { now, page, message, refuse, signedInPost, toSignIn, chromeFor });
+  automationRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
 
   app.all('*', (c) => {
     // `/dashboard/` and the like: the address without the slash, if it is a page, answers.

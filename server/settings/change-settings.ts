@@ -3,6 +3,7 @@ import { updateSiteSettings } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { MAX_PAYLOAD_BYTES, reportUrl, worstCasePayloadBytes } from '../notifications/payload.ts';
 import { readSiteSettings, siteSettingsSchema, type SiteSettings, type SiteSettingsPatch } from '../sites/site-settings.ts';
+import type { MessageTemplate } from '../sites/template-settings.ts';
 import { worstCaseMessageBytes } from '../triggers/template-rendering.ts';
 import { issueDetails } from '../validation.ts';
 
@@ -85,17 +86,26 @@ function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>
   return merged;
 }
 
-function checkTemplatesFit(settings: SiteSettings, publicUrl: string): void {
+/**
+ * The bytes of the largest push payload `template` can make (its longest placeholder values, a
+ * trigger URL of the budgeted length): what the check below compares with MAX_PAYLOAD_BYTES, and
+ * what the dashboard's template form shows as the budget left.
+ */
+export function templatePayloadBytes(template: MessageTemplate, publicUrl: string): number {
   const frame = worstCasePayloadBytes(
     crypto.randomUUID(),
     { title: '', body: '', url: `https://${'x'.repeat(TEMPLATE_URL_BUDGET_BYTES - 8)}`, tag: crypto.randomUUID() },
     reportUrl(publicUrl),
   );
+  // Each action button carries the trigger's URL too (trigger-notification.ts).
+  const actionUrls = (template.actions?.length ?? 0) * (TEMPLATE_URL_BUDGET_BYTES + ',"url":""'.length);
+  return frame + worstCaseMessageBytes(template) + actionUrls;
+}
+
+function checkTemplatesFit(settings: SiteSettings, publicUrl: string): void {
   for (const [key, locales] of Object.entries(settings.templates)) {
     for (const [locale, template] of Object.entries(locales ?? {})) {
-      // Each action button carries the trigger's URL too (trigger-notification.ts).
-      const actionUrls = (template.actions?.length ?? 0) * (TEMPLATE_URL_BUDGET_BYTES + ',"url":""'.length);
-      const bytes = frame + worstCaseMessageBytes(template) + actionUrls;
+      const bytes = templatePayloadBytes(template, publicUrl);
       if (bytes > MAX_PAYLOAD_BYTES) {
         throw new ApiError(
           'payload_too_large',

@@ -7,6 +7,15 @@
 import { sha256Hex } from '../../sha256.ts';
 import { DASHBOARD_CSS } from './dashboard-css.ts';
 import { DASHBOARD_JS } from './dashboard-js.ts';
+import { TEMPLATE_PREVIEW_JS } from './template-preview-js.ts';
+
+/**
+ * Scripts of one page each, by stem (the page names its stem to find the hashed name): one line
+ * per page script, so pages do not load what only another page uses.
+ */
+const PAGE_SCRIPTS: Record<string, string> = {
+  'template-preview': TEMPLATE_PREVIEW_JS,
+};
 
 /** One year: the longest lifetime caches honour (RFC 9111 §5.2.2.1 leaves it open; a year is the common cap). */
 export const ASSET_MAX_AGE_SECONDS = 365 * 24 * 60 * 60;
@@ -25,6 +34,8 @@ export interface DashboardAsset {
 export interface DashboardAssets {
   css: DashboardAsset;
   js: DashboardAsset;
+  /** The page scripts, by stem. */
+  pageScripts: Map<string, DashboardAsset>;
   byName: Map<string, DashboardAsset>;
 }
 
@@ -38,11 +49,13 @@ let built: Promise<DashboardAssets> | undefined;
 /** Hashed once per process (or isolate): the bodies never change while it runs. */
 export function dashboardAssets(): Promise<DashboardAssets> {
   built ??= (async () => {
-    const [css, js] = await Promise.all([
+    const [css, js, ...scripts] = await Promise.all([
       asset('dashboard', 'css', 'text/css; charset=utf-8', DASHBOARD_CSS),
       asset('dashboard', 'js', 'text/javascript; charset=utf-8', DASHBOARD_JS),
+      ...Object.entries(PAGE_SCRIPTS).map(([stem, body]) => asset(stem, 'js', 'text/javascript; charset=utf-8', body)),
     ]);
-    return { css, js, byName: new Map([css, js].map((file) => [file.name, file])) };
+    const pageScripts = new Map(Object.keys(PAGE_SCRIPTS).map((stem, i) => [stem, scripts[i]!]));
+    return { css, js, pageScripts, byName: new Map([css, js, ...scripts].map((file) => [file.name, file])) };
   })();
   return built;
 }

@@ -244,4 +244,123 @@ input[type="search"]:focus-visible, select:focus-visible { outline: 3px solid va
 .badge.check-badge.working { background: var(--success-soft); color: var(--success); border-color: #abefc6; }
 .badge.check-badge.waiting { background: var(--accent-soft); color: #2d2a8f; border-color: #c7cbfd; }
 .badge.check-badge.problem { background: var(--danger-soft); color: #7a271a; border-color: #fecdca; }
+/* --- Automations and templates pages (pages/automation-pages.ts) --- */
+.automation-head { display: flex; align-items: center; gap: 0.6rem; }
+.automation-head h2 { margin: 0; }
+.badge.on { background: var(--success-soft); color: var(--success); border-color: #abefc6; }
+.badge.off { background: #f2f4f7; color: var(--muted); }
+.automation .lede { margin-top: 0.35rem; }
+.automation-grid { display: grid; grid-template-columns: minmax(0, 1fr) 250px; gap: 1.5rem; align-items: start; }
+.automation-form { min-width: 0; }
+.automation-form .card-footer { margin: 1.25rem 0 0; padding: 0.9rem 0 0; background: none; border-radius: 0; }
+.card > .automation-form:last-child .card-footer, .card > .automation-grid .card-footer { border-top: 1px solid var(--border); }
+.group-title { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted); margin: 2rem 0 0.75rem; }
+.figures { background: #f8f9fb; border: 1px solid var(--border); border-radius: var(--radius); padding: 0.9rem 1rem; }
+.figures h3 { font-size: 0.78rem; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted); margin: 0 0 0.6rem; font-weight: 650; }
+.figures dl { display: grid; grid-template-columns: 1fr 1fr; gap: 0.7rem 0.75rem; margin: 0 0 0.8rem; }
+.figures dt { font-size: 0.8rem; color: var(--muted); }
+.figures dd { margin: 0; font-size: 1.15rem; font-weight: 650; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+.figures .rate { font-size: 0.78rem; font-weight: 500; color: var(--muted); }
+.figures .lift { font-size: 0.84rem; color: var(--text); margin: 0; border-top: 1px solid var(--border); padding-top: 0.65rem; }
+fieldset { border: 0; margin: 0; padding: 0; min-width: 0; }
+fieldset.step { border-left: 3px solid var(--accent-soft); padding: 0.1rem 0 0.1rem 0.9rem; margin: 0 0 1rem; }
+fieldset legend { font-weight: 650; font-size: 0.9rem; padding: 0; margin-bottom: 0.5rem; }
+.field.check { display: grid; grid-template-columns: auto 1fr; column-gap: 0.55rem; align-items: center; }
+.field.check input { width: 1.1rem; height: 1.1rem; margin: 0; accent-color: var(--accent); }
+.field.check label { margin: 0; font-weight: 600; }
+.field.check .help, .field.check .field-error { grid-column: 2; }
+.input-row { display: flex; align-items: center; gap: 0.55rem; }
+.input-row .suffix { color: var(--muted); font-size: 0.88rem; white-space: nowrap; }
+.field-short .input-row input { max-width: 7.5rem; }
+.field-medium .input-row input { max-width: 18rem; }
+input:disabled, textarea:disabled, select:disabled { background: #f2f4f7; color: var(--muted); }
+.field-pair { display: flex; gap: 0 1.25rem; flex-wrap: wrap; }
+.field-pair > .field { flex: 0 1 15rem; min-width: 0; }
+.template-form .field-pair > .field { flex: 1 1 10rem; }
+select { font: inherit; color: var(--text); background: var(--surface); border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.5rem 0.6rem; max-width: 100%; }
+select:focus-visible { outline: 3px solid var(--focus); outline-offset: 1px; }
+.inline-form { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: flex-start; }
+.inline-form .field:last-child { align-self: flex-start; padding-top: 1.65rem; }
+.inline-form .field-short input { max-width: 9rem; }
+
+.template-key .meta code { font-size: 0.8rem; }
+.locale-list { list-style: none; margin: 0.6rem 0 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.5rem; }
+.locale-list a { display: inline-flex; align-items: center; gap: 0.55rem; padding: 0.45rem 0.7rem; border: 1px solid var(--border-strong); border-radius: 6px; text-decoration: none; color: var(--text); }
+.locale-list a:hover { border-color: var(--accent); background: var(--accent-soft); }
+.locale-list .locale { font-family: var(--mono); font-weight: 600; }
+.locale-list .edit { color: var(--accent); font-size: 0.85rem; }
+.badge.custom { background: var(--accent-soft); color: #3730a3; border-color: #c7cbfd; text-transform: none; }
+.badge.builtin { text-transform: none; }
+.crumb { margin: 0 0 0.25rem; font-size: 0.9rem; }
+.locale-tag { font-family: var(--mono); font-size: 0.95rem; font-weight: 600; color: var(--muted); background: #f2f4f7; border: 1px solid var(--border); border-radius: 6px; padding: 0.05rem 0.45rem; vertical-align: middle; }
+.template-layout { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1.25rem; align-items: start; }
+.template-layout .card { margin-bottom: 0; }
+.template-layout + .card { margin-top: 1.25rem; }
+.buttons-fieldset legend .meta { font-weight: 400; }
+.table-scroll { overflow-x: auto; }
+table.placeholders { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
+table.placeholders th { text-align: left; font-size: 0.8rem; color: var(--muted); font-weight: 600; border-bottom: 1px solid var(--border-strong); padding: 0.4rem 0.6rem 0.4rem 0; }
+table.placeholders td { border-bottom: 1px solid var(--border); padding: 0.5rem 0.6rem 0.5rem 0; vertical-align: top; }
+table.placeholders td:first-child { white-space: nowrap; }
+
+.budget { border-radius: 6px; padding: 0.6rem 0.8rem; margin-bottom: 1rem; border: 1px solid var(--border); background: #f8f9fb; font-size: 0.88rem; }
+.budget p { margin: 0 0 0.4rem; }
+.budget.over { background: var(--danger-soft); border-color: #fecdca; color: #7a271a; }
+.budget meter { width: 100%; height: 0.6rem; display: block; }
+#notification-preview[aria-busy="true"] .looks { opacity: 0.7; transition: opacity 0.2s; }
+.looks { display: grid; grid-template-columns: minmax(0, 1fr); gap: 1.1rem; }
+.look { margin: 0; min-width: 0; }
+.look figcaption { font-size: 0.78rem; font-weight: 650; color: var(--muted); text-transform: uppercase; letter-spacing: 0.05em; margin-bottom: 0.45rem; }
+.look-note { font-size: 0.8rem; color: var(--muted); margin: 0.4rem 0 0; }
+.toast { box-sizing: border-box; width: 100%; font-family: "Segoe UI", system-ui, -apple-system, Roboto, sans-serif; overflow: hidden; overflow-wrap: anywhere; }
+.toast p { margin: 0; }
+.n-title { font-weight: 600; }
+.n-body { white-space: pre-line; }
+.n-image { display: block; width: 100%; height: auto; aspect-ratio: 2 / 1; object-fit: cover; }
+.site-icon { flex: none; display: inline-flex; align-items: center; justify-content: center; font-weight: 700; color: #fff; background: linear-gradient(135deg, #4f46e5, #7c3aed); }
+.chrome-logo { flex: none; display: inline-block; width: 16px; height: 16px; border-radius: 50%; background: radial-gradient(circle, #1a73e8 0 28%, #fff 29% 38%, transparent 39%), conic-gradient(from -60deg, #ea4335 0 120deg, #fbbc04 120deg 240deg, #34a853 240deg 360deg); }
+/* Windows 11 toast, light theme */
+.toast.win { background: #f9f9f9; color: #1b1b1b; border: 1px solid #e0e0e0; border-radius: 8px; box-shadow: 0 8px 24px rgba(0, 0, 0, 0.14); font-size: 13px; line-height: 1.4; max-width: 364px; }
+.win-app { display: flex; align-items: center; gap: 0.5rem; padding: 10px 12px 4px; font-size: 12px; color: #444; }
+.win-controls { margin-left: auto; color: #555; letter-spacing: 0.1em; }
+.win-main { display: flex; gap: 12px; padding: 8px 14px 12px; }
+.win-icon { width: 48px; height: 48px; border-radius: 4px; font-size: 22px; }
+.win-main .n-title { font-size: 14px; }
+.win-main .n-body { color: #333; display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 4; overflow: hidden; }
+.win-main .n-title { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; overflow: hidden; }
+.win-main .n-origin { color: #5f5f5f; font-size: 12px; margin-top: 2px; }
+.toast.win .n-image { margin: 0 14px 12px; width: calc(100% - 28px); border-radius: 4px; }
+.win-actions { display: flex; gap: 8px; padding: 0 14px 14px; }
+.win-button { flex: 1 1 0; text-align: center; background: #fbfbfb; border: 1px solid #d6d6d6; border-bottom-color: #c2c2c2; border-radius: 4px; padding: 6px 8px; font-size: 13px; }
+/* macOS banner */
+.toast.mac { display: flex; align-items: flex-start; gap: 10px; background: rgba(246, 246, 248, 0.98); color: #1d1d1f; border: 1px solid rgba(0, 0, 0, 0.1); border-radius: 16px; box-shadow: 0 10px 30px rgba(0, 0, 0, 0.16); padding: 12px 12px 12px 10px; font-family: -apple-system, BlinkMacSystemFont, "Helvetica Neue", system-ui, sans-serif; font-size: 13px; line-height: 1.35; max-width: 364px; position: relative; }
+.mac-app { width: 34px; height: 34px; border-radius: 50%; margin-top: 1px; box-shadow: 0 1px 2px rgba(0, 0, 0, 0.2); }
+.toast.mac .n-text { flex: 1 1 auto; min-width: 0; }
+.toast.mac .n-title, .toast.mac .n-origin { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.toast.mac .n-origin { font-weight: 500; }
+.toast.mac .n-body { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; overflow: hidden; white-space: normal; color: #3c3c43; }
+.mac-icon { width: 36px; height: 36px; border-radius: 6px; font-size: 17px; }
+.mac-options { position: absolute; right: 10px; bottom: -1px; transform: translateY(100%); font-size: 11px; }
+.toast.mac:has(.mac-options) { margin-bottom: 0; }
+/* Android notification shade */
+.toast.android { background: #ffffff; color: #1f1f1f; border-radius: 24px; box-shadow: 0 1px 3px rgba(0, 0, 0, 0.18), 0 4px 14px rgba(0, 0, 0, 0.08); border: 1px solid #e3e3e3; font-family: Roboto, "Google Sans", system-ui, sans-serif; font-size: 14px; line-height: 1.4; max-width: 380px; padding: 14px 16px 12px; }
+.android-head { display: flex; align-items: center; gap: 6px; font-size: 12px; color: #444746; }
+.chrome-badge { width: 18px; height: 18px; border-radius: 50%; background: #0b57d0; position: relative; flex: none; }
+.chrome-badge::after { content: ""; position: absolute; inset: 5px; border-radius: 50%; border: 2px solid #fff; }
+.android-chevron { margin-left: auto; font-size: 12px; }
+.android-main { display: flex; gap: 12px; align-items: flex-start; margin-top: 8px; }
+.android-main .n-text { flex: 1 1 auto; min-width: 0; }
+.android-main .n-body { color: #444746; display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 7; overflow: hidden; }
+.android-main .n-title { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; overflow: hidden; }
+.android-icon { width: 40px; height: 40px; border-radius: 50%; font-size: 17px; }
+.toast.android .n-image { margin-top: 10px; border-radius: 12px; }
+.android-actions { display: flex; gap: 20px; margin-top: 10px; font-weight: 500; color: #0b57d0; font-size: 14px; }
+
+@media (max-width: 860px) {
+  .template-layout { grid-template-columns: minmax(0, 1fr); }
+}
+@media (max-width: 700px) {
+  .automation-grid { grid-template-columns: minmax(0, 1fr); gap: 1rem; }
+  .automation-grid .figures { order: -1; }
+}
 `;

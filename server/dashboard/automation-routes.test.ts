@@ -1,0 +1,375 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSession } from '../accounts/sessions.ts';
+import type { Role } from '../db/database.ts';
+import { upsertMembership } from '../db/memberships.ts';
+import { findSiteById, updateSiteSettings } from '../db/sites.ts';
+import { insertUser } from '../db/users.ts';
+import { MAX_PAYLOAD_BYTES } from '../notifications/payload.ts';
+import { templatePayloadBytes } from '../settings/change-settings.ts';
+import { createSite } from '../sites/create-site.ts';
+import { readSiteSettings, siteSettingsSchema } from '../sites/site-settings.ts';
+import { testApp } from '../testing/fixtures.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { notificationPreview, sampleValues } from './notification-preview.ts';
+import { liftReading, type TriggerFigures } from './pages/automation-pages.ts';
+import { TestBrowser } from './test-client.ts';
+import { dashboardAssets } from './assets/assets.ts';
+import { gzipSync } from 'node:zlib';
+
+const NOW = new Date(Date.UTC(2030, 0, 15, 9, 0, 0));
+const PUBLIC_URL = 'http://localhost:8787';
+const DAY = 24 * 60 * 60 * 1000;
+
+let database: TestDatabase;
+let app: ReturnType<typeof testApp>['app'];
+let site: { id: string };
+const userOf = {} as Record<Role, string>;
+
+async function signedIn(role: Role): Promise<TestBrowser> {
+  const browser = new TestBrowser(app);
+  const { token } = await startSession(database.db, { userId: userOf[role] }, NOW);
+  browser.cookies.set('pushcart-session', token);
+  return browser;
+}
+
+async function storedSettings() {
+  return readSiteSettings((await findSiteById(database.db, site.id))!.settings);
+}
+
+const automations = () => `/dashboard/sites/${site.id}/automations`;
+const editor = (key = 'price_drop', locale = 'de') => `/dashboard/sites/${site.id}/templates/${key}/${locale}`;
+
+/** A trigger's notification `daysAgo` with `sent` deliveries, `clicked` of them clicked, and orders attributed to it. */
+async function seedPushes(source: string, daysAgo: number, sent: number, clicked: number, orders: Array<{ value: number; currency: string }>) {
+  const created = new Date(NOW.getTime() - daysAgo * DAY);
+  const notification = await database.db
+    .insertInto('notifications')
+    .values({
+      site_id: site.id,
+      source,
+      kind: 'marketing',
+      content: JSON.stringify({ title: 'A push', body: '', url: 'https://shop.example/', tag: 't' }),
+      audience: JSON.stringify({ trigger: source }),
+      ttl_seconds: 3600,
+      trigger_key: crypto.randomUUID(),
+      created_at: created,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const deliveries = [];
+  for (let i = 0; i < sent; i += 1) {
+    deliveries.push(
+      await database.db
+        .insertInto('deliveries')
+        .values({ notification_id: notification.id, subscription_id: null, endpoint: `https://push.example/${crypto.randomUUID()}`, report_token: crypto.randomUUID(), status: 'sent', due_at: created, sent_at: created, created_at: created, updated_at: created })
+        .returning('id')
+        .executeTakeFirstOrThrow(),
+    );
+  }
+  for (const delivery of deliveries.slice(0, clicked)) {
+    await database.db.insertInto('interactions').values({ delivery_id: delivery.id, notification_id: notification.id, type: 'clicked', action: '', created_at: created }).execute();
+  }
+  for (const [i, order] of orders.entries()) {
+    await database.db
+      .insertInto('conversions')
+      .values({ site_id: site.id, order_id: `order-${crypto.randomUUID()}`, notification_id: notification.id, delivery_id: deliveries[i]!.id, value: order.value, currency: order.currency, source: 'server', created_at: created })
+      .execute();
+  }
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  app = testApp(database.db, { now: () => NOW.getTime(), env: { PUSHCART_PUBLIC_URL: PUBLIC_URL } }).app;
+  site = await createSite(database.db, { name: 'Lamps <b>&</b> more', origins: ['https://shop.example'] }, undefined);
+  for (const role of ['owner', 'editor', 'viewer'] as const) {
+    const user = await insertUser(database.db, { email: `${role}@shop.example`, name: null, passwordHash: null }, NOW);
+    await upsertMembership(database.db, { userId: user!.id, siteId: site.id, role }, NOW);
+    userOf[role] = user!.id;
+  }
+  await seedPushes('cart_reminder', 2, 4, 1, [{ value: 42.5, currency: 'EUR' }]);
+  await seedPushes('cart_reminder', 40, 9, 9, [{ value: 1000, currency: 'EUR' }]);
+  await seedPushes('price_drop', 1, 2, 2, []);
+});
+afterAll(async () => database?.destroy());
+beforeEach(async () => {
+  await updateSiteSettings(database.db, site.id, siteSettingsSchema.parse({}));
+});
+
+describe('the automations page', () => {
+  it('shows each automation’s last 30 days beside its form, older pushes left out', async () => {
+    const page = await (await signedIn('viewer')).get(automations());
+    expect(page.status).toBe(200);
+    const cart = page.body.slice(page.body.indexOf('id="cart-reminders"'), page.body.indexOf('id="price-drop"'));
+    expect(cart).toContain('<div><dt>Sent</dt><dd>4</dd></div>');
+    expect(cart).toContain('<dt>Clicked</dt><dd>1 <span class="rate">25 %</span>');
+    expect(cart).toContain('<dt>Orders</dt><dd>1 <span class="rate">25 %</span>');
+    expect(cart).toContain('€42.50');
+    expect(cart).not.toContain('1,000');
+    expect(cart).toContain('No holdout');
+    const price = page.body.slice(page.body.indexOf('id="price-drop"'), page.body.indexOf('id="back-in-stock"'));
+    expect(price).toContain('<div><dt>Sent</dt><dd>2</dd></div>');
+    expect(price).toContain('<dt>Clicked</dt><dd>2 <span class="rate">100 %</span>');
+  });
+
+  it('is read-only for a viewer: the fields are there, disabled, and no Save button', async () => {
+    const page = await (await signedIn('viewer')).get(automations());
+    expect(page.body).toContain('can see the automations but not change them');
+    expect(page.body).toMatch(/name="priceDrop.thresholdPercent" type="text" value="5"[^>]* disabled/);
+    expect(page.body).not.toContain('Save price drops');
+  });
+
+  it('an editor saves a section: stored, then a Saved notice after the redirect, other sections untouched', async () => {
+    const browser = await signedIn('editor');
+    const response = await browser.submit(automations(), {
+      section: 'cart-reminders',
+      'cartReminders.enabled': 'on',
+      'cartReminders.steps.0.delayMinutes': '45',
+      'cartReminders.steps.0.discountCode': '',
+      'cartReminders.secondStep': 'on',
+      'cartReminders.steps.1.delayMinutes': '1440',
+      'cartReminders.steps.1.discountCode': ' COMEBACK10 ',
+      'cartReminders.holdoutPercent': '7,5',
+    });
+    expect(response.status).toBe(303);
+    expect(response.location).toBe(`${automations()}?saved=cart-reminders#cart-reminders`);
+    const settings = await storedSettings();
+    expect(settings.cartReminders).toEqual({ enabled: true, steps: [{ delayMinutes: 45 }, { delayMinutes: 1440, discountCode: 'COMEBACK10' }], holdoutPercent: 7.5 });
+    expect(settings.engagement).toEqual(siteSettingsSchema.parse({}).engagement);
+    const after = await browser.get(response.location!);
+    expect(after.body).toContain('Saved. Cart reminders use the new settings from now on.');
+    expect(after.body).toContain('value="COMEBACK10"');
+  });
+
+  it('one reminder step when the second is unticked; switching an automation off', async () => {
+    const browser = await signedIn('owner');
+    await browser.submit(automations(), { section: 'cart-reminders', 'cartReminders.steps.0.delayMinutes': '60', 'cartReminders.steps.1.delayMinutes': '30', 'cartReminders.holdoutPercent': '0' });
+    expect((await storedSettings()).cartReminders).toEqual({ enabled: false, steps: [{ delayMinutes: 60 }], holdoutPercent: 0 });
+  });
+
+  it('refuses what the API refuses, in words beside the field, keeps what was typed, stores nothing', async () => {
+    const browser = await signedIn('editor');
+    const before = await storedSettings();
+    const cases: Array<{ form: Record<string, string>; field: string; words: RegExp }> = [
+      { form: { section: 'price-drop', 'priceDrop.enabled': 'on', 'priceDrop.thresholdPercent': '95', 'priceDrop.renotifyWindowHours': '168', 'priceDrop.holdoutPercent': '0' }, field: 'priceDrop.thresholdPercent', words: /^Must be 90 or less\.$/ },
+      { form: { section: 'price-drop', 'priceDrop.thresholdPercent': 'lots', 'priceDrop.renotifyWindowHours': '168', 'priceDrop.holdoutPercent': '0' }, field: 'priceDrop.thresholdPercent', words: /“lots” is not a number/ },
+      { form: { section: 'frequency-cap', 'engagement.frequencyCap.marketingPer24h': '' }, field: 'engagement.frequencyCap.marketingPer24h', words: /Enter a number/ },
+      { form: { section: 'quiet-hours', 'engagement.quietHours.enabled': 'on', 'engagement.quietHours.start': '9:00', 'engagement.quietHours.end': '07:00', 'engagement.defaultTimeZone': 'UTC' }, field: 'engagement.quietHours.start', words: /HH:MM/ },
+      { form: { section: 'quiet-hours', 'engagement.quietHours.enabled': 'on', 'engagement.quietHours.start': '22:00', 'engagement.quietHours.end': '22:00', 'engagement.defaultTimeZone': 'UTC' }, field: 'engagement.quietHours.end', words: /start and end must differ/i },
+      { form: { section: 'quiet-hours', 'engagement.quietHours.start': '22:00', 'engagement.quietHours.end': '07:00', 'engagement.defaultTimeZone': 'Mars/<b>Olympus</b>' }, field: 'engagement.defaultTimeZone', words: /IANA time zone/ },
+      { form: { section: 'back-in-stock', 'backInStock.holdoutPercent': '101' }, field: 'backInStock.holdoutPercent', words: /^Must be 100 or less\.$/ },
+    ];
+    for (const { form, field, words } of cases) {
+      const response = await browser.submit(automations(), form);
+      expect(response.status, field).toBe(422);
+      expect(response.body).toContain('Nothing was saved');
+      const id = `f-${field.replace(/\./g, '-')}`;
+      const error = new RegExp(`<p class="field-error" id="${id}-error">([^<]*)</p>`).exec(response.body);
+      expect(error?.[1], field).toMatch(words);
+      expect(response.body).toMatch(new RegExp(`id="${id}"[^>]*aria-describedby="[^"]*${id}-error"[^>]*aria-invalid="true"`));
+      // What was typed comes back, escaped.
+      expect(response.body).toContain(`value="${form[field]!.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')}"`);
+    }
+    expect(await storedSettings()).toEqual(before);
+  });
+
+  it('reminder steps out of order are refused for the steps, nothing stored', async () => {
+    const browser = await signedIn('editor');
+    const response = await browser.submit(automations(), {
+      section: 'cart-reminders',
+      'cartReminders.enabled': 'on',
+      'cartReminders.steps.0.delayMinutes': '600',
+      'cartReminders.secondStep': 'on',
+      'cartReminders.steps.1.delayMinutes': '60',
+      'cartReminders.holdoutPercent': '0',
+    });
+    expect(response.status).toBe(422);
+    expect(response.body).toContain('Reminder steps: each step must come later than the one before.');
+    expect((await storedSettings()).cartReminders.steps).toEqual([{ delayMinutes: 60 }, { delayMinutes: 1440 }]);
+  });
+});
+
+describe('the templates', () => {
+  it('lists every key in the built-in locales, the default and the shop’s own, marking customised ones', async () => {
+    await updateSiteSettings(database.db, site.id, siteSettingsSchema.parse({ defaultLocale: 'fr', templates: { back_in_stock: { 'pt-BR': { title: 'Voltou', body: '' } } } }));
+    const page = await (await signedIn('viewer')).get(`/dashboard/sites/${site.id}/templates`);
+    expect(page.status).toBe(200);
+    for (const locale of ['de', 'en', 'fr', 'pt-BR']) expect(page.body).toContain(`href="/dashboard/sites/${site.id}/templates/price_drop/${locale}"`);
+    const backInStock = page.body.slice(page.body.indexOf('id="key-back_in_stock"'));
+    expect(backInStock).toMatch(/<span class="locale">pt-BR<\/span><span class="badge custom">Customised<\/span>/);
+    expect(backInStock).toMatch(/<span class="locale">de<\/span><span class="badge builtin">Built-in<\/span>/);
+  });
+
+  it('opens another language by its tag, canonical, and says in words when the tag is none', async () => {
+    const browser = await signedIn('viewer');
+    const open = await browser.get(`/dashboard/sites/${site.id}/templates?key=back_in_stock&locale=${encodeURIComponent('de-at')}`);
+    expect(open.location).toBe(editor('back_in_stock', 'de-AT'));
+    expect((await browser.get(editor('back_in_stock', 'de-at'))).location).toBe(editor('back_in_stock', 'de-AT'));
+    const bad = await browser.get(`/dashboard/sites/${site.id}/templates?key=back_in_stock&locale=${encodeURIComponent('<b>x</b>_')}`);
+    expect(bad.status).toBe(422);
+    expect(bad.body).toContain('“&lt;b&gt;x&lt;/b&gt;_” is not a language tag');
+    expect((await browser.get(editor('no_such_key', 'en'))).status).toBe(404);
+  });
+
+  it('the editor starts from the built-in text, lists the placeholders with samples for the locale, and previews it', async () => {
+    const page = await (await signedIn('editor')).get(editor('price_drop', 'de'));
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('value="{{product.name}} jetzt für {{price.new}}"');
+    // German formatting of the sample prices, in the placeholder table and the three looks.
+    expect(page.body).toContain('<td><code>{{price.old}}</code></td><td>the price before the drop</td><td>89,00\u00a0€</td>');
+    expect(page.body).toContain('<td><code>{{price.percent}}</code></td><td>percent off, rounded down</td><td>22\u00a0%</td>');
+    expect(page.body.match(/<p class="n-title">Merino wool sweater jetzt für 69,00\u00a0€<\/p>/g)).toHaveLength(3);
+    expect(page.body).toContain('<p class="n-origin">shop.example</p>');
+    expect(page.body).toMatch(/<strong>[\d,]+ bytes left<\/strong> of 3,993/);
+    expect(page.body).toContain('data-live-preview="notification-preview"');
+    expect(page.body).toMatch(/<script src="\/dashboard\/assets\/template-preview\.[0-9a-f]{16}\.js" defer><\/script>/);
+    expect(page.body).not.toContain('Use the built-in text');
+  });
+
+  it('“Preview” draws the page from the form and stores nothing; markup in the template and the name is text', async () => {
+    const browser = await signedIn('editor');
+    const response = await browser.submit(editor(), {
+      intent: 'preview',
+      title: '<img src=x onerror=alert(1)> {{product.name}}',
+      body: 'Line one <script>alert(1)</script>\nUse {{discount.code}}',
+      'actions.0.title': '<b>Buy</b>',
+      'actions.0.action': 'buy',
+    });
+    expect(response.status).toBe(200);
+    expect(response.body).not.toContain('<img src=x');
+    expect(response.body).not.toContain('<script>alert');
+    expect(response.body).not.toContain('<b>Buy</b>');
+    expect(response.body).toContain('<p class="n-title">&lt;img src=x onerror=alert(1)&gt; Merino wool sweater</p>');
+    // The discount line is left out for a price drop (no code there), as the trigger would.
+    expect(response.body).toContain('<p class="n-body">Line one &lt;script&gt;alert(1)&lt;/script&gt;</p>');
+    expect(response.body).toContain('<span class="win-button">&lt;b&gt;Buy&lt;/b&gt;</span>');
+    expect((await storedSettings()).templates).toEqual({});
+  });
+
+  it('the preview escapes markup in product names rendered through placeholders', () => {
+    const preview = notificationPreview({ template: { title: '{{product.name}}', body: '' }, locale: 'en', origin: 'https://shop.example', discountCode: '<i>CODE</i>', publicUrl: PUBLIC_URL });
+    expect(preview.message.title).toBe('Merino wool sweater');
+    const samples = sampleValues('cart_reminder.2', 'en-US', '<i>CODE</i>');
+    expect(samples.find((row) => row.name === 'discount.code')?.sample).toBe('<i>CODE</i>');
+    expect(samples.find((row) => row.name === 'cart.total')?.sample).toBe('$148.50');
+  });
+
+  it('shows a cart reminder step’s own discount code in the sample, escaped', async () => {
+    await updateSiteSettings(database.db, site.id, siteSettingsSchema.parse({ cartReminders: { steps: [{ delayMinutes: 60 }, { delayMinutes: 1440, discountCode: '<b>BACK</b>' }] } }));
+    const page = await (await signedIn('editor')).get(editor('cart_reminder.2', 'en'));
+    expect(page.body).toContain('<td><code>{{discount.code}}</code></td>');
+    expect(page.body).toContain('Use code &lt;b&gt;BACK&lt;/b&gt; at checkout.');
+    expect(page.body).not.toContain('<b>BACK</b>');
+  });
+
+  it('saves a valid template (trimmed, CRLF as \\n), then says Saved; reset deletes it again', async () => {
+    const browser = await signedIn('editor');
+    const response = await browser.submit(editor(), {
+      intent: 'save',
+      title: '  {{product.name}}: jetzt {{price.new}} ',
+      body: 'Vorher {{price.old}}.\r\nSchnell sein!',
+      'actions.0.title': 'Ansehen',
+      'actions.0.action': 'view',
+      'actions.1.title': '',
+      'actions.1.action': '',
+    });
+    expect(response.status).toBe(303);
+    expect(response.location).toBe(`${editor()}?saved`);
+    expect((await storedSettings()).templates).toEqual({
+      price_drop: { de: { title: '{{product.name}}: jetzt {{price.new}}', body: 'Vorher {{price.old}}.\nSchnell sein!', actions: [{ action: 'view', title: 'Ansehen' }] } },
+    });
+    const after = await browser.get(response.location!);
+    expect(after.body).toContain('Saved. The next pushes use this text.');
+    expect(after.body).toContain('This shop’s own text.');
+    expect(after.body).toContain('<span class="win-button">Ansehen</span>');
+
+    const reset = await browser.submit(editor(), { intent: 'reset' });
+    expect(reset.status).toBe(303);
+    expect(reset.location).toBe(`/dashboard/sites/${site.id}/templates?reset`);
+    expect((await storedSettings()).templates).toEqual({});
+    expect((await browser.get(reset.location!)).body).toContain('back to the built-in text');
+  });
+
+  it('refuses an invalid template in words beside its field, keeping what was typed, storing nothing', async () => {
+    const browser = await signedIn('owner');
+    const cases: Array<{ form: Record<string, string>; field: string; words: RegExp }> = [
+      { form: { title: '', body: 'x' }, field: 'title', words: /^Must not be empty\.$/ },
+      { form: { title: 'Now {{price.nwe}}', body: '' }, field: 'title', words: /^Unknown placeholder \{\{price\.nwe\}\}; known: /i },
+      { form: { title: 'Ok', body: '', 'actions.0.title': 'Go', 'actions.0.action': 'no spaces' }, field: 'actions.0.action', words: /A–Z, a–z, 0–9/ },
+      { form: { title: 'Ok', body: '', 'actions.0.title': '', 'actions.0.action': 'go' }, field: 'actions.0.title', words: /^Must not be empty\.$/ },
+    ];
+    for (const { form, field, words } of cases) {
+      const response = await browser.submit(editor(), { intent: 'save', ...form });
+      expect(response.status, field).toBe(422);
+      const id = `f-${field.replace(/\./g, '-')}`;
+      expect(new RegExp(`<p class="field-error" id="${id}-error">([^<]*)</p>`).exec(response.body)?.[1], field).toMatch(words);
+      expect(response.body).toContain('before this can be saved');
+      expect(response.body).toContain(`name="title" type="text" value="${form.title}"`);
+    }
+    expect((await storedSettings()).templates).toEqual({});
+  });
+
+  it('a template too big for a push says by how many bytes, the same count the API uses, and stores nothing', async () => {
+    const browser = await signedIn('editor');
+    const body = `${'{{product.name}} '.repeat(8)}${'ü'.repeat(990 - 17 * 8)}`;
+    const template = { title: '{{product.name}} {{product.name}}', body: body.trim(), actions: [{ action: 'a', title: '{{product.name}}' }, { action: 'b', title: '{{product.name}}' }] };
+    const over = templatePayloadBytes(template, PUBLIC_URL) - MAX_PAYLOAD_BYTES;
+    expect(over).toBeGreaterThan(0);
+    const form = { title: template.title, body: template.body, 'actions.0.title': '{{product.name}}', 'actions.0.action': 'a', 'actions.1.title': '{{product.name}}', 'actions.1.action': 'b' };
+    const response = await browser.submit(editor(), { intent: 'save', ...form });
+    expect(response.status).toBe(422);
+    expect(response.body).toContain(`Too long by ${over.toLocaleString('en')} bytes`);
+    expect(response.body).toContain(`<strong>${over.toLocaleString('en')} bytes too long.</strong>`);
+    expect((await storedSettings()).templates).toEqual({});
+    // The preview says so before saving, too.
+    const preview = await browser.submit(editor(), { intent: 'preview', ...form });
+    expect(preview.status).toBe(200);
+    expect(preview.body).toContain(`<strong>${over.toLocaleString('en')} bytes too long.</strong>`);
+  });
+
+  it('a viewer sees the template and its preview, without a form or the preview script', async () => {
+    const page = await (await signedIn('viewer')).get(editor('back_in_stock', 'en'));
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('can see the templates but not change them');
+    expect(page.body).not.toContain('<form method="post" action="/dashboard/sites');
+    expect(page.body).not.toContain('template-preview.');
+    expect(page.body.match(/<p class="n-title">Merino wool sweater is back in stock<\/p>/g)).toHaveLength(3);
+  });
+});
+
+describe('the pages’ markup and script', () => {
+  it('carries no inline script, style or event handler, and the preview script is served hashed and small', async () => {
+    const browser = await signedIn('owner');
+    for (const path of [automations(), `/dashboard/sites/${site.id}/templates`, editor('cart_reminder.1', 'en')]) {
+      const page = await browser.get(path);
+      expect(page.status, path).toBe(200);
+      expect(page.body).not.toMatch(/<script(?![^>]*\bsrc=)/);
+      expect(page.body).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+    }
+    const script = (await dashboardAssets()).pageScripts.get('template-preview')!;
+    expect(script.name).toMatch(/^template-preview\.[0-9a-f]{16}\.js$/);
+    const served = await app.request(`/dashboard/assets/${script.name}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('Content-Type')).toBe('text/javascript; charset=utf-8');
+    expect(await served.text()).toBe(script.body);
+    // The editor loads the shared script and this one: both stay within 30 KB gzipped together.
+    expect(gzipSync(script.body).length + gzipSync((await dashboardAssets()).js.body).length).toBeLessThanOrEqual(30 * 1024);
+  });
+});
+
+describe('the holdout reading beside an automation', () => {
+  const figures = (comparison: TriggerFigures['comparison'], holdoutPercent = 10): TriggerFigures => ({ sent: 0, clicked: 0, converted: 0, revenue: {}, holdoutPercent, comparison });
+
+  it('says in words how many more (or fewer) orders the pushes brought than the held-out group', () => {
+    const more = { sent: { subscribers: 900, ordered: 45, orderRate: 0.05 }, heldOut: { subscribers: 100, ordered: 4, orderRate: 0.04 }, lift: 0.25 };
+    expect(liftReading('Cart reminders', figures(more))).toBe('Cart reminders brought 25 % more orders than the held-out group: 5 % of 900 shoppers ordered, against 4 % of 100 held out.');
+    const fewer = { sent: { subscribers: 1200, ordered: 36, orderRate: 0.03 }, heldOut: { subscribers: 100, ordered: 4, orderRate: 0.04 }, lift: -0.25 };
+    expect(liftReading('Price drops', figures(fewer))).toBe('Price drops brought 25 % fewer orders than the held-out group: 3 % of 1,200 shoppers ordered, against 4 % of 100 held out.');
+  });
+
+  it('says when there is no holdout, or not enough data yet', () => {
+    expect(liftReading('Back in stock', figures(undefined, 0))).toMatch(/^No holdout/);
+    const none = { sent: { subscribers: 30, ordered: 1, orderRate: 0.0333 }, heldOut: { subscribers: 3, ordered: 0, orderRate: 0 }, lift: null };
+    expect(liftReading('Back in stock', figures(none))).toBe('Not enough data yet to compare with the held-out group.');
+    expect(liftReading('Back in stock', figures(none, 0))).toBe('Not enough data yet to compare with the held-out group.');
+  });
+});

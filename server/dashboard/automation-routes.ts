@@ -1,0 +1,538 @@
+/**
+ * A shop's automations and their templates in the dashboard: the settings forms of the cart
+ * reminders, price drops, back in stock and the shared sending rules, each beside its last 30 days;
+ * the templates per key and locale with a preview of the notification. Every change goes through
+ * `changeSiteSettings`, the function behind `PATCH /v1/settings`, so the forms refuse exactly what
+ * the API refuses; a refused form is drawn again with the problems beside its fields, nothing stored.
+ */
+import type { Hono } from 'hono';
+import type { z } from 'zod';
+import type { AppDeps } from '../app-env.ts';
+import { can } from '../accounts/roles.ts';
+import { findSiteForMember } from '../db/memberships.ts';
+import type { Role } from '../db/database.ts';
+import type { SiteRow } from '../db/sites.ts';
+import type { LiveSession } from '../db/sessions.ts';
+import { holdoutComparisons, siteFunnels } from '../db/stats.ts';
+import { ApiError } from '../errors.ts';
+import { changeSiteSettings } from '../settings/change-settings.ts';
+import { readSiteSettings, siteSettingsPatchSchema, type SiteSettings } from '../sites/site-settings.ts';
+import { TEMPLATE_KEYS, type MessageTemplate, type TemplateKey } from '../sites/template-settings.ts';
+import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
+import { DEFAULT_TEMPLATES } from '../triggers/built-in-templates.ts';
+import { canonicalLocale, issueDetails } from '../validation.ts';
+import { dashboardAssets } from './assets/assets.ts';
+import { DASHBOARD_PATH, type Html, type SignedInChrome } from './layout.ts';
+import { notificationPreview } from './notification-preview.ts';
+import {
+  automationsPage,
+  AUTOMATION_SECTIONS,
+  templateEditorPage,
+  templateListPage,
+  type AutomationFigures,
+  type AutomationSection,
+  type FormState,
+  type TemplateForm,
+} from './pages/automation-pages.ts';
+import type { DashboardContext, DashboardEnv, Refusal } from './routes.ts';
+
+/** What routes.ts lends these routes: its page helpers and form checks. */
+export interface AutomationRouteKit {
+  now: () => Date;
+  publicUrl: string;
+  page: (c: DashboardContext, body: Html, status?: 200 | 403 | 404 | 422 | 429 | 500 | 503) => Promise<Response>;
+  message: (c: DashboardContext, status: 403 | 404 | 500 | 503, heading: string, text: string, link?: { href: string; label: string }) => Promise<Response>;
+  refuse: (c: DashboardContext, refusal: Refusal) => Promise<Response>;
+  signedInPost: (c: DashboardContext) => Promise<{ refusal: Refusal } | { live: LiveSession; token: string; fields: Record<string, string> }>;
+  toSignIn: (c: DashboardContext) => Response;
+  chromeFor: (live: LiveSession, token: string) => Promise<{ chrome: SignedInChrome }>;
+}
+
+type Member = { site: SiteRow; role: Role };
+
+/** The figures beside each automation cover this many days up to now. */
+const FIGURES_DAYS = 30;
+
+const SOURCE_OF: Record<'cartReminders' | 'priceDrop' | 'backInStock', string> = { cartReminders: 'cart_reminder', priceDrop: 'price_drop', backInStock: 'back_in_stock' };
+
+// --- the automation forms: fields named by their settings path, so an API issue lands on its field ---
+
+/** The form's values of every section, from stored settings. */
+export function automationValues(settings: SiteSettings): Record<string, string> {
+  const { cartReminders, priceDrop, backInStock, engagement } = settings;
+  const [first, second] = cartReminders.steps;
+  return {
+    'cartReminders.enabled': cartReminders.enabled ? 'on' : '',
+    'cartReminders.steps.0.delayMinutes': String(first?.delayMinutes ?? ''),
+    'cartReminders.steps.0.discountCode': first?.discountCode ?? '',
+    'cartReminders.secondStep': second ? 'on' : '',
+    'cartReminders.steps.1.delayMinutes': String(second?.delayMinutes ?? 24 * 60),
+    'cartReminders.steps.1.discountCode': second?.discountCode ?? '',
+    'cartReminders.holdoutPercent': String(cartReminders.holdoutPercent),
+    'priceDrop.enabled': priceDrop.enabled ? 'on' : '',
+    'priceDrop.thresholdPercent': String(priceDrop.thresholdPercent),
+    'priceDrop.renotifyWindowHours': String(priceDrop.renotifyWindowHours),
+    'priceDrop.holdoutPercent': String(priceDrop.holdoutPercent),
+    'backInStock.enabled': backInStock.enabled ? 'on' : '',
+    'backInStock.holdoutPercent': String(backInStock.holdoutPercent),
+    'engagement.frequencyCap.marketingPer24h': String(engagement.frequencyCap.marketingPer24h),
+    'engagement.quietHours.enabled': engagement.quietHours.enabled ? 'on' : '',
+    'engagement.quietHours.start': engagement.quietHours.start,
+    'engagement.quietHours.end': engagement.quietHours.end,
+    'engagement.defaultTimeZone': engagement.defaultTimeZone,
+  };
+}
+
+/** A number as a person types it ("7,5" too); undefined and a problem otherwise. */
+function numberIn(fields: Record<string, string>, name: string, errors: Record<string, string>): number | undefined {
+  const raw = (fields[name] ?? '').trim();
+  if (raw === '') {
+    errors[name] = 'Enter a number.';
+    return undefined;
+  }
+  if (!/^-?\d+(?:[.,]\d+)?$/.test(raw)) {
+    errors[name] = `“${raw}” is not a number; enter digits only, such as 60.`;
+    return undefined;
+  }
+  return Number(raw.replace(',', '.'));
+}
+
+function checked(fields: Record<string, string>, name: string): boolean {
+  return fields[name] === 'on';
+}
+
+function optionalText(fields: Record<string, string>, name: string): string | undefined {
+  const value = (fields[name] ?? '').trim();
+  return value === '' ? undefined : value;
+}
+
+/** The posted section as a settings patch, or the problems found before the schema sees it. */
+export function automationPatch(section: AutomationSection, fields: Record<string, string>): { patch: Record<string, unknown> } | { errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  let patch: Record<string, unknown>;
+  switch (section) {
+    case 'cart-reminders': {
+      const steps: Array<Record<string, unknown>> = [];
+      const firstDelay = numberIn(fields, 'cartReminders.steps.0.delayMinutes', errors);
+      const firstCode = optionalText(fields, 'cartReminders.steps.0.discountCode');
+      steps.push({ delayMinutes: firstDelay, ...(firstCode ? { discountCode: firstCode } : {}) });
+      if (checked(fields, 'cartReminders.secondStep')) {
+        const secondDelay = numberIn(fields, 'cartReminders.steps.1.delayMinutes', errors);
+        const secondCode = optionalText(fields, 'cartReminders.steps.1.discountCode');
+        steps.push({ delayMinutes: secondDelay, ...(secondCode ? { discountCode: secondCode } : {}) });
+      }
+      patch = { cartReminders: { enabled: checked(fields, 'cartReminders.enabled'), steps, holdoutPercent: numberIn(fields, 'cartReminders.holdoutPercent', errors) } };
+      break;
+    }
+    case 'price-drop':
+      patch = {
+        priceDrop: {
+          enabled: checked(fields, 'priceDrop.enabled'),
+          thresholdPercent: numberIn(fields, 'priceDrop.thresholdPercent', errors),
+          renotifyWindowHours: numberIn(fields, 'priceDrop.renotifyWindowHours', errors),
+          holdoutPercent: numberIn(fields, 'priceDrop.holdoutPercent', errors),
+        },
+      };
+      break;
+    case 'back-in-stock':
+      patch = { backInStock: { enabled: checked(fields, 'backInStock.enabled'), holdoutPercent: numberIn(fields, 'backInStock.holdoutPercent', errors) } };
+      break;
+    case 'frequency-cap':
+      patch = { engagement: { frequencyCap: { marketingPer24h: numberIn(fields, 'engagement.frequencyCap.marketingPer24h', errors) } } };
+      break;
+    case 'quiet-hours':
+      patch = {
+        engagement: {
+          quietHours: {
+            enabled: checked(fields, 'engagement.quietHours.enabled'),
+            start: (fields['engagement.quietHours.start'] ?? '').trim(),
+            end: (fields['engagement.quietHours.end'] ?? '').trim(),
+          },
+          defaultTimeZone: (fields['engagement.defaultTimeZone'] ?? '').trim(),
+        },
+      };
+      break;
+  }
+  return Object.keys(errors).length > 0 ? { errors } : { patch };
+}
+
+/** API issues (settings paths) as problems beside the form's fields; the rest for the whole form. */
+function placeIssues(issues: Array<{ path: string; message: string }>, fieldNames: readonly string[], prefix = ''): FormState {
+  const errors: Record<string, string> = {};
+  const general: string[] = [];
+  for (const issue of issues) {
+    const path = prefix && issue.path.startsWith(prefix) ? issue.path.slice(prefix.length) : issue.path;
+    const field = fieldNames.includes(path) ? path : undefined;
+    if (field && errors[field] === undefined) errors[field] = sentence(issue.message);
+    else if (!field) general.push(sentence(issue.path ? `${describePath(issue.path, prefix)}: ${issue.message}` : issue.message));
+  }
+  return { errors, general };
+}
+
+function describePath(path: string, prefix: string): string {
+  const rest = prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path;
+  if (rest === 'cartReminders.steps') return 'Reminder steps';
+  if (rest === 'actions') return 'Buttons';
+  return rest;
+}
+
+/**
+ * Zod's issues in words for a form: what the API reports as "Too big: expected number to be
+ * <=90" reads "Must be 90 or less." here; the rules' own messages are kept.
+ */
+export function issueWords(issues: readonly z.core.$ZodIssue[]): Array<{ path: string; message: string }> {
+  return issueDetails(issues).map((detail, i) => {
+    const issue = issues[i]!;
+    if (issue.code === 'unrecognized_keys') return detail;
+    const bound = 'minimum' in issue ? Number(issue.minimum) : 'maximum' in issue ? Number(issue.maximum) : undefined;
+    const inclusive = 'inclusive' in issue ? issue.inclusive !== false : true;
+    const origin = 'origin' in issue ? issue.origin : undefined;
+    let message = detail.message;
+    if (issue.code === 'too_small' && origin === 'string') message = bound === 1 ? 'must not be empty' : `must be at least ${bound} characters`;
+    else if (issue.code === 'too_big' && origin === 'string') message = `must be at most ${bound} characters`;
+    else if (issue.code === 'too_small' && origin === 'number') message = inclusive ? `must be ${bound} or more` : `must be more than ${bound}`;
+    else if (issue.code === 'too_big' && origin === 'number') message = inclusive ? `must be ${bound} or less` : `must be less than ${bound}`;
+    else if (issue.code === 'too_big' && origin === 'array') message = detail.message.startsWith('Too big') ? `at most ${bound}` : detail.message;
+    else if (issue.code === 'too_small' && origin === 'array') message = `at least ${bound}`;
+    else if (issue.code === 'invalid_type' && issue.expected === 'int') message = 'must be a whole number';
+    else if (issue.code === 'invalid_type' && issue.expected === 'number') message = 'enter a number';
+    return { path: detail.path, message };
+  });
+}
+
+/** An API message as a sentence for the page: a capital first letter and a full stop. */
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+// --- the template form ---
+
+function templateFromForm(fields: Record<string, string>): MessageTemplate {
+  const actions: Array<{ action: string; title: string }> = [];
+  for (let i = 0; i < MAX_ACTIONS; i += 1) {
+    const action = (fields[`actions.${i}.action`] ?? '').trim();
+    const title = fields[`actions.${i}.title`] ?? '';
+    if (action === '' && title.trim() === '') continue;
+    actions.push({ action, title });
+  }
+  // Browsers post line breaks in a textarea as CRLF (HTML §4.10.5): the body keeps plain \n.
+  return {
+    title: fields.title ?? '',
+    body: (fields.body ?? '').replace(/\r\n?/g, '\n'),
+    ...(actions.length > 0 ? { actions } : {}),
+  };
+}
+
+function templateFormOf(template: MessageTemplate): TemplateForm {
+  const values: Record<string, string> = { title: template.title, body: template.body };
+  template.actions?.forEach((action, i) => {
+    values[`actions.${i}.action`] = action.action;
+    values[`actions.${i}.title`] = action.title;
+  });
+  return { values, errors: {}, general: [] };
+}
+
+const TEMPLATE_FIELDS = ['title', 'body', ...Array.from({ length: MAX_ACTIONS }, (_, i) => [`actions.${i}.action`, `actions.${i}.title`]).flat()];
+
+/** The discount code of a cart reminder step, so its template's preview shows the real one. */
+function discountFor(key: TemplateKey, settings: SiteSettings): string | undefined {
+  if (key === 'cart_reminder.1') return settings.cartReminders.steps[0]?.discountCode;
+  if (key === 'cart_reminder.2') return settings.cartReminders.steps[1]?.discountCode;
+  return undefined;
+}
+
+/** Locales the list offers for every key: the built-in ones, the site's default, and any the site wrote. */
+function listedLocales(settings: SiteSettings): string[] {
+  const locales = new Set<string>([settings.defaultLocale]);
+  for (const key of TEMPLATE_KEYS) {
+    for (const locale of Object.keys(DEFAULT_TEMPLATES[key])) locales.add(locale);
+    for (const locale of Object.keys(settings.templates[key] ?? {})) locales.add(locale);
+  }
+  return [...locales].sort();
+}
+
+function isTemplateKey(key: string): key is TemplateKey {
+  return (TEMPLATE_KEYS as readonly string[]).includes(key);
+}
+
+/** The site's own template for exactly this locale, if it wrote one. */
+function customTemplate(settings: SiteSettings, key: TemplateKey, locale: string): MessageTemplate | undefined {
+  const byLocale = settings.templates[key];
+  return byLocale && Object.hasOwn(byLocale, locale) ? byLocale[locale] : undefined;
+}
+
+/** What the editor starts from: the site's own text, else the built-in one of this locale or its language, else English. */
+function startingTemplate(settings: SiteSettings, key: TemplateKey, locale: string): MessageTemplate {
+  const builtIn = DEFAULT_TEMPLATES[key] as Readonly<Record<string, MessageTemplate>>;
+  const language = locale.split('-')[0]!;
+  return customTemplate(settings, key, locale) ?? builtIn[locale] ?? builtIn[language] ?? builtIn.en!;
+}
+
+export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: AutomationRouteKit): void {
+  const { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor } = kit;
+
+  const notFound = (c: DashboardContext) => message(c, 404, 'Page not found', 'There is no such shop among yours.');
+
+  async function memberFor(c: DashboardContext, userId: string): Promise<Member | undefined> {
+    return findSiteForMember(deps.db, userId, c.req.param('siteId') ?? '');
+  }
+
+  function refused(c: DashboardContext, member: Member, what: string, back: string) {
+    return message(c, 403, 'Not allowed', `Your role on ${member.site.name} (${member.role}) cannot change the ${what}. Nothing was changed.`, {
+      href: back,
+      label: `Back to the ${what}`,
+    });
+  }
+
+  async function siteChrome(live: LiveSession, token: string, member: Member, current: 'automations' | 'templates') {
+    const { chrome } = await chromeFor(live, token);
+    return { ...chrome, site: { id: member.site.id, name: member.site.name, role: member.role }, current };
+  }
+
+  async function figures(member: Member, settings: SiteSettings): Promise<AutomationFigures> {
+    const to = now();
+    const from = new Date(to.getTime() - FIGURES_DAYS * 24 * 60 * 60 * 1000);
+    const [funnels, lifts] = await Promise.all([
+      siteFunnels(deps.db, member.site.id, from, to, 0),
+      holdoutComparisons(deps.db, member.site.id, from, to, settings.attribution.windowHours),
+    ]);
+    const result = {} as AutomationFigures;
+    for (const [name, source] of Object.entries(SOURCE_OF) as Array<[keyof typeof SOURCE_OF, string]>) {
+      const funnel = funnels.triggers.get(source);
+      result[name] = {
+        sent: funnel?.sent ?? 0,
+        clicked: funnel?.clicked ?? 0,
+        converted: funnel?.converted ?? 0,
+        revenue: funnel?.revenue ?? {},
+        holdoutPercent: settings[name].holdoutPercent,
+        comparison: lifts.get(source),
+      };
+    }
+    return result;
+  }
+
+  async function renderAutomations(
+    c: DashboardContext,
+    live: LiveSession,
+    token: string,
+    member: Member,
+    extra: { posted?: { section: AutomationSection; values: Record<string, string>; errors: Record<string, string>; general: string[] }; saved?: string } = {},
+  ) {
+    const settings = readSiteSettings(member.site.settings);
+    const [assets, chrome, figs] = await Promise.all([dashboardAssets(), siteChrome(live, token, member, 'automations'), figures(member, settings)]);
+    const saved = AUTOMATION_SECTIONS.find((section) => section.key === extra.saved)?.key;
+    return page(
+      c,
+      automationsPage({
+        assets,
+        chrome,
+        canEdit: can(member.role, 'edit_automations'),
+        values: { ...automationValues(settings), ...(extra.posted?.values ?? {}) },
+        ...(extra.posted ? { invalid: { section: extra.posted.section, errors: extra.posted.errors, general: extra.posted.general } } : {}),
+        ...(saved ? { saved } : {}),
+        figures: figs,
+        days: FIGURES_DAYS,
+        timeZones: supportedTimeZones(),
+      }),
+      extra.posted ? 422 : 200,
+    );
+  }
+
+  app.get('/sites/:siteId/automations', async (c) => {
+    const live = c.get('live');
+    const token = c.get('sessionToken');
+    if (!live || token === undefined) return toSignIn(c);
+    const member = await memberFor(c, live.user.id);
+    if (!member) return notFound(c);
+    return renderAutomations(c, live, token, member, { ...(c.req.query('saved') ? { saved: c.req.query('saved')! } : {}) });
+  });
+
+  app.post('/sites/:siteId/automations', async (c) => {
+    const checkedPost = await signedInPost(c);
+    if ('refusal' in checkedPost) return refuse(c, checkedPost.refusal);
+    const { live, token, fields } = checkedPost;
+    const member = await memberFor(c, live.user.id);
+    if (!member) return notFound(c);
+    const back = `${DASHBOARD_PATH}/sites/${member.site.id}/automations`;
+    if (!can(member.role, 'edit_automations')) return refused(c, member, 'automations', back);
+    const section = AUTOMATION_SECTIONS.find((candidate) => candidate.key === fields.section);
+    if (!section) return message(c, 404, 'Page not found', 'This form names no automation setting. Reload the page and try again.', { href: back, label: 'Back to the automations' });
+    const values = Object.fromEntries(section.fields.map((name) => [name, fields[name] ?? '']));
+    const formErrors = (errors: Record<string, string>, general: string[]) => renderAutomations(c, live, token, member, { posted: { section: section.key, values, errors, general } });
+
+    const built = automationPatch(section.key, fields);
+    if ('errors' in built) return formErrors(built.errors, []);
+    const patch = siteSettingsPatchSchema.safeParse(built.patch);
+    if (!patch.success) {
+      const { errors, general } = placeIssues(issueWords(patch.error.issues), section.fields);
+      return formErrors(errors, general);
+    }
+    try {
+      await changeSiteSettings(deps.db, member.site, patch.data, publicUrl);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'validation_failed') {
+        const { errors, general } = placeIssues((error.options.details as Array<{ path: string; message: string }>) ?? [], section.fields);
+        return formErrors(errors, general);
+      }
+      throw error;
+    }
+    deps.logger.log('info', 'site automations changed', { siteId: member.site.id, userId: live.user.id, section: section.key, requestId: c.get('requestId') });
+    return c.redirect(`${back}?saved=${section.key}#${section.key}`, 303);
+  });
+
+  // --- templates ---
+
+  app.get('/sites/:siteId/templates', async (c) => {
+    const live = c.get('live');
+    const token = c.get('sessionToken');
+    if (!live || token === undefined) return toSignIn(c);
+    const member = await memberFor(c, live.user.id);
+    if (!member) return notFound(c);
+    const settings = readSiteSettings(member.site.settings);
+    // The "another language" form is a GET: it only opens the editor, which stores nothing.
+    const key = c.req.query('key');
+    const asked = c.req.query('locale');
+    let openError: string | undefined;
+    if (key !== undefined || asked !== undefined) {
+      const locale = canonicalLocale((asked ?? '').trim());
+      if (key !== undefined && isTemplateKey(key) && locale) return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/templates/${key}/${locale}`, 303);
+      openError = locale ? 'Choose one of the templates.' : `“${asked ?? ''}” is not a language tag. Use a BCP 47 tag such as fr, de-AT or pt-BR.`;
+    }
+    const [assets, chrome] = await Promise.all([dashboardAssets(), siteChrome(live, token, member, 'templates')]);
+    return page(
+      c,
+      templateListPage({
+        assets,
+        chrome,
+        locales: listedLocales(settings),
+        defaultLocale: settings.defaultLocale,
+        customised: (key, locale) => customTemplate(settings, key, locale) !== undefined,
+        ...(openError ? { openError, openLocale: asked ?? '' } : {}),
+        ...(c.req.query('reset') !== undefined ? { resetNotice: true } : {}),
+      }),
+      openError ? 422 : 200,
+    );
+  });
+
+  async function renderEditor(
+    c: DashboardContext,
+    live: LiveSession,
+    token: string,
+    member: Member,
+    key: TemplateKey,
+    locale: string,
+    extra: { form?: TemplateForm; status?: 200 | 422; saved?: boolean } = {},
+  ) {
+    const settings = readSiteSettings(member.site.settings);
+    const stored = startingTemplate(settings, key, locale);
+    const form = extra.form ?? templateFormOf(stored);
+    const template = extra.form ? templateFromForm(form.values) : stored;
+    const preview = notificationPreview({ template, locale, origin: member.site.allowed_origins[0] ?? member.site.name, discountCode: discountFor(key, settings), publicUrl });
+    const [assets, chrome] = await Promise.all([dashboardAssets(), siteChrome(live, token, member, 'templates')]);
+    return page(
+      c,
+      templateEditorPage({
+        assets,
+        chrome,
+        key,
+        locale,
+        canEdit: can(member.role, 'edit_templates'),
+        customised: customTemplate(settings, key, locale) !== undefined,
+        form,
+        preview,
+        discountCode: discountFor(key, settings),
+        ...(extra.saved ? { saved: true } : {}),
+      }),
+      extra.status ?? 200,
+    );
+  }
+
+  /** The key and canonical locale of the address, or why it is no template page. */
+  function templateAddress(c: DashboardContext): { key: TemplateKey; locale: string } | undefined {
+    const key = c.req.param('key') ?? '';
+    const locale = canonicalLocale(c.req.param('locale') ?? '');
+    return isTemplateKey(key) && locale ? { key, locale } : undefined;
+  }
+
+  app.get('/sites/:siteId/templates/:key/:locale', async (c) => {
+    const live = c.get('live');
+    const token = c.get('sessionToken');
+    if (!live || token === undefined) return toSignIn(c);
+    const member = await memberFor(c, live.user.id);
+    if (!member) return notFound(c);
+    const address = templateAddress(c);
+    if (!address) return message(c, 404, 'Page not found', 'There is no such template.', { href: `${DASHBOARD_PATH}/sites/${member.site.id}/templates`, label: 'Back to the templates' });
+    if (address.locale !== c.req.param('locale')) return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/templates/${address.key}/${address.locale}`, 301);
+    return renderEditor(c, live, token, member, address.key, address.locale, { saved: c.req.query('saved') !== undefined });
+  });
+
+  app.post('/sites/:siteId/templates/:key/:locale', async (c) => {
+    const checkedPost = await signedInPost(c);
+    if ('refusal' in checkedPost) return refuse(c, checkedPost.refusal);
+    const { live, token, fields } = checkedPost;
+    const member = await memberFor(c, live.user.id);
+    if (!member) return notFound(c);
+    const list = `${DASHBOARD_PATH}/sites/${member.site.id}/templates`;
+    const address = templateAddress(c);
+    if (!address) return message(c, 404, 'Page not found', 'There is no such template.', { href: list, label: 'Back to the templates' });
+    const { key, locale } = address;
+    const here = `${list}/${key}/${locale}`;
+    if (!can(member.role, 'edit_templates')) return refused(c, member, 'templates', here);
+
+    if (fields.intent === 'reset') {
+      // The key goes with its last locale, so the stored settings hold no empty key.
+      const others = Object.keys(readSiteSettings(member.site.settings).templates[key] ?? {}).filter((other) => other !== locale);
+      await changeSiteSettings(deps.db, member.site, { templates: { [key]: others.length === 0 ? null : { [locale]: null } } }, publicUrl);
+      deps.logger.log('info', 'site template reset', { siteId: member.site.id, userId: live.user.id, key, locale, requestId: c.get('requestId') });
+      return c.redirect(`${list}?reset`, 303);
+    }
+
+    const values = Object.fromEntries(TEMPLATE_FIELDS.map((name) => [name, fields[name] ?? '']));
+    const template = templateFromForm(values);
+    const prefix = `templates.${key}.${locale}.`;
+    const patch = siteSettingsPatchSchema.safeParse({ templates: { [key]: { [locale]: template } } });
+    const problems = patch.success ? undefined : placeIssues(issueWords(patch.error.issues), TEMPLATE_FIELDS, prefix);
+    const form = (extra: Partial<FormState> = {}): TemplateForm => ({
+      values,
+      errors: { ...(problems?.errors ?? {}), ...(extra.errors ?? {}) },
+      general: [...(problems?.general ?? []), ...(extra.general ?? [])],
+    });
+
+    // "Preview" draws the page again from the form, stores nothing (and works without a script).
+    if (fields.intent === 'preview') return renderEditor(c, live, token, member, key, locale, { form: form() });
+    if (!patch.success) return renderEditor(c, live, token, member, key, locale, { form: form(), status: 422 });
+    try {
+      await changeSiteSettings(deps.db, member.site, patch.data, publicUrl);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'payload_too_large') {
+        const overflow = (error.options.details as { overflow?: number } | undefined)?.overflow ?? 0;
+        return renderEditor(c, live, token, member, key, locale, {
+          form: form({ errors: { body: overLimitText(overflow) } }),
+          status: 422,
+        });
+      }
+      if (error instanceof ApiError && error.code === 'validation_failed') {
+        const placed = placeIssues((error.options.details as Array<{ path: string; message: string }>) ?? [], TEMPLATE_FIELDS, prefix);
+        return renderEditor(c, live, token, member, key, locale, { form: { values, ...placed }, status: 422 });
+      }
+      throw error;
+    }
+    deps.logger.log('info', 'site template changed', { siteId: member.site.id, userId: live.user.id, key, locale, requestId: c.get('requestId') });
+    return c.redirect(`${here}?saved`, 303);
+  });
+}
+
+/** The words for a template that cannot fit a push at its longest placeholder values. */
+export function overLimitText(overflow: number): string {
+  return `Too long by ${overflow.toLocaleString('en')} byte${overflow === 1 ? '' : 's'}: with the longest product names and prices it would not fit in a push. Shorten the title, body or buttons.`;
+}
+
+let zones: string[] | undefined;
+
+/** The runtime's IANA zones for the time zone field's suggestions. */
+function supportedTimeZones(): string[] {
+  zones ??= typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  return zones;
+}

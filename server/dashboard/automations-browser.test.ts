@@ -1,0 +1,220 @@
+// The automations and templates pages in real Chromium (Debian's /usr/bin/chromium driven by
+// playwright-core): a setting refused in words then saved; a template edited with its preview
+// following the typing (the page script posting the form for a fresh server-drawn preview), the
+// byte budget going over, then saved. Every page is checked with axe-core (no serious or critical
+// violation), must log no error and no CSP violation, must not scroll sideways at 390 px, and is
+// photographed at 1280 and 390 px into the test artifacts (dashboard/).
+import { serve } from '@hono/node-server';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../app.ts';
+import { startSession } from '../accounts/sessions.ts';
+import { parseConfig } from '../config.ts';
+import { upsertMembership } from '../db/memberships.ts';
+import { findSiteById } from '../db/sites.ts';
+import { insertUser } from '../db/users.ts';
+import { memoryLogger } from '../logger.ts';
+import { createSite, type CreatedSite } from '../sites/create-site.ts';
+import { readSiteSettings } from '../sites/site-settings.ts';
+import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+
+const missing = chromiumMissing();
+if (missing) console.warn(`automations browser tests skipped: ${missing}`);
+
+const WIDTHS = [1280, 390] as const;
+
+let database: TestDatabase;
+let server: Server;
+let origin: string;
+let site: CreatedSite;
+let browser: ChromiumProfile;
+let page: Page;
+let shotsDir: string;
+let axeSource: string;
+const problems: string[] = [];
+
+async function startServer(): Promise<void> {
+  let app: App | undefined;
+  server = serve({
+    fetch: (request, env) => (app ? app.fetch(request, env) : new Response('starting', { status: 503 })),
+    port: 0,
+    hostname: '127.0.0.1',
+  }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  app = createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' });
+}
+
+async function checkAccessibility(name: string): Promise<void> {
+  // Evaluated through the DevTools Protocol, which the page's CSP does not govern.
+  await page.evaluate(axeSource);
+  const { rulesRun, violations }: { rulesRun: number; violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> } = await page.evaluate(async () => {
+    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
+    return {
+      rulesRun: result.passes.length + result.violations.length + result.incomplete.length,
+      violations: result.violations.map((violation: any) => ({ id: violation.id, impact: violation.impact, help: violation.help, nodes: violation.nodes.map((node: any) => ({ target: node.target })) })),
+    };
+  });
+  expect(rulesRun, `${name}: axe rules applied`).toBeGreaterThan(10);
+  const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  expect(serious, `${name}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
+}
+
+async function checkPage(name: string): Promise<void> {
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+    await page.screenshot({ path: join(shotsDir, `${name}-${width}.png`), fullPage: true });
+    const scrollWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
+    expect(scrollWidth, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(width);
+    await checkAccessibility(`${name} at ${width} px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  expect(problems, `${name}: errors in the page`).toEqual([]);
+}
+
+async function cspViolations(): Promise<string[]> {
+  return page.evaluate(() => (globalThis as any).__cspViolations as string[]);
+}
+
+/** A month of a trigger's pushes as the delivery worker and the order attribution would leave them. */
+async function seedPushes(source: string, sent: number, clicked: number, orders: number[]) {
+  const created = new Date(Date.now() - 3 * 24 * 60 * 60 * 1000);
+  const notification = await database.db
+    .insertInto('notifications')
+    .values({ site_id: site.id, source, kind: 'marketing', content: JSON.stringify({ title: 'A push', body: '', url: 'https://shop.example/', tag: 't' }), audience: JSON.stringify({ trigger: source }), ttl_seconds: 3600, trigger_key: crypto.randomUUID(), created_at: created })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const ids: string[] = [];
+  for (let i = 0; i < sent; i += 1) {
+    const row = await database.db
+      .insertInto('deliveries')
+      .values({ notification_id: notification.id, subscription_id: null, endpoint: `https://push.example/${i}-${crypto.randomUUID()}`, report_token: crypto.randomUUID(), status: 'sent', due_at: created, sent_at: created, created_at: created, updated_at: created })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    ids.push(row.id);
+  }
+  for (const id of ids.slice(0, clicked)) await database.db.insertInto('interactions').values({ delivery_id: id, notification_id: notification.id, type: 'clicked', action: '', created_at: created }).execute();
+  for (const [i, value] of orders.entries()) {
+    await database.db.insertInto('conversions').values({ site_id: site.id, order_id: `o-${i}-${source}`, notification_id: notification.id, delivery_id: ids[i]!, value, currency: 'EUR', source: 'server', created_at: created }).execute();
+  }
+}
+
+describe.skipIf(missing !== undefined)('the automations and templates pages in Chromium', { timeout: 180_000 }, () => {
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await startServer();
+    site = await createSite(database.db, { name: 'Lamps <b>&</b> more', origins: ['https://shop.example'] }, undefined);
+    const user = await insertUser(database.db, { email: 'editor@shop.example', name: 'Eda <i>Editor</i>', passwordHash: null }, new Date());
+    await upsertMembership(database.db, { userId: user!.id, siteId: site.id, role: 'editor' }, new Date());
+    await seedPushes('cart_reminder', 48, 11, [54.9, 120, 32.5]);
+    await seedPushes('price_drop', 20, 6, [89]);
+    shotsDir = join(await artifactsDir(), 'dashboard');
+    await mkdir(shotsDir, { recursive: true });
+    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    browser = await launchChromium();
+    page = browser.page;
+    const { token } = await startSession(database.db, { userId: user!.id }, new Date());
+    await browser.context.addCookies([{ name: 'pushcart-session', value: token, url: origin }]);
+    await browser.context.addInitScript(() => {
+      const g = globalThis as any;
+      g.__cspViolations = [];
+      g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
+    });
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      // A form answered 422 with its problems is logged as a failed load of the document itself.
+      const documentStatus = message.text().startsWith('Failed to load resource') && message.location().url === page.url();
+      if (!documentStatus) problems.push(`console.error: ${message.text()} (${message.location().url})`);
+    });
+    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await database?.destroy();
+  });
+
+  it('the automations page: figures beside each form, a refusal in words, then Saved', async () => {
+    await page.goto(`${origin}/dashboard/sites/${site.id}/automations`);
+    await page.getByRole('heading', { name: 'Automations', level: 1 }).waitFor();
+    const cart = page.locator('#cart-reminders');
+    expect(await cart.locator('.figures dd').first().textContent()).toBe('48');
+    expect(await cart.locator('.figures').textContent()).toContain('€207.40');
+    await checkPage('automations');
+
+    await page.getByLabel('Smallest drop worth a push').fill('95');
+    await page.getByRole('button', { name: 'Save price drops' }).click();
+    await page.locator('#f-priceDrop-thresholdPercent-error').waitFor();
+    expect(await page.locator('#f-priceDrop-thresholdPercent-error').textContent()).toBe('Must be 90 or less.');
+    await checkPage('automations-error');
+
+    await page.getByLabel('Smallest drop worth a push').fill('12.5');
+    await page.getByRole('button', { name: 'Save price drops' }).click();
+    await page.getByText('Saved. Price drops use the new settings from now on.').waitFor();
+    expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).priceDrop.thresholdPercent).toBe(12.5);
+    expect(await cspViolations()).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it('a template edited with its preview following the typing, over budget, then saved', async () => {
+    await page.goto(`${origin}/dashboard/sites/${site.id}/templates`);
+    await page.getByRole('heading', { name: 'Templates', level: 1 }).waitFor();
+    await checkPage('templates');
+
+    await page.getByRole('link', { name: 'Edit Price drop, en' }).click();
+    await page.getByRole('heading', { name: /Price drop/, level: 1 }).waitFor();
+    const windowsTitle = page.locator('#notification-preview .toast.win .n-title');
+    expect(await windowsTitle.textContent()).toBe('Merino wool sweater is now $69.00');
+    await checkPage('template-editor');
+
+    // Typing: the page script posts the form and puts the server's preview in place, no reload.
+    const marker = await page.evaluate(() => ((globalThis as any).__samePage = true));
+    expect(marker).toBe(true);
+    await page.getByLabel('Title').fill('{{price.percent}} off <b>{{product.name}}</b>');
+    await page.getByLabel('Text').fill('Was {{price.old}}, now {{price.new}}.\nOnly while stocks last.');
+    await page.getByLabel('Button 1 label').fill('See it');
+    await page.getByLabel('Button 1 id').fill('view');
+    await expect.poll(() => windowsTitle.textContent()).toBe('22% off <b>Merino wool sweater</b>');
+    await expect.poll(() => page.locator('#notification-preview .toast.android .android-actions').textContent()).toBe('See it');
+    expect(await page.locator('#notification-preview .toast.mac .n-body').textContent()).toBe('Was $89.00, now $69.00.\nOnly while stocks last.');
+    expect(await page.evaluate(() => (globalThis as any).__samePage)).toBe(true);
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.locator('.preview-card').screenshot({ path: join(shotsDir, `template-preview-${width}.png`) });
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await checkPage('template-editor-typed');
+
+    // Far too long: the budget says by how much before anything is saved.
+    await page.getByLabel('Text').fill(`${'{{product.name}} '.repeat(12)}${'ü'.repeat(700)}`);
+    await expect.poll(() => page.locator('#byte-budget').textContent()).toMatch(/[\d,]+ bytes too long\./);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(/Too long by [\d,]+ bytes/).first().waitFor();
+    expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).templates).toEqual({});
+    await checkPage('template-editor-too-long');
+
+    await page.getByLabel('Text').fill('Was {{price.old}}, now {{price.new}}.');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved. The next pushes use this text.').waitFor();
+    expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).templates).toEqual({
+      price_drop: { en: { title: '{{price.percent}} off <b>{{product.name}}</b>', body: 'Was {{price.old}}, now {{price.new}}.', actions: [{ action: 'view', title: 'See it' }] } },
+    });
+    await checkPage('template-editor-saved');
+    expect(await cspViolations()).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});

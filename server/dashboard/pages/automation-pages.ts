@@ -1,0 +1,442 @@
+/**
+ * The automations page (one form per automation and per shared sending rule, each beside its last
+ * 30 days) and the template pages (the list per key and locale, the editor with its notification
+ * preview in three looks). Every value is put in through hono/html, which escapes it.
+ */
+import { html } from 'hono/html';
+import type { Role } from '../../db/database.ts';
+import type { HoldoutComparison } from '../../db/stats.ts';
+import { MAX_ACTIONS } from '../../../service-worker/src/contract.ts';
+import { MAX_ACTION_TITLE_CHARS, MAX_BODY_CHARS, MAX_TITLE_CHARS, TEMPLATE_KEYS, type TemplateKey } from '../../sites/template-settings.ts';
+import type { DashboardAssets } from '../assets/assets.ts';
+import { assetUrl, appPage, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
+import { sampleValues, TEMPLATE_LABELS, type NotificationPreview } from '../notification-preview.ts';
+
+export type AutomationSection = 'cart-reminders' | 'price-drop' | 'back-in-stock' | 'frequency-cap' | 'quiet-hours';
+
+/** Each form of the page and the fields it posts (named by their settings path). */
+export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title: string; fields: readonly string[] }> = [
+  {
+    key: 'cart-reminders',
+    title: 'Cart reminders',
+    fields: [
+      'cartReminders.enabled',
+      'cartReminders.steps.0.delayMinutes',
+      'cartReminders.steps.0.discountCode',
+      'cartReminders.secondStep',
+      'cartReminders.steps.1.delayMinutes',
+      'cartReminders.steps.1.discountCode',
+      'cartReminders.holdoutPercent',
+    ],
+  },
+  { key: 'price-drop', title: 'Price drops', fields: ['priceDrop.enabled', 'priceDrop.thresholdPercent', 'priceDrop.renotifyWindowHours', 'priceDrop.holdoutPercent'] },
+  { key: 'back-in-stock', title: 'Back in stock', fields: ['backInStock.enabled', 'backInStock.holdoutPercent'] },
+  { key: 'frequency-cap', title: 'Frequency cap', fields: ['engagement.frequencyCap.marketingPer24h'] },
+  { key: 'quiet-hours', title: 'Quiet hours and time zone', fields: ['engagement.quietHours.enabled', 'engagement.quietHours.start', 'engagement.quietHours.end', 'engagement.defaultTimeZone'] },
+];
+
+export interface FormState {
+  /** Problems per field name, in words. */
+  errors: Record<string, string>;
+  /** Problems of the form as a whole. */
+  general: string[];
+}
+
+export interface TemplateForm extends FormState {
+  values: Record<string, string>;
+}
+
+export interface TriggerFigures {
+  sent: number;
+  clicked: number;
+  converted: number;
+  revenue: Record<string, number>;
+  holdoutPercent: number;
+  comparison: HoldoutComparison | undefined;
+}
+
+export type AutomationFigures = Record<'cartReminders' | 'priceDrop' | 'backInStock', TriggerFigures>;
+
+type SiteChrome = SignedInChrome & { site: { id: string; name: string; role: Role } };
+
+const fieldId = (name: string) => `f-${name.replace(/\./g, '-')}`;
+
+interface FieldContext {
+  values: Record<string, string>;
+  errors: Record<string, string>;
+  disabled: boolean;
+}
+
+/** A one-line input with its label, help and problem (linked by aria-describedby). */
+function input(context: FieldContext, name: string, label: string, options: { help?: string; suffix?: string; inputmode?: 'decimal' | 'numeric'; size?: 'short' | 'medium'; list?: string; placeholder?: string } = {}): Html {
+  const id = fieldId(name);
+  const error = context.errors[name];
+  const described = [options.help ? `${id}-help` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  return html`<div class="field${options.size ? ` field-${options.size}` : ''}">
+<label for="${id}">${label}</label>
+<div class="input-row"><input id="${id}" name="${name}" type="text" value="${context.values[name] ?? ''}"${options.inputmode ? html` inputmode="${options.inputmode}"` : ''}${options.list ? html` list="${options.list}"` : ''}${options.placeholder ? html` placeholder="${options.placeholder}"` : ''}${described ? html` aria-describedby="${described}"` : ''}${error ? html` aria-invalid="true"` : ''}${context.disabled ? html` disabled` : ''}>${options.suffix ? html`<span class="suffix">${options.suffix}</span>` : ''}</div>
+${error ? html`<p class="field-error" id="${id}-error">${error}</p>` : ''}
+${options.help ? html`<p class="help" id="${id}-help">${options.help}</p>` : ''}
+</div>`;
+}
+
+function checkbox(context: FieldContext, name: string, label: string, help?: string): Html {
+  const id = fieldId(name);
+  const error = context.errors[name];
+  return html`<div class="field check">
+<input id="${id}" name="${name}" type="checkbox" value="on"${context.values[name] === 'on' ? html` checked` : ''}${help ? html` aria-describedby="${id}-help"` : ''}${context.disabled ? html` disabled` : ''}>
+<label for="${id}">${label}</label>
+${help ? html`<p class="help" id="${id}-help">${help}</p>` : ''}
+${error ? html`<p class="field-error">${error}</p>` : ''}
+</div>`;
+}
+
+function count(value: number): string {
+  return value.toLocaleString('en');
+}
+
+function percentOf(part: number, whole: number): string {
+  return whole > 0 ? `${Math.round((part / whole) * 1000) / 10} %` : '—';
+}
+
+function money(revenue: Record<string, number>): string {
+  const entries = Object.entries(revenue).filter(([, amount]) => amount > 0);
+  if (entries.length === 0) return '—';
+  return entries
+    .map(([currency, amount]) => {
+      try {
+        return new Intl.NumberFormat('en', { style: 'currency', currency }).format(amount);
+      } catch {
+        return `${amount.toFixed(2)} ${currency}`;
+      }
+    })
+    .join(' · ');
+}
+
+/** The holdout comparison in plain words, or why there is none. */
+export function liftReading(name: string, figures: TriggerFigures): string {
+  const comparison = figures.comparison;
+  if (comparison && comparison.lift !== null && comparison.sent.orderRate !== null && comparison.heldOut.orderRate !== null) {
+    const lift = Math.round(comparison.lift * 100);
+    const sentRate = `${Math.round(comparison.sent.orderRate * 1000) / 10} %`;
+    const heldRate = `${Math.round(comparison.heldOut.orderRate * 1000) / 10} %`;
+    const direction = lift === 0 ? 'as many orders as' : `${Math.abs(lift)} % ${lift > 0 ? 'more' : 'fewer'} orders than`;
+    return `${name} brought ${direction} the held-out group: ${sentRate} of ${count(comparison.sent.subscribers)} shoppers ordered, against ${heldRate} of ${count(comparison.heldOut.subscribers)} held out.`;
+  }
+  if (figures.holdoutPercent === 0 && !(comparison && comparison.heldOut.subscribers > 0)) return 'No holdout: hold out a share of shoppers to measure how many orders this brings.';
+  return 'Not enough data yet to compare with the held-out group.';
+}
+
+function figuresPanel(id: string, name: string, figures: TriggerFigures, days: number): Html {
+  return html`<aside class="figures" aria-labelledby="${id}-figures">
+<h3 id="${id}-figures">Last ${days} days</h3>
+<dl>
+<div><dt>Sent</dt><dd>${count(figures.sent)}</dd></div>
+<div><dt>Clicked</dt><dd>${count(figures.clicked)} <span class="rate">${percentOf(figures.clicked, figures.sent)}</span></dd></div>
+<div><dt>Orders</dt><dd>${count(figures.converted)} <span class="rate">${percentOf(figures.converted, figures.sent)}</span></dd></div>
+<div><dt>Revenue</dt><dd>${money(figures.revenue)}</dd></div>
+</dl>
+<p class="lift">${liftReading(name, figures)}</p>
+</aside>`;
+}
+
+function holdoutField(context: FieldContext, name: string): Html {
+  return input(context, name, 'Holdout', {
+    suffix: '% of shoppers',
+    inputmode: 'decimal',
+    size: 'short',
+    help: 'This share of shoppers, picked at random, gets no push, so the lift can be measured. 0 turns the holdout off; 5–10 % is common.',
+  });
+}
+
+export function automationsPage(input_: {
+  assets: DashboardAssets;
+  chrome: SiteChrome;
+  canEdit: boolean;
+  values: Record<string, string>;
+  /** The section posted with problems, and what they are. */
+  invalid?: { section: AutomationSection } & FormState;
+  saved?: AutomationSection;
+  figures: AutomationFigures;
+  days: number;
+  timeZones: string[];
+}): Html {
+  const { chrome, canEdit, values, invalid, saved, figures, days } = input_;
+  const action = `${DASHBOARD_PATH}/sites/${chrome.site.id}/automations`;
+  const context = (section: AutomationSection): FieldContext => ({ values, errors: invalid?.section === section ? invalid.errors : {}, disabled: !canEdit });
+  const isOn = (name: string) => values[name] === 'on';
+
+  const form = (section: AutomationSection, fields: Html, figuresHtml?: Html) => {
+    const title = AUTOMATION_SECTIONS.find((candidate) => candidate.key === section)!.title;
+    const problems = invalid?.section === section ? invalid : undefined;
+    const formHtml = html`<form method="post" action="${action}" novalidate class="automation-form">
+${csrfField(chrome.csrfToken)}
+<input type="hidden" name="section" value="${section}">
+${saved === section ? notice('success', `Saved. ${title} use the new settings from now on.`) : ''}
+${problems ? notice('error', html`<p>Nothing was saved: ${Object.keys(problems.errors).length + problems.general.length === 1 ? 'one setting needs' : 'some settings need'} a change.</p>${problems.general.length > 0 ? html`<ul>${problems.general.map((text) => html`<li>${text}</li>`)}</ul>` : ''}`) : ''}
+${fields}
+${canEdit ? html`<div class="card-footer"><button class="button" type="submit">Save ${title.toLowerCase()}</button></div>` : ''}
+</form>`;
+    return figuresHtml ? html`<div class="automation-grid">${formHtml}${figuresHtml}</div>` : formHtml;
+  };
+
+  const state = (on: boolean) => html`<span class="badge ${on ? 'on' : 'off'}">${on ? 'On' : 'Off'}</span>`;
+  const cart = context('cart-reminders');
+  const price = context('price-drop');
+  const stock = context('back-in-stock');
+  const cap = context('frequency-cap');
+  const quiet = context('quiet-hours');
+
+  const body = html`<div class="page-header">
+<h1>Automations</h1>
+<p>Pushes Pushcart sends by itself when shoppers leave a cart, a price falls or a product returns. Their texts are on the <a href="${DASHBOARD_PATH}/sites/${chrome.site.id}/templates">templates</a> page.</p>
+</div>
+${canEdit ? '' : notice('info', `Your role (${chrome.site.role}) can see the automations but not change them.`)}
+<section class="card automation" id="cart-reminders" aria-labelledby="cart-reminders-title">
+<div class="automation-head"><h2 id="cart-reminders-title">Cart reminders</h2>${state(isOn('cartReminders.enabled'))}</div>
+<p class="lede">One or two pushes to a shopper who left items in the cart, counted from the cart’s last change. An order stops them.</p>
+${form(
+  'cart-reminders',
+  html`${checkbox(cart, 'cartReminders.enabled', 'Send cart reminders')}
+<fieldset class="step"><legend>First reminder</legend>
+${input(cart, 'cartReminders.steps.0.delayMinutes', 'Send after', { suffix: 'minutes', inputmode: 'numeric', size: 'short', help: 'At least 5. 60 is an hour, 1440 a day.' })}
+${input(cart, 'cartReminders.steps.0.discountCode', 'Discount code', { size: 'medium', help: 'Optional; shown where the template says {{discount.code}}.' })}
+</fieldset>
+<fieldset class="step"><legend>Second reminder</legend>
+${checkbox(cart, 'cartReminders.secondStep', 'Send a second reminder')}
+${input(cart, 'cartReminders.steps.1.delayMinutes', 'Send after', { suffix: 'minutes', inputmode: 'numeric', size: 'short', help: 'Later than the first; 1440 is a day.' })}
+${input(cart, 'cartReminders.steps.1.discountCode', 'Discount code', { size: 'medium', help: 'Optional; a code here often wins back a hesitant shopper.' })}
+</fieldset>
+${holdoutField(cart, 'cartReminders.holdoutPercent')}`,
+  figuresPanel('cart-reminders', 'Cart reminders', figures.cartReminders, days),
+)}
+</section>
+<section class="card automation" id="price-drop" aria-labelledby="price-drop-title">
+<div class="automation-head"><h2 id="price-drop-title">Price drops</h2>${state(isOn('priceDrop.enabled'))}</div>
+<p class="lede">A push when a product a shopper viewed or watches gets cheaper.</p>
+${form(
+  'price-drop',
+  html`${checkbox(price, 'priceDrop.enabled', 'Send price drop pushes')}
+${input(price, 'priceDrop.thresholdPercent', 'Smallest drop worth a push', { suffix: '% of the price', inputmode: 'decimal', size: 'short', help: 'From 0.1 to 90. A shopper’s own target price, when set, wins.' })}
+${input(price, 'priceDrop.renotifyWindowHours', 'Quiet after a push for', { suffix: 'hours', inputmode: 'numeric', size: 'short', help: 'Within this time a shopper hears of the same product again only if the price falls further. 168 is a week.' })}
+${holdoutField(price, 'priceDrop.holdoutPercent')}`,
+  figuresPanel('price-drop', 'Price drops', figures.priceDrop, days),
+)}
+</section>
+<section class="card automation" id="back-in-stock" aria-labelledby="back-in-stock-title">
+<div class="automation-head"><h2 id="back-in-stock-title">Back in stock</h2>${state(isOn('backInStock.enabled'))}</div>
+<p class="lede">A push when a product a shopper asked about is available again.</p>
+${form('back-in-stock', html`${checkbox(stock, 'backInStock.enabled', 'Send back in stock pushes')}${holdoutField(stock, 'backInStock.holdoutPercent')}`, figuresPanel('back-in-stock', 'Back in stock pushes', figures.backInStock, days))}
+</section>
+<h2 class="group-title">Rules for every push</h2>
+<section class="card" id="frequency-cap" aria-labelledby="frequency-cap-title">
+<h2 id="frequency-cap-title">Frequency cap</h2>
+<p class="lede">The most marketing pushes one shopper gets in any 24 hours; the rest wait or are dropped.</p>
+${form('frequency-cap', input(cap, 'engagement.frequencyCap.marketingPer24h', 'At most', { suffix: 'pushes per 24 hours', inputmode: 'numeric', size: 'short', help: '0 to 100; 0 sends no marketing pushes at all.' }))}
+</section>
+<section class="card" id="quiet-hours" aria-labelledby="quiet-hours-title">
+<h2 id="quiet-hours-title">Quiet hours and time zone</h2>
+<p class="lede">No pushes at night in the shopper’s own time; what falls due then goes when the quiet hours end.</p>
+${form(
+  'quiet-hours',
+  html`${checkbox(quiet, 'engagement.quietHours.enabled', 'Keep quiet hours')}
+<div class="field-pair">
+${input(quiet, 'engagement.quietHours.start', 'From', { size: 'short', placeholder: '21:00', help: 'HH:MM, 24-hour clock.' })}
+${input(quiet, 'engagement.quietHours.end', 'Until', { size: 'short', placeholder: '09:00', help: 'May be on the next day.' })}
+</div>
+${input(quiet, 'engagement.defaultTimeZone', 'Time zone for shoppers whose browser sent none', { size: 'medium', list: 'time-zones', help: 'An IANA name such as Europe/Berlin or America/New_York.' })}
+<datalist id="time-zones">${input_.timeZones.map((zone) => html`<option value="${zone}"></option>`)}</datalist>`,
+)}
+</section>`;
+  return appPage({ title: `Automations · ${chrome.site.name}`, assets: input_.assets, chrome: { ...chrome, current: 'automations' }, body });
+}
+
+// --- templates ---
+
+function templatesPath(siteId: string): string {
+  return `${DASHBOARD_PATH}/sites/${siteId}/templates`;
+}
+
+export function templateListPage(input_: {
+  assets: DashboardAssets;
+  chrome: SiteChrome;
+  locales: string[];
+  defaultLocale: string;
+  customised: (key: TemplateKey, locale: string) => boolean;
+  openError?: string;
+  openLocale?: string;
+  resetNotice?: boolean;
+}): Html {
+  const { chrome } = input_;
+  const base = templatesPath(chrome.site.id);
+  const body = html`<div class="page-header">
+<h1>Templates</h1>
+<p>The texts of the automatic pushes, per language. A shopper gets the text in their browser’s language, else in ${input_.defaultLocale} (the shop’s default), else the built-in English text.</p>
+</div>
+${input_.resetNotice ? notice('success', 'The template is back to the built-in text.') : ''}
+${TEMPLATE_KEYS.map(
+  (key) => html`<section class="card template-key" aria-labelledby="key-${key.replace('.', '-')}">
+<h2 id="key-${key.replace('.', '-')}">${TEMPLATE_LABELS[key].name}</h2>
+<p class="meta">${TEMPLATE_LABELS[key].when} <code>${key}</code></p>
+<ul class="locale-list">
+${input_.locales.map((locale) => {
+  const own = input_.customised(key, locale);
+  return html`<li><a href="${base}/${key}/${locale}"><span class="locale">${locale}</span><span class="badge ${own ? 'custom' : 'builtin'}">${own ? 'Customised' : 'Built-in'}</span><span class="edit">Edit<span class="visually-hidden"> ${TEMPLATE_LABELS[key].name}, ${locale}</span></span></a></li>`;
+})}
+</ul>
+</section>`,
+)}
+<section class="card" aria-labelledby="another-title">
+<h2 id="another-title">Another language</h2>
+<p class="lede">Write a template for a language not listed above.</p>
+${input_.openError ? notice('error', input_.openError) : ''}
+<form method="get" action="${base}" class="inline-form">
+<div class="field"><label for="open-key">Template</label><select id="open-key" name="key">${TEMPLATE_KEYS.map((key) => html`<option value="${key}">${TEMPLATE_LABELS[key].name}</option>`)}</select></div>
+<div class="field field-short"><label for="open-locale">Language tag</label><input id="open-locale" name="locale" type="text" value="${input_.openLocale ?? ''}" placeholder="fr" aria-describedby="open-locale-help"${input_.openError ? html` aria-invalid="true"` : ''}><p class="help" id="open-locale-help">Such as fr, de-AT, pt-BR.</p></div>
+<div class="field"><button class="button secondary" type="submit">Open</button></div>
+</form>
+</section>`;
+  return appPage({ title: `Templates · ${chrome.site.name}`, assets: input_.assets, chrome: { ...chrome, current: 'templates' }, body });
+}
+
+/** A product picture for the preview (the real one comes from the shop's catalogue): an inline SVG, allowed by the CSP's img-src data:. */
+const SAMPLE_IMAGE = `data:image/svg+xml,${encodeURIComponent(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 360 180"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#e8e4dc"/><stop offset="1" stop-color="#d6cfc2"/></linearGradient></defs><rect width="360" height="180" fill="url(#g)"/><path d="M150 40l-38 16-22 40 20 10 14-22v76h112V84l14 22 20-10-22-40-38-16c-4 12-16 20-30 20s-26-8-30-20z" fill="#7a8f6a"/><path d="M150 40c4 12 16 20 30 20s26-8 30-20" fill="none" stroke="#5f7352" stroke-width="4"/><path d="M124 150h112" stroke="#5f7352" stroke-width="6"/></svg>',
+)}`;
+
+function siteInitial(host: string): string {
+  const letter = host.replace(/^www\./, '').match(/[\p{L}\p{N}]/u)?.[0] ?? '?';
+  return letter.toUpperCase();
+}
+
+/** The notification in three looks, as the browser and system would draw it. */
+export function previewPanel(preview: NotificationPreview): Html {
+  const { message, host } = preview;
+  const actions = message.actions ?? [];
+  const initial = siteInitial(host);
+  const icon = (extra: string) => html`<span class="site-icon ${extra}" aria-hidden="true">${initial}</span>`;
+  const image = html`<img class="n-image" src="${SAMPLE_IMAGE}" alt="">`;
+  const over = preview.bytesLeft < 0;
+  return html`<div class="budget ${over ? 'over' : 'ok'}" id="byte-budget">
+<p>${over
+    ? html`<strong>${count(-preview.bytesLeft)} bytes too long.</strong> With the longest product names and prices this push would be ${count(preview.bytes)} bytes; a push holds ${count(preview.limit)}.`
+    : html`<strong>${count(preview.bytesLeft)} bytes left</strong> of ${count(preview.limit)}, counted with the longest product names and prices.`}</p>
+<meter min="0" max="${preview.limit}" low="${Math.round(preview.limit * 0.8)}" high="${Math.round(preview.limit * 0.95)}" optimum="0" value="${Math.min(preview.bytes, preview.limit)}" aria-label="Bytes used of the push">${count(preview.bytes)} of ${count(preview.limit)} bytes</meter>
+</div>
+<div class="looks">
+<figure class="look">
+<figcaption>Chrome on Windows</figcaption>
+<div class="toast win">
+<div class="win-app"><span class="chrome-logo" aria-hidden="true"></span><span>Google Chrome</span><span class="win-controls" aria-hidden="true">···&#8195;✕</span></div>
+<div class="win-main">${icon('win-icon')}<div class="n-text"><p class="n-title">${message.title}</p><p class="n-body">${message.body}</p><p class="n-origin">${host}</p></div></div>
+${image}
+${actions.length > 0 ? html`<div class="win-actions">${actions.map((action) => html`<span class="win-button">${action.title}</span>`)}</div>` : ''}
+</div>
+</figure>
+<figure class="look">
+<figcaption>Chrome on macOS</figcaption>
+<div class="toast mac">
+<span class="chrome-logo mac-app" aria-hidden="true"></span>
+<div class="n-text"><p class="n-title">${message.title}</p><p class="n-origin">${host}</p><p class="n-body">${message.body}</p></div>
+${icon('mac-icon')}
+${actions.length > 0 ? html`<span class="mac-options" aria-hidden="true">Options ⌄</span>` : ''}
+</div>
+${actions.length > 0 ? html`<p class="look-note">The buttons are under Options: ${actions.map((action, i) => html`${i > 0 ? ', ' : ''}“${action.title}”`)}. macOS shows no large image.</p>` : html`<p class="look-note">macOS shows no large image.</p>`}
+</figure>
+<figure class="look">
+<figcaption>Chrome on Android</figcaption>
+<div class="toast android">
+<div class="android-head"><span class="chrome-badge" aria-hidden="true"></span><span>Chrome · ${host} · now</span><span class="android-chevron" aria-hidden="true">⌃</span></div>
+<div class="android-main"><div class="n-text"><p class="n-title">${message.title}</p><p class="n-body">${message.body}</p></div>${icon('android-icon')}</div>
+${image}
+${actions.length > 0 ? html`<div class="android-actions">${actions.map((action) => html`<span>${action.title}</span>`)}</div>` : ''}
+</div>
+</figure>
+</div>`;
+}
+
+export function templateEditorPage(input_: {
+  assets: DashboardAssets;
+  chrome: SiteChrome;
+  key: TemplateKey;
+  locale: string;
+  canEdit: boolean;
+  customised: boolean;
+  form: TemplateForm;
+  preview: NotificationPreview;
+  discountCode: string | undefined;
+  saved?: boolean;
+}): Html {
+  const { chrome, key, locale, form, canEdit } = input_;
+  const base = templatesPath(chrome.site.id);
+  const action = `${base}/${key}/${locale}`;
+  const context: FieldContext = { values: form.values, errors: form.errors, disabled: !canEdit };
+  const label = TEMPLATE_LABELS[key];
+  const problems = Object.keys(form.errors).length + form.general.length;
+  const bodyId = fieldId('body');
+  const bodyError = form.errors.body;
+
+  const fields = html`${input(context, 'title', 'Title', { help: `One line, up to ${MAX_TITLE_CHARS} characters. Systems cut long titles.` })}
+<div class="field">
+<label for="${bodyId}">Text</label>
+<textarea id="${bodyId}" name="body" rows="4" aria-describedby="${bodyId}-help${bodyError ? ` ${bodyId}-error` : ''}"${bodyError ? html` aria-invalid="true"` : ''}${canEdit ? '' : html` disabled`}>${form.values.body ?? ''}</textarea>
+${bodyError ? html`<p class="field-error" id="${bodyId}-error">${bodyError}</p>` : ''}
+<p class="help" id="${bodyId}-help">Up to ${MAX_BODY_CHARS} characters. A line whose placeholders are all empty is left out.</p>
+</div>
+<fieldset class="buttons-fieldset"><legend>Buttons <span class="meta">(optional, at most ${MAX_ACTIONS}; each opens the product or cart)</span></legend>
+${Array.from({ length: MAX_ACTIONS }, (_, i) => html`<div class="field-pair">
+${input(context, `actions.${i}.title`, `Button ${i + 1} label`, { size: 'medium', help: `Up to ${MAX_ACTION_TITLE_CHARS} characters.` })}
+${input(context, `actions.${i}.action`, `Button ${i + 1} id`, { size: 'medium', help: 'Letters, digits, _ or -; reported with clicks.' })}
+</div>`)}
+</fieldset>`;
+
+  const body = html`<div class="page-header">
+<p class="crumb"><a href="${base}">Templates</a> ›</p>
+<h1>${label.name} <span class="locale-tag">${locale}</span></h1>
+<p>${label.when} ${input_.customised ? 'This shop’s own text.' : 'Built-in text: saving makes it this shop’s own.'}</p>
+</div>
+${input_.saved ? notice('success', 'Saved. The next pushes use this text.') : ''}
+${problems > 0
+  ? notice('error', html`<p>${problems === 1 ? 'One thing needs' : 'Some things need'} a change before this can be saved.</p>${form.general.length > 0 ? html`<ul>${form.general.map((text) => html`<li>${text}</li>`)}</ul>` : ''}`)
+  : ''}
+${canEdit ? '' : notice('info', `Your role (${chrome.site.role}) can see the templates but not change them.`)}
+<div class="template-layout">
+<section class="card template-form" aria-labelledby="template-form-title">
+<h2 id="template-form-title">Wording</h2>
+${canEdit
+  ? html`<form method="post" action="${action}" novalidate data-live-preview="notification-preview">
+${csrfField(chrome.csrfToken)}
+${fields}
+<div class="card-footer"><button class="button" type="submit" name="intent" value="save">Save</button><button class="button secondary" type="submit" name="intent" value="preview">Preview</button></div>
+</form>`
+  : fields}
+</section>
+<section class="card preview-card" aria-labelledby="preview-title">
+<h2 id="preview-title">What a shopper sees</h2>
+<p class="meta">With sample values for a shopper in ${locale}. The picture is the product’s own image from your catalogue. Long texts are cut as the systems cut them: about 4 lines on Windows, 2 on macOS, 7 on Android.</p>
+<div id="notification-preview">${previewPanel(input_.preview)}</div>
+</section>
+</div>
+<section class="card" aria-labelledby="placeholders-title">
+<h2 id="placeholders-title">Placeholders</h2>
+<p class="lede">Type these in the title, text or button labels; each is filled in per shopper.</p>
+<div class="table-scroll"><table class="placeholders">
+<thead><tr><th scope="col">Placeholder</th><th scope="col">What it becomes</th><th scope="col">Sample</th></tr></thead>
+<tbody>${sampleValues(key, locale, input_.discountCode).map(
+    (row) => html`<tr><td><code>{{${row.name}}}</code></td><td>${row.meaning}</td><td>${row.sample === '' ? html`<span class="meta">${row.name === 'discount.code' ? 'Empty: no code for this reminder step (set one on the Automations page)' : '(empty)'}</span>` : row.sample}</td></tr>`,
+  )}</tbody>
+</table></div>
+</section>
+${canEdit && input_.customised
+  ? html`<section class="card" aria-labelledby="reset-title">
+<h2 id="reset-title">Back to the built-in text</h2>
+<p class="lede">Deletes this shop’s ${locale} text for ${label.name.toLowerCase()}; shoppers then get the built-in one.</p>
+<form method="post" action="${action}">${csrfField(chrome.csrfToken)}<button class="button danger" type="submit" name="intent" value="reset">Use the built-in text</button></form>
+</section>`
+  : ''}
+${canEdit ? html`<script src="${assetUrl(input_.assets.pageScripts.get(PREVIEW_SCRIPT_KEY)!.name)}" defer></script>` : ''}`;
+  return appPage({ title: `${label.name} (${locale}) · Templates · ${chrome.site.name}`, assets: input_.assets, chrome: { ...chrome, current: 'templates' }, body });
+}
+
+/** The live-preview script's entry in the assets' byName map, found by its stem. */
+export const PREVIEW_SCRIPT_KEY = 'template-preview';
