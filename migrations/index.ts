@@ -9,6 +9,7 @@ import * as identifyLegacy from './2026-11-29T0100-identify-legacy.ts';
 import * as accounts from './2026-11-29T0200-accounts.ts';
 import * as subscriberIndexes from './2026-11-29T0310-subscriber-indexes.ts';
 import * as promptFunnel from './2026-11-29T0320-prompt-funnel.ts';
+import * as auditLog from './2026-11-29T0340-audit-log.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0200-accounts': accounts,
   '2026-11-29T0310-subscriber-indexes': subscriberIndexes,
   '2026-11-29T0320-prompt-funnel': promptFunnel,
+  '2026-11-29T0340-audit-log': auditLog,
 };

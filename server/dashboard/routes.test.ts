@@ -70,7 +70,15 @@ afterAll(async () => database?.destroy());
  * router itself, so a route added without an entry here fails.
  */
 type RouteKind = 'public page' | 'public form' | 'signed-in page' | 'signed-in form' | 'site page' | 'site form';
-const ROUTES: Array<{ method: 'GET' | 'POST'; pattern: string; kind: RouteKind; path: (site: string) => string; form?: (site: string) => Record<string, string> }> = [
+const ROUTES: Array<{
+  method: 'GET' | 'POST';
+  pattern: string;
+  kind: RouteKind;
+  path: (site: string) => string;
+  form?: (site: string) => Record<string, string>;
+  /** What the 403 page says to a viewer or an editor (a site form's), when not the install's words. */
+  refusal?: string;
+}> = [
   { method: 'GET', pattern: '/dashboard/assets/:name', kind: 'public page', path: () => '/dashboard/assets/none.css' },
   { method: 'GET', pattern: '/dashboard', kind: 'signed-in page', path: () => '/dashboard' },
   { method: 'GET', pattern: '/dashboard/sites', kind: 'signed-in page', path: () => '/dashboard/sites' },
@@ -91,6 +99,18 @@ const ROUTES: Array<{ method: 'GET' | 'POST'; pattern: string; kind: RouteKind; 
     path: (site) => `/dashboard/sites/${site}/install`,
     form: () => ({ name: 'Renamed shop', origins: 'https://changed.example' }),
   },
+  // Keys, Team and Audit log (team-routes.ts); their effects are checked in team-routes.test.ts.
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/keys', kind: 'site page', path: (site) => `/dashboard/sites/${site}/keys` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/keys', kind: 'site form', path: (site) => `/dashboard/sites/${site}/keys`, form: () => ({ name: 'refused key' }), refusal: 'cannot see or change the secret keys' },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/keys/revoke', kind: 'site page', path: (site) => `/dashboard/sites/${site}/keys/revoke` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/keys/revoke', kind: 'site form', path: (site) => `/dashboard/sites/${site}/keys/revoke`, form: () => ({ key: crypto.randomUUID() }), refusal: 'cannot see or change the secret keys' },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/team', kind: 'site page', path: (site) => `/dashboard/sites/${site}/team` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/team/role', kind: 'site form', path: (site) => `/dashboard/sites/${site}/team/role`, form: () => ({ user: users.viewerA, role: 'owner' }), refusal: 'cannot change the team' },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/team/remove', kind: 'site page', path: (site) => `/dashboard/sites/${site}/team/remove` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/team/remove', kind: 'site form', path: (site) => `/dashboard/sites/${site}/team/remove`, form: () => ({ user: users.viewerA }), refusal: 'cannot change the team' },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/team/invite', kind: 'site form', path: (site) => `/dashboard/sites/${site}/team/invite`, form: () => ({ email: 'refused@shop.example', role: 'owner' }), refusal: 'cannot change the team' },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/team/invites/revoke', kind: 'site form', path: (site) => `/dashboard/sites/${site}/team/invites/revoke`, form: () => ({ invite: crypto.randomUUID() }), refusal: 'cannot change the team' },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/audit', kind: 'site page', path: (site) => `/dashboard/sites/${site}/audit` },
 ];
 const SIGNED_IN_PAGES = ROUTES.filter((route) => route.kind === 'signed-in page' || route.kind === 'site page');
 const SIGNED_IN_FORMS = ROUTES.filter((route) => route.kind === 'signed-in form' || route.kind === 'site form');
@@ -194,7 +214,7 @@ describe('every dashboard route', () => {
       const csrf = await csrfTokenFor(browser.cookies.get(SESSION_COOKIE)!);
       const response = await browser.post(route.path(siteA.id), { ...route.form!(siteA.id), [CSRF_FIELD_NAME]: csrf });
       expect(response.status).toBe(403);
-      expect(response.body).toContain('cannot change the install');
+      expect(response.body).toContain(route.refusal ?? 'cannot change the install');
     }
     expect(await siteState(siteA.id)).toEqual(before);
   });

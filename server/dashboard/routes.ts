@@ -19,6 +19,7 @@ import { acceptInvite, usableInvite, usablePasswordLink, usePasswordLink } from 
 import { LoginRateLimiter, type LoginRateLimitSettings } from '../accounts/login-rate-limit.ts';
 import type { PasswordHashOptions } from '../accounts/password.ts';
 import { can } from '../accounts/roles.ts';
+import { recordAudit } from '../audit/audit-log.ts';
 import { endAllSessions, endSession, resolveSession, sessionCookieName, sessionCookieOptions, sessionCookieSecure, startSession } from '../accounts/sessions.ts';
 import { signIn } from '../accounts/sign-in.ts';
 import { isWellFormedToken, newSecretToken } from '../accounts/tokens.ts';
@@ -31,6 +32,7 @@ import { findUserById } from '../db/users.ts';
 import { describeError } from '../logger.ts';
 import { dashboardAssets, etagMatches, ASSET_MAX_AGE_SECONDS } from './assets/assets.ts';
 import { installFormProblems } from './install-form.ts';
+import { installChange, registerTeamRoutes, userActor } from './team-routes.ts';
 import { DASHBOARD_PATH, type Html } from './layout.ts';
 import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooManyAttemptsPage, type InviteForm } from './pages/auth-pages.ts';
 import { accountPage, installPage, siteListPage } from './pages/site-pages.ts';
@@ -48,7 +50,7 @@ export interface DashboardOptions {
   password?: PasswordHashOptions;
 }
 
-interface DashboardEnv {
+export interface DashboardEnv {
   Variables: AppEnv['Variables'] & {
     /** The signed-in session and its cookie's token, when there is one. */
     live: LiveSession | undefined;
@@ -56,10 +58,10 @@ interface DashboardEnv {
   };
 }
 
-type DashboardContext = Context<DashboardEnv>;
+export type DashboardContext = Context<DashboardEnv>;
 
 /** Why a POST is refused before its handler runs, as a page. */
-type Refusal = { status: 403; heading: string; text: string };
+export type Refusal = { status: 403; heading: string; text: string };
 
 export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   const clock = deps.now ?? Date.now;
@@ -489,10 +491,15 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     const originsText = checked.fields.origins ?? '';
     const parsed = installFormProblems(name, originsText);
     if ('errors' in parsed) return renderInstall(c, checked.live, checked.token, member, { form: { name, originsText, errors: parsed.errors } });
-    await updateSiteInstall(deps.db, member.site.id, parsed.value);
+    await deps.db.transaction().execute(async (trx) => {
+      await updateSiteInstall(trx, member.site.id, parsed.value);
+      await recordAudit(trx, member.site.id, userActor(checked.live.user), installChange(member.site, parsed.value), now());
+    });
     deps.logger.log('info', 'site install changed', { siteId: member.site.id, userId: checked.live.user.id, requestId: c.get('requestId') });
     return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/install?saved`, 303);
   });
+
+  registerTeamRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
 
   app.all('*', (c) => {
     // `/dashboard/` and the like: the address without the slash, if it is a page, answers.

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app-env.ts';
+import { changedSections, recordAudit, secretKeyActor } from '../audit/audit-log.ts';
 import { updateSiteSettings } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
@@ -54,7 +55,13 @@ export function settingsRoutes(deps: AppDeps) {
         throw new ApiError('validation_failed', `${issues[0]!.path}: ${issues[0]!.message}`, { details: issues });
       }
       checkTemplatesFit(parsed.data, deps.config.publicUrl);
-      const updated = await updateSiteSettings(deps.db, site.id, parsed.data);
+      const actor = await secretKeyActor(deps.db, c.get('secretKeyId'));
+      const updated = await deps.db.transaction().execute(async (trx) => {
+        const row = await updateSiteSettings(trx, site.id, parsed.data);
+        // Recorded with the change, in its transaction: which top-level sections differ.
+        if (row && actor) await recordAudit(trx, site.id, actor, { action: 'settings_changed', sections: changedSections(readSiteSettings(site.settings), parsed.data) }, new Date((deps.now ?? Date.now)()));
+        return row;
+      });
       if (!updated) throw new ApiError('not_found', 'This site no longer exists');
       return c.json(readSiteSettings(updated.settings));
     });
