@@ -162,7 +162,7 @@ describe.skipIf(missing !== undefined)('keys, team and audit log in Chromium', {
     await page.getByRole('heading', { name: 'Revoke a secret key' }).waitFor();
     await checkPage('key-revoke-confirm');
     await page.getByRole('button', { name: 'Revoke the key' }).click();
-    await page.getByText(`Revoked “backend” ${secretKey.slice(0, 11)}…`).waitFor();
+    await page.getByText(`Revoked the key “backend” (${secretKey.slice(0, 11)}…)`).waitFor();
     expect(await apiStatus(secretKey)).toBe(401);
     await checkPage('keys-revoked');
   });

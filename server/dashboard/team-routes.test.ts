@@ -155,7 +155,7 @@ describe('keys', () => {
     const revoked = await owner.post(`${base()}/keys/revoke`, { [CSRF_FIELD_NAME]: csrfTokenIn(confirm.body), key: key!.id });
     expect(revoked.status).toBe(303);
     expect(revoked.location).toBe(`${base()}/keys?revoked=${key!.id}`);
-    expect((await owner.get(revoked.location!)).body).toContain(`Revoked ${key!.prefix}…`);
+    expect((await owner.get(revoked.location!)).body).toContain(`Revoked the key ${key!.prefix}…: requests with it are refused`);
     expect((await apiSettings(shop.site.secretKey)).status).toBe(401);
     // A revoked key has no confirmation page, and revoking it again records nothing more.
     expect((await owner.get(`${base()}/keys/revoke?key=${key!.id}`)).location).toBe(`${base()}/keys`);

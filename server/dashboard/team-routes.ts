@@ -141,7 +141,7 @@ export function registerTeamRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: 
     if ('response' in found) return found.response;
     const revokedId = c.req.query('revoked');
     const revoked = revokedId ? (await listSecretKeys(db, found.member.site.id)).find((key) => key.id === revokedId) : undefined;
-    return renderKeys(c, found.live, found.token, found.member, revoked ? { revoked: `${revoked.name ? `“${revoked.name}” ` : ''}${revoked.prefix}…` } : {});
+    return renderKeys(c, found.live, found.token, found.member, revoked ? { revoked: revoked.name ? `“${revoked.name}” (${revoked.prefix}…)` : `${revoked.prefix}…` } : {});
   });
 
   app.post('/sites/:siteId/keys', async (c) => {

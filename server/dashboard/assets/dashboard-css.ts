@@ -178,6 +178,7 @@ input[readonly] { background: #f2f4f7; color: var(--muted); }
 .data-table tr.revoked td { color: var(--muted); }
 .data-table code { font-size: 0.85rem; }
 .revoke-link { margin-left: 0.5rem; font-size: 0.88rem; }
+.data-table .badge { white-space: nowrap; }
 .inline-form { display: flex; gap: 0.5rem; align-items: center; flex-wrap: wrap; margin: 0; }
 .data-table select, .field select { font: inherit; color: var(--text); background: var(--surface); border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.4rem 0.6rem; min-height: 2.25rem; }
 .field select { width: 100%; max-width: 20rem; }
@@ -191,11 +192,12 @@ input[readonly] { background: #f2f4f7; color: var(--muted); }
 .audit-time { color: var(--muted); font-size: 0.85rem; font-variant-numeric: tabular-nums; }
 .audit-words { overflow-wrap: anywhere; }
 .pager { display: flex; justify-content: space-between; gap: 1rem; }
+.pager:empty { display: none; }
 @media (max-width: 600px) {
   .data-table thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   .data-table tr { display: block; border-bottom: 1px solid var(--border); padding: 0.5rem 0; }
-  .data-table td { display: flex; gap: 0.75rem; border: 0; padding: 0.2rem 0; }
-  .data-table td::before { content: attr(data-label); flex: 0 0 5.5rem; color: var(--muted); font-size: 0.8rem; font-weight: 600; }
+  .data-table td { display: block; border: 0; padding: 0.25rem 0; }
+  .data-table td::before { content: attr(data-label); display: block; color: var(--muted); font-size: 0.78rem; font-weight: 600; }
   .audit-list li { grid-template-columns: 1fr; }
 }
 `;

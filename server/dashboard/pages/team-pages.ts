@@ -94,7 +94,7 @@ ${copyBlock('publishable-key', 'Publishable key', input.publishableKey)}
 <section class="card" aria-labelledby="secret-title">
 <h2 id="secret-title">Secret keys</h2>
 <p class="lede">A secret key sends notifications and changes settings through the API. Keep it on a server; never put it in a page or an app.</p>
-${input.revoked ? notice('success', html`Revoked ${input.revoked}. Requests with it are refused from now on.`) : ''}
+${input.revoked ? notice('success', html`Revoked the key ${input.revoked}: requests with it are refused from now on.`) : ''}
 ${input.keys.length === 0
   ? html`<p>No secret keys yet.</p>`
   : html`<table class="data-table">
@@ -202,7 +202,7 @@ ${csrfField(chrome.csrfToken)}<input type="hidden" name="user" value="${member.i
 </form>`
     : html`<span class="badge">${member.role}</span>`}</td>
 ${input.canManage
-  ? html`<td data-label="Remove"><a href="${sitePath(chrome, `team/remove?user=${member.id}`)}">Remove<span class="visually-hidden"> ${member.email}</span></a></td>`
+  ? html`<td data-label=""><a href="${sitePath(chrome, `team/remove?user=${member.id}`)}">Remove<span class="visually-hidden"> ${member.email}</span></a></td>`
   : ''}
 </tr>`,
 )}
