@@ -171,7 +171,10 @@ function strings(value: unknown): string[] {
 export function describeAuditEntry(row: Pick<AuditLogRow, 'actor_label' | 'action' | 'details'>): string {
   const who = row.actor_label;
   const d = row.details;
-  const key = (): string => keyLabel({ name: typeof d.key === 'object' && d.key !== null ? (text((d.key as Record<string, unknown>).name) || null) : null, prefix: typeof d.key === 'object' && d.key !== null ? text((d.key as Record<string, unknown>).prefix) : '' });
+  const key = (): string => {
+    const stored = (d.key ?? {}) as Record<string, unknown>;
+    return keyLabel({ name: text(stored.name) || null, prefix: text(stored.prefix) });
+  };
   switch (row.action) {
     case 'settings_changed': {
       const sections = strings(d.sections).map(sectionWords);

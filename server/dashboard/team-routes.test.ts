@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CSRF_FIELD_NAME, csrfTokenFor } from '../accounts/csrf.ts';
 import { startSession } from '../accounts/sessions.ts';
-import { describeAuditEntry } from '../audit/audit-log.ts';
+import { describeAuditEntry, recordAudit } from '../audit/audit-log.ts';
 import { listAuditEntries } from '../db/audit-log.ts';
 import type { Role } from '../db/database.ts';
 import { upsertMembership } from '../db/memberships.ts';
@@ -321,6 +321,24 @@ describe('audit log page', () => {
     expect(words[1]).toBe('&lt;i&gt;Ana&lt;/i&gt; renamed the shop from “Shop &lt;b&gt;' + counter + '&lt;/b&gt;” to “Renamed &lt;shop&gt;” and allowed https://www.shop.example');
     expect(page.body).toContain('2030-01-15 09:00 UTC');
     expect(page.body).not.toContain('Older entries');
+  });
+
+  it('pages back through older entries with a cursor link', async () => {
+    const owner = await signedIn(shop.owner);
+    for (let i = 0; i < 51; i += 1) {
+      await recordAudit(database.db, shop.site.id, { kind: 'admin_token' }, { action: 'member_invited', email: `p${i}@shop.example`, role: 'viewer' }, new Date(NOW.getTime() + i * 1000));
+    }
+    const first = await owner.get(`${base()}/audit`);
+    expect(first.body).toContain('the admin token invited p50@shop.example');
+    expect(first.body).not.toContain('invited p0@shop.example');
+    const older = /href="([^"]*audit\?before=[^"]+)">Older entries/.exec(first.body)?.[1];
+    expect(older).toBeDefined();
+    const second = await owner.get(older!);
+    expect(second.status).toBe(200);
+    expect(second.body).toContain('Older changes');
+    expect(second.body).toContain('the admin token invited p0@shop.example as a viewer');
+    expect(second.body).not.toContain('invited p1@shop.example');
+    expect(second.body).not.toContain('Older entries');
   });
 
   it('is another shop’s 404', async () => {
