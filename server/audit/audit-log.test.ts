@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEntries } from '../db/audit-log.ts';
+import { changeMembership, upsertMembership } from '../db/memberships.ts';
+import { insertUser } from '../db/users.ts';
 import { DAY_MS, MINUTE_MS } from '../time.ts';
 import { ADMIN_TOKEN, testApp, testSite } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
@@ -117,6 +119,31 @@ describe('paging and retention', () => {
     await expect(
       recordAudit(database.db, site.id, ANA, { action: 'settings_changed', sections: Array.from({ length: 500 }, (_, i) => `section-${i}`) }, NOW),
     ).rejects.toThrow();
+  });
+});
+
+describe('a change and its row', () => {
+  it('a role change commits with its row, and not at all when the row cannot be written', async () => {
+    const own = await testSite(database.db, ['https://together.example']);
+    const users = await Promise.all(
+      ['one', 'two'].map(async (name) => (await insertUser(database.db, { email: `${name}@together.example` }, NOW))!.id),
+    );
+    for (const userId of users) await upsertMembership(database.db, { userId, siteId: own.id, role: 'owner' }, NOW);
+    const roleOf = async (userId: string) =>
+      (await database.db.selectFrom('memberships').select('role').where('site_id', '=', own.id).where('user_id', '=', userId).executeTakeFirstOrThrow()).role;
+
+    const tooBig = { action: 'member_role_changed', email: 'x'.repeat(5000), from: 'owner', to: 'viewer' } as const;
+    await expect(changeMembership(database.db, own.id, users[0]!, 'viewer', (trx) => recordAudit(trx, own.id, ANA, tooBig, NOW))).rejects.toThrow();
+    expect(await roleOf(users[0]!)).toBe('owner');
+    expect(await rowsOf(own.id)).toEqual([]);
+
+    const fine = { action: 'member_role_changed', email: 'one@together.example', from: 'owner', to: 'viewer' } as const;
+    expect(await changeMembership(database.db, own.id, users[0]!, 'viewer', (trx) => recordAudit(trx, own.id, ANA, fine, NOW))).toBe('changed');
+    expect(await roleOf(users[0]!)).toBe('viewer');
+    expect((await rowsOf(own.id)).map((row) => describeAuditEntry(row))).toEqual(['Ana made one@together.example a viewer (was an owner)']);
+    // The guard still comes first: the last owner is refused and nothing is recorded.
+    expect(await changeMembership(database.db, own.id, users[1]!, undefined, (trx) => recordAudit(trx, own.id, ANA, fine, NOW))).toBe('last_owner');
+    expect(await rowsOf(own.id)).toHaveLength(1);
   });
 });
 

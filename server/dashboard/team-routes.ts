@@ -12,9 +12,8 @@
  * - Audit log (`manage_users`, owners): it names every member, invite and key, so it is read by
  *   those who manage them.
  *
- * Every change is recorded in the audit log, in the same transaction as the change except for
- * role changes and removals, whose guard runs in `changeMembership`'s own transaction (recorded
- * right after it commits).
+ * Every change is recorded in the audit log in the same transaction as the change (for role
+ * changes and removals, inside `changeMembership`'s, after its owner guard).
  */
 import type { Hono } from 'hono';
 import type { AppDeps } from '../app-env.ts';
@@ -264,10 +263,11 @@ export function registerTeamRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: 
     const target = (await members(member.site.id)).find((person) => person.id === fields.user);
     if (!target || !isRole(role)) return renderTeam(c, live, token, member, { error: 'That person is not a member of this shop, or that is not a role. Nothing was changed.', status: 422 });
     if (target.role === role) return c.redirect(sitePath(member, 'team'), 303);
-    const outcome = await changeMembership(db, member.site.id, target.id, role);
+    const outcome = await changeMembership(db, member.site.id, target.id, role, (trx) =>
+      recordAudit(trx, member.site.id, userActor(live.user), { action: 'member_role_changed', email: target.email, from: target.role, to: role }, kit.now()),
+    );
     if (outcome === 'last_owner') return renderTeam(c, live, token, member, { error: lastOwner(member, target), status: 422 });
     if (outcome === 'not_found') return renderTeam(c, live, token, member, { error: 'That person is no longer a member of this shop. Nothing was changed.', status: 422 });
-    await recordAudit(db, member.site.id, userActor(live.user), { action: 'member_role_changed', email: target.email, from: target.role, to: role }, kit.now());
     deps.logger.log('info', 'member role changed', { siteId: member.site.id, userId: live.user.id, memberId: target.id, requestId: c.get('requestId') });
     return c.redirect(sitePath(member, 'team?done=role'), 303);
   });
@@ -287,10 +287,11 @@ export function registerTeamRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: 
     const { live, token, member, fields } = found;
     const target = (await members(member.site.id)).find((person) => person.id === fields.user);
     if (!target) return renderTeam(c, live, token, member, { error: 'That person is not a member of this shop. Nothing was changed.', status: 422 });
-    const outcome = await changeMembership(db, member.site.id, target.id, undefined);
+    const outcome = await changeMembership(db, member.site.id, target.id, undefined, (trx) =>
+      recordAudit(trx, member.site.id, userActor(live.user), { action: 'member_removed', email: target.email, role: target.role }, kit.now()),
+    );
     if (outcome === 'last_owner') return renderTeam(c, live, token, member, { error: lastOwner(member, target), status: 422 });
     if (outcome === 'changed') {
-      await recordAudit(db, member.site.id, userActor(live.user), { action: 'member_removed', email: target.email, role: target.role }, kit.now());
       deps.logger.log('info', 'member removed', { siteId: member.site.id, userId: live.user.id, memberId: target.id, requestId: c.get('requestId') });
     }
     // Someone who removed themselves can no longer open the shop.
