@@ -10,6 +10,7 @@ import * as accounts from './2026-11-29T0200-accounts.ts';
 import * as subscriberIndexes from './2026-11-29T0310-subscriber-indexes.ts';
 import * as promptFunnel from './2026-11-29T0320-prompt-funnel.ts';
 import * as statsRollup from './2026-11-29T0330-stats-rollup.ts';
+import * as auditLog from './2026-11-29T0340-audit-log.ts';
 import * as originsSeen from './2026-11-29T0350-origins-seen.ts';
 
 /**
@@ -28,5 +29,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0310-subscriber-indexes': subscriberIndexes,
   '2026-11-29T0320-prompt-funnel': promptFunnel,
   '2026-11-29T0330-stats-rollup': statsRollup,
+  '2026-11-29T0340-audit-log': auditLog,
   '2026-11-29T0350-origins-seen': originsSeen,
 };

@@ -5,6 +5,7 @@
  * SHA-256 in the database, expires, and works once: using one is a single conditional UPDATE,
  * inside the same transaction as what it grants, so two uses at once cannot both succeed.
  */
+import { recordAudit } from '../audit/audit-log.ts';
 import type { Db, PasswordLinkPurpose, Role } from '../db/database.ts';
 import { consumeInvite, findUsableInvite, insertInvite, setInviteUsedBy, type InviteSummary } from '../db/invites.ts';
 import { addMembership, changeMembership } from '../db/memberships.ts';
@@ -99,6 +100,7 @@ export async function acceptInvite(
     if (!user) return { outcome: 'password_required' } as const;
     const membership = await addMembership(trx, { userId: user.id, siteId: invite.site_id, role: invite.role }, now);
     await setInviteUsedBy(trx, invite.id, user.id);
+    if (membership.added) await recordAudit(trx, invite.site_id, { kind: 'user', id: user.id, email: user.email, name: user.name }, { action: 'member_joined', email: user.email, role: membership.role }, now);
     return { outcome: 'accepted', userId: user.id, siteId: invite.site_id, role: membership.role, createdUser: created !== undefined } as const;
   });
 }

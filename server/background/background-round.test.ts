@@ -1,3 +1,4 @@
+import { AUDIT_RETENTION_DAYS } from '../audit/audit-log.ts';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
@@ -266,9 +267,27 @@ describe('runBackgroundRound', () => {
       .values([invite('pending', DAY, null), invite('expired', -MINUTE_MS, null), invite('used-then-expired', -MINUTE_MS, -3 * DAY)])
       .execute();
 
+    // The audit log keeps AUDIT_RETENTION_DAYS: one entry a day past it goes, one a day short of it stays.
+    const auditEntry = (label: string, ageMs: number) => ({
+      site_id: site.id,
+      at: at(-ageMs),
+      actor_kind: 'admin_token' as const,
+      actor_id: null,
+      actor_label: 'admin token',
+      action: 'settings_changed',
+      target: label,
+      details: JSON.stringify({ sections: [] }),
+    });
+    await database.db
+      .insertInto('audit_log')
+      .values([auditEntry('past-retention', (AUDIT_RETENTION_DAYS + 1) * DAY), auditEntry('within-retention', (AUDIT_RETENTION_DAYS - 1) * DAY)])
+      .execute();
+
     const report = await runBackgroundRound(deliverer, { budget: UNLIMITED, timetable: everythingDue() });
 
-    expect(report.purgedDashboardRecords).toEqual({ sessions: 2, passwordLinks: 2, invites: 2 });
+    expect(report.purgedDashboardRecords).toEqual({ sessions: 2, passwordLinks: 2, invites: 2, auditEntries: 1 });
+    const auditLeft = await database.db.selectFrom('audit_log').select('target').where('site_id', '=', site.id).execute();
+    expect(auditLeft).toEqual([{ target: 'within-retention' }]);
     const sessionsLeft = await database.db.selectFrom('sessions').select('user_agent').where('user_id', '=', user.id).execute();
     expect(sessionsLeft).toEqual([{ user_agent: 'live' }]);
     const linksLeft = await database.db.selectFrom('password_links').select('token_hash').where('user_id', '=', user.id).execute();

@@ -1,5 +1,6 @@
 import { SESSION_LIFETIME } from '../accounts/sessions.ts';
 import type { Db } from '../db/database.ts';
+import { purgeExpiredAuditEntries } from '../audit/audit-log.ts';
 import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
 import { deleteExpiredInvites } from '../db/invites.ts';
 import { deleteExpiredPasswordLinks } from '../db/password-links.ts';
@@ -101,14 +102,19 @@ export interface DashboardPurge {
   sessions: number;
   passwordLinks: number;
   invites: number;
+  auditEntries: number;
 }
 
-/** Sessions past their idle or absolute limit, password links and invites past their expiry (used or not), at `now`. */
+/**
+ * Sessions past their idle or absolute limit, password links and invites past their expiry (used
+ * or not), audit log entries past their retention, at `now`.
+ */
 async function purgeDashboardRecords(db: Db, now: Date): Promise<DashboardPurge> {
   return {
     sessions: await deleteExpiredSessions(db, now, SESSION_LIFETIME),
     passwordLinks: await deleteExpiredPasswordLinks(db, now),
     invites: await deleteExpiredInvites(db, now),
+    auditEntries: await purgeExpiredAuditEntries(db, now),
   };
 }
 
@@ -148,7 +154,7 @@ export async function runBackgroundRound(deliverer: Deliverer, options: RoundOpt
     try {
       const purged = await purgeDashboardRecords(db, new Date(startedAtMs));
       report.purgedDashboardRecords = purged;
-      if (purged.sessions + purged.passwordLinks + purged.invites > 0) logger.log('info', 'expired dashboard sessions and links purged', { ...purged });
+      if (purged.sessions + purged.passwordLinks + purged.invites + purged.auditEntries > 0) logger.log('info', 'expired dashboard sessions, links and audit entries purged', { ...purged });
     } catch (error) {
       logger.log('warn', 'dashboard session and link purge failed', describeError(error));
     }

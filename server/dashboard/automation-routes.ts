@@ -15,6 +15,7 @@ import type { SiteRow } from '../db/sites.ts';
 import type { LiveSession } from '../db/sessions.ts';
 import { holdoutComparisons, siteFunnels } from '../db/stats.ts';
 import { ApiError } from '../errors.ts';
+import { userActor } from '../audit/audit-log.ts';
 import { changeSiteSettings } from '../settings/change-settings.ts';
 import { readSiteSettings, siteSettingsPatchSchema, type SiteSettings } from '../sites/site-settings.ts';
 import { TEMPLATE_KEYS, type MessageTemplate, type TemplateKey } from '../sites/template-settings.ts';
@@ -370,7 +371,7 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
       return formErrors(errors, general);
     }
     try {
-      await changeSiteSettings(deps.db, member.site, patch.data, publicUrl);
+      await changeSiteSettings(deps.db, member.site, patch.data, { publicUrl, actor: userActor(live.user), now: now() });
     } catch (error) {
       if (error instanceof ApiError && error.code === 'validation_failed') {
         const { errors, general } = placeIssues((error.options.details as Array<{ path: string; message: string }>) ?? [], section.fields);
@@ -484,7 +485,7 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     if (fields.intent === 'reset') {
       // The key goes with its last locale, so the stored settings hold no empty key.
       const others = Object.keys(readSiteSettings(member.site.settings).templates[key] ?? {}).filter((other) => other !== locale);
-      await changeSiteSettings(deps.db, member.site, { templates: { [key]: others.length === 0 ? null : { [locale]: null } } }, publicUrl);
+      await changeSiteSettings(deps.db, member.site, { templates: { [key]: others.length === 0 ? null : { [locale]: null } } }, { publicUrl, actor: userActor(live.user), now: now() });
       deps.logger.log('info', 'site template reset', { siteId: member.site.id, userId: live.user.id, key, locale, requestId: c.get('requestId') });
       return c.redirect(`${list}?reset`, 303);
     }
@@ -504,7 +505,7 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     if (fields.intent === 'preview') return renderEditor(c, live, token, member, key, locale, { form: form() });
     if (!patch.success) return renderEditor(c, live, token, member, key, locale, { form: form(), status: 422 });
     try {
-      await changeSiteSettings(deps.db, member.site, patch.data, publicUrl);
+      await changeSiteSettings(deps.db, member.site, patch.data, { publicUrl, actor: userActor(live.user), now: now() });
     } catch (error) {
       if (error instanceof ApiError && error.code === 'payload_too_large') {
         const overflow = (error.options.details as { overflow?: number } | undefined)?.overflow ?? 0;

@@ -6,6 +6,7 @@
 import { html } from 'hono/html';
 import type { Role } from '../db/database.ts';
 import { CSRF_FIELD_NAME } from '../accounts/csrf.ts';
+import { can, type Action } from '../accounts/roles.ts';
 import type { DashboardAssets } from './assets/assets.ts';
 
 export type Html = ReturnType<typeof html>;
@@ -60,14 +61,18 @@ export interface SignedInChrome {
   /** How many sites the user may open: a switch link appears from two on. */
   siteCount: number;
   /** The section of a site page the user is on, marked in the navigation. */
-  current?: 'install' | 'subscribers' | 'automations' | 'templates';
+  current?: 'install' | 'subscribers' | 'automations' | 'templates' | 'keys' | 'team' | 'audit';
 }
 
-const SITE_SECTIONS: Array<{ key: NonNullable<SignedInChrome['current']>; label: string; path: string }> = [
+/** A section with `only` is linked for the roles that may take that action (its page refuses the others). */
+const SITE_SECTIONS: Array<{ key: NonNullable<SignedInChrome['current']>; label: string; path: string; only?: Action }> = [
   { key: 'install', label: 'Install', path: 'install' },
   { key: 'subscribers', label: 'Subscribers', path: 'subscribers' },
   { key: 'automations', label: 'Automations', path: 'automations' },
   { key: 'templates', label: 'Templates', path: 'templates' },
+  { key: 'keys', label: 'Keys', path: 'keys', only: 'manage_keys' },
+  { key: 'team', label: 'Team', path: 'team' },
+  { key: 'audit', label: 'Audit log', path: 'audit', only: 'manage_users' },
 ];
 
 /** Pages for a signed-in user: the top bar (site, switch, account, sign out), the site's sections, the content. */
@@ -94,7 +99,7 @@ ${chrome.site
 </div>
 </header>
 ${chrome.site
-  ? html`<nav class="subnav" aria-label="Shop sections"><ul>${SITE_SECTIONS.map(
+  ? html`<nav class="subnav" aria-label="Shop sections"><ul>${SITE_SECTIONS.filter((section) => !section.only || can(chrome.site!.role, section.only)).map(
       (section) =>
         html`<li><a href="${DASHBOARD_PATH}/sites/${chrome.site!.id}/${section.path}"${chrome.current === section.key ? html` aria-current="page"` : ''}>${section.label}</a></li>`,
     )}</ul></nav>`

@@ -137,6 +137,18 @@ const ROUTES: Array<{
     form: () => ({ intent: 'save', title: 'Jetzt {{price.new}}', body: 'Nur kurz.' }),
     refused: { roles: ['viewer'], text: 'cannot change the templates' },
   },
+  // Keys, Team and Audit log (team-routes.ts); their effects are checked in team-routes.test.ts.
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/keys', kind: 'site page', path: (site) => `/dashboard/sites/${site}/keys` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/keys', kind: 'site form', path: (site) => `/dashboard/sites/${site}/keys`, form: () => ({ name: 'refused key' }), refused: { roles: ['viewer', 'editor'], text: 'cannot see or change the secret keys' } },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/keys/revoke', kind: 'site page', path: (site) => `/dashboard/sites/${site}/keys/revoke` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/keys/revoke', kind: 'site form', path: (site) => `/dashboard/sites/${site}/keys/revoke`, form: () => ({ key: crypto.randomUUID() }), refused: { roles: ['viewer', 'editor'], text: 'cannot see or change the secret keys' } },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/team', kind: 'site page', path: (site) => `/dashboard/sites/${site}/team` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/team/role', kind: 'site form', path: (site) => `/dashboard/sites/${site}/team/role`, form: () => ({ user: users.viewerA, role: 'owner' }), refused: { roles: ['viewer', 'editor'], text: 'cannot change the team' } },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/team/remove', kind: 'site page', path: (site) => `/dashboard/sites/${site}/team/remove` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/team/remove', kind: 'site form', path: (site) => `/dashboard/sites/${site}/team/remove`, form: () => ({ user: users.viewerA }), refused: { roles: ['viewer', 'editor'], text: 'cannot change the team' } },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/team/invite', kind: 'site form', path: (site) => `/dashboard/sites/${site}/team/invite`, form: () => ({ email: 'refused@shop.example', role: 'owner' }), refused: { roles: ['viewer', 'editor'], text: 'cannot change the team' } },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/team/invites/revoke', kind: 'site form', path: (site) => `/dashboard/sites/${site}/team/invites/revoke`, form: () => ({ invite: crypto.randomUUID() }), refused: { roles: ['viewer', 'editor'], text: 'cannot change the team' } },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/audit', kind: 'site page', path: (site) => `/dashboard/sites/${site}/audit` },
 ];
 
 /** A subscription of Shop A for the subscriber routes above; every test of the table leaves it in place. */

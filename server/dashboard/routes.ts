@@ -19,6 +19,7 @@ import { acceptInvite, usableInvite, usablePasswordLink, usePasswordLink } from 
 import { LoginRateLimiter, type LoginRateLimitSettings } from '../accounts/login-rate-limit.ts';
 import type { PasswordHashOptions } from '../accounts/password.ts';
 import { can } from '../accounts/roles.ts';
+import { recordAudit, userActor } from '../audit/audit-log.ts';
 import { endAllSessions, endSession, resolveSession, sessionCookieName, sessionCookieOptions, sessionCookieSecure, startSession } from '../accounts/sessions.ts';
 import { signIn } from '../accounts/sign-in.ts';
 import { isWellFormedToken, newSecretToken } from '../accounts/tokens.ts';
@@ -35,6 +36,7 @@ import { readSiteSettings } from '../sites/site-settings.ts';
 import { dashboardAssets, etagMatches, ASSET_MAX_AGE_SECONDS } from './assets/assets.ts';
 import { installCheck } from './install-check.ts';
 import { installFormProblems } from './install-form.ts';
+import { installChange, registerTeamRoutes } from './team-routes.ts';
 import { DASHBOARD_PATH, type Html } from './layout.ts';
 import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooManyAttemptsPage, type InviteForm } from './pages/auth-pages.ts';
 import { accountPage, installPage, siteListPage } from './pages/site-pages.ts';
@@ -504,13 +506,17 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     const originsText = checked.fields.origins ?? '';
     const parsed = installFormProblems(name, originsText);
     if ('errors' in parsed) return renderInstall(c, checked.live, checked.token, member, { form: { name, originsText, errors: parsed.errors } });
-    await updateSiteInstall(deps.db, member.site.id, parsed.value);
+    await deps.db.transaction().execute(async (trx) => {
+      await updateSiteInstall(trx, member.site.id, parsed.value);
+      await recordAudit(trx, member.site.id, userActor(checked.live.user), installChange(member.site, parsed.value), now());
+    });
     deps.logger.log('info', 'site install changed', { siteId: member.site.id, userId: checked.live.user.id, requestId: c.get('requestId') });
     return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/install?saved`, 303);
   });
 
   subscriberPages(app, deps, { now, page, message, refuse, signedInPost, toSignIn, chromeFor });
   automationRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
+  registerTeamRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
 
   app.all('*', (c) => {
     // `/dashboard/` and the like: the address without the slash, if it is a page, answers.

@@ -350,3 +350,29 @@ export interface OriginsSeenTable {
 export interface Database {
   origins_seen: OriginsSeenTable;
 }
+
+// Who changed what (migrations/2026-11-29T0340-audit-log.ts), and the secret keys' names it added.
+
+export type AuditActorKind = 'user' | 'secret_key' | 'admin_token';
+
+export interface AuditLogTable {
+  id: ColumnType<string, never, never>;
+  site_id: string;
+  at: ColumnType<Date, Date, Date>;
+  actor_kind: AuditActorKind;
+  /** The user's or the key's id; null for the admin token. */
+  actor_id: string | null;
+  actor_label: string;
+  action: string;
+  target: string | null;
+  details: ColumnType<Record<string, unknown>, string, string>;
+}
+
+export interface SecretKeysTable {
+  /** What the owner called the key when making it; null for keys made without one. */
+  name: string | null;
+}
+
+export interface Database {
+  audit_log: AuditLogTable;
+}

@@ -56,7 +56,14 @@ export type MembershipChange = 'changed' | 'not_found' | 'last_owner';
  * the site without an owner: nobody could then manage its keys or users. The site's owner rows are
  * locked first, so two owners demoting each other at the same moment cannot both succeed.
  */
-export async function changeMembership(db: Db, siteId: string, userId: string, role: Role | undefined): Promise<MembershipChange> {
+export async function changeMembership(
+  db: Db,
+  siteId: string,
+  userId: string,
+  role: Role | undefined,
+  /** Runs in the change's transaction once it is made (the audit log's row), so both commit or neither. */
+  alsoInTransaction?: (trx: Db) => Promise<void>,
+): Promise<MembershipChange> {
   if (!isUuid(siteId) || !isUuid(userId)) return 'not_found';
   return db.transaction().execute(async (trx) => {
     const owners = await trx
@@ -80,6 +87,7 @@ export async function changeMembership(db: Db, siteId: string, userId: string, r
     } else {
       await trx.updateTable('memberships').set({ role }).where('site_id', '=', siteId).where('user_id', '=', userId).execute();
     }
+    await alsoInTransaction?.(trx);
     return 'changed';
   });
 }

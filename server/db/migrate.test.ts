@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../testing/test-database.
 import { migrateToLatest } from './migrate.ts';
 
 const ALL_TABLES = [
+  'audit_log',
   'carts',
   'conversions',
   'deliveries',

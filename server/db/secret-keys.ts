@@ -8,12 +8,12 @@ export type SecretKeySummary = Omit<SecretKeyRow, 'key_hash'>;
 
 export async function insertSecretKey(
   db: Db,
-  key: { siteId: string; prefix: string; keyHash: string },
+  key: { siteId: string; prefix: string; keyHash: string; name?: string | null },
 ): Promise<SecretKeySummary> {
   return db
     .insertInto('secret_keys')
-    .values({ site_id: key.siteId, prefix: key.prefix, key_hash: key.keyHash })
-    .returning(['id', 'site_id', 'prefix', 'created_at', 'revoked_at', 'last_used_at'])
+    .values({ site_id: key.siteId, prefix: key.prefix, key_hash: key.keyHash, name: key.name ?? null })
+    .returning(['id', 'site_id', 'name', 'prefix', 'created_at', 'revoked_at', 'last_used_at'])
     .executeTakeFirstOrThrow();
 }
 
@@ -48,7 +48,7 @@ export async function touchSecretKey(db: Db, id: string, resolutionSeconds: numb
 export async function listSecretKeys(db: Db, siteId: string): Promise<SecretKeySummary[]> {
   return db
     .selectFrom('secret_keys')
-    .select(['id', 'site_id', 'prefix', 'created_at', 'revoked_at', 'last_used_at'])
+    .select(['id', 'site_id', 'name', 'prefix', 'created_at', 'revoked_at', 'last_used_at'])
     .where('site_id', '=', siteId)
     .orderBy('created_at')
     .orderBy('id')
@@ -71,7 +71,7 @@ export async function revokeSecretKey(db: Db, siteId: string, idOrPrefix: string
     .updateTable('secret_keys')
     .set({ revoked_at: sql<Date>`coalesce(revoked_at, ${now}::timestamptz)` })
     .where('id', '=', matches[0]!.id)
-    .returning(['id', 'site_id', 'prefix', 'created_at', 'revoked_at', 'last_used_at'])
+    .returning(['id', 'site_id', 'name', 'prefix', 'created_at', 'revoked_at', 'last_used_at'])
     .executeTakeFirst();
 }
 

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
+import { recordAudit } from '../audit/audit-log.ts';
 import { listSecretKeys, revokeSecretKey } from '../db/secret-keys.ts';
 import { findSiteById, listSites } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
@@ -61,7 +62,11 @@ export function adminSiteRoutes(deps: AppDeps) {
     })
     .post('/v1/admin/sites/:siteId/keys', admin('Create a secret key', { 201: { description: 'The key, shown this once', schema: secretKeySchema.extend({ secretKey: z.string().startsWith('sk_') }) } }), validate('param', siteParam), async (c) => {
       const site = await requireSite(c.req.valid('param').siteId);
-      const { secretKey, key } = await createSecretKey(deps.db, site.id);
+      const { secretKey, key } = await deps.db.transaction().execute(async (trx) => {
+        const created = await createSecretKey(trx, site.id);
+        await recordAudit(trx, site.id, { kind: 'admin_token' }, { action: 'key_created', key: created.key }, new Date((deps.now ?? Date.now)()));
+        return created;
+      });
       deps.logger.log('info', 'secret key created', { siteId: site.id, keyId: key.id, requestId: c.get('requestId') });
       return c.json({ ...secretKeyView(key), secretKey }, 201);
     })
@@ -72,7 +77,14 @@ export function adminSiteRoutes(deps: AppDeps) {
       async (c) => {
         const { siteId, keyId } = c.req.valid('param');
         const site = await requireSite(siteId);
-        const key = await revokeSecretKey(deps.db, site.id, keyId, new Date((deps.now ?? Date.now)()));
+        const now = new Date((deps.now ?? Date.now)());
+        const key = await deps.db.transaction().execute(async (trx) => {
+          const before = await listSecretKeys(trx, site.id);
+          const revoked = await revokeSecretKey(trx, site.id, keyId, now);
+          // Revoking again changes nothing (the first time is kept), so only a live key's revocation is recorded.
+          if (revoked && before.find((key) => key.id === revoked.id)?.revoked_at === null) await recordAudit(trx, site.id, { kind: 'admin_token' }, { action: 'key_revoked', key: revoked }, now);
+          return revoked;
+        });
         if (!key) throw new ApiError('not_found', `Site ${site.id} has no key ${keyId}`);
         deps.logger.log('info', 'secret key revoked', { siteId: site.id, keyId: key.id, requestId: c.get('requestId') });
         return c.json(secretKeyView(key));

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
+import { audienceKind, recordAudit, secretKeyActor } from '../audit/audit-log.ts';
 import { conversionTotals } from '../db/conversions.ts';
 import { interactionCounts } from '../db/interactions.ts';
 import { deliveryCounts, deliveryProblems, findNotification } from '../db/notifications.ts';
@@ -102,7 +103,12 @@ export function notificationRoutes(deps: AppDeps) {
         },
       );
       if (sent.replayed) c.header('Idempotent-Replayed', 'true');
-      else if (sent.audience > 0) await deps.onNotificationQueued?.(sent.id);
+      else {
+        // One row per send, after send()'s own transaction: which selector, never the ids or tags.
+        const actor = await secretKeyActor(deps.db, c.get('secretKeyId'));
+        if (actor) await recordAudit(deps.db, site.id, actor, { action: 'notification_sent', notificationId: sent.id, audience: audienceKind(to), subscriptions: sent.audience }, new Date((deps.now ?? Date.now)()));
+        if (sent.audience > 0) await deps.onNotificationQueued?.(sent.id);
+      }
       deps.logger.log('info', sent.replayed ? 'notification replayed' : 'notification queued', {
         requestId: c.get('requestId'),
         siteId: site.id,

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app-env.ts';
+import { secretKeyActor } from '../audit/audit-log.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { operation } from '../openapi/operation.ts';
 import { changeSiteSettings } from '../settings/change-settings.ts';
@@ -36,7 +37,12 @@ export function settingsRoutes(deps: AppDeps) {
         errors: ['not_found'],
       }),
       validate('json', siteSettingsPatchSchema), async (c) => {
-      const settings = await changeSiteSettings(deps.db, c.get('site'), c.req.valid('json'), deps.config.publicUrl);
+      const actor = await secretKeyActor(deps.db, c.get('secretKeyId'));
+      const settings = await changeSiteSettings(deps.db, c.get('site'), c.req.valid('json'), {
+        publicUrl: deps.config.publicUrl,
+        actor,
+        now: new Date((deps.now ?? Date.now)()),
+      });
       return c.json(settings);
     });
 }

@@ -1,3 +1,4 @@
+import { changedSections, recordAudit, type AuditActor } from '../audit/audit-log.ts';
 import type { Db } from '../db/database.ts';
 import { updateSiteSettings } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
@@ -20,22 +21,30 @@ const TEMPLATE_URL_BUDGET_BYTES = 512;
  * removing a template — and the result is validated whole; a template that could not fit a push
  * payload with its longest placeholder values is refused. Throws the ApiError the API answers
  * (`validation_failed` with each issue's path, `payload_too_large` with the overflow, `not_found`);
- * returns the stored settings, defaults filled in.
+ * returns the stored settings, defaults filled in. The change is written to the audit log, with
+ * the sections that differ, in the same transaction (no change without its record).
  */
 export async function changeSiteSettings(
   db: Db,
   site: { id: string; settings: unknown },
   patch: SiteSettingsPatch,
-  publicUrl: string,
+  options: { publicUrl: string; actor: AuditActor | undefined; now: Date },
 ): Promise<SiteSettings> {
-  const merged = mergeSettings(readSiteSettings(site.settings), patch as Record<string, unknown>);
+  const before = readSiteSettings(site.settings);
+  const merged = mergeSettings(before, patch as Record<string, unknown>);
   const parsed = siteSettingsSchema.safeParse(merged);
   if (!parsed.success) {
     const issues = issueDetails(parsed.error.issues);
     throw new ApiError('validation_failed', `${issues[0]!.path}: ${issues[0]!.message}`, { details: issues });
   }
-  checkTemplatesFit(parsed.data, publicUrl);
-  const updated = await updateSiteSettings(db, site.id, parsed.data);
+  checkTemplatesFit(parsed.data, options.publicUrl);
+  const updated = await db.transaction().execute(async (trx) => {
+    const row = await updateSiteSettings(trx, site.id, parsed.data);
+    if (row && options.actor) {
+      await recordAudit(trx, site.id, options.actor, { action: 'settings_changed', sections: changedSections(before, parsed.data) }, options.now);
+    }
+    return row;
+  });
   if (!updated) throw new ApiError('not_found', 'This site no longer exists');
   return readSiteSettings(updated.settings);
 }

@@ -55,9 +55,9 @@ export async function createSite(db: Db, site: NewSite, masterKey: string | unde
   });
 }
 
-export async function createSecretKey(db: Db, siteId: string): Promise<{ secretKey: string; key: SecretKeySummary }> {
+export async function createSecretKey(db: Db, siteId: string, name: string | null = null): Promise<{ secretKey: string; key: SecretKeySummary }> {
   const secret = newSecretKey();
-  const key = await insertSecretKey(db, { siteId, prefix: secret.prefix, keyHash: await hashSecretKey(secret.key) });
+  const key = await insertSecretKey(db, { siteId, prefix: secret.prefix, keyHash: await hashSecretKey(secret.key), name });
   return { secretKey: secret.key, key };
 }
 

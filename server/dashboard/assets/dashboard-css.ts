@@ -362,5 +362,33 @@ table.placeholders td:first-child { white-space: nowrap; }
 @media (max-width: 700px) {
   .automation-grid { grid-template-columns: minmax(0, 1fr); gap: 1rem; }
   .automation-grid .figures { order: -1; }
+/* Keys, Team and Audit log pages (pages/team-pages.ts) */
+.data-table { width: 100%; border-collapse: collapse; margin: 0 0 1rem; font-size: 0.92rem; }
+.data-table th { text-align: left; font-size: 0.8rem; font-weight: 600; color: var(--muted); text-transform: uppercase; letter-spacing: 0.03em; padding: 0.45rem 0.6rem; border-bottom: 1px solid var(--border-strong); }
+.data-table td { padding: 0.6rem; border-bottom: 1px solid var(--border); vertical-align: top; overflow-wrap: anywhere; }
+.data-table tr.revoked td { color: var(--muted); }
+.data-table code { font-size: 0.85rem; }
+.revoke-link { margin-left: 0.5rem; font-size: 0.88rem; }
+.data-table .badge { white-space: nowrap; }
+.inline-form { display: flex; gap: 0.5rem; align-items: center; flex-wrap: wrap; margin: 0; }
+.data-table select, .field select { font: inherit; color: var(--text); background: var(--surface); border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.4rem 0.6rem; min-height: 2.25rem; }
+.field select { width: 100%; max-width: 20rem; }
+.role-help { padding-left: 1.1rem; }
+.plain-list { list-style: none; margin: 0; padding: 0; border: 1px solid var(--border); border-radius: 6px; }
+.plain-list li { display: flex; justify-content: space-between; align-items: center; gap: 0.75rem; padding: 0.65rem 0.85rem; overflow-wrap: anywhere; }
+.plain-list li + li { border-top: 1px solid var(--border); }
+.plain-list form { margin: 0; flex: none; }
+.audit-list { list-style: none; margin: 0 0 1rem; padding: 0; }
+.audit-list li { display: grid; grid-template-columns: 11rem 1fr; gap: 0.25rem 1rem; padding: 0.6rem 0; border-bottom: 1px solid var(--border); }
+.audit-time { color: var(--muted); font-size: 0.85rem; font-variant-numeric: tabular-nums; }
+.audit-words { overflow-wrap: anywhere; }
+.pager { display: flex; justify-content: space-between; gap: 1rem; }
+.pager:empty { display: none; }
+@media (max-width: 600px) {
+  .data-table thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  .data-table tr { display: block; border-bottom: 1px solid var(--border); padding: 0.5rem 0; }
+  .data-table td { display: block; border: 0; padding: 0.25rem 0; }
+  .data-table td::before { content: attr(data-label); display: block; color: var(--muted); font-size: 0.78rem; font-weight: 600; }
+  .audit-list li { grid-template-columns: 1fr; }
 }
 `;

@@ -1,0 +1,216 @@
+// The Keys, Team and Audit log pages in real Chromium (as dashboard-browser.test.ts): an owner
+// creates a secret key, sees it once (a reload does not show it again), copies it and revokes it;
+// invites a member and hands the link to a second, fresh browser profile, which joins; the audit
+// log then says all of it in words. Every page is checked with axe-core (no serious or critical
+// violation), logs no error or CSP violation, does not scroll sideways at 390 px, and is
+// photographed at 1280 and 390 px into the test artifacts (dashboard-team/).
+import { serve } from '@hono/node-server';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../app.ts';
+import { startSession } from '../accounts/sessions.ts';
+import { parseConfig } from '../config.ts';
+import { upsertMembership } from '../db/memberships.ts';
+import { insertUser } from '../db/users.ts';
+import { memoryLogger } from '../logger.ts';
+import { createSite, type CreatedSite } from '../sites/create-site.ts';
+import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+
+const missing = chromiumMissing();
+if (missing) console.warn(`team browser tests skipped: ${missing}`);
+
+const WIDTHS = [1280, 390] as const;
+const PASSWORD = 'a calm and long passphrase';
+
+let database: TestDatabase;
+let server: Server;
+let origin: string;
+let site: CreatedSite;
+let ownerId: string;
+let browser: ChromiumProfile;
+let page: Page;
+let shotsDir: string;
+let axeSource: string;
+/** Console errors, page errors and CSP violations of the current browser. */
+const problems: string[] = [];
+let inviteUrl: string;
+
+async function startServer(): Promise<void> {
+  let app: App | undefined;
+  server = serve({
+    fetch: (request, env) => (app ? app.fetch(request, env) : new Response('starting', { status: 503 })),
+    port: 0,
+    hostname: '127.0.0.1',
+  }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  app = createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' });
+}
+
+async function openBrowser(): Promise<void> {
+  browser = await launchChromium();
+  page = browser.page;
+  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  await browser.context.addInitScript(() => {
+    const g = globalThis as any;
+    g.__cspViolations = [];
+    g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
+  });
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    // A form answered 422 with its errors is logged by Chromium as a failed load of the document itself: expected.
+    const documentStatus = message.text().startsWith('Failed to load resource') && message.location().url === page.url();
+    if (!documentStatus) problems.push(`console.error: ${message.text()} (${message.location().url})`);
+  });
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+}
+
+async function checkAccessibility(name: string): Promise<void> {
+  // Evaluated through the DevTools Protocol, which the page's CSP does not govern.
+  await page.evaluate(axeSource);
+  const { rulesRun, violations }: { rulesRun: number; violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> } = await page.evaluate(async () => {
+    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
+    return {
+      rulesRun: result.passes.length + result.violations.length + result.incomplete.length,
+      violations: result.violations.map((violation: any) => ({ id: violation.id, impact: violation.impact, help: violation.help, nodes: violation.nodes.map((node: any) => ({ target: node.target })) })),
+    };
+  });
+  expect(rulesRun, `${name}: axe rules applied`).toBeGreaterThan(10);
+  const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  expect(serious, `${name}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
+}
+
+async function checkPage(name: string): Promise<void> {
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+    await page.screenshot({ path: join(shotsDir, `${name}-${width}.png`), fullPage: true });
+    const scrollWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
+    expect(scrollWidth, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(width);
+    await checkAccessibility(`${name} at ${width} px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  expect(await page.evaluate(() => (globalThis as any).__cspViolations as string[]), `${name}: CSP violations`).toEqual([]);
+  expect(problems, `${name}: errors in the page`).toEqual([]);
+}
+
+function apiStatus(secretKey: string): Promise<number> {
+  return fetch(`${origin}/v1/settings`, { headers: { Authorization: `Bearer ${secretKey}` } }).then((response) => response.status);
+}
+
+describe.skipIf(missing !== undefined)('keys, team and audit log in Chromium', { timeout: 120_000 }, () => {
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await startServer();
+    site = await createSite(database.db, { name: 'Team test <shop>', origins: ['https://shop.example'] }, undefined);
+    ownerId = (await insertUser(database.db, { email: 'owner@shop.example', name: 'Ana <Owner>' }, new Date()))!.id;
+    await upsertMembership(database.db, { userId: ownerId, siteId: site.id, role: 'owner' }, new Date());
+    shotsDir = join(await artifactsDir(), 'dashboard-team');
+    await mkdir(shotsDir, { recursive: true });
+    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    await openBrowser();
+    // Signed in by a session made here: sign-in itself is dashboard-browser.test.ts's subject.
+    const { token } = await startSession(database.db, { userId: ownerId }, new Date());
+    await browser.context.addCookies([{ name: 'pushcart-session', value: token, url: origin }]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await database?.destroy();
+  });
+
+  it('creates a secret key, shows it once with a copy button, and revokes it', async () => {
+    await page.goto(`${origin}/dashboard/sites/${site.id}/keys`);
+    await page.getByRole('heading', { name: 'Keys', level: 1 }).waitFor();
+    expect(await page.locator('#publishable-key').textContent()).toBe(site.publishableKey);
+    await checkPage('keys');
+
+    await page.getByLabel('Name').fill('backend');
+    await page.getByRole('button', { name: 'Create secret key' }).click();
+    await page.getByRole('heading', { name: 'Your new secret key' }).waitFor();
+    const secretKey = (await page.locator('#new-secret-key').textContent())!;
+    expect(secretKey).toMatch(/^sk_[A-Za-z0-9_-]{43}$/);
+    expect(await apiStatus(secretKey)).toBe(200);
+    const copy = page.locator('button[data-copy-target="new-secret-key"]');
+    await copy.waitFor({ state: 'visible' });
+    await copy.click();
+    await expect.poll(() => copy.textContent()).toBe('Copied');
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(secretKey);
+    await checkPage('key-created');
+
+    // A reload sends the form again: the answer refuses a second key of that name and shows no key.
+    await page.reload();
+    await page.getByText('A live key is already called “backend”').waitFor();
+    expect(await page.content()).not.toContain(secretKey);
+    await page.goto(`${origin}/dashboard/sites/${site.id}/keys`);
+    expect(await page.content()).not.toContain(secretKey);
+
+    await page.getByRole('link', { name: new RegExp(`Revoke backend ${secretKey.slice(0, 11)}`) }).click();
+    await page.getByRole('heading', { name: 'Revoke a secret key' }).waitFor();
+    await checkPage('key-revoke-confirm');
+    await page.getByRole('button', { name: 'Revoke the key' }).click();
+    await page.getByText(`Revoked the key “backend” (${secretKey.slice(0, 11)}…)`).waitFor();
+    expect(await apiStatus(secretKey)).toBe(401);
+    await checkPage('keys-revoked');
+  });
+
+  it('invites a member, keeps the last owner, and the link joins from a fresh browser', async () => {
+    await page.goto(`${origin}/dashboard/sites/${site.id}/team`);
+    await page.getByRole('heading', { name: 'Team', level: 1 }).waitFor();
+    await checkPage('team');
+
+    await page.getByLabel('Role of owner@shop.example').selectOption('viewer');
+    await page.getByRole('button', { name: 'Change the role of owner@shop.example' }).click();
+    await page.getByText('a shop must keep at least one owner').waitFor();
+    await checkPage('team-last-owner');
+
+    await page.getByLabel('Email').fill('newcomer@shop.example');
+    await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await page.getByRole('button', { name: 'Make an invite link' }).click();
+    await page.getByRole('heading', { name: 'Invite link for newcomer@shop.example' }).waitFor();
+    inviteUrl = (await page.locator('#invite-link').textContent())!;
+    expect(inviteUrl).toMatch(new RegExp(`^${origin}/dashboard/invite/[A-Za-z0-9_-]{43}$`));
+    await checkPage('invite-created');
+
+    await page.goto(`${origin}/dashboard/sites/${site.id}/team`);
+    await page.getByText('newcomer@shop.example', { exact: true }).waitFor();
+    await checkPage('team-pending-invite');
+
+    await page.goto(`${origin}/dashboard/sites/${site.id}/audit`);
+    await page.getByRole('heading', { name: 'Audit log' }).first().waitFor();
+    const words = await page.locator('.audit-words').allTextContents();
+    expect(words[0]).toBe('Ana <Owner> invited newcomer@shop.example as a viewer');
+    expect(words[1]).toMatch(/^Ana <Owner> revoked the secret key 'backend' \(sk_/);
+    expect(words[2]).toMatch(/^Ana <Owner> created the secret key 'backend' \(sk_/);
+    await checkPage('audit');
+
+    // A second profile: no cookie of the owner's, as the invited person's own browser.
+    await browser.close();
+    problems.length = 0;
+    await openBrowser();
+    await page.goto(inviteUrl);
+    await page.getByRole('heading', { name: 'Join Team test <shop>' }).waitFor();
+    await page.getByLabel('Your name').fill('Newcomer');
+    await page.getByLabel('Choose a password').fill(PASSWORD);
+    await page.getByLabel('Repeat the password').fill(PASSWORD);
+    await page.getByRole('button', { name: /join/i }).click();
+    await page.waitForURL(`${origin}/dashboard/sites/${site.id}/install`);
+    await page.goto(`${origin}/dashboard/sites/${site.id}/team`);
+    await page.getByText('can see the team but not change it').waitFor();
+    expect(await page.getByRole('link', { name: 'Keys' }).count()).toBe(0);
+    await checkPage('team-viewer');
+  });
+});
