@@ -66,7 +66,7 @@ code { overflow-wrap: anywhere; }
 .topbar-account form { margin: 0; }
 
 .subnav { background: var(--surface); border-bottom: 1px solid var(--border); }
-.subnav ul { max-width: 960px; margin: 0 auto; padding: 0 1.25rem; list-style: none; display: flex; gap: 1.25rem; overflow-x: auto; }
+.subnav ul { max-width: 960px; margin: 0 auto; padding: 0 1.25rem; list-style: none; display: flex; flex-wrap: wrap; column-gap: 1.25rem; row-gap: 0; }
 .subnav a { display: inline-block; padding: 0.6rem 0 0.55rem; color: var(--muted); text-decoration: none; border-bottom: 2px solid transparent; font-size: 0.92rem; }
 .subnav a:hover { color: var(--text); }
 .subnav a[aria-current="page"] { color: var(--text); border-bottom-color: var(--accent); font-weight: 600; }
@@ -227,8 +227,8 @@ input[type="search"]:focus-visible, select:focus-visible { outline: 3px solid va
 }
 @media (max-width: 600px) {
   /* Columns keep a readable width; the table region scrolls sideways instead of the page. */
-  .data-table { min-width: 40rem; }
-  .data-table .detail { min-width: 12rem; }
+  .table-region .data-table { min-width: 40rem; }
+  .table-region .data-table .detail { min-width: 12rem; }
   .facts { grid-template-columns: 1fr; }
   .facts dd { margin-bottom: 0.5rem; }
 }
