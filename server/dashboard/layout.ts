@@ -60,10 +60,13 @@ export interface SignedInChrome {
   /** How many sites the user may open: a switch link appears from two on. */
   siteCount: number;
   /** The section of a site page the user is on, marked in the navigation. */
-  current?: 'install';
+  current?: 'install' | 'prompt';
 }
 
-const SITE_SECTIONS: Array<{ key: NonNullable<SignedInChrome['current']>; label: string; path: string }> = [{ key: 'install', label: 'Install', path: 'install' }];
+const SITE_SECTIONS: Array<{ key: NonNullable<SignedInChrome['current']>; label: string; path: string }> = [
+  { key: 'install', label: 'Install', path: 'install' },
+  { key: 'prompt', label: 'Prompt', path: 'prompt' },
+];
 
 /** Pages for a signed-in user: the top bar (site, switch, account, sign out), the site's sections, the content. */
 export function appPage(input: { title: string; assets: DashboardAssets; chrome: SignedInChrome; body: Html }): Html {

@@ -29,11 +29,12 @@ import { findSiteById, updateSiteInstall } from '../db/sites.ts';
 import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { findUserById } from '../db/users.ts';
 import { describeError } from '../logger.ts';
-import { dashboardAssets, etagMatches, ASSET_MAX_AGE_SECONDS } from './assets/assets.ts';
+import { bundledAsset, dashboardAssets, etagMatches, ASSET_MAX_AGE_SECONDS } from './assets/assets.ts';
 import { installFormProblems } from './install-form.ts';
 import { DASHBOARD_PATH, type Html } from './layout.ts';
 import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooManyAttemptsPage, type InviteForm } from './pages/auth-pages.ts';
 import { accountPage, installPage, siteListPage } from './pages/site-pages.ts';
+import { registerPromptRoutes } from './prompt-routes.ts';
 
 /**
  * The page policy (CSP Level 3): only this origin's script and style, no plugins, no framing
@@ -48,7 +49,7 @@ export interface DashboardOptions {
   password?: PasswordHashOptions;
 }
 
-interface DashboardEnv {
+export interface DashboardEnv {
   Variables: AppEnv['Variables'] & {
     /** The signed-in session and its cookie's token, when there is one. */
     live: LiveSession | undefined;
@@ -56,10 +57,10 @@ interface DashboardEnv {
   };
 }
 
-type DashboardContext = Context<DashboardEnv>;
+export type DashboardContext = Context<DashboardEnv>;
 
 /** Why a POST is refused before its handler runs, as a page. */
-type Refusal = { status: 403; heading: string; text: string };
+export type Refusal = { status: 403; heading: string; text: string };
 
 export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   const clock = deps.now ?? Date.now;
@@ -71,6 +72,8 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   const formCookieName = secure ? '__Host-pushcart-form' : 'pushcart-form';
   const dashboardOrigin = new URL(deps.config.publicUrl).origin;
   const publicUrl = deps.config.publicUrl;
+  // The prompt page's preview script, bundled with the client scripts (absent where they are not built).
+  const promptPreview = deps.clientScripts ? bundledAsset('prompt-preview', deps.clientScripts.promptPreview) : undefined;
 
   async function page(c: DashboardContext, body: Html, status: 200 | 403 | 404 | 422 | 429 | 500 | 503 = 200) {
     return c.html(await body, status);
@@ -207,14 +210,16 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   app.use(async (c, next) => {
     await next();
     const headers = c.res.headers;
-    headers.set('Content-Security-Policy', DASHBOARD_CSP);
+    // A page that frames its preview, or is such a frame, set its own (prompt-routes.ts).
+    if (!headers.has('Content-Security-Policy')) headers.set('Content-Security-Policy', DASHBOARD_CSP);
     headers.set('X-Content-Type-Options', 'nosniff');
     if (!headers.has('Referrer-Policy')) headers.set('Referrer-Policy', 'same-origin');
     if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store');
   });
 
   app.get('/assets/:name', async (c) => {
-    const asset = (await dashboardAssets()).byName.get(c.req.param('name'));
+    const name = c.req.param('name');
+    const asset = (await dashboardAssets()).byName.get(name) ?? (promptPreview?.name === name ? promptPreview : undefined);
     if (!asset) return c.text('Not found', 404);
     c.header('ETag', asset.etag);
     c.header('Cache-Control', `public, max-age=${ASSET_MAX_AGE_SECONDS}, immutable`);
@@ -493,6 +498,8 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     deps.logger.log('info', 'site install changed', { siteId: member.site.id, userId: checked.live.user.id, requestId: c.get('requestId') });
     return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/install?saved`, 303);
   });
+
+  registerPromptRoutes(app, deps, { publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, promptPreview });
 
   app.all('*', (c) => {
     // `/dashboard/` and the like: the address without the slash, if it is a page, answers.
