@@ -134,8 +134,12 @@ export function registerPromptRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit
     const prompt = previewFromQuery(url.searchParams, { texts: stored.texts, theme: stored.theme });
     const viewText = url.searchParams.get('view') ?? '';
     const view: PreviewView = viewText in PREVIEW_VIEWS ? (viewText as PreviewView) : 'desktop';
-    const styleQuery = new URLSearchParams(url.searchParams);
-    styleQuery.delete('view');
+    // The stylesheet needs only the theme (the texts are in the page).
+    const styleQuery = new URLSearchParams();
+    for (const key of ['accent', 'background', 'text', 'radius']) {
+      const value = url.searchParams.get(key);
+      if (value !== null) styleQuery.set(key, value);
+    }
     const response = await kit.page(
       c,
       previewFramePage({ view, prompt, stylesheet: `${DASHBOARD_PATH}/sites/${found.member.site.id}/prompt/preview.css?${styleQuery.toString()}`, previewScript: kit.promptPreview }),

@@ -15,6 +15,7 @@ import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { dashboardAssets } from './assets/assets.ts';
 import { createFirstOwnerLink } from './links.ts';
+import { PREVIEW_FRAME_CSP, PROMPT_PAGE_CSP } from './prompt-routes.ts';
 import { DASHBOARD_CSP, dashboardRoutes } from './routes.ts';
 import { csrfTokenIn, TestBrowser } from './test-client.ts';
 import { Hono } from 'hono';
@@ -49,7 +50,8 @@ async function signedIn(userId: string): Promise<TestBrowser> {
 
 async function siteState(siteId: string) {
   const site = await findSiteById(database.db, siteId);
-  return { name: site?.name, origins: site?.allowed_origins };
+  // The settings too: a refused prompt form must leave them as they were.
+  return { name: site?.name, origins: site?.allowed_origins, settings: site?.settings };
 }
 
 beforeAll(async () => {
@@ -70,7 +72,19 @@ afterAll(async () => database?.destroy());
  * router itself, so a route added without an entry here fails.
  */
 type RouteKind = 'public page' | 'public form' | 'signed-in page' | 'signed-in form' | 'site page' | 'site form';
-const ROUTES: Array<{ method: 'GET' | 'POST'; pattern: string; kind: RouteKind; path: (site: string) => string; form?: (site: string) => Record<string, string> }> = [
+const ROUTES: Array<{
+  method: 'GET' | 'POST';
+  pattern: string;
+  kind: RouteKind;
+  path: (site: string) => string;
+  form?: (site: string) => Record<string, string>;
+  /** What a viewer's or editor's refused form says; the install's words unless given. */
+  refusedWith?: string;
+  /** A form an editor may send (only a viewer is refused). */
+  editorMay?: boolean;
+  /** The page's own Content-Security-Policy, where it is not the dashboard's. */
+  csp?: string;
+}> = [
   { method: 'GET', pattern: '/dashboard/assets/:name', kind: 'public page', path: () => '/dashboard/assets/none.css' },
   { method: 'GET', pattern: '/dashboard', kind: 'signed-in page', path: () => '/dashboard' },
   { method: 'GET', pattern: '/dashboard/sites', kind: 'signed-in page', path: () => '/dashboard/sites' },
@@ -91,6 +105,21 @@ const ROUTES: Array<{ method: 'GET' | 'POST'; pattern: string; kind: RouteKind; 
     path: (site) => `/dashboard/sites/${site}/install`,
     form: () => ({ name: 'Renamed shop', origins: 'https://changed.example' }),
   },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt`, csp: PROMPT_PAGE_CSP },
+  {
+    method: 'POST',
+    pattern: '/dashboard/sites/:siteId/prompt',
+    kind: 'site form',
+    path: (site) => `/dashboard/sites/${site}/prompt`,
+    form: () => ({
+      trigger: 'seconds', pageViews: '2', delaySeconds: '30', snoozeDays: '3', accent: '#0f766e', background: '#ffffff', text: '#111111', radius: '4', position: 'top', logoUrl: '',
+      newLocale: 'fr', 'new.title': 'Titre', 'new.body': 'Texte', 'new.allow': 'Oui', 'new.later': 'Plus tard', intent: 'save',
+    }),
+    refusedWith: 'cannot change the soft prompt',
+    editorMay: true,
+  },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt/preview', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt/preview?view=phone`, csp: PREVIEW_FRAME_CSP },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt/preview.css', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt/preview.css?accent=%23123456` },
 ];
 const SIGNED_IN_PAGES = ROUTES.filter((route) => route.kind === 'signed-in page' || route.kind === 'site page');
 const SIGNED_IN_FORMS = ROUTES.filter((route) => route.kind === 'signed-in form' || route.kind === 'site form');
@@ -189,12 +218,12 @@ describe('every dashboard route', () => {
 
   it.each(ROUTES.filter((route) => route.kind === 'site form'))('$method $pattern is refused (403) to a viewer and an editor', async (route) => {
     const before = await siteState(siteA.id);
-    for (const userId of [users.viewerA, users.editorA]) {
+    for (const userId of route.editorMay ? [users.viewerA] : [users.viewerA, users.editorA]) {
       const browser = await signedIn(userId);
       const csrf = await csrfTokenFor(browser.cookies.get(SESSION_COOKIE)!);
       const response = await browser.post(route.path(siteA.id), { ...route.form!(siteA.id), [CSRF_FIELD_NAME]: csrf });
       expect(response.status).toBe(403);
-      expect(response.body).toContain('cannot change the install');
+      expect(response.body).toContain(route.refusedWith ?? 'cannot change the install');
     }
     expect(await siteState(siteA.id)).toEqual(before);
   });
@@ -203,7 +232,7 @@ describe('every dashboard route', () => {
     const browser = await signedIn(users.ownerA);
     const response = await browser.get(route.path(siteA.id));
     expect([200, 303]).toContain(response.status);
-    expect(response.headers.get('Content-Security-Policy')).toBe(DASHBOARD_CSP);
+    expect(response.headers.get('Content-Security-Policy')).toBe(route.csp ?? DASHBOARD_CSP);
     expect(response.headers.get('X-Content-Type-Options')).toBe('nosniff');
     expect(response.headers.get('Referrer-Policy')).toBe('same-origin');
     expect(response.headers.get('Cache-Control')).toBe('no-store');
@@ -303,11 +332,11 @@ describe('the install page', () => {
     });
     expect(response.status).toBe(303);
     expect(response.location).toBe(`/dashboard/sites/${siteA.id}/install?saved`);
-    expect(await siteState(siteA.id)).toEqual({ name: 'Shop A renamed', origins: ['https://a.example', 'https://www.a.example', 'http://localhost:3000'] });
+    expect(await siteState(siteA.id)).toMatchObject({ name: 'Shop A renamed', origins: ['https://a.example', 'https://www.a.example', 'http://localhost:3000'] });
     const after = await browser.get(response.location!);
     expect(after.body).toContain('Saved.');
     await browser.submit(`/dashboard/sites/${siteA.id}/install`, { name: 'Shop A', origins: 'https://a.example' });
-    expect(await siteState(siteA.id)).toEqual({ name: 'Shop A', origins: ['https://a.example'] });
+    expect(await siteState(siteA.id)).toMatchObject({ name: 'Shop A', origins: ['https://a.example'] });
   });
 
   it('refuses what the admin API refuses, says why in words, and keeps what was typed', async () => {
