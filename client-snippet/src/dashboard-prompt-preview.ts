@@ -149,7 +149,9 @@ function onPromptPage(form: HTMLFormElement): void {
       const width = Number(stage.dataset.previewWidth);
       const height = Number(stage.dataset.previewHeight);
       const room = stage.parentElement?.clientWidth ?? width;
-      const scale = Math.min(Number(stage.dataset.previewMaxScale ?? 1), room / width);
+      // The stylesheet may cap the scale per layout (a phone frame drawn smaller beside a wide form).
+      const cap = parseFloat(getComputedStyle(stage).getPropertyValue('--preview-max-scale')) || 1;
+      const scale = Math.min(cap, room / width);
       stage.style.setProperty('--preview-scale', String(scale));
       stage.style.setProperty('--preview-height', `${Math.round(height * scale)}px`);
       stage.style.setProperty('--preview-width', `${Math.round(width * scale)}px`);

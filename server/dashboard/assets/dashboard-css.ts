@@ -181,14 +181,13 @@ main:has(.prompt-layout) { max-width: 1240px; }
 .preview-figure figcaption { color: var(--muted); font-size: 0.82rem; margin-top: 0.4rem; text-align: center; }
 .preview-box { display: flex; justify-content: center; }
 .preview-stage {
-  --preview-scale: 0.4;
+  --preview-scale: 0.5;
   position: relative; overflow: hidden; flex: none;
   border: 1px solid var(--border-strong); border-radius: 10px; background: #f4f5f7;
   box-shadow: 0 1px 2px rgba(16, 24, 40, 0.06), 0 8px 24px -12px rgba(16, 24, 40, 0.25);
 }
-.preview-stage.desktop { width: var(--preview-width, 512px); height: var(--preview-height, 288px); }
-.preview-stage.phone { width: var(--preview-width, 195px); height: var(--preview-height, 350px); border-radius: 18px; border-width: 4px; border-color: #1f2430; }
-.preview-stage.phone { --preview-scale: 0.5; }
+.preview-stage.desktop { width: var(--preview-width, 512px); height: var(--preview-height, 300px); }
+.preview-stage.phone { --preview-scale: 0.45; --preview-max-scale: 0.45; width: var(--preview-width, 176px); height: var(--preview-height, 270px); border-radius: 18px; border-width: 4px; border-color: #1f2430; }
 .preview-stage iframe { position: absolute; top: 0; left: 0; border: 0; transform-origin: 0 0; transform: scale(var(--preview-scale)); background: #f4f5f7; pointer-events: none; }
 .prompt-editor fieldset.read-only { border: 0; margin: 0; padding: 0; min-width: 0; }
 .prompt-editor fieldset.read-only > .card:last-child { margin-bottom: 1.25rem; }
@@ -231,9 +230,10 @@ input.mono { font-family: var(--mono); font-size: 0.9rem; }
 @media (max-width: 1100px) {
   .prompt-layout { grid-template-columns: minmax(0, 1fr); }
   .prompt-preview { position: static; order: -1; margin-bottom: 0; }
+  .preview-stage.phone { --preview-scale: 0.7; --preview-max-scale: 0.7; width: var(--preview-width, 273px); height: var(--preview-height, 420px); }
 }
 @media (max-width: 600px) {
   .locale-texts { grid-template-columns: minmax(0, 1fr); }
-  .preview-stage.desktop { --preview-scale: 0.25; width: var(--preview-width, 320px); height: var(--preview-height, 180px); }
+  .preview-stage.desktop { --preview-scale: 0.3; width: var(--preview-width, 307px); height: var(--preview-height, 192px); }
 }
 `;

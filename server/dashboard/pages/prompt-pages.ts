@@ -11,10 +11,14 @@ import type { DashboardAsset, DashboardAssets } from '../assets/assets.ts';
 import { appPage, assetUrl, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 import { TEXT_KEYS, textFieldName, type FieldErrors, type LocaleTexts, type PromptFormValues, type TextKey } from '../prompt-form.ts';
 
-/** The widths the preview frames are drawn at, in CSS pixels: a laptop and a common phone (iPhone 12 to 15). */
+/**
+ * The sizes the preview frames are drawn at, in CSS pixels: a small laptop (wide enough for the
+ * desktop layout, narrow enough that the card stays legible when scaled down) and a common phone
+ * (iPhone 12 to 15).
+ */
 export const PREVIEW_VIEWS = {
-  desktop: { width: 1280, height: 720, label: 'Desktop, 1280 px wide' },
-  phone: { width: 390, height: 700, label: 'Phone, 390 px wide' },
+  desktop: { width: 1024, height: 600, label: 'Desktop, 1024 px wide' },
+  phone: { width: 390, height: 600, label: 'Phone, 390 px wide' },
 } as const;
 export type PreviewView = keyof typeof PREVIEW_VIEWS;
 
@@ -235,7 +239,7 @@ ${formBody}
   const query = previewQuery(input.preview.prompt).toString();
   const frames = (Object.entries(PREVIEW_VIEWS) as Array<[PreviewView, (typeof PREVIEW_VIEWS)[PreviewView]]>).map(
     ([view, size]) => html`<figure class="preview-figure ${view}">
-<div class="preview-box"><div class="preview-stage ${view}" data-preview-stage data-preview-width="${size.width}" data-preview-height="${size.height}" data-preview-max-scale="${view === 'phone' ? '0.6' : '1'}">
+<div class="preview-box"><div class="preview-stage ${view}" data-preview-stage data-preview-width="${size.width}" data-preview-height="${size.height}">
 <iframe data-prompt-frame="${view}" src="${base}/preview?view=${view}&amp;${query}" title="The prompt on a ${view === 'phone' ? 'phone' : 'desktop screen'}" width="${size.width}" height="${size.height}" inert tabindex="-1"></iframe>
 </div></div>
 <figcaption>${size.label}</figcaption>
