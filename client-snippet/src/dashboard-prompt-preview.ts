@@ -120,6 +120,8 @@ function onPromptPage(form: HTMLFormElement): void {
     const group = (event.target as Element).closest<HTMLElement>('[data-prompt-texts]');
     if (group && group !== activeTexts) {
       activeTexts = group;
+      const caption = document.getElementById('preview-locale');
+      if (caption && group.dataset.localeName) caption.textContent = group.dataset.localeName;
       update();
     }
   });

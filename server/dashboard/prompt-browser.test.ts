@@ -202,5 +202,11 @@ describe.skipIf(missing !== undefined)('the soft prompt page in Chromium', { tim
     expect(await page.getByLabel('Text colour', { exact: true }).getAttribute('aria-invalid')).toBe('true');
     expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).prompt.theme.text).toBe(saved.theme.text);
     await checkPage('prompt-error');
+
+    // Working on another language's texts previews those.
+    await page.getByLabel('Title (new language)').fill('Ne manquez aucune baisse de prix');
+    await expect.poll(async () => (await drawnPrompt('phone')).title).toBe('Ne manquez aucune baisse de prix');
+    expect(await page.locator('#preview-locale').textContent()).toBe('the new language');
+    expect(problems).toEqual([]);
   });
 });

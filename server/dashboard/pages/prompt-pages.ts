@@ -192,7 +192,7 @@ ${message}
 
   const localeGroups = form.texts.map((entry, index) => {
     const fallback = input.fallbacks[entry.locale] ?? input.fallbacks[input.defaultLocale]!;
-    return html`<fieldset class="locale-texts" data-prompt-texts="${entry.locale}"${index === 0 ? html` data-preview-first` : ''}>
+    return html`<fieldset class="locale-texts" data-prompt-texts="${entry.locale}" data-locale-name="${localeName(entry.locale)}"${index === 0 ? html` data-preview-first` : ''}>
 <legend>${localeName(entry.locale)}${entry.locale === input.defaultLocale ? html` <span class="badge">default</span>` : ''}</legend>
 ${TEXT_KEYS.map((key) => textField(textFieldName(entry.locale, key), key, entry[key], fallback[key], errors, localeName(entry.locale)))}
 </fieldset>`;
@@ -200,7 +200,7 @@ ${TEXT_KEYS.map((key) => textField(textFieldName(entry.locale, key), key, entry[
   const addedFallback = input.fallbacks[form.added.locale] ?? input.fallbacks[input.defaultLocale]!;
   const added = (() => {
     const { attributes, message } = problem(errors, 'newLocale', `${fieldId('newLocale')}-help`);
-    return html`<fieldset class="locale-texts added" data-prompt-texts="new"${form.texts.length === 0 ? html` data-preview-first` : ''}>
+    return html`<fieldset class="locale-texts added" data-prompt-texts="new" data-locale-name="${form.added.locale ? localeName(form.added.locale) : 'the new language'}"${form.texts.length === 0 ? html` data-preview-first` : ''}>
 <legend>${form.texts.length === 0 ? 'Your texts' : 'Add a language'}</legend>
 <div class="field locale-field">
 <label for="${fieldId('newLocale')}">Language</label>
@@ -247,7 +247,7 @@ ${formBody}
   );
   const preview = html`<aside class="card prompt-preview" aria-labelledby="preview-title">
 <h2 id="preview-title">Preview</h2>
-<p class="meta">As shoppers in ${localeName(input.preview.locale)} will see it${input.previewScript ? ', updated as you type' : ''}.</p>
+<p class="meta">As shoppers in <span id="preview-locale">${localeName(input.preview.locale)}</span> will see it${input.previewScript ? ', updated as you type' : ''}.</p>
 ${frames}
 </aside>`;
 
