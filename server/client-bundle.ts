@@ -11,4 +11,6 @@ export interface ClientBundle {
 export interface ClientScripts {
   snippet: ClientBundle;
   serviceWorker: ClientBundle;
+  /** The dashboard's prompt preview: the snippet's own `showPrompt`, drawn in the prompt page's preview frames. */
+  promptPreview: ClientBundle;
 }

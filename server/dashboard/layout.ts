@@ -61,7 +61,7 @@ export interface SignedInChrome {
   /** How many sites the user may open: a switch link appears from two on. */
   siteCount: number;
   /** The section of a site page the user is on, marked in the navigation. */
-  current?: 'install' | 'subscribers' | 'automations' | 'templates' | 'keys' | 'team' | 'audit';
+  current?: 'install' | 'subscribers' | 'automations' | 'templates' | 'prompt' | 'keys' | 'team' | 'audit';
 }
 
 /** A section with `only` is linked for the roles that may take that action (its page refuses the others). */
@@ -70,6 +70,7 @@ const SITE_SECTIONS: Array<{ key: NonNullable<SignedInChrome['current']>; label:
   { key: 'subscribers', label: 'Subscribers', path: 'subscribers' },
   { key: 'automations', label: 'Automations', path: 'automations' },
   { key: 'templates', label: 'Templates', path: 'templates' },
+  { key: 'prompt', label: 'Prompt', path: 'prompt' },
   { key: 'keys', label: 'Keys', path: 'keys', only: 'manage_keys' },
   { key: 'team', label: 'Team', path: 'team' },
   { key: 'audit', label: 'Audit log', path: 'audit', only: 'manage_users' },

@@ -15,6 +15,7 @@ import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { dashboardAssets } from './assets/assets.ts';
 import { createFirstOwnerLink } from './links.ts';
+import { PREVIEW_FRAME_CSP, PROMPT_PAGE_CSP } from './prompt-routes.ts';
 import { DASHBOARD_CSP, dashboardRoutes } from './routes.ts';
 import { csrfTokenIn, TestBrowser } from './test-client.ts';
 import { Hono } from 'hono';
@@ -49,6 +50,7 @@ async function signedIn(userId: string): Promise<TestBrowser> {
 
 async function siteState(siteId: string) {
   const site = await findSiteById(database.db, siteId);
+  // The settings too: a refused prompt form must leave them as they were.
   return { name: site?.name, origins: site?.allowed_origins, settings: site?.settings };
 }
 
@@ -78,6 +80,8 @@ const ROUTES: Array<{
   form?: (site: string) => Record<string, string>;
   /** For a site form: the roles it refuses and the words of the refusal (the install's otherwise). */
   refused?: { roles: Role[]; text: string };
+  /** The page's own Content-Security-Policy, where it is not the dashboard's. */
+  csp?: string;
 }> = [
   { method: 'GET', pattern: '/dashboard/assets/:name', kind: 'public page', path: () => '/dashboard/assets/none.css' },
   { method: 'GET', pattern: '/dashboard', kind: 'signed-in page', path: () => '/dashboard' },
@@ -149,6 +153,20 @@ const ROUTES: Array<{
   { method: 'POST', pattern: '/dashboard/sites/:siteId/team/invite', kind: 'site form', path: (site) => `/dashboard/sites/${site}/team/invite`, form: () => ({ email: 'refused@shop.example', role: 'owner' }), refused: { roles: ['viewer', 'editor'], text: 'cannot change the team' } },
   { method: 'POST', pattern: '/dashboard/sites/:siteId/team/invites/revoke', kind: 'site form', path: (site) => `/dashboard/sites/${site}/team/invites/revoke`, form: () => ({ invite: crypto.randomUUID() }), refused: { roles: ['viewer', 'editor'], text: 'cannot change the team' } },
   { method: 'GET', pattern: '/dashboard/sites/:siteId/audit', kind: 'site page', path: (site) => `/dashboard/sites/${site}/audit` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt`, csp: PROMPT_PAGE_CSP },
+  {
+    method: 'POST',
+    pattern: '/dashboard/sites/:siteId/prompt',
+    kind: 'site form',
+    path: (site) => `/dashboard/sites/${site}/prompt`,
+    form: () => ({
+      trigger: 'seconds', pageViews: '2', delaySeconds: '30', snoozeDays: '3', accent: '#0f766e', background: '#ffffff', text: '#111111', radius: '4', position: 'top', logoUrl: '',
+      newLocale: 'fr', 'new.title': 'Titre', 'new.body': 'Texte', 'new.allow': 'Oui', 'new.later': 'Plus tard', intent: 'save',
+    }),
+    refused: { roles: ['viewer'], text: 'cannot change the soft prompt' },
+  },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt/preview', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt/preview?view=phone`, csp: PREVIEW_FRAME_CSP },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt/preview.css', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt/preview.css?accent=%23123456` },
 ];
 
 /** A subscription of Shop A for the subscriber routes above; every test of the table leaves it in place. */
@@ -288,7 +306,7 @@ describe('every dashboard route', () => {
     const browser = await signedIn(users.ownerA);
     const response = await browser.get(route.path(siteA.id));
     expect([200, 303]).toContain(response.status);
-    expect(response.headers.get('Content-Security-Policy')).toBe(DASHBOARD_CSP);
+    expect(response.headers.get('Content-Security-Policy')).toBe(route.csp ?? DASHBOARD_CSP);
     expect(response.headers.get('X-Content-Type-Options')).toBe('nosniff');
     expect(response.headers.get('Referrer-Policy')).toBe('same-origin');
     expect(response.headers.get('Cache-Control')).toBe('no-store');

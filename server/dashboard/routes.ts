@@ -33,7 +33,7 @@ import { findUserById } from '../db/users.ts';
 import { describeError } from '../logger.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
-import { dashboardAssets, etagMatches, ASSET_MAX_AGE_SECONDS } from './assets/assets.ts';
+import { bundledAsset, dashboardAssets, etagMatches, ASSET_MAX_AGE_SECONDS } from './assets/assets.ts';
 import { installCheck } from './install-check.ts';
 import { installFormProblems } from './install-form.ts';
 import { installChange, registerTeamRoutes } from './team-routes.ts';
@@ -42,6 +42,7 @@ import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooMan
 import { accountPage, installPage, siteListPage } from './pages/site-pages.ts';
 import { subscriberPages } from './subscriber-routes.ts';
 import { automationRoutes } from './automation-routes.ts';
+import { registerPromptRoutes } from './prompt-routes.ts';
 
 /**
  * The page policy (CSP Level 3): only this origin's script and style, no plugins, no framing
@@ -80,6 +81,8 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   const formCookieName = secure ? '__Host-pushcart-form' : 'pushcart-form';
   const dashboardOrigin = new URL(deps.config.publicUrl).origin;
   const publicUrl = deps.config.publicUrl;
+  // The prompt page's preview script, bundled with the client scripts (absent where they are not built).
+  const promptPreview = deps.clientScripts ? bundledAsset('prompt-preview', deps.clientScripts.promptPreview) : undefined;
 
   async function page(c: DashboardContext, body: Html, status: 200 | 403 | 404 | 422 | 429 | 500 | 503 = 200) {
     return c.html(await body, status);
@@ -224,14 +227,16 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   app.use(async (c, next) => {
     await next();
     const headers = c.res.headers;
-    headers.set('Content-Security-Policy', DASHBOARD_CSP);
+    // A page that frames its preview, or is such a frame, set its own (prompt-routes.ts).
+    if (!headers.has('Content-Security-Policy')) headers.set('Content-Security-Policy', DASHBOARD_CSP);
     headers.set('X-Content-Type-Options', 'nosniff');
     if (!headers.has('Referrer-Policy')) headers.set('Referrer-Policy', 'same-origin');
     if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store');
   });
 
   app.get('/assets/:name', async (c) => {
-    const asset = (await dashboardAssets()).byName.get(c.req.param('name'));
+    const name = c.req.param('name');
+    const asset = (await dashboardAssets()).byName.get(name) ?? (promptPreview?.name === name ? promptPreview : undefined);
     if (!asset) return c.text('Not found', 404);
     c.header('ETag', asset.etag);
     c.header('Cache-Control', `public, max-age=${ASSET_MAX_AGE_SECONDS}, immutable`);
@@ -517,6 +522,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   subscriberPages(app, deps, { now, page, message, refuse, signedInPost, toSignIn, chromeFor });
   automationRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
   registerTeamRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
+  registerPromptRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, promptPreview });
 
   app.all('*', (c) => {
     // `/dashboard/` and the like: the address without the slash, if it is a page, answers.

@@ -7,6 +7,7 @@ import { routeTestWorld } from '../testing/route-test.ts';
 const scripts: ClientScripts = {
   snippet: { body: 'console.log("snippet")', etag: '"abc123"', version: 'abc123' },
   serviceWorker: { body: 'console.log("sw")', etag: '"def456"', version: 'def456' },
+  promptPreview: { body: 'console.log("preview")', etag: '"fed987"', version: 'fed987' },
 };
 const world = routeTestWorld({ clientScripts: scripts });
 

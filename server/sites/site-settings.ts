@@ -1,36 +1,15 @@
 import { z } from 'zod';
 import { DEFAULT_ENGAGEMENT_SETTINGS, engagementSettingsSchema } from './engagement-settings.ts';
+import { contrastProblem, contrastRatio, HEX_COLOUR, onAccentColour } from './prompt-look.ts';
 import { messageTemplateSchema, templatesSchema } from './template-settings.ts';
 import { canonicalLocale, httpUrlText, localeTag, text } from '../validation.ts';
 
 const locale = localeTag();
 
-/** A CSS colour as the prompt's theme takes it: `#rgb` or `#rrggbb`, nothing a stylesheet could read as more. */
-const hexColour = () => text().regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a colour as #rgb or #rrggbb, e.g. #2557d6');
+// Shared with the dashboard's preview script, which computes the same colours in the browser.
+export { contrastRatio, onAccentColour };
 
-/** WCAG 2.2 relative luminance of a `#rgb`/`#rrggbb` colour (sRGB, https://www.w3.org/TR/WCAG22/#dfn-relative-luminance). */
-function luminance(colour: string): number {
-  const hex = colour.length === 4 ? colour.replace(/[0-9a-f]/gi, (digit) => digit + digit) : colour;
-  const [r, g, b] = [1, 3, 5].map((i) => {
-    const channel = parseInt(hex.slice(i, i + 2), 16) / 255;
-    return channel <= 0.04045 ? channel / 12.92 : ((channel + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
-}
-
-/** The WCAG 2.2 contrast ratio of two colours, 1 to 21. */
-export function contrastRatio(a: string, b: string): number {
-  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (light! + 0.05) / (dark! + 0.05);
-}
-
-/** What WCAG 2.2 success criterion 1.4.3 asks of body text against its background. */
-const MIN_TEXT_CONTRAST = 4.5;
-
-/** The label colour on the accent-coloured button: white or near-black, whichever reads better. */
-export function onAccentColour(accent: string): string {
-  return contrastRatio(accent, '#ffffff') >= contrastRatio(accent, '#111111') ? '#ffffff' : '#111111';
-}
+const hexColour = () => text().regex(HEX_COLOUR, 'must be a colour as #rgb or #rrggbb, e.g. #2557d6');
 
 /**
  * How the soft prompt looks. The logo may be any https URL, not only one on the site's origins:
@@ -54,14 +33,8 @@ export const promptThemeSchema = z
       .optional(),
   })
   .superRefine((theme, ctx) => {
-    const ratio = contrastRatio(theme.text, theme.background);
-    if (ratio < MIN_TEXT_CONTRAST) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['text'],
-        message: `text ${theme.text} on background ${theme.background} has a contrast of ${ratio.toFixed(1)}:1; at least ${MIN_TEXT_CONTRAST}:1 is needed to be readable (WCAG 2.2, 1.4.3)`,
-      });
-    }
+    const problem = contrastProblem(theme.text, theme.background);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['text'], message: problem });
   });
 
 /** The prompt's four texts in one language; a language is given whole, so no prompt mixes two. */

@@ -4,6 +4,7 @@
  * browser may keep them for a year (`immutable`, RFC 8246) and a new release is fetched at once
  * because its pages name new files.
  */
+import type { ClientBundle } from '../../client-bundle.ts';
 import { sha256Hex } from '../../sha256.ts';
 import { DASHBOARD_CSS } from './dashboard-css.ts';
 import { DASHBOARD_JS } from './dashboard-js.ts';
@@ -42,6 +43,15 @@ export interface DashboardAssets {
 async function asset(stem: string, extension: string, contentType: string, body: string): Promise<DashboardAsset> {
   const hash = await sha256Hex(body);
   return { name: `${stem}.${hash.slice(0, HASH_CHARACTERS_IN_NAME)}.${extension}`, contentType, body, etag: `"${hash}"` };
+}
+
+/**
+ * A script bundled with the client scripts (server/runtime/node/client-bundles.ts) as a dashboard
+ * asset: named by its own SHA-256, as the others are, so both runtimes name and serve it alike.
+ */
+export function bundledAsset(stem: string, bundle: ClientBundle): DashboardAsset {
+  const hash = bundle.etag.slice(1, -1);
+  return { name: `${stem}.${hash.slice(0, HASH_CHARACTERS_IN_NAME)}.js`, contentType: 'text/javascript; charset=utf-8', body: bundle.body, etag: bundle.etag };
 }
 
 let built: Promise<DashboardAssets> | undefined;

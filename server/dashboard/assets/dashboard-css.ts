@@ -390,5 +390,69 @@ table.placeholders td:first-child { white-space: nowrap; }
   .data-table td { display: block; border: 0; padding: 0.25rem 0; }
   .data-table td::before { content: attr(data-label); display: block; color: var(--muted); font-size: 0.78rem; font-weight: 600; }
   .audit-list li { grid-template-columns: 1fr; }
+/* --- Soft prompt page (pages/prompt-pages.ts) --- */
+main:has(.prompt-layout) { max-width: 1240px; }
+.prompt-layout { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 560px); gap: 1.5rem; align-items: start; }
+.prompt-preview { position: sticky; top: 1rem; margin-bottom: 0; }
+.prompt-preview .meta { margin-bottom: 0.9rem; }
+.preview-figure { margin: 0 0 1rem; }
+.preview-figure:last-child { margin-bottom: 0; }
+.preview-figure figcaption { color: var(--muted); font-size: 0.82rem; margin-top: 0.4rem; text-align: center; }
+.preview-box { display: flex; justify-content: center; }
+.preview-stage {
+  --preview-scale: 0.5;
+  position: relative; overflow: hidden; flex: none;
+  border: 1px solid var(--border-strong); border-radius: 10px; background: #f4f5f7;
+  box-shadow: 0 1px 2px rgba(16, 24, 40, 0.06), 0 8px 24px -12px rgba(16, 24, 40, 0.25);
+}
+.preview-stage.desktop { width: var(--preview-width, 512px); height: var(--preview-height, 300px); }
+.preview-stage.phone { --preview-scale: 0.45; --preview-max-scale: 0.45; width: var(--preview-width, 176px); height: var(--preview-height, 270px); border-radius: 18px; border-width: 4px; border-color: #1f2430; }
+.preview-stage iframe { position: absolute; top: 0; left: 0; border: 0; transform-origin: 0 0; transform: scale(var(--preview-scale)); background: #f4f5f7; pointer-events: none; }
+.prompt-editor fieldset.read-only { border: 0; margin: 0; padding: 0; min-width: 0; }
+.prompt-editor fieldset.read-only > .card:last-child { margin-bottom: 1.25rem; }
+.choice-group { border: 0; margin: 0 0 1rem; padding: 0; min-width: 0; }
+.choice-group legend, .locale-texts legend { font-weight: 600; font-size: 0.9rem; margin-bottom: 0.4rem; padding: 0; }
+.choice { display: flex; align-items: flex-start; gap: 0.6rem; padding: 0.5rem 0.7rem; border: 1px solid var(--border); border-radius: 6px; margin-bottom: 0.4rem; }
+.choice:has(input:checked) { border-color: var(--accent); background: var(--accent-soft); }
+.choice input { margin: 0.2rem 0 0; width: 1.05rem; height: 1.05rem; accent-color: var(--accent); flex: none; }
+.choice label { font-weight: 600; font-size: 0.92rem; cursor: pointer; flex: 1; }
+.choice-help { display: block; font-weight: 400; color: var(--muted); font-size: 0.85rem; }
+.choice-group.inline { display: flex; flex-wrap: wrap; gap: 0.4rem; }
+.choice-group.inline legend { width: 100%; }
+.choice-group.inline .choice { margin: 0; align-items: center; }
+.choice-group.inline .choice input { margin: 0; }
+.choice-group.inline .help, .choice-group.inline .field-error { width: 100%; color: var(--muted); font-size: 0.85rem; margin: 0.2rem 0 0; }
+.field-row { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 0 1rem; }
+.with-unit { display: flex; align-items: center; gap: 0.5rem; }
+.with-unit input { max-width: 7rem; }
+.unit { color: var(--muted); font-size: 0.88rem; }
+input[type="number"], input[type="url"] {
+  width: 100%; font: inherit; color: var(--text); background: var(--surface);
+  border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.55rem 0.7rem;
+}
+input[type="number"]:focus-visible, input[type="url"]:focus-visible { outline: 3px solid var(--focus); outline-offset: 1px; border-color: var(--focus); }
+input.mono { font-family: var(--mono); font-size: 0.9rem; }
+.colour-input { display: flex; align-items: center; gap: 0.5rem; }
+.colour-input input[type="color"] { flex: none; width: 2.6rem; height: 2.6rem; padding: 0.15rem; border: 1px solid var(--border-strong); border-radius: 6px; background: var(--surface); cursor: pointer; }
+.colour-input input[type="color"][hidden] { display: none; }
+.contrast-readout { font-size: 0.88rem; color: var(--success); margin: -0.25rem 0 1rem; }
+.contrast-readout.too-faint { color: var(--danger); font-weight: 600; }
+.locale-texts { border: 1px solid var(--border); border-radius: 8px; padding: 0.9rem 1rem 0.2rem; margin: 0 0 1rem; min-width: 0; }
+.locale-texts legend { padding: 0 0.35rem; margin-left: -0.35rem; display: flex; align-items: center; gap: 0.4rem; }
+.locale-texts.added { border-style: dashed; }
+.locale-texts .locale-field input { max-width: 10rem; }
+.locale-texts textarea { min-height: 4.5rem; }
+.locale-texts { display: grid; grid-template-columns: 1fr 1fr; gap: 0 1rem; }
+.locale-texts legend, .locale-texts .locale-field, .locale-texts .text-title, .locale-texts .text-body { grid-column: 1 / -1; }
+.form-actions { display: flex; flex-wrap: wrap; align-items: center; gap: 0.75rem; }
+.form-actions .meta { margin: 0; flex-basis: 100%; }
+@media (max-width: 1100px) {
+  .prompt-layout { grid-template-columns: minmax(0, 1fr); }
+  .prompt-preview { position: static; order: -1; margin-bottom: 0; }
+  .preview-stage.phone { --preview-scale: 0.7; --preview-max-scale: 0.7; width: var(--preview-width, 273px); height: var(--preview-height, 420px); }
+}
+@media (max-width: 600px) {
+  .locale-texts { grid-template-columns: minmax(0, 1fr); }
+  .preview-stage.desktop { --preview-scale: 0.3; width: var(--preview-width, 307px); height: var(--preview-height, 192px); }
 }
 `;

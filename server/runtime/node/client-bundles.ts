@@ -1,22 +1,24 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { ClientBundle } from '../../client-bundle.ts';
+import type { ClientBundle, ClientScripts } from '../../client-bundle.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
- * Bundles the snippet and the service worker in memory (esbuild, minified IIFEs). A function of the
+ * Bundles the snippet, the service worker and the dashboard's prompt preview (which draws with the
+ * snippet's own prompt code, so the preview is the prompt) in memory (esbuild, minified IIFEs). A function of the
  * source files only, so every server process built from the same checkout serves identical bytes
  * and ETags: the Node server calls it at start, and the Workers build step
  * (server/runtime/worker/build-client-scripts.ts) at deploy, so a Worker serves them too.
  */
-export async function buildClientBundles(): Promise<{ snippet: ClientBundle; serviceWorker: ClientBundle }> {
-  const [snippet, serviceWorker] = await Promise.all([
+export async function buildClientBundles(): Promise<ClientScripts> {
+  const [snippet, serviceWorker, promptPreview] = await Promise.all([
     bundle('client-snippet/src/index.ts'),
     bundle('service-worker/src/index.ts'),
+    bundle('client-snippet/src/dashboard-prompt-preview.ts'),
   ]);
-  return { snippet, serviceWorker };
+  return { snippet, serviceWorker, promptPreview };
 }
 
 async function bundle(entryPoint: string): Promise<ClientBundle> {

@@ -36,6 +36,10 @@ describe('the Workers build step', () => {
     // Byte for byte: the ETag is a hash of these, so any change in escaping would break revalidation.
     expect(imported.snippet.body).toBe(nodeBuilt.snippet.body);
     expect(imported.serviceWorker.body).toBe(nodeBuilt.serviceWorker.body);
+    // The dashboard's prompt preview too: a Worker's prompt page serves the bytes a Node server's does.
+    expect(imported.promptPreview.body).toBe(nodeBuilt.promptPreview.body);
+    expect(imported.promptPreview.etag).toBe(nodeBuilt.promptPreview.etag);
+    expect(nodeBuilt.promptPreview.body).toContain('pushcart-prompt-preview');
   });
 
   it('round-trips script text that JSON and JavaScript escape differently', async () => {
@@ -45,6 +49,7 @@ describe('the Workers build step', () => {
     const scripts: ClientScripts = {
       snippet: { body: awkward, etag: '"e1"', version: 'e1' },
       serviceWorker: { body: `${awkward}\n`, etag: '"e2"', version: 'e2' },
+      promptPreview: { body: `${awkward}\n\n`, etag: '"e3"', version: 'e3' },
     };
     const path = join(directory, 'awkward.js');
     await writeFile(path, clientScriptsModuleSource(scripts));

@@ -6,8 +6,8 @@ import { buildClientBundles } from '../node/client-bundles.ts';
 
 /**
  * The Workers build step (`[build] command` in wrangler.toml, run by `wrangler deploy`, `wrangler
- * dev` and the Workers tests before wrangler bundles the Worker): bundles the snippet and the
- * service worker with the same function the Node server calls at start, and writes them as a
+ * dev` and the Workers tests before wrangler bundles the Worker): bundles the snippet, the
+ * service worker and the dashboard's prompt preview with the same function the Node server calls at start, and writes them as a
  * module of string constants the Worker imports. The Worker so serves the bytes and ETags Node
  * serves, without esbuild (or any bundling) at request time, and its own bundle grows only by the
  * two scripts.
@@ -46,5 +46,5 @@ export async function writeClientScriptsModule(path = GENERATED_MODULE): Promise
 // Run as a script (wrangler's build command), not when imported by a test.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const scripts = await writeClientScriptsModule();
-  console.log(`client scripts for the Worker: pushcart.js ${scripts.snippet.version}, pushcart-sw.js ${scripts.serviceWorker.version}`);
+  console.log(`client scripts for the Worker: pushcart.js ${scripts.snippet.version}, pushcart-sw.js ${scripts.serviceWorker.version}, prompt preview ${scripts.promptPreview.version}`);
 }

@@ -1,0 +1,212 @@
+// The soft prompt page in real Chromium (Debian's /usr/bin/chromium driven by playwright-core): the
+// preview frames draw the snippet's own prompt, follow the form as the owner types (a colour, a
+// title), the page saves, and a text too faint for its background is refused beside its field.
+// Every state is checked with axe-core (no serious or critical violation), must log no error and
+// no Content-Security-Policy violation (in the page or its frames), must not scroll sideways at
+// 390 px, and is photographed at 1280 and 390 px into the test artifacts (dashboard/).
+import { serve } from '@hono/node-server';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../app.ts';
+import { hashPassword } from '../accounts/password.ts';
+import { parseConfig } from '../config.ts';
+import { upsertMembership } from '../db/memberships.ts';
+import { findSiteById } from '../db/sites.ts';
+import { insertUser } from '../db/users.ts';
+import { memoryLogger } from '../logger.ts';
+import { buildClientBundles } from '../runtime/node/client-bundles.ts';
+import { changeSiteSettings } from '../settings/change-settings.ts';
+import { createSite, type CreatedSite } from '../sites/create-site.ts';
+import { readSiteSettings, type SiteSettingsPatch } from '../sites/site-settings.ts';
+import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+
+const missing = chromiumMissing();
+if (missing) console.warn(`prompt page browser tests skipped: ${missing}`);
+
+const PASSWORD = 'a calm and long passphrase';
+const EMAIL = 'editor@shop.example';
+const WIDTHS = [1280, 390] as const;
+
+let database: TestDatabase;
+let server: Server;
+let origin: string;
+let site: CreatedSite;
+let browser: ChromiumProfile;
+let page: Page;
+let shotsDir: string;
+let axeSource: string;
+/** Console errors, page errors and CSP violations of the whole run, frames included. */
+const problems: string[] = [];
+
+async function startServer(): Promise<void> {
+  const clientScripts = await buildClientBundles();
+  let app: App | undefined;
+  server = serve({
+    fetch: (request, env) => (app ? app.fetch(request, env) : new Response('starting', { status: 503 })),
+    port: 0,
+    hostname: '127.0.0.1',
+  }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  app = createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1', clientScripts });
+}
+
+async function checkAccessibility(name: string): Promise<void> {
+  // Evaluated through the DevTools Protocol, which the page's CSP does not govern.
+  await page.evaluate(axeSource);
+  const { rulesRun, violations }: { rulesRun: number; violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> } = await page.evaluate(async () => {
+    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
+    return {
+      rulesRun: result.passes.length + result.violations.length + result.incomplete.length,
+      violations: result.violations.map((violation: any) => ({ id: violation.id, impact: violation.impact, help: violation.help, nodes: violation.nodes.map((node: any) => ({ target: node.target })) })),
+    };
+  });
+  expect(rulesRun, `${name}: axe rules applied`).toBeGreaterThan(10);
+  const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  expect(serious, `${name}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
+}
+
+async function cspViolations(): Promise<string[]> {
+  const all: string[] = [];
+  for (const frame of page.frames()) all.push(...(await frame.evaluate(() => ((globalThis as any).__cspViolations as string[] | undefined) ?? [])));
+  return all;
+}
+
+async function checkPage(name: string): Promise<void> {
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+    // The frames are scaled to the room they have once the script has measured it.
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: join(shotsDir, `${name}-${width}.png`), fullPage: true });
+    const scrollWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
+    expect(scrollWidth, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(width);
+    await checkAccessibility(`${name} at ${width} px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  expect(problems, `${name}: errors in the page`).toEqual([]);
+  expect(await cspViolations(), `${name}: CSP violations`).toEqual([]);
+}
+
+function previewFrame(view: 'desktop' | 'phone'): Frame {
+  const frame = page.frames().find((candidate) => new URL(candidate.url()).pathname.endsWith('/prompt/preview') && new URL(candidate.url()).searchParams.get('view') === view);
+  if (!frame) throw new Error(`no ${view} preview frame`);
+  return frame;
+}
+
+/** What the snippet's prompt in a frame shows: its title and the Allow button's colours (locators pierce its open shadow root). */
+async function drawnPrompt(view: 'desktop' | 'phone') {
+  const frame = previewFrame(view);
+  const allow = frame.locator('#pushcart-prompt .pushcart-allow');
+  return {
+    title: await frame.locator('#pushcart-prompt h2').textContent({ timeout: 5000 }),
+    allowBackground: await allow.evaluate((button) => (globalThis as any).getComputedStyle(button).backgroundColor as string),
+    cardWidth: await frame.locator('#pushcart-prompt .c').evaluate((card) => Math.round(card.getBoundingClientRect().width)),
+    staticLeft: await frame.locator('#static-prompt').count(),
+  };
+}
+
+describe.skipIf(missing !== undefined)('the soft prompt page in Chromium', { timeout: 120_000 }, () => {
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await startServer();
+    site = await createSite(database.db, { name: 'Prompt <b>test</b> shop', origins: ['https://shop.example'] }, undefined);
+    const stored = await findSiteById(database.db, site.id);
+    await changeSiteSettings(
+      database.db,
+      stored!,
+      { prompt: { texts: { en: { title: 'Hear about price drops?', body: 'One note when something in your cart gets cheaper. No spam, ever.', allow: 'Turn on', later: 'Not now' } } } } as SiteSettingsPatch,
+      { publicUrl: origin, actor: undefined, now: new Date() },
+    );
+    const user = await insertUser(database.db, { email: EMAIL, name: 'Eddie <i>Editor</i>', passwordHash: await hashPassword(PASSWORD) }, new Date());
+    await upsertMembership(database.db, { userId: user!.id, siteId: site.id, role: 'editor' }, new Date());
+    shotsDir = join(await artifactsDir(), 'dashboard');
+    await mkdir(shotsDir, { recursive: true });
+    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    browser = await launchChromium();
+    page = browser.page;
+    await browser.context.addInitScript(() => {
+      const g = globalThis as any;
+      g.__cspViolations = [];
+      g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
+    });
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      // A form answered 422 with its errors is logged as a failed load of the document itself: expected.
+      const documentStatus = message.text().startsWith('Failed to load resource') && message.location().url === page.url();
+      if (!documentStatus) problems.push(`console.error: ${message.text()} (${message.location().url})`);
+    });
+    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await database?.destroy();
+  });
+
+  it('previews the real prompt live on a desktop and a phone, saves, and refuses a faint text beside its field', async () => {
+    await page.goto(`${origin}/dashboard/login`);
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/dashboard\/sites\//);
+    await page.goto(`${origin}/dashboard/sites/${site.id}/prompt`);
+    await page.getByRole('heading', { name: 'Soft prompt', level: 1 }).waitFor();
+
+    // The snippet's prompt replaced the server's drawing in both frames, in the stored theme.
+    await expect.poll(async () => (await drawnPrompt('desktop')).title).toBe('Hear about price drops?');
+    const desktop = await drawnPrompt('desktop');
+    const phone = await drawnPrompt('phone');
+    expect(desktop).toMatchObject({ allowBackground: 'rgb(37, 87, 214)', staticLeft: 0, cardWidth: 384 });
+    // The phone frame is 390 px wide, so the snippet's own phone layout applies: a full-width sheet.
+    expect(phone).toMatchObject({ title: 'Hear about price drops?', allowBackground: 'rgb(37, 87, 214)', staticLeft: 0, cardWidth: 390 });
+    await checkPage('prompt');
+
+    // Typing changes both previews at once, and the focus stays where the owner types.
+    const title = page.getByLabel('Title (English (en))');
+    await title.fill('Never miss a <b>deal</b>');
+    await page.getByLabel('Button colour', { exact: true }).fill('#0f766e');
+    await expect.poll(async () => (await drawnPrompt('desktop')).title).toBe('Never miss a <b>deal</b>');
+    await expect.poll(async () => (await drawnPrompt('phone')).allowBackground).toBe('rgb(15, 118, 110)');
+    expect((await drawnPrompt('desktop')).allowBackground).toBe('rgb(15, 118, 110)');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.id)).toBe('f-accent');
+    await checkPage('prompt-typed');
+
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.waitForURL(`${origin}/dashboard/sites/${site.id}/prompt?saved`);
+    await page.getByText('Saved. Shops show the new prompt').waitFor();
+    const saved = readSiteSettings((await findSiteById(database.db, site.id))!.settings).prompt;
+    expect(saved.theme.accent).toBe('#0f766e');
+    expect(saved.texts.en?.title).toBe('Never miss a <b>deal</b>');
+    await expect.poll(async () => (await drawnPrompt('desktop')).title).toBe('Never miss a <b>deal</b>');
+
+    // A text colour too faint for the card: refused, said beside the field, nothing stored.
+    await page.getByLabel('Text colour', { exact: true }).fill('#bbbbbb');
+    await page.getByText('Text contrast 1.9:1: too faint').waitFor();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.locator('#f-text-error').waitFor();
+    expect(await page.locator('#f-text-error').textContent()).toContain('has a contrast of 1.9:1; at least 4.5:1 is needed');
+    expect(await page.getByLabel('Text colour', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).prompt.theme.text).toBe(saved.theme.text);
+    await checkPage('prompt-error');
+
+    // Working on another language's texts previews those.
+    await page.getByLabel('Title (new language)').fill('Ne manquez aucune baisse de prix');
+    await expect.poll(async () => (await drawnPrompt('phone')).title).toBe('Ne manquez aucune baisse de prix');
+    expect(await page.locator('#preview-locale').textContent()).toBe('the new language');
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The soft prompt's page, `/dashboard/sites/:siteId/prompt`: read by every member, changed by
+ * those who may `edit_prompt`, through `changeSiteSettings` (the validation of PATCH /v1/settings),
+ * and its two preview frames, `…/prompt/preview` (HTML) and `…/prompt/preview.css` (its theme).
+ *
+ * The page frames its own previews and the frames load the shop's logo, which may live on any
+ * https host: these three answers carry their own Content-Security-Policy, the dashboard's with
+ * only that let in (`frame-src 'self'` on the page; `frame-ancestors 'self'` and https images on a
+ * frame), and the dashboard's middleware leaves a policy already set in place.
+ */
+import type { Hono } from 'hono';
+import type { AppDeps } from '../app-env.ts';
+import { can } from '../accounts/roles.ts';
+import { findSiteForMember } from '../db/memberships.ts';
+import type { LiveSession } from '../db/sessions.ts';
+import { ApiError } from '../errors.ts';
+import { userActor } from '../audit/audit-log.ts';
+import { changeSiteSettings } from '../settings/change-settings.ts';
+import { promptForLocale } from '../routes/site-config.ts';
+import { readSiteSettings, type SiteSettings } from '../sites/site-settings.ts';
+import { previewFromQuery } from '../sites/prompt-look.ts';
+import { dashboardAssets, type DashboardAsset } from './assets/assets.ts';
+import { DASHBOARD_PATH, type Html } from './layout.ts';
+import { errorsFromIssues, fallbackTexts, formFromPost, formFromSettings, patchFromForm, previewLocale, previewPromptOf, type FieldErrors, type PromptFormValues } from './prompt-form.ts';
+import { previewFrameCss, previewFramePage, promptPage, PREVIEW_VIEWS, type PreviewView } from './pages/prompt-pages.ts';
+import type { DashboardContext, DashboardEnv, Refusal } from './routes.ts';
+
+/** The prompt page's policy: the dashboard's (routes.ts, DASHBOARD_CSP), and its own preview frames. */
+export const PROMPT_PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; frame-src 'self'";
+
+/**
+ * A preview frame's policy: the dashboard's, framed by its own pages only (clickjacking stays
+ * out), and images from any https host (the shop's logo; the settings accept only https logos).
+ * Written out, not derived: routes.ts imports this file, so its constant is not yet set here.
+ */
+export const PREVIEW_FRAME_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'self'; base-uri 'none'";
+
+type Member = NonNullable<Awaited<ReturnType<typeof findSiteForMember>>>;
+
+/** What routes.ts lends its pages: rendering, refusals, the checked POST, the top bar. */
+export interface PromptPageKit {
+  now: () => Date;
+  publicUrl: string;
+  page: (c: DashboardContext, body: Html, status?: 200 | 403 | 404 | 422) => Promise<Response>;
+  message: (c: DashboardContext, status: 403 | 404, heading: string, text: string, link?: { href: string; label: string }) => Promise<Response>;
+  refuse: (c: DashboardContext, refusal: Refusal) => Promise<Response>;
+  signedInPost: (c: DashboardContext) => Promise<{ refusal: Refusal } | { live: LiveSession; token: string; fields: Record<string, string> }>;
+  toSignIn: (c: DashboardContext) => Response;
+  chromeFor: (live: LiveSession, token: string) => Promise<{ chrome: { user: LiveSession['user']; csrfToken: string; siteCount: number } }>;
+  /** The bundled preview script, when the client scripts are built (not in route tests without them). */
+  promptPreview: DashboardAsset | undefined;
+}
+
+export function registerPromptRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: PromptPageKit): void {
+  const notFound = (c: DashboardContext) => kit.message(c, 404, 'Page not found', 'There is no such shop among yours.');
+
+  async function render(c: DashboardContext, live: LiveSession, token: string, member: Member, state: { form?: PromptFormValues; errors?: FieldErrors; saved?: boolean; status?: 200 | 422 } = {}) {
+    const settings = readSiteSettings(member.site.settings);
+    const form = state.form ?? formFromSettings(settings);
+    const [assets, { chrome }] = await Promise.all([dashboardAssets(), kit.chromeFor(live, token)]);
+    const locales = new Set([settings.defaultLocale, ...form.texts.map((entry) => entry.locale), ...(form.added.locale ? [form.added.locale] : [])]);
+    const response = await kit.page(
+      c,
+      promptPage({
+        assets,
+        chrome: { ...chrome, site: { id: member.site.id, name: member.site.name, role: member.role } },
+        form,
+        errors: state.errors ?? {},
+        fallbacks: Object.fromEntries([...locales].map((locale) => [locale, fallbackTexts(settings, locale)])),
+        defaultLocale: settings.defaultLocale,
+        canEdit: can(member.role, 'edit_prompt'),
+        ...(state.saved ? { saved: true } : {}),
+        preview: { prompt: previewPromptOf(form, settings), locale: previewLocale(form, settings) },
+        previewScript: kit.promptPreview,
+      }),
+      state.status ?? 200,
+    );
+    response.headers.set('Content-Security-Policy', PROMPT_PAGE_CSP);
+    return response;
+  }
+
+  app.get('/sites/:siteId/prompt', async (c) => {
+    const live = c.get('live');
+    const token = c.get('sessionToken');
+    if (!live || token === undefined) return kit.toSignIn(c);
+    const member = await findSiteForMember(deps.db, live.user.id, c.req.param('siteId'));
+    if (!member) return notFound(c);
+    return render(c, live, token, member, { saved: c.req.query('saved') !== undefined });
+  });
+
+  app.post('/sites/:siteId/prompt', async (c) => {
+    const checked = await kit.signedInPost(c);
+    if ('refusal' in checked) return kit.refuse(c, checked.refusal);
+    const member = await findSiteForMember(deps.db, checked.live.user.id, c.req.param('siteId'));
+    if (!member) return notFound(c);
+    if (!can(member.role, 'edit_prompt')) {
+      return kit.message(c, 403, 'Not allowed', `Your role on ${member.site.name} (${member.role}) cannot change the soft prompt. Nothing was changed.`, {
+        href: `${DASHBOARD_PATH}/sites/${member.site.id}/prompt`,
+        label: 'Back to the prompt page',
+      });
+    }
+    const settings = readSiteSettings(member.site.settings);
+    const form = formFromPost(checked.fields, settings);
+    // "Preview without saving": the page again, its frames drawn from what was posted (no script needed).
+    if (checked.fields.intent === 'preview') return render(c, checked.live, checked.token, member, { form });
+    const parsed = patchFromForm(form);
+    if ('errors' in parsed) return render(c, checked.live, checked.token, member, { form, errors: parsed.errors, status: 422 });
+    try {
+      await changeSiteSettings(deps.db, member.site, parsed.patch, { publicUrl: kit.publicUrl, actor: userActor(checked.live.user), now: kit.now() });
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.code !== 'validation_failed') throw error;
+      const details = error.options.details;
+      const issues = Array.isArray(details) ? (details as Array<{ path: string; message: string }>) : [{ path: '', message: error.message }];
+      return render(c, checked.live, checked.token, member, { form, errors: errorsFromIssues(issues, form), status: 422 });
+    }
+    deps.logger.log('info', 'site prompt changed', { siteId: member.site.id, userId: checked.live.user.id, requestId: c.get('requestId') });
+    return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/prompt?saved`, 303);
+  });
+
+  /** The prompt a frame draws: its query's values, the stored prompt where one is missing or not valid. */
+  async function framePrompt(c: DashboardContext): Promise<{ settings: SiteSettings; member: Member } | Response> {
+    const live = c.get('live');
+    if (!live) return kit.toSignIn(c);
+    const member = await findSiteForMember(deps.db, live.user.id, c.req.param('siteId') ?? '');
+    if (!member) return notFound(c);
+    return { settings: readSiteSettings(member.site.settings), member };
+  }
+
+  app.get('/sites/:siteId/prompt/preview', async (c) => {
+    const found = await framePrompt(c);
+    if (found instanceof Response) return found;
+    const stored = promptForLocale(found.settings, found.settings.defaultLocale);
+    const url = new URL(c.req.url);
+    const prompt = previewFromQuery(url.searchParams, { texts: stored.texts, theme: stored.theme });
+    const viewText = url.searchParams.get('view') ?? '';
+    const view: PreviewView = viewText in PREVIEW_VIEWS ? (viewText as PreviewView) : 'desktop';
+    // The stylesheet needs only the theme (the texts are in the page).
+    const styleQuery = new URLSearchParams();
+    for (const key of ['accent', 'background', 'text', 'radius']) {
+      const value = url.searchParams.get(key);
+      if (value !== null) styleQuery.set(key, value);
+    }
+    const response = await kit.page(
+      c,
+      previewFramePage({ view, prompt, stylesheet: `${DASHBOARD_PATH}/sites/${found.member.site.id}/prompt/preview.css?${styleQuery.toString()}`, previewScript: kit.promptPreview }),
+    );
+    response.headers.set('Content-Security-Policy', PREVIEW_FRAME_CSP);
+    return response;
+  });
+
+  app.get('/sites/:siteId/prompt/preview.css', async (c) => {
+    const found = await framePrompt(c);
+    if (found instanceof Response) return found;
+    const stored = promptForLocale(found.settings, found.settings.defaultLocale);
+    const prompt = previewFromQuery(new URL(c.req.url).searchParams, { texts: stored.texts, theme: stored.theme });
+    c.header('Content-Type', 'text/css; charset=utf-8');
+    return c.body(previewFrameCss(prompt));
+  });
+}
