@@ -110,7 +110,8 @@ async function drawnPrompt(view: 'desktop' | 'phone') {
   return {
     title: await frame.locator('#pushcart-prompt h2').textContent({ timeout: 5000 }),
     allowBackground: await allow.evaluate((button) => (globalThis as any).getComputedStyle(button).backgroundColor as string),
-    cardWidth: await frame.locator('#pushcart-prompt .c').evaluate((card) => Math.round(card.getBoundingClientRect().width)),
+    // The layout width, not getBoundingClientRect's: the card's entry animation scales it for a moment.
+    cardWidth: await frame.locator('#pushcart-prompt .c').evaluate((card) => (card as any).offsetWidth as number),
     staticLeft: await frame.locator('#static-prompt').count(),
   };
 }

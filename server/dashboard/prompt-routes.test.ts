@@ -10,8 +10,7 @@ import { createSite } from '../sites/create-site.ts';
 import { readSiteSettings, siteSettingsSchema } from '../sites/site-settings.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
-import { PREVIEW_FRAME_CSP, PROMPT_PAGE_CSP } from './prompt-routes.ts';
-import { DASHBOARD_CSP } from './routes.ts';
+import { PREVIEW_FRAME_CSP, PROMPT_PAGE_CSP } from './csp.ts';
 import { TestBrowser } from './test-client.ts';
 
 const NOW = new Date(Date.UTC(2030, 0, 15, 9, 0, 0));
@@ -232,7 +231,11 @@ describe('the prompt page', () => {
   });
 
   it('frames only its own pages: the frame may be framed by the dashboard, the page may frame only the dashboard', () => {
-    expect(PROMPT_PAGE_CSP).toBe(`${DASHBOARD_CSP}; frame-src 'self'`);
-    expect(PREVIEW_FRAME_CSP).toBe(DASHBOARD_CSP.replace("img-src 'self' data:", "img-src 'self' data: https:").replace("frame-ancestors 'none'", "frame-ancestors 'self'"));
+    expect(PROMPT_PAGE_CSP).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; frame-src 'self'",
+    );
+    expect(PREVIEW_FRAME_CSP).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'",
+    );
   });
 });

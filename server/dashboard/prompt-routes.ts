@@ -23,19 +23,8 @@ import { dashboardAssets, type DashboardAsset } from './assets/assets.ts';
 import { DASHBOARD_PATH, type Html } from './layout.ts';
 import { errorsFromIssues, fallbackTexts, formFromPost, formFromSettings, patchFromForm, previewLocale, previewPromptOf, type FieldErrors, type PromptFormValues } from './prompt-form.ts';
 import { previewFrameCss, previewFramePage, promptPage, PREVIEW_VIEWS, type PreviewView } from './pages/prompt-pages.ts';
+import { PREVIEW_FRAME_CSP, PROMPT_PAGE_CSP } from './csp.ts';
 import type { DashboardContext, DashboardEnv, Refusal } from './routes.ts';
-
-/** The prompt page's policy: the dashboard's (routes.ts, DASHBOARD_CSP), and its own preview frames. */
-export const PROMPT_PAGE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; frame-src 'self'";
-
-/**
- * A preview frame's policy: the dashboard's, framed by its own pages only (clickjacking stays
- * out), and images from any https host (the shop's logo; the settings accept only https logos).
- * Written out, not derived: routes.ts imports this file, so its constant is not yet set here.
- */
-export const PREVIEW_FRAME_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'self'; base-uri 'none'";
 
 type Member = NonNullable<Awaited<ReturnType<typeof findSiteForMember>>>;
 

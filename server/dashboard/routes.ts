@@ -36,6 +36,7 @@ import { readSiteSettings } from '../sites/site-settings.ts';
 import { bundledAsset, dashboardAssets, etagMatches, ASSET_MAX_AGE_SECONDS } from './assets/assets.ts';
 import { installCheck } from './install-check.ts';
 import { installFormProblems } from './install-form.ts';
+import { DASHBOARD_CSP } from './csp.ts';
 import { installChange, registerTeamRoutes } from './team-routes.ts';
 import { DASHBOARD_PATH, type Html } from './layout.ts';
 import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooManyAttemptsPage, type InviteForm } from './pages/auth-pages.ts';
@@ -44,13 +45,6 @@ import { subscriberPages } from './subscriber-routes.ts';
 import { automationRoutes } from './automation-routes.ts';
 import { registerPromptRoutes } from './prompt-routes.ts';
 
-/**
- * The page policy (CSP Level 3): only this origin's script and style, no plugins, no framing
- * (clickjacking), forms post only here, no <base> to redirect relative URLs; scripts may fetch
- * from this origin only (the template preview posts its form for a fresh rendering).
- */
-export const DASHBOARD_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 export interface DashboardOptions {
   /** Sign-in limits; the defaults of server/accounts/login-rate-limit.ts otherwise. */

@@ -362,8 +362,10 @@ table.placeholders td:first-child { white-space: nowrap; }
 @media (max-width: 700px) {
   .automation-grid { grid-template-columns: minmax(0, 1fr); gap: 1rem; }
   .automation-grid .figures { order: -1; }
-/* Keys, Team and Audit log pages (pages/team-pages.ts) */
-.data-table { width: 100%; border-collapse: collapse; margin: 0 0 1rem; font-size: 0.92rem; }
+}
+
+/* Keys, Team and Audit log pages (pages/team-pages.ts): on a phone their tables stack into cards. */
+.stacked-table { margin: 0 0 1rem; font-size: 0.92rem; }
 .data-table th { text-align: left; font-size: 0.8rem; font-weight: 600; color: var(--muted); text-transform: uppercase; letter-spacing: 0.03em; padding: 0.45rem 0.6rem; border-bottom: 1px solid var(--border-strong); }
 .data-table td { padding: 0.6rem; border-bottom: 1px solid var(--border); vertical-align: top; overflow-wrap: anywhere; }
 .data-table tr.revoked td { color: var(--muted); }
@@ -382,14 +384,15 @@ table.placeholders td:first-child { white-space: nowrap; }
 .audit-list li { display: grid; grid-template-columns: 11rem 1fr; gap: 0.25rem 1rem; padding: 0.6rem 0; border-bottom: 1px solid var(--border); }
 .audit-time { color: var(--muted); font-size: 0.85rem; font-variant-numeric: tabular-nums; }
 .audit-words { overflow-wrap: anywhere; }
-.pager { display: flex; justify-content: space-between; gap: 1rem; }
 .pager:empty { display: none; }
 @media (max-width: 600px) {
-  .data-table thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
-  .data-table tr { display: block; border-bottom: 1px solid var(--border); padding: 0.5rem 0; }
-  .data-table td { display: block; border: 0; padding: 0.25rem 0; }
-  .data-table td::before { content: attr(data-label); display: block; color: var(--muted); font-size: 0.78rem; font-weight: 600; }
+  .stacked-table thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  .stacked-table tr { display: block; border-bottom: 1px solid var(--border); padding: 0.5rem 0; }
+  .stacked-table td { display: block; border: 0; padding: 0.25rem 0; }
+  .stacked-table td::before { content: attr(data-label); display: block; color: var(--muted); font-size: 0.78rem; font-weight: 600; }
   .audit-list li { grid-template-columns: 1fr; }
+}
+
 /* --- Soft prompt page (pages/prompt-pages.ts) --- */
 main:has(.prompt-layout) { max-width: 1240px; }
 .prompt-layout { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 560px); gap: 1.5rem; align-items: start; }

@@ -97,7 +97,7 @@ ${copyBlock('publishable-key', 'Publishable key', input.publishableKey)}
 ${input.revoked ? notice('success', html`Revoked the key ${input.revoked}: requests with it are refused from now on.`) : ''}
 ${input.keys.length === 0
   ? html`<p>No secret keys yet.</p>`
-  : html`<table class="data-table">
+  : html`<table class="data-table stacked-table">
 <caption class="visually-hidden">Secret keys, oldest first</caption>
 <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Status</th></tr></thead>
 <tbody>
@@ -186,7 +186,7 @@ ${input.error ? notice('error', input.error) : ''}
 ${input.success ? notice('success', input.success) : ''}
 <section class="card" aria-labelledby="members-title">
 <h2 id="members-title">Members</h2>
-<table class="data-table">
+<table class="data-table stacked-table">
 <caption class="visually-hidden">Members and their roles</caption>
 <thead><tr><th scope="col">Person</th><th scope="col">Role</th>${input.canManage ? html`<th scope="col"><span class="visually-hidden">Actions</span></th>` : ''}</tr></thead>
 <tbody>
