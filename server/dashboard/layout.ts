@@ -12,6 +12,11 @@ export type Html = ReturnType<typeof html>;
 
 export const DASHBOARD_PATH = '/dashboard';
 
+/** Where a shop's pages start: its overview. */
+export function siteHomePath(siteId: string): string {
+  return `${DASHBOARD_PATH}/sites/${siteId}/overview`;
+}
+
 export function assetUrl(name: string): string {
   return `${DASHBOARD_PATH}/assets/${name}`;
 }
@@ -60,10 +65,13 @@ export interface SignedInChrome {
   /** How many sites the user may open: a switch link appears from two on. */
   siteCount: number;
   /** The section of a site page the user is on, marked in the navigation. */
-  current?: 'install';
+  current?: 'overview' | 'install';
 }
 
-const SITE_SECTIONS: Array<{ key: NonNullable<SignedInChrome['current']>; label: string; path: string }> = [{ key: 'install', label: 'Install', path: 'install' }];
+const SITE_SECTIONS: Array<{ key: NonNullable<SignedInChrome['current']>; label: string; path: string }> = [
+  { key: 'overview', label: 'Overview', path: 'overview' },
+  { key: 'install', label: 'Install', path: 'install' },
+];
 
 /** Pages for a signed-in user: the top bar (site, switch, account, sign out), the site's sections, the content. */
 export function appPage(input: { title: string; assets: DashboardAssets; chrome: SignedInChrome; body: Html }): Html {

@@ -31,9 +31,10 @@ import { findUserById } from '../db/users.ts';
 import { describeError } from '../logger.ts';
 import { dashboardAssets, etagMatches, ASSET_MAX_AGE_SECONDS } from './assets/assets.ts';
 import { installFormProblems } from './install-form.ts';
-import { DASHBOARD_PATH, type Html } from './layout.ts';
+import { DASHBOARD_PATH, siteHomePath, type Html, type SignedInChrome } from './layout.ts';
 import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooManyAttemptsPage, type InviteForm } from './pages/auth-pages.ts';
 import { accountPage, installPage, siteListPage } from './pages/site-pages.ts';
+import { overviewRoutes } from './overview-routes.ts';
 
 /**
  * The page policy (CSP Level 3): only this origin's script and style, no plugins, no framing
@@ -48,7 +49,7 @@ export interface DashboardOptions {
   password?: PasswordHashOptions;
 }
 
-interface DashboardEnv {
+export interface DashboardEnv {
   Variables: AppEnv['Variables'] & {
     /** The signed-in session and its cookie's token, when there is one. */
     live: LiveSession | undefined;
@@ -56,7 +57,15 @@ interface DashboardEnv {
   };
 }
 
-type DashboardContext = Context<DashboardEnv>;
+export type DashboardContext = Context<DashboardEnv>;
+
+/** What a page file registered from here needs of this file's helpers. */
+export interface DashboardKit {
+  page(c: DashboardContext, body: Html, status?: 200 | 403 | 404 | 422 | 429 | 500 | 503): Promise<Response>;
+  message(c: DashboardContext, status: 403 | 404 | 500 | 503, heading: string, text: string, link?: { href: string; label: string }): Promise<Response>;
+  toSignIn(c: DashboardContext): Response;
+  chromeFor(live: LiveSession, token: string): Promise<{ sites: Awaited<ReturnType<typeof listSitesOfMember>>; chrome: SignedInChrome }>;
+}
 
 /** Why a POST is refused before its handler runs, as a page. */
 type Refusal = { status: 403; heading: string; text: string };
@@ -247,7 +256,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     const live = c.get('live');
     if (!live) return toSignIn(c);
     const sites = await listSitesOfMember(deps.db, live.user.id);
-    if (sites.length === 1) return c.redirect(`${DASHBOARD_PATH}/sites/${sites[0]!.siteId}/install`, 303);
+    if (sites.length === 1) return c.redirect(siteHomePath(sites[0]!.siteId), 303);
     return c.redirect(`${DASHBOARD_PATH}/sites`, 303);
   });
 
@@ -418,7 +427,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     const invite = await usableInvite(deps.db, token, now());
     if (!invite) return page(c, deadLinkPage(await dashboardAssets(), 'invite'), 404);
     const live = c.get('live');
-    const siteHome = (siteId: string) => `${DASHBOARD_PATH}/sites/${siteId}/install`;
+    const siteHome = siteHomePath;
     const userAgent = c.req.header('User-Agent')?.slice(0, 500) ?? null;
 
     if (live?.user.email === invite.email) {
@@ -493,6 +502,8 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     deps.logger.log('info', 'site install changed', { siteId: member.site.id, userId: checked.live.user.id, requestId: c.get('requestId') });
     return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/install?saved`, 303);
   });
+
+  overviewRoutes(app, deps, { page, message, toSignIn, chromeFor });
 
   app.all('*', (c) => {
     // `/dashboard/` and the like: the address without the slash, if it is a page, answers.

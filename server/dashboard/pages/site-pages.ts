@@ -6,7 +6,7 @@ import type { Role } from '../../db/database.ts';
 import { installSnippet } from '../../sites/install-snippet.ts';
 import type { DashboardAssets } from '../assets/assets.ts';
 import { describeUserAgent } from '../user-agent.ts';
-import { appPage, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
+import { appPage, csrfField, DASHBOARD_PATH, notice, siteHomePath, type Html, type SignedInChrome } from '../layout.ts';
 
 export function siteListPage(input: {
   assets: DashboardAssets;
@@ -24,7 +24,7 @@ export function siteListPage(input: {
 <section class="card" aria-label="Shops">
 <ul class="site-list">
 ${input.sites.map(
-  (site) => html`<li><a href="${DASHBOARD_PATH}/sites/${site.siteId}/install"><span class="site-title">${site.name}</span><span class="badge">${site.role}</span></a></li>`,
+  (site) => html`<li><a href="${siteHomePath(site.siteId)}"><span class="site-title">${site.name}</span><span class="badge">${site.role}</span></a></li>`,
 )}
 </ul>
 </section>`;
