@@ -87,7 +87,7 @@ interface Frame {
 }
 
 const WIDE: Omit<Frame, 'left'> = { width: 720, height: 260, font: 12, right: 12, top: 14, bottom: 30, xLabels: 10 };
-const NARROW: Omit<Frame, 'left'> = { width: 360, height: 260, font: 12, right: 8, top: 14, bottom: 30, xLabels: 5 };
+const NARROW: Omit<Frame, 'left'> = { width: 340, height: 250, font: 13, right: 10, top: 14, bottom: 30, xLabels: 4 };
 
 function withLeft(frame: Omit<Frame, 'left'>, scale: Scale, format: (n: number) => string): Frame {
   const longest = Math.max(...scale.ticks.map((tick) => format(tick).length));
@@ -258,8 +258,8 @@ function drawFunnel(id: string, title: string, description: string, steps: Funne
   const whole = steps[0]?.value ?? 0;
   const max = Math.max(1, ...steps.map((step) => step.value));
   const wide = variant === 'wide';
-  const width = wide ? 720 : 360;
-  const labelWidth = wide ? 190 : 0;
+  const width = wide ? 720 : 340;
+  const labelWidth = wide ? 225 : 0;
   const valueWidth = wide ? 130 : 0;
   const rowHeight = wide ? 34 : 46;
   const barHeight = wide ? 22 : 18;

@@ -209,16 +209,21 @@ ${pushes.audience === 0 && pushes.converted === 0
   ? html`<p class="empty-note">No pushes in this range. Cart reminders, price drops and back-in-stock alerts start by themselves once shoppers subscribe and the shop sends its events.</p>`
   : html`${dayChart({
       id: 'chart-pushes',
-      title: 'Pushes sent, shown, clicked and converted per day',
-      description: `From ${longDate(report.from)} to ${longDate(report.to)}: ${count(pushes.sent)} sent, ${count(pushes.shown)} shown, ${count(pushes.clicked)} clicked, ${count(pushes.converted)} orders.`,
+      title: 'Pushes sent and shown per day',
+      description: `From ${longDate(report.from)} to ${longDate(report.to)}: ${count(pushes.sent)} sent, ${count(pushes.shown)} shown.`,
       dates: report.days.map((day) => day.date),
-      lines: [
-        { key: 'sent', label: 'Sent', values: report.days.map((day) => day.pushes.sent), colour: 'blue', dash: 'solid', marker: 'circle' },
-        { key: 'shown', label: 'Shown', values: report.days.map((day) => day.pushes.shown), colour: 'purple', dash: 'dashed', marker: 'square' },
-        { key: 'clicked', label: 'Clicked', values: report.days.map((day) => day.pushes.clicked), colour: 'green', dash: 'dashdot', marker: 'triangle' },
-        { key: 'converted', label: 'Orders', values: report.days.map((day) => day.pushes.converted), colour: 'vermilion', dash: 'dotted', marker: 'diamond' },
-      ],
+      bars: [{ key: 'sent', label: 'Sent', values: report.days.map((day) => day.pushes.sent), colour: 'blue' }],
+      lines: [{ key: 'shown', label: 'Shown', values: report.days.map((day) => day.pushes.shown), colour: 'purple', dash: 'dashed', marker: 'square' }],
     })}
+<h3 class="chart-heading">Clicks and orders per day</h3>
+${dayChart({
+  id: 'chart-clicks',
+  title: 'Pushes clicked and orders from them per day',
+  description: `From ${longDate(report.from)} to ${longDate(report.to)}: ${count(pushes.clicked)} clicked, ${count(pushes.converted)} orders after a click.`,
+  dates: report.days.map((day) => day.date),
+  bars: [{ key: 'clicked', label: 'Clicked', values: report.days.map((day) => day.pushes.clicked), colour: 'green' }],
+  lines: [{ key: 'orders', label: 'Orders', values: report.days.map((day) => day.pushes.converted), colour: 'vermilion', dash: 'dashdot', marker: 'diamond' }],
+})}
 ${currency
   ? html`<h3 class="chart-heading">Revenue per day (${currency})</h3>
 ${dayChart({
