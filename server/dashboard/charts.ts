@@ -31,7 +31,7 @@ export interface Scale {
 }
 
 /**
- * Axis ticks at 1, 2 or 5 × 10ⁿ that cover [min, max] with about `count` steps, and always
+ * Axis ticks at 1, 2, 2.5 or 5 × 10ⁿ that cover [min, max] with about `count` steps, and always
  * include 0 (a bar chart that does not start at 0 exaggerates differences).
  */
 export function niceScale(min: number, max: number, count = 4): Scale {
@@ -40,12 +40,13 @@ export function niceScale(min: number, max: number, count = 4): Scale {
   if (high === low) high = low + 1;
   const raw = (high - low) / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw - 1e-9)!;
+  // 2.5 only from 25 up: a count axis at 0, 2.5, 5 would read as half shoppers.
+  const step = (magnitude >= 10 ? [1, 2, 2.5, 5, 10] : [1, 2, 5, 10]).map((m) => m * magnitude).find((s) => s >= raw - 1e-9)!;
   low = Math.floor(low / step + 1e-9) * step;
-  high = Math.ceil(high / step - 1e-9) * step;
+  high = Math.ceil(high / step - 1e-9) * step + 0; // + 0: no −0 at the top of an all-negative axis
   const ticks: number[] = [];
-  for (let value = low; value <= high + step / 2; value += step) ticks.push(Math.round(value / step) * step);
-  // An integer count never gets a fractional tick: 0, 0.5, 1 subscribers reads as nonsense.
+  // Multiples of the step, rounded to 12 significant digits: 3 × 0.2 is 0.6000000000000001 in binary.
+  for (let k = Math.round(low / step); k <= Math.round(high / step); k++) ticks.push(Number((k * step).toPrecision(12)));
   return { min: low, max: high, ticks };
 }
 

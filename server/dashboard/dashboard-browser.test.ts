@@ -143,6 +143,9 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     await page.getByLabel('New password').fill(PASSWORD);
     await page.getByLabel('Repeat the password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Save password and sign in' }).click();
+    // The shop's home is its overview; the install page is one link away.
+    await page.waitForURL(`${origin}/dashboard/sites/${site.id}/overview`);
+    await page.getByRole('link', { name: 'Install', exact: true }).click();
     await page.waitForURL(`${origin}/dashboard/sites/${site.id}/install`);
 
     const install = installSnippet(origin, site.publishableKey);
