@@ -87,8 +87,8 @@ interface Frame {
   xLabels: number;
 }
 
-const WIDE: Omit<Frame, 'left'> = { width: 720, height: 260, font: 12, right: 12, top: 14, bottom: 30, xLabels: 10 };
-const NARROW: Omit<Frame, 'left'> = { width: 340, height: 250, font: 13, right: 10, top: 14, bottom: 30, xLabels: 4 };
+const WIDE: Omit<Frame, 'left'> = { width: 720, height: 260, font: 12, right: 22, top: 14, bottom: 30, xLabels: 10 };
+const NARROW: Omit<Frame, 'left'> = { width: 340, height: 250, font: 13, right: 20, top: 14, bottom: 30, xLabels: 4 };
 
 function withLeft(frame: Omit<Frame, 'left'>, scale: Scale, format: (n: number) => string): Frame {
   const longest = Math.max(...scale.ticks.map((tick) => format(tick).length));

@@ -71,7 +71,7 @@ describe('the overview page', () => {
     }
     const cart = report.triggers.cart_reminder!;
     expect(page.body).toContain(`<th scope="row">Cart reminders</th><td class="num">${n(cart.sent)}</td><td class="num">${n(cart.heldOut)}</td><td class="num">${n(cart.shown)}</td><td class="num">${n(cart.clicked)}</td>`);
-    const revenue = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'EUR', maximumFractionDigits: cart.revenue.EUR! >= 1000 ? 0 : 2 }).format(cart.revenue.EUR!);
+    const revenue = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'EUR', maximumFractionDigits: cart.revenue.EUR! >= 100 ? 0 : 2 }).format(cart.revenue.EUR!);
     expect(page.body).toContain(`<td class="num">${n(cart.converted)}</td><td class="num">${revenue}</td></tr>`);
     // The lift in words, as the report reads it.
     expect(cart.holdout!.reading).toMatch(/more orders than the held-out group/);

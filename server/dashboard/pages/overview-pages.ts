@@ -39,9 +39,18 @@ const count = (n: number) => integer.format(n);
 /** A money amount in its currency; a code Intl does not know is written out as it came. */
 export function money(value: number, currency: string): string {
   try {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency, maximumFractionDigits: value >= 1000 ? 0 : 2 }).format(value);
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency, maximumFractionDigits: value >= 100 ? 0 : 2 }).format(value);
   } catch {
     return `${value.toFixed(2)} ${currency}`;
+  }
+}
+
+/** An axis amount: €1.5K. */
+function compactMoney(value: number, currency: string): string {
+  try {
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency, notation: 'compact', maximumFractionDigits: 1 }).format(value);
+  } catch {
+    return `${value} ${currency}`;
   }
 }
 
@@ -232,6 +241,7 @@ ${dayChart({
   description: `From ${longDate(report.from)} to ${longDate(report.to)}: ${revenueOf(pushes)} from orders that followed a click.`,
   dates: report.days.map((day) => day.date),
   bars: [{ key: 'revenue', label: `Revenue (${currency})`, values: report.days.map((day) => day.pushes.revenue[currency] ?? 0), colour: 'green' }],
+  format: (value) => compactMoney(value, currency),
 })}`
   : ''}
 ${numbersTable(
