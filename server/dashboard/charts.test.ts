@@ -47,10 +47,12 @@ describe('labels', () => {
     expect(dayLabel('2030-03-07')).toBe('7 Mar');
     expect(dayLabel('2030-12-31')).toBe('31 Dec');
     expect(labelledDays(5, 10)).toEqual([0, 1, 2, 3, 4]);
-    const thirty = labelledDays(30, 5);
-    expect(thirty.at(-1)).toBe(29);
-    expect(thirty.length).toBeLessThanOrEqual(5);
-    expect(thirty.length).toBeGreaterThanOrEqual(4);
+    expect(labelledDays(30, 4)).toEqual([0, 9, 19, 29]);
+    // Evenly spaced back from the last day; day 0 would crowd day 1's label, so it has none.
+    expect(labelledDays(30, 10)).toEqual([1, 5, 9, 13, 17, 21, 25, 29]);
+    // The first day is labelled only when it leaves room before the next label.
+    expect(labelledDays(31, 4)).toEqual([0, 10, 20, 30]);
+    expect(labelledDays(8, 4)).toEqual([1, 4, 7]);
   });
 
   it('shares are whole percent, one decimal under 10 %, and a dash of nothing', () => {

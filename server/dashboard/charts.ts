@@ -67,12 +67,14 @@ export function dayLabel(date: string): string {
   return `${day} ${['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][month! - 1]}`;
 }
 
-/** The indexes of the days that get an axis label: about `count`, evenly spaced, the last always. */
+/** The indexes of the days that get an axis label: about `count`, evenly spaced back from the last, the first when it fits. */
 export function labelledDays(length: number, count: number): number[] {
   if (length <= count) return Array.from({ length }, (_, i) => i);
   const step = Math.ceil((length - 1) / (count - 1));
   const indexes: number[] = [];
   for (let i = length - 1; i >= 0; i -= step) indexes.unshift(i);
+  // The first day too, when its label has room before the next one.
+  if (indexes[0]! >= step * 0.6) indexes.unshift(0);
   return indexes;
 }
 

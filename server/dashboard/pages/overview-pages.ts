@@ -48,7 +48,7 @@ export function money(value: number, currency: string): string {
 /** An axis amount: €1.5K. */
 function compactMoney(value: number, currency: string): string {
   try {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency, notation: 'compact', maximumFractionDigits: 1 }).format(value);
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency, notation: 'compact', minimumFractionDigits: 0, maximumFractionDigits: 1 }).format(value);
   } catch {
     return `${value} ${currency}`;
   }
