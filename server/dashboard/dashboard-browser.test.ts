@@ -192,6 +192,8 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     await page.waitForURL(`${origin}/dashboard/sites`);
     await checkPage('shop-list');
     await page.getByRole('link', { name: /Second <b>shop<\/b>/ }).click();
+    await page.waitForURL(`${origin}/dashboard/sites/${other.id}/overview`);
+    await page.getByRole('link', { name: 'Install', exact: true }).click();
     await page.getByText('can see the install but not change it').waitFor();
     expect(await page.getByLabel('Origins, one per line').count()).toBe(0);
     await checkPage('install-viewer');
