@@ -9,7 +9,7 @@
  * Colour is never the only cue (WCAG 2.2 SC 1.4.1): lines differ in dash and marker shape, bars
  * below the axis are hatched, and a legend names every series with its own swatch.
  */
-import { html } from 'hono/html';
+import { html, raw } from 'hono/html';
 import type { Html } from './layout.ts';
 
 /** A palette with ≥ 3:1 contrast against white for every mark (WCAG 2.2 SC 1.4.11), after Okabe and Ito's. */
@@ -103,12 +103,21 @@ export type Marker = 'circle' | 'square' | 'triangle' | 'diamond';
 export type Dash = 'solid' | 'dashed' | 'dotted' | 'dashdot';
 const DASHES: Record<Dash, string | undefined> = { solid: undefined, dashed: '7 4', dotted: '2 3', dashdot: '8 3 2 3' };
 
-function markerPath(shape: Marker, x: number, y: number, size: number): Html {
+/**
+ * The marks (bars, points, gridlines) are many — a year is thousands — and hold only numbers and
+ * this file's own colours, so they are joined as plain strings rather than one escaped template
+ * each; the few texts among them go through `escapeText`.
+ */
+function escapeText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function markerPath(shape: Marker, x: number, y: number, size: number): string {
   const s = size;
-  const fill = (d: string) => html`<path d="${d}"/>`;
+  const fill = (d: string) => `<path d="${d}"/>`;
   switch (shape) {
     case 'circle':
-      return html`<circle cx="${r(x)}" cy="${r(y)}" r="${r(s * 0.8)}"/>`;
+      return `<circle cx="${r(x)}" cy="${r(y)}" r="${r(s * 0.8)}"/>`;
     case 'square':
       return fill(`M${r(x - s * 0.7)} ${r(y - s * 0.7)}h${r(s * 1.4)}v${r(s * 1.4)}h${r(-s * 1.4)}z`);
     case 'triangle':
@@ -155,7 +164,7 @@ function legend(chart: DayChart): Html {
     ),
     ...(chart.lines ?? []).map(
       (line) =>
-        html`<li><svg class="legend-swatch line" viewBox="0 0 28 16" width="28" height="16" aria-hidden="true" focusable="false"><line x1="1" y1="8" x2="27" y2="8" stroke="${CHART_COLOURS[line.colour]}" stroke-width="2.5"${DASHES[line.dash] ? html` stroke-dasharray="${DASHES[line.dash]}"` : ''}/><g fill="${CHART_COLOURS[line.colour]}" stroke="#fff" stroke-width="1">${markerPath(line.marker, 14, 8, 4.5)}</g></svg>${line.label}</li>`,
+        html`<li><svg class="legend-swatch line" viewBox="0 0 28 16" width="28" height="16" aria-hidden="true" focusable="false"><line x1="1" y1="8" x2="27" y2="8" stroke="${CHART_COLOURS[line.colour]}" stroke-width="2.5"${DASHES[line.dash] ? html` stroke-dasharray="${DASHES[line.dash]}"` : ''}/><g fill="${CHART_COLOURS[line.colour]}" stroke="#fff" stroke-width="1">${raw(markerPath(line.marker, 14, 8, 4.5))}</g></svg>${line.label}</li>`,
     ),
   ];
   return html`<ul class="chart-legend" aria-hidden="true">${items}</ul>`;
@@ -189,18 +198,22 @@ function drawDays(chart: DayChart, base: Omit<Frame, 'left'>, variant: 'wide' | 
   const barWidth = Math.max(1, Math.min(slot * 0.7, 28));
   const id = `${chart.id}-${variant}`;
 
-  const grid = scale.ticks.map(
-    (tick) =>
-      html`<line x1="${frame.left}" x2="${frame.width - frame.right}" y1="${r(y(tick))}" y2="${r(y(tick))}" stroke="${tick === 0 ? CHART_COLOURS.axis : CHART_COLOURS.grid}" stroke-width="${tick === 0 ? 1.25 : 1}"/><text x="${frame.left - 6}" y="${r(y(tick))}" dy="0.32em" text-anchor="end">${format(tick)}</text>`,
-  );
-  const xLabels = labelledDays(n, frame.xLabels).map(
-    (i) => html`<text x="${r(x(i))}" y="${frame.height - frame.bottom + frame.font + 6}" text-anchor="middle">${dayLabel(chart.dates[i]!)}</text>`,
-  );
+  const grid = scale.ticks
+    .map(
+      (tick) =>
+        `<line x1="${frame.left}" x2="${frame.width - frame.right}" y1="${r(y(tick))}" y2="${r(y(tick))}" stroke="${tick === 0 ? CHART_COLOURS.axis : CHART_COLOURS.grid}" stroke-width="${tick === 0 ? 1.25 : 1}"/><text x="${frame.left - 6}" y="${r(y(tick))}" dy="0.32em" text-anchor="end">${escapeText(format(tick))}</text>`,
+    )
+    .join('');
+  const xLabels = labelledDays(n, frame.xLabels)
+    .map((i) => `<text x="${r(x(i))}" y="${frame.height - frame.bottom + frame.font + 6}" text-anchor="middle">${escapeText(dayLabel(chart.dates[i]!))}</text>`)
+    .join('');
 
-  const barMarks = chart.dates.map((_, i) => {
+  const barMarks = chart.dates
+    .map((_, i) => {
     let upTop = 0;
     let downBottom = 0;
-    return bars.map((bar) => {
+    return bars
+      .map((bar) => {
       const value = bar.values[i] ?? 0;
       if (value <= 0) return '';
       const from = bar.below ? downBottom : upTop;
@@ -209,26 +222,33 @@ function drawDays(chart: DayChart, base: Omit<Frame, 'left'>, variant: 'wide' | 
       else upTop = to;
       const top = Math.min(y(from), y(to));
       const height = Math.max(Math.abs(y(to) - y(from)), 0.5);
-      return html`<rect x="${r(x(i) - barWidth / 2)}" y="${r(top)}" width="${r(barWidth)}" height="${r(height)}" fill="${bar.below ? `url(#${id}-hatch-${bar.key})` : CHART_COLOURS[bar.colour]}" stroke="${CHART_COLOURS[bar.colour]}" stroke-width="${bar.below ? 1 : 0}"/>`;
-    });
-  });
+      return `<rect x="${r(x(i) - barWidth / 2)}" y="${r(top)}" width="${r(barWidth)}" height="${r(height)}" fill="${bar.below ? `url(#${id}-hatch-${bar.key})` : CHART_COLOURS[bar.colour]}" stroke="${CHART_COLOURS[bar.colour]}" stroke-width="${bar.below ? 1 : 0}"/>`;
+      })
+      .join('');
+    })
+    .join('');
 
   const markerSize = n > 45 ? 0 : variant === 'narrow' ? 2.6 : 3.6;
-  const lineMarks = lines.map((line) => {
-    const points = line.values.map((value, i) => `${r(x(i))},${r(y(value))}`).join(' ');
-    return html`<g class="series-${line.key}"><polyline points="${points}" fill="none" stroke="${CHART_COLOURS[line.colour]}" stroke-width="2.25" stroke-linejoin="round" stroke-linecap="round"${DASHES[line.dash] ? html` stroke-dasharray="${DASHES[line.dash]}"` : ''}/>${markerSize > 0
-      ? html`<g fill="${CHART_COLOURS[line.colour]}" stroke="#fff" stroke-width="1">${line.values.map((value, i) => markerPath(line.marker, x(i), y(value), markerSize))}</g>`
-      : ''}</g>`;
-  });
+  const lineMarks = lines
+    .map((line) => {
+      const points = line.values.map((value, i) => `${r(x(i))},${r(y(value))}`).join(' ');
+      const dash = DASHES[line.dash] ? ` stroke-dasharray="${DASHES[line.dash]}"` : '';
+      const markers =
+        markerSize > 0
+          ? `<g fill="${CHART_COLOURS[line.colour]}" stroke="#fff" stroke-width="1">${line.values.map((value, i) => markerPath(line.marker, x(i), y(value), markerSize)).join('')}</g>`
+          : '';
+      return `<g class="series-${escapeText(line.key)}"><polyline points="${points}" fill="none" stroke="${CHART_COLOURS[line.colour]}" stroke-width="2.25" stroke-linejoin="round" stroke-linecap="round"${dash}/>${markers}</g>`;
+    })
+    .join('');
 
   return html`<svg class="chart-svg chart-${variant}" viewBox="0 0 ${frame.width} ${frame.height}" role="img" aria-labelledby="${id}-title ${id}-desc" font-size="${frame.font}" fill="${CHART_COLOURS.axis}" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif">
 <title id="${id}-title">${chart.title}</title>
 <desc id="${id}-desc">${chart.description}</desc>
 ${bars.filter((bar) => bar.below).map((bar) => hatchPattern(`${id}-hatch-${bar.key}`, bar.colour))}
-<g class="grid">${grid}</g>
-<g class="x-axis">${xLabels}</g>
-<g class="bars">${barMarks}</g>
-<g class="lines">${lineMarks}</g>
+<g class="grid">${raw(grid)}</g>
+<g class="x-axis">${raw(xLabels)}</g>
+<g class="bars">${raw(barMarks)}</g>
+<g class="lines">${raw(lineMarks)}</g>
 </svg>`;
 }
 

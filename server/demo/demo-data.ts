@@ -430,5 +430,9 @@ export async function seedDemoData(db: Db, siteId: string, now: Date, random: Rn
         where s.id = l.id`.execute(trx);
     }
   });
+  // A bulk load leaves the planner without statistics until autovacuum comes by; meanwhile the
+  // lift's look-ups by index (db/daily-stats.ts) were planned as scans, a hundred times slower.
+  // PostgreSQL's advice after loading data: run ANALYZE (docs, "Populating a Database", §14.4.8).
+  await sql`analyze subscriptions, notifications, deliveries, interactions, events, conversions, carts, subscription_changes, stats_buckets, stats_revenue, prompt_funnel_days`.execute(db);
   return { outcome: 'seeded', subscriptions: subscriptionRows.length, deliveries: deliveryRows.length, orders: orderCount };
 }
