@@ -76,6 +76,8 @@ describe('the overview page', () => {
     // The lift in words, as the report reads it.
     expect(cart.holdout!.reading).toMatch(/more orders than the held-out group/);
     expect(page.body).toContain(`<p class="lift-reading">${cart.holdout!.reading}</p>`);
+    expect(page.body).toContain(`Pushed: ${n(cart.holdout!.recipients.ordered)} of ${n(cart.holdout!.recipients.subscribers)} ordered`);
+    expect(page.body).toContain(`Held out: ${n(cart.holdout!.heldOut.ordered)} of ${n(cart.holdout!.heldOut.subscribers)} ordered`);
     expect(page.body).toContain(`<p class="lift-reading">${report.triggers.price_drop!.holdout!.reading}</p>`);
 
     // The funnel, summed over the same (UTC) days.
@@ -131,7 +133,7 @@ describe('the overview page', () => {
     expect(parseRange({ from: '2029-03-19', to: '2030-03-20' }, TODAY)).toHaveProperty('form.errors.from');
   });
 
-  it('escapes a trigger name from stored data', async () => {
+  it('escapes a trigger name and a currency from stored data, in the tables and the charts', async () => {
     const source = '<img src=x onerror=alert(1)>';
     const subscription = await sql<{ id: string }>`
       insert into subscriptions (site_id, endpoint, p256dh, auth, vapid_public_key, visitor_id, created_at, updated_at, last_seen_at)
@@ -139,12 +141,18 @@ describe('the overview page', () => {
     const notification = await sql<{ id: string }>`
       insert into notifications (site_id, source, kind, content, audience, ttl_seconds, created_at)
       values (${quiet.id}, ${source}, 'marketing', '{}', '{}', 60, ${new Date(NOW.getTime() - 3_600_000)}) returning id`.execute(database.db);
-    await sql`insert into deliveries (notification_id, subscription_id, endpoint, report_token, status, created_at, due_at, updated_at)
-      values (${notification.rows[0]!.id}, ${subscription.rows[0]!.id}, 'https://fcm.googleapis.com/fcm/send/escape-test', 'escape-token', 'sent', ${NOW}, ${NOW}, ${NOW})`.execute(database.db);
+    const delivery = await sql<{ id: string }>`insert into deliveries (notification_id, subscription_id, endpoint, report_token, status, created_at, due_at, updated_at)
+      values (${notification.rows[0]!.id}, ${subscription.rows[0]!.id}, 'https://fcm.googleapis.com/fcm/send/escape-test', 'escape-token', 'sent', ${NOW}, ${NOW}, ${NOW}) returning id`.execute(database.db);
+    // A currency no one validated on the way in (Intl does not know it): written out, escaped.
+    await sql`insert into conversions (site_id, order_id, notification_id, delivery_id, value, currency, source, created_at)
+      values (${quiet.id}, 'escape-order', ${notification.rows[0]!.id}, ${delivery.rows[0]!.id}, 12.5, '<s>', 'server', ${NOW})`.execute(database.db);
     const page = await (await signedIn(members.owner)).get(`/dashboard/sites/${quiet.id}/overview`);
     expect(page.status).toBe(200);
     expect(page.body).toContain('<th scope="row">Pushes from “&lt;img src=x onerror=alert(1)&gt;”</th>');
     expect(page.body).not.toContain(source);
+    expect(page.body).toContain('<td class="num">12.50 &lt;s&gt;</td>');
+    expect(page.body).toContain('Revenue per day (&lt;s&gt;)');
+    expect(page.body).not.toContain('<s>');
     await sql`delete from subscriptions where site_id = ${quiet.id}`.execute(database.db);
   });
 

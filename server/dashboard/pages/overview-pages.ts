@@ -292,7 +292,7 @@ ${withHoldout.length === 0
       return html`<li class="lift-item">
 <div class="lift-head"><h3>${triggerName(source)}</h3><span class="verdict verdict-${holdout.verdict}">${verdictLabel[holdout.verdict]}</span></div>
 <p class="lift-reading">${holdout.reading}</p>
-<p class="meta">Pushed: ${count(holdout.recipients.ordered)} orders from ${count(holdout.recipients.subscribers)} shoppers (${rate(holdout.recipients)}). Held out: ${count(holdout.heldOut.ordered)} from ${count(holdout.heldOut.subscribers)} (${rate(holdout.heldOut)}).</p>
+<p class="meta">Pushed: ${count(holdout.recipients.ordered)} of ${count(holdout.recipients.subscribers)} ordered (${rate(holdout.recipients)}). Held out: ${count(holdout.heldOut.ordered)} of ${count(holdout.heldOut.subscribers)} ordered (${rate(holdout.heldOut)}).</p>
 </li>`;
     })}</ul>`}
 </section>`;
