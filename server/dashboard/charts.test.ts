@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHART_COLOURS, dayChart, dayLabel, funnelChart, labelledDays, niceScale, share, shortNumber } from './charts.ts';
+import { CHART_COLOURS, dayChart, dayLabel, funnelChart, labelledDays, liftChart, niceScale, share, shortNumber, signedPercent } from './charts.ts';
 
 const render = async (markup: ReturnType<typeof dayChart>) => String(await markup);
 
@@ -159,5 +159,45 @@ describe('funnelChart', () => {
     expect(svg).toContain('Said &lt;yes&gt;');
     expect(svg).toContain('fill="url(#f-wide-hatch)"');
     expect(drawing(page, 'narrow')).toContain('aria-labelledby="f-narrow-title f-narrow-desc"');
+  });
+});
+
+describe('liftChart', () => {
+  it('draws each interval against the line of no difference, coloured by what it says, with its numbers written', async () => {
+    const page = String(
+      await liftChart({
+        id: 'l',
+        title: 'Lift',
+        description: 'Cart reminders brought 40 % more orders',
+        rows: [
+          { key: 'cart_reminder', label: 'Cart <reminders>', lift: 0.4, low: 0.1, high: 0.8 },
+          { key: 'price_drop', label: 'Price drops', lift: 0.2, low: -0.3, high: 0.9 },
+          { key: 'api', label: 'API', lift: -0.3, low: -0.5, high: -0.1 },
+        ],
+      }),
+    );
+    const svg = drawing(page, 'wide');
+    expect(svg).toContain('role="img" aria-labelledby="l-wide-title l-wide-desc"');
+    expect(svg).toContain('Cart &lt;reminders&gt;');
+    expect(svg).toContain('>+40 % (+10 % to +80 %)</text>');
+    expect(svg).toContain('>−30 % (−50 % to −10 %)</text>');
+    // The axis: −60 % … +100 %, its 0 dashed.
+    const zero = /<line x1="([\d.]+)" x2="[\d.]+" y1="[\d.]+" y2="[\d.]+" stroke="#5b6475" stroke-width="1.5" stroke-dasharray="4 3"\/>(?:<line[^>]*\/>)*<text[^>]*>0 %<\/text>/.exec(svg);
+    expect(zero).not.toBeNull();
+    const zeroX = Number(zero![1]);
+    const intervals = [...svg.matchAll(/<line x1="([\d.]+)" x2="([\d.]+)" y1="([\d.]+)" y2="\3" stroke="(#[0-9a-f]+)" stroke-width="3"/g)].map((m) => ({ from: Number(m[1]), to: Number(m[2]), colour: m[4] }));
+    expect(intervals).toHaveLength(3);
+    expect(intervals[0]!.from).toBeGreaterThan(zeroX);
+    expect(intervals[0]!.colour).toBe(CHART_COLOURS.green);
+    expect(intervals[1]!.from).toBeLessThan(zeroX);
+    expect(intervals[1]!.to).toBeGreaterThan(zeroX);
+    expect(intervals[1]!.colour).toBe(CHART_COLOURS.axis);
+    expect(intervals[2]!.to).toBeLessThan(zeroX);
+    expect(intervals[2]!.colour).toBe(CHART_COLOURS.vermilion);
+    expect(drawing(page, 'narrow')).toContain('aria-labelledby="l-narrow-title l-narrow-desc"');
+  });
+
+  it('writes relative differences with their sign', () => {
+    expect([0.14, -0.08, 0, 0.004, 1.5].map(signedPercent)).toEqual(['+14 %', '−8 %', '0 %', '0 %', '+150 %']);
   });
 });

@@ -320,3 +320,82 @@ ${drawFunnel(input.id, input.title, input.description, input.steps, 'wide')}
 ${drawFunnel(input.id, input.title, input.description, input.steps, 'narrow')}
 </figure>`;
 }
+
+export interface LiftRow {
+  key: string;
+  label: string;
+  /** Relative lift (0.14 = 14 % more) and its 95 % interval. */
+  lift: number;
+  low: number;
+  high: number;
+}
+
+/** A relative difference as signed whole percent: +14 %, −8 %, 0 %. */
+export function signedPercent(share: number): string {
+  const rounded = Math.round(share * 100);
+  return `${rounded > 0 ? '+' : rounded < 0 ? '−' : ''}${Math.abs(rounded)} %`;
+}
+
+function drawLift(id: string, title: string, description: string, rows: LiftRow[], variant: 'wide' | 'narrow'): Html {
+  const wide = variant === 'wide';
+  const width = wide ? 720 : 340;
+  const labelWidth = wide ? 190 : 0;
+  const rowHeight = wide ? 48 : 50;
+  const top = 8;
+  const axisHeight = 26;
+  const height = top + rows.length * rowHeight + axisHeight;
+  const scale = niceScale(Math.min(0, ...rows.map((row) => row.low)), Math.max(0, ...rows.map((row) => row.high)), wide ? 6 : 4);
+  // Room for half an axis label either side of the plot.
+  const left = labelWidth + (wide ? 24 : 26);
+  const right = width - (wide ? 30 : 26);
+  const x = (value: number) => left + ((value - scale.min) / (scale.max - scale.min)) * (right - left);
+  const svgId = `${id}-${variant}`;
+  // On a phone every other tick is labelled (0 always), so the labels do not run into each other.
+  const zeroIndex = scale.ticks.indexOf(0);
+  const lineYOf = (i: number) => (wide ? top + i * rowHeight + 25 : top + i * rowHeight + 34);
+  const ticks = scale.ticks
+    .map((tick, index) => {
+      // Gridlines only across the bars, never through the row labels.
+      const segments = rows
+        .map(
+          (_, i) =>
+            `<line x1="${r(x(tick))}" x2="${r(x(tick))}" y1="${r(lineYOf(i) - 11)}" y2="${r(i === rows.length - 1 ? height - axisHeight : lineYOf(i) + 11)}" stroke="${tick === 0 ? CHART_COLOURS.axis : CHART_COLOURS.grid}" stroke-width="${tick === 0 ? 1.5 : 1}"${tick === 0 ? ' stroke-dasharray="4 3"' : ''}/>`,
+        )
+        .join('');
+      const labelled = wide || (index - zeroIndex) % 2 === 0;
+      return `${segments}${labelled ? `<text x="${r(x(tick))}" y="${height - 8}" text-anchor="middle">${escapeText(signedPercent(tick))}</text>` : ''}`;
+    })
+    .join('');
+  const marks = rows
+    .map((row, i) => {
+      const rowTop = top + i * rowHeight;
+      const lineY = wide ? rowTop + 25 : rowTop + 34;
+      const colour = row.low > 0 ? CHART_COLOURS.green : row.high < 0 ? CHART_COLOURS.vermilion : CHART_COLOURS.axis;
+      const label = `<text x="0" y="${rowTop + 16}" fill="${CHART_COLOURS.ink}" font-weight="600">${escapeText(row.label)}</text>`;
+      const numbers = escapeText(`${signedPercent(row.lift)} (${signedPercent(row.low)} to ${signedPercent(row.high)})`);
+      const estimate = wide
+        ? `<text x="0" y="${rowTop + 34}">${numbers}</text>`
+        : `<text x="${width}" y="${rowTop + 16}" text-anchor="end" fill="${CHART_COLOURS.ink}">${numbers}</text>`;
+      return `${label}${estimate}<line x1="${r(x(row.low))}" x2="${r(x(row.high))}" y1="${r(lineY)}" y2="${r(lineY)}" stroke="${colour}" stroke-width="3" stroke-linecap="round"/><line x1="${r(x(row.low))}" x2="${r(x(row.low))}" y1="${r(lineY - 6)}" y2="${r(lineY + 6)}" stroke="${colour}" stroke-width="2"/><line x1="${r(x(row.high))}" x2="${r(x(row.high))}" y1="${r(lineY - 6)}" y2="${r(lineY + 6)}" stroke="${colour}" stroke-width="2"/><g fill="${colour}" stroke="#fff" stroke-width="1.5">${markerPath('diamond', x(row.lift), lineY, 7)}</g>`;
+    })
+    .join('');
+  return html`<svg class="chart-svg chart-${variant}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${svgId}-title ${svgId}-desc" font-size="13" fill="${CHART_COLOURS.axis}" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif">
+<title id="${svgId}-title">${title}</title>
+<desc id="${svgId}-desc">${description}</desc>
+<g class="grid">${raw(ticks)}</g>
+<g class="intervals">${raw(marks)}</g>
+</svg>`;
+}
+
+/**
+ * Lift per trigger as a forest plot: the estimate (a diamond) and its 95 % interval (a bar with
+ * end caps) against the dashed line of no difference; an interval clear of that line is the
+ * finding, one across it is not (yet). Green for more, vermilion for fewer, grey for unclear —
+ * and the numbers written beside each, so colour is never the only cue.
+ */
+export function liftChart(input: { id: string; title: string; description: string; rows: LiftRow[] }): Html {
+  return html`<figure class="chart lift" id="${input.id}">
+${drawLift(input.id, input.title, input.description, input.rows, 'wide')}
+${drawLift(input.id, input.title, input.description, input.rows, 'narrow')}
+</figure>`;
+}

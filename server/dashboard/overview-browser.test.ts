@@ -144,7 +144,7 @@ describe.skipIf(missing !== undefined)('the overview in Chromium', { timeout: 18
     expect(await page.locator('.subnav a').first().textContent()).toBe('Overview');
     expect(await page.locator('.subnav a[aria-current="page"]').textContent()).toBe('Overview');
     expect(await page.locator('.stat-tile .stat-value').first().textContent()).toMatch(/^\d{1},\d{3}$/);
-    for (const chart of ['chart-subscribers', 'chart-funnel', 'chart-pushes', 'chart-clicks', 'chart-revenue']) expect(await visibleDrawing(chart)).toContain('chart-wide');
+    for (const chart of ['chart-subscribers', 'chart-funnel', 'chart-pushes', 'chart-clicks', 'chart-revenue', 'chart-lift']) expect(await visibleDrawing(chart)).toContain('chart-wide');
     expect(await page.getByRole('img', { name: /New, lost and net subscribers per day/ }).count()).toBe(1);
     await expect.poll(() => page.locator('.lift-item').first().textContent()).toMatch(/Cart reminders brought \d+ % more orders than the held-out group/);
     // The numbers are hidden until asked for, then a real table.
@@ -156,7 +156,7 @@ describe.skipIf(missing !== undefined)('the overview in Chromium', { timeout: 18
     await checkPage('overview');
 
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const chart of ['chart-subscribers', 'chart-funnel', 'chart-pushes', 'chart-clicks', 'chart-revenue']) expect(await visibleDrawing(chart)).toContain('chart-narrow');
+    for (const chart of ['chart-subscribers', 'chart-funnel', 'chart-pushes', 'chart-clicks', 'chart-revenue', 'chart-lift']) expect(await visibleDrawing(chart)).toContain('chart-narrow');
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 

@@ -89,7 +89,7 @@ describe('the overview page', () => {
     expect(page.body).toContain(`<th scope="row">Subscribed</th><td class="num">${n(subscribed)}</td><td class="num">${Math.round((subscribed / shown) * 100)} %</td>`);
 
     // Each chart is an image with a title, drawn for both widths, and the site's name is escaped.
-    for (const id of ['chart-subscribers', 'chart-funnel', 'chart-pushes', 'chart-clicks', 'chart-revenue']) {
+    for (const id of ['chart-subscribers', 'chart-funnel', 'chart-pushes', 'chart-clicks', 'chart-revenue', 'chart-lift']) {
       expect(page.body).toContain(`aria-labelledby="${id}-wide-title ${id}-wide-desc"`);
       expect(page.body).toContain(`aria-labelledby="${id}-narrow-title ${id}-narrow-desc"`);
     }

@@ -9,7 +9,7 @@ import type { DailyReport, PushFigures } from '../../db/daily-stats.ts';
 import type { PromptFunnelStep } from '../../db/prompt-funnel.ts';
 import { triggerName } from '../../stats/lift.ts';
 import type { DashboardAssets } from '../assets/assets.ts';
-import { dayChart, funnelChart, share, type FunnelStep } from '../charts.ts';
+import { dayChart, funnelChart, liftChart, share, type FunnelStep, type LiftRow } from '../charts.ts';
 import { appPage, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 
 export interface RangeForm {
@@ -280,13 +280,26 @@ ${triggers.length === 0
 
 function liftSection(report: DailyReport): Html {
   const withHoldout = Object.entries(report.triggers).filter(([, figures]) => figures.holdout !== null);
+  const intervals: LiftRow[] = withHoldout.flatMap(([source, figures]) => {
+    const holdout = figures.holdout!;
+    return holdout.interval && holdout.lift !== null ? [{ key: source, label: triggerName(source), lift: holdout.lift, low: holdout.interval.low, high: holdout.interval.high }] : [];
+  });
   const verdictLabel = { more: 'More orders', fewer: 'Fewer orders', unclear: 'No clear difference', not_enough_data: 'Not enough data' } as const;
   return html`<section class="card" aria-labelledby="lift-title">
 <h2 id="lift-title">Did the pushes cause orders?</h2>
 <p class="lede">A trigger with a holdout sends nothing to a random share of shoppers. Comparing how often each group ordered within ${report.attributionWindowHours} hours shows the orders the pushes themselves brought.</p>
 ${withHoldout.length === 0
   ? html`<p class="empty-note">No trigger held anyone out in this range. Set a holdout share on an automation to measure its lift.</p>`
-  : html`<ul class="lift-list">${withHoldout.map(([source, figures]) => {
+  : html`${intervals.length > 0
+      ? html`<p class="meta">Each diamond is a trigger’s lift, the bar around it its 95 % interval. A bar clear of the dashed line of no difference is a finding; one across it is not yet.</p>`
+      : ''}${intervals.length > 0
+      ? liftChart({
+          id: 'chart-lift',
+          title: 'Lift in orders per trigger, with its 95 % interval',
+          description: withHoldout.map(([, figures]) => figures.holdout!.reading).join(' '),
+          rows: intervals,
+        })
+      : ''}<ul class="lift-list">${withHoldout.map(([source, figures]) => {
       const holdout = figures.holdout!;
       const rate = (group: { subscribers: number; ordered: number }) => share(group.ordered, group.subscribers);
       return html`<li class="lift-item">
