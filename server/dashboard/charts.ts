@@ -302,10 +302,10 @@ function drawFunnel(id: string, title: string, description: string, steps: Funne
 ${length > 0
   ? html`<rect x="${barLeft}" y="${r(barTop)}" width="${r(length)}" height="${barHeight}" rx="3" fill="${step.branch ? `url(#${svgId}-hatch)` : CHART_COLOURS.blue}" stroke="${step.branch ? CHART_COLOURS.vermilion : CHART_COLOURS.blue}"/>`
   : ''}
-<text x="${wide ? width - 2 : width - 2}" y="${wide ? r(barTop + barHeight / 2) : top + 12}" dy="${wide ? '0.32em' : '0.2em'}" text-anchor="end" fill="${CHART_COLOURS.ink}">${label}</text>
+<text x="${width - 2}" y="${wide ? r(barTop + barHeight / 2) : top + 12}" dy="${wide ? '0.32em' : '0.2em'}" text-anchor="end" fill="${CHART_COLOURS.ink}">${label}</text>
 </g>`;
   });
-  return html`<svg class="chart-svg chart-${variant}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${svgId}-title ${svgId}-desc" font-size="${wide ? 13 : 13}" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif">
+  return html`<svg class="chart-svg chart-${variant}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${svgId}-title ${svgId}-desc" font-size="13" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif">
 <title id="${svgId}-title">${title}</title>
 <desc id="${svgId}-desc">${description}</desc>
 ${hatchPattern(`${svgId}-hatch`, 'vermilion')}
