@@ -143,6 +143,9 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     await page.getByLabel('New password').fill(PASSWORD);
     await page.getByLabel('Repeat the password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Save password and sign in' }).click();
+    // The shop's home is its overview; the install page is one link away.
+    await page.waitForURL(`${origin}/dashboard/sites/${site.id}/overview`);
+    await page.getByRole('link', { name: 'Install', exact: true }).click();
     await page.waitForURL(`${origin}/dashboard/sites/${site.id}/install`);
 
     const install = installSnippet(origin, site.publishableKey);
@@ -189,6 +192,8 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     await page.waitForURL(`${origin}/dashboard/sites`);
     await checkPage('shop-list');
     await page.getByRole('link', { name: /Second <b>shop<\/b>/ }).click();
+    await page.waitForURL(`${origin}/dashboard/sites/${other.id}/overview`);
+    await page.getByRole('link', { name: 'Install', exact: true }).click();
     await page.getByText('can see the install but not change it').waitFor();
     expect(await page.getByLabel('Origins, one per line').count()).toBe(0);
     await checkPage('install-viewer');

@@ -13,6 +13,11 @@ export type Html = ReturnType<typeof html>;
 
 export const DASHBOARD_PATH = '/dashboard';
 
+/** Where a shop's pages start: its overview. */
+export function siteHomePath(siteId: string): string {
+  return `${DASHBOARD_PATH}/sites/${siteId}/overview`;
+}
+
 export function assetUrl(name: string): string {
   return `${DASHBOARD_PATH}/assets/${name}`;
 }
@@ -61,11 +66,12 @@ export interface SignedInChrome {
   /** How many sites the user may open: a switch link appears from two on. */
   siteCount: number;
   /** The section of a site page the user is on, marked in the navigation. */
-  current?: 'install' | 'subscribers' | 'automations' | 'templates' | 'prompt' | 'keys' | 'team' | 'audit';
+  current?: 'overview' | 'install' | 'subscribers' | 'automations' | 'templates' | 'prompt' | 'keys' | 'team' | 'audit';
 }
 
 /** A section with `only` is linked for the roles that may take that action (its page refuses the others). */
 const SITE_SECTIONS: Array<{ key: NonNullable<SignedInChrome['current']>; label: string; path: string; only?: Action }> = [
+  { key: 'overview', label: 'Overview', path: 'overview' },
   { key: 'install', label: 'Install', path: 'install' },
   { key: 'subscribers', label: 'Subscribers', path: 'subscribers' },
   { key: 'automations', label: 'Automations', path: 'automations' },

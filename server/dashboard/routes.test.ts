@@ -167,6 +167,8 @@ const ROUTES: Array<{
   },
   { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt/preview', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt/preview?view=phone`, csp: PREVIEW_FRAME_CSP },
   { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt/preview.css', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt/preview.css?accent=%23123456` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/overview', kind: 'site page', path: (site) => `/dashboard/sites/${site}/overview` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/overview', kind: 'site page', path: (site) => `/dashboard/sites/${site}/overview?from=2030-01-01&to=2030-01-07` },
 ];
 
 /** A subscription of Shop A for the subscriber routes above; every test of the table leaves it in place. */
@@ -363,14 +365,14 @@ describe('pages and headers', () => {
 
   it('/dashboard opens the only shop of a user, and lists them when there are several', async () => {
     const single = await signedIn(users.viewerA);
-    expect((await single.get('/dashboard')).location).toBe(`/dashboard/sites/${siteA.id}/install`);
+    expect((await single.get('/dashboard')).location).toBe(`/dashboard/sites/${siteA.id}/overview`);
     const multiUser = await addMember('both@shop.example', siteA.id, 'viewer');
     await addMember('both@shop.example', siteB.id, 'editor');
     const several = await signedIn(multiUser);
     expect((await several.get('/dashboard')).location).toBe('/dashboard/sites');
     const list = await several.get('/dashboard/sites');
-    expect(list.body).toContain(`/dashboard/sites/${siteA.id}/install`);
-    expect(list.body).toContain(`/dashboard/sites/${siteB.id}/install`);
+    expect(list.body).toContain(`/dashboard/sites/${siteA.id}/overview`);
+    expect(list.body).toContain(`/dashboard/sites/${siteB.id}/overview`);
     const install = await several.get(`/dashboard/sites/${siteB.id}/install`);
     expect(install.body).toContain('Switch shop');
   });
@@ -571,7 +573,7 @@ describe('one-time links', () => {
     expect(set.location).toBe('/dashboard');
     expect(set.headers.get('Referrer-Policy')).toBe('no-referrer');
     const home = await browser.get('/dashboard');
-    expect(home.location).toBe(`/dashboard/sites/${site.id}/install`);
+    expect(home.location).toBe(`/dashboard/sites/${site.id}/overview`);
     expect((await browser.get(home.location!)).status).toBe(200);
 
     const again = await new TestBrowser(app).get(path);
@@ -593,8 +595,9 @@ describe('one-time links', () => {
     expect(page.body).toContain('as an editor');
     const accepted = await browser.submit(path, { name: 'New <Editor>', password: PASSWORD, confirm: PASSWORD });
     expect(accepted.status).toBe(303);
-    expect(accepted.location).toBe(`/dashboard/sites/${siteA.id}/install`);
-    const install = await browser.get(accepted.location!);
+    expect(accepted.location).toBe(`/dashboard/sites/${siteA.id}/overview`);
+    expect((await browser.get(accepted.location!)).status).toBe(200);
+    const install = await browser.get(`/dashboard/sites/${siteA.id}/install`);
     expect(install.status).toBe(200);
     expect(install.body).toContain('New &lt;Editor&gt;');
     // An editor may not change the install: no form.
@@ -613,7 +616,7 @@ describe('one-time links', () => {
     expect(wrong.body).toContain('That is not the password of this account');
     expect((await browser.get(`/dashboard/sites/${siteB.id}/install`)).status).toBe(303);
     const joined = await browser.submit(path, { password: PASSWORD });
-    expect(joined.location).toBe(`/dashboard/sites/${siteB.id}/install`);
+    expect(joined.location).toBe(`/dashboard/sites/${siteB.id}/overview`);
     expect((await browser.get(joined.location!)).status).toBe(200);
   });
 
@@ -627,7 +630,7 @@ describe('one-time links', () => {
     expect(page.body).toContain('Accept the invite');
     expect(page.body).not.toContain('name="password"');
     const accepted = await browser.submit(path, {});
-    expect(accepted.location).toBe(`/dashboard/sites/${siteA.id}/install`);
+    expect(accepted.location).toBe(`/dashboard/sites/${siteA.id}/overview`);
     expect((await browser.get(accepted.location!)).status).toBe(200);
     // Shop B is still theirs, so /dashboard now lists both.
     expect((await browser.get('/dashboard')).location).toBe('/dashboard/sites');

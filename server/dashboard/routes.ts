@@ -38,12 +38,13 @@ import { installCheck } from './install-check.ts';
 import { installFormProblems } from './install-form.ts';
 import { DASHBOARD_CSP } from './csp.ts';
 import { installChange, registerTeamRoutes } from './team-routes.ts';
-import { DASHBOARD_PATH, type Html } from './layout.ts';
+import { DASHBOARD_PATH, siteHomePath, type Html, type SignedInChrome } from './layout.ts';
 import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooManyAttemptsPage, type InviteForm } from './pages/auth-pages.ts';
 import { accountPage, installPage, siteListPage } from './pages/site-pages.ts';
 import { subscriberPages } from './subscriber-routes.ts';
 import { automationRoutes } from './automation-routes.ts';
 import { registerPromptRoutes } from './prompt-routes.ts';
+import { overviewRoutes } from './overview-routes.ts';
 
 
 export interface DashboardOptions {
@@ -61,6 +62,14 @@ export interface DashboardEnv {
 }
 
 export type DashboardContext = Context<DashboardEnv>;
+
+/** What a page file registered from here needs of this file's helpers. */
+export interface DashboardKit {
+  page(c: DashboardContext, body: Html, status?: 200 | 403 | 404 | 422 | 429 | 500 | 503): Promise<Response>;
+  message(c: DashboardContext, status: 403 | 404 | 500 | 503, heading: string, text: string, link?: { href: string; label: string }): Promise<Response>;
+  toSignIn(c: DashboardContext): Response;
+  chromeFor(live: LiveSession, token: string): Promise<{ sites: Awaited<ReturnType<typeof listSitesOfMember>>; chrome: SignedInChrome }>;
+}
 
 /** Why a POST is refused before its handler runs, as a page. */
 export type Refusal = { status: 403; heading: string; text: string };
@@ -263,7 +272,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     const live = c.get('live');
     if (!live) return toSignIn(c);
     const sites = await listSitesOfMember(deps.db, live.user.id);
-    if (sites.length === 1) return c.redirect(`${DASHBOARD_PATH}/sites/${sites[0]!.siteId}/install`, 303);
+    if (sites.length === 1) return c.redirect(siteHomePath(sites[0]!.siteId), 303);
     return c.redirect(`${DASHBOARD_PATH}/sites`, 303);
   });
 
@@ -434,7 +443,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     const invite = await usableInvite(deps.db, token, now());
     if (!invite) return page(c, deadLinkPage(await dashboardAssets(), 'invite'), 404);
     const live = c.get('live');
-    const siteHome = (siteId: string) => `${DASHBOARD_PATH}/sites/${siteId}/install`;
+    const siteHome = siteHomePath;
     const userAgent = c.req.header('User-Agent')?.slice(0, 500) ?? null;
 
     if (live?.user.email === invite.email) {
@@ -517,6 +526,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   automationRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
   registerTeamRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
   registerPromptRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, promptPreview });
+  overviewRoutes(app, deps, { page, message, toSignIn, chromeFor });
 
   app.all('*', (c) => {
     // `/dashboard/` and the like: the address without the slash, if it is a page, answers.

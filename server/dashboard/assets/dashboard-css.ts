@@ -457,5 +457,75 @@ input.mono { font-family: var(--mono); font-size: 0.9rem; }
 @media (max-width: 600px) {
   .locale-texts { grid-template-columns: minmax(0, 1fr); }
   .preview-stage.desktop { --preview-scale: 0.3; width: var(--preview-width, 307px); height: var(--preview-height, 192px); }
+/* --- Overview page (pages/overview-pages.ts, charts.ts) --- */
+.range-card { padding-top: 1rem; padding-bottom: 1rem; }
+.range-form { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: flex-start; }
+.range-form .field { margin-bottom: 0.5rem; }
+.range-form .field-error { max-width: 22rem; }
+.range-submit { padding-top: 1.65rem; }
+input[type="date"] {
+  font: inherit; color: var(--text); background: var(--surface); min-height: 2.4rem;
+  border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.4rem 0.6rem;
+}
+input[type="date"]:focus-visible { outline: 3px solid var(--focus); outline-offset: 1px; border-color: var(--focus); }
+input[type="date"][aria-invalid="true"] { border-color: var(--danger); }
+.range-presets ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.5rem; }
+.range-presets a { display: inline-block; padding: 0.3rem 0.75rem; border: 1px solid var(--border-strong); border-radius: 999px; font-size: 0.87rem; text-decoration: none; color: var(--text); }
+.range-presets a:hover { background: #f2f4f7; }
+.range-presets a[aria-current="true"] { background: var(--accent-soft); border-color: var(--accent); color: #2d2a8f; font-weight: 600; }
+
+.stat-tiles { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 1rem; margin: 0 0 1.25rem; }
+.stat-tile { background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius); box-shadow: var(--shadow); padding: 0.9rem 1rem; }
+.stat-tile dt { color: var(--muted); font-size: 0.85rem; }
+.stat-tile dd { margin: 0.2rem 0 0; }
+.stat-value { display: block; font-size: 1.6rem; font-weight: 680; letter-spacing: -0.02em; font-variant-numeric: tabular-nums; }
+.stat-detail { display: block; color: var(--muted); font-size: 0.85rem; overflow-wrap: anywhere; }
+
+.chart { margin: 0.5rem 0 0.75rem; }
+.chart-svg { display: block; width: 100%; height: auto; overflow: visible; }
+.chart-narrow { display: none; }
+.chart-legend { list-style: none; margin: 0 0 0.5rem; padding: 0; display: flex; flex-wrap: wrap; gap: 0.35rem 1.1rem; font-size: 0.87rem; color: var(--text); }
+.chart-legend li { display: inline-flex; align-items: center; gap: 0.4rem; }
+.legend-swatch { flex: none; }
+.chart-heading, .table-heading { font-size: 1rem; margin: 1.5rem 0 0.4rem; }
+.chart-numbers { margin: 0.25rem 0 0.5rem; }
+.chart-numbers summary { cursor: pointer; color: var(--accent); font-size: 0.9rem; font-weight: 600; padding: 0.25rem 0; }
+.chart-numbers[open] summary { margin-bottom: 0.5rem; }
+.table-scroll { overflow-x: auto; border: 1px solid var(--border); border-radius: 6px; }
+.table-scroll:focus-visible { outline-offset: 1px; }
+table.figures { border-collapse: collapse; width: 100%; font-size: 0.88rem; font-variant-numeric: tabular-nums; }
+table.figures th, table.figures td { padding: 0.45rem 0.7rem; text-align: left; border-bottom: 1px solid var(--border); white-space: nowrap; }
+table.figures thead th { background: #f8f9fb; font-weight: 600; color: var(--muted); font-size: 0.82rem; }
+table.figures tbody th { font-weight: 500; }
+table.figures tbody tr:last-child th, table.figures tbody tr:last-child td { border-bottom: 0; }
+table.figures tfoot th, table.figures tfoot td { font-weight: 650; border-top: 2px solid var(--border-strong); border-bottom: 0; }
+table.figures .num { text-align: right; }
+table.per-trigger tbody th { white-space: normal; overflow-wrap: anywhere; min-width: 9rem; }
+.empty-note { color: var(--muted); background: #f8f9fb; border: 1px dashed var(--border-strong); border-radius: 6px; padding: 0.8rem 1rem; }
+.empty-state .steps { margin-top: 0.5rem; }
+
+.lift-list { list-style: none; margin: 0; padding: 0; }
+.lift-item { padding: 0.9rem 0; }
+.lift-item + .lift-item { border-top: 1px solid var(--border); }
+.lift-item:last-child { padding-bottom: 0; }
+.lift-head { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem 0.75rem; margin-bottom: 0.3rem; }
+.lift-head h3 { font-size: 1rem; margin: 0; overflow-wrap: anywhere; }
+.lift-reading { font-size: 1rem; margin-bottom: 0.3rem; }
+.verdict { font-size: 0.78rem; font-weight: 650; padding: 0.12rem 0.55rem; border-radius: 999px; border: 1px solid; }
+.verdict-more { background: var(--success-soft); color: var(--success); border-color: #abefc6; }
+.verdict-fewer { background: var(--danger-soft); color: var(--danger); border-color: #fecdca; }
+.verdict-unclear { background: #fffaeb; color: #93370d; border-color: #fedf89; }
+.verdict-not_enough_data { background: #f2f4f7; color: var(--muted); border-color: var(--border); }
+
+@media (max-width: 760px) {
+  .stat-tiles { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 0.75rem; }
+}
+@media (max-width: 600px) {
+  .chart-wide { display: none; }
+  .chart-narrow { display: block; }
+  .stat-value { font-size: 1.35rem; }
+  .range-submit { padding-top: 0; width: 100%; }
+  .range-form .field { flex: 1 1 9rem; }
+  .range-form input[type="date"] { width: 100%; }
 }
 `;

@@ -7,7 +7,7 @@ import { installSnippet } from '../../sites/install-snippet.ts';
 import type { DashboardAssets } from '../assets/assets.ts';
 import type { CheckTone, InstallCheck } from '../install-check.ts';
 import { describeUserAgent } from '../user-agent.ts';
-import { appPage, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
+import { appPage, csrfField, DASHBOARD_PATH, notice, siteHomePath, type Html, type SignedInChrome } from '../layout.ts';
 
 export function siteListPage(input: {
   assets: DashboardAssets;
@@ -25,7 +25,7 @@ export function siteListPage(input: {
 <section class="card" aria-label="Shops">
 <ul class="site-list">
 ${input.sites.map(
-  (site) => html`<li><a href="${DASHBOARD_PATH}/sites/${site.siteId}/install"><span class="site-title">${site.name}</span><span class="badge">${site.role}</span></a></li>`,
+  (site) => html`<li><a href="${siteHomePath(site.siteId)}"><span class="site-title">${site.name}</span><span class="badge">${site.role}</span></a></li>`,
 )}
 </ul>
 </section>`;

@@ -18,7 +18,9 @@ import { EmbeddedPostgresError, openDatabase, type OpenDatabase, type OpenDataba
 
 const USAGE = `Usage: pushcart <command> [options]
 
-  start                                  run the server and one delivery worker (what npm start runs)
+  start [--demo-data]                    run the server and one delivery worker (what npm start runs);
+                                         --demo-data seeds the demo site (never a real shop) with a
+                                         month of sample data, once
   worker                                 run background work only: delivery, cart reminders, purges
                                          (as many as you like; beside a running server they share
                                          its embedded Postgres)
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<void> {
       role: { type: 'string' },
       json: { type: 'boolean', default: false },
       demo: { type: 'boolean', default: false },
+      'demo-data': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -77,7 +80,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'start') {
     // Imported here so the other commands do not load the HTTP server.
     const { startNodeServer } = await import('./entry-node.ts');
-    const starting = startNodeServer(config, jsonLogger((line) => process.stdout.write(`${line}\n`)), print);
+    const starting = startNodeServer(config, jsonLogger((line) => process.stdout.write(`${line}\n`)), print, { demoData: values['demo-data'] });
     // Listening from the start: a signal while it starts still stops the embedded Postgres with it.
     const stop = async () => {
       await (await starting.catch(() => undefined))?.close();

@@ -11,6 +11,7 @@ import { createFirstOwnerLink, signInUrl, type DashboardUserLink } from '../../d
 import { errorBody, ERROR_STATUS } from '../../errors.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import type { Logger } from '../../logger.ts';
+import { seedDemoData } from '../../demo/demo-data.ts';
 import { createSite } from '../../sites/create-site.ts';
 import { checkStoredKeys } from '../../sites/stored-keys.ts';
 import { installInstructions } from '../../sites/install-snippet.ts';
@@ -28,7 +29,12 @@ export interface RunningServer {
  * demo site and its owner's dashboard account, and prints how to install the site and a one-time
  * link to set the owner's password — so the first run needs nothing else.
  */
-export async function startNodeServer(config: Config, logger: Logger, print: (line: string) => void): Promise<RunningServer> {
+export interface StartOptions {
+  /** `--demo-data`: seed the demo site with a month of sample data (server/demo/demo-data.ts). */
+  demoData?: boolean;
+}
+
+export async function startNodeServer(config: Config, logger: Logger, print: (line: string) => void, options: StartOptions = {}): Promise<RunningServer> {
   const database = await openDatabase(config, logger, { server: true });
   let background: RunningBackgroundWork | undefined;
   try {
@@ -59,6 +65,7 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
 
     print(`Pushcart is running on http://localhost:${port} (${database.describe}).`);
     await printInstallInstructions(config, database.db, print);
+    if (options.demoData) await seedDemoSite(database.db, print);
     return {
       url: `http://localhost:${port}`,
       close: async () => {
@@ -71,6 +78,28 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
     await background?.stop();
     await database.close();
     throw error;
+  }
+}
+
+/**
+ * `--demo-data`: a month of sample data into the site marked as the demo, never a real shop; one
+ * line either way. The clock is the real one here, at the edge; the data is seeded, so every run
+ * writes the same month relative to now.
+ */
+async function seedDemoSite(db: Parameters<typeof countSites>[0], print: (line: string) => void) {
+  const demo = (await listSites(db)).find((site) => site.demo);
+  if (!demo) {
+    print('--demo-data: there is no demo site (only `npm start` on an empty database or `pushcart site create --demo` makes one), and sample data never goes into a real shop: nothing was written.');
+    return;
+  }
+  const started = Date.now();
+  const result = await seedDemoData(db, demo.id, new Date());
+  if (result.outcome === 'seeded') {
+    print(`--demo-data: seeded ${demo.name} with a month of sample data (${result.subscriptions} subscriptions, ${result.deliveries} deliveries, ${result.orders} orders) in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  } else if (result.outcome === 'already_seeded') {
+    print(`--demo-data: ${demo.name} already has its sample data; nothing was added.`);
+  } else {
+    print(`--demo-data: ${demo.name} is not marked as the demo site; nothing was written.`);
   }
 }
 
