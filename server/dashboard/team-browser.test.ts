@@ -207,7 +207,7 @@ describe.skipIf(missing !== undefined)('keys, team and audit log in Chromium', {
     await page.getByLabel('Choose a password').fill(PASSWORD);
     await page.getByLabel('Repeat the password').fill(PASSWORD);
     await page.getByRole('button', { name: /join/i }).click();
-    await page.waitForURL(`${origin}/dashboard/sites/${site.id}/install`);
+    await page.waitForURL(`${origin}/dashboard/sites/${site.id}/overview`);
     await page.goto(`${origin}/dashboard/sites/${site.id}/team`);
     await page.getByText('can see the team but not change it').waitFor();
     expect(await page.getByRole('link', { name: 'Keys' }).count()).toBe(0);

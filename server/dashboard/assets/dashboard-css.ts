@@ -457,6 +457,8 @@ input.mono { font-family: var(--mono); font-size: 0.9rem; }
 @media (max-width: 600px) {
   .locale-texts { grid-template-columns: minmax(0, 1fr); }
   .preview-stage.desktop { --preview-scale: 0.3; width: var(--preview-width, 307px); height: var(--preview-height, 192px); }
+}
+
 /* --- Overview page (pages/overview-pages.ts, charts.ts) --- */
 .range-card { padding-top: 1rem; padding-bottom: 1rem; }
 .range-form { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: flex-start; }
