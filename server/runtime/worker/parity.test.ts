@@ -343,16 +343,19 @@ const ROWS: ParityRow[] = [
     status: 403,
   },
   { name: 'dashboard sign-in with the right password', request: (_world, side) => signInPost(side, OWNER_PASSWORD), status: 303 },
-  {
-    name: 'dashboard install page, signed in',
-    request: async ({ site }, side) => {
-      const post = await signInPost(side, OWNER_PASSWORD);
-      const signedIn = await side(post.path, post.init);
-      expect(signedIn.status).toBe(303);
-      return { path: `/dashboard/sites/${site.id}/install`, init: { headers: { Cookie: cookiesFrom(signedIn) } } };
-    },
-    status: 200,
-  },
+  // Every page of a shop, signed in as its owner: the dashboard runs on Workers as on Node.
+  ...['install', 'overview', 'subscribers', 'automations', 'templates', 'templates/price_drop/de', 'prompt', 'keys', 'team', 'audit'].map(
+    (page): ParityRow => ({
+      name: `dashboard ${page} page, signed in`,
+      request: async ({ site }, side) => {
+        const post = await signInPost(side, OWNER_PASSWORD);
+        const signedIn = await side(post.path, post.init);
+        expect(signedIn.status).toBe(303);
+        return { path: `/dashboard/sites/${site.id}/${page}`, init: { headers: { Cookie: cookiesFrom(signedIn) } } };
+      },
+      status: 200,
+    }),
+  ),
 ];
 
 describe.skipIf(problem !== undefined)('Node and Workers answer alike', () => {
