@@ -122,6 +122,14 @@ function withoutCsrfToken(html: string): string {
   return html.replaceAll(new RegExp(`name="${CSRF_FIELD_NAME}" value="[^"]+"`, 'g'), `name="${CSRF_FIELD_NAME}" value="<token>"`);
 }
 
+/**
+ * Each side signs in on its own a moment apart, so "last signed in" on the team page is that
+ * side's own sign-in: the instant is left out, the markup around it stays compared.
+ */
+function withoutSignInInstant(html: string): string {
+  return html.replace(/Last signed in <time datetime="[^"]+">[^<]+<\/time>/g, 'Last signed in <time datetime="<instant>"><instant></time>');
+}
+
 function csrfTokenIn(html: string): string {
   const token = new RegExp(`name="${CSRF_FIELD_NAME}" value="([^"]+)"`).exec(html)?.[1];
   if (!token) throw new Error(`no CSRF field in:\n${html.slice(0, 300)}`);
@@ -164,7 +172,7 @@ async function observe(response: Response, row: ParityRow): Promise<Observed> {
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers['set-cookie'] = cookies.map(cookieShape).join(' | ');
   const text = await response.text();
-  let body: unknown = headers['content-type']?.startsWith('text/html') ? withoutCsrfToken(text) : text;
+  let body: unknown = headers['content-type']?.startsWith('text/html') ? withoutSignInInstant(withoutCsrfToken(text)) : text;
   if (headers['content-type']?.startsWith('application/json')) {
     const json = JSON.parse(text) as Record<string, unknown>;
     for (const field of row.generatedIds ?? []) {
