@@ -46,6 +46,7 @@ describe('delivery health in words', () => {
   it.each([
     ['frequency_cap', 'over the frequency cap (marketing pushes per subscriber per 24 hours)'],
     ['cart_ordered', 'the cart was bought or emptied before the reminder was due'],
+    ['other', 'no reason was recorded'],
     ['something_new', 'another reason (something_new)'],
   ])('says why %s suppressed a push', (reason, words) => expect(suppressionWords(reason)).toBe(words));
 

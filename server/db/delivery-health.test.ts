@@ -1,8 +1,9 @@
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
-import type { DeliveryStatus } from './database.ts';
+import type { Database, DeliveryStatus } from './database.ts';
 import { EXPIRY_WEEKS, hostBackoffs, quietHoursWait, recentFailures, recentSuppressions, WEEK_MS, weeklyExpiry } from './delivery-health.ts';
 
 const NOW = Date.UTC(2030, 2, 24, 10, 0, 0);
@@ -170,5 +171,62 @@ describe('delivery health queries', () => {
     expect(weeks.map((w) => w.startMs)).toEqual(Array.from({ length: 8 }, (_, i) => NOW - (8 - i) * WEEK_MS));
     expect(weeks.map((w) => w.activeAtStart)).toEqual([100, 100, 100, 90, 90, 110, 110, 110]);
     expect(weeks.map((w) => w.expired)).toEqual([0, 0, 10, 0, 0, 0, 0, 5]);
+  });
+});
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+/** Every node of an EXPLAIN (FORMAT JSON) plan with the table it reads. */
+function scans(node: PlanNode): Array<{ type: string; relation: string | undefined; index: string | undefined }> {
+  return [{ type: node['Node Type'], relation: node['Relation Name'], index: node['Index Name'] }, ...(node.Plans ?? []).flatMap(scans)];
+}
+
+describe('delivery health queries on a large table', () => {
+  it('read the deliveries only through indexes, never a scan of the whole table', async () => {
+    // 50,000 sent deliveries (nearly all rows of a real table), each to its own subscription, so
+    // the statistics look like a real table's.
+    const notificationId = await notification(shop.id);
+    await sql`with subs as (
+        insert into subscriptions (site_id, endpoint, p256dh, auth, vapid_public_key, visitor_id, created_at, updated_at, last_seen_at)
+        select ${shop.id}, 'https://fcm.googleapis.com/bulk/' || g, 'B', 'a', 'B', 'v' || g, ${at(-WEEK_MS)}, ${at(-WEEK_MS)}, ${at(-WEEK_MS)}
+        from generate_series(1, 50000) g returning id)
+      insert into deliveries (notification_id, subscription_id, endpoint, report_token, status, due_at, sent_at, created_at, updated_at)
+      select ${notificationId}, id, 'https://fcm.googleapis.com/p', 'r', 'sent', ${at(-HOUR)}, ${at(-HOUR)}, ${at(-HOUR)}, ${at(-HOUR)} from subs`.execute(database.db);
+    await sql`analyze`.execute(database.db);
+
+    // The same functions, on a connection that keeps the statements they send.
+    const statements: CompiledQuery[] = [];
+    const pool = new pg.Pool({ connectionString: database.connectionString, max: 2 });
+    const recording = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: (event) => void statements.push(event.query) });
+    try {
+      await quietHoursWait(recording, shop.id);
+      await hostBackoffs(recording, shop.id, NOW);
+      await recentSuppressions(recording, shop.id, NOW);
+      await recentFailures(recording, shop.id, NOW);
+      await weeklyExpiry(recording, shop.id, NOW);
+      const onDeliveries = statements.filter((statement) => /\bfrom deliveries\b/.test(statement.sql));
+      expect(onDeliveries).toHaveLength(4);
+      const client = await pool.connect();
+      try {
+        // With sequential scans priced out, a plan still scans the table only if no index can serve.
+        await client.query('set enable_seqscan = off');
+        for (const statement of statements) {
+          const plan = await client.query(`explain (format json) ${statement.sql}`, statement.parameters as unknown[]);
+          const scanned = scans(plan.rows[0]['QUERY PLAN'][0].Plan);
+          expect(scanned.filter((scan) => scan.type === 'Seq Scan' && (scan.relation === 'deliveries' || scan.relation === 'subscription_changes')), statement.sql).toEqual([]);
+        }
+        const outcomes = await client.query(`explain (format json) ${onDeliveries[2]!.sql}`, onDeliveries[2]!.parameters as unknown[]);
+        expect(scans(outcomes.rows[0]['QUERY PLAN'][0].Plan).map((scan) => scan.index)).toContain('deliveries_recent_outcome_idx');
+      } finally {
+        client.release();
+      }
+    } finally {
+      await recording.destroy();
+    }
   });
 });
