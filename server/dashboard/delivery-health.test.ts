@@ -77,7 +77,7 @@ describe('delivery health in words', () => {
   it('says all good when nothing is wrong, and lists the rules at work below it', () => {
     expect(healthReport(nothing)).toMatchObject({
       allGood: true,
-      summary: 'All good: no push service is failing or holding us back, and subscriptions expire at a usual pace.',
+      summary: 'No push service is failing or holding us back, and subscriptions expire at a usual pace.',
       findings: [],
     });
     const ruled = healthReport({
@@ -140,6 +140,6 @@ describe('delivery health in words', () => {
   });
 
   it('does not claim a usual expiry pace it could not judge', () => {
-    expect(healthReport({ ...nothing, expiry: weeks(5, 0) }).summary).toBe('All good: no push service is failing or holding us back.');
+    expect(healthReport({ ...nothing, expiry: weeks(5, 0) }).summary).toBe('No push service is failing or holding us back.');
   });
 });

@@ -251,7 +251,7 @@ export function healthReport(facts: HealthFacts): HealthReport {
   const warnings = findings.filter((f) => f.level === 'warning').length;
   const allGood = problems + warnings === 0;
   const summary = allGood
-    ? `All good: no push service is failing or holding us back${expiry.verdict === 'typical' ? ', and subscriptions expire at a usual pace' : ''}.`
+    ? `No push service is failing or holding us back${expiry.verdict === 'typical' ? ', and subscriptions expire at a usual pace' : ''}.`
     : [problems > 0 ? `${count(problems)} ${problems === 1 ? 'problem' : 'problems'}` : '', warnings > 0 ? `${count(warnings)} to keep an eye on` : '']
         .filter(Boolean)
         .join(' and ')

@@ -549,4 +549,8 @@ table.per-trigger tbody th { white-space: normal; overflow-wrap: anywhere; min-w
 .health-reading { font-size: 1rem; }
 .health-expiry-high { color: var(--danger); font-weight: 600; }
 .health-expiry-elevated { color: #93370d; font-weight: 600; }
+@media (max-width: 600px) {
+  table.health-weeks th, table.health-weeks td { padding-left: 0.4rem; padding-right: 0.4rem; font-size: 0.85rem; }
+  table.health-weeks thead th { white-space: normal; }
+}
 `;

@@ -36,9 +36,9 @@ function expirySection(input: HealthInput): Html {
 <p class="lede">Of the subscriptions active at the start of each of the last eight weeks, the share the push services said were gone (or the browser replaced) during it.</p>
 <p class="health-reading health-expiry-${expiry.verdict}">${expiry.reading}</p>
 <div class="table-scroll" role="region" aria-labelledby="expiry-table-caption" tabindex="0">
-<table class="figures">
+<table class="figures health-weeks">
 <caption id="expiry-table-caption" class="visually-hidden">Subscriptions expiring per week</caption>
-<thead><tr><th scope="col">Week from</th><th scope="col" class="num">Active at the start</th><th scope="col" class="num">Expired</th><th scope="col" class="num">Share</th></tr></thead>
+<thead><tr><th scope="col">Week from</th><th scope="col" class="num">Active at start</th><th scope="col" class="num">Expired</th><th scope="col" class="num">Share</th></tr></thead>
 <tbody>${expiry.weeks.map(
     (week, i) =>
       html`<tr><th scope="row">${input.weekLabels[i]}</th><td class="num">${integer.format(week.activeAtStart)}</td><td class="num">${integer.format(week.expired)}</td><td class="num">${week.rate === null ? '–' : percent(week.rate)}</td></tr>`,
