@@ -12,6 +12,7 @@ import * as promptFunnel from './2026-11-29T0320-prompt-funnel.ts';
 import * as statsRollup from './2026-11-29T0330-stats-rollup.ts';
 import * as auditLog from './2026-11-29T0340-audit-log.ts';
 import * as originsSeen from './2026-11-29T0350-origins-seen.ts';
+import * as deliveryHealth from './2026-11-29T0360-delivery-health.ts';
 import * as siteDeletionRollup from './2026-11-29T0370-site-deletion-rollup.ts';
 
 /**
@@ -32,5 +33,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0330-stats-rollup': statsRollup,
   '2026-11-29T0340-audit-log': auditLog,
   '2026-11-29T0350-origins-seen': originsSeen,
+  '2026-11-29T0360-delivery-health': deliveryHealth,
   '2026-11-29T0370-site-deletion-rollup': siteDeletionRollup,
 };

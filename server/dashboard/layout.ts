@@ -66,7 +66,7 @@ export interface SignedInChrome {
   /** How many sites the user may open: a switch link appears from two on. */
   siteCount: number;
   /** The section of a site page the user is on, marked in the navigation. */
-  current?: 'overview' | 'install' | 'subscribers' | 'automations' | 'templates' | 'prompt' | 'keys' | 'team' | 'audit';
+  current?: 'overview' | 'install' | 'subscribers' | 'health' | 'automations' | 'templates' | 'prompt' | 'keys' | 'team' | 'audit';
 }
 
 /** A section with `only` is linked for the roles that may take that action (its page refuses the others). */
@@ -74,6 +74,7 @@ const SITE_SECTIONS: Array<{ key: NonNullable<SignedInChrome['current']>; label:
   { key: 'overview', label: 'Overview', path: 'overview' },
   { key: 'install', label: 'Install', path: 'install' },
   { key: 'subscribers', label: 'Subscribers', path: 'subscribers' },
+  { key: 'health', label: 'Delivery health', path: 'health' },
   { key: 'automations', label: 'Automations', path: 'automations' },
   { key: 'templates', label: 'Templates', path: 'templates' },
   { key: 'prompt', label: 'Prompt', path: 'prompt' },

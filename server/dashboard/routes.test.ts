@@ -169,6 +169,7 @@ const ROUTES: Array<{
   { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt/preview.css', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt/preview.css?accent=%23123456` },
   { method: 'GET', pattern: '/dashboard/sites/:siteId/overview', kind: 'site page', path: (site) => `/dashboard/sites/${site}/overview` },
   { method: 'GET', pattern: '/dashboard/sites/:siteId/overview', kind: 'site page', path: (site) => `/dashboard/sites/${site}/overview?from=2030-01-01&to=2030-01-07` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/health', kind: 'site page', path: (site) => `/dashboard/sites/${site}/health` },
 ];
 
 /** A subscription of Shop A for the subscriber routes above; every test of the table leaves it in place. */

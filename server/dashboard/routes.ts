@@ -45,6 +45,7 @@ import { subscriberPages } from './subscriber-routes.ts';
 import { automationRoutes } from './automation-routes.ts';
 import { registerPromptRoutes } from './prompt-routes.ts';
 import { overviewRoutes } from './overview-routes.ts';
+import { healthRoutes } from './health-routes.ts';
 
 
 export interface DashboardOptions {
@@ -527,6 +528,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   registerTeamRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
   registerPromptRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, promptPreview });
   overviewRoutes(app, deps, { page, message, toSignIn, chromeFor });
+  healthRoutes(app, deps, { page, message, toSignIn, chromeFor });
 
   app.all('*', (c) => {
     // `/dashboard/` and the like: the address without the slash, if it is a page, answers.

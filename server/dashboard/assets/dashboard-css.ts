@@ -530,4 +530,27 @@ table.per-trigger tbody th { white-space: normal; overflow-wrap: anywhere; min-w
   .range-form .field { flex: 1 1 9rem; }
   .range-form input[type="date"] { width: 100%; }
 }
+
+/* Delivery health page */
+.health-summary.health-good { border-left: 4px solid var(--success); }
+.health-summary.health-bad { border-left: 4px solid var(--danger); }
+.health-summary > p { font-size: 1rem; }
+.health-list { list-style: none; margin: 0; padding: 0; }
+.health-finding { padding: 0.8rem 0; overflow-wrap: anywhere; }
+.health-finding + .health-finding { border-top: 1px solid var(--border); }
+.health-finding:last-child { padding-bottom: 0; }
+.health-finding p { margin: 0 0 0.3rem; }
+.health-head { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem 0.75rem; margin-bottom: 0.3rem; }
+.health-head h3 { font-size: 1rem; margin: 0; }
+.health-level { font-size: 0.78rem; font-weight: 650; padding: 0.12rem 0.55rem; border-radius: 999px; border: 1px solid; }
+.health-problem .health-level { background: var(--danger-soft); color: var(--danger); border-color: #fecdca; }
+.health-warning .health-level { background: #fffaeb; color: #93370d; border-color: #fedf89; }
+.health-info .health-level { background: #f2f4f7; color: var(--muted); border-color: var(--border); }
+.health-reading { font-size: 1rem; }
+.health-expiry-high { color: var(--danger); font-weight: 600; }
+.health-expiry-elevated { color: #93370d; font-weight: 600; }
+@media (max-width: 600px) {
+  table.health-weeks th, table.health-weeks td { padding-left: 0.4rem; padding-right: 0.4rem; font-size: 0.85rem; }
+  table.health-weeks thead th { white-space: normal; }
+}
 `;

@@ -352,7 +352,7 @@ const ROWS: ParityRow[] = [
   },
   { name: 'dashboard sign-in with the right password', request: (_world, side) => signInPost(side, OWNER_PASSWORD), status: 303 },
   // Every page of a shop, signed in as its owner: the dashboard runs on Workers as on Node.
-  ...['install', 'overview', 'subscribers', 'automations', 'templates', 'templates/price_drop/de', 'prompt', 'keys', 'team', 'audit'].map(
+  ...['install', 'overview', 'subscribers', 'health', 'automations', 'templates', 'templates/price_drop/de', 'prompt', 'keys', 'team', 'audit'].map(
     (page): ParityRow => ({
       name: `dashboard ${page} page, signed in`,
       request: async ({ site }, side) => {
