@@ -11,6 +11,7 @@ import { readSiteSettings, siteSettingsSchema } from '../sites/site-settings.ts'
 import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { notificationPreview, sampleValues } from './notification-preview.ts';
+import { holdoutLift } from '../stats/lift.ts';
 import { liftReading, type TriggerFigures } from './pages/automation-pages.ts';
 import { TestBrowser } from './test-client.ts';
 import { dashboardAssets } from './assets/assets.ts';
@@ -39,8 +40,11 @@ async function storedSettings() {
 const automations = () => `/dashboard/sites/${site.id}/automations`;
 const editor = (key = 'price_drop', locale = 'de') => `/dashboard/sites/${site.id}/templates/${key}/${locale}`;
 
-/** A trigger's notification `daysAgo` with `sent` deliveries, `clicked` of them clicked, and orders attributed to it. */
-async function seedPushes(source: string, daysAgo: number, sent: number, clicked: number, orders: Array<{ value: number; currency: string }>) {
+/**
+ * A trigger's notification `daysAgo` with `sent` deliveries, `clicked` of them clicked, orders
+ * attributed to it, and `heldOut` shoppers held out of it.
+ */
+async function seedPushes(source: string, daysAgo: number, sent: number, clicked: number, orders: Array<{ value: number; currency: string }>, heldOut = 0) {
   const created = new Date(NOW.getTime() - daysAgo * DAY);
   const notification = await database.db
     .insertInto('notifications')
@@ -66,6 +70,12 @@ async function seedPushes(source: string, daysAgo: number, sent: number, clicked
         .executeTakeFirstOrThrow(),
     );
   }
+  for (let i = 0; i < heldOut; i += 1) {
+    await database.db
+      .insertInto('deliveries')
+      .values({ notification_id: notification.id, subscription_id: null, endpoint: `https://push.example/${crypto.randomUUID()}`, report_token: crypto.randomUUID(), status: 'held_out', due_at: created, created_at: created, updated_at: created })
+      .execute();
+  }
   for (const delivery of deliveries.slice(0, clicked)) {
     await database.db.insertInto('interactions').values({ delivery_id: delivery.id, notification_id: notification.id, type: 'clicked', action: '', created_at: created }).execute();
   }
@@ -88,7 +98,10 @@ beforeAll(async () => {
   }
   await seedPushes('cart_reminder', 2, 4, 1, [{ value: 42.5, currency: 'EUR' }]);
   await seedPushes('cart_reminder', 40, 9, 9, [{ value: 1000, currency: 'EUR' }]);
-  await seedPushes('price_drop', 1, 2, 2, []);
+  await seedPushes('price_drop', 1, 2, 2, [], 3);
+  // 2029-12-16 12:00 UTC: before the first of the last 30 days in UTC (2029-12-17), within them
+  // in Auckland (2029-12-17 00:00 NZDT is 2029-12-16 11:00 UTC).
+  await seedPushes('back_in_stock', (NOW.getTime() - Date.UTC(2029, 11, 16, 12, 0, 0)) / DAY, 5, 0, []);
 });
 afterAll(async () => database?.destroy());
 beforeEach(async () => {
@@ -109,6 +122,17 @@ describe('the automations page', () => {
     const price = page.body.slice(page.body.indexOf('id="price-drop"'), page.body.indexOf('id="back-in-stock"'));
     expect(price).toContain('<div><dt>Sent</dt><dd>2</dd></div>');
     expect(price).toContain('<dt>Clicked</dt><dd>2 <span class="rate">100 %</span>');
+    // The 2 pushed and 3 held-out shoppers of the seeded price drop, read through the holdout lift.
+    expect(price).toContain('Not enough data yet: no orders so far from 2 recipients and 3 held-out shoppers.');
+  });
+
+  it('counts the last 30 calendar days ending today in the shop’s time zone', async () => {
+    const backInStock = (body: string) => body.slice(body.indexOf('id="back-in-stock"'));
+    const inUtc = await (await signedIn('viewer')).get(automations());
+    expect(backInStock(inUtc.body)).toContain('<div><dt>Sent</dt><dd>0</dd></div>');
+    await updateSiteSettings(database.db, site.id, siteSettingsSchema.parse({ engagement: { defaultTimeZone: 'Pacific/Auckland' } }));
+    const inAuckland = await (await signedIn('viewer')).get(automations());
+    expect(backInStock(inAuckland.body)).toContain('<div><dt>Sent</dt><dd>5</dd></div>');
   });
 
   it('is read-only for a viewer: the fields are there, disabled, and no Save button', async () => {
@@ -357,19 +381,25 @@ describe('the pages’ markup and script', () => {
 });
 
 describe('the holdout reading beside an automation', () => {
-  const figures = (comparison: TriggerFigures['comparison'], holdoutPercent = 10): TriggerFigures => ({ sent: 0, clicked: 0, converted: 0, revenue: {}, holdoutPercent, comparison });
+  const figures = (holdout: TriggerFigures['holdout'], holdoutPercent = 10): TriggerFigures => ({ sent: 0, clicked: 0, converted: 0, revenue: {}, holdoutPercent, holdout });
+  const lift = (source: string, recipients: { subscribers: number; ordered: number }, heldOut: { subscribers: number; ordered: number }) => ({
+    recipients,
+    heldOut,
+    ...holdoutLift(source, recipients, heldOut),
+  });
 
-  it('says in words how many more (or fewer) orders the pushes brought than the held-out group', () => {
-    const more = { sent: { subscribers: 900, ordered: 45, orderRate: 0.05 }, heldOut: { subscribers: 100, ordered: 4, orderRate: 0.04 }, lift: 0.25 };
-    expect(liftReading('Cart reminders', figures(more))).toBe('Cart reminders brought 25 % more orders than the held-out group: 5 % of 900 shoppers ordered, against 4 % of 100 held out.');
-    const fewer = { sent: { subscribers: 1200, ordered: 36, orderRate: 0.03 }, heldOut: { subscribers: 100, ordered: 4, orderRate: 0.04 }, lift: -0.25 };
-    expect(liftReading('Price drops', figures(fewer))).toBe('Price drops brought 25 % fewer orders than the held-out group: 3 % of 1,200 shoppers ordered, against 4 % of 100 held out.');
+  it('says in words how many more (or fewer) orders the pushes brought than the held-out group, with its interval', () => {
+    const more = lift('cart_reminder', { subscribers: 9000, ordered: 900 }, { subscribers: 1000, ordered: 50 });
+    expect(liftReading(figures(more))).toBe('Cart reminders brought 100 % more orders than the held-out group (95 % interval: 52 % to 164 %).');
+    const fewer = lift('price_drop', { subscribers: 10000, ordered: 300 }, { subscribers: 1000, ordered: 60 });
+    expect(liftReading(figures(fewer))).toBe('Price-drop alerts brought 50 % fewer orders than the held-out group (95 % interval: 35 % to 62 % fewer).');
   });
 
   it('says when there is no holdout, or not enough data yet', () => {
-    expect(liftReading('Back in stock', figures(undefined, 0))).toMatch(/^No holdout/);
-    const none = { sent: { subscribers: 30, ordered: 1, orderRate: 0.0333 }, heldOut: { subscribers: 3, ordered: 0, orderRate: 0 }, lift: null };
-    expect(liftReading('Back in stock', figures(none))).toBe('Not enough data yet to compare with the held-out group.');
-    expect(liftReading('Back in stock', figures(none, 0))).toBe('Not enough data yet to compare with the held-out group.');
+    expect(liftReading(figures(null, 0))).toMatch(/^No holdout/);
+    expect(liftReading(figures(null))).toBe('Not enough data yet to compare with the held-out group.');
+    // Shoppers were held out before the holdout was turned off: what they show is still read.
+    const few = lift('back_in_stock', { subscribers: 30, ordered: 1 }, { subscribers: 3, ordered: 0 });
+    expect(liftReading(figures(few, 0))).toBe('Not enough data yet: 3 held-out shoppers, at least 165 needed.');
   });
 });

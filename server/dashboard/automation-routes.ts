@@ -13,7 +13,7 @@ import { findSiteForMember } from '../db/memberships.ts';
 import type { Role } from '../db/database.ts';
 import type { SiteRow } from '../db/sites.ts';
 import type { LiveSession } from '../db/sessions.ts';
-import { holdoutComparisons, siteFunnels } from '../db/stats.ts';
+import { dailyReport } from '../db/daily-stats.ts';
 import { ApiError } from '../errors.ts';
 import { userActor } from '../audit/audit-log.ts';
 import { changeSiteSettings } from '../settings/change-settings.ts';
@@ -22,6 +22,7 @@ import { TEMPLATE_KEYS, type MessageTemplate, type TemplateKey } from '../sites/
 import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
 import { DEFAULT_TEMPLATES } from '../triggers/built-in-templates.ts';
 import { canonicalLocale, issueDetails } from '../validation.ts';
+import { addDays, localDate, localDays } from '../stats/local-days.ts';
 import { dashboardAssets } from './assets/assets.ts';
 import { DASHBOARD_PATH, type Html, type SignedInChrome } from './layout.ts';
 import { notificationPreview } from './notification-preview.ts';
@@ -51,7 +52,7 @@ export interface AutomationRouteKit {
 
 type Member = { site: SiteRow; role: Role };
 
-/** The figures beside each automation cover this many days up to now. */
+/** The figures beside each automation cover this many days, ending today in the site's zone. */
 const FIGURES_DAYS = 30;
 
 const SOURCE_OF: Record<'cartReminders' | 'priceDrop' | 'backInStock', string> = { cartReminders: 'cart_reminder', priceDrop: 'price_drop', backInStock: 'back_in_stock' };
@@ -293,22 +294,23 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
   }
 
   async function figures(member: Member, settings: SiteSettings): Promise<AutomationFigures> {
-    const to = now();
-    const from = new Date(to.getTime() - FIGURES_DAYS * 24 * 60 * 60 * 1000);
-    const [funnels, lifts] = await Promise.all([
-      siteFunnels(deps.db, member.site.id, from, to, 0),
-      holdoutComparisons(deps.db, member.site.id, from, to, settings.attribution.windowHours),
-    ]);
+    // From the rollups (db/daily-stats.ts), as the overview: the deliveries table is never scanned
+    // as a whole, so the page answers as fast with a million deliveries as with ten. The days are
+    // the shop's calendar days, the same ones its overview shows for "last 30 days".
+    const timeZone = settings.engagement.defaultTimeZone;
+    const today = localDate(now().getTime(), timeZone);
+    const days = localDays(addDays(today, -(FIGURES_DAYS - 1)), today, timeZone);
+    const report = await dailyReport(deps.db, member.site.id, days, timeZone, settings.attribution.windowHours);
     const result = {} as AutomationFigures;
     for (const [name, source] of Object.entries(SOURCE_OF) as Array<[keyof typeof SOURCE_OF, string]>) {
-      const funnel = funnels.triggers.get(source);
+      const trigger = report.triggers[source];
       result[name] = {
-        sent: funnel?.sent ?? 0,
-        clicked: funnel?.clicked ?? 0,
-        converted: funnel?.converted ?? 0,
-        revenue: funnel?.revenue ?? {},
+        sent: trigger?.sent ?? 0,
+        clicked: trigger?.clicked ?? 0,
+        converted: trigger?.converted ?? 0,
+        revenue: trigger?.revenue ?? {},
         holdoutPercent: settings[name].holdoutPercent,
-        comparison: lifts.get(source),
+        holdout: trigger?.holdout ?? null,
       };
     }
     return result;

@@ -5,7 +5,7 @@
  */
 import { html } from 'hono/html';
 import type { Role } from '../../db/database.ts';
-import type { HoldoutComparison } from '../../db/stats.ts';
+import type { DailyReport } from '../../db/daily-stats.ts';
 import { MAX_ACTIONS } from '../../../service-worker/src/contract.ts';
 import { MAX_ACTION_TITLE_CHARS, MAX_BODY_CHARS, MAX_TITLE_CHARS, TEMPLATE_KEYS, type TemplateKey } from '../../sites/template-settings.ts';
 import type { DashboardAssets } from '../assets/assets.ts';
@@ -52,7 +52,8 @@ export interface TriggerFigures {
   converted: number;
   revenue: Record<string, number>;
   holdoutPercent: number;
-  comparison: HoldoutComparison | undefined;
+  /** The holdout lift over the same days (stats/lift.ts); null while no one was held out. */
+  holdout: DailyReport['triggers'][string]['holdout'];
 }
 
 export type AutomationFigures = Record<'cartReminders' | 'priceDrop' | 'backInStock', TriggerFigures>;
@@ -113,21 +114,17 @@ function money(revenue: Record<string, number>): string {
     .join(' · ');
 }
 
-/** The holdout comparison in plain words, or why there is none. */
-export function liftReading(name: string, figures: TriggerFigures): string {
-  const comparison = figures.comparison;
-  if (comparison && comparison.lift !== null && comparison.sent.orderRate !== null && comparison.heldOut.orderRate !== null) {
-    const lift = Math.round(comparison.lift * 100);
-    const sentRate = `${Math.round(comparison.sent.orderRate * 1000) / 10} %`;
-    const heldRate = `${Math.round(comparison.heldOut.orderRate * 1000) / 10} %`;
-    const direction = lift === 0 ? 'as many orders as' : `${Math.abs(lift)} % ${lift > 0 ? 'more' : 'fewer'} orders than`;
-    return `${name} brought ${direction} the held-out group: ${sentRate} of ${count(comparison.sent.subscribers)} shoppers ordered, against ${heldRate} of ${count(comparison.heldOut.subscribers)} held out.`;
-  }
-  if (figures.holdoutPercent === 0 && !(comparison && comparison.heldOut.subscribers > 0)) return 'No holdout: hold out a share of shoppers to measure how many orders this brings.';
+/**
+ * The holdout lift in plain words (the sentence of stats/lift.ts, with its 95 % interval, as the
+ * overview shows it), or why there is none.
+ */
+export function liftReading(figures: TriggerFigures): string {
+  if (figures.holdout) return figures.holdout.reading;
+  if (figures.holdoutPercent === 0) return 'No holdout: hold out a share of shoppers to measure how many orders this brings.';
   return 'Not enough data yet to compare with the held-out group.';
 }
 
-function figuresPanel(id: string, name: string, figures: TriggerFigures, days: number): Html {
+function figuresPanel(id: string, figures: TriggerFigures, days: number): Html {
   return html`<aside class="figures" aria-labelledby="${id}-figures">
 <h3 id="${id}-figures">Last ${days} days</h3>
 <dl>
@@ -136,7 +133,7 @@ function figuresPanel(id: string, name: string, figures: TriggerFigures, days: n
 <div><dt>Orders</dt><dd>${count(figures.converted)} <span class="rate">${percentOf(figures.converted, figures.sent)}</span></dd></div>
 <div><dt>Revenue</dt><dd>${money(figures.revenue)}</dd></div>
 </dl>
-<p class="lift">${liftReading(name, figures)}</p>
+<p class="lift">${liftReading(figures)}</p>
 </aside>`;
 }
 
@@ -208,7 +205,7 @@ ${input(cart, 'cartReminders.steps.1.delayMinutes', 'Send after', { suffix: 'min
 ${input(cart, 'cartReminders.steps.1.discountCode', 'Discount code', { size: 'medium', help: 'Optional; a code here often wins back a hesitant shopper.' })}
 </fieldset>
 ${holdoutField(cart, 'cartReminders.holdoutPercent')}`,
-  figuresPanel('cart-reminders', 'Cart reminders', figures.cartReminders, days),
+  figuresPanel('cart-reminders', figures.cartReminders, days),
 )}
 </section>
 <section class="card automation" id="price-drop" aria-labelledby="price-drop-title">
@@ -220,13 +217,13 @@ ${form(
 ${input(price, 'priceDrop.thresholdPercent', 'Smallest drop worth a push', { suffix: '% of the price', inputmode: 'decimal', size: 'short', help: 'From 0.1 to 90. A shopper’s own target price, when set, wins.' })}
 ${input(price, 'priceDrop.renotifyWindowHours', 'Quiet after a push for', { suffix: 'hours', inputmode: 'numeric', size: 'short', help: 'Within this time a shopper hears of the same product again only if the price falls further. 168 is a week.' })}
 ${holdoutField(price, 'priceDrop.holdoutPercent')}`,
-  figuresPanel('price-drop', 'Price drops', figures.priceDrop, days),
+  figuresPanel('price-drop', figures.priceDrop, days),
 )}
 </section>
 <section class="card automation" id="back-in-stock" aria-labelledby="back-in-stock-title">
 <div class="automation-head"><h2 id="back-in-stock-title">Back in stock</h2>${state(isOn('backInStock.enabled'))}</div>
 <p class="lede">A push when a product a shopper asked about is available again.</p>
-${form('back-in-stock', html`${checkbox(stock, 'backInStock.enabled', 'Send back in stock pushes')}${holdoutField(stock, 'backInStock.holdoutPercent')}`, figuresPanel('back-in-stock', 'Back in stock pushes', figures.backInStock, days))}
+${form('back-in-stock', html`${checkbox(stock, 'backInStock.enabled', 'Send back in stock pushes')}${holdoutField(stock, 'backInStock.holdoutPercent')}`, figuresPanel('back-in-stock', figures.backInStock, days))}
 </section>
 <h2 class="group-title">Rules for every push</h2>
 <section class="card" id="frequency-cap" aria-labelledby="frequency-cap-title">
