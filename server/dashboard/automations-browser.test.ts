@@ -4,15 +4,13 @@
 // byte budget going over, then saved. Every page is checked with axe-core (no serious or critical
 // violation), must log no error and no CSP violation, must not scroll sideways at 390 px, and is
 // photographed at 1280 and 390 px into the test artifacts (dashboard/).
-import { serve } from '@hono/node-server';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../app.ts';
+import { createApp } from '../app.ts';
 import { startSession } from '../accounts/sessions.ts';
 import { parseConfig } from '../config.ts';
 import { upsertMembership } from '../db/memberships.ts';
@@ -22,12 +20,12 @@ import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
+import { checkDashboardPage, cspViolations, serveApp, DASHBOARD_WIDTHS } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 
 const missing = chromiumMissing();
 if (missing) console.warn(`automations browser tests skipped: ${missing}`);
 
-const WIDTHS = [1280, 390] as const;
 
 let database: TestDatabase;
 let server: Server;
@@ -40,50 +38,11 @@ let axeSource: string;
 const problems: string[] = [];
 
 async function startServer(): Promise<void> {
-  let app: App | undefined;
-  server = serve({
-    fetch: (request, env) => (app ? app.fetch(request, env) : new Response('starting', { status: 503 })),
-    port: 0,
-    hostname: '127.0.0.1',
-  }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    if (server.listening) return resolve();
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
-  app = createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' });
-}
-
-async function checkAccessibility(name: string): Promise<void> {
-  // Evaluated through the DevTools Protocol, which the page's CSP does not govern.
-  await page.evaluate(axeSource);
-  const { rulesRun, violations }: { rulesRun: number; violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> } = await page.evaluate(async () => {
-    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
-    return {
-      rulesRun: result.passes.length + result.violations.length + result.incomplete.length,
-      violations: result.violations.map((violation: any) => ({ id: violation.id, impact: violation.impact, help: violation.help, nodes: violation.nodes.map((node: any) => ({ target: node.target })) })),
-    };
-  });
-  expect(rulesRun, `${name}: axe rules applied`).toBeGreaterThan(10);
-  const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-  expect(serious, `${name}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
+  ({ server, origin } = await serveApp((origin) => createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' })));
 }
 
 async function checkPage(name: string): Promise<void> {
-  for (const width of WIDTHS) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
-    await page.screenshot({ path: join(shotsDir, `${name}-${width}.png`), fullPage: true });
-    const scrollWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
-    expect(scrollWidth, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(width);
-    await checkAccessibility(`${name} at ${width} px`);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-  expect(problems, `${name}: errors in the page`).toEqual([]);
-}
-
-async function cspViolations(): Promise<string[]> {
-  return page.evaluate(() => (globalThis as any).__cspViolations as string[]);
+  await checkDashboardPage({ page, shotsDir, axeSource, problems }, name);
 }
 
 /** A month of a trigger's pushes as the delivery worker and the order attribution would leave them. */
@@ -166,7 +125,7 @@ describe.skipIf(missing !== undefined)('the automations and templates pages in C
     await page.getByRole('button', { name: 'Save price drops' }).click();
     await page.getByText('Saved. Price drops use the new settings from now on.').waitFor();
     expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).priceDrop.thresholdPercent).toBe(12.5);
-    expect(await cspViolations()).toEqual([]);
+    expect(await cspViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
   });
 
@@ -192,7 +151,7 @@ describe.skipIf(missing !== undefined)('the automations and templates pages in C
     await expect.poll(() => page.locator('#notification-preview .toast.android .android-actions').textContent()).toBe('See it');
     expect(await page.locator('#notification-preview .toast.mac .n-body').textContent()).toBe('Was $89.00, now $69.00.\nOnly while stocks last.');
     expect(await page.evaluate(() => (globalThis as any).__samePage)).toBe(true);
-    for (const width of WIDTHS) {
+    for (const width of DASHBOARD_WIDTHS) {
       await page.setViewportSize({ width, height: 800 });
       await page.locator('.preview-card').screenshot({ path: join(shotsDir, `template-preview-${width}.png`) });
     }
@@ -214,7 +173,7 @@ describe.skipIf(missing !== undefined)('the automations and templates pages in C
       price_drop: { en: { title: '{{price.percent}} off <b>{{product.name}}</b>', body: 'Was {{price.old}}, now {{price.new}}.', actions: [{ action: 'view', title: 'See it' }] } },
     });
     await checkPage('template-editor-saved');
-    expect(await cspViolations()).toEqual([]);
+    expect(await cspViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
   });
 });

@@ -3,15 +3,13 @@
 // → sign in again. Every page is checked with axe-core (no serious or critical violation), must
 // log no error and no Content-Security-Policy violation, must not scroll sideways at 390 px, and is
 // photographed at 1280 and 390 px into the test artifacts (dashboard/).
-import { serve } from '@hono/node-server';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../app.ts';
+import { createApp } from '../app.ts';
 import { createInvite } from '../accounts/links.ts';
 import { parseConfig } from '../config.ts';
 import { upsertMembership } from '../db/memberships.ts';
@@ -19,6 +17,7 @@ import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
+import { checkDashboardPage, cspViolations, serveApp } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { createFirstOwnerLink } from './links.ts';
 
@@ -27,7 +26,6 @@ if (missing) console.warn(`dashboard browser tests skipped: ${missing}`);
 
 const PASSWORD = 'a calm and long passphrase';
 const OWNER_EMAIL = 'owner@shop.example';
-const WIDTHS = [1280, 390] as const;
 
 let database: TestDatabase;
 let server: Server;
@@ -41,49 +39,13 @@ let axeSource: string;
 const problems: string[] = [];
 
 async function startServer(): Promise<void> {
-  let app: App | undefined;
-  server = serve({
-    fetch: (request, env) => (app ? app.fetch(request, env) : new Response('starting', { status: 503 })),
-    port: 0,
-    hostname: '127.0.0.1',
-  }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    if (server.listening) return resolve();
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
-  app = createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' });
+  ({ server, origin } = await serveApp((origin) => createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' })));
 }
 
 /** axe-core over the page as it is now; fails on serious and critical violations, naming them. */
-async function checkAccessibility(name: string): Promise<void> {
-  // Evaluated through the DevTools Protocol, which the page's CSP does not govern (a <script> it would refuse).
-  await page.evaluate(axeSource);
-  const { rulesRun, violations }: { rulesRun: number; violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> } = await page.evaluate(async () => {
-    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
-    return {
-      rulesRun: result.passes.length + result.violations.length + result.incomplete.length,
-      violations: result.violations.map((violation: any) => ({ id: violation.id, impact: violation.impact, help: violation.help, nodes: violation.nodes.map((node: any) => ({ target: node.target })) })),
-    };
-  });
-  // A page axe could not read would pass with no violations; it must have applied its rules.
-  expect(rulesRun, `${name}: axe rules applied`).toBeGreaterThan(10);
-  const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-  expect(serious, `${name}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
-}
-
 /** Screenshots at both widths, axe at both, and no sideways scroll on a phone. */
 async function checkPage(name: string): Promise<void> {
-  for (const width of WIDTHS) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
-    await page.screenshot({ path: join(shotsDir, `${name}-${width}.png`), fullPage: true });
-    const scrollWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
-    expect(scrollWidth, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(width);
-    await checkAccessibility(`${name} at ${width} px`);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-  expect(problems, `${name}: errors in the page`).toEqual([]);
+  await checkDashboardPage({ page, shotsDir, axeSource, problems }, name);
 }
 
 describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 120_000 }, () => {
@@ -122,10 +84,6 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     await database?.destroy();
   });
 
-  async function cspViolations(): Promise<string[]> {
-    return page.evaluate(() => (globalThis as any).__cspViolations as string[]);
-  }
-
   it('from the printed link to a password, the install page and its copy button', async () => {
     const link = await createFirstOwnerLink(database.db, { siteId: site.id, email: OWNER_EMAIL, now: new Date(), publicUrl: origin });
     if (link.outcome !== 'password_link') throw new Error(`no password link: ${link.outcome}`);
@@ -162,7 +120,7 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     await page.locator('button[data-copy-target="install-service-worker"]').click();
     expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(install.serviceWorkerFile);
     await expect.poll(() => page.locator('#copy-status').textContent()).toBe('Copied to the clipboard');
-    expect(await cspViolations()).toEqual([]);
+    expect(await cspViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
   });
 
@@ -246,7 +204,7 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${origin}/dashboard/sites/${site.id}/install`);
     expect(await page.locator('#install-script-tag').textContent()).toBe(installSnippet(origin, site.publishableKey).scriptTag);
-    expect(await cspViolations()).toEqual([]);
+    expect(await cspViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
   });
 });

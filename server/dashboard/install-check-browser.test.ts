@@ -3,11 +3,9 @@
 // they left on the install page and adds a refused origin with its button. Checked as every
 // dashboard page is: axe-core (no serious or critical violation), no console error or CSP
 // violation, no sideways scroll at 390 px, screenshots at 1280 and 390 px (dashboard/).
-import { serve } from '@hono/node-server';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,13 +18,13 @@ import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
 import { browserHeaders, browserSubscription } from '../testing/fixtures.ts';
+import { checkDashboardPage, serveApp } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 
 const missing = chromiumMissing();
 if (missing) console.warn(`installation check browser tests skipped: ${missing}`);
 
 const NOW = new Date(Date.UTC(2030, 0, 15, 10, 30, 0));
-const WIDTHS = [1280, 390] as const;
 const SHOP = 'https://shop.example';
 const STAGING = 'http://staging.shop.example';
 const UNSEEN = 'https://another-shop-with-a-long-name.example';
@@ -44,42 +42,11 @@ let axeSource: string;
 const problems: string[] = [];
 
 async function startServer(): Promise<void> {
-  let ready: App | undefined;
-  server = serve({
-    fetch: (request, env) => (ready ? ready.fetch(request, env) : new Response('starting', { status: 503 })),
-    port: 0,
-    hostname: '127.0.0.1',
-  }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    if (server.listening) return resolve();
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
-  app = createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1', now: () => NOW.getTime() });
-  ready = app;
+  ({ server, origin } = await serveApp((origin) => (app = createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1', now: () => NOW.getTime() }))));
 }
 
 async function checkPage(name: string): Promise<void> {
-  for (const width of WIDTHS) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
-    await page.screenshot({ path: join(shotsDir, `${name}-${width}.png`), fullPage: true });
-    const scrollWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
-    expect(scrollWidth, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(width);
-    await page.evaluate(axeSource);
-    const { rulesRun, violations } = await page.evaluate(async () => {
-      const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
-      return {
-        rulesRun: result.passes.length + result.violations.length + result.incomplete.length,
-        violations: result.violations.map((violation: any) => ({ id: violation.id, impact: violation.impact, help: violation.help })),
-      };
-    });
-    expect(rulesRun, `${name}: axe rules applied`).toBeGreaterThan(10);
-    expect(violations.filter((violation: any) => violation.impact === 'serious' || violation.impact === 'critical'), `${name} at ${width} px`).toEqual([]);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-  expect(await page.evaluate(() => (globalThis as any).__cspViolations as string[])).toEqual([]);
-  expect(problems, `${name}: errors in the page`).toEqual([]);
+  await checkDashboardPage({ page, shotsDir, axeSource, problems }, name);
 }
 
 describe.skipIf(missing !== undefined)('the installation check in Chromium', { timeout: 120_000 }, () => {

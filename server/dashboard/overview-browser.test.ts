@@ -4,16 +4,14 @@
 // and its quick links work without JavaScript, axe-core finds no serious or critical violation,
 // nothing scrolls sideways at 390 px, no error or CSP violation; screenshots at 1280 and 390 px
 // go to the test artifacts (dashboard/overview-*.png).
-import { serve } from '@hono/node-server';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSession } from '../accounts/sessions.ts';
-import { createApp, type App } from '../app.ts';
+import { createApp } from '../app.ts';
 import { parseConfig } from '../config.ts';
 import { upsertMembership } from '../db/memberships.ts';
 import { markDemoSite } from '../db/sites.ts';
@@ -22,13 +20,13 @@ import { seedDemoData, seededRandom } from '../demo/demo-data.ts';
 import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
+import { checkDashboardPage, serveApp } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 
 const missing = chromiumMissing();
 if (missing) console.warn(`overview browser tests skipped: ${missing}`);
 
 const NOW = new Date(Date.UTC(2030, 2, 20, 15, 30, 0));
-const WIDTHS = [1280, 390] as const;
 
 let database: TestDatabase;
 let server: Server;
@@ -42,48 +40,11 @@ let axeSource: string;
 const problems: string[] = [];
 
 async function startServer(): Promise<void> {
-  let app: App | undefined;
-  server = serve({
-    fetch: (request, env) => (app ? app.fetch(request, env) : new Response('starting', { status: 503 })),
-    port: 0,
-    hostname: '127.0.0.1',
-  }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    if (server.listening) return resolve();
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
-  app = createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1', now: () => NOW.getTime() });
-}
-
-async function checkAccessibility(name: string): Promise<void> {
-  // Evaluated through the DevTools Protocol, which the page's CSP does not govern.
-  await page.evaluate(axeSource);
-  const { rulesRun, violations }: { rulesRun: number; violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> } = await page.evaluate(async () => {
-    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
-    return {
-      rulesRun: result.passes.length + result.violations.length + result.incomplete.length,
-      violations: result.violations.map((violation: any) => ({ id: violation.id, impact: violation.impact, help: violation.help, nodes: violation.nodes.map((node: any) => ({ target: node.target })) })),
-    };
-  });
-  expect(rulesRun, `${name}: axe rules applied`).toBeGreaterThan(10);
-  const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-  expect(serious, `${name}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
+  ({ server, origin } = await serveApp((origin) => createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1', now: () => NOW.getTime() })));
 }
 
 async function checkPage(name: string): Promise<void> {
-  for (const width of WIDTHS) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
-    await page.screenshot({ path: join(shotsDir, `${name}-${width}.png`), fullPage: true });
-    const scrollWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
-    expect(scrollWidth, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(width);
-    await checkAccessibility(`${name} at ${width} px`);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-  const csp = await page.evaluate(() => (globalThis as any).__cspViolations as string[]);
-  expect(csp, `${name}: CSP violations`).toEqual([]);
-  expect(problems, `${name}: errors in the page`).toEqual([]);
+  await checkDashboardPage({ page, shotsDir, axeSource, problems }, name);
 }
 
 /** The drawing of `chartId` that is shown at the current width: wide or narrow. */

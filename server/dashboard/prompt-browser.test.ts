@@ -4,15 +4,13 @@
 // Every state is checked with axe-core (no serious or critical violation), must log no error and
 // no Content-Security-Policy violation (in the page or its frames), must not scroll sideways at
 // 390 px, and is photographed at 1280 and 390 px into the test artifacts (dashboard/).
-import { serve } from '@hono/node-server';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../app.ts';
+import { createApp } from '../app.ts';
 import { hashPassword } from '../accounts/password.ts';
 import { parseConfig } from '../config.ts';
 import { upsertMembership } from '../db/memberships.ts';
@@ -24,6 +22,7 @@ import { changeSiteSettings } from '../settings/change-settings.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { readSiteSettings, type SiteSettingsPatch } from '../sites/site-settings.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
+import { checkDashboardPage, serveApp } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 
 const missing = chromiumMissing();
@@ -31,7 +30,6 @@ if (missing) console.warn(`prompt page browser tests skipped: ${missing}`);
 
 const PASSWORD = 'a calm and long passphrase';
 const EMAIL = 'editor@shop.example';
-const WIDTHS = [1280, 390] as const;
 
 let database: TestDatabase;
 let server: Server;
@@ -46,55 +44,18 @@ const problems: string[] = [];
 
 async function startServer(): Promise<void> {
   const clientScripts = await buildClientBundles();
-  let app: App | undefined;
-  server = serve({
-    fetch: (request, env) => (app ? app.fetch(request, env) : new Response('starting', { status: 503 })),
-    port: 0,
-    hostname: '127.0.0.1',
-  }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    if (server.listening) return resolve();
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
-  app = createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1', clientScripts });
-}
-
-async function checkAccessibility(name: string): Promise<void> {
-  // Evaluated through the DevTools Protocol, which the page's CSP does not govern.
-  await page.evaluate(axeSource);
-  const { rulesRun, violations }: { rulesRun: number; violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> } = await page.evaluate(async () => {
-    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] });
-    return {
-      rulesRun: result.passes.length + result.violations.length + result.incomplete.length,
-      violations: result.violations.map((violation: any) => ({ id: violation.id, impact: violation.impact, help: violation.help, nodes: violation.nodes.map((node: any) => ({ target: node.target })) })),
-    };
-  });
-  expect(rulesRun, `${name}: axe rules applied`).toBeGreaterThan(10);
-  const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-  expect(serious, `${name}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
-}
-
-async function cspViolations(): Promise<string[]> {
-  const all: string[] = [];
-  for (const frame of page.frames()) all.push(...(await frame.evaluate(() => ((globalThis as any).__cspViolations as string[] | undefined) ?? [])));
-  return all;
+  ({ server, origin } = await serveApp((origin) => createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1', clientScripts })));
 }
 
 async function checkPage(name: string): Promise<void> {
-  for (const width of WIDTHS) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+  await checkDashboardPage({
+    page,
+    shotsDir,
+    axeSource,
+    problems,
     // The frames are scaled to the room they have once the script has measured it.
-    await page.waitForTimeout(150);
-    await page.screenshot({ path: join(shotsDir, `${name}-${width}.png`), fullPage: true });
-    const scrollWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
-    expect(scrollWidth, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(width);
-    await checkAccessibility(`${name} at ${width} px`);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-  expect(problems, `${name}: errors in the page`).toEqual([]);
-  expect(await cspViolations(), `${name}: CSP violations`).toEqual([]);
+    afterResize: () => page.waitForTimeout(150),
+  }, name);
 }
 
 function previewFrame(view: 'desktop' | 'phone'): Frame {
