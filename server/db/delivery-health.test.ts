@@ -178,12 +178,27 @@ interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
   'Index Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
   Plans?: PlanNode[];
 }
 
+interface Scan {
+  type: string;
+  relation: string | undefined;
+  index: string | undefined;
+  /** Rows the node read from its relation over all its loops (kept plus filtered out), with ANALYZE. */
+  read: number;
+}
+
 /** Every node of an EXPLAIN (FORMAT JSON) plan with the table it reads. */
-function scans(node: PlanNode): Array<{ type: string; relation: string | undefined; index: string | undefined }> {
-  return [{ type: node['Node Type'], relation: node['Relation Name'], index: node['Index Name'] }, ...(node.Plans ?? []).flatMap(scans)];
+function scans(node: PlanNode): Scan[] {
+  // Per-loop averages in EXPLAIN ANALYZE; times the loops for the node's total.
+  const loops = node['Actual Loops'] ?? 1;
+  const read = ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) * loops;
+  return [{ type: node['Node Type'], relation: node['Relation Name'], index: node['Index Name'], read }, ...(node.Plans ?? []).flatMap(scans)];
 }
 
 describe('delivery health queries on a large table', () => {
@@ -214,14 +229,17 @@ describe('delivery health queries on a large table', () => {
       const client = await pool.connect();
       try {
         // With sequential scans priced out, a plan still scans the table only if no index can serve.
+        // Which index serves is the planner's choice (the outcome index, or the one by notification
+        // and status, depending on the statistics); what must hold is that the rows read from
+        // deliveries are the few waiting or decided ones, not the 50,000 sent.
         await client.query('set enable_seqscan = off');
         for (const statement of statements) {
-          const plan = await client.query(`explain (format json) ${statement.sql}`, statement.parameters as unknown[]);
+          const plan = await client.query(`explain (analyze, format json) ${statement.sql}`, statement.parameters as unknown[]);
           const scanned = scans(plan.rows[0]['QUERY PLAN'][0].Plan);
           expect(scanned.filter((scan) => scan.type === 'Seq Scan' && (scan.relation === 'deliveries' || scan.relation === 'subscription_changes')), statement.sql).toEqual([]);
+          const readFromDeliveries = scanned.filter((scan) => scan.relation === 'deliveries').reduce((sum, scan) => sum + scan.read, 0);
+          expect(readFromDeliveries, statement.sql).toBeLessThan(500);
         }
-        const outcomes = await client.query(`explain (format json) ${onDeliveries[2]!.sql}`, onDeliveries[2]!.parameters as unknown[]);
-        expect(scans(outcomes.rows[0]['QUERY PLAN'][0].Plan).map((scan) => scan.index)).toContain('deliveries_recent_outcome_idx');
       } finally {
         client.release();
       }
