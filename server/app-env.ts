@@ -5,6 +5,7 @@ import type { SiteRow } from './db/sites.ts';
 import type { Logger } from './logger.ts';
 import type { RateLimiters, RateLimitSettings } from './middleware/rate-limit.ts';
 import type { ClientScripts } from './client-bundle.ts';
+import type { PushTransport } from './push/fetch-transport.ts';
 
 /** Everything the app needs from the outside, handed in by an entry file: the app itself touches no runtime API. */
 export interface AppDeps {
@@ -26,6 +27,12 @@ export interface AppDeps {
   clientScripts?: ClientScripts;
   /** Serve the demo shop at /demo, for a site marked as the demo only (routes/demo.ts). */
   demo?: boolean;
+  /**
+   * Sends a push at once, outside the outbox: a dashboard user's test push to their own browser
+   * (notifications/test-push.ts). The entries pass the transport their deliveries use; without it
+   * the dashboard says test pushes are not available.
+   */
+  pushTransport?: PushTransport;
 }
 
 export interface AppEnv {

@@ -25,7 +25,8 @@ import { canonicalLocale, issueDetails } from '../validation.ts';
 import { addDays, localDate, localDays } from '../stats/local-days.ts';
 import { dashboardAssets } from './assets/assets.ts';
 import { DASHBOARD_PATH, type Html, type SignedInChrome } from './layout.ts';
-import { notificationPreview } from './notification-preview.ts';
+import { notificationPreview, sampleContext } from './notification-preview.ts';
+import { renderMessage } from '../triggers/template-rendering.ts';
 import {
   automationsPage,
   AUTOMATION_SECTIONS,
@@ -35,7 +36,9 @@ import {
   type AutomationSection,
   type FormState,
   type TemplateForm,
+  type TemplateTestPush,
 } from './pages/automation-pages.ts';
+import type { OwnTestPush } from './test-push-routes.ts';
 import type { DashboardContext, DashboardEnv, Refusal } from './routes.ts';
 
 /** What routes.ts lends these routes: its page helpers and form checks. */
@@ -48,6 +51,8 @@ export interface AutomationRouteKit {
   signedInPost: (c: DashboardContext) => Promise<{ refusal: Refusal } | { live: LiveSession; token: string; fields: Record<string, string> }>;
   toSignIn: (c: DashboardContext) => Response;
   chromeFor: (live: LiveSession, token: string) => Promise<{ chrome: SignedInChrome }>;
+  /** The signed-in user's test push to their own browsers (test-push-routes.ts). */
+  ownTestPush: OwnTestPush;
 }
 
 type Member = { site: SiteRow; role: Role };
@@ -426,7 +431,7 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     member: Member,
     key: TemplateKey,
     locale: string,
-    extra: { form?: TemplateForm; status?: 200 | 422; saved?: boolean } = {},
+    extra: { form?: TemplateForm; status?: 200 | 422; saved?: boolean; testPush?: TemplateTestPush } = {},
   ) {
     const settings = readSiteSettings(member.site.settings);
     const stored = startingTemplate(settings, key, locale);
@@ -446,7 +451,9 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
         form,
         preview,
         discountCode: discountFor(key, settings),
+        canSendTest: can(member.role, 'send'),
         ...(extra.saved ? { saved: true } : {}),
+        ...(extra.testPush ? { testPush: extra.testPush } : {}),
       }),
       extra.status ?? 200,
     );
@@ -505,6 +512,25 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
 
     // "Preview" draws the page again from the form, stores nothing (and works without a script).
     if (fields.intent === 'preview') return renderEditor(c, live, token, member, key, locale, { form: form() });
+    // "Send to my browsers": the text as typed, with the preview's sample values, to the user's own
+    // test browsers (test-push-routes.ts); nothing is stored. A click opens this editor: the shop's
+    // pages are another origin, which the dashboard's service worker may not open.
+    if (fields.intent === 'test') {
+      if (!patch.success) return renderEditor(c, live, token, member, key, locale, { form: form(), status: 422, testPush: { kind: 'invalid' } });
+      const settings = readSiteSettings(member.site.settings);
+      const message = renderMessage(template, sampleContext(locale, discountFor(key, settings)));
+      const results = await kit.ownTestPush(member.site, live.user.id, {
+        title: message.title,
+        body: message.body,
+        ...(message.actions ? { actions: message.actions } : {}),
+        url: `${publicUrl}${here}`,
+        tag: 'pushcart-test',
+      });
+      return renderEditor(c, live, token, member, key, locale, {
+        form: form(),
+        testPush: results === 'unavailable' ? { kind: 'unavailable' } : { kind: 'sent', results: results.map(({ outcome, detail }) => ({ outcome, detail })) },
+      });
+    }
     if (!patch.success) return renderEditor(c, live, token, member, key, locale, { form: form(), status: 422 });
     try {
       await changeSiteSettings(deps.db, member.site, patch.data, { publicUrl, actor: userActor(live.user), now: now() });

@@ -50,8 +50,9 @@ async function signedIn(userId: string): Promise<TestBrowser> {
 
 async function siteState(siteId: string) {
   const site = await findSiteById(database.db, siteId);
-  // The settings too: a refused prompt form must leave them as they were.
-  return { name: site?.name, origins: site?.allowed_origins, settings: site?.settings };
+  // The settings too: a refused prompt form must leave them as they were; and no test browser added.
+  const devices = await database.db.selectFrom('test_devices').select((eb) => eb.fn.countAll<string>().as('count')).where('site_id', '=', siteId).executeTakeFirstOrThrow();
+  return { name: site?.name, origins: site?.allowed_origins, settings: site?.settings, devices: Number(devices.count) };
 }
 
 beforeAll(async () => {
@@ -141,6 +142,24 @@ const ROUTES: Array<{
     form: () => ({ intent: 'save', title: 'Jetzt {{price.new}}', body: 'Nur kurz.' }),
     refused: { roles: ['viewer'], text: 'cannot change the templates' },
   },
+  // Test pushes to the user's own browsers (test-push-routes.ts); their effects are checked in test-push-routes.test.ts.
+  {
+    method: 'POST',
+    pattern: '/dashboard/sites/:siteId/test-devices',
+    kind: 'site form',
+    path: (site) => `/dashboard/sites/${site}/test-devices`,
+    form: () => ({ endpoint: 'https://fcm.googleapis.com/fcm/send/refused', p256dh: 'B', auth: 'a' }),
+    refused: { roles: ['viewer'], text: 'cannot send test pushes' },
+  },
+  {
+    method: 'POST',
+    pattern: '/dashboard/sites/:siteId/test-devices/:deviceId/delete',
+    kind: 'site form',
+    path: (site) => `/dashboard/sites/${site}/test-devices/${crypto.randomUUID()}/delete`,
+    form: () => ({}),
+    refused: { roles: ['viewer'], text: 'cannot send test pushes' },
+  },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/test-push', kind: 'site form', path: (site) => `/dashboard/sites/${site}/test-push`, form: () => ({}), refused: { roles: ['viewer'], text: 'cannot send test pushes' } },
   // Keys, Team and Audit log (team-routes.ts); their effects are checked in team-routes.test.ts.
   { method: 'GET', pattern: '/dashboard/sites/:siteId/keys', kind: 'site page', path: (site) => `/dashboard/sites/${site}/keys` },
   { method: 'POST', pattern: '/dashboard/sites/:siteId/keys', kind: 'site form', path: (site) => `/dashboard/sites/${site}/keys`, form: () => ({ name: 'refused key' }), refused: { roles: ['viewer', 'editor'], text: 'cannot see or change the secret keys' } },

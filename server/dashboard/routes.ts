@@ -46,6 +46,9 @@ import { automationRoutes } from './automation-routes.ts';
 import { registerPromptRoutes } from './prompt-routes.ts';
 import { overviewRoutes } from './overview-routes.ts';
 import { healthRoutes } from './health-routes.ts';
+import { listTestDevices } from '../db/test-devices.ts';
+import { testPushNoticeOf } from './pages/test-push-section.ts';
+import { createOwnTestPush, registerTestPushRoutes } from './test-push-routes.ts';
 
 
 export interface DashboardOptions {
@@ -202,14 +205,21 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     member: NonNullable<Awaited<ReturnType<typeof findSiteForMember>>>,
     extra: { form?: { name: string; originsText: string; errors: string[] }; saved?: boolean } = {},
   ) {
-    const [assets, { chrome }, seen] = await Promise.all([dashboardAssets(), chromeFor(live, token), originsSeenOfSite(deps.db, member.site.id)]);
+    const [assets, { chrome }, seen, devices] = await Promise.all([
+      dashboardAssets(),
+      chromeFor(live, token),
+      originsSeenOfSite(deps.db, member.site.id),
+      listTestDevices(deps.db, member.site.id, live.user.id),
+    ]);
+    const timeZone = readSiteSettings(member.site.settings).engagement.defaultTimeZone;
     const check = installCheck({
       allowedOrigins: member.site.allowed_origins,
       seen,
       now: now(),
-      timeZone: readSiteSettings(member.site.settings).engagement.defaultTimeZone,
+      timeZone,
       serviceWorkerPath: installSnippet(publicUrl, member.site.publishable_key).serviceWorkerPath,
     });
+    const testNotice = testPushNoticeOf((name) => c.req.query(name));
     return page(
       c,
       installPage({
@@ -220,6 +230,19 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
         publishableKey: member.site.publishable_key,
         origins: member.site.allowed_origins,
         canEdit: can(member.role, 'edit_install'),
+        testPush: {
+          assets,
+          siteId: member.site.id,
+          siteName: member.site.name,
+          vapidPublicKey: member.site.vapid_public_key,
+          csrfToken: chrome.csrfToken,
+          canSend: can(member.role, 'send'),
+          available: deps.pushTransport !== undefined,
+          devices: devices.map((device) => ({ id: device.id, userAgent: device.user_agent, addedAt: device.created_at, lastSentAt: device.last_sent_at, lastOutcome: device.last_outcome })),
+          ...(testNotice ? { notice: testNotice } : {}),
+          now: now(),
+          timeZone,
+        },
         ...extra,
       }),
       extra.form ? 422 : 200,
@@ -523,8 +546,10 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
     return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/install?saved`, 303);
   });
 
+  const ownTestPush = createOwnTestPush(deps);
   subscriberPages(app, deps, { now, page, message, refuse, signedInPost, toSignIn, chromeFor });
-  automationRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
+  automationRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, ownTestPush });
+  registerTestPushRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, ownTestPush });
   registerTeamRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
   registerPromptRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, promptPreview });
   overviewRoutes(app, deps, { page, message, toSignIn, chromeFor });

@@ -376,3 +376,24 @@ export interface SecretKeysTable {
 export interface Database {
   audit_log: AuditLogTable;
 }
+
+// Dashboard users' own browsers for test pushes (migrations/2026-11-29T0380-test-devices.ts).
+
+export interface TestDevicesTable {
+  id: Generated<string>;
+  site_id: string;
+  user_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  vapid_public_key: string;
+  user_agent: string | null;
+  created_at: ColumnType<Date, Date, Date>;
+  last_sent_at: Timestamp | null;
+  /** What the push service answered the last test push, in words (e.g. `accepted (201)`). */
+  last_outcome: string | null;
+}
+
+export interface Database {
+  test_devices: TestDevicesTable;
+}

@@ -28,6 +28,7 @@ const ALL_TABLES = [
   'stats_revenue',
   'subscription_changes',
   'subscriptions',
+  'test_devices',
   'users',
   'watches',
 ];

@@ -12,7 +12,7 @@ export const MAX_PAYLOAD_BYTES = 3993;
 export const WORST_CASE_REPORT_TOKEN = `${'9'.repeat(19)}.${'f'.repeat(32)}`;
 
 /** The JSON the service worker receives for one delivery; its shape is the service worker's {@link PushPayload}. */
-export function buildPayload(notificationId: string, content: NotificationContent, report: PushReport): string {
+export function buildPayload(notificationId: string, content: NotificationContent, report: PushReport | null): string {
   // Every field written out, none spread in: a field the contract renames or drops is then a
   // compile error here, not a key the service worker silently stops reading. JSON.stringify leaves
   // out the absent (undefined) ones.

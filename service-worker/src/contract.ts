@@ -46,7 +46,8 @@ export interface PushPayload {
   /** A later notification with the same tag replaces this one instead of adding another. */
   tag: string;
   requireInteraction?: boolean;
-  report: PushReport;
+  /** Null on a dashboard user's test push, which is counted nowhere and so reports nothing. */
+  report: PushReport | null;
 }
 
 /** What the service worker reports to `POST /v1/interactions`, once per kind and delivery. */

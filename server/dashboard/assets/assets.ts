@@ -9,6 +9,7 @@ import { sha256Hex } from '../../sha256.ts';
 import { DASHBOARD_CSS } from './dashboard-css.ts';
 import { DASHBOARD_JS } from './dashboard-js.ts';
 import { TEMPLATE_PREVIEW_JS } from './template-preview-js.ts';
+import { TEST_PUSH_JS } from './test-push-js.ts';
 
 /**
  * Scripts of one page each, by stem (the page names its stem to find the hashed name): one line
@@ -16,6 +17,7 @@ import { TEMPLATE_PREVIEW_JS } from './template-preview-js.ts';
  */
 const PAGE_SCRIPTS: Record<string, string> = {
   'template-preview': TEMPLATE_PREVIEW_JS,
+  'test-push': TEST_PUSH_JS,
 };
 
 /** One year: the longest lifetime caches honour (RFC 9111 §5.2.2.1 leaves it open; a year is the common cap). */

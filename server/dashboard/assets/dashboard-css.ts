@@ -137,6 +137,12 @@ input[readonly] { background: #f2f4f7; color: var(--muted); }
 .session-list { list-style: none; margin: 0 0 1rem; padding: 0; border: 1px solid var(--border); border-radius: 6px; }
 .session-list li { padding: 0.65rem 0.85rem; }
 .session-list li + li { border-top: 1px solid var(--border); }
+.device-list { list-style: none; margin: 0 0 1rem; padding: 0; border: 1px solid var(--border); border-radius: 6px; }
+.device-list li { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: center; justify-content: space-between; padding: 0.65rem 0.85rem; }
+.device-list li + li { border-top: 1px solid var(--border); }
+.device-list form { margin: 0; }
+.device-name { font-weight: 600; }
+.test-push-enable { margin: 1rem 0 0; }
 .session-browser { font-weight: 600; }
 
 .site-list { list-style: none; padding: 0; margin: 0; }

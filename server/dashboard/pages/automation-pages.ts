@@ -363,6 +363,10 @@ export function templateEditorPage(input_: {
   preview: NotificationPreview;
   discountCode: string | undefined;
   saved?: boolean;
+  /** What "Send to my browsers" did: each browser's outcome, or why nothing went. */
+  testPush?: TemplateTestPush;
+  /** "Send to my browsers" (the `send` permission): the text as typed, unsaved, to the user's own test browsers. */
+  canSendTest?: boolean;
 }): Html {
   const { chrome, key, locale, form, canEdit } = input_;
   const base = templatesPath(chrome.site.id);
@@ -393,6 +397,7 @@ ${input(context, `actions.${i}.action`, `Button ${i + 1} id`, { size: 'medium', 
 <p>${label.when} ${input_.customised ? 'This shop’s own text.' : 'Built-in text: saving makes it this shop’s own.'}</p>
 </div>
 ${input_.saved ? notice('success', 'Saved. The next pushes use this text.') : ''}
+${input_.testPush ? templateTestNotice(input_.testPush, `${DASHBOARD_PATH}/sites/${chrome.site.id}/install#test-push`) : ''}
 ${problems > 0
   ? notice('error', html`<p>${problems === 1 ? 'One thing needs' : 'Some things need'} a change before this can be saved.</p>${form.general.length > 0 ? html`<ul>${form.general.map((text) => html`<li>${text}</li>`)}</ul>` : ''}`)
   : ''}
@@ -404,7 +409,7 @@ ${canEdit
   ? html`<form method="post" action="${action}" novalidate data-live-preview="notification-preview">
 ${csrfField(chrome.csrfToken)}
 ${fields}
-<div class="card-footer"><button class="button" type="submit" name="intent" value="save">Save</button><button class="button secondary" type="submit" name="intent" value="preview">Preview</button></div>
+<div class="card-footer"><button class="button" type="submit" name="intent" value="save">Save</button><button class="button secondary" type="submit" name="intent" value="preview">Preview</button>${input_.canSendTest ? html`<button class="button secondary" type="submit" name="intent" value="test">Send to my browsers</button>` : ''}</div>
 </form>`
   : fields}
 </section>
@@ -433,6 +438,23 @@ ${canEdit && input_.customised
   : ''}
 ${canEdit ? html`<script src="${assetUrl(input_.assets.pageScripts.get(PREVIEW_SCRIPT_KEY)!.name)}" defer></script>` : ''}`;
   return appPage({ title: `${label.name} (${locale}) · Templates · ${chrome.site.name}`, assets: input_.assets, chrome: { ...chrome, current: 'templates' }, body });
+}
+
+export type TemplateTestPush = { kind: 'unavailable' } | { kind: 'invalid' } | { kind: 'sent'; results: Array<{ outcome: 'sent' | 'failed' | 'removed'; detail: string }> };
+
+function templateTestNotice(test: TemplateTestPush, installHref: string): Html {
+  if (test.kind === 'unavailable') return notice('error', 'This server cannot send test pushes: it was started without a push transport.');
+  if (test.kind === 'invalid') return notice('error', 'Nothing was sent: fix the text first (see below).');
+  if (test.results.length === 0) {
+    return notice('info', html`No browser of yours is set up for test pushes, so nothing was sent. <a href="${installHref}">Allow test pushes in a browser</a> on the install page first.`);
+  }
+  const failed = test.results.some((result) => result.outcome !== 'sent');
+  return notice(
+    failed ? 'error' : 'success',
+    html`<p>Test push of this text, as typed (not saved), with the sample values:</p><ul>${test.results.map(
+      (result) => html`<li>${result.outcome === 'sent' ? 'Sent' : result.outcome === 'removed' ? 'Removed a browser' : 'Not sent'}: ${result.detail}</li>`,
+    )}</ul>`,
+  );
 }
 
 /** The live-preview script's entry in the assets' byName map, found by its stem. */

@@ -6,6 +6,7 @@ import type { Role } from '../../db/database.ts';
 import { installSnippet } from '../../sites/install-snippet.ts';
 import type { DashboardAssets } from '../assets/assets.ts';
 import type { CheckTone, InstallCheck } from '../install-check.ts';
+import { testPushSection, type TestPushSectionInput } from './test-push-section.ts';
 import { describeUserAgent } from '../user-agent.ts';
 import { appPage, csrfField, DASHBOARD_PATH, notice, siteHomePath, type Html, type SignedInChrome } from '../layout.ts';
 
@@ -58,6 +59,8 @@ export function installPage(input: {
   saved?: boolean;
   /** The installation check; absent, the section is left out. */
   check?: InstallCheck;
+  /** "Send me a test push"; absent, the section is left out. */
+  testPush?: TestPushSectionInput;
 }): Html {
   const install = installSnippet(input.publicUrl, input.publishableKey);
   const firstOrigin = input.origins[0] ?? 'https://your-shop.example';
@@ -117,7 +120,8 @@ ${snippetBlock('install-service-worker', `Contents of ${install.serviceWorkerPat
 </ol>
 </section>
 ${input.check ? installCheckSection(input.check, { action, siteName: input.chrome.site.name, origins: input.origins, canEdit: input.canEdit, csrfToken: input.chrome.csrfToken }) : ''}
-${originsSection}`;
+${originsSection}
+${input.testPush ? testPushSection(input.testPush) : ''}`;
   return appPage({ title: `Install · ${input.chrome.site.name}`, assets: input.assets, chrome: { ...input.chrome, current: 'install' }, body });
 }
 

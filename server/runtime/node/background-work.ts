@@ -2,12 +2,15 @@ import { BackgroundWorker } from '../../background/background-worker.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { describeError, type Logger } from '../../logger.ts';
+import type { PushTransport } from '../../push/fetch-transport.ts';
 import { createEncryptionPool } from './encryption-pool.ts';
 import { nodePushTransport } from './push-transport.ts';
 
 export interface RunningBackgroundWork {
   workerId: string;
   encryptionThreads: number;
+  /** The pooled transport the rounds send with; the dashboard's test pushes use it too. */
+  pushTransport: PushTransport;
   /** Work was just queued (a send): start the next round now rather than after the idle pause. */
   wake(): void;
   /** Settles only if the rounds stop on their own, which they do not unless something is badly wrong. */
@@ -32,6 +35,7 @@ export function startBackgroundWork(deps: { db: Db; config: Config; logger: Logg
   return {
     workerId: worker.deliverer.workerId,
     encryptionThreads: encryption.size,
+    pushTransport: push.transport,
     wake: () => worker.wake(),
     finished,
     stop: () =>

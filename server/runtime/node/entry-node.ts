@@ -51,6 +51,7 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
       logger,
       clientIp: (c) => resolveClientAddress(getConnInfo(c).remote.address, c.req.raw.headers, config.trustedProxies),
       onNotificationQueued: () => work.wake(),
+      pushTransport: work.pushTransport,
       clientScripts: await buildClientBundles(),
       demo: true,
     });

@@ -246,6 +246,10 @@ function runtimeFor(env: WorkerEnv): Runtime {
     );
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: invocationScopedPool }) });
+  // The runtime's own fetch: pooling, HTTP/2 and TLS are Cloudflare's. Looked up per call, not
+  // captured, so it is always the fetch of the invocation that sends.
+  const send: PushFetch = (url, init) => globalThis.fetch(url, init);
+  const transport = fetchTransport(send);
   const app = createApp({
     config,
     db,
@@ -258,15 +262,14 @@ function runtimeFor(env: WorkerEnv): Runtime {
     clientScripts,
     // As on Node: /demo exists only for a site the operator marked as the demo (`pushcart site create --demo`).
     demo: true,
+    // A dashboard user's test push goes out within their request, through the same fetch.
+    pushTransport: transport,
   });
-  // The runtime's own fetch: pooling, HTTP/2 and TLS are Cloudflare's. Looked up per call, not
-  // captured, so it is always the fetch of the invocation that sends.
-  const send: PushFetch = (url, init) => globalThis.fetch(url, init);
   const runtime: Runtime = {
     config,
     db,
     app,
-    transport: fetchTransport(send),
+    transport,
     vapidCache: new VapidHeaderCache(),
     storedKeysChecked: false,
     storedKeysRetryAtMs: 0,

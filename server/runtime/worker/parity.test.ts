@@ -8,6 +8,7 @@ import { upsertMembership } from '../../db/memberships.ts';
 import { markDemoSite } from '../../db/sites.ts';
 import { insertUser } from '../../db/users.ts';
 import { createSite, type CreatedSite } from '../../sites/create-site.ts';
+import type { PushTransport } from '../../push/fetch-transport.ts';
 import { ADMIN_TOKEN, browserHeaders, browserSubscription, SHOP_ORIGIN, testApp, testSite } from '../../testing/fixtures.ts';
 import type { TestDatabase } from '../../testing/test-database.ts';
 import { buildClientBundles } from '../node/client-bundles.ts';
@@ -382,7 +383,9 @@ describe.skipIf(problem !== undefined)('Node and Workers answer alike', () => {
     await upsertMembership(database.db, { userId: owner!.id, siteId: site.id, role: 'owner' }, new Date());
     const scripts = await buildClientBundles();
     world = { site, scripts, dashboard: await dashboardAssets() };
-    nodeApp = testApp(database.db, { env: CONFIG_VARS, clientScripts: scripts, demo: true }).app;
+    // A transport as the Node entry passes one (the install page says whether test pushes can go); nothing is sent here.
+    const transport: PushTransport = { send: () => Promise.reject(new Error('the parity table sends no push')) };
+    nodeApp = testApp(database.db, { env: CONFIG_VARS, clientScripts: scripts, demo: true, pushTransport: transport }).app;
     worker = await startWorkerUnderTest({
       database,
       bindings: Object.fromEntries(Object.entries(CONFIG_VARS).map(([name, value]) => [name, { type: 'plain_text' as const, value }])),
