@@ -95,7 +95,7 @@ export function collectPageErrors(page: Page): string[] {
  * after showNotification() had resolved lost none of 225). The count is kept by wrapping
  * ServiceWorkerRegistration.prototype.showNotification in the worker; the wrapper only observes.
  */
-export async function devtoolsPush(context: BrowserContext, page: Page, worker: Worker, origin: string) {
+export async function devtoolsPush(context: BrowserContext, page: Page, worker: Worker, origin: string, scope = `${origin}/`) {
   await worker.evaluate(() => {
     const g = globalThis as any;
     if (g.__pushcartTestShows) return;
@@ -124,7 +124,6 @@ export async function devtoolsPush(context: BrowserContext, page: Page, worker: 
     }
   });
   await cdp.send('ServiceWorker.enable');
-  const scope = `${origin}/`;
   const registrationId = async (): Promise<string> => {
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -166,12 +165,17 @@ export interface ShownNotification {
   data: unknown;
 }
 
-/** What the shopper sees: `registration.getNotifications()`, read from the page. */
-export function shownNotifications(page: Page): Promise<ShownNotification[]> {
-  return page.evaluate(async () => {
+/**
+ * What the shopper sees: `registration.getNotifications()`, read from the page. By default from the
+ * registration controlling the page; `scope` names another one (the dashboard's test-push worker,
+ * whose scope leaves out the page that registered it).
+ */
+export function shownNotifications(page: Page, scope?: string): Promise<ShownNotification[]> {
+  return page.evaluate(async (scope) => {
     // Runs in the page; the server project compiles without the DOM library, hence `any`.
     const g = globalThis as any;
-    const registration = await g.navigator.serviceWorker.ready;
+    const registration = scope ? await g.navigator.serviceWorker.getRegistration(scope) : await g.navigator.serviceWorker.ready;
+    if (!registration) throw new Error(`no service worker registration for ${scope}`);
     const list: any[] = await registration.getNotifications();
     return list.map((n) => ({
       title: n.title,
@@ -185,7 +189,7 @@ export function shownNotifications(page: Page): Promise<ShownNotification[]> {
       actions: (n.actions ?? []).map((a: any) => ({ action: a.action, title: a.title })),
       data: n.data,
     }));
-  });
+  }, scope);
 }
 
 /** The site's service worker as Playwright sees it (DevTools stays attached, so it is not stopped while idle). */

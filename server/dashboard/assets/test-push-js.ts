@@ -47,6 +47,15 @@ export const TEST_PUSH_JS = `(function () {
     });
   }
   button.hidden = false;
+  // A browser already set up says so; asking again only refreshes its subscription on the server.
+  navigator.serviceWorker.getRegistration(scope)
+    .then(function (registration) { return registration ? registration.pushManager.getSubscription() : null; })
+    .then(function (subscription) {
+      if (!subscription || Notification.permission !== 'granted') return;
+      button.textContent = 'Set up this browser again';
+      say('This browser receives test pushes.');
+    })
+    .catch(function () {});
   button.addEventListener('click', function () {
     button.disabled = true;
     say('Asking this browser…');
