@@ -6,6 +6,7 @@ import { deleteExpiredInvites } from '../db/invites.ts';
 import { deleteExpiredPasswordLinks } from '../db/password-links.ts';
 import { deleteExpiredSessions } from '../db/sessions.ts';
 import { deliverBatch, type Deliverer } from '../delivery/delivery-engine.ts';
+import { startAudienceResolver, type AudienceResolver } from './audience-resolver.ts';
 import { describeError } from '../logger.ts';
 import { HOUR_MS, SECOND_MS } from '../time.ts';
 import { fireDueTriggers } from '../triggers/due-triggers.ts';
@@ -20,7 +21,9 @@ import { fireDueTriggers } from '../triggers/due-triggers.ts';
  * 2. housekeeping, when due: idempotency keys past their retention are dropped, and the dashboard's
  *    sessions, password links and invites that can no longer be used (their hashes are worth
  *    nothing to anyone, and a table of dead sessions only slows the live ones);
- * 3. delivery: batches are claimed and sent until nothing is due or the budget is spent.
+ * 3. delivery: batches are claimed and sent until nothing is due or the budget is spent, while
+ *    beside it the audiences of large sends are written into the outbox a chunk at a time
+ *    (audience-resolver.ts): the lanes send each chunk as it commits.
  *
  * Every part is safe to run in any number of places at once: carts and deliveries are claimed
  * with SKIP LOCKED, and a purge deletes what any other purge would.
@@ -77,6 +80,8 @@ export interface RoundOptions {
   lanes?: number;
   /** Stops starting new work (a shutdown): what is in flight finishes, nothing new is claimed. */
   signal?: AbortSignal;
+  /** Subscriptions per chunk of a large audience (default AUDIENCE_CHUNK_SUBSCRIPTIONS); tests make it small. */
+  audienceChunk?: number;
 }
 
 export type RoundStop = 'idle' | 'time_budget' | 'push_budget' | 'aborted';
@@ -93,6 +98,9 @@ export interface RoundReport {
   purgedIdempotencyKeys: number | null;
   /** Dashboard records dropped; null when housekeeping was not due (or failed, which is logged). */
   purgedDashboardRecords: DashboardPurge | null;
+  /** Chunks of large audiences written into the outbox, and their delivery rows. */
+  audienceChunks: number;
+  audienceRowsWritten: number;
   /** Work may be left (a budget ran out): the next round should start now, not after a pause. */
   moreDue: boolean;
   elapsedMs: number;
@@ -129,7 +137,18 @@ export async function runBackgroundRound(deliverer: Deliverer, options: RoundOpt
   const cadence = options.cadence ?? DEFAULT_ROUND_CADENCE;
   const { timetable, budget, signal } = options;
   const startedAtMs = deliverer.now();
-  const report: RoundReport = { claimed: 0, batches: 0, stoppedBy: 'idle', cartReminders: null, purgedIdempotencyKeys: null, purgedDashboardRecords: null, moreDue: false, elapsedMs: 0 };
+  const report: RoundReport = {
+    claimed: 0,
+    batches: 0,
+    stoppedBy: 'idle',
+    cartReminders: null,
+    purgedIdempotencyKeys: null,
+    purgedDashboardRecords: null,
+    audienceChunks: 0,
+    audienceRowsWritten: 0,
+    moreDue: false,
+    elapsedMs: 0,
+  };
 
   if (startedAtMs >= timetable.scheduledWorkAtMs && !signal?.aborted) {
     const triggers = await fireDueTriggers(
@@ -160,13 +179,32 @@ export async function runBackgroundRound(deliverer: Deliverer, options: RoundOpt
     }
   }
 
-  await deliverWithinBudget(deliverer, options, startedAtMs, report);
+  const resolver = startAudienceResolver(db, {
+    now: deliverer.now,
+    deadlineMs: startedAtMs + budget.timeMs,
+    ...(signal ? { signal } : {}),
+    ...(options.audienceChunk ? { chunk: options.audienceChunk } : {}),
+  });
+  try {
+    await deliverWithinBudget(deliverer, options, startedAtMs, report, resolver);
+  } finally {
+    try {
+      const resolved = await resolver.done;
+      report.audienceChunks = resolved.chunks;
+      report.audienceRowsWritten = resolved.written;
+      if (resolved.moreDue) report.moreDue = true;
+    } catch (error) {
+      // The deliveries already written go out; the chunk is tried again next round.
+      logger.log('error', 'writing a large audience failed', describeError(error));
+      report.moreDue = true;
+    }
+  }
   report.elapsedMs = deliverer.now() - startedAtMs;
   return report;
 }
 
 /** The delivery part of a round: `lanes` claim loops sharing one budget. */
-async function deliverWithinBudget(deliverer: Deliverer, options: RoundOptions, startedAtMs: number, report: RoundReport): Promise<void> {
+async function deliverWithinBudget(deliverer: Deliverer, options: RoundOptions, startedAtMs: number, report: RoundReport, resolver: AudienceResolver): Promise<void> {
   const { budget, signal } = options;
   const { batchSize } = deliverer.settings;
   const lanes = Math.max(1, options.lanes ?? deliverer.settings.concurrentBatches);
@@ -193,7 +231,14 @@ async function deliverWithinBudget(deliverer: Deliverer, options: RoundOptions, 
         reserved -= batchSize;
       }
       reserved += claimed;
-      if (claimed === 0) return void stops.push('idle');
+      if (claimed === 0) {
+        // Nothing due now, but an audience is being written: its next chunk will be.
+        if (resolver.running) {
+          await resolver.progress();
+          continue;
+        }
+        return void stops.push('idle');
+      }
       report.claimed += claimed;
       report.batches++;
     }

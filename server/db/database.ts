@@ -397,3 +397,17 @@ export interface TestDevicesTable {
 export interface Database {
   test_devices: TestDevicesTable;
 }
+
+// Audiences written in chunks by the workers (migrations/2026-11-29T0400-chunked-audiences.ts).
+
+export type ResolveState = 'resolving' | 'done' | 'cancelled';
+
+export interface NotificationsTable {
+  resolve_state: ColumnType<ResolveState, ResolveState | undefined, ResolveState>;
+  /** The last subscription id the keyset walk looked at; null before the first chunk. */
+  resolve_cursor: string | null;
+  /** Subscriptions looked at so far, matching the audience or not. */
+  scanned_count: ColumnType<number, number | undefined, number>;
+  holdout_percent: ColumnType<number, number | undefined, number>;
+  cancelled_at: Timestamp | null;
+}

@@ -25,6 +25,8 @@ export interface ClaimedDelivery {
   urgency: string;
   topic: string | null;
   notification_created_at: Date;
+  /** Set when the sender cancelled the notification: the delivery is suppressed, not sent. */
+  notification_cancelled_at: Date | null;
   site_id: string;
   vapid_public_key: string;
   vapid_private_key: string;
@@ -59,7 +61,7 @@ export async function claimDeliveries(
     returning d.id::text as id, d.notification_id, d.subscription_id, d.endpoint, d.report_token, d.attempts,
       s.p256dh, s.auth, s.status as subscription_status, s.endpoint as subscription_endpoint, s.locale, s.time_zone,
       n.content, n.localized, n.kind, n.source, n.priority, n.trigger_key,
-      n.ttl_seconds, n.urgency, n.topic, n.created_at as notification_created_at,
+      n.ttl_seconds, n.urgency, n.topic, n.created_at as notification_created_at, n.cancelled_at as notification_cancelled_at,
       si.id as site_id, si.vapid_public_key, si.vapid_private_key`.execute(db);
   return result.rows;
 }

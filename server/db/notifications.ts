@@ -43,7 +43,148 @@ export async function insertNotificationWithDeliveries(
   dueAt: Date,
   triggerAudience?: TriggerAudience,
 ): Promise<number> {
-  const holdout = Math.max(0, Math.min(100, notification.holdoutPercent ?? 0));
+  await insertNotificationRow(db, notification, dueAt, 'done');
+  const audience = await insertDeliveries(db, deliverySpec(notification, dueAt, triggerAudience));
+  await db.updateTable('notifications').set({ audience_size: audience }).where('id', '=', notification.id).execute();
+  return audience;
+}
+
+/** Subscriptions a chunk looks at: the next ones of the site's active subscriptions in id order. */
+export const FIRST_CHUNK_SUBSCRIPTIONS = 2_000;
+
+export interface ChunkResult {
+  /** Delivery rows written (queued or held out). */
+  inserted: number;
+  /** Active subscriptions looked at, in the audience or not. */
+  scanned: number;
+  /** No subscription is left past the cursor: the audience is complete. */
+  done: boolean;
+  /** The last subscription id looked at (null when the site has none left). */
+  cursor: string | null;
+}
+
+/**
+ * Stores a notification whose audience is written in chunks (a send to everyone or to a tag, which
+ * may be a million subscriptions), and writes its first chunk at once, so a small audience is
+ * complete before the answer and a large one has its first pushes going within the request. The
+ * rest is written by the workers (`resolveAudienceChunk`). Call inside a transaction; only `send`
+ * calls it.
+ */
+export async function insertNotificationInChunks(db: Db, notification: NewNotification, dueAt: Date, firstChunk = FIRST_CHUNK_SUBSCRIPTIONS): Promise<ChunkResult> {
+  await insertNotificationRow(db, notification, dueAt, 'resolving');
+  return resolveAudienceChunk(
+    db,
+    { id: notification.id, site_id: notification.siteId, source: notification.source, priority: notification.priority ?? 10, audience: notification.audience as Audience, holdout_percent: notification.holdoutPercent ?? 0, created_at: dueAt, resolve_cursor: null },
+    firstChunk,
+  );
+}
+
+/** What a chunk needs of a notification whose audience is being written. */
+export interface ResolvingNotification {
+  id: string;
+  site_id: string;
+  source: string;
+  priority: number;
+  audience: Audience;
+  holdout_percent: number;
+  /** The send's instant: every delivery's due time. */
+  created_at: Date;
+  resolve_cursor: string | null;
+}
+
+/**
+ * Writes the deliveries of the next `chunk` active subscriptions past the notification's cursor (a
+ * keyset walk on `subscriptions_site_active_id_idx`), moves the cursor, and marks the audience
+ * complete when no subscription is left. Each chunk's cost is bounded by `chunk` whatever the
+ * filter: a tag that matches few subscribers still walks at most `chunk` of them. Call in the
+ * transaction that holds the notification's row lock (`claimResolvingNotification`), so the cursor
+ * and the rows move together and two workers never write the same chunk.
+ */
+export async function resolveAudienceChunk(db: Db, notification: ResolvingNotification, chunk: number): Promise<ChunkResult> {
+  const range = (
+    await sql<{ scanned: string; last: string | null }>`
+      select count(*) as scanned, max(r.id::text) as last
+      from (
+        select id from subscriptions
+        where site_id = ${notification.site_id} and status = 'active'
+          ${notification.resolve_cursor ? sql`and id > ${notification.resolve_cursor}::uuid` : sql``}
+        order by id
+        limit ${chunk}
+      ) r`.execute(db)
+  ).rows[0]!;
+  const scanned = Number(range.scanned);
+  // The canonical text of a uuid sorts as the uuid does (fixed-width lower-case hex), so its max is the last id.
+  const last = range.last;
+  const done = scanned < chunk;
+  let inserted = 0;
+  if (last !== null) {
+    inserted = await insertDeliveries(db, {
+      notificationId: notification.id,
+      siteId: notification.site_id,
+      source: notification.source,
+      priority: notification.priority,
+      holdoutPercent: notification.holdout_percent,
+      dueAt: notification.created_at,
+      to: notification.audience,
+      idRange: { after: notification.resolve_cursor, through: last },
+    });
+  }
+  await db
+    .updateTable('notifications')
+    .set((eb) => ({
+      resolve_cursor: last ?? notification.resolve_cursor,
+      scanned_count: eb('scanned_count', '+', scanned),
+      audience_size: eb('audience_size', '+', inserted),
+      ...(done ? { resolve_state: 'done' as const } : {}),
+    }))
+    .where('id', '=', notification.id)
+    .where('resolve_state', '=', 'resolving')
+    .execute();
+  return { inserted, scanned, done, cursor: last ?? notification.resolve_cursor };
+}
+
+/**
+ * Locks the oldest notification whose audience is still being written and that no other worker
+ * is writing (SKIP LOCKED), for the caller's transaction; undefined when there is none.
+ */
+export async function claimResolvingNotification(db: Db): Promise<ResolvingNotification | undefined> {
+  const row = await db
+    .selectFrom('notifications')
+    .select(['id', 'site_id', 'source', 'priority', 'audience', 'holdout_percent', 'created_at', 'resolve_cursor'])
+    .where('resolve_state', '=', 'resolving')
+    .orderBy('created_at')
+    .limit(1)
+    .forUpdate()
+    .skipLocked()
+    .executeTakeFirst();
+  return row ? { ...row, audience: row.audience as Audience, created_at: new Date(row.created_at) } : undefined;
+}
+
+/**
+ * Stops a notification: no more of its audience is written, and what is still queued is
+ * suppressed when a worker claims it (delivery-engine.ts), rather than in one update of maybe a
+ * million rows here. Waits for a chunk being written to commit (its row lock). False when the
+ * notification is not the site's or has nothing left that could still go.
+ */
+export async function cancelNotification(db: Db, siteId: string, id: string, at: Date): Promise<boolean> {
+  const result = await db
+    .updateTable('notifications')
+    .set((eb) => ({ cancelled_at: at, resolve_state: eb.case().when('resolve_state', '=', 'resolving').then('cancelled' as const).else(eb.ref('resolve_state')).end() }))
+    .where('id', '=', id)
+    .where('site_id', '=', siteId)
+    .where('cancelled_at', 'is', null)
+    // Something left that could still go: audience to write, or deliveries waiting (deliveries_notification_status_idx).
+    .where((eb) =>
+      eb.or([
+        eb('resolve_state', '=', 'resolving'),
+        eb.exists(eb.selectFrom('deliveries as d').select('d.id').whereRef('d.notification_id', '=', 'notifications.id').where('d.status', 'in', ['queued', 'sending'])),
+      ]),
+    )
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+async function insertNotificationRow(db: Db, notification: NewNotification, createdAt: Date, resolveState: 'resolving' | 'done'): Promise<void> {
   await db
     .insertInto('notifications')
     .values({
@@ -60,11 +201,47 @@ export async function insertNotificationWithDeliveries(
       trigger_key: notification.triggerKey ?? null,
       localized: notification.localized ? JSON.stringify(notification.localized) : null,
       // The caller's clock, not the database's: TTLs and attribution windows count from here.
-      created_at: dueAt,
+      created_at: createdAt,
+      resolve_state: resolveState,
+      holdout_percent: Math.max(0, Math.min(100, notification.holdoutPercent ?? 0)),
     })
     .execute();
+}
 
-  const to: Audience = triggerAudience ? { all: true } : (notification.audience as Audience);
+/** Which deliveries one INSERT … SELECT writes. */
+interface DeliverySpec {
+  notificationId: string;
+  siteId: string;
+  source: string;
+  priority: number;
+  holdoutPercent: number;
+  dueAt: Date;
+  to: Audience;
+  triggerWhere?: Expression<SqlBool>;
+  /**
+   * A chunk: subscriptions with ids in (after, through]. A shopper who subscribes during a long
+   * send gets it if their (random) id falls past the cursor, as they would had they been quicker.
+   */
+  idRange?: { after: string | null; through: string };
+}
+
+function deliverySpec(notification: NewNotification, dueAt: Date, triggerAudience?: TriggerAudience): DeliverySpec {
+  return {
+    notificationId: notification.id,
+    siteId: notification.siteId,
+    source: notification.source,
+    priority: notification.priority ?? 10,
+    holdoutPercent: notification.holdoutPercent ?? 0,
+    dueAt,
+    to: triggerAudience ? { all: true } : (notification.audience as Audience),
+    ...(triggerAudience ? { triggerWhere: triggerAudience.where } : {}),
+  };
+}
+
+/** One delivery row per active subscription of the spec's audience; returns how many were written. */
+async function insertDeliveries(db: Db, spec: DeliverySpec): Promise<number> {
+  const holdout = Math.max(0, Math.min(100, spec.holdoutPercent));
+  const { to, idRange } = spec;
   const result = await db
     .insertInto('deliveries')
     .columns(['notification_id', 'subscription_id', 'endpoint', 'report_token', 'due_at', 'priority', 'status', 'created_at', 'updated_at'])
@@ -72,29 +249,34 @@ export async function insertNotificationWithDeliveries(
       eb
         .selectFrom('subscriptions as s')
         .select([
-          sql<string>`${notification.id}::uuid`.as('notification_id'),
+          sql<string>`${spec.notificationId}::uuid`.as('notification_id'),
           's.id',
           's.endpoint',
           // 128 random bits from the database's own CSPRNG (gen_random_uuid), as 32 hex characters.
           sql<string>`replace(gen_random_uuid()::text, '-', '')`.as('report_token'),
-          sql<Date>`${dueAt}::timestamptz`.as('due_at'),
-          sql<number>`${notification.priority ?? 10}::smallint`.as('priority'),
+          sql<Date>`${spec.dueAt}::timestamptz`.as('due_at'),
+          sql<number>`${spec.priority}::smallint`.as('priority'),
           // The holdout draw hashes (subscription, trigger): a shopper stays in the same group for
           // every push of that trigger (both cart steps, every price drop), so the groups compare
           // "gets this trigger" with "never does". 16 bits of md5 give 0.0015 % resolution.
           (holdout > 0
-            ? sql<DeliveryStatus>`case when (get_byte(decode(md5(s.id::text || ${notification.source}), 'hex'), 0) * 256
-                + get_byte(decode(md5(s.id::text || ${notification.source}), 'hex'), 1)) < ${Math.round((holdout / 100) * 65536)}
+            ? sql<DeliveryStatus>`case when (get_byte(decode(md5(s.id::text || ${spec.source}), 'hex'), 0) * 256
+                + get_byte(decode(md5(s.id::text || ${spec.source}), 'hex'), 1)) < ${Math.round((holdout / 100) * 65536)}
                 then 'held_out' else 'queued' end`
             : sql<DeliveryStatus>`'queued'`
           ).as('status'),
           // The caller's clock, as for the notification: holdout windows count from a delivery's created_at.
-          sql<Date>`${dueAt}::timestamptz`.as('created_at'),
-          sql<Date>`${dueAt}::timestamptz`.as('updated_at'),
+          sql<Date>`${spec.dueAt}::timestamptz`.as('created_at'),
+          sql<Date>`${spec.dueAt}::timestamptz`.as('updated_at'),
         ])
-        .where('s.site_id', '=', notification.siteId)
+        .where('s.site_id', '=', spec.siteId)
         .where('s.status', '=', 'active')
-        .$if(triggerAudience !== undefined, (qb) => qb.where(triggerAudience!.where))
+        .$if(idRange !== undefined, (qb) =>
+          qb
+            .$if(idRange!.after !== null, (q) => q.where('s.id', '>', idRange!.after!))
+            .where('s.id', '<=', idRange!.through),
+        )
+        .$if(spec.triggerWhere !== undefined, (qb) => qb.where(spec.triggerWhere!))
         .$if(!to.all && Boolean(to.subscriptionIds || to.externalUserIds || to.visitorIds), (qb) =>
           qb.where((w) =>
             w.or([
@@ -108,9 +290,7 @@ export async function insertNotificationWithDeliveries(
     )
     .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();
-  const audience = Number(result.numInsertedOrUpdatedRows ?? 0n);
-  await db.updateTable('notifications').set({ audience_size: audience }).where('id', '=', notification.id).execute();
-  return audience;
+  return Number(result.numInsertedOrUpdatedRows ?? 0n);
 }
 
 export async function findNotification(db: Db, siteId: string, id: string): Promise<NotificationRow | undefined> {

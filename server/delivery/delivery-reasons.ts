@@ -15,6 +15,8 @@ export type DeliveryReason =
   | 'subscription_inactive'
   /** The notification's TTL ran out before it could be sent (suppressed). */
   | 'ttl_elapsed'
+  /** The sender cancelled the notification before this delivery went (suppressed). */
+  | 'cancelled'
   /** The endpoint's host is not an allowed push service (failed). */
   | 'endpoint_not_allowed'
   /** The request could not be built: a subscription key that is not a P-256 point (failed). */

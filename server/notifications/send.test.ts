@@ -139,8 +139,8 @@ describe('send: Idempotency-Key', () => {
     const request = { any: 'fingerprint', n: 1 };
     const first = await send(deps(), apiPush(site, { idempotency: { key: 'order-1', request } }));
     const again = await send(deps(), apiPush(site, { idempotency: { key: 'order-1', request: { n: 1, any: 'fingerprint' } } }));
-    expect(first).toEqual({ id: first.id, audience: 2, replayed: false });
-    expect(again).toEqual({ id: first.id, audience: 2, replayed: true });
+    expect(first).toEqual({ id: first.id, audience: 2, resolving: false, replayed: false });
+    expect(again).toEqual({ id: first.id, audience: 2, resolving: false, replayed: true });
     expect(await notificationCount(site.id)).toBe(1);
   });
 

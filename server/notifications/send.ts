@@ -1,11 +1,12 @@
 import type { Expression, SqlBool } from 'kysely';
 import type { Db, LocalizedContent, NotificationContent, NotificationKind } from '../db/database.ts';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../db/idempotency-keys.ts';
-import { insertNotificationWithDeliveries } from '../db/notifications.ts';
+import { insertNotificationInChunks, insertNotificationWithDeliveries, type NewNotification } from '../db/notifications.ts';
 import type { SiteRow } from '../db/sites.ts';
 import { priorityFor } from '../delivery/engagement-rules.ts';
 import { ApiError } from '../errors.ts';
 import { sha256Hex } from '../sha256.ts';
+import { estimateAudience } from './audience-estimate.ts';
 import type { Audience } from './notification-input.ts';
 import { MAX_PAYLOAD_BYTES, utf8Bytes, worstCasePayloadBytes } from './payload.ts';
 
@@ -64,14 +65,32 @@ export interface SendDeps {
   now: Date;
   /** Where service workers report interactions: its length counts toward the payload. */
   reportUrl: string;
+  /** Subscriptions the request itself walks of an audience written in chunks (default FIRST_CHUNK_SUBSCRIPTIONS); tests make it small. */
+  firstChunk?: number;
 }
 
 export interface SendResult {
   id: string;
-  /** Subscriptions a delivery row was queued (or held out) for. */
+  /**
+   * Subscriptions a delivery row was queued (or held out) for; while `resolving`, an estimate of
+   * how many there will be (audience-estimate.ts).
+   */
   audience: number;
+  /** The workers are still writing the audience's deliveries (a send to everyone or to a tag past the first chunk). */
+  resolving: boolean;
   /** True when an Idempotency-Key replayed an earlier send: nothing was queued now. */
   replayed: boolean;
+}
+
+/**
+ * Sends whose audience may be any size — everyone, or a tag filter — are written in chunks: the
+ * first within the request, the rest by the workers, so the answer never waits on a million rows.
+ * Lists of ids are bounded by the API (and triggers choose few subscribers): written at once.
+ */
+function writtenInChunks(to: Recipients): boolean {
+  if (to.by !== 'selectors') return false;
+  const { selectors } = to;
+  return !selectors.subscriptionIds && !selectors.externalUserIds && !selectors.visitorIds && (selectors.all === true || selectors.tags !== undefined);
 }
 
 /** Stripe's rule for Idempotency-Key: an opaque client string, up to 255 characters. */
@@ -109,33 +128,37 @@ export async function send(deps: SendDeps, request: SendRequest): Promise<SendRe
         if (claim.requestHash !== requestHash) {
           throw new ApiError('idempotency_conflict', 'This Idempotency-Key was already used with a different request body');
         }
-        const first = claim.responseBody as { id: string; audience: number };
-        return { id: first.id, audience: first.audience, replayed: true };
+        const first = claim.responseBody as { id: string; audience: number; resolving?: boolean };
+        return { id: first.id, audience: first.audience, resolving: first.resolving ?? false, replayed: true };
       }
     }
     const { to } = request;
-    const audience = await insertNotificationWithDeliveries(
-      trx,
-      {
-        id,
-        siteId: site.id,
-        source: request.source,
-        kind: request.kind,
-        content,
-        audience: to.by === 'selectors' ? to.selectors : to.record,
-        ttlSeconds: request.ttlSeconds,
-        urgency: request.urgency,
-        topic: request.topic ?? null,
-        priority: priorityFor(request.kind, request.source),
-        triggerKey: request.triggerKey ?? null,
-        localized: Object.keys(localized).length > 0 ? localized : null,
-        holdoutPercent: request.holdoutPercent ?? 0,
-      },
-      deps.now,
-      to.by === 'query' ? { where: to.where } : undefined,
-    );
-    if (request.idempotency) await storeIdempotentResponse(trx, site.id, request.idempotency.key, ACCEPTED, { id, audience });
-    return { id, audience, replayed: false };
+    const notification: NewNotification = {
+      id,
+      siteId: site.id,
+      source: request.source,
+      kind: request.kind,
+      content,
+      audience: to.by === 'selectors' ? to.selectors : to.record,
+      ttlSeconds: request.ttlSeconds,
+      urgency: request.urgency,
+      topic: request.topic ?? null,
+      priority: priorityFor(request.kind, request.source),
+      triggerKey: request.triggerKey ?? null,
+      localized: Object.keys(localized).length > 0 ? localized : null,
+      holdoutPercent: request.holdoutPercent ?? 0,
+    };
+    let audience: number;
+    let resolving = false;
+    if (writtenInChunks(to)) {
+      const first = await insertNotificationInChunks(trx, notification, deps.now, deps.firstChunk);
+      resolving = !first.done;
+      audience = estimateAudience({ scanned: first.scanned, matched: first.inserted, cursor: first.cursor, done: first.done });
+    } else {
+      audience = await insertNotificationWithDeliveries(trx, notification, deps.now, to.by === 'query' ? { where: to.where } : undefined);
+    }
+    if (request.idempotency) await storeIdempotentResponse(trx, site.id, request.idempotency.key, ACCEPTED, { id, audience, resolving });
+    return { id, audience, resolving, replayed: false };
   };
   return deps.db.isTransaction ? work(deps.db) : deps.db.transaction().execute(work);
 }

@@ -148,6 +148,7 @@ const BASE_REQUESTS: Record<string, BaseRequest> = {
   },
   'POST /v1/notifications': { headers: secret, json: () => ({ ...message, to: { tags: { plan: 'vip' } } }) },
   'GET /v1/notifications/:id': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },
+  'POST /v1/notifications/:id/cancel': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },
   'POST /v1/interactions': { headers: serviceWorker, json: () => ({ token: `1.${'a'.repeat(32)}`, type: 'clicked', action: 'shop' }) },
   'POST /v1/events': {
     headers: browser,

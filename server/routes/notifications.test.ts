@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
+import { startAudienceResolver } from '../background/audience-resolver.ts';
 import { PRIORITY } from '../delivery/engagement-rules.ts';
 import { MAX_PAYLOAD_BYTES } from '../notifications/payload.ts';
 import type { CreatedSite } from '../sites/create-site.ts';
@@ -118,6 +119,69 @@ describe('POST /v1/notifications audiences', () => {
     const other = await testSite(database.db, ['https://third.example']);
     const foreign = await app.request(`/v1/notifications/${id}`, { headers: { Authorization: `Bearer ${other.secretKey}` } });
     expect(foreign.status).toBe(404);
+  });
+});
+
+describe('a send to a large audience', () => {
+  let big: CreatedSite;
+  const status = async (id: string, forSite = big) => {
+    const response = await app.request(`/v1/notifications/${id}`, { headers: { Authorization: `Bearer ${forSite.secretKey}` } });
+    expect(response.status).toBe(200);
+    return (await response.json()) as { status: string; audience: number; cancelledAt: string | null; progress: Record<string, unknown>; counts: Record<string, number> };
+  };
+  const cancel = (id: string, forSite = big) => app.request(`/v1/notifications/${id}/cancel`, { method: 'POST', headers: { Authorization: `Bearer ${forSite.secretKey}` } });
+
+  beforeAll(async () => {
+    big = await testSite(database.db, [SHOP_ORIGIN, 'https://big.example']);
+    // More than the first chunk the request writes itself (FIRST_CHUNK_SUBSCRIPTIONS, 2,000).
+    await sql`insert into subscriptions (site_id, endpoint, p256dh, auth, vapid_public_key, visitor_id)
+      select ${big.id}, 'https://fcm.googleapis.com/fcm/send/' || gen_random_uuid(), 'B', 'a', ${big.vapidPublicKey}, 'v' || g
+      from generate_series(1, 2100) g`.execute(database.db);
+  });
+
+  it('answers at once with an estimate, shows progress while the workers write the rest, then the exact audience', async () => {
+    const response = await send(message({ all: true }), {}, big.secretKey);
+    expect(response.status).toBe(202);
+    const answer = (await response.json()) as { id: string; audience: number; resolving: boolean };
+    expect(answer.resolving).toBe(true);
+    // From the first 2,000 random ids of 2,100: off by a few per cent at most.
+    expect(Math.abs(answer.audience - 2100)).toBeLessThan(500);
+    expect(queued).toContain(answer.id);
+    expect(await status(answer.id)).toMatchObject({
+      status: 'sending',
+      audience: 2000,
+      progress: { resolving: true, resolved: 2000, total: answer.audience, sent: 0, etaSeconds: null },
+    });
+
+    await startAudienceResolver(database.db, { now: Date.now, deadlineMs: Number.POSITIVE_INFINITY }).done;
+    expect(await status(answer.id)).toMatchObject({
+      status: 'sending',
+      audience: 2100,
+      progress: { resolving: false, resolved: 2100, total: 2100, sent: 0, remaining: 2100, etaSeconds: null },
+      counts: { queued: 2100 },
+    });
+  });
+
+  it('is cancelled: its status says so at once, again changes nothing; one with nothing left stays completed', async () => {
+    const { id } = (await (await send(message({ all: true }), {}, big.secretKey)).json()) as { id: string };
+    const first = await cancel(id);
+    expect(first.status).toBe(200);
+    const cancelled = (await first.json()) as { status: string; cancelledAt: string; progress: { resolving: boolean; remaining: number } };
+    expect(cancelled).toMatchObject({ status: 'cancelled', progress: { resolving: false, remaining: 2000 } });
+    expect(Date.parse(cancelled.cancelledAt)).not.toBeNaN();
+    const again = (await (await cancel(id)).json()) as { cancelledAt: string };
+    expect(again.cancelledAt).toBe(cancelled.cancelledAt);
+    // No more of its audience is written.
+    await startAudienceResolver(database.db, { now: Date.now, deadlineMs: Number.POSITIVE_INFINITY }).done;
+    expect((await status(id)).audience).toBe(2000);
+
+    const small = (await (await send(message({ subscriptionIds: [await subscribe(big, 'small-one', 'https://big.example')] }), {}, big.secretKey)).json()) as { id: string };
+    await database.db.updateTable('deliveries').set({ status: 'sent' }).where('notification_id', '=', small.id).execute();
+    expect(await (await cancel(small.id)).json()).toMatchObject({ status: 'completed', cancelledAt: null });
+
+    expect((await cancel(crypto.randomUUID())).status).toBe(404);
+    expect((await cancel('not-an-id')).status).toBe(404);
+    expect((await cancel(id, site)).status).toBe(404);
   });
 });
 

@@ -4,7 +4,9 @@ import type { AppDeps, AppEnv } from '../app-env.ts';
 import { audienceKind, recordAudit, secretKeyActor } from '../audit/audit-log.ts';
 import { conversionTotals } from '../db/conversions.ts';
 import { interactionCounts } from '../db/interactions.ts';
-import { deliveryCounts, deliveryProblems, findNotification } from '../db/notifications.ts';
+import { cancelNotification, deliveryCounts, deliveryProblems, findNotification, type NotificationRow } from '../db/notifications.ts';
+import type { SiteRow } from '../db/sites.ts';
+import { estimateAudience } from '../notifications/audience-estimate.ts';
 import { isUuid } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
@@ -20,12 +22,29 @@ const count = z.number().int().nonnegative();
 /** `GET /v1/notifications/{id}` as JSON. */
 const notificationStatusSchema = z.strictObject({
   id: z.uuid(),
-  status: z.enum(['sending', 'completed']),
+  /** `sending` while its audience is being written or deliveries wait; `cancelled` once the sender stopped it. */
+  status: z.enum(['sending', 'completed', 'cancelled']),
   kind: z.enum(['transactional', 'marketing']),
   /** Who queued it: `api`, a trigger (`cart_reminder`, `price_drop`, `back_in_stock`), `demo`… */
   trigger: z.string(),
+  /** Deliveries written so far: the whole audience once `progress.resolving` is false. */
   audience: count,
   createdAt: isoInstant,
+  cancelledAt: isoInstant.nullable(),
+  progress: z.strictObject({
+    /** The workers are still writing the audience (a large send): `total` is then an estimate. */
+    resolving: z.boolean(),
+    /** Deliveries written so far. */
+    resolved: count,
+    /** The audience: exact once resolved, estimated before. */
+    total: count,
+    /** Deliveries the push service accepted. */
+    sent: count,
+    /** Deliveries with no final outcome yet (queued, being sent, or not written yet). */
+    remaining: count,
+    /** At the rate so far; null before the first outcome and once nothing remains. */
+    etaSeconds: count.nullable(),
+  }),
   counts: z.strictObject({
     queued: count,
     sent: count,
@@ -75,7 +94,13 @@ export function notificationRoutes(deps: AppDeps) {
         responses: {
           202: {
             description: 'Queued; `audience` subscriptions will get it',
-            schema: z.strictObject({ id: z.uuid(), audience: count }),
+            schema: z.strictObject({
+              id: z.uuid(),
+              /** Subscriptions it goes to; an estimate while `resolving` (follow GET /v1/notifications/{id}). */
+              audience: count,
+              /** A send to everyone or to a tag: its audience is written by the workers after this answer, in chunks. */
+              resolving: z.boolean(),
+            }),
             headers: { 'Idempotent-Replayed': '`true` when this is the answer to an earlier request with the same key' },
           },
         },
@@ -107,7 +132,7 @@ export function notificationRoutes(deps: AppDeps) {
         // One row per send, after send()'s own transaction: which selector, never the ids or tags.
         const actor = await secretKeyActor(deps.db, c.get('secretKeyId'));
         if (actor) await recordAudit(deps.db, site.id, actor, { action: 'notification_sent', notificationId: sent.id, audience: audienceKind(to), subscriptions: sent.audience }, new Date((deps.now ?? Date.now)()));
-        if (sent.audience > 0) await deps.onNotificationQueued?.(sent.id);
+        if (sent.audience > 0 || sent.resolving) await deps.onNotificationQueued?.(sent.id);
       }
       deps.logger.log('info', sent.replayed ? 'notification replayed' : 'notification queued', {
         requestId: c.get('requestId'),
@@ -115,7 +140,7 @@ export function notificationRoutes(deps: AppDeps) {
         notificationId: sent.id,
         audience: sent.audience,
       });
-      return c.json({ id: sent.id, audience: sent.audience }, 202);
+      return c.json({ id: sent.id, audience: sent.audience, resolving: sent.resolving }, 202);
     })
     .get(
       '/v1/notifications/:id',
@@ -128,42 +153,88 @@ export function notificationRoutes(deps: AppDeps) {
         errors: ['not_found'],
       }),
       validate('param', z.object({ id: text() })), async (c) => {
-      const site = c.get('site');
       const { id } = c.req.valid('param');
-      const notification = isUuid(id) ? await findNotification(deps.db, site.id, id) : undefined;
-      if (!notification) throw new ApiError('not_found', `No notification ${id} for this site`);
-      const [counts, problems, interactions, conversions] = await Promise.all([
-        deliveryCounts(deps.db, id),
-        deliveryProblems(deps.db, id),
-        interactionCounts(deps.db, id),
-        conversionTotals(deps.db, id),
-      ]);
-      const pending = counts.queued + counts.sending;
-      return c.json({
-        id,
-        status: pending > 0 ? 'sending' : 'completed',
-        kind: notification.kind,
-        trigger: notification.source,
-        audience: notification.audience_size,
-        createdAt: notification.created_at,
-        counts: {
-          queued: pending,
-          sent: counts.sent,
-          failed: counts.failed,
-          expired: counts.expired,
-          suppressed: counts.suppressed,
-          // Deliberately not sent: the holdout group of a trigger (stats compare it with the sent group).
-          heldOut: counts.held_out,
-          // Reported by service workers (POST /v1/interactions).
-          shown: interactions.shown,
-          clicked: interactions.clicked,
-          dismissed: interactions.dismissed,
-          // Orders attributed to a click on this notification within the attribution window.
-          converted: conversions.converted,
-        },
-        revenue: conversions.revenue,
-        // Why deliveries did not go (yet): per reason code and status, a count and the first delivery.
-        problems,
-      });
-    });
+      return c.json(await notificationStatus(c.get('site'), id));
+    })
+    .post(
+      '/v1/notifications/:id/cancel',
+      operation({
+        summary: 'Cancel a notification',
+        description:
+          'Stops what has not gone yet, also in the middle of a large send: no more of its audience is written, and deliveries still queued are suppressed (reason `cancelled`) instead of sent. Pushes already accepted by a push service cannot be called back. Cancelling again, or a notification with nothing left to send, changes nothing. Answers its status.',
+        tag: 'Send API',
+        access: 'secretKey',
+        responses: { 200: { description: 'The notification, as GET answers it', schema: notificationStatusSchema } },
+        errors: ['not_found'],
+      }),
+      validate('param', z.object({ id: text() })),
+      async (c) => {
+        const site = c.get('site');
+        const { id } = c.req.valid('param');
+        if (!isUuid(id) || !(await findNotification(deps.db, site.id, id))) throw new ApiError('not_found', `No notification ${id} for this site`);
+        if (await cancelNotification(deps.db, site.id, id, new Date((deps.now ?? Date.now)()))) {
+          deps.logger.log('info', 'notification cancelled', { requestId: c.get('requestId'), siteId: site.id, notificationId: id });
+          // The workers close what is still queued as they claim it: wake them.
+          await deps.onNotificationQueued?.(id);
+        }
+        return c.json(await notificationStatus(site, id));
+      },
+    );
+
+  /** `GET /v1/notifications/{id}`'s answer. */
+  async function notificationStatus(site: SiteRow, id: string): Promise<z.input<typeof notificationStatusSchema>> {
+    const notification = isUuid(id) ? await findNotification(deps.db, site.id, id) : undefined;
+    if (!notification) throw new ApiError('not_found', `No notification ${id} for this site`);
+    const [counts, problems, interactions, conversions] = await Promise.all([
+      deliveryCounts(deps.db, id),
+      deliveryProblems(deps.db, id),
+      interactionCounts(deps.db, id),
+      conversionTotals(deps.db, id),
+    ]);
+    const pending = counts.queued + counts.sending;
+    const resolving = notification.resolve_state === 'resolving';
+    return {
+      id,
+      status: notification.cancelled_at ? 'cancelled' : pending > 0 || resolving ? 'sending' : 'completed',
+      kind: notification.kind,
+      trigger: notification.source,
+      audience: notification.audience_size,
+      createdAt: new Date(notification.created_at).toISOString(),
+      cancelledAt: notification.cancelled_at ? new Date(notification.cancelled_at).toISOString() : null,
+      progress: progressOf(notification, pending, counts.sent, (deps.now ?? Date.now)()),
+      counts: {
+        queued: pending,
+        sent: counts.sent,
+        failed: counts.failed,
+        expired: counts.expired,
+        suppressed: counts.suppressed,
+        // Deliberately not sent: the holdout group of a trigger (stats compare it with the sent group).
+        heldOut: counts.held_out,
+        // Reported by service workers (POST /v1/interactions).
+        shown: interactions.shown,
+        clicked: interactions.clicked,
+        dismissed: interactions.dismissed,
+        // Orders attributed to a click on this notification within the attribution window.
+        converted: conversions.converted,
+      },
+      revenue: conversions.revenue,
+      // Why deliveries did not go (yet): per reason code and status, a count and the first delivery.
+      problems,
+    };
+  }
 }
+
+/** Where a send stands: written so far, the (estimated) total, what is left and when it should be done at the pace so far. */
+function progressOf(notification: NotificationRow, pending: number, sent: number, nowMs: number) {
+  const resolving = notification.resolve_state === 'resolving';
+  const resolved = notification.audience_size;
+  const total = resolving
+    ? estimateAudience({ scanned: notification.scanned_count, matched: resolved, cursor: notification.resolve_cursor, done: false })
+    : resolved;
+  const finished = resolved - pending;
+  const remaining = notification.cancelled_at ? pending : Math.max(pending, total - finished);
+  const elapsedSeconds = (nowMs - new Date(notification.created_at).getTime()) / 1000;
+  const etaSeconds = remaining > 0 && finished > 0 && elapsedSeconds > 0 ? Math.ceil(remaining / (finished / elapsedSeconds)) : null;
+  return { resolving, resolved, total, sent, remaining, etaSeconds };
+}
+
