@@ -353,14 +353,15 @@ export interface Database {
 
 // Who changed what (migrations/2026-11-29T0340-audit-log.ts), and the secret keys' names it added.
 
-export type AuditActorKind = 'user' | 'secret_key' | 'admin_token';
+/** `cli`: the command line (`pushcart key …`, `pushcart user create`), run by the operator. */
+export type AuditActorKind = 'user' | 'secret_key' | 'admin_token' | 'cli';
 
 export interface AuditLogTable {
   id: ColumnType<string, never, never>;
   site_id: string;
   at: ColumnType<Date, Date, Date>;
   actor_kind: AuditActorKind;
-  /** The user's or the key's id; null for the admin token. */
+  /** The user's or the key's id; null for the admin token and the command line. */
   actor_id: string | null;
   actor_label: string;
   action: string;
