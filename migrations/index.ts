@@ -15,6 +15,7 @@ import * as originsSeen from './2026-11-29T0350-origins-seen.ts';
 import * as deliveryHealth from './2026-11-29T0360-delivery-health.ts';
 import * as siteDeletionRollup from './2026-11-29T0370-site-deletion-rollup.ts';
 import * as auditCliActor from './2026-11-29T0385-audit-cli-actor.ts';
+import * as promptFunnelBuckets from './2026-11-29T0390-prompt-funnel-buckets.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0360-delivery-health': deliveryHealth,
   '2026-11-29T0370-site-deletion-rollup': siteDeletionRollup,
   '2026-11-29T0385-audit-cli-actor': auditCliActor,
+  '2026-11-29T0390-prompt-funnel-buckets': promptFunnelBuckets,
 };

@@ -319,19 +319,20 @@ export interface Database {
   password_links: PasswordLinksTable;
 }
 
-// The soft prompt's funnel counters (migrations/2026-11-29T0320-prompt-funnel.ts).
+// The soft prompt's funnel counters (migrations/2026-11-29T0320-prompt-funnel.ts, per 15-minute
+// period since 2026-11-29T0390-prompt-funnel-buckets.ts).
 
-export interface PromptFunnelDaysTable {
+export interface PromptFunnelBucketsTable {
   site_id: string;
-  /** The UTC day; written as `YYYY-MM-DD` and read back with to_char (pg would parse a `date` at local midnight). */
-  day: ColumnType<Date, string, string>;
+  /** The period's start, on a 15-minute boundary of UTC. */
+  bucket: Date;
   step: string;
   shard: number;
   count: number;
 }
 
 export interface Database {
-  prompt_funnel_days: PromptFunnelDaysTable;
+  prompt_funnel_buckets: PromptFunnelBucketsTable;
 }
 
 // The installation check's record of requests per origin (migrations/2026-11-29T0350-origins-seen.ts).

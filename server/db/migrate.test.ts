@@ -20,7 +20,7 @@ const ALL_TABLES = [
   'price_alerts',
   'product_interest',
   'products',
-  'prompt_funnel_days',
+  'prompt_funnel_buckets',
   'secret_keys',
   'sessions',
   'sites',
