@@ -165,19 +165,17 @@ export function registerPromptRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit
     if (!member) return notFound(c);
     if (!can(member.role, 'edit_prompt')) return refuseEdit(c, member);
     const locale = localeParam(checked.fields.locale);
+    // The default language's texts stay: its page says why (removePromptLocale refuses it too).
+    if (locale === readSiteSettings(member.site.settings).defaultLocale) return renderRemoval(c, checked.live, checked.token, member, locale, 422);
     try {
       await removePromptLocale(deps.db, member.site, locale, { actor: userActor(checked.live.user), now: kit.now() });
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      if (error.code === 'not_found') {
-        return kit.message(c, 404, 'No such texts', `The prompt has no texts of its own for ${locale}. Nothing was changed.`, {
-          href: `${DASHBOARD_PATH}/sites/${member.site.id}/prompt`,
-          label: 'Back to the prompt page',
-        });
-      }
-      // The default language's texts: the page says why they stay.
-      if (error.code === 'validation_failed') return renderRemoval(c, checked.live, checked.token, member, locale, 422);
-      throw error;
+      // Removed already (a form sent twice), or never there.
+      if (!(error instanceof ApiError) || error.code !== 'not_found') throw error;
+      return kit.message(c, 404, 'No such texts', `The prompt has no texts of its own for ${locale}. Nothing was changed.`, {
+        href: `${DASHBOARD_PATH}/sites/${member.site.id}/prompt`,
+        label: 'Back to the prompt page',
+      });
     }
     deps.logger.log('info', 'site prompt texts removed', { siteId: member.site.id, locale, userId: checked.live.user.id, requestId: c.get('requestId') });
     return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/prompt?removed=${encodeURIComponent(locale)}`, 303);
