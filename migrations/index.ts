@@ -15,6 +15,8 @@ import * as originsSeen from './2026-11-29T0350-origins-seen.ts';
 import * as deliveryHealth from './2026-11-29T0360-delivery-health.ts';
 import * as siteDeletionRollup from './2026-11-29T0370-site-deletion-rollup.ts';
 import * as testDevices from './2026-11-29T0380-test-devices.ts';
+import * as auditCliActor from './2026-11-29T0385-audit-cli-actor.ts';
+import * as promptFunnelBuckets from './2026-11-29T0390-prompt-funnel-buckets.ts';
 import * as chunkedAudiences from './2026-11-29T0400-chunked-audiences.ts';
 
 /**
@@ -38,5 +40,7 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0360-delivery-health': deliveryHealth,
   '2026-11-29T0370-site-deletion-rollup': siteDeletionRollup,
   '2026-11-29T0380-test-devices': testDevices,
+  '2026-11-29T0385-audit-cli-actor': auditCliActor,
+  '2026-11-29T0390-prompt-funnel-buckets': promptFunnelBuckets,
   '2026-11-29T0400-chunked-audiences': chunkedAudiences,
 };

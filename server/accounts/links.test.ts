@@ -6,6 +6,7 @@ import { findUserByEmail, insertUser } from '../db/users.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { DAY_MS, HOUR_MS, SECOND_MS } from '../time.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
+import { CLI_ACTOR } from '../audit/audit-log.ts';
 import { hashPassword } from './password.ts';
 import { resolveSession, startSession } from './sessions.ts';
 import { signIn } from './sign-in.ts';
@@ -259,5 +260,21 @@ describe('adding a user to a site (first start, `user create`)', () => {
   it('refuses to demote a site’s only owner', async () => {
     expect(await addUserToSite(database.db, { email: 'owner@shop.example', siteId, role: 'viewer' }, NOW)).toEqual({ outcome: 'last_owner' });
     expect(await roleOf('owner@shop.example')).toBe('owner');
+  });
+
+  it('with an actor, records a membership added or a role changed, and nothing when nothing changed', async () => {
+    const audit = () =>
+      database.db.selectFrom('audit_log').select(['actor_kind', 'action', 'target', 'details']).where('site_id', '=', siteId).where('actor_kind', '=', 'cli').orderBy('id').execute();
+    const before = (await audit()).length;
+    await addUserToSite(database.db, { email: 'Cli@Shop.Example', siteId, role: 'viewer', actor: CLI_ACTOR }, NOW);
+    await addUserToSite(database.db, { email: 'cli@shop.example', siteId, role: 'viewer', actor: CLI_ACTOR }, NOW);
+    await addUserToSite(database.db, { email: 'cli@shop.example', siteId, role: 'editor', actor: CLI_ACTOR }, NOW);
+    expect(await addUserToSite(database.db, { email: 'owner@shop.example', siteId, role: 'viewer', actor: CLI_ACTOR }, NOW)).toEqual({ outcome: 'last_owner' });
+    // Without an actor (the first start's owner), no row.
+    await addUserToSite(database.db, { email: 'quiet@shop.example', siteId, role: 'viewer' }, NOW);
+    expect((await audit()).slice(before)).toEqual([
+      { actor_kind: 'cli', action: 'member_added', target: 'cli@shop.example', details: { email: 'cli@shop.example', role: 'viewer' } },
+      { actor_kind: 'cli', action: 'member_role_changed', target: 'cli@shop.example', details: { email: 'cli@shop.example', from: 'viewer', to: 'editor' } },
+    ]);
   });
 });

@@ -5,7 +5,7 @@
  * SHA-256 in the database, expires, and works once: using one is a single conditional UPDATE,
  * inside the same transaction as what it grants, so two uses at once cannot both succeed.
  */
-import { recordAudit } from '../audit/audit-log.ts';
+import { recordAudit, type AuditActor } from '../audit/audit-log.ts';
 import type { Db, PasswordLinkPurpose, Role } from '../db/database.ts';
 import { consumeInvite, findUsableInvite, insertInvite, setInviteUsedBy, type InviteSummary } from '../db/invites.ts';
 import { addMembership, changeMembership } from '../db/memberships.ts';
@@ -184,11 +184,13 @@ export type AddUserToSiteResult =
 /**
  * What the first start and `pushcart user create --email … --site … --role …` do: the account
  * (made without a password if new), its membership with `role`, and — while it has no password —
- * a fresh link to set one.
+ * a fresh link to set one. With an `actor`, a membership added or a role changed is recorded in
+ * the audit log in the same transaction as the change (`member_added`, `member_role_changed`, as
+ * the Team page records its own); the account itself belongs to no site, so it has no row.
  */
 export async function addUserToSite(
   db: Db,
-  input: { email: string; siteId: string; role: Role; name?: string | null; createdBy?: string | null },
+  input: { email: string; siteId: string; role: Role; name?: string | null; createdBy?: string | null; actor?: AuditActor },
   now: Date,
 ): Promise<AddUserToSiteResult> {
   const email = normalizeEmail(input.email);
@@ -205,9 +207,15 @@ export async function addUserToSite(
     user = summary;
     hasPassword = passwordHash !== null;
   }
-  const membership = await addMembership(db, { userId: user.id, siteId: input.siteId, role: input.role }, now);
+  const { actor } = input;
+  const membership = await db.transaction().execute(async (trx) => {
+    const result = await addMembership(trx, { userId: user.id, siteId: input.siteId, role: input.role }, now);
+    if (result.added && actor) await recordAudit(trx, input.siteId, actor, { action: 'member_added', email: user.email, role: result.role }, now);
+    return result;
+  });
   if (!membership.added && membership.role !== input.role) {
-    if ((await changeMembership(db, input.siteId, user.id, input.role)) === 'last_owner') return { outcome: 'last_owner' };
+    const record = actor ? (trx: Db) => recordAudit(trx, input.siteId, actor, { action: 'member_role_changed', email: user.email, from: membership.role, to: input.role }, now) : undefined;
+    if ((await changeMembership(db, input.siteId, user.id, input.role, record)) === 'last_owner') return { outcome: 'last_owner' };
   }
   const passwordLink = hasPassword ? undefined : await createPasswordLink(db, { userId: user.id, purpose: 'set', createdBy: input.createdBy ?? null }, now);
   return { outcome: 'added', user, createdUser: created !== undefined, role: input.role, ...(passwordLink ? { passwordLink } : {}) };

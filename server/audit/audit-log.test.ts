@@ -14,6 +14,7 @@ import {
   describeAuditEntry,
   keyLabel,
   purgeExpiredAuditEntries,
+  CLI_ACTOR,
   recordAudit,
   type AuditActor,
 } from './audit-log.ts';
@@ -63,9 +64,20 @@ describe('the words of an entry', () => {
     expect(words('Ana', { action: 'member_role_changed', email: 'bo@shop.example', from: 'editor', to: 'owner' })).toBe('Ana made bo@shop.example an owner (was an editor)');
     expect(words('Ana', { action: 'member_removed', email: 'bo@shop.example', role: 'viewer' })).toBe('Ana removed bo@shop.example (viewer) from the shop');
     expect(words('bo@shop.example', { action: 'member_joined', email: 'bo@shop.example', role: 'viewer' })).toBe('bo@shop.example joined the shop as a viewer');
+    expect(words('the command line', { action: 'member_added', email: 'bo@shop.example', role: 'owner' })).toBe('the command line added bo@shop.example to the shop as an owner');
     expect(words('Ana', { action: 'install_changed', originsAdded: ['https://b.example'], originsRemoved: ['https://a.example'] })).toBe(
       'Ana allowed https://b.example and stopped allowing https://a.example',
     );
+  });
+});
+
+describe('the command line as an actor', () => {
+  it('is stored without an id, named "the command line", and read back so on the Audit page', async () => {
+    const own = await testSite(database.db);
+    await recordAudit(database.db, own.id, CLI_ACTOR, { action: 'key_created', key: { id: own.id, name: null, prefix: 'sk_AbCdEfGh' } }, NOW);
+    const rows = await rowsOf(own.id);
+    expect(rows).toMatchObject([{ actor_kind: 'cli', actor_id: null, actor_label: 'the command line', action: 'key_created' }]);
+    expect((await auditPage(database.db, own.id, undefined)).rows.map((row) => row.words)).toEqual(['the command line created the secret key sk_AbCdEfGh…']);
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * The audit log: who changed what on a site. Each change calls `recordAudit` with the actor (a
- * dashboard user, a secret key, the admin token), what it did and to what; pages read the rows
- * back in words (`describeAuditEntry`). A row keeps the actor's and the target's names as they
- * were then, so it still reads right after a user is removed or a key revoked. Only what is needed
- * to say what happened is kept: never a key, a token, a password or a shopper's data.
+ * dashboard user, a secret key, the admin token, the command line), what it did and to what;
+ * pages read the rows back in words (`describeAuditEntry`). A row keeps the actor's and the
+ * target's names as they were then, so it still reads right after a user is removed or a key
+ * revoked. Only what is needed to say what happened is kept: never a key, a token, a password or a
+ * shopper's data.
  */
 import type { Db, Role } from '../db/database.ts';
 import { deleteAuditEntriesBefore, findSecretKeyLabel, insertAuditEntry, listAuditEntries, type AuditCursor, type AuditLogRow } from '../db/audit-log.ts';
@@ -17,7 +18,12 @@ export const AUDIT_PURGE_BATCH = 5000;
 export type AuditActor =
   | { kind: 'user'; id: string; email: string; name: string | null }
   | { kind: 'secret_key'; id: string; name: string | null; prefix: string }
-  | { kind: 'admin_token' };
+  | { kind: 'admin_token' }
+  /** The `pushcart` command, run by the operator at the server: it signs in as nobody, so it has no id. */
+  | { kind: 'cli' };
+
+/** The command line as the audit log's actor. */
+export const CLI_ACTOR: AuditActor = { kind: 'cli' };
 
 export type SettingsSection = string;
 
@@ -42,6 +48,8 @@ export type AuditEvent =
   | { action: 'member_role_changed'; email: string; from: Role; to: Role }
   | { action: 'member_removed'; email: string; role: Role }
   | { action: 'member_joined'; email: string; role: Role }
+  /** Given a role directly, without an invite (`pushcart user create`). */
+  | { action: 'member_added'; email: string; role: Role }
   | { action: 'install_changed'; renamed?: { from: string; to: string }; originsAdded: string[]; originsRemoved: string[] }
   | { action: 'notification_sent'; notificationId: string; audience: string; subscriptions: number };
 
@@ -60,6 +68,8 @@ function actorLabel(actor: AuditActor): string {
       return `key ${keyLabel(actor)}`;
     case 'admin_token':
       return 'the admin token';
+    case 'cli':
+      return 'the command line';
   }
 }
 
@@ -73,6 +83,7 @@ function targetOf(event: AuditEvent): string | null {
     case 'member_role_changed':
     case 'member_removed':
     case 'member_joined':
+    case 'member_added':
       return event.email;
     case 'notification_sent':
       return event.notificationId;
@@ -92,7 +103,7 @@ export async function recordAudit(db: Db, siteId: string, actor: AuditActor, eve
     {
       siteId,
       actorKind: actor.kind,
-      actorId: actor.kind === 'admin_token' ? null : actor.id,
+      actorId: actor.kind === 'admin_token' || actor.kind === 'cli' ? null : actor.id,
       actorLabel: actorLabel(actor),
       action,
       target: targetOf(event),
@@ -199,6 +210,8 @@ export function describeAuditEntry(row: Pick<AuditLogRow, 'actor_label' | 'actio
       return `${who} removed ${text(d.email)} (${text(d.role)}) from the shop`;
     case 'member_joined':
       return `${who} joined the shop as ${article(text(d.role))}`;
+    case 'member_added':
+      return `${who} added ${text(d.email)} to the shop as ${article(text(d.role))}`;
     case 'install_changed': {
       const parts: string[] = [];
       const renamed = d.renamed as { from?: unknown; to?: unknown } | undefined;

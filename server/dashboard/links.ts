@@ -3,6 +3,7 @@
  * make them: no mail server is assumed, so the link is printed (or shown) and handed over.
  */
 import { addUserToSite, createPasswordLink, type AddUserToSiteResult } from '../accounts/links.ts';
+import type { AuditActor } from '../audit/audit-log.ts';
 import { normalizeEmail } from '../accounts/email.ts';
 import { findUserByEmail } from '../db/users.ts';
 import type { Db, Role } from '../db/database.ts';
@@ -30,13 +31,13 @@ export type DashboardUserLink =
 
 /**
  * What `pushcart user create --email … --site … --role …` does: the account (made if new), its
- * membership, and the link to print.
+ * membership (recorded in the audit log as `actor`'s, when given), and the link to print.
  */
 export async function createDashboardUserLink(
   db: Db,
-  input: { siteId: string; email: string; role: Role; name?: string | null; now: Date; publicUrl: string },
+  input: { siteId: string; email: string; role: Role; name?: string | null; now: Date; publicUrl: string; actor?: AuditActor },
 ): Promise<DashboardUserLink> {
-  const added: AddUserToSiteResult = await addUserToSite(db, { email: input.email, siteId: input.siteId, role: input.role, name: input.name ?? null }, input.now);
+  const added: AddUserToSiteResult = await addUserToSite(db, { email: input.email, siteId: input.siteId, role: input.role, name: input.name ?? null, actor: input.actor }, input.now);
   if (added.outcome !== 'added') return { outcome: added.outcome };
   if (added.passwordLink) {
     return { outcome: 'password_link', userId: added.user.id, url: passwordLinkUrl(input.publicUrl, added.passwordLink.token), expiresAt: added.passwordLink.link.expires_at };

@@ -4,11 +4,12 @@ import { startSession } from '../accounts/sessions.ts';
 import { dailyReport } from '../db/daily-stats.ts';
 import type { Role } from '../db/database.ts';
 import { upsertMembership } from '../db/memberships.ts';
-import { promptFunnel } from '../db/prompt-funnel.ts';
+import { countPromptStep, promptFunnel } from '../db/prompt-funnel.ts';
 import { markDemoSite } from '../db/sites.ts';
 import { insertUser } from '../db/users.ts';
 import { seedDemoData, seededRandom } from '../demo/demo-data.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
+import { siteSettingsSchema } from '../sites/site-settings.ts';
 import { localDays } from '../stats/local-days.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
@@ -80,8 +81,8 @@ describe('the overview page', () => {
     expect(page.body).toContain(`Held out: ${n(cart.holdout!.heldOut.ordered)} of ${n(cart.holdout!.heldOut.subscribers)} ordered`);
     expect(page.body).toContain(`<p class="lift-reading">${report.triggers.price_drop!.holdout!.reading}</p>`);
 
-    // The funnel, summed over the same (UTC) days.
-    const funnel = await promptFunnel(database.db, demo.id, '2030-02-19', TODAY);
+    // The funnel, summed over the same days (the shop's zone is UTC).
+    const funnel = await promptFunnel(database.db, demo.id, localDays('2030-02-19', TODAY, 'UTC'));
     const shown = funnel.reduce((sum, day) => sum + day.prompt_shown, 0);
     const subscribed = funnel.reduce((sum, day) => sum + day.push_subscribed, 0);
     expect(shown).toBeGreaterThan(0);
@@ -154,6 +155,28 @@ describe('the overview page', () => {
     expect(page.body).toContain('Revenue per day (&lt;s&gt;)');
     expect(page.body).not.toContain('<s>');
     await sql`delete from subscriptions where site_id = ${quiet.id}`.execute(database.db);
+  });
+
+  it('counts the opt-in funnel by the shop’s own days, as every other figure', async () => {
+    const site = await createSite(database.db, { name: 'Auckland shop', origins: ['https://nz.example'] }, undefined);
+    const settings = siteSettingsSchema.parse({ engagement: { defaultTimeZone: 'Pacific/Auckland' } });
+    await database.db.updateTable('sites').set({ settings: JSON.stringify(settings) as never }).where('id', '=', site.id).execute();
+    const owner = await member('nz-owner@shop.example', [[site.id, 'owner']]);
+    // Auckland is 13 hours ahead in March: 10:50 UTC on the 20th is 23:50 there; 11:10 UTC is ten past midnight on the 21st.
+    await countPromptStep(database.db, site.id, 'prompt_shown', 'visitor-nz-late', new Date(Date.UTC(2030, 2, 20, 10, 50)));
+    await countPromptStep(database.db, site.id, 'prompt_shown', 'visitor-nz-early', new Date(Date.UTC(2030, 2, 20, 11, 10)));
+    await countPromptStep(database.db, site.id, 'prompt_accepted', 'visitor-nz-early', new Date(Date.UTC(2030, 2, 20, 11, 11)));
+    const browser = await signedIn(owner);
+    const shownOn = async (date: string) => {
+      const page = await browser.get(`/dashboard/sites/${site.id}/overview?from=${date}&to=${date}`);
+      expect(page.status).toBe(200);
+      return /<th scope="row">Prompt shown<\/th><td class="num">(\d+)<\/td>/.exec(page.body)?.[1];
+    };
+    expect(await shownOn('2030-03-20')).toBe('1');
+    expect(await shownOn('2030-03-21')).toBe('1');
+    const today = await browser.get(`/dashboard/sites/${site.id}/overview`);
+    expect(today.body).toContain('<th scope="row">Said yes</th><td class="num">1</td>');
+    expect(today.body).toContain('Counted by day in Pacific/Auckland');
   });
 
   it('an empty shop says what to do instead of drawing empty charts', async () => {

@@ -63,12 +63,13 @@ export function overviewRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Dash
     const today = localDate(clock(), timeZone);
     const parsed = parseRange({ from: c.req.query('from'), to: c.req.query('to') }, today);
     const range = 'form' in parsed ? { from: addDays(today, -(DEFAULT_RANGE_DAYS - 1)), to: today } : parsed;
+    const days = localDays(range.from, range.to, timeZone);
     const [assets, { chrome }, report, funnelDays] = await Promise.all([
       dashboardAssets(),
       kit.chromeFor(live, token),
-      dailyReport(deps.db, member.site.id, localDays(range.from, range.to, timeZone), timeZone, settings.attribution.windowHours),
-      // The funnel is counted per UTC day (db/prompt-funnel.ts): the same dates, read as UTC days.
-      promptFunnel(deps.db, member.site.id, range.from, range.to),
+      dailyReport(deps.db, member.site.id, days, timeZone, settings.attribution.windowHours),
+      // The same local days as every other figure of the page.
+      promptFunnel(deps.db, member.site.id, days),
     ]);
     const funnel = Object.fromEntries(PROMPT_FUNNEL_STEPS.map((step) => [step, 0])) as Record<PromptFunnelStep, number>;
     for (const day of funnelDays) for (const step of PROMPT_FUNNEL_STEPS) funnel[step] += day[step];

@@ -86,7 +86,14 @@ describe.skipIf(missing !== undefined)('the soft prompt page in Chromium', { tim
     await changeSiteSettings(
       database.db,
       stored!,
-      { prompt: { texts: { en: { title: 'Hear about price drops?', body: 'One note when something in your cart gets cheaper. No spam, ever.', allow: 'Turn on', later: 'Not now' } } } } as SiteSettingsPatch,
+      {
+        prompt: {
+          texts: {
+            en: { title: 'Hear about price drops?', body: 'One note when something in your cart gets cheaper. No spam, ever.', allow: 'Turn on', later: 'Not now' },
+            fr: { title: 'Des baisses de prix ?', body: 'Un message quand votre panier baisse.', allow: 'Activer', later: 'Plus tard' },
+          },
+        },
+      } as SiteSettingsPatch,
       { publicUrl: origin, actor: undefined, now: new Date() },
     );
     const user = await insertUser(database.db, { email: EMAIL, name: 'Eddie <i>Editor</i>', passwordHash: await hashPassword(PASSWORD) }, new Date());
@@ -169,6 +176,33 @@ describe.skipIf(missing !== undefined)('the soft prompt page in Chromium', { tim
     await page.getByLabel('Title (new language)').fill('Ne manquez aucune baisse de prix');
     await expect.poll(async () => (await drawnPrompt('phone')).title).toBe('Ne manquez aucune baisse de prix');
     expect(await page.locator('#preview-locale').textContent()).toBe('the new language');
+    expect(problems).toEqual([]);
+  });
+
+  it('removes a language’s texts after asking, and keeps the default language’s, saying why', async () => {
+    await page.goto(`${origin}/dashboard/sites/${site.id}/prompt`);
+    await page.getByText('The default language’s texts cannot be removed').waitFor();
+    await page.getByRole('link', { name: 'Remove French (fr) texts' }).click();
+    await page.getByRole('heading', { name: 'Remove the texts for French (fr)?' }).waitFor();
+    await checkPage('prompt-remove');
+    // Cancel leaves them in place.
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    await page.getByLabel('Title (French (fr))').waitFor();
+    expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).prompt.texts.fr).toBeDefined();
+
+    await page.getByRole('link', { name: 'Remove French (fr) texts' }).click();
+    await page.getByRole('button', { name: 'Remove the French (fr) texts' }).click();
+    await page.waitForURL(`${origin}/dashboard/sites/${site.id}/prompt?removed=fr`);
+    await page.getByText('Removed the texts for French (fr).').waitFor();
+    expect(await page.getByLabel('Title (French (fr))').count()).toBe(0);
+    expect(Object.keys(readSiteSettings((await findSiteById(database.db, site.id))!.settings).prompt.texts)).toEqual(['en']);
+    await checkPage('prompt-removed');
+
+    // The default language's page says why its texts stay, and offers no button.
+    await page.goto(`${origin}/dashboard/sites/${site.id}/prompt/remove?locale=en`);
+    await page.getByRole('heading', { name: 'English (en) is the shop’s default language' }).waitFor();
+    expect(await page.getByRole('button', { name: /Remove/ }).count()).toBe(0);
+    await checkPage('prompt-remove-default');
     expect(problems).toEqual([]);
   });
 });

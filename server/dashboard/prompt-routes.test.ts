@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CSRF_FIELD_NAME } from '../accounts/csrf.ts';
 import { startSession } from '../accounts/sessions.ts';
 import type { ClientScripts } from '../client-bundle.ts';
 import type { Role } from '../db/database.ts';
@@ -11,7 +12,7 @@ import { readSiteSettings, siteSettingsSchema } from '../sites/site-settings.ts'
 import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { PREVIEW_FRAME_CSP, PROMPT_PAGE_CSP } from './csp.ts';
-import { TestBrowser } from './test-client.ts';
+import { csrfTokenIn, TestBrowser } from './test-client.ts';
 
 const NOW = new Date(Date.UTC(2030, 0, 15, 9, 0, 0));
 const PUBLIC_URL = 'http://localhost:8787';
@@ -237,5 +238,94 @@ describe('the prompt page', () => {
     expect(PREVIEW_FRAME_CSP).toBe(
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'",
     );
+  });
+});
+
+describe('removing a language’s texts', () => {
+  const removePath = (locale: string) => `${pagePath()}/remove?locale=${encodeURIComponent(locale)}`;
+  const FRENCH = { title: 'Des offres ?', body: 'Seulement les prix et votre panier.', allow: 'Oui', later: 'Plus tard' };
+
+  beforeEach(async () => {
+    const settings = siteSettingsSchema.parse({ prompt: { texts: { en: STORED_EN, fr: FRENCH, 'de-AT': { ...FRENCH, title: 'Angebote?' } } } });
+    await database.db.updateTable('sites').set({ settings: JSON.stringify(settings) as never }).where('id', '=', site.id).execute();
+    await database.db.deleteFrom('audit_log').where('site_id', '=', site.id).execute();
+  });
+
+  async function auditRows() {
+    return database.db.selectFrom('audit_log').select(['actor_kind', 'actor_id', 'action', 'details']).where('site_id', '=', site.id).execute();
+  }
+
+  it('asks first, then removes only that language, records who did it, and says so on the prompt page', async () => {
+    const browser = await signedIn('editor');
+    const page = await browser.get(pagePath());
+    // A link per language the shop added; none for the default one, which says why.
+    expect(page.body).toContain(`href="${removePath('fr')}"`);
+    expect(page.body).toContain(`href="${pagePath()}/remove?locale=de-AT"`);
+    expect(page.body).not.toContain(`href="${removePath('en')}"`);
+    expect(page.body).toContain('The default language’s texts cannot be removed: shoppers whose language has no texts see these.');
+
+    const confirm = await browser.get(removePath('fr'));
+    expect(confirm.status).toBe(200);
+    expect(confirm.body).toContain('Remove the texts for French (fr)?');
+    expect(confirm.body).toContain('<input type="hidden" name="locale" value="fr">');
+    // Only looking at the question changes nothing.
+    expect(Object.keys((await storedPrompt()).texts).sort()).toEqual(['de-AT', 'en', 'fr']);
+
+    const removed = await browser.submit(removePath('fr'), { locale: 'fr' }, { action: `${pagePath()}/remove` });
+    expect(removed.status).toBe(303);
+    expect(removed.location).toBe(`${pagePath()}?removed=fr`);
+    const prompt = await storedPrompt();
+    expect(prompt.texts).toEqual({ en: STORED_EN, 'de-AT': { ...FRENCH, title: 'Angebote?' } });
+    expect(await auditRows()).toEqual([{ actor_kind: 'user', actor_id: users.editor, action: 'settings_changed', details: { sections: ['prompt'] } }]);
+
+    const after = await browser.get(removed.location!);
+    expect(after.body).toContain('Removed the texts for French (fr).');
+    expect(after.body).not.toContain('name="texts.fr.title"');
+    // The notice is only for a language that is really gone.
+    expect((await browser.get(`${pagePath()}?removed=en`)).body).not.toContain('Removed the texts');
+
+    // Sent again (a reload of the answer): nothing left to remove, nothing recorded.
+    const again = await browser.post(`${pagePath()}/remove`, { locale: 'fr', [CSRF_FIELD_NAME]: csrfTokenIn(after.body) });
+    expect(again.status).toBe(404);
+    expect(again.body).toContain('The prompt has no texts of its own for fr. Nothing was changed.');
+    expect(await auditRows()).toHaveLength(1);
+    // And its page sends the owner back to the prompt.
+    expect((await browser.get(removePath('fr'))).location).toBe(pagePath());
+  });
+
+  it('takes the language tag in any case, as the texts are keyed', async () => {
+    const browser = await signedIn('owner');
+    const removed = await browser.submit(removePath('de-AT'), { locale: 'de-at' }, { action: `${pagePath()}/remove` });
+    expect(removed.status).toBe(303);
+    expect(Object.keys((await storedPrompt()).texts).sort()).toEqual(['en', 'fr']);
+  });
+
+  it('keeps the default language’s texts, and says why, on the page and when posted anyway', async () => {
+    const browser = await signedIn('owner');
+    const page = await browser.get(removePath('en'));
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('English (en) is the shop’s default language');
+    expect(page.body).toContain('every shopper whose language has no texts of its own sees them');
+    expect(page.body).not.toContain('action="/dashboard/sites');
+    const before = await storedPrompt();
+    const posted = await browser.submit(removePath('fr'), { locale: 'en' }, { action: `${pagePath()}/remove` });
+    expect(posted.status).toBe(422);
+    expect(posted.body).toContain('English (en) is the shop’s default language');
+    expect(await storedPrompt()).toEqual(before);
+    expect(await auditRows()).toEqual([]);
+  });
+
+  it('is refused to a viewer, who sees no link, and changes nothing', async () => {
+    const browser = await signedIn('viewer');
+    expect((await browser.get(pagePath())).body).not.toContain('/prompt/remove');
+    const page = await browser.get(removePath('fr'));
+    expect(page.status).toBe(403);
+    expect(page.body).toContain('cannot change the soft prompt');
+    const before = await storedPrompt();
+    const refused = await browser.submit('/dashboard/account', { locale: 'fr' }, { action: `${pagePath()}/remove` });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain('cannot change the soft prompt');
+    expect(await storedPrompt()).toEqual(before);
+    expect(await auditRows()).toEqual([]);
   });
 });

@@ -7,6 +7,10 @@
  * https host: these three answers carry their own Content-Security-Policy, the dashboard's with
  * only that let in (`frame-src 'self'` on the page; `frame-ancestors 'self'` and https images on a
  * frame), and the dashboard's middleware leaves a policy already set in place.
+ *
+ * A language's texts are removed on a page of their own, `…/prompt/remove?locale=fr`, which asks
+ * first (a link and a confirming form work without scripts, and a removal cannot be undone
+ * there); the default language's cannot be removed, and that page says why.
  */
 import type { Hono } from 'hono';
 import type { AppDeps } from '../app-env.ts';
@@ -15,14 +19,15 @@ import { findSiteForMember } from '../db/memberships.ts';
 import type { LiveSession } from '../db/sessions.ts';
 import { ApiError } from '../errors.ts';
 import { userActor } from '../audit/audit-log.ts';
-import { changeSiteSettings } from '../settings/change-settings.ts';
+import { changeSiteSettings, removePromptLocale } from '../settings/change-settings.ts';
 import { promptForLocale } from '../routes/site-config.ts';
 import { readSiteSettings, type SiteSettings } from '../sites/site-settings.ts';
 import { previewFromQuery } from '../sites/prompt-look.ts';
 import { dashboardAssets, type DashboardAsset } from './assets/assets.ts';
 import { DASHBOARD_PATH, type Html } from './layout.ts';
 import { errorsFromIssues, fallbackTexts, formFromPost, formFromSettings, patchFromForm, previewLocale, previewPromptOf, type FieldErrors, type PromptFormValues } from './prompt-form.ts';
-import { previewFrameCss, previewFramePage, promptPage, PREVIEW_VIEWS, type PreviewView } from './pages/prompt-pages.ts';
+import { previewFrameCss, previewFramePage, promptPage, removeLocalePage, PREVIEW_VIEWS, type PreviewView } from './pages/prompt-pages.ts';
+import { canonicalLocale } from '../validation.ts';
 import { PREVIEW_FRAME_CSP, PROMPT_PAGE_CSP } from './csp.ts';
 import type { DashboardContext, DashboardEnv, Refusal } from './routes.ts';
 
@@ -44,8 +49,19 @@ export interface PromptPageKit {
 
 export function registerPromptRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: PromptPageKit): void {
   const notFound = (c: DashboardContext) => kit.message(c, 404, 'Page not found', 'There is no such shop among yours.');
+  const refuseEdit = (c: DashboardContext, member: Member) =>
+    kit.message(c, 403, 'Not allowed', `Your role on ${member.site.name} (${member.role}) cannot change the soft prompt. Nothing was changed.`, {
+      href: `${DASHBOARD_PATH}/sites/${member.site.id}/prompt`,
+      label: 'Back to the prompt page',
+    });
 
-  async function render(c: DashboardContext, live: LiveSession, token: string, member: Member, state: { form?: PromptFormValues; errors?: FieldErrors; saved?: boolean; status?: 200 | 422 } = {}) {
+  async function render(
+    c: DashboardContext,
+    live: LiveSession,
+    token: string,
+    member: Member,
+    state: { form?: PromptFormValues; errors?: FieldErrors; saved?: boolean; removed?: string; status?: 200 | 422 } = {},
+  ) {
     const settings = readSiteSettings(member.site.settings);
     const form = state.form ?? formFromSettings(settings);
     const [assets, { chrome }] = await Promise.all([dashboardAssets(), kit.chromeFor(live, token)]);
@@ -61,6 +77,7 @@ export function registerPromptRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit
         defaultLocale: settings.defaultLocale,
         canEdit: can(member.role, 'edit_prompt'),
         ...(state.saved ? { saved: true } : {}),
+        ...(state.removed ? { removed: state.removed } : {}),
         preview: { prompt: previewPromptOf(form, settings), locale: previewLocale(form, settings) },
         previewScript: kit.promptPreview,
       }),
@@ -76,7 +93,10 @@ export function registerPromptRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit
     if (!live || token === undefined) return kit.toSignIn(c);
     const member = await findSiteForMember(deps.db, live.user.id, c.req.param('siteId'));
     if (!member) return notFound(c);
-    return render(c, live, token, member, { saved: c.req.query('saved') !== undefined });
+    // Said only of a language the shop has no texts for (any other value in the address is ignored).
+    const removed = canonicalLocale(c.req.query('removed') ?? '');
+    const gone = removed !== undefined && !Object.hasOwn(readSiteSettings(member.site.settings).prompt.texts, removed);
+    return render(c, live, token, member, { saved: c.req.query('saved') !== undefined, ...(gone ? { removed } : {}) });
   });
 
   app.post('/sites/:siteId/prompt', async (c) => {
@@ -84,12 +104,7 @@ export function registerPromptRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit
     if ('refusal' in checked) return kit.refuse(c, checked.refusal);
     const member = await findSiteForMember(deps.db, checked.live.user.id, c.req.param('siteId'));
     if (!member) return notFound(c);
-    if (!can(member.role, 'edit_prompt')) {
-      return kit.message(c, 403, 'Not allowed', `Your role on ${member.site.name} (${member.role}) cannot change the soft prompt. Nothing was changed.`, {
-        href: `${DASHBOARD_PATH}/sites/${member.site.id}/prompt`,
-        label: 'Back to the prompt page',
-      });
-    }
+    if (!can(member.role, 'edit_prompt')) return refuseEdit(c, member);
     const settings = readSiteSettings(member.site.settings);
     const form = formFromPost(checked.fields, settings);
     // "Preview without saving": the page again, its frames drawn from what was posted (no script needed).
@@ -106,6 +121,64 @@ export function registerPromptRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit
     }
     deps.logger.log('info', 'site prompt changed', { siteId: member.site.id, userId: checked.live.user.id, requestId: c.get('requestId') });
     return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/prompt?saved`, 303);
+  });
+
+  /** The locale a removal names, as the texts are keyed (`de-at` → `de-AT`). */
+  const localeParam = (value: string | undefined) => {
+    const trimmed = (value ?? '').trim();
+    return canonicalLocale(trimmed) ?? trimmed;
+  };
+
+  async function renderRemoval(c: DashboardContext, live: LiveSession, token: string, member: Member, locale: string, status: 200 | 422 = 200) {
+    const settings = readSiteSettings(member.site.settings);
+    const [assets, { chrome }] = await Promise.all([dashboardAssets(), kit.chromeFor(live, token)]);
+    return kit.page(
+      c,
+      removeLocalePage({
+        assets,
+        chrome: { ...chrome, site: { id: member.site.id, name: member.site.name, role: member.role } },
+        locale,
+        defaultLocale: settings.defaultLocale,
+        otherLocales: Object.keys(settings.prompt.texts).filter((other) => other !== locale),
+      }),
+      status,
+    );
+  }
+
+  app.get('/sites/:siteId/prompt/remove', async (c) => {
+    const live = c.get('live');
+    const token = c.get('sessionToken');
+    if (!live || token === undefined) return kit.toSignIn(c);
+    const member = await findSiteForMember(deps.db, live.user.id, c.req.param('siteId'));
+    if (!member) return notFound(c);
+    if (!can(member.role, 'edit_prompt')) return refuseEdit(c, member);
+    const locale = localeParam(c.req.query('locale'));
+    // No such texts (removed already, or a made-up address): the prompt page shows what there is.
+    if (!Object.hasOwn(readSiteSettings(member.site.settings).prompt.texts, locale)) return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/prompt`, 303);
+    return renderRemoval(c, live, token, member, locale);
+  });
+
+  app.post('/sites/:siteId/prompt/remove', async (c) => {
+    const checked = await kit.signedInPost(c);
+    if ('refusal' in checked) return kit.refuse(c, checked.refusal);
+    const member = await findSiteForMember(deps.db, checked.live.user.id, c.req.param('siteId'));
+    if (!member) return notFound(c);
+    if (!can(member.role, 'edit_prompt')) return refuseEdit(c, member);
+    const locale = localeParam(checked.fields.locale);
+    // The default language's texts stay: its page says why (removePromptLocale refuses it too).
+    if (locale === readSiteSettings(member.site.settings).defaultLocale) return renderRemoval(c, checked.live, checked.token, member, locale, 422);
+    try {
+      await removePromptLocale(deps.db, member.site, locale, { actor: userActor(checked.live.user), now: kit.now() });
+    } catch (error) {
+      // Removed already (a form sent twice), or never there.
+      if (!(error instanceof ApiError) || error.code !== 'not_found') throw error;
+      return kit.message(c, 404, 'No such texts', `The prompt has no texts of its own for ${locale}. Nothing was changed.`, {
+        href: `${DASHBOARD_PATH}/sites/${member.site.id}/prompt`,
+        label: 'Back to the prompt page',
+      });
+    }
+    deps.logger.log('info', 'site prompt texts removed', { siteId: member.site.id, locale, userId: checked.live.user.id, requestId: c.get('requestId') });
+    return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/prompt?removed=${encodeURIComponent(locale)}`, 303);
   });
 
   /** The prompt a frame draws: its query's values, the stored prompt where one is missing or not valid. */

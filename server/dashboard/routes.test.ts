@@ -184,6 +184,8 @@ const ROUTES: Array<{
     }),
     refused: { roles: ['viewer'], text: 'cannot change the soft prompt' },
   },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt/remove', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt/remove?locale=fr` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/prompt/remove', kind: 'site form', path: (site) => `/dashboard/sites/${site}/prompt/remove`, form: () => ({ locale: 'fr' }), refused: { roles: ['viewer'], text: 'cannot change the soft prompt' } },
   { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt/preview', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt/preview?view=phone`, csp: PREVIEW_FRAME_CSP },
   { method: 'GET', pattern: '/dashboard/sites/:siteId/prompt/preview.css', kind: 'site page', path: (site) => `/dashboard/sites/${site}/prompt/preview.css?accent=%23123456` },
   { method: 'GET', pattern: '/dashboard/sites/:siteId/overview', kind: 'site page', path: (site) => `/dashboard/sites/${site}/overview` },

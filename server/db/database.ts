@@ -319,19 +319,20 @@ export interface Database {
   password_links: PasswordLinksTable;
 }
 
-// The soft prompt's funnel counters (migrations/2026-11-29T0320-prompt-funnel.ts).
+// The soft prompt's funnel counters (migrations/2026-11-29T0320-prompt-funnel.ts, per 15-minute
+// period since 2026-11-29T0390-prompt-funnel-buckets.ts).
 
-export interface PromptFunnelDaysTable {
+export interface PromptFunnelBucketsTable {
   site_id: string;
-  /** The UTC day; written as `YYYY-MM-DD` and read back with to_char (pg would parse a `date` at local midnight). */
-  day: ColumnType<Date, string, string>;
+  /** The period's start, on a 15-minute boundary of UTC. */
+  bucket: Date;
   step: string;
   shard: number;
   count: number;
 }
 
 export interface Database {
-  prompt_funnel_days: PromptFunnelDaysTable;
+  prompt_funnel_buckets: PromptFunnelBucketsTable;
 }
 
 // The installation check's record of requests per origin (migrations/2026-11-29T0350-origins-seen.ts).
@@ -353,14 +354,15 @@ export interface Database {
 
 // Who changed what (migrations/2026-11-29T0340-audit-log.ts), and the secret keys' names it added.
 
-export type AuditActorKind = 'user' | 'secret_key' | 'admin_token';
+/** `cli`: the command line (`pushcart key …`, `pushcart user create`), run by the operator. */
+export type AuditActorKind = 'user' | 'secret_key' | 'admin_token' | 'cli';
 
 export interface AuditLogTable {
   id: ColumnType<string, never, never>;
   site_id: string;
   at: ColumnType<Date, Date, Date>;
   actor_kind: AuditActorKind;
-  /** The user's or the key's id; null for the admin token. */
+  /** The user's or the key's id; null for the admin token and the command line. */
   actor_id: string | null;
   actor_label: string;
   action: string;

@@ -20,7 +20,7 @@ const ALL_TABLES = [
   'price_alerts',
   'product_interest',
   'products',
-  'prompt_funnel_days',
+  'prompt_funnel_buckets',
   'secret_keys',
   'sessions',
   'sites',
@@ -74,5 +74,23 @@ describe('migrations', () => {
       sql`insert into subscriptions (site_id, endpoint, p256dh, auth, vapid_public_key, visitor_id, status)
           values (${site.id}, 'https://fcm.googleapis.com/x', 'p', 'a', 'v', 'visitor01', 'deleted')`.execute(database.db),
     ).rejects.toThrow();
+  });
+
+  it('let the audit log name the command line as an actor, and going down keep its rows as the admin token’s', async () => {
+    const site = await database.db
+      .insertInto('sites')
+      .values({ name: 's', allowed_origins: ['https://s.example'], publishable_key: 'pk_migrate_cli', vapid_public_key: 'x', vapid_private_key: 'y' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const insert = (kind: string) => sql`insert into audit_log (site_id, at, actor_kind, actor_label, action) values (${site.id}, now(), ${kind}, 'the command line', 'key_created')`.execute(database.db);
+    await insert('cli');
+    await expect(insert('robot')).rejects.toThrow();
+    const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations } });
+    expect((await migrator.migrateTo('2026-11-29T0370-site-deletion-rollup')).error).toBeUndefined();
+    await expect(insert('cli')).rejects.toThrow();
+    const kinds = await sql<{ actor_kind: string; actor_label: string }>`select actor_kind, actor_label from audit_log where site_id = ${site.id}`.execute(database.db);
+    expect(kinds.rows).toEqual([{ actor_kind: 'admin_token', actor_label: 'the command line' }]);
+    await migrateToLatest(database.db);
+    await insert('cli');
   });
 });

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './database.ts';
-import { DAY_MS } from '../time.ts';
+import type { LocalDays } from '../stats/local-days.ts';
+import { MINUTE_MS } from '../time.ts';
 
 /** The steps of the soft prompt's funnel, in the order a shopper goes through them. */
 export const PROMPT_FUNNEL_STEPS = [
@@ -15,7 +16,7 @@ export const PROMPT_FUNNEL_STEPS = [
 
 export type PromptFunnelStep = (typeof PROMPT_FUNNEL_STEPS)[number];
 
-/** Rows each (site, day, step) is spread over (see the migration): the same visitor always lands on the same one. */
+/** Rows each (site, period, step) is spread over (see the migration): the same visitor always lands on the same one. */
 const SHARDS = 8;
 
 function shardOf(visitorId: string): number {
@@ -24,42 +25,47 @@ function shardOf(visitorId: string): number {
   return hash % SHARDS;
 }
 
-const utcDay = (at: Date) => at.toISOString().slice(0, 10);
+/**
+ * The funnel's period: 15 minutes, as the other rollups' (migrations/2026-11-29T0390-prompt-funnel-buckets.ts),
+ * so the periods add up to whole local days in every zone in use (their offsets are all multiples
+ * of it).
+ */
+export const PROMPT_FUNNEL_BUCKET_MS = 15 * MINUTE_MS;
 
-/** Counts one step of one shopper's way through the prompt, on the UTC day of `at`. */
+/** The start of the period `at` falls in (UTC, on a 15-minute boundary). */
+export function promptFunnelBucket(at: Date): Date {
+  return new Date(Math.floor(at.getTime() / PROMPT_FUNNEL_BUCKET_MS) * PROMPT_FUNNEL_BUCKET_MS);
+}
+
+/** Counts one step of one shopper's way through the prompt, in the 15-minute period of `at`. */
 export async function countPromptStep(db: Db, siteId: string, step: PromptFunnelStep, visitorId: string, at: Date): Promise<void> {
   await db
-    .insertInto('prompt_funnel_days')
-    .values({ site_id: siteId, day: utcDay(at), step, shard: shardOf(visitorId), count: 1 })
-    .onConflict((oc) => oc.columns(['site_id', 'day', 'step', 'shard']).doUpdateSet({ count: sql`prompt_funnel_days.count + 1` }))
+    .insertInto('prompt_funnel_buckets')
+    .values({ site_id: siteId, bucket: promptFunnelBucket(at), step, shard: shardOf(visitorId), count: 1 })
+    .onConflict((oc) => oc.columns(['site_id', 'bucket', 'step', 'shard']).doUpdateSet({ count: sql`prompt_funnel_buckets.count + 1` }))
     .execute();
 }
 
 export type PromptFunnelDay = { day: string } & Record<PromptFunnelStep, number>;
 
 /**
- * The funnel per UTC day from `from` to `to` (both `YYYY-MM-DD`, inclusive), every day present
- * (zeros where nothing was counted) and every step, oldest day first.
+ * The funnel per calendar day of the shop (`days`: local midnights, server/stats/local-days.ts),
+ * every day present (zeros where nothing was counted) and every step, oldest day first. Each
+ * period is put in its day by `width_bucket`, as db/daily-stats.ts puts the other rollups' rows, so
+ * the database needs to know no time zone.
  */
-export async function promptFunnel(db: Db, siteId: string, from: string, to: string): Promise<PromptFunnelDay[]> {
-  const rows = await db
-    .selectFrom('prompt_funnel_days')
-    .select([sql<string>`to_char(day, 'YYYY-MM-DD')`.as('day'), 'step', sql<string>`sum(count)`.as('count')])
-    .where('site_id', '=', siteId)
-    .where('day', '>=', sql<Date>`${from}::date`)
-    .where('day', '<=', sql<Date>`${to}::date`)
-    .groupBy(['day', 'step'])
-    .execute();
-  const days: PromptFunnelDay[] = [];
-  const byDay = new Map<string, PromptFunnelDay>();
-  for (let day = new Date(`${from}T00:00:00Z`); utcDay(day) <= to; day = new Date(day.getTime() + DAY_MS)) {
-    const entry = { day: utcDay(day), ...Object.fromEntries(PROMPT_FUNNEL_STEPS.map((step) => [step, 0])) } as PromptFunnelDay;
-    days.push(entry);
-    byDay.set(entry.day, entry);
+export async function promptFunnel(db: Db, siteId: string, days: LocalDays): Promise<PromptFunnelDay[]> {
+  const { dates, boundaries } = days;
+  const start = boundaries[0]!;
+  const end = boundaries[boundaries.length - 1]!;
+  const rows = await sql<{ day: number; step: string; count: string }>`
+    select width_bucket(bucket, ${boundaries}::timestamptz[]) as day, step, sum(count) as count
+    from prompt_funnel_buckets where site_id = ${siteId} and bucket >= ${start} and bucket < ${end}
+    group by 1, 2`.execute(db);
+  const result = dates.map((day) => ({ day, ...Object.fromEntries(PROMPT_FUNNEL_STEPS.map((step) => [step, 0])) }) as PromptFunnelDay);
+  for (const row of rows.rows) {
+    const entry = result[row.day - 1];
+    if (entry) entry[row.step as PromptFunnelStep] += Number(row.count);
   }
-  for (const row of rows) {
-    const entry = byDay.get(row.day);
-    if (entry) entry[row.step as PromptFunnelStep] = Number(row.count);
-  }
-  return days;
+  return result;
 }

@@ -72,8 +72,11 @@ describe('seedDemoData', () => {
     expect(report.triggers.price_drop!.holdout).not.toBeNull();
     expect(report.triggers.back_in_stock!.holdout).toBeNull();
 
-    // The funnel counts UTC days: the whole month, a day either side of the local range.
-    const funnel = await promptFunnel(database.db, demo.id, addDays(from, -1), addDays(to, 1));
+    // The funnel is read by the same local days: each day's subscriptions are its "subscribed" step.
+    const funnelDays = await promptFunnel(database.db, demo.id, days);
+    expect(funnelDays.map((day) => [day.day, day.push_subscribed])).toEqual(report.days.map((day) => [day.date, day.subscribers.new]));
+    // The whole month, a day either side of the local range.
+    const funnel = await promptFunnel(database.db, demo.id, localDays(addDays(from, -1), addDays(to, 1), ZONE));
     const total = (step: 'prompt_shown' | 'prompt_accepted' | 'permission_granted' | 'push_subscribed') => funnel.reduce((sum, day) => sum + day[step], 0);
     expect(total('prompt_shown')).toBeGreaterThan(total('prompt_accepted'));
     expect(total('prompt_accepted')).toBeGreaterThan(total('permission_granted'));

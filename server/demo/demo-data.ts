@@ -13,7 +13,7 @@
  */
 import { sql, type Insertable } from 'kysely';
 import type { CartItem, Db, DeliveryStatus, SubscriptionsTable } from '../db/database.ts';
-import { PROMPT_FUNNEL_STEPS, type PromptFunnelStep } from '../db/prompt-funnel.ts';
+import { PROMPT_FUNNEL_STEPS, promptFunnelBucket, type PromptFunnelStep } from '../db/prompt-funnel.ts';
 import { DAY_MS } from '../time.ts';
 
 export const DEMO_DAYS = 30;
@@ -383,13 +383,20 @@ export async function seedDemoData(db: Db, siteId: string, now: Date, random: Rn
   }
 
   // --- the soft prompt's funnel: shown to many, allowed by some, subscribed = the rows above ---
-  const funnelRows: Array<{ site_id: string; day: string; step: PromptFunnelStep; shard: number; count: number }> = [];
-  const subscribedPerDay = new Map<string, number>();
+  // The rates are drawn per UTC day; each step's count is then dealt out over the 15-minute periods
+  // in which that day's shoppers subscribed, one at a time in turn, so `push_subscribed` lands in
+  // the very period of each subscription and the overview reads it on the same local day as the
+  // new subscriber, in whatever zone the shop is.
+  const shoppersPerDay = new Map<string, Shopper[]>();
   for (const shopper of shoppers) {
     const day = new Date(shopper.createdAt).toISOString().slice(0, 10);
-    subscribedPerDay.set(day, (subscribedPerDay.get(day) ?? 0) + 1);
+    const list = shoppersPerDay.get(day);
+    if (list) list.push(shopper);
+    else shoppersPerDay.set(day, [shopper]);
   }
-  for (const [day, subscribed] of subscribedPerDay) {
+  const funnelCounts = new Map<string, number>();
+  for (const dayShoppers of shoppersPerDay.values()) {
+    const subscribed = dayShoppers.length;
     const granted = Math.round(subscribed * (1.02 + random() * 0.03));
     const accepted = Math.round(granted / (0.78 + random() * 0.06));
     const shown = Math.round(accepted / (0.27 + random() * 0.05));
@@ -402,8 +409,17 @@ export async function seedDemoData(db: Db, siteId: string, now: Date, random: Rn
       permission_dismissed: accepted - granted - Math.round((accepted - granted) * 0.7),
       push_subscribed: subscribed,
     };
-    for (const step of PROMPT_FUNNEL_STEPS) if (counts[step] > 0) funnelRows.push({ site_id: siteId, day, step, shard: 0, count: counts[step] });
+    for (const step of PROMPT_FUNNEL_STEPS) {
+      for (let i = 0; i < counts[step]; i++) {
+        const key = `${promptFunnelBucket(new Date(dayShoppers[i % subscribed]!.createdAt)).getTime()} ${step}`;
+        funnelCounts.set(key, (funnelCounts.get(key) ?? 0) + 1);
+      }
+    }
   }
+  const funnelRows = [...funnelCounts].map(([key, count]) => {
+    const [bucket, step] = key.split(' ') as [string, PromptFunnelStep];
+    return { site_id: siteId, bucket: new Date(Number(bucket)), step, shard: 0, count };
+  });
 
   // --- write it all, in one transaction: a half-seeded shop would refuse a second try ---
   await db.transaction().execute(async (trx) => {
@@ -421,7 +437,7 @@ export async function seedDemoData(db: Db, siteId: string, now: Date, random: Rn
     await insertChunked(eventRows, 8000, (chunk) => trx.insertInto('events').values(chunk).execute());
     await insertChunked(conversionRows, 4000, (chunk) => trx.insertInto('conversions').values(chunk.map((row) => ({ ...row, delivery_id: deliveryId(row.delivery_id) }))).execute());
     await insertChunked(cartRows, 4000, (chunk) => trx.insertInto('carts').values(chunk).execute());
-    await insertChunked(funnelRows, 4000, (chunk) => trx.insertInto('prompt_funnel_days').values(chunk).execute());
+    await insertChunked(funnelRows, 4000, (chunk) => trx.insertInto('prompt_funnel_buckets').values(chunk).execute());
     // Losses as the service records them: an update out of 'active' at the time it happened.
     const lost = shoppers.filter((shopper) => shopper.lost);
     if (lost.length > 0) {
@@ -433,6 +449,6 @@ export async function seedDemoData(db: Db, siteId: string, now: Date, random: Rn
   // A bulk load leaves the planner without statistics until autovacuum comes by; meanwhile the
   // lift's look-ups by index (db/daily-stats.ts) were planned as scans, a hundred times slower.
   // PostgreSQL's advice after loading data: run ANALYZE (docs, "Populating a Database", §14.4.8).
-  await sql`analyze subscriptions, notifications, deliveries, interactions, events, conversions, carts, subscription_changes, stats_buckets, stats_revenue, prompt_funnel_days`.execute(db);
+  await sql`analyze subscriptions, notifications, deliveries, interactions, events, conversions, carts, subscription_changes, stats_buckets, stats_revenue, prompt_funnel_buckets`.execute(db);
   return { outcome: 'seeded', subscriptions: subscriptionRows.length, deliveries: deliveryRows.length, orders: orderCount };
 }

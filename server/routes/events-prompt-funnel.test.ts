@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { promptFunnel } from '../db/prompt-funnel.ts';
+import { localDays } from '../stats/local-days.ts';
 import { browserHeaders, testSite } from '../testing/fixtures.ts';
 import { routeTestWorld } from '../testing/route-test.ts';
 
@@ -22,7 +23,7 @@ describe('POST /v1/events: the soft prompt’s funnel', () => {
     expect(((await (await post(retried, browserHeaders(site))).json()) as { stored: boolean }).stored).toBe(true);
     expect(((await (await post(retried, browserHeaders(site))).json()) as { duplicate: boolean }).duplicate).toBe(true);
 
-    expect(await promptFunnel(world.database.db, site.id, '2030-06-14', '2030-06-15')).toEqual([
+    expect(await promptFunnel(world.database.db, site.id, localDays('2030-06-14', '2030-06-15', 'UTC'))).toEqual([
       {
         day: '2030-06-14',
         prompt_shown: 3,
@@ -47,12 +48,12 @@ describe('POST /v1/events: the soft prompt’s funnel', () => {
     );
     expect(response.status).toBe(403);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('key_not_allowed');
-    expect((await promptFunnel(world.database.db, site.id, '2030-06-14', '2030-06-14'))[0]!.prompt_shown).toBe(0);
+    expect((await promptFunnel(world.database.db, site.id, localDays('2030-06-14', '2030-06-14', 'UTC')))[0]!.prompt_shown).toBe(0);
   });
 
   it('needs a visitor id for a step, as for every browser event', async () => {
     const site = await testSite(world.database.db);
     expect((await post({ type: 'prompt_shown', properties: {} }, browserHeaders(site))).status).toBe(400);
-    expect((await promptFunnel(world.database.db, site.id, '2030-06-14', '2030-06-14'))[0]!.prompt_shown).toBe(0);
+    expect((await promptFunnel(world.database.db, site.id, localDays('2030-06-14', '2030-06-14', 'UTC')))[0]!.prompt_shown).toBe(0);
   });
 });

@@ -31,17 +31,52 @@ export async function changeSiteSettings(
   options: { publicUrl: string; actor: AuditActor | undefined; now: Date },
 ): Promise<SiteSettings> {
   const before = readSiteSettings(site.settings);
-  const merged = mergeSettings(before, patch as Record<string, unknown>);
+  return storeSettings(db, site.id, before, mergeSettings(before, patch as Record<string, unknown>), options);
+}
+
+/**
+ * Removes the prompt's texts for one locale (the dashboard's "Remove" on the prompt page), stored
+ * and audited as any other settings change. A patch cannot say this: prompt texts merge locale by
+ * locale, and `PATCH /v1/settings` has no `null` for them. The default locale's texts stay: they
+ * are what every shopper without texts of their own language sees, so removing them would switch
+ * those shoppers to the built-in texts unnoticed; `validation_failed` says so. An unknown locale
+ * (removed already, a form sent twice) is `not_found`.
+ */
+export async function removePromptLocale(
+  db: Db,
+  site: { id: string; settings: unknown },
+  locale: string,
+  options: { actor: AuditActor | undefined; now: Date },
+): Promise<SiteSettings> {
+  const before = readSiteSettings(site.settings);
+  if (locale === before.defaultLocale) {
+    throw new ApiError('validation_failed', `prompt.texts.${locale}: the default locale's texts cannot be removed; shoppers without texts in their language see them`);
+  }
+  if (!Object.hasOwn(before.prompt.texts, locale)) throw new ApiError('not_found', `The prompt has no texts for ${locale}`);
+  const texts = { ...before.prompt.texts };
+  delete texts[locale];
+  // Templates are left as they are, so their size is not checked again here.
+  return storeSettings(db, site.id, before, { ...before, prompt: { ...before.prompt, texts } }, { ...options, publicUrl: undefined });
+}
+
+/** Validates `merged` whole, then writes it with its audit row in one transaction. */
+async function storeSettings(
+  db: Db,
+  siteId: string,
+  before: SiteSettings,
+  merged: Record<string, unknown>,
+  options: { publicUrl: string | undefined; actor: AuditActor | undefined; now: Date },
+): Promise<SiteSettings> {
   const parsed = siteSettingsSchema.safeParse(merged);
   if (!parsed.success) {
     const issues = issueDetails(parsed.error.issues);
     throw new ApiError('validation_failed', `${issues[0]!.path}: ${issues[0]!.message}`, { details: issues });
   }
-  checkTemplatesFit(parsed.data, options.publicUrl);
+  if (options.publicUrl !== undefined) checkTemplatesFit(parsed.data, options.publicUrl);
   const updated = await db.transaction().execute(async (trx) => {
-    const row = await updateSiteSettings(trx, site.id, parsed.data);
+    const row = await updateSiteSettings(trx, siteId, parsed.data);
     if (row && options.actor) {
-      await recordAudit(trx, site.id, options.actor, { action: 'settings_changed', sections: changedSections(before, parsed.data) }, options.now);
+      await recordAudit(trx, siteId, options.actor, { action: 'settings_changed', sections: changedSections(before, parsed.data) }, options.now);
     }
     return row;
   });

@@ -448,6 +448,7 @@ input.mono { font-family: var(--mono); font-size: 0.9rem; }
 .contrast-readout.too-faint { color: var(--danger); font-weight: 600; }
 .locale-texts { border: 1px solid var(--border); border-radius: 8px; padding: 0.9rem 1rem 0.2rem; margin: 0 0 1rem; min-width: 0; }
 .locale-texts legend { padding: 0 0.35rem; margin-left: -0.35rem; display: flex; align-items: center; gap: 0.4rem; }
+.locale-remove { grid-column: 1 / -1; margin: 0.2rem 0 0.9rem; color: var(--muted); font-size: 0.85rem; }
 .locale-texts.added { border-style: dashed; }
 .locale-texts .locale-field input { max-width: 10rem; }
 .locale-texts textarea { min-height: 4.5rem; }

@@ -23,7 +23,7 @@ export interface OverviewInput {
   assets: DashboardAssets;
   chrome: SignedInChrome & { site: { id: string; name: string; role: Role } };
   report: DailyReport;
-  /** The prompt funnel summed over the range (UTC days). */
+  /** The prompt funnel summed over the range (the shop's days, as the report's). */
   funnel: Record<PromptFunnelStep, number>;
   /** The site's today, for the quick ranges. */
   today: string;
@@ -214,7 +214,7 @@ ${numbersTable(
   ['Step', 'Shoppers', 'Share of prompts shown'],
   steps.map((step) => [step.label, step.value, share(step.value, shown)]),
 )}
-<p class="meta">Counted by UTC day from ${longDate(report.from)} to ${longDate(report.to)}.</p>
+<p class="meta">Counted by day in ${report.timeZone}, from ${longDate(report.from)} to ${longDate(report.to)}.</p>
 </section>`;
 }
 

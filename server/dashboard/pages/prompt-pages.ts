@@ -111,6 +111,8 @@ export interface PromptPageInput {
   defaultLocale: string;
   canEdit: boolean;
   saved?: boolean;
+  /** The locale whose texts were just removed. */
+  removed?: string;
   /** The prompt the frames draw first: the stored one, or the form as posted with "Preview". */
   preview: { prompt: PreviewPrompt; locale: string };
   /** The preview script (the snippet's prompt, bundled for the dashboard); absent where the client scripts are not built. */
@@ -195,6 +197,7 @@ ${message}
     return html`<fieldset class="locale-texts" data-prompt-texts="${entry.locale}" data-locale-name="${localeName(entry.locale)}"${index === 0 ? html` data-preview-first` : ''}>
 <legend>${localeName(entry.locale)}${entry.locale === input.defaultLocale ? html` <span class="badge">default</span>` : ''}</legend>
 ${TEXT_KEYS.map((key) => textField(textFieldName(entry.locale, key), key, entry[key], fallback[key], errors, localeName(entry.locale)))}
+${input.canEdit ? localeRemoval(base, entry.locale, input.defaultLocale) : ''}
 </fieldset>`;
   });
   const addedFallback = input.fallbacks[form.added.locale] ?? input.fallbacks[input.defaultLocale]!;
@@ -256,6 +259,7 @@ ${frames}
 <p>The small card that asks shoppers before the browser does.</p>
 </div>
 ${input.saved ? notice('success', 'Saved. Shops show the new prompt within five minutes.') : ''}
+${input.removed ? notice('success', `Removed the texts for ${localeName(input.removed)}. Its shoppers now see those of ${localeName(input.defaultLocale)}, within five minutes.`) : ''}
 ${errorSummary}
 <div class="prompt-layout">
 <div class="prompt-editor">${editor}</div>
@@ -263,6 +267,51 @@ ${preview}
 </div>
 ${input.previewScript ? html`<script src="${assetUrl(input.previewScript.name)}" defer></script>` : ''}`;
   return appPage({ title: `Soft prompt · ${input.chrome.site.name}`, assets: input.assets, chrome: { ...input.chrome, current: 'prompt' }, body });
+}
+
+/**
+ * Below a language's texts: a link to remove them (a page that asks first), or for the default
+ * language why it has none.
+ */
+function localeRemoval(base: string, locale: string, defaultLocale: string): Html {
+  if (locale === defaultLocale) {
+    return html`<p class="locale-remove">The default language’s texts cannot be removed: shoppers whose language has no texts see these. Change them instead.</p>`;
+  }
+  return html`<p class="locale-remove"><a class="button secondary small" href="${base}/remove?locale=${encodeURIComponent(locale)}">Remove ${localeName(locale)}<span class="visually-hidden"> texts</span></a></p>`;
+}
+
+/**
+ * The page that asks before a language's texts are removed, or, for the default language, says
+ * why they cannot be (its shoppers' fallback: without them, every shopper without texts of their
+ * own language would see Pushcart's built-in texts instead of the shop's).
+ */
+export function removeLocalePage(input: {
+  assets: DashboardAssets;
+  chrome: SignedInChrome & { site: { id: string; name: string; role: Role } };
+  locale: string;
+  defaultLocale: string;
+  otherLocales: string[];
+}): Html {
+  const base = `${DASHBOARD_PATH}/sites/${input.chrome.site.id}/prompt`;
+  const name = localeName(input.locale);
+  const content =
+    input.locale === input.defaultLocale
+      ? html`<h2 id="remove-title">${name} is the shop’s default language</h2>
+${notice('error', html`<p>Its texts cannot be removed: every shopper whose language has no texts of its own sees them. Change them on the prompt page instead. The default language itself is the shop’s <code>defaultLocale</code> setting, changed through <code>PATCH /v1/settings</code>.</p>`)}
+<div class="card-footer"><a class="button" href="${base}">Back to the prompt page</a></div>`
+      : html`<h2 id="remove-title">Remove the texts for ${name}?</h2>
+<p>Shoppers in ${name} will see the texts of the shop’s default language, ${localeName(input.defaultLocale)}, within five minutes. This cannot be undone here: to bring them back, add ${input.locale} again with its four texts.</p>
+${input.otherLocales.length > 0 ? html`<p class="meta">The other languages stay as they are: ${input.otherLocales.map(localeName).join(', ')}.</p>` : ''}
+<form method="post" action="${base}/remove">
+${csrfField(input.chrome.csrfToken)}
+<input type="hidden" name="locale" value="${input.locale}">
+<div class="card-footer"><button class="button danger" type="submit">Remove the ${name} texts</button><a href="${base}">Cancel</a></div>
+</form>`;
+  const body = html`<div class="page-header"><h1>Remove a language’s texts</h1></div>
+<section class="card" aria-labelledby="remove-title">
+${content}
+</section>`;
+  return appPage({ title: `Remove texts · ${input.chrome.site.name}`, assets: input.assets, chrome: { ...input.chrome, current: 'prompt' }, body });
 }
 
 const POSITION_CLASSES: Record<string, string> = { 'bottom-right': 'br', 'bottom-left': 'bl', top: 't', center: 'm' };

@@ -60,6 +60,20 @@ describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
     expect(Object.keys(keys[0]!).sort()).toEqual(['createdAt', 'id', 'lastUsedAt', 'prefix', 'revokedAt']);
     expect(keys.map((key) => key.revokedAt === null)).toEqual([false, true]);
     expect(JSON.stringify(keys)).not.toContain(added.secretKey);
+
+    // Both changes are in the site's audit log, by the command line; revoking again changes nothing and adds no row.
+    expect((await pushcart(['key', 'revoke', '--site', site.id!, '--key', site.secretKey!.slice(0, 11)], env)).code).toBe(0);
+    const database = await openDatabase(parseConfig(env), memoryLogger());
+    try {
+      const rows = await database.db.selectFrom('audit_log').select(['actor_kind', 'actor_id', 'actor_label', 'action', 'target']).where('site_id', '=', site.id!).orderBy('id').execute();
+      const revokedId = keys.find((key) => key.revokedAt !== null)!.id;
+      expect(rows).toEqual([
+        { actor_kind: 'cli', actor_id: null, actor_label: 'the command line', action: 'key_created', target: added.id },
+        { actor_kind: 'cli', actor_id: null, actor_label: 'the command line', action: 'key_revoked', target: revokedId },
+      ]);
+    } finally {
+      await database.close();
+    }
   });
 
   it('prints the install tag as npm start does, and --demo makes the site the demo shop', async () => {
@@ -200,6 +214,8 @@ describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
       ['maria@shop.example', false, [{ siteId: site.id, siteName: 'Shop', role: 'owner' }]],
     ]);
     expect(JSON.stringify(listedJson)).not.toContain('pbkdf2');
+    // Run again with another role: the role changes (and is recorded below).
+    expect((await pushcart(['user', 'create', '--email', 'bob@shop.example', '--site', site.id, '--role', 'viewer'], env)).code).toBe(0);
 
     // The links work against the server on this database: the newest one opens the password form,
     // the one it replaced no longer does.
@@ -212,6 +228,14 @@ describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
       expect(form.status).toBe(200);
       expect(await form.text()).toContain('maria@shop.example');
       expect((await app.request(`/dashboard/password/${setToken}`)).status).toBe(404);
+      // The members added and the role changed are in the site's audit log, by the command line; the
+      // refused commands and the password links (an account's, not a site's) left no row.
+      const rows = await database.db.selectFrom('audit_log').select(['actor_kind', 'actor_label', 'action', 'details']).where('site_id', '=', site.id).orderBy('id').execute();
+      expect(rows).toEqual([
+        { actor_kind: 'cli', actor_label: 'the command line', action: 'member_added', details: { email: 'maria@shop.example', role: 'owner' } },
+        { actor_kind: 'cli', actor_label: 'the command line', action: 'member_added', details: { email: 'bob@shop.example', role: 'editor' } },
+        { actor_kind: 'cli', actor_label: 'the command line', action: 'member_role_changed', details: { email: 'bob@shop.example', from: 'editor', to: 'viewer' } },
+      ]);
     } finally {
       await database.close();
     }

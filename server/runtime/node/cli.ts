@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, parseConfig, type Config } from '../../config.ts';
 import { normalizeEmail } from '../../accounts/email.ts';
+import { CLI_ACTOR, recordAudit } from '../../audit/audit-log.ts';
 import { createDashboardUserLink, createPasswordResetLink } from '../../dashboard/links.ts';
 import type { Role } from '../../db/database.ts';
 import { listSecretKeys, revokeSecretKey } from '../../db/secret-keys.ts';
@@ -45,7 +46,8 @@ const USAGE = `Usage: pushcart <command> [options]
                                          print a one-time link (1 hour) that replaces a forgotten password
   user list [--site SITE_ID] [--json]    list dashboard accounts and their roles
 
-Configuration comes from the environment (README: Configuration).`;
+Key changes and the roles given by user create are recorded in the site's audit log, by "the
+command line". Configuration comes from the environment (README: Configuration).`;
 
 /** A mistake by the person at the keyboard: printed as one line, exit code 2, no stack trace. */
 class UsageError extends Error {}
@@ -167,8 +169,14 @@ async function main(argv: string[]): Promise<void> {
     }
     if (command === 'key') {
       const site = await requireSite(db, values.site);
+      // Key changes are recorded in the audit log as the command line's, in the change's transaction,
+      // as the Keys page and the admin API record theirs.
       if (subcommand === 'create') {
-        const { secretKey, key } = await createSecretKey(db, site.id);
+        const { secretKey, key } = await db.transaction().execute(async (trx) => {
+          const created = await createSecretKey(trx, site.id);
+          await recordAudit(trx, site.id, CLI_ACTOR, { action: 'key_created', key: created.key }, new Date());
+          return created;
+        });
         print(values.json ? JSON.stringify({ id: key.id, prefix: key.prefix, secretKey }) : `${secretKey}   (id ${key.id}; shown only now)`);
         return;
       }
@@ -181,7 +189,16 @@ async function main(argv: string[]): Promise<void> {
       }
       if (subcommand === 'revoke') {
         if (!values.key) throw new UsageError('--key KEY_ID_OR_PREFIX is required (see: pushcart key list)');
-        const key = await revokeSecretKey(db, site.id, values.key, new Date());
+        const now = new Date();
+        const key = await db.transaction().execute(async (trx) => {
+          const before = await listSecretKeys(trx, site.id);
+          const revoked = await revokeSecretKey(trx, site.id, values.key!, now);
+          // Revoking a revoked key changes nothing (its first revocation is kept): no row for it.
+          if (revoked && before.find((candidate) => candidate.id === revoked.id)?.revoked_at === null) {
+            await recordAudit(trx, site.id, CLI_ACTOR, { action: 'key_revoked', key: revoked }, now);
+          }
+          return revoked;
+        });
         if (!key) throw new UsageError(`Site ${site.id} has no key ${values.key} (or the prefix matches more than one)`);
         print(values.json ? JSON.stringify(secretKeyView(key)) : `Revoked ${key.prefix}… (${key.id})`);
         return;
@@ -217,7 +234,8 @@ async function userCommand(
     if (values.role === undefined || !ROLES.includes(values.role as Role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
     const role = values.role as Role;
     const name = values.name?.trim();
-    const result = await createDashboardUserLink(db, { siteId: site.id, email, role, name: name ? name : null, now, publicUrl: config.publicUrl });
+    // A membership added or a role changed is recorded as the command line's, as the Team page records its own.
+    const result = await createDashboardUserLink(db, { siteId: site.id, email, role, name: name ? name : null, now, publicUrl: config.publicUrl, actor: CLI_ACTOR });
     if (result.outcome === 'invalid_email') throw new UsageError(`--email: "${email}" is not an email address`);
     if (result.outcome === 'last_owner') {
       throw new UsageError(`${email} is the only owner of ${site.name} (${site.id}); make someone else owner first, or nobody could manage its keys and users`);

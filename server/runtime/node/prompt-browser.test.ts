@@ -12,6 +12,7 @@ import { startBrowserShop, type BrowserShop } from '../../testing/browser-shop.t
 import { startMockPushService, type MockPushService } from '../../testing/mock-push-service.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database.ts';
 import { promptFunnel, type PromptFunnelStep } from '../../db/prompt-funnel.ts';
+import { localDays } from '../../stats/local-days.ts';
 import { DAY_MS } from '../../time.ts';
 
 const missing = chromiumMissing();
@@ -60,7 +61,7 @@ const dialog = (page: Page) => page.locator('#pushcart-prompt [role=dialog]');
 /** The site's funnel summed over the days around now (the server's clock is the real one here). */
 async function funnel(): Promise<Record<PromptFunnelStep, number>> {
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  const days = await promptFunnel(database.db, shop.site.id, day(Date.now() - DAY_MS), day(Date.now() + DAY_MS));
+  const days = await promptFunnel(database.db, shop.site.id, localDays(day(Date.now() - DAY_MS), day(Date.now() + DAY_MS), 'UTC'));
   const total = {} as Record<PromptFunnelStep, number>;
   for (const { day: _, ...counts } of days) {
     for (const [step, count] of Object.entries(counts)) total[step as PromptFunnelStep] = (total[step as PromptFunnelStep] ?? 0) + count;
