@@ -80,9 +80,18 @@ export async function pushcartPhase(
   try {
     const meter = await startPhase(context, mode === 'real' ? 'pushcart' : 'engine');
     const startedAt = performance.now();
+    // When the first push reaches the mock: polled, so it is known to within a few milliseconds.
+    let firstPushMs: number | undefined;
+    const firstPush = (async () => {
+      while (firstPushMs === undefined && performance.now() - startedAt < options.phaseTimeoutMs) {
+        if ((await mock.stats()).accepted > before.accepted) firstPushMs = performance.now() - startedAt;
+        else await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
     const sent = await postSend(app, site.secretKey);
     const postMs = performance.now() - startedAt;
-    if (sent.audience !== N) throw new Error(`the send reached ${sent.audience} subscribers, expected ${N}`);
+    // A send to everyone answers after its first chunk, with an estimate; the full count is checked once all is sent.
+    if (!sent.resolving && sent.audience !== N) throw new Error(`the send reached ${sent.audience} subscribers, expected ${N}`);
     if (mode === 'real') {
       try {
         await mock.waitForAccepted(before.accepted + N, options.phaseTimeoutMs);
@@ -99,6 +108,9 @@ export async function pushcartPhase(
       counts = await deliveryStatusCounts(db, sent.id);
     }
     const recordedMs = performance.now() - startedAt;
+    await firstPush;
+    const written = await sql<{ audience_size: number; resolve_state: string }>`select audience_size, resolve_state from notifications where id = ${sent.id}::uuid`.execute(db);
+    if (written.rows[0]?.audience_size !== N || written.rows[0]?.resolve_state !== 'done') throw new Error(`the send's audience was written as ${JSON.stringify(written.rows[0])}, expected ${N}`);
     const figures = acceptedFigures ?? (await meter.stop());
     const after = await mock.stats();
     const notes: string[] = [];
@@ -109,7 +121,12 @@ export async function pushcartPhase(
         `${workerProcesses} \`pushcart worker\` process(es)${inProcessWorker ? ' beside the in-process worker' : ', no in-process worker'}: ${((cpu / (figures.wallMs / 1000)) * 100).toFixed(0)} % of one core (not counted in "other users"), ${N - timed.stats.sends} of the sends, peak RSS (VmHWM) ${extraWorkers.peakRssMiB.toFixed(0)} MiB`,
       );
     }
-    notes.push(`POST /v1/notifications answered 202 after ${postMs.toFixed(0)} ms (${N} outbox rows inserted by one INSERT … SELECT)`);
+    notes.push(
+      sent.resolving
+        ? `POST /v1/notifications answered 202 after ${postMs.toFixed(0)} ms with an estimated audience of ${sent.audience} (first chunk written; the workers wrote the rest)`
+        : `POST /v1/notifications answered 202 after ${postMs.toFixed(0)} ms (${N} outbox rows inserted by one INSERT … SELECT)`,
+    );
+    if (firstPushMs !== undefined) notes.push(`first push accepted by the mock ${firstPushMs.toFixed(0)} ms after the POST started`);
     notes.push(`deliveries by status: ${JSON.stringify(counts)}${counts.sent === N ? ' — all sent' : ' — NOT all sent'}`);
     notes.push(`all ${N} rows recorded as sent ${(recordedMs / 1000).toFixed(2)} s after the POST`);
     if (mode === 'real') {

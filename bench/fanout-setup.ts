@@ -179,14 +179,14 @@ export async function startWorkerProcesses(count: number, databaseUrl: string | 
   };
 }
 
-export async function postSend(app: ReturnType<typeof createApp>, secretKey: string): Promise<{ id: string; audience: number }> {
+export async function postSend(app: ReturnType<typeof createApp>, secretKey: string): Promise<{ id: string; audience: number; resolving: boolean }> {
   const response = await app.request('/v1/notifications', {
     method: 'POST',
     headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ ...MESSAGE, to: { all: true } }),
   });
   if (response.status !== 202) throw new Error(`POST /v1/notifications answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as { id: string; audience: number };
+  return (await response.json()) as { id: string; audience: number; resolving: boolean };
 }
 
 /** Sanity: the same path delivers something a strict push service verifies (VAPID) and decrypts. */
