@@ -100,6 +100,7 @@ const SUPPRESSION_WORDS: Record<string, string> = {
   cart_ordered: 'the cart was bought or emptied before the reminder was due',
   subscription_inactive: 'the shopper opted out, or the subscription expired, after the push was queued',
   ttl_elapsed: 'their time to live ran out before they could be sent',
+  cancelled: 'the send was cancelled before they went',
   // Rows written before reasons were stored (delivery/delivery-reasons.ts `reasonOf`).
   other: 'no reason was recorded',
 };

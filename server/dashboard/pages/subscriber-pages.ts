@@ -7,7 +7,7 @@ import { html } from 'hono/html';
 import type { Role } from '../../db/database.ts';
 import type { ErasedCounts, Shopper, ShopperDelivery, ShopperEvent, ShopperInteraction, ShopperOrder, SubscriberListRow } from '../../db/subscribers.ts';
 import type { SubscriptionRow } from '../../db/subscriptions.ts';
-import { reasonOf } from '../../delivery/delivery-reasons.ts';
+import { reasonOf, type DeliveryReason } from '../../delivery/delivery-reasons.ts';
 import type { DashboardAssets } from '../assets/assets.ts';
 import { appPage, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 
@@ -37,13 +37,14 @@ const DELIVERY_STATUS_WORDS: Record<string, string> = {
   held_out: 'Held out',
 };
 
-/** Each code of server/delivery/delivery-reasons.ts in words an owner reads. */
-const REASON_WORDS: Record<string, string> = {
+/** Each code of server/delivery/delivery-reasons.ts in words an owner reads: a new code fails to compile until it has its words. */
+const REASON_WORDS: Record<DeliveryReason, string> = {
   quiet_hours: 'Held for the shopper’s quiet hours (or dropped: it would have expired before they ended).',
   frequency_cap: 'Over the shop’s limit of marketing pushes per day.',
   cart_ordered: 'The cart was bought or emptied before the reminder went.',
   subscription_inactive: 'The subscription had ended (opted out, expired or erased) before it went.',
   ttl_elapsed: 'Its time to live ran out before it could be sent.',
+  cancelled: 'The send was cancelled before this push went.',
   endpoint_not_allowed: 'The browser’s push address is not a known push service.',
   build_failed: 'The browser’s keys could not be used to encrypt the push.',
   vapid_key_unavailable: 'The shop’s signing key could not be opened (check PUSHCART_MASTER_KEY); it goes once that is fixed.',
@@ -61,7 +62,7 @@ const HELD_OUT_WORDS = 'In the holdout group: kept back on purpose to measure wh
 /** The reason a delivery did not go, in words; undefined when nothing went wrong. */
 export function deliveryReasonWords(delivery: Pick<ShopperDelivery, 'status' | 'last_error'>): string | undefined {
   if (delivery.last_error === null) return delivery.status === 'held_out' ? HELD_OUT_WORDS : undefined;
-  return REASON_WORDS[reasonOf(delivery.last_error)] ?? 'It did not go; the detail below says why.';
+  return REASON_WORDS[reasonOf(delivery.last_error) as DeliveryReason] ?? 'It did not go; the detail below says why.';
 }
 
 /**
