@@ -2,11 +2,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { audienceKind, recordAudit, secretKeyActor } from '../audit/audit-log.ts';
-import { conversionTotals } from '../db/conversions.ts';
-import { interactionCounts } from '../db/interactions.ts';
-import { cancelNotification, deliveryCounts, deliveryProblems, findNotification, type NotificationRow } from '../db/notifications.ts';
-import type { SiteRow } from '../db/sites.ts';
-import { estimateAudience } from '../notifications/audience-estimate.ts';
+import { cancelNotification, findNotification } from '../db/notifications.ts';
+import { notificationStatus } from '../notifications/notification-status.ts';
 import { isUuid } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
@@ -154,7 +151,9 @@ export function notificationRoutes(deps: AppDeps) {
       }),
       validate('param', z.object({ id: text() })), async (c) => {
       const { id } = c.req.valid('param');
-      return c.json(await notificationStatus(c.get('site'), id));
+      const status = await notificationStatus(deps.db, c.get('site').id, id, (deps.now ?? Date.now)());
+      if (!status) throw new ApiError('not_found', `No notification ${id} for this site`);
+      return c.json(status satisfies z.input<typeof notificationStatusSchema>);
     })
     .post(
       '/v1/notifications/:id/cancel',
@@ -177,64 +176,7 @@ export function notificationRoutes(deps: AppDeps) {
           // The workers close what is still queued as they claim it: wake them.
           await deps.onNotificationQueued?.(id);
         }
-        return c.json(await notificationStatus(site, id));
+        return c.json((await notificationStatus(deps.db, site.id, id, (deps.now ?? Date.now)()))! satisfies z.input<typeof notificationStatusSchema>);
       },
     );
-
-  /** `GET /v1/notifications/{id}`'s answer. */
-  async function notificationStatus(site: SiteRow, id: string): Promise<z.input<typeof notificationStatusSchema>> {
-    const notification = isUuid(id) ? await findNotification(deps.db, site.id, id) : undefined;
-    if (!notification) throw new ApiError('not_found', `No notification ${id} for this site`);
-    const [counts, problems, interactions, conversions] = await Promise.all([
-      deliveryCounts(deps.db, id),
-      deliveryProblems(deps.db, id),
-      interactionCounts(deps.db, id),
-      conversionTotals(deps.db, id),
-    ]);
-    const pending = counts.queued + counts.sending;
-    const resolving = notification.resolve_state === 'resolving';
-    return {
-      id,
-      status: notification.cancelled_at ? 'cancelled' : pending > 0 || resolving ? 'sending' : 'completed',
-      kind: notification.kind,
-      trigger: notification.source,
-      audience: notification.audience_size,
-      createdAt: new Date(notification.created_at).toISOString(),
-      cancelledAt: notification.cancelled_at ? new Date(notification.cancelled_at).toISOString() : null,
-      progress: progressOf(notification, pending, counts.sent, (deps.now ?? Date.now)()),
-      counts: {
-        queued: pending,
-        sent: counts.sent,
-        failed: counts.failed,
-        expired: counts.expired,
-        suppressed: counts.suppressed,
-        // Deliberately not sent: the holdout group of a trigger (stats compare it with the sent group).
-        heldOut: counts.held_out,
-        // Reported by service workers (POST /v1/interactions).
-        shown: interactions.shown,
-        clicked: interactions.clicked,
-        dismissed: interactions.dismissed,
-        // Orders attributed to a click on this notification within the attribution window.
-        converted: conversions.converted,
-      },
-      revenue: conversions.revenue,
-      // Why deliveries did not go (yet): per reason code and status, a count and the first delivery.
-      problems,
-    };
-  }
 }
-
-/** Where a send stands: written so far, the (estimated) total, what is left and when it should be done at the pace so far. */
-function progressOf(notification: NotificationRow, pending: number, sent: number, nowMs: number) {
-  const resolving = notification.resolve_state === 'resolving';
-  const resolved = notification.audience_size;
-  const total = resolving
-    ? estimateAudience({ scanned: notification.scanned_count, matched: resolved, cursor: notification.resolve_cursor, done: false })
-    : resolved;
-  const finished = resolved - pending;
-  const remaining = notification.cancelled_at ? pending : Math.max(pending, total - finished);
-  const elapsedSeconds = (nowMs - new Date(notification.created_at).getTime()) / 1000;
-  const etaSeconds = remaining > 0 && finished > 0 && elapsedSeconds > 0 ? Math.ceil(remaining / (finished / elapsedSeconds)) : null;
-  return { resolving, resolved, total, sent, remaining, etaSeconds };
-}
-
