@@ -7,7 +7,7 @@ import { priorityFor } from '../delivery/engagement-rules.ts';
 import { ApiError } from '../errors.ts';
 import { sha256Hex } from '../sha256.ts';
 import { estimateAudience } from './audience-estimate.ts';
-import type { Audience } from './notification-input.ts';
+import type { Audience, SendNotificationInput } from './notification-input.ts';
 import { MAX_PAYLOAD_BYTES, utf8Bytes, worstCasePayloadBytes } from './payload.ts';
 
 /**
@@ -253,4 +253,24 @@ function stableJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+/**
+ * The send API's request (`POST /v1/notifications`, validated by `sendNotificationSchema`) as a
+ * `send` request: what the route and `pushcart send` both queue.
+ */
+export function apiSendRequest(site: SiteRow, input: SendNotificationInput, idempotencyKey?: string): SendRequest {
+  const { to, kind, ttl, urgency, topic, ...content } = input;
+  return {
+    site,
+    source: 'api',
+    kind,
+    content,
+    to: { by: 'selectors', selectors: to },
+    ttlSeconds: ttl,
+    urgency,
+    topic: topic ?? null,
+    whenTooLarge: 'refuse',
+    ...(idempotencyKey === undefined ? {} : { idempotency: { key: idempotencyKey, request: input } }),
+  };
 }

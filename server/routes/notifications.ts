@@ -9,7 +9,7 @@ import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { sendNotificationSchema } from '../notifications/notification-input.ts';
 import { reportUrl } from '../notifications/payload.ts';
-import { send } from '../notifications/send.ts';
+import { apiSendRequest, send } from '../notifications/send.ts';
 import { operation } from '../openapi/operation.ts';
 import { isoInstant } from '../sites/site-view-schemas.ts';
 import { text, validate } from '../validation.ts';
@@ -108,27 +108,15 @@ export function notificationRoutes(deps: AppDeps) {
       const site = c.get('site');
       const input = c.req.valid('json');
       const idempotencyKey = c.req.header('Idempotency-Key');
-      const { to, kind, ttl, urgency, topic, ...content } = input;
       const sent = await send(
         { db: deps.db, now: new Date((deps.now ?? Date.now)()), reportUrl: reportUrl(deps.config.publicUrl) },
-        {
-          site,
-          source: 'api',
-          kind,
-          content,
-          to: { by: 'selectors', selectors: to },
-          ttlSeconds: ttl,
-          urgency,
-          topic: topic ?? null,
-          whenTooLarge: 'refuse',
-          ...(idempotencyKey === undefined ? {} : { idempotency: { key: idempotencyKey, request: input } }),
-        },
+        apiSendRequest(site, input, idempotencyKey),
       );
       if (sent.replayed) c.header('Idempotent-Replayed', 'true');
       else {
         // One row per send, after send()'s own transaction: which selector, never the ids or tags.
         const actor = await secretKeyActor(deps.db, c.get('secretKeyId'));
-        if (actor) await recordAudit(deps.db, site.id, actor, { action: 'notification_sent', notificationId: sent.id, audience: audienceKind(to), subscriptions: sent.audience }, new Date((deps.now ?? Date.now)()));
+        if (actor) await recordAudit(deps.db, site.id, actor, { action: 'notification_sent', notificationId: sent.id, audience: audienceKind(input.to), subscriptions: sent.audience }, new Date((deps.now ?? Date.now)()));
         if (sent.audience > 0 || sent.resolving) await deps.onNotificationQueued?.(sent.id);
       }
       deps.logger.log('info', sent.replayed ? 'notification replayed' : 'notification queued', {
