@@ -6,6 +6,7 @@ import { parseConfig } from '../../config.ts';
 import { memoryLogger } from '../../logger.ts';
 import { freePort } from '../../testing/free-port.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database.ts';
+import { startNodeServer } from './entry-node.ts';
 import { serveMetrics } from './metrics-server.ts';
 import { createNodeMetrics } from './node-metrics.ts';
 
@@ -106,5 +107,24 @@ describe('pushcart worker --metrics-port', { timeout: 120_000 }, () => {
     );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--metrics-port: "http" must be a port number');
+  });
+});
+
+describe('npm start', { timeout: 120_000 }, () => {
+  it('serves its API’s and its in-process worker’s metrics at /metrics on its own port, with its pool', async () => {
+    const port = await freePort();
+    const config = parseConfig({ DATABASE_URL: database.connectionString, PORT: String(port), PUSHCART_METRICS_TOKEN: METRICS_TOKEN });
+    const server = await startNodeServer(config, memoryLogger(), () => {});
+    try {
+      const answer = await scrape(`http://127.0.0.1:${port}`);
+      expect(answer.status).toBe(200);
+      const text = await answer.text();
+      expect(text).toContain('\npushcart_db_pool_max_connections 10\n');
+      expect(text).toMatch(/\npushcart_db_pool_connections [1-9]\d*\n/);
+      expect(text).toContain('\npushcart_queue_due_deliveries 0\n');
+      expect(text).toContain('# TYPE pushcart_trigger_runs_total counter');
+    } finally {
+      await server.close();
+    }
   });
 });
