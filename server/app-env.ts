@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import type { SiteRow } from './db/sites.ts';
 import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics/metrics.ts';
 import type { RateLimiters, RateLimitSettings } from './middleware/rate-limit.ts';
 import type { ClientScripts } from './client-bundle.ts';
 import type { PushTransport } from './push/fetch-transport.ts';
@@ -33,6 +34,8 @@ export interface AppDeps {
    * the dashboard says test pushes are not available.
    */
   pushTransport?: PushTransport;
+  /** Counts events and rate-limit refusals; serves `GET /metrics` when it has an exposition (Node). Default: counts nothing. */
+  metrics?: Metrics;
 }
 
 export interface AppEnv {

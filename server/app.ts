@@ -7,6 +7,7 @@ import { dashboardRoutes } from './dashboard/routes.ts';
 import { isStorageUnavailable } from './db/storage-errors.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { describeError } from './logger.ts';
+import { RATE_LIMIT_BUCKET_LABELS } from './metrics/metrics.ts';
 import { createOriginsSeenRecorder } from './middleware/origins-seen.ts';
 import { createRateLimiters } from './middleware/rate-limit.ts';
 import { adminSiteRoutes } from './routes/admin-sites.ts';
@@ -16,6 +17,7 @@ import { demoRoutes } from './routes/demo.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { interactionRoutes } from './routes/interactions.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { productRoutes } from './routes/products.ts';
 import { settingsRoutes } from './routes/settings.ts';
@@ -47,6 +49,7 @@ export function createApp(deps: AppDeps) {
     { perIp: deps.config.rateLimitPerIp, perSite: deps.config.rateLimitPerSite },
     deps.now ?? Date.now,
     deps.rateLimits,
+    (bucket) => deps.metrics?.rateLimited(RATE_LIMIT_BUCKET_LABELS[bucket]),
   );
   // One per app: its throttle is what keeps the installation check's records off the hot path.
   const originsSeen = createOriginsSeenRecorder(deps);
@@ -81,6 +84,7 @@ export function createApp(deps: AppDeps) {
   app.use((c, next) => (bodyLimits.get(c.req.path) ?? defaultBodyLimit)(c, next));
 
   app.route('/', healthRoutes(deps));
+  app.route('/', metricsRoutes(deps));
   app.route('/', siteConfigRoutes(deps, limiters, originsSeen));
   app.route('/', subscriptionRoutes(deps, limiters, originsSeen));
   app.route('/', siteRoutes(deps));

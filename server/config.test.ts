@@ -67,6 +67,17 @@ describe('parseConfig', () => {
     expect(parseConfig({ PUSHCART_MASTER_KEY: 'a'.repeat(64) }).masterKey).toBe('a'.repeat(64));
   });
 
+  it('takes the metrics token from PUSHCART_METRICS_TOKEN, else the admin token, and refuses a short one', () => {
+    const admin = 'admin-token-0123456789abcdef';
+    const metrics = 'metrics-token-0123456789abcdef';
+    expect(parseConfig({}).metricsToken).toBeUndefined();
+    expect(parseConfig({ PUSHCART_ADMIN_TOKEN: admin }).metricsToken).toBe(admin);
+    expect(parseConfig({ PUSHCART_ADMIN_TOKEN: admin, PUSHCART_METRICS_TOKEN: metrics }).metricsToken).toBe(metrics);
+    expect(parseConfig({ PUSHCART_METRICS_TOKEN: metrics }).adminToken).toBeUndefined();
+    const message = configError({ PUSHCART_METRICS_TOKEN: 'short' });
+    expect(message).toMatch(/^Invalid configuration — PUSHCART_METRICS_TOKEN: must be at least 24 characters/);
+  });
+
   it('derives the public URL from PORT and strips a trailing slash', () => {
     expect(parseConfig({ PORT: '9000' }).publicUrl).toBe('http://localhost:9000');
     expect(parseConfig({ PUSHCART_PUBLIC_URL: 'https://push.shop.example/' }).publicUrl).toBe('https://push.shop.example');

@@ -158,6 +158,7 @@ const configSchema = z.object({
   PUSHCART_DATA_DIR: optionalString,
   PUSHCART_PUBLIC_URL: optionalString.pipe(publicUrl.optional()),
   PUSHCART_ADMIN_TOKEN: optionalString.pipe(adminToken.optional()),
+  PUSHCART_METRICS_TOKEN: optionalString.pipe(adminToken.optional()),
   PUSHCART_VAPID_SUBJECT: optionalString.pipe(vapidSubject.optional()),
   PUSHCART_PUSH_HOSTS: optionalString.pipe(pushHosts.optional()),
   PUSHCART_MASTER_KEY: optionalString.pipe(masterKey.optional()),
@@ -174,6 +175,8 @@ export interface Config {
   dataDir: string;
   publicUrl: string;
   adminToken: string | undefined;
+  /** Bearer token of `GET /metrics`: PUSHCART_METRICS_TOKEN, else the admin token; unset: metrics are off. */
+  metricsToken: string | undefined;
   vapidSubject: string;
   extraPushHosts: PushHostEntry[];
   masterKey: string | undefined;
@@ -214,6 +217,8 @@ export function parseConfig(env: Record<string, unknown>): Config {
     dataDir: values.PUSHCART_DATA_DIR ?? DEFAULT_DATA_DIR,
     publicUrl: values.PUSHCART_PUBLIC_URL ?? `http://localhost:${port}`,
     adminToken: values.PUSHCART_ADMIN_TOKEN,
+    // A scraper needs a token of its own only where it should not hold the admin API's.
+    metricsToken: values.PUSHCART_METRICS_TOKEN ?? values.PUSHCART_ADMIN_TOKEN,
     // A working default keeps `npm start` to one command; production deployments set their own.
     vapidSubject: values.PUSHCART_VAPID_SUBJECT ?? 'mailto:push@localhost.invalid',
     extraPushHosts: values.PUSHCART_PUSH_HOSTS ?? [],

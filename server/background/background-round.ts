@@ -156,6 +156,7 @@ export async function runBackgroundRound(deliverer: Deliverer, options: RoundOpt
       { deadlineMs: startedAtMs + budget.timeMs / 2, ...(signal ? { signal } : {}) },
     );
     report.cartReminders = { carts: triggers.carts, queued: triggers.queued.length };
+    deliverer.deps.metrics?.triggerRun('cart_reminders', triggers.queued.length);
     // Left due when cut short, so the next round goes on where this one stopped.
     if (triggers.moreDue) report.moreDue = true;
     else timetable.scheduledWorkAtMs = deliverer.now() + cadence.scheduledWorkEveryMs;

@@ -11,7 +11,9 @@ import { inThreadEncryptor, type EncryptionResult, type PushEncryptor } from '..
 import { assemblePushRequest, type Urgency } from '../push/push-request.ts';
 import { VapidHeaderCache, type VapidKeys } from '../push/vapid-cache.ts';
 import { openVapidPrivateKey, VapidKeyUnavailableError } from '../sites/vapid-private-key.ts';
+import type { MetricsRecorder } from '../metrics/metrics.ts';
 import { BatchRecorder, type BatchResult } from './batch-recorder.ts';
+import { deliveryOutcomeCounter, timedSend } from './delivery-metrics.ts';
 import { reasonOf, reasonText, type DeliveryReason } from './delivery-reasons.ts';
 import { engagementVerdicts, type SiteSettingsCache, type Verdict } from './engagement-step.ts';
 import { DEFAULT_HOST_GATE_SETTINGS, HostGates, type HostGateSettings } from './host-gates.ts';
@@ -79,6 +81,8 @@ export interface DeliveryDeps {
    * its isolate's, which outlives the per-invocation deliverer.
    */
   vapidCache?: VapidHeaderCache;
+  /** Counts outcomes and send latency (metrics/metrics.ts). Default: counts nothing. */
+  metrics?: MetricsRecorder;
 }
 
 /** A delivery worker's long-lived state: caches and gates that outlive one batch. */
@@ -153,8 +157,10 @@ export async function deliverBatch(deliverer: Deliverer): Promise<number> {
     flushCount: settings.resultFlushCount,
   });
   const failures = new Map<string, { count: number; example: OneResult }>();
+  const countOutcome = deliveryOutcomeCounter(deps, claimed);
   const record = (result: OneResult): void => {
     recorder.add(result);
+    countOutcome(result);
     if (result.status !== 'failed') return;
     const reason = reasonOf(result.lastError);
     const group = failures.get(reason);
@@ -349,7 +355,7 @@ async function send(deliverer: Deliverer, ready: ReadyDelivery, body: Encryption
       // Checked again once a slot is ours: a 429 or a 403 burst may have paused the host meanwhile.
       heldUntil = deliverer.hostGates.pausedUntil(host);
       if (heldUntil !== 0) return;
-      outcome = await deps.transport.send(request);
+      outcome = await timedSend(deps, endpoint, () => deps.transport.send(request));
       // Host-wide consequences are applied before the slot is released, so the next request in
       // line already sees the pause or the open circuit.
       if (outcome.kind === 'rejected' && outcome.hostAlert) deliverer.hostGates.forbidden(host);

@@ -80,6 +80,8 @@ export class RateLimiter {
     private readonly settings: BucketSettings,
     private readonly now: () => number,
     private readonly maxTrackedBuckets = MAX_TRACKED_BUCKETS,
+    /** Told of each refusal (metrics). */
+    private readonly onRefused?: () => void,
   ) {}
 
   /** How many keys are tracked now. */
@@ -94,6 +96,7 @@ export class RateLimiter {
       bucket.tokens -= 1;
       return 0;
     }
+    this.onRefused?.();
     return this.#secondsUntilOneToken(bucket);
   }
 
@@ -163,7 +166,11 @@ export class AddressRateLimiter {
   readonly #perAddress: RateLimiter;
   readonly #perBlock: RateLimiter;
 
-  constructor(settings: BucketSettings, now: () => number) {
+  readonly #onRefused: (() => void) | undefined;
+
+  /** `onRefused` is told of each refusal: a `take` refused, or a `charge` to an address already out of tokens. */
+  constructor(settings: BucketSettings, now: () => number, onRefused?: () => void) {
+    this.#onRefused = onRefused;
     this.#perAddress = new RateLimiter(settings, now);
     this.#perBlock = new RateLimiter(
       { capacity: settings.capacity * IPV6_BLOCK_BUDGET_MULTIPLIER, refillPerSecond: settings.refillPerSecond * IPV6_BLOCK_BUDGET_MULTIPLIER },
@@ -175,8 +182,9 @@ export class AddressRateLimiter {
   take(address: string | undefined): number {
     const keys = rateLimitKeysOf(address);
     const waitSeconds = this.#perAddress.take(keys.address);
-    if (waitSeconds > 0 || keys.block === undefined) return waitSeconds;
-    return this.#perBlock.take(keys.block);
+    const refusedFor = waitSeconds > 0 || keys.block === undefined ? waitSeconds : this.#perBlock.take(keys.block);
+    if (refusedFor > 0) this.#onRefused?.();
+    return refusedFor;
   }
 
   /** Like `take` but spends nothing: the seconds until `address` may go on (0: now). */
@@ -187,6 +195,8 @@ export class AddressRateLimiter {
 
   /** Spends a token even from an empty bucket (see `RateLimiter.charge`), from the address and its /48. */
   charge(address: string | undefined): void {
+    // A failure charged to an address already out of tokens is answered 429 (refuseWrongKey).
+    if (this.#onRefused && this.peek(address) > 0) this.#onRefused();
     const keys = rateLimitKeysOf(address);
     this.#perAddress.charge(keys.address);
     if (keys.block !== undefined) this.#perBlock.charge(keys.block);
@@ -209,6 +219,7 @@ export function createRateLimiters(
   configured: { perIp: BucketSettings; perSite: BucketSettings },
   now: () => number,
   overrides: Partial<RateLimitSettings> = {},
+  onRefused: (bucket: keyof RateLimitSettings) => void = () => {},
 ): RateLimiters {
   const settings: RateLimitSettings = {
     perIp: configured.perIp,
@@ -220,10 +231,10 @@ export function createRateLimiters(
     ...overrides,
   };
   return {
-    perIp: new AddressRateLimiter(settings.perIp, now),
-    perSite: new RateLimiter(settings.perSite, now),
-    perSecretKey: new RateLimiter(settings.perSecretKey, now),
-    admin: new AddressRateLimiter(settings.admin, now),
-    failedAuth: new AddressRateLimiter(settings.failedAuth, now),
+    perIp: new AddressRateLimiter(settings.perIp, now, () => onRefused('perIp')),
+    perSite: new RateLimiter(settings.perSite, now, MAX_TRACKED_BUCKETS, () => onRefused('perSite')),
+    perSecretKey: new RateLimiter(settings.perSecretKey, now, MAX_TRACKED_BUCKETS, () => onRefused('perSecretKey')),
+    admin: new AddressRateLimiter(settings.admin, now, () => onRefused('admin')),
+    failedAuth: new AddressRateLimiter(settings.failedAuth, now, () => onRefused('failedAuth')),
   };
 }

@@ -31,6 +31,7 @@ const ACCESS_ERRORS: Record<Access, ErrorCode[]> = {
   publishableKeyInPath: ['invalid_key', 'key_not_allowed', 'origin_not_allowed', 'rate_limited'],
   eitherKey: ['invalid_key', 'key_not_allowed', 'origin_not_allowed', 'rate_limited'],
   adminToken: ['admin_token_required', 'rate_limited'],
+  metricsToken: ['admin_token_required', 'rate_limited'],
   serviceWorker: ['origin_not_allowed', 'rate_limited'],
   public: [],
 };
@@ -194,6 +195,11 @@ const SECURITY_SCHEMES = {
     scheme: 'bearer',
     description: 'The operator’s `PUSHCART_ADMIN_TOKEN`; without that setting the admin API is off (401 `admin_token_required`).',
   },
+  metricsToken: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The scraper’s `PUSHCART_METRICS_TOKEN`, or `PUSHCART_ADMIN_TOKEN` when that is unset; without either, metrics are off (404 `not_found`).',
+  },
 } as const;
 
 const SECURITY: Record<Access, Array<Record<string, string[]>>> = {
@@ -203,6 +209,7 @@ const SECURITY: Record<Access, Array<Record<string, string[]>>> = {
   publishableKeyInPath: [],
   eitherKey: [{ publishableKey: [] }, { secretKey: [] }],
   adminToken: [{ adminToken: [] }],
+  metricsToken: [{ metricsToken: [] }],
   serviceWorker: [],
   public: [],
 };

@@ -10,10 +10,11 @@ import type { ErrorCode } from '../errors.ts';
  * - `publishableKeyInPath`: the `pk_…` key is a path segment, the origin is checked the same way;
  * - `eitherKey`: a publishable key from a page or a secret key from a backend;
  * - `adminToken`: `Authorization: Bearer $PUSHCART_ADMIN_TOKEN`;
+ * - `metricsToken`: `Authorization: Bearer $PUSHCART_METRICS_TOKEN` (else the admin token);
  * - `serviceWorker`: no key; the body carries its own proof (a report token, the old endpoint);
  * - `public`: anyone.
  */
-export type Access = 'secretKey' | 'publishableKey' | 'publishableKeyInPath' | 'eitherKey' | 'adminToken' | 'serviceWorker' | 'public';
+export type Access = 'secretKey' | 'publishableKey' | 'publishableKeyInPath' | 'eitherKey' | 'adminToken' | 'metricsToken' | 'serviceWorker' | 'public';
 
 export interface DeclaredResponse {
   description: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkPushEndpoint, MAX_ENDPOINT_LENGTH } from './endpoint-policy.ts';
+import { checkPushEndpoint, MAX_ENDPOINT_LENGTH, pushServiceOf } from './endpoint-policy.ts';
 
 const noExtraHosts: never[] = [];
 
@@ -58,5 +58,23 @@ describe('checkPushEndpoint', () => {
   it('says why an endpoint was refused', () => {
     const verdict = checkPushEndpoint('https://fcm.googleapis.com:8443/x', noExtraHosts);
     expect(verdict).toEqual({ ok: false, reason: 'endpoint must use port 443' });
+  });
+});
+
+describe('pushServiceOf (the metrics label)', () => {
+  it.each([
+    ['https://fcm.googleapis.com/fcm/send/abc', 'fcm.googleapis.com'],
+    ['https://updates.push.services.mozilla.com/wpush/v2/gAAAA', 'updates.push.services.mozilla.com'],
+    ['https://web.push.apple.com/QGZ1', 'push.apple.com'],
+    ['https://api.push.apple.com/QGZ1', 'push.apple.com'],
+    ['https://wns2-by3p.notify.windows.com/w/?token=x', 'notify.windows.com'],
+    ['https://db5p.notify.windows.com/w/?token=y', 'notify.windows.com'],
+    ['https://localhost:9443/push/1', 'localhost:9443'],
+    ['https://evil.example/push', 'other'],
+    ['https://fcm.googleapis.com:8443/x', 'other'],
+    ['https://pushapple.com/x', 'other'],
+    ['not a url', 'other'],
+  ])('labels %s as %s: one value per push service, not per host', (endpoint, label) => {
+    expect(pushServiceOf(endpoint, [{ hostname: 'localhost', port: '9443' }])).toBe(label);
   });
 });

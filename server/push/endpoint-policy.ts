@@ -66,3 +66,23 @@ export function checkPushEndpoint(endpoint: string, extraHosts: readonly PushHos
   }
   return { ok: true, url };
 }
+
+/**
+ * The push service an endpoint belongs to, as a metrics label: the built-in entry its host matches
+ * (`push.apple.com` for every Apple host, `notify.windows.com` for every WNS host), a configured
+ * host as `host[:port]`, else `other`. A bounded set, unlike hosts: WNS alone has many.
+ */
+export function pushServiceOf(endpoint: string, extraHosts: readonly PushHostEntry[]): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return 'other';
+  }
+  const hostname = url.hostname.toLowerCase();
+  if (extraHosts.some((entry) => entry.hostname === hostname && entry.port === url.port)) return url.host;
+  if (url.port !== '') return 'other';
+  const labels = hostname.split('.');
+  const known = BUILT_IN_PUSH_HOSTS.find((entry) => (entry.exact !== undefined ? hostname === entry.exact : labelsEndWith(labels, entry.suffix!.split('.'))));
+  return known ? (known.exact ?? known.suffix!) : 'other';
+}

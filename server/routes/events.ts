@@ -114,6 +114,8 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
         const queued = await applyCommerceEvent(trx, site, { ...event, source, ...stored }, { now, publicUrl: deps.config.publicUrl });
         return { isNew, queued };
       });
+      // Known types by name; a shop's own under one label, so their number stays bounded.
+      if (result.isNew) deps.metrics?.eventsIngested(event.custom ? 'custom' : event.type, source);
       for (const id of result.queued) await deps.onNotificationQueued?.(id);
       return c.json({ stored: result.isNew, duplicate: !result.isNew }, 202);
     })

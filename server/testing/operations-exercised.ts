@@ -18,6 +18,7 @@ export const OPERATIONS_EXERCISED_BY: Record<string, readonly string[]> = {
   'server/routes/events.test.ts': ['POST /v1/events', 'POST /v1/watches'],
   'server/routes/every-string-field.test.ts': ['GET /v1/admin/sites/{siteId}'],
   'server/routes/interactions.test.ts': ['POST /v1/interactions'],
+  'server/routes/metrics.test.ts': ['GET /metrics'],
   'server/routes/notifications.test.ts': ['POST /v1/notifications', 'GET /v1/notifications/{id}', 'POST /v1/notifications/{id}/cancel'],
   'server/routes/products.test.ts': ['POST /v1/products/batch', 'PUT /v1/products/{id}', 'GET /v1/products/{id}'],
   'server/routes/settings.test.ts': ['GET /v1/settings', 'PATCH /v1/settings'],

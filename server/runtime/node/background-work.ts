@@ -2,6 +2,7 @@ import { BackgroundWorker } from '../../background/background-worker.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { describeError, type Logger } from '../../logger.ts';
+import type { MetricsRecorder } from '../../metrics/metrics.ts';
 import type { PushTransport } from '../../push/fetch-transport.ts';
 import { createEncryptionPool } from './encryption-pool.ts';
 import { nodePushTransport } from './push-transport.ts';
@@ -24,11 +25,11 @@ export interface RunningBackgroundWork {
  * (server/background/), sending over pooled HTTP/2 connections and encrypting on worker threads,
  * so the event loop that sends (and serves the API) stays free.
  */
-export function startBackgroundWork(deps: { db: Db; config: Config; logger: Logger }): RunningBackgroundWork {
+export function startBackgroundWork(deps: { db: Db; config: Config; logger: Logger; metrics?: MetricsRecorder }): RunningBackgroundWork {
   const { db, config, logger } = deps;
   const push = nodePushTransport();
   const encryption = createEncryptionPool({ onThreadError: (error) => logger.log('error', 'encryption thread died', describeError(error)) });
-  const worker = new BackgroundWorker({ db, config, logger, transport: push.transport, encryptor: encryption });
+  const worker = new BackgroundWorker({ db, config, logger, transport: push.transport, encryptor: encryption, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
   const stopping = new AbortController();
   const finished = worker.run(stopping.signal);
   let stopped: Promise<void> | undefined;

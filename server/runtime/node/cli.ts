@@ -15,6 +15,8 @@ import { identifySecretView } from '../../sites/identity-signature.ts';
 import { checkStoredKeys, sealStoredKeys } from '../../sites/stored-keys.ts';
 import { newSiteSchema } from '../../sites/site-input.ts';
 import { EmbeddedPostgresError, openDatabase, type OpenDatabase, type OpenDatabaseOptions } from './database.ts';
+import type { RunningMetricsServer } from './metrics-server.ts';
+import type { NodeMetrics } from './node-metrics.ts';
 
 
 const USAGE = `Usage: pushcart <command> [options]
@@ -22,9 +24,11 @@ const USAGE = `Usage: pushcart <command> [options]
   start [--demo-data]                    run the server and one delivery worker (what npm start runs);
                                          --demo-data seeds the demo site (never a real shop) with a
                                          month of sample data, once
-  worker                                 run background work only: delivery, cart reminders, purges
+  worker [--metrics-port=N] [--metrics-host=ADDR]
+                                         run background work only: delivery, cart reminders, purges
                                          (as many as you like; beside a running server they share
-                                         its embedded Postgres)
+                                         its embedded Postgres); --metrics-port serves GET /metrics
+                                         on 127.0.0.1:N (or ADDR), with the metrics token
   migrate                                bring the database schema up to date
   site create --name NAME --origin URL [--origin URL…] [--demo] [--json]
                                          create a site; prints its keys (the secret key only now) and
@@ -68,6 +72,8 @@ async function main(argv: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
       demo: { type: 'boolean', default: false },
       'demo-data': { type: 'boolean', default: false },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -95,7 +101,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   if (command === 'worker') {
-    await runWorker(config);
+    await runWorker(config, metricsListen(config, values['metrics-port'], values['metrics-host']));
     return;
   }
 
@@ -300,13 +306,30 @@ async function requireSite(db: OpenDatabase['db'], siteId: string | undefined) {
 }
 
 /**
+ * `--metrics-port=N [--metrics-host=ADDR]`, checked before anything starts: a port, and a token to
+ * protect it (the same rule as the server's /metrics, so one scrape configuration fits both).
+ */
+function metricsListen(config: Config, port: string | undefined, hostname: string | undefined): { port: number; hostname?: string } | undefined {
+  if (port === undefined) {
+    if (hostname !== undefined) throw new UsageError('--metrics-host needs --metrics-port=N');
+    return undefined;
+  }
+  const number = /^\d+$/.test(port) ? Number(port) : Number.NaN;
+  if (!(number >= 0 && number <= 65535)) throw new UsageError(`--metrics-port: "${port}" must be a port number, 0 to 65535 (0: any free port)`);
+  if (config.metricsToken === undefined) throw new UsageError('--metrics-port: set PUSHCART_METRICS_TOKEN (or PUSHCART_ADMIN_TOKEN); scrapers send it as Authorization: Bearer');
+  if (hostname !== undefined && hostname.trim() === '') throw new UsageError('--metrics-host: give an address to listen on, e.g. 0.0.0.0');
+  return { port: number, ...(hostname === undefined ? {} : { hostname: hostname.trim() }) };
+}
+
+/**
  * Background work only (delivery, cart reminders, purges) until SIGINT/SIGTERM; the batches in
  * flight are finished first. The same rounds `npm start` runs, so any number of these can help it.
+ * With `metrics`, its counters are served at GET /metrics on that port.
  */
-async function runWorker(config: Config): Promise<void> {
+async function runWorker(config: Config, metricsAt: { port: number; hostname?: string } | undefined): Promise<void> {
   const { startBackgroundWork } = await import('./background-work.ts');
   const workerLogger = jsonLogger((line) => process.stdout.write(`${line}\n`));
-  await withDatabase(config, {}, async ({ db, describe }) => {
+  await withDatabase(config, {}, async ({ db, describe, poolStats }) => {
     await migrateToLatest(db);
     // Before claiming anything: a worker that cannot open the keys would only hold deliveries back.
     await checkStoredKeys(db, { masterKey: config.masterKey, nowMs: Date.now(), logger: workerLogger });
@@ -314,12 +337,26 @@ async function runWorker(config: Config): Promise<void> {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     });
-    const work = startBackgroundWork({ db, config, logger: workerLogger });
-    workerLogger.log('info', 'delivery worker started', { workerId: work.workerId, database: describe, encryptionThreads: work.encryptionThreads });
+    let metricsServer: RunningMetricsServer | undefined;
+    let metrics: NodeMetrics | undefined;
+    if (metricsAt) {
+      const { createNodeMetrics } = await import('./node-metrics.ts');
+      const { serveMetrics } = await import('./metrics-server.ts');
+      metrics = createNodeMetrics({ pool: poolStats });
+      metricsServer = await serveMetrics({ config, db, logger: workerLogger, metrics }, metricsAt);
+    }
+    const work = startBackgroundWork({ db, config, logger: workerLogger, ...(metrics ? { metrics } : {}) });
+    workerLogger.log('info', 'delivery worker started', {
+      workerId: work.workerId,
+      database: describe,
+      encryptionThreads: work.encryptionThreads,
+      ...(metricsServer ? { metrics: `${metricsServer.url}/metrics` } : {}),
+    });
     try {
       await Promise.race([signalled, work.finished]);
     } finally {
       await work.stop();
+      await metricsServer?.close();
     }
   });
 }

@@ -7,6 +7,7 @@ import { guardPoolErrors } from '../../db/pg-pool-errors.ts';
 import type { Logger } from '../../logger.ts';
 import { describeError } from '../../logger.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import type { PoolStats } from './node-metrics.ts';
 
 export { EmbeddedPostgresError } from './embedded-postgres.ts';
 
@@ -18,6 +19,8 @@ export interface OpenDatabase {
   db: Db;
   kind: 'embedded' | 'postgres';
   describe: string;
+  /** The pool's connections and waiting queries now, for the metrics. */
+  poolStats(): PoolStats;
   close(): Promise<void>;
 }
 
@@ -47,6 +50,7 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
       db: opened.db,
       kind: 'embedded',
       describe: `embedded Postgres in ${resolve(config.dataDir)}`,
+      poolStats: opened.poolStats,
       close: async () => {
         await opened.close();
         await embedded.release();
@@ -68,6 +72,7 @@ export function openPostgres(connectionString: string, logger: Logger): OpenData
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
     kind: 'postgres',
     describe: `Postgres at ${url.hostname}:${url.port || 5432}${url.pathname}`,
+    poolStats: () => ({ totalCount: pool.totalCount, idleCount: pool.idleCount, waitingCount: pool.waitingCount, max: POOL_SIZE }),
     close: () => pool.end(),
   };
 }

@@ -18,6 +18,7 @@ import { installInstructions } from '../../sites/install-snippet.ts';
 import { startBackgroundWork, type RunningBackgroundWork } from './background-work.ts';
 import { buildClientBundles } from './client-bundles.ts';
 import { openDatabase } from './database.ts';
+import { createNodeMetrics } from './node-metrics.ts';
 
 export interface RunningServer {
   url: string;
@@ -43,12 +44,15 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
     await checkStoredKeys(database.db, { masterKey: config.masterKey, nowMs: Date.now(), logger });
     // Background work in-process (delivery, cart reminders, purges), so `npm start` alone sends;
     // more can run as `pushcart worker`.
-    const work = startBackgroundWork({ db: database.db, config, logger });
+    // One registry for the process: the API's counters and its in-process worker's, served at /metrics.
+    const metrics = createNodeMetrics({ pool: database.poolStats });
+    const work = startBackgroundWork({ db: database.db, config, logger, metrics });
     background = work;
     const app = createApp({
       config,
       db: database.db,
       logger,
+      metrics,
       clientIp: (c) => resolveClientAddress(getConnInfo(c).remote.address, c.req.raw.headers, config.trustedProxies),
       onNotificationQueued: () => work.wake(),
       pushTransport: work.pushTransport,

@@ -11,6 +11,7 @@ import { createDeliverer, type DeliverySettings } from '../../delivery/delivery-
 import { DEFAULT_HOST_GATE_SETTINGS } from '../../delivery/host-gates.ts';
 import { errorBody, ERROR_STATUS } from '../../errors.ts';
 import { describeError, jsonLogger, type Logger } from '../../logger.ts';
+import { countingMetrics, type CountingMetrics } from '../../metrics/metrics.ts';
 import { fetchTransport, type PushFetch, type PushTransport } from '../../push/fetch-transport.ts';
 import { VapidHeaderCache } from '../../push/vapid-cache.ts';
 import { checkStoredKeys } from '../../sites/stored-keys.ts';
@@ -147,6 +148,20 @@ const REQUEST_ID_PATTERN = /^[\w\-=]{1,255}$/;
 const logger: Logger = jsonLogger((line) => console.log(line));
 
 /**
+ * A Worker has no process to scrape: its counters go to the log (Workers Logs, Logpush) as one
+ * `metrics` line per background round, and one per isolate at most this often for the requests'
+ * counters (events, rate-limit refusals). An isolate evicted before its next line loses at most
+ * that much of them; each request also has its own log line.
+ */
+const REQUEST_METRICS_EVERY_MS = 60_000;
+
+/** Writes what `recorder` counted since its last line, if anything, as one `metrics` log line. */
+function logMetrics(recorder: CountingMetrics, fields: Record<string, unknown>): void {
+  if (recorder.empty) return;
+  logger.log('info', 'metrics', { ...fields, ...recorder.drain() });
+}
+
+/**
  * One invocation (an HTTP request, a cron run, a queue batch) and the I/O that belongs to it. A
  * Workers I/O object (a TCP socket) belongs to the invocation that opened it and cannot be used by
  * another one, so each invocation gets its own pool of one connection, opened on first use and
@@ -231,6 +246,9 @@ interface Runtime {
   storedKeysProblem?: ConfigError;
   /** After a failed query, requests are not held up by the check again before this time. */
   storedKeysRetryAtMs: number;
+  /** The app's counters (events, rate-limit refusals), written by `logMetrics`. */
+  requestMetrics: CountingMetrics;
+  requestMetricsLoggedAtMs: number;
 }
 
 /** One runtime per bindings object: parsed and built once per isolate, not once per request. */
@@ -250,6 +268,7 @@ function runtimeFor(env: WorkerEnv): Runtime {
   // captured, so it is always the fetch of the invocation that sends.
   const send: PushFetch = (url, init) => globalThis.fetch(url, init);
   const transport = fetchTransport(send);
+  const requestMetrics = countingMetrics();
   const app = createApp({
     config,
     db,
@@ -264,6 +283,8 @@ function runtimeFor(env: WorkerEnv): Runtime {
     demo: true,
     // A dashboard user's test push goes out within their request, through the same fetch.
     pushTransport: transport,
+    // Counted in memory and logged (logMetrics); without an exposition, GET /metrics answers 404.
+    metrics: requestMetrics,
   });
   const runtime: Runtime = {
     config,
@@ -273,6 +294,8 @@ function runtimeFor(env: WorkerEnv): Runtime {
     vapidCache: new VapidHeaderCache(),
     storedKeysChecked: false,
     storedKeysRetryAtMs: 0,
+    requestMetrics,
+    requestMetricsLoggedAtMs: Date.now(),
   };
   runtimes.set(env, runtime);
   return runtime;
@@ -318,6 +341,7 @@ async function backgroundRound(env: WorkerEnv, ctx: WorkerExecutionContext, trig
     await checkStoredKeysOnce(runtime);
     // Its clock is Date.now(), which on Workers only moves across I/O; every batch does I/O, so it
     // is good enough for the round's time budget.
+    const metrics = countingMetrics();
     const deliverer = createDeliverer({
       db: runtime.db,
       config: runtime.config,
@@ -325,13 +349,22 @@ async function backgroundRound(env: WorkerEnv, ctx: WorkerExecutionContext, trig
       transport: runtime.transport,
       settings: WORKERS_DELIVERY_SETTINGS,
       vapidCache: runtime.vapidCache,
+      metrics,
     });
-    const report = await runBackgroundRound(deliverer, {
-      budget: trigger === 'cron' ? CRON_ROUND_BUDGET : QUEUE_ROUND_BUDGET,
-      timetable: timetableFor(trigger),
-      // One claim loop: the invocation's six connections are the limit, not the CPU.
-      lanes: 1,
-    });
+    let report: RoundReport;
+    try {
+      report = await runBackgroundRound(deliverer, {
+        budget: trigger === 'cron' ? CRON_ROUND_BUDGET : QUEUE_ROUND_BUDGET,
+        timetable: timetableFor(trigger),
+        // One claim loop: the invocation's six connections are the limit, not the CPU.
+        lanes: 1,
+      });
+    } finally {
+      // What was sent before a failure was sent: counted either way.
+      logMetrics(metrics, { from: trigger });
+      logMetrics(runtime.requestMetrics, { from: 'requests' });
+      runtime.requestMetricsLoggedAtMs = Date.now();
+    }
     // Work is left: the next run starts now, not at the next cron minute. One wake-up per run keeps
     // the number of parallel runs where the sends put it, and the consumer's max_concurrency caps that.
     if (report.moreDue) wakeDelivery({ continuation: true });
@@ -360,7 +393,12 @@ export default {
           logger.log('warn', 'stored keys not checked: the database did not answer; checked again later', describeError(error));
         }
       }
-      return runtime.app.fetch(request);
+      const response = await runtime.app.fetch(request);
+      if (Date.now() - runtime.requestMetricsLoggedAtMs >= REQUEST_METRICS_EVERY_MS) {
+        logMetrics(runtime.requestMetrics, { from: 'requests' });
+        runtime.requestMetricsLoggedAtMs = Date.now();
+      }
+      return response;
     });
   },
 

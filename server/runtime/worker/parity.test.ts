@@ -12,6 +12,7 @@ import type { PushTransport } from '../../push/fetch-transport.ts';
 import { ADMIN_TOKEN, browserHeaders, browserSubscription, SHOP_ORIGIN, testApp, testSite } from '../../testing/fixtures.ts';
 import type { TestDatabase } from '../../testing/test-database.ts';
 import { buildClientBundles } from '../node/client-bundles.ts';
+import { createNodeMetrics } from '../node/node-metrics.ts';
 import {
   createPostgresTestDatabase,
   postgresProblem,
@@ -322,6 +323,9 @@ const ROWS: ParityRow[] = [
     status: 403,
   },
   { name: 'admin API with a wrong token', request: () => ({ path: '/v1/admin/sites', init: { headers: { Authorization: 'Bearer wrong' } } }), status: 401 },
+  // With the right token they differ on purpose: Node serves its registry, a Worker logs its counters (404).
+  { name: 'metrics without the token', request: () => ({ path: '/metrics' }), status: 401 },
+  { name: 'metrics with a wrong token', request: () => ({ path: '/metrics', init: { headers: { Authorization: 'Bearer wrong' } } }), status: 401 },
   { name: 'unknown path', request: () => ({ path: '/nothing-here' }), status: 404 },
   // The dashboard: the same pages, cookies and refusals on both runtimes.
   { name: 'dashboard, signed out', request: () => ({ path: '/dashboard' }), status: 303 },
@@ -385,7 +389,7 @@ describe.skipIf(problem !== undefined)('Node and Workers answer alike', () => {
     world = { site, scripts, dashboard: await dashboardAssets() };
     // A transport as the Node entry passes one (the install page says whether test pushes can go); nothing is sent here.
     const transport: PushTransport = { send: () => Promise.reject(new Error('the parity table sends no push')) };
-    nodeApp = testApp(database.db, { env: CONFIG_VARS, clientScripts: scripts, demo: true, pushTransport: transport }).app;
+    nodeApp = testApp(database.db, { env: CONFIG_VARS, clientScripts: scripts, demo: true, pushTransport: transport, metrics: createNodeMetrics() }).app;
     worker = await startWorkerUnderTest({
       database,
       bindings: Object.fromEntries(Object.entries(CONFIG_VARS).map(([name, value]) => [name, { type: 'plain_text' as const, value }])),
