@@ -92,6 +92,24 @@ describe('pushcart CLI on the embedded database', { timeout: 180_000 }, () => {
     }
   });
 
+  it('send queues from a message file without following (--no-follow --json); stats prints the funnels as JSON; a bad message is one line, exit 2', async () => {
+    const env = { PUSHCART_DATA_DIR: tempDataDir() };
+    const site = JSON.parse((await pushcart(['site', 'create', '--name', 'Shop', '--origin', 'https://shop.example', '--json'], env)).stdout) as { id: string };
+    const dir = tempDataDir();
+    const file = join(dir, 'message.json');
+    writeFileSync(file, JSON.stringify({ title: 'Spring sale', body: '20 % off', url: 'https://shop.example/sale', to: { all: true } }));
+    const sent = await pushcart(['send', '--site', site.id, '--file', file, '--no-follow', '--json'], env);
+    expect(sent.code, sent.stderr).toBe(0);
+    // No subscriber yet: nothing to send, so it is complete at once.
+    expect(JSON.parse(sent.stdout)).toMatchObject({ status: 'completed', audience: 0, progress: { resolving: false, total: 0 } });
+    const stats = await pushcart(['stats', '--site', site.id, '--json'], env);
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ activeNow: 0, triggers: {} });
+    const refused = await pushcart(['send', '--site', site.id, '--title', 'Hi', '--url', 'https://elsewhere.example/', '--all'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toMatch(/^pushcart: url: must be on one of the site's origins/);
+  });
+
   it('explains bad input in one line with exit code 2', async () => {
     const result = await pushcart(['site', 'create', '--name', 'Shop', '--origin', 'shop.example'], { PUSHCART_DATA_DIR: tempDataDir() });
     expect(result.code).toBe(2);

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { messageFromFlags, sendCommand, SendUsageError, statsReport, statsTable } from './cli-send.ts';
 import { ConfigError, parseConfig, type Config } from '../../config.ts';
 import { normalizeEmail } from '../../accounts/email.ts';
 import { CLI_ACTOR, recordAudit } from '../../audit/audit-log.ts';
@@ -49,12 +51,36 @@ const USAGE = `Usage: pushcart <command> [options]
   user reset-password --email EMAIL [--json]
                                          print a one-time link (1 hour) that replaces a forgotten password
   user list [--site SITE_ID] [--json]    list dashboard accounts and their roles
+  send --site SITE_ID (--file MESSAGE.json | --title T --url URL [--body B]
+       (--all | --tag KEY=VALUE… | --external-user-id ID… | --visitor-id ID…)) [--kind transactional]
+       [--ttl SECONDS] [--no-follow] [--json]
+                                         queue a push (the file is the body of POST /v1/notifications,
+                                         - for stdin) and follow it with a progress bar until every
+                                         delivery has an outcome; Ctrl-C stops following, not the send;
+                                         exit 1 when deliveries failed
+  stats --site SITE_ID [--from DATE] [--to DATE] [--json]
+                                         the funnel per trigger (sent, shown, clicked, converted,
+                                         revenue) and each holdout's lift, for the shop's last 30 days
 
 Key changes and the roles given by user create are recorded in the site's audit log, by "the
 command line". Configuration comes from the environment (README: Configuration).`;
 
 /** A mistake by the person at the keyboard: printed as one line, exit code 2, no stack trace. */
 class UsageError extends Error {}
+
+/** `--file`: the message as the send API takes it, or `-` for stdin. */
+async function readMessageFile(path: string): Promise<string> {
+  try {
+    if (path === '-') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    }
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 const logger = jsonLogger((line) => process.stderr.write(`${line}\n`));
 
@@ -74,6 +100,20 @@ async function main(argv: string[]): Promise<void> {
       'demo-data': { type: 'boolean', default: false },
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
+      // pushcart send / stats
+      file: { type: 'string' },
+      title: { type: 'string' },
+      body: { type: 'string' },
+      url: { type: 'string' },
+      all: { type: 'boolean' },
+      tag: { type: 'string', multiple: true },
+      'external-user-id': { type: 'string', multiple: true },
+      'visitor-id': { type: 'string', multiple: true },
+      kind: { type: 'string' },
+      ttl: { type: 'string' },
+      'no-follow': { type: 'boolean', default: false },
+      from: { type: 'string' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -113,6 +153,36 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     await migrateToLatest(db);
+    if (command === 'send') {
+      const site = await requireSite(db, values.site);
+      const fileText = values.file === undefined ? undefined : await readMessageFile(values.file);
+      const message = messageFromFlags({ ...values, fileText });
+      // Ctrl-C stops following, not the send: the status so far is printed and the command ends.
+      const interrupted = new AbortController();
+      process.once('SIGINT', () => interrupted.abort());
+      process.exitCode = await sendCommand(
+        {
+          db,
+          config,
+          now: Date.now,
+          print,
+          progress: { isTTY: process.stderr.isTTY === true, write: (text) => void process.stderr.write(text) },
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          signal: interrupted.signal,
+        },
+        site,
+        message,
+        { follow: !values['no-follow'], json: values.json },
+      );
+      return;
+    }
+    if (command === 'stats') {
+      const site = await requireSite(db, values.site);
+      const report = await statsReport({ db, now: Date.now }, site, { from: values.from, to: values.to });
+      if (values.json) print(JSON.stringify(report));
+      else statsTable(site, report).forEach(print);
+      return;
+    }
     if (command === 'keys' && subcommand === 'seal') {
       const report = await sealStoredKeys(db, config.masterKey);
       print(
@@ -373,9 +443,9 @@ async function withDatabase(config: Config, options: OpenDatabaseOptions, work: 
 try {
   await main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof ConfigError || error instanceof EmbeddedPostgresError || error instanceof UsageError) {
+  if (error instanceof ConfigError || error instanceof EmbeddedPostgresError || error instanceof UsageError || error instanceof SendUsageError) {
     console.error(`pushcart: ${error.message}`);
-    process.exit(error instanceof UsageError ? 2 : 1);
+    process.exit(error instanceof UsageError || error instanceof SendUsageError ? 2 : 1);
   }
   if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
     console.error(`pushcart: port ${(error as { port?: number }).port ?? ''} is already in use; stop the other server or set PORT`);
