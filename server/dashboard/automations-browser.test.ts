@@ -20,7 +20,7 @@ import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, cspViolations, serveApp, DASHBOARD_WIDTHS } from '../testing/dashboard-page-checks.ts';
+import { checkDashboardPage, cspViolations, serveApp, DASHBOARD_WIDTHS, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 
 const missing = chromiumMissing();
@@ -84,18 +84,7 @@ describe.skipIf(missing !== undefined)('the automations and templates pages in C
     page = browser.page;
     const { token } = await startSession(database.db, { userId: user!.id }, new Date());
     await browser.context.addCookies([{ name: 'pushcart-session', value: token, url: origin }]);
-    await browser.context.addInitScript(() => {
-      const g = globalThis as any;
-      g.__cspViolations = [];
-      g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
-    });
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      // A form answered 422 with its problems is logged as a failed load of the document itself.
-      const documentStatus = message.text().startsWith('Failed to load resource') && message.location().url === page.url();
-      if (!documentStatus) problems.push(`console.error: ${message.text()} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
   });
 
   afterAll(async () => {

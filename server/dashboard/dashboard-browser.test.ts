@@ -17,7 +17,7 @@ import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, cspViolations, serveApp } from '../testing/dashboard-page-checks.ts';
+import { checkDashboardPage, cspViolations, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { createFirstOwnerLink } from './links.ts';
 
@@ -60,19 +60,7 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     page = browser.page;
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
     // Violations are reported to the page as events as well as to the console; both are collected.
-    await browser.context.addInitScript(() => {
-      const g = globalThis as any;
-      g.__cspViolations = [];
-      g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
-    });
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      // A form answered 422 with its errors, or a dead link's 404 page, is logged by Chromium as a
-      // failed load of the document itself: expected here. A stylesheet or script failing is not.
-      const documentStatus = message.text().startsWith('Failed to load resource') && message.location().url === page.url();
-      if (!documentStatus) problems.push(`console.error: ${message.text()} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
   });
 
   afterAll(async () => {

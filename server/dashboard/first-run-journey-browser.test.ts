@@ -19,7 +19,7 @@ import type { PushPayload } from '../../service-worker/src/contract.ts';
 import { artifactsDir, chromiumMissing, collectPageErrors, devtoolsPush, launchChromium, serviceWorkerOf, shownNotifications, type ChromiumProfile } from '../testing/browser-chromium.ts';
 import { BrowserPushStub } from '../testing/browser-push-stub.ts';
 import { startOtherOriginShop } from '../testing/browser-shop.ts';
-import { checkDashboardPage } from '../testing/dashboard-page-checks.ts';
+import { checkDashboardPage, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
 import { freePort } from '../testing/free-port.ts';
 import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
@@ -115,12 +115,8 @@ describe.skipIf(missing !== undefined)('first run, end to end', { timeout: 240_0
     // --- the owner, in their own browser ---
     owner = await launchChromium({ locale: 'en-GB', timezoneId: 'Europe/Amsterdam' });
     const page = owner.page;
-    const problems = collectPageErrors(page);
-    await owner.context.addInitScript(() => {
-      const g = globalThis as any;
-      g.__cspViolations = [];
-      g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
-    });
+    const problems: string[] = [];
+    await watchDashboardPage(owner.context, page, problems, { statusPagesExpected: false });
     const ownerPush = new BrowserPushStub(mock);
     await ownerPush.install(owner.context);
 

@@ -21,7 +21,7 @@ import { seedDemoData, seededRandom } from '../demo/demo-data.ts';
 import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, serveApp } from '../testing/dashboard-page-checks.ts';
+import { checkDashboardPage, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 
 const missing = chromiumMissing();
@@ -107,15 +107,7 @@ describe.skipIf(missing !== undefined)('the delivery health page in Chromium', {
     browser = await launchChromium({ timezoneId: 'UTC' });
     page = browser.page;
     await browser.context.addCookies([{ name: 'pushcart-session', value: session.token, url: origin, httpOnly: true, sameSite: 'Lax' }]);
-    await browser.context.addInitScript(() => {
-      const g = globalThis as any;
-      g.__cspViolations = [];
-      g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
-    });
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console.error: ${message.text()} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: false });
   });
 
   afterAll(async () => {

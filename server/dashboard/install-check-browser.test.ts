@@ -18,7 +18,7 @@ import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
 import { browserHeaders, browserSubscription } from '../testing/fixtures.ts';
-import { checkDashboardPage, serveApp } from '../testing/dashboard-page-checks.ts';
+import { checkDashboardPage, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 
 const missing = chromiumMissing();
@@ -59,15 +59,7 @@ describe.skipIf(missing !== undefined)('the installation check in Chromium', { t
     axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     browser = await launchChromium();
     page = browser.page;
-    await browser.context.addInitScript(() => {
-      const g = globalThis as any;
-      g.__cspViolations = [];
-      g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
-    });
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console.error: ${message.text()} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: false });
     page.on('dialog', (dialog) => {
       problems.push(`dialog: ${dialog.message()}`);
       void dialog.dismiss();

@@ -22,7 +22,7 @@ import { changeSiteSettings } from '../settings/change-settings.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { readSiteSettings, type SiteSettingsPatch } from '../sites/site-settings.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, serveApp } from '../testing/dashboard-page-checks.ts';
+import { checkDashboardPage, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 
 const missing = chromiumMissing();
@@ -103,18 +103,7 @@ describe.skipIf(missing !== undefined)('the soft prompt page in Chromium', { tim
     axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     browser = await launchChromium();
     page = browser.page;
-    await browser.context.addInitScript(() => {
-      const g = globalThis as any;
-      g.__cspViolations = [];
-      g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
-    });
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      // A form answered 422 with its errors is logged as a failed load of the document itself: expected.
-      const documentStatus = message.text().startsWith('Failed to load resource') && message.location().url === page.url();
-      if (!documentStatus) problems.push(`console.error: ${message.text()} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
   });
 
   afterAll(async () => {

@@ -17,7 +17,7 @@ import { insertUser } from '../db/users.ts';
 import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, serveApp } from '../testing/dashboard-page-checks.ts';
+import { checkDashboardPage, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 
 const missing = chromiumMissing();
@@ -158,18 +158,7 @@ describe.skipIf(missing !== undefined)('the Subscribers pages in Chromium', { ti
     axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     browser = await launchChromium();
     page = browser.page;
-    await browser.context.addInitScript(() => {
-      const g = globalThis as any;
-      g.__cspViolations = [];
-      g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
-    });
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      // A 403/404/422 page is logged by Chromium as a failed load of the document itself: expected.
-      const documentStatus = message.text().startsWith('Failed to load resource') && message.location().url === page.url();
-      if (!documentStatus) problems.push(`console.error: ${message.text()} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
     // Signed in as the shop's owner by a session made directly: sign-in has its own browser test.
     const owner = (await insertUser(database.db, { email: 'owner@shop.example', name: 'Olivia Owner', passwordHash: null }, new Date(SEEDED_AT)))!;
     await upsertMembership(database.db, { userId: owner.id, siteId: site.id, role: 'owner' }, new Date(SEEDED_AT));

@@ -18,7 +18,7 @@ import { insertUser } from '../db/users.ts';
 import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, serveApp } from '../testing/dashboard-page-checks.ts';
+import { checkDashboardPage, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 
 const missing = chromiumMissing();
@@ -47,18 +47,7 @@ async function openBrowser(): Promise<void> {
   browser = await launchChromium();
   page = browser.page;
   await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-  await browser.context.addInitScript(() => {
-    const g = globalThis as any;
-    g.__cspViolations = [];
-    g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
-  });
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    // A form answered 422 with its errors is logged by Chromium as a failed load of the document itself: expected.
-    const documentStatus = message.text().startsWith('Failed to load resource') && message.location().url === page.url();
-    if (!documentStatus) problems.push(`console.error: ${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
 }
 
 async function checkPage(name: string): Promise<void> {

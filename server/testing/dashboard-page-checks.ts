@@ -2,7 +2,7 @@ import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { App } from '../app.ts';
 
@@ -82,4 +82,25 @@ export async function checkDashboardPage({ page, shotsDir, axeSource, problems, 
   await page.setViewportSize({ width: 1280, height: 800 });
   expect(await cspViolations(page), `${name}: CSP violations`).toEqual([]);
   expect(problems, `${name}: errors in the page`).toEqual([]);
+}
+
+/**
+ * Collects into `problems` what a dashboard page must never show: console errors, uncaught
+ * exceptions, and Content-Security-Policy violations (kept in the page as `__cspViolations` by an
+ * init script, read by `cspViolations`). `statusPagesExpected`: a page answered with an error
+ * status on purpose (a form's 422, a refusal's 403, a 404 page) is logged by Chromium as a failed
+ * load of the document itself; that one line is expected, a stylesheet or script failing is not.
+ */
+export async function watchDashboardPage(context: BrowserContext, page: Page, problems: string[], options: { statusPagesExpected: boolean }): Promise<void> {
+  await context.addInitScript(() => {
+    const g = globalThis as any;
+    g.__cspViolations = [];
+    g.document.addEventListener('securitypolicyviolation', (event: any) => g.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
+  });
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const documentStatus = options.statusPagesExpected && message.text().startsWith('Failed to load resource') && message.location().url === page.url();
+    if (!documentStatus) problems.push(`console.error: ${message.text()} (${message.location().url})`);
+  });
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
 }
