@@ -4,10 +4,10 @@
  * shop's owner), beside two baselines measured in the same run: `GET /healthz` on the same app
  * (routing, middleware and one round trip) and `select 1` on the same pool.
  *
- *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/dashboard-pages.ts [--runs=20]
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/dashboard-pages.ts [--runs=20] [--keep]
  *
  * A fresh database is created on that server, migrated, seeded by seed-large-site.ts (the stats
- * bench's rows and what the pages read besides) and dropped afterwards. Each page is requested
+ * bench's rows and what the pages read besides) and dropped afterwards (kept with --keep). Each page is requested
  * three times to warm up, then `runs` times; median, p95 (nearest rank) and max in ms. A page that
  * does not answer as expected (200, or the redirect of the dashboard's root) stops the bench.
  */
@@ -25,8 +25,10 @@ const NOW = new Date(RANGE_END_MS + 30 * 60_000);
 const TARGET_MS = 100;
 
 const runs = Number(process.argv.find((arg) => arg.startsWith('--runs='))?.split('=')[1] ?? 20);
+/** Leaves the seeded database on the server (its name is printed), for EXPLAIN ANALYZE of a page's queries. */
+const keep = process.argv.includes('--keep');
 for (const arg of process.argv.slice(2)) {
-  if (!/^--runs=\d+$/.test(arg)) throw new Error(`unknown option ${arg} (known: --runs=N)`);
+  if (!/^--runs=\d+$/.test(arg) && arg !== '--keep') throw new Error(`unknown option ${arg} (known: --runs=N, --keep)`);
 }
 const serverUrl = process.env.DATABASE_URL;
 if (!serverUrl) throw new Error('DATABASE_URL must name a Postgres server: the bench creates its own database there');
@@ -154,5 +156,8 @@ try {
     })}`,
   );
 } finally {
-  await bench.drop();
+  if (keep) {
+    await db.destroy();
+    console.log(`kept the database ${bench.name}; drop it with: drop database ${bench.name} with (force)`);
+  } else await bench.drop();
 }

@@ -14,6 +14,7 @@ import * as auditLog from './2026-11-29T0340-audit-log.ts';
 import * as originsSeen from './2026-11-29T0350-origins-seen.ts';
 import * as deliveryHealth from './2026-11-29T0360-delivery-health.ts';
 import * as siteDeletionRollup from './2026-11-29T0370-site-deletion-rollup.ts';
+import * as orderedDeliveries from './2026-11-29T0395-ordered-deliveries.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0350-origins-seen': originsSeen,
   '2026-11-29T0360-delivery-health': deliveryHealth,
   '2026-11-29T0370-site-deletion-rollup': siteDeletionRollup,
+  '2026-11-29T0395-ordered-deliveries': orderedDeliveries,
 };

@@ -162,9 +162,10 @@ export async function pushDays(db: Db, siteId: string, boundaries: Date[]): Prom
 /**
  * Per trigger and group, how many deliveries of notifications queued in [start, end) were
  * followed by an order from the same shopper within the attribution window — the measure of
- * holdoutComparisons (db/stats.ts), counted from the orders side: the site's orders in the range
- * (a few thousand a month) lead through the shopper's subscriptions to the deliveries before each
- * order, instead of one look-up in events per delivery (a million a month).
+ * holdoutComparisons (db/stats.ts). Read from `ordered_deliveries`, which a trigger fills as each
+ * order is stored (migrations/2026-11-29T0395-ordered-deliveries.ts): one row per delivery its
+ * shopper ordered after within 30 days, with when the first such order came, so any window up to
+ * the settings' longest is one range read of the site's index, however many orders the range has.
  */
 export async function orderedDeliveries(
   db: Db,
@@ -173,35 +174,11 @@ export async function orderedDeliveries(
   end: Date,
   windowHours: number,
 ): Promise<Map<string, { recipients: number; heldOut: number }>> {
-  // Each step is a look-up by index per order (LATERAL … OFFSET 0 keeps the planner from turning
-  // it into a hash join over every delivery of the site). JIT is off for it: the planner's cost
-  // estimate crosses jit_above_cost, and compiling took longer than the look-ups (bench/RESULTS.md).
-  const result = await db.transaction().execute(async (trx) => {
-    await sql`set local jit = off`.execute(trx);
-    return sql<{ source: string; held_out: boolean; ordered: string }>`
-      with orders as (
-        select e.visitor_id, e.external_user_id, e.created_at from events e
-        where e.site_id = ${siteId} and e.type = 'order_completed'
-          and e.created_at > ${start} and e.created_at <= ${end}::timestamptz + ${windowHours} * interval '1 hour'
-      ), shopper_orders as (
-        select s.id as subscription_id, o.created_at from orders o
-          cross join lateral (select id from subscriptions where site_id = ${siteId} and visitor_id = o.visitor_id offset 0) s
-        union
-        select s.id, o.created_at from orders o
-          cross join lateral (select id from subscriptions where site_id = ${siteId} and external_user_id = o.external_user_id offset 0) s
-      )
-      select n.source, d.status = 'held_out' as held_out, count(distinct d.id) as ordered
-      from shopper_orders so
-      cross join lateral (
-        select id, status, notification_id from deliveries
-        where subscription_id = so.subscription_id
-          and created_at < so.created_at and created_at >= so.created_at - ${windowHours} * interval '1 hour'
-        offset 0
-      ) d
-      join notifications n on n.id = d.notification_id
-      where n.site_id = ${siteId} and n.created_at >= ${start} and n.created_at < ${end}
-      group by 1, 2`.execute(trx);
-  });
+  const result = await sql<{ source: string; held_out: boolean; ordered: string }>`
+    select source, held_out, count(*) as ordered from ordered_deliveries
+    where site_id = ${siteId} and notification_at >= ${start} and notification_at < ${end}
+      and ordered_at <= delivered_at + ${windowHours} * interval '1 hour'
+    group by 1, 2`.execute(db);
   const ordered = new Map<string, { recipients: number; heldOut: number }>();
   for (const row of result.rows) {
     const entry = ordered.get(row.source) ?? { recipients: 0, heldOut: 0 };
