@@ -10,12 +10,14 @@
  * bench's rows and what the pages read besides) and dropped afterwards (kept with --keep). Each page is requested
  * three times to warm up, then `runs` times; median, p95 (nearest rank) and max in ms. A page that
  * does not answer as expected (200, or the redirect of the dashboard's root) stops the bench.
+ * Last, what the ordered_deliveries trigger adds to storing an event: with it and without it.
  */
 import os from 'node:os';
 import { sql } from 'kysely';
 import { startSession } from '../server/accounts/sessions.ts';
 import { createApp } from '../server/app.ts';
 import { parseConfig } from '../server/config.ts';
+import { insertEvent } from '../server/db/events.ts';
 import { migrateToLatest } from '../server/db/migrate.ts';
 import { memoryLogger } from '../server/logger.ts';
 import { RANGE_END_MS, createBenchDatabase, seedDashboardData, seedLargeSite, timed } from './seed-large-site.ts';
@@ -138,11 +140,27 @@ try {
   const results: Figures[] = [];
   for (const [label, path, status] of pages) results.push(await measure(label, path, () => get(path, status)));
 
+  // What the ordered_deliveries trigger costs a write: one event stored as POST /v1/events stores
+  // it, with the trigger and with it switched off, in the same run. The order is the measured
+  // shopper's, whose deliveries of the last 30 days it links to.
+  const shopper = (await sql<{ visitor_id: string }>`select visitor_id from subscriptions where id = ${subscriberId}`.execute(db)).rows[0]!.visitor_id;
+  const event = (type: string) => () =>
+    insertEvent(db, { siteId: site.siteId, source: 'server', type, visitorId: shopper, externalUserId: null, properties: { orderId: 'bench' }, clientEventId: null, at: NOW });
+  const writes: Figures[] = [];
+  for (const trigger of ['on', 'off'] as const) {
+    if (trigger === 'off') await sql`alter table events disable trigger ordered_deliveries_insert`.execute(db);
+    writes.push(await measure(`store a product_viewed event, trigger ${trigger}`, 'insertEvent', event('product_viewed')));
+    writes.push(await measure(`store an order_completed event, trigger ${trigger}`, 'insertEvent', event('order_completed')));
+  }
+  await sql`alter table events enable trigger ordered_deliveries_insert`.execute(db);
+
   const ms = (value: number) => `${value.toFixed(1)} ms`;
   const slow = results.filter((row) => row.median >= TARGET_MS || row.p95 >= TARGET_MS);
   console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${os.loadavg().map((load) => load.toFixed(1)).join(' ')}`);
   console.log('| page | median | p95 | max |\n|---|---:|---:|---:|');
   for (const row of [...baselines, ...results]) console.log(`| ${row.label}${slow.includes(row) ? ' **≥ 100 ms**' : ''} | ${ms(row.median)} | ${ms(row.p95)} | ${ms(row.max)} |`);
+  console.log('\n| event write | median | p95 | max |\n|---|---:|---:|---:|');
+  for (const row of writes) console.log(`| ${row.label} | ${ms(row.median)} | ${ms(row.p95)} | ${ms(row.max)} |`);
   console.log(slow.length === 0 ? `\nevery page under ${TARGET_MS} ms in the median and p95` : `\n${slow.length} page(s) at or over ${TARGET_MS} ms: ${slow.map((row) => row.label).join('; ')}`);
   const round = (value: number) => Math.round(value * 10) / 10;
   console.log(
@@ -152,6 +170,7 @@ try {
       rows: Object.fromEntries(Object.entries(counts.rows[0]!).map(([key, value]) => [key, Number(value)])),
       baselines: baselines.map((row) => ({ label: row.label, median: round(row.median), p95: round(row.p95), max: round(row.max) })),
       pages: results.map((row) => ({ label: row.label, path: row.path.replace(site.siteId, ':siteId').replace(subscriberId, ':id'), median: round(row.median), p95: round(row.p95), max: round(row.max) })),
+      writes: writes.map((row) => ({ label: row.label, median: round(row.median), p95: round(row.p95), max: round(row.max) })),
       slow: slow.map((row) => row.label),
     })}`,
   );

@@ -89,6 +89,29 @@ describe('the stats rollup', () => {
     expect(backfilled.revenue).toEqual(live.revenueRecount);
   });
 
+  it('gives each day the subscriptions active at its end, counting back from now over the changes since, those after the range too', async () => {
+    const db = database.db;
+    const shop = await testSite(db);
+    const insert = (from: number, to: number, at: string) => sql`
+      insert into subscriptions (site_id, endpoint, p256dh, auth, vapid_public_key, visitor_id, created_at, updated_at)
+      select ${shop.id}, 'https://fcm.googleapis.com/fcm/send/days-' || i, 'p', 'a', 'v', 'days-' || i, ${new Date(at)}, ${new Date(at)}
+      from generate_series(${from}::int, ${to}::int) i`.execute(db);
+    await insert(1, 10, '2026-10-01T12:00:00Z');
+    await insert(11, 15, '2026-10-02T12:00:00Z');
+    await sql`update subscriptions set status = 'expired', updated_at = ${new Date('2026-10-02T18:00:00Z')} where site_id = ${shop.id} and visitor_id in ('days-1', 'days-2', 'days-3')`.execute(db);
+    // After the range: counted back from the 10 active now, not shown in it.
+    await sql`update subscriptions set status = 'unsubscribed', updated_at = ${new Date('2026-10-05T12:00:00Z')} where site_id = ${shop.id} and visitor_id in ('days-4', 'days-5')`.execute(db);
+
+    const day = (date: string) => new Date(`${date}T00:00:00Z`);
+    const twoDays = await subscriberDays(db, shop.id, [day('2026-10-01'), day('2026-10-02'), day('2026-10-03')]);
+    expect(twoDays.map(({ active, new: made, lostExpired, lostUnsubscribed }) => ({ active, made, lostExpired, lostUnsubscribed }))).toEqual([
+      { active: 10, made: 10, lostExpired: 0, lostUnsubscribed: 0 },
+      { active: 12, made: 5, lostExpired: 3, lostUnsubscribed: 0 },
+    ]);
+    expect((await subscriberDays(db, shop.id, [day('2026-10-02'), day('2026-10-03')]))[0]!.active).toBe(12);
+    expect((await subscriberDays(db, shop.id, [day('2026-10-05'), day('2026-10-06')]))[0]).toMatchObject({ active: 10, lostUnsubscribed: 2, net: -2 });
+  });
+
   it('counts an erased active subscription as lost, and one already lost not again', async () => {
     const db = database.db;
     const rows = await sql<{ id: string; endpoint: string }>`

@@ -66,8 +66,6 @@ function addRevenue(into: PushFigures, currency: string, value: number): void {
   into.revenue[currency] = Math.round(((into.revenue[currency] ?? 0) + value) * 100) / 100;
 }
 
-const GAINED = sql`change in ('subscribed', 'returned')`;
-
 /** Subscriptions active now: the figure the day series ends at when it reaches today. */
 export async function activeSubscriptions(db: Db, siteId: string): Promise<number> {
   const row = await sql<{ count: string }>`
@@ -77,19 +75,23 @@ export async function activeSubscriptions(db: Db, siteId: string): Promise<numbe
 
 /** One SubscriberDay per day between the boundaries. */
 export async function subscriberDays(db: Db, siteId: string, boundaries: Date[]): Promise<SubscriberDay[]> {
+  return (await subscriberHistory(db, siteId, boundaries)).days;
+}
+
+/** The subscriptions active now, and one SubscriberDay per day between the boundaries. */
+async function subscriberHistory(db: Db, siteId: string, boundaries: Date[]): Promise<{ activeNow: number; days: SubscriberDay[] }> {
   const start = boundaries[0]!;
-  const end = boundaries[boundaries.length - 1]!;
   // Active at the start = active now − what changed since: both in one statement (one snapshot),
-  // and reading only the changes since the start rather than the site's whole history.
-  const [before, changes] = await Promise.all([
-    sql<{ active: string }>`
-      select (select count(*) from subscriptions where site_id = ${siteId} and status = 'active')
-        - (select coalesce(sum(case when ${GAINED} then 1 else -1 end), 0) from subscription_changes where site_id = ${siteId} and at >= ${start}) as active`.execute(db),
-    sql<{ day: number; change: string; count: string }>`
+  // reading only the changes since the start, and each of them once: by day within the range, and
+  // those after its end (width_bucket answers boundaries.length) only for the sum.
+  const rows = (
+    await sql<{ day: number | null; change: string | null; count: string }>`
+      select null::int as day, null::text as change, count(*) as count from subscriptions where site_id = ${siteId} and status = 'active'
+      union all
       select width_bucket(at, ${boundaries}::timestamptz[]) as day, change, count(*) as count
-      from subscription_changes where site_id = ${siteId} and at >= ${start} and at < ${end}
-      group by 1, 2`.execute(db),
-  ]);
+      from subscription_changes where site_id = ${siteId} and at >= ${start}
+      group by 1, 2`.execute(db)
+  ).rows;
   const days: SubscriberDay[] = Array.from({ length: boundaries.length - 1 }, () => ({
     active: 0,
     new: 0,
@@ -100,18 +102,25 @@ export async function subscriberDays(db: Db, siteId: string, boundaries: Date[])
     net: 0,
   }));
   const field = { subscribed: 'new', returned: 'returned', expired: 'lostExpired', unsubscribed: 'lostUnsubscribed', erased: 'lostErased' } as const;
-  for (const row of changes.rows) {
-    const day = days[row.day - 1];
+  let activeNow = 0;
+  let sinceStart = 0;
+  for (const row of rows) {
+    if (row.change === null) {
+      activeNow = Number(row.count);
+      continue;
+    }
+    sinceStart += (row.change === 'subscribed' || row.change === 'returned' ? 1 : -1) * Number(row.count);
+    const day = row.day === null ? undefined : days[row.day - 1];
     const name = field[row.change as keyof typeof field];
     if (day && name) day[name] += Number(row.count);
   }
-  let active = Number(before.rows[0]!.active);
+  let active = activeNow - sinceStart;
   for (const day of days) {
     day.net = day.new + day.returned - day.lostExpired - day.lostUnsubscribed - day.lostErased;
     active += day.net;
     day.active = active;
   }
-  return days;
+  return { activeNow, days };
 }
 
 /** Per day, per trigger (notification source): what its pushes came to. */
@@ -204,9 +213,8 @@ export interface DailyReport {
  */
 export async function dailyReport(db: Db, siteId: string, days: LocalDays, timeZone: string, windowHours: number): Promise<DailyReport> {
   const { dates, boundaries } = days;
-  const [activeNow, subscribers, pushes, ordered] = await Promise.all([
-    activeSubscriptions(db, siteId),
-    subscriberDays(db, siteId, boundaries),
+  const [{ activeNow, days: subscribers }, pushes, ordered] = await Promise.all([
+    subscriberHistory(db, siteId, boundaries),
     pushDays(db, siteId, boundaries),
     orderedDeliveries(db, siteId, boundaries[0]!, boundaries[boundaries.length - 1]!, windowHours),
   ]);
