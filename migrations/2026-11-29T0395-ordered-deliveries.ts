@@ -47,11 +47,14 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index ordered_deliveries_site_at_idx on ordered_deliveries (site_id, notification_at)
     include (source, held_out, delivered_at, ordered_at)`.execute(db);
 
+  // Most events are no order (page views, carts): for those the check is all the trigger does.
   await sql`create function ordered_deliveries_inserted() returns trigger language plpgsql as $$
     begin
-      insert into ordered_deliveries (delivery_id, site_id, source, held_out, notification_at, delivered_at, ordered_at)
-      ${ORDERED('new_rows')}
-      on conflict (delivery_id) do update set ordered_at = least(ordered_deliveries.ordered_at, excluded.ordered_at);
+      if exists (select 1 from new_rows where type = 'order_completed') then
+        insert into ordered_deliveries (delivery_id, site_id, source, held_out, notification_at, delivered_at, ordered_at)
+        ${ORDERED('new_rows')}
+        on conflict (delivery_id) do update set ordered_at = least(ordered_deliveries.ordered_at, excluded.ordered_at);
+      end if;
       return null;
     end $$`.execute(db);
   await sql`create trigger ordered_deliveries_insert after insert on events
