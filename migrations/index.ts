@@ -17,6 +17,7 @@ import * as siteDeletionRollup from './2026-11-29T0370-site-deletion-rollup.ts';
 import * as testDevices from './2026-11-29T0380-test-devices.ts';
 import * as auditCliActor from './2026-11-29T0385-audit-cli-actor.ts';
 import * as promptFunnelBuckets from './2026-11-29T0390-prompt-funnel-buckets.ts';
+import * as orderedDeliveries from './2026-11-29T0395-ordered-deliveries.ts';
 import * as chunkedAudiences from './2026-11-29T0400-chunked-audiences.ts';
 
 /**
@@ -42,5 +43,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0380-test-devices': testDevices,
   '2026-11-29T0385-audit-cli-actor': auditCliActor,
   '2026-11-29T0390-prompt-funnel-buckets': promptFunnelBuckets,
+  '2026-11-29T0395-ordered-deliveries': orderedDeliveries,
   '2026-11-29T0400-chunked-audiences': chunkedAudiences,
 };

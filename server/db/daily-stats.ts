@@ -66,8 +66,6 @@ function addRevenue(into: PushFigures, currency: string, value: number): void {
   into.revenue[currency] = Math.round(((into.revenue[currency] ?? 0) + value) * 100) / 100;
 }
 
-const GAINED = sql`change in ('subscribed', 'returned')`;
-
 /** Subscriptions active now: the figure the day series ends at when it reaches today. */
 export async function activeSubscriptions(db: Db, siteId: string): Promise<number> {
   const row = await sql<{ count: string }>`
@@ -77,19 +75,23 @@ export async function activeSubscriptions(db: Db, siteId: string): Promise<numbe
 
 /** One SubscriberDay per day between the boundaries. */
 export async function subscriberDays(db: Db, siteId: string, boundaries: Date[]): Promise<SubscriberDay[]> {
+  return (await subscriberHistory(db, siteId, boundaries)).days;
+}
+
+/** The subscriptions active now, and one SubscriberDay per day between the boundaries. */
+async function subscriberHistory(db: Db, siteId: string, boundaries: Date[]): Promise<{ activeNow: number; days: SubscriberDay[] }> {
   const start = boundaries[0]!;
-  const end = boundaries[boundaries.length - 1]!;
   // Active at the start = active now − what changed since: both in one statement (one snapshot),
-  // and reading only the changes since the start rather than the site's whole history.
-  const [before, changes] = await Promise.all([
-    sql<{ active: string }>`
-      select (select count(*) from subscriptions where site_id = ${siteId} and status = 'active')
-        - (select coalesce(sum(case when ${GAINED} then 1 else -1 end), 0) from subscription_changes where site_id = ${siteId} and at >= ${start}) as active`.execute(db),
-    sql<{ day: number; change: string; count: string }>`
+  // reading only the changes since the start, and each of them once: by day within the range, and
+  // those after its end (width_bucket answers boundaries.length) only for the sum.
+  const rows = (
+    await sql<{ day: number | null; change: string | null; count: string }>`
+      select null::int as day, null::text as change, count(*) as count from subscriptions where site_id = ${siteId} and status = 'active'
+      union all
       select width_bucket(at, ${boundaries}::timestamptz[]) as day, change, count(*) as count
-      from subscription_changes where site_id = ${siteId} and at >= ${start} and at < ${end}
-      group by 1, 2`.execute(db),
-  ]);
+      from subscription_changes where site_id = ${siteId} and at >= ${start}
+      group by 1, 2`.execute(db)
+  ).rows;
   const days: SubscriberDay[] = Array.from({ length: boundaries.length - 1 }, () => ({
     active: 0,
     new: 0,
@@ -100,18 +102,25 @@ export async function subscriberDays(db: Db, siteId: string, boundaries: Date[])
     net: 0,
   }));
   const field = { subscribed: 'new', returned: 'returned', expired: 'lostExpired', unsubscribed: 'lostUnsubscribed', erased: 'lostErased' } as const;
-  for (const row of changes.rows) {
-    const day = days[row.day - 1];
+  let activeNow = 0;
+  let sinceStart = 0;
+  for (const row of rows) {
+    if (row.change === null) {
+      activeNow = Number(row.count);
+      continue;
+    }
+    sinceStart += (row.change === 'subscribed' || row.change === 'returned' ? 1 : -1) * Number(row.count);
+    const day = row.day === null ? undefined : days[row.day - 1];
     const name = field[row.change as keyof typeof field];
     if (day && name) day[name] += Number(row.count);
   }
-  let active = Number(before.rows[0]!.active);
+  let active = activeNow - sinceStart;
   for (const day of days) {
     day.net = day.new + day.returned - day.lostExpired - day.lostUnsubscribed - day.lostErased;
     active += day.net;
     day.active = active;
   }
-  return days;
+  return { activeNow, days };
 }
 
 /** Per day, per trigger (notification source): what its pushes came to. */
@@ -162,9 +171,10 @@ export async function pushDays(db: Db, siteId: string, boundaries: Date[]): Prom
 /**
  * Per trigger and group, how many deliveries of notifications queued in [start, end) were
  * followed by an order from the same shopper within the attribution window — the measure of
- * holdoutComparisons (db/stats.ts), counted from the orders side: the site's orders in the range
- * (a few thousand a month) lead through the shopper's subscriptions to the deliveries before each
- * order, instead of one look-up in events per delivery (a million a month).
+ * holdoutComparisons (db/stats.ts). Read from `ordered_deliveries`, which a trigger fills as each
+ * order is stored (migrations/2026-11-29T0395-ordered-deliveries.ts): one row per delivery its
+ * shopper ordered after within 30 days, with when the first such order came, so any window up to
+ * the settings' longest is one range read of the site's index, however many orders the range has.
  */
 export async function orderedDeliveries(
   db: Db,
@@ -173,35 +183,11 @@ export async function orderedDeliveries(
   end: Date,
   windowHours: number,
 ): Promise<Map<string, { recipients: number; heldOut: number }>> {
-  // Each step is a look-up by index per order (LATERAL … OFFSET 0 keeps the planner from turning
-  // it into a hash join over every delivery of the site). JIT is off for it: the planner's cost
-  // estimate crosses jit_above_cost, and compiling took longer than the look-ups (bench/RESULTS.md).
-  const result = await db.transaction().execute(async (trx) => {
-    await sql`set local jit = off`.execute(trx);
-    return sql<{ source: string; held_out: boolean; ordered: string }>`
-      with orders as (
-        select e.visitor_id, e.external_user_id, e.created_at from events e
-        where e.site_id = ${siteId} and e.type = 'order_completed'
-          and e.created_at > ${start} and e.created_at <= ${end}::timestamptz + ${windowHours} * interval '1 hour'
-      ), shopper_orders as (
-        select s.id as subscription_id, o.created_at from orders o
-          cross join lateral (select id from subscriptions where site_id = ${siteId} and visitor_id = o.visitor_id offset 0) s
-        union
-        select s.id, o.created_at from orders o
-          cross join lateral (select id from subscriptions where site_id = ${siteId} and external_user_id = o.external_user_id offset 0) s
-      )
-      select n.source, d.status = 'held_out' as held_out, count(distinct d.id) as ordered
-      from shopper_orders so
-      cross join lateral (
-        select id, status, notification_id from deliveries
-        where subscription_id = so.subscription_id
-          and created_at < so.created_at and created_at >= so.created_at - ${windowHours} * interval '1 hour'
-        offset 0
-      ) d
-      join notifications n on n.id = d.notification_id
-      where n.site_id = ${siteId} and n.created_at >= ${start} and n.created_at < ${end}
-      group by 1, 2`.execute(trx);
-  });
+  const result = await sql<{ source: string; held_out: boolean; ordered: string }>`
+    select source, held_out, count(*) as ordered from ordered_deliveries
+    where site_id = ${siteId} and notification_at >= ${start} and notification_at < ${end}
+      and ordered_at <= delivered_at + ${windowHours} * interval '1 hour'
+    group by 1, 2`.execute(db);
   const ordered = new Map<string, { recipients: number; heldOut: number }>();
   for (const row of result.rows) {
     const entry = ordered.get(row.source) ?? { recipients: 0, heldOut: 0 };
@@ -227,9 +213,8 @@ export interface DailyReport {
  */
 export async function dailyReport(db: Db, siteId: string, days: LocalDays, timeZone: string, windowHours: number): Promise<DailyReport> {
   const { dates, boundaries } = days;
-  const [activeNow, subscribers, pushes, ordered] = await Promise.all([
-    activeSubscriptions(db, siteId),
-    subscriberDays(db, siteId, boundaries),
+  const [{ activeNow, days: subscribers }, pushes, ordered] = await Promise.all([
+    subscriberHistory(db, siteId, boundaries),
     pushDays(db, siteId, boundaries),
     orderedDeliveries(db, siteId, boundaries[0]!, boundaries[boundaries.length - 1]!, windowHours),
   ]);

@@ -15,6 +15,7 @@ const ALL_TABLES = [
   'invites',
   'memberships',
   'notifications',
+  'ordered_deliveries',
   'origins_seen',
   'password_links',
   'price_alerts',
