@@ -50,7 +50,7 @@ export async function insertNotificationWithDeliveries(
 }
 
 /** Subscriptions a chunk looks at: the next ones of the site's active subscriptions in id order. */
-export const FIRST_CHUNK_SUBSCRIPTIONS = 2_000;
+export const FIRST_CHUNK_SUBSCRIPTIONS = 1_000;
 
 export interface ChunkResult {
   /** Delivery rows written (queued or held out). */

@@ -3,7 +3,7 @@
  * without counting anything: subscription ids are random (version 4) uuids, spread evenly over the
  * id space, so the walk having looked at `scanned` active subscriptions up to id `cursor` means the
  * site has about `scanned ÷ (cursor's place in the id space)` of them. The relative error is about
- * 1/√scanned (the k-th smallest of n uniform draws): ±2 % after the first 2,000. The share of those
+ * 1/√scanned (the k-th smallest of n uniform draws): ±3 % after the first 1,000. The share of those
  * that matched the audience's filter (a tag) carries over to the rest.
  */
 
