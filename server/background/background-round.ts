@@ -195,9 +195,9 @@ export async function runBackgroundRound(deliverer: Deliverer, options: RoundOpt
       report.audienceRowsWritten = resolved.written;
       if (resolved.moreDue) report.moreDue = true;
     } catch (error) {
-      // The deliveries already written go out; the chunk is tried again next round.
+      // The deliveries already written go out; the chunk is tried again after the usual pause
+      // (not at once: a database that refuses it would otherwise be asked again and again).
       logger.log('error', 'writing a large audience failed', describeError(error));
-      report.moreDue = true;
     }
   }
   report.elapsedMs = deliverer.now() - startedAtMs;
