@@ -6,6 +6,7 @@ import type { MetricsRecorder } from '../../metrics/metrics.ts';
 import type { PushTransport } from '../../push/fetch-transport.ts';
 import { createEncryptionPool } from './encryption-pool.ts';
 import { nodePushTransport } from './push-transport.ts';
+import { listenForWork } from './work-notifications.ts';
 
 export interface RunningBackgroundWork {
   workerId: string;
@@ -25,11 +26,19 @@ export interface RunningBackgroundWork {
  * (server/background/), sending over pooled HTTP/2 connections and encrypting on worker threads,
  * so the event loop that sends (and serves the API) stays free.
  */
-export function startBackgroundWork(deps: { db: Db; config: Config; logger: Logger; metrics?: MetricsRecorder }): RunningBackgroundWork {
+export function startBackgroundWork(deps: {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  metrics?: MetricsRecorder;
+  /** Listen for other processes' sends on this database (work-notifications.ts), so this worker wakes at once. */
+  listenOn?: string;
+}): RunningBackgroundWork {
   const { db, config, logger } = deps;
   const push = nodePushTransport();
   const encryption = createEncryptionPool({ onThreadError: (error) => logger.log('error', 'encryption thread died', describeError(error)) });
   const worker = new BackgroundWorker({ db, config, logger, transport: push.transport, encryptor: encryption, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
+  const listener = deps.listenOn === undefined ? undefined : listenForWork(deps.listenOn, () => worker.wake(), logger);
   const stopping = new AbortController();
   const finished = worker.run(stopping.signal);
   let stopped: Promise<void> | undefined;
@@ -43,6 +52,7 @@ export function startBackgroundWork(deps: { db: Db; config: Config; logger: Logg
       (stopped ??= (async () => {
         stopping.abort();
         try {
+          await listener?.close();
           await finished;
         } finally {
           await encryption.close();

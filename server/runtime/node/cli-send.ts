@@ -98,7 +98,13 @@ const NO_WORKER_HINT_AFTER_MS = 15_000;
  * (or Ctrl-C, which stops following only). Prints the final status: as JSON with `json`, else in words.
  * Returns the exit code: 0 when everything went, 1 when some deliveries failed, 130 when interrupted.
  */
-export async function sendCommand(io: CliIo, site: SiteRow, message: unknown, options: { follow: boolean; json: boolean }): Promise<number> {
+export async function sendCommand(
+  io: CliIo,
+  site: SiteRow,
+  message: unknown,
+  /** `onQueued`: tell the running workers (the CLI announces through Postgres, work-notifications.ts). */
+  options: { follow: boolean; json: boolean; onQueued?: () => Promise<void> },
+): Promise<number> {
   const parsed = sendNotificationSchema.safeParse(message);
   if (!parsed.success) {
     throw new SendUsageError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`).join('; '));
@@ -113,6 +119,7 @@ export async function sendCommand(io: CliIo, site: SiteRow, message: unknown, op
     throw error;
   }
   await recordAudit(io.db, site.id, CLI_ACTOR, { action: 'notification_sent', notificationId: sent.id, audience: audienceKind(parsed.data.to), subscriptions: sent.audience }, new Date(startedMs));
+  if (!sent.replayed && (sent.audience > 0 || sent.resolving)) await options.onQueued?.();
   if (!io.signal?.aborted && !options.json) {
     io.print(`Queued ${sent.id} for ${sent.resolving ? `about ${sent.audience.toLocaleString('en-US')}` : sent.audience.toLocaleString('en-US')} subscriber(s) of ${site.name}.`);
   }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { announceWork } from './work-notifications.ts';
 import { messageFromFlags, sendCommand, SendUsageError, statsReport, statsTable } from './cli-send.ts';
 import { ConfigError, parseConfig, type Config } from '../../config.ts';
 import { normalizeEmail } from '../../accounts/email.ts';
@@ -172,7 +173,7 @@ async function main(argv: string[]): Promise<void> {
         },
         site,
         message,
-        { follow: !values['no-follow'], json: values.json },
+        { follow: !values['no-follow'], json: values.json, onQueued: () => announceWork(db, logger) },
       );
       return;
     }
@@ -399,7 +400,7 @@ function metricsListen(config: Config, port: string | undefined, hostname: strin
 async function runWorker(config: Config, metricsAt: { port: number; hostname?: string } | undefined): Promise<void> {
   const { startBackgroundWork } = await import('./background-work.ts');
   const workerLogger = jsonLogger((line) => process.stdout.write(`${line}\n`));
-  await withDatabase(config, {}, async ({ db, describe, poolStats }) => {
+  await withDatabase(config, {}, async ({ db, describe, poolStats, connectionString }) => {
     await migrateToLatest(db);
     // Before claiming anything: a worker that cannot open the keys would only hold deliveries back.
     await checkStoredKeys(db, { masterKey: config.masterKey, nowMs: Date.now(), logger: workerLogger });
@@ -415,7 +416,7 @@ async function runWorker(config: Config, metricsAt: { port: number; hostname?: s
       metrics = createNodeMetrics({ pool: poolStats });
       metricsServer = await serveMetrics({ config, db, logger: workerLogger, metrics }, metricsAt);
     }
-    const work = startBackgroundWork({ db, config, logger: workerLogger, ...(metrics ? { metrics } : {}) });
+    const work = startBackgroundWork({ db, config, logger: workerLogger, listenOn: connectionString, ...(metrics ? { metrics } : {}) });
     workerLogger.log('info', 'delivery worker started', {
       workerId: work.workerId,
       database: describe,

@@ -21,6 +21,8 @@ export interface OpenDatabase {
   describe: string;
   /** The pool's connections and waiting queries now, for the metrics. */
   poolStats(): PoolStats;
+  /** Where a process opens a connection of its own (LISTEN for work notifications). */
+  connectionString: string;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
       kind: 'embedded',
       describe: `embedded Postgres in ${resolve(config.dataDir)}`,
       poolStats: opened.poolStats,
+      connectionString: opened.connectionString,
       close: async () => {
         await opened.close();
         await embedded.release();
@@ -73,6 +76,7 @@ export function openPostgres(connectionString: string, logger: Logger): OpenData
     kind: 'postgres',
     describe: `Postgres at ${url.hostname}:${url.port || 5432}${url.pathname}`,
     poolStats: () => ({ totalCount: pool.totalCount, idleCount: pool.idleCount, waitingCount: pool.waitingCount, max: POOL_SIZE }),
+    connectionString,
     close: () => pool.end(),
   };
 }

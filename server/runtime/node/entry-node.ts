@@ -17,6 +17,7 @@ import { checkStoredKeys } from '../../sites/stored-keys.ts';
 import { installInstructions } from '../../sites/install-snippet.ts';
 import { startBackgroundWork, type RunningBackgroundWork } from './background-work.ts';
 import { buildClientBundles } from './client-bundles.ts';
+import { announceWork } from './work-notifications.ts';
 import { openDatabase } from './database.ts';
 import { createNodeMetrics } from './node-metrics.ts';
 
@@ -46,7 +47,7 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
     // more can run as `pushcart worker`.
     // One registry for the process: the API's counters and its in-process worker's, served at /metrics.
     const metrics = createNodeMetrics({ pool: database.poolStats });
-    const work = startBackgroundWork({ db: database.db, config, logger, metrics });
+    const work = startBackgroundWork({ db: database.db, config, logger, metrics, listenOn: database.connectionString });
     background = work;
     const app = createApp({
       config,
@@ -54,7 +55,11 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
       logger,
       metrics,
       clientIp: (c) => resolveClientAddress(getConnInfo(c).remote.address, c.req.raw.headers, config.trustedProxies),
-      onNotificationQueued: () => work.wake(),
+      // This process's worker at once; `pushcart worker` processes through Postgres.
+      onNotificationQueued: () => {
+        work.wake();
+        void announceWork(database.db, logger);
+      },
       pushTransport: work.pushTransport,
       clientScripts: await buildClientBundles(),
       demo: true,
