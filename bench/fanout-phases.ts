@@ -18,6 +18,7 @@ import type { PushTransport } from '../server/push/fetch-transport.ts';
 import type { PushEncryptor } from '../server/push/push-encryptor.ts';
 import { assemblePushRequest, encryptPushPayload } from '../server/push/push-request.ts';
 import { VapidHeaderCache } from '../server/push/vapid-cache.ts';
+import { announceWork } from '../server/runtime/node/work-notifications.ts';
 import { SqlTimer, timedTransport, type Figures, type Meter, type PhaseMeter } from './fanout-meter.ts';
 import { pushTransport, type MockHandle } from './fanout-mock.ts';
 import type { FanoutOptions } from './fanout-options.ts';
@@ -73,7 +74,16 @@ export async function pushcartPhase(
   const timed = timedTransport(mode === 'real' ? push.transport : nullTransport);
   const controller = new AbortController();
   const worker = new BackgroundWorker({ db: workerDb, config, logger: quietLogger, transport: timed.transport, encryptor, settings });
-  const app = createApp({ config, db, logger: quietLogger, onNotificationQueued: () => worker.wake() });
+  // As npm start does: its own worker woken at once, `pushcart worker` processes through Postgres.
+  const app = createApp({
+    config,
+    db,
+    logger: quietLogger,
+    onNotificationQueued: () => {
+      worker.wake();
+      void announceWork(db, quietLogger);
+    },
+  });
   const before = await mock.stats();
   const writesBefore = dbTiming ? await tableWrites(db) : undefined;
   const running = inProcessWorker || mode !== 'real' ? worker.run(controller.signal) : Promise.resolve();
