@@ -159,9 +159,12 @@ describe.skipIf(missing !== undefined)('first run, end to end', { timeout: 240_0
     await shopper.context.grantPermissions(['notifications'], { origin: shop.origin });
     await prompt.locator('.pushcart-allow').click();
     await prompt.waitFor({ state: 'detached', timeout: WAIT_MS });
+    // The browser's subscribe() settles after the prompt has gone: wait for it, then for the server to store it.
+    await expect.poll(() => shopperPush.current?.endpoint, { timeout: WAIT_MS }).toBeDefined();
+    const shopperEndpoint = shopperPush.current!.endpoint;
     await expect
       .poll(() => database.db.selectFrom('subscriptions').select(['endpoint', 'status']).where('site_id', '=', siteId).execute(), { timeout: WAIT_MS })
-      .toEqual([{ endpoint: shopperPush.current!.endpoint, status: 'active' }]);
+      .toEqual([{ endpoint: shopperEndpoint, status: 'active' }]);
     expect(shopperErrors).toEqual([]);
 
     // --- back to the owner: the check saw it, the overview counts it ---
