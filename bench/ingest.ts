@@ -281,6 +281,17 @@ async function storedRows(db: Db, kind: Kind): Promise<number> {
   return Number(rows[0]!.count);
 }
 
+async function settledRows(db: Db, kind: Kind): Promise<number> {
+  let last = await storedRows(db, kind);
+  for (let waited = 0; waited < 60; waited++) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const now = await storedRows(db, kind);
+    if (now === last) return now;
+    last = now;
+  }
+  throw new Error(`bench/ingest: ${kind} rows still changing a minute after the warm-up`);
+}
+
 // ---- the run ----
 const database = await openBenchDatabase();
 const db = database.opened.db;
@@ -317,9 +328,9 @@ try {
       const url = target === 'bare' ? `http://127.0.0.1:${barePort}` : `http://127.0.0.1:${port}`;
       const pid = (target === 'bare' ? bare : server).pid!;
       const warm = await drive(url, kind, site.publishableKey, { duration: WARMUP_SECONDS }, pid);
-      // Answers the warm-up dropped may still be committing: let them land before counting.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const before = target === 'pushcart' ? await storedRows(db, kind) : 0;
+      // Requests whose answers the timed warm-up dropped may still be committing: count once the
+      // rows have stopped changing for a second.
+      const before = target === 'pushcart' ? await settledRows(db, kind) : 0;
       // The bare server stores nothing, so it simply runs for --seconds.
       const load = target === 'bare' ? { duration: seconds } : { amount: Math.max(connections * 20, Math.round(warm.acceptedPerSec * seconds)) };
       const run = await drive(url, kind, site.publishableKey, load, pid);
