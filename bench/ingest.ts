@@ -23,7 +23,8 @@
  * sent). Each request comes from one of 4,096 client addresses (X-Forwarded-For, believed from
  * 127.0.0.1 through PUSHCART_TRUSTED_PROXIES), so the per-address limit does not bite, and the
  * per-site limit is raised for the run (PUSHCART_RATE_LIMIT_PER_SITE=100000000/100000000): the
- * bench measures storing, not refusing.
+ * bench measures storing, not refusing. Before the first kind, the server is warmed up for 5 s;
+ * before each measured run, 3 s more with that run's requests.
  *
  * A measured run asks for a fixed number of requests (the warm-up's rate × --seconds) rather than
  * stopping on a timer: autocannon drops the answers still in flight when a timed run ends, and those
@@ -57,7 +58,8 @@ const PRODUCTS = 2_000;
 const FLASH_SHOPPERS = 1_000;
 const FLASH_PRODUCT = 'flash-sale-product';
 const CLIENT_ADDRESSES = 4_096;
-const WARMUP_SECONDS = 2;
+const WARMUP_SECONDS = 3;
+const FIRST_WARMUP_SECONDS = 5;
 const RATE_LIMIT_PER_SITE = '100000000/100000000';
 
 // ---- options ----
@@ -142,6 +144,8 @@ async function startChild(args: string[], env: Record<string, string>, ready: Re
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
+    // Whatever a child says on stderr (a warning, a crash) is worth seeing beside the figures.
+    process.stderr.write(chunk);
   });
   await new Promise<void>((resolve, reject) => {
     let buffered = '';
@@ -248,6 +252,8 @@ function requestsFor(kind: Kind, publishableKey: string) {
 
 interface RunFigures {
   acceptedPerSec: number;
+  /** The median of the per-second answer counts: the rate once warmed up. */
+  steadyPerSec: number;
   p50Ms: number;
   p99Ms: number;
   twoXx: number;
@@ -255,16 +261,32 @@ interface RunFigures {
   errors: number;
   seconds: number;
   cpuPctOfCore: number;
+  /** CPU time per answered request: less sensitive to other load on the machine than the rate. */
+  serverCpuMsPerRequest: number;
+  /** This database's Postgres backends' CPU time per answered request (pushcart runs only). */
+  postgresCpuMsPerRequest: number;
 }
 
-async function drive(url: string, kind: Kind, publishableKey: string, load: { amount?: number; duration?: number }, pid: number): Promise<RunFigures> {
+/** The Postgres backends serving this run's database (the server's pool, and ours). */
+async function backendPids(db: Db): Promise<number[]> {
+  const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(db);
+  return rows.map((row) => row.pid);
+}
+
+async function drive(url: string, kind: Kind, publishableKey: string, load: { amount?: number; duration?: number }, pid: number, db?: Db): Promise<RunFigures> {
   const cpuBefore = cpuSeconds(pid);
+  // Backends live as long as the pool keeps them; one opened during the run counts from 0 (an
+  // over-estimate only by what it spent before the run, nothing).
+  const backendsBefore = new Map(db ? (await backendPids(db)).map((backend) => [backend, cpuSeconds(backend)]) : []);
   const result = await autocannon({ url, connections, timeout: 30, ...load, requests: requestsFor(kind, publishableKey) as never });
   const cpu = cpuSeconds(pid) - cpuBefore;
+  let postgresCpu = 0;
+  if (db) for (const backend of await backendPids(db)) postgresCpu += cpuSeconds(backend) - (backendsBefore.get(backend) ?? 0);
   const non2xx: Record<string, number> = {};
   for (const [status, { count }] of Object.entries(result.statusCodeStats)) if (!status.startsWith('2')) non2xx[status] = count;
   return {
     acceptedPerSec: Math.round(result['2xx'] / result.duration),
+    steadyPerSec: result.requests.p50,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     twoXx: result['2xx'],
@@ -272,6 +294,8 @@ async function drive(url: string, kind: Kind, publishableKey: string, load: { am
     errors: result.errors,
     seconds: result.duration,
     cpuPctOfCore: Math.round((cpu / result.duration) * 100),
+    serverCpuMsPerRequest: result['2xx'] > 0 ? Math.round((cpu * 1000 * 1000) / result['2xx']) / 1000 : 0,
+    postgresCpuMsPerRequest: db && result['2xx'] > 0 ? Math.round((postgresCpu * 1000 * 1000) / result['2xx']) / 1000 : 0,
   };
 }
 
@@ -327,14 +351,19 @@ try {
     for (const target of ['bare', 'pushcart'] as const) {
       const url = target === 'bare' ? `http://127.0.0.1:${barePort}` : `http://127.0.0.1:${port}`;
       const pid = (target === 'bare' ? bare : server).pid!;
+      if (target === 'pushcart' && kind === kinds[0]) {
+        // A fresh process: JIT, the pool's connections and the caches warm up first, unmeasured.
+        await drive(url, kind, site.publishableKey, { duration: FIRST_WARMUP_SECONDS }, pid);
+      }
       const warm = await drive(url, kind, site.publishableKey, { duration: WARMUP_SECONDS }, pid);
       // Requests whose answers the timed warm-up dropped may still be committing: count once the
       // rows have stopped changing for a second.
       const before = target === 'pushcart' ? await settledRows(db, kind) : 0;
       // The bare server stores nothing, so it simply runs for --seconds.
-      const load = target === 'bare' ? { duration: seconds } : { amount: Math.max(connections * 20, Math.round(warm.acceptedPerSec * seconds)) };
-      const run = await drive(url, kind, site.publishableKey, load, pid);
-      const line = `${kind.padEnd(13)} ${target.padEnd(8)} ${String(run.acceptedPerSec).padStart(6)}/s  p50 ${String(run.p50Ms).padStart(4)} ms  p99 ${String(run.p99Ms).padStart(4)} ms  2xx ${run.twoXx}  non-2xx ${JSON.stringify(run.non2xx)}  errors ${run.errors}  ${run.seconds} s  server CPU ${run.cpuPctOfCore} % of a core`;
+      const load = target === 'bare' ? { duration: seconds } : { amount: Math.max(connections * 20, Math.round(warm.steadyPerSec * seconds)) };
+      const run = await drive(url, kind, site.publishableKey, load, pid, target === 'pushcart' ? db : undefined);
+      const cpuPerRequest = `CPU per request: server ${run.serverCpuMsPerRequest} ms${target === 'pushcart' ? `, Postgres ${run.postgresCpuMsPerRequest} ms` : ''}`;
+      const line = `${kind.padEnd(13)} ${target.padEnd(8)} ${String(run.acceptedPerSec).padStart(6)}/s  p50 ${String(run.p50Ms).padStart(4)} ms  p99 ${String(run.p99Ms).padStart(4)} ms  2xx ${run.twoXx}  non-2xx ${JSON.stringify(run.non2xx)}  errors ${run.errors}  ${run.seconds} s  server ${run.cpuPctOfCore} % of a core; ${cpuPerRequest}`;
       if (target === 'pushcart') {
         const stored = (await storedRows(db, kind)) - before;
         const equal = stored === run.twoXx;

@@ -19,7 +19,7 @@ export type PromptFunnelStep = (typeof PROMPT_FUNNEL_STEPS)[number];
 /** Rows each (site, period, step) is spread over (see the migration): the same visitor always lands on the same one. */
 const SHARDS = 8;
 
-function shardOf(visitorId: string): number {
+export function promptFunnelShard(visitorId: string): number {
   let hash = 0;
   for (let i = 0; i < visitorId.length; i++) hash = (hash * 31 + visitorId.charCodeAt(i)) >>> 0;
   return hash % SHARDS;
@@ -41,7 +41,7 @@ export function promptFunnelBucket(at: Date): Date {
 export async function countPromptStep(db: Db, siteId: string, step: PromptFunnelStep, visitorId: string, at: Date): Promise<void> {
   await db
     .insertInto('prompt_funnel_buckets')
-    .values({ site_id: siteId, bucket: promptFunnelBucket(at), step, shard: shardOf(visitorId), count: 1 })
+    .values({ site_id: siteId, bucket: promptFunnelBucket(at), step, shard: promptFunnelShard(visitorId), count: 1 })
     .onConflict((oc) => oc.columns(['site_id', 'bucket', 'step', 'shard']).doUpdateSet({ count: sql`prompt_funnel_buckets.count + 1` }))
     .execute();
 }
@@ -55,7 +55,7 @@ export async function countPromptSteps(db: Db, steps: Array<{ siteId: string; st
   const counts = new Map<string, { site_id: string; bucket: Date; step: PromptFunnelStep; shard: number; count: number }>();
   for (const { siteId, step, visitorId, at } of steps) {
     const bucket = promptFunnelBucket(at);
-    const shard = shardOf(visitorId);
+    const shard = promptFunnelShard(visitorId);
     const key = `${siteId} ${bucket.toISOString()} ${step} ${shard}`;
     const counted = counts.get(key);
     if (counted) counted.count++;

@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.ts';
+import { storeQuietEventGroup } from '../db/event-groups.ts';
 import { insertEvents, type NewEvent } from '../db/events.ts';
 import { learnBrowserPrices, recordProductInterest, type BrowserView } from '../db/products.ts';
 import { countPromptSteps, type PromptFunnelStep } from '../db/prompt-funnel.ts';
@@ -35,6 +36,23 @@ export interface EventOutcome {
  * applyCommerceEvent does: the drop is measured against what each shopper saw before).
  */
 export async function writeEventGroup(db: Db, group: GroupedEvent[], options: { publicUrl: string }): Promise<EventOutcome[]> {
+  // Usually no view changes a product: then the whole group is one statement.
+  const now = new Date(Math.max(...group.map(({ event }) => event.at.getTime())));
+  const quiet = await storeQuietEventGroup(
+    db,
+    group.map(({ event, effect }) => ({
+      event,
+      ...(effect.kind === 'prompt_step' ? { step: { step: effect.step, visitorId: effect.visitorId } } : {}),
+      ...(effect.kind === 'browser_view' ? { view: effect.view } : {}),
+    })),
+    now,
+  );
+  if (quiet.ok) return quiet.stored.map((isNew) => ({ isNew, queued: [] }));
+  return writeEventGroupLocking(db, group, options);
+}
+
+/** The group when some view changes a product: one transaction, the products it changes read FOR UPDATE. */
+async function writeEventGroupLocking(db: Db, group: GroupedEvent[], options: { publicUrl: string }): Promise<EventOutcome[]> {
   return db.transaction().execute(async (trx) => {
     const stored = await insertEvents(trx, group.map((grouped) => grouped.event));
     const outcomes: EventOutcome[] = stored.map((isNew) => ({ isNew, queued: [] }));

@@ -13,6 +13,12 @@ export interface GroupCommitSettings {
   maxGroupSize: number;
   /** Groups being written at once at most (each holds one database connection while it runs). */
   maxConcurrentGroups: number;
+  /**
+   * While a group is being written, another starts only once this many items wait; fewer wait for
+   * a group to finish. Without it, a lone item arriving just after a group started would take the
+   * other slot for a whole commit, and every item behind it would wait the same as with one slot.
+   */
+  minGroupSizeWhileBusy: number;
 }
 
 /**
@@ -20,7 +26,7 @@ export interface GroupCommitSettings {
  * pool's other connections stay free for every other route. 200 items: a group's statements stay
  * far below Postgres' 65,535 bind parameters and a few hundred kB of JSON.
  */
-export const DEFAULT_GROUP_COMMIT_SETTINGS: GroupCommitSettings = { maxGroupSize: 200, maxConcurrentGroups: 2 };
+export const DEFAULT_GROUP_COMMIT_SETTINGS: GroupCommitSettings = { maxGroupSize: 200, maxConcurrentGroups: 2, minGroupSizeWhileBusy: 8 };
 
 export interface GroupCommitter<Item, Result> {
   /** Resolves with the item's result once its group has committed; rejects with the error that stopped it. */
@@ -65,7 +71,7 @@ export function createGroupCommitter<Item, Result>(
   }
 
   function startGroups(): void {
-    while (running < settings.maxConcurrentGroups && queue.length > 0) {
+    while (running < settings.maxConcurrentGroups && queue.length > 0 && (running === 0 || queue.length >= settings.minGroupSizeWhileBusy)) {
       const group = queue.splice(0, settings.maxGroupSize);
       running++;
       void write(group).finally(() => {
