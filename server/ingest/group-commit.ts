@@ -85,8 +85,9 @@ export function createGroupCommitter<Item, Result>(
     submit(item) {
       return new Promise<Result>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        // Items submitted in the same turn of the event loop go into one group.
-        if (queue.length === 1) queueMicrotask(startGroups);
+        // Items submitted in the same turn of the event loop go into one group; a group that
+        // finishes starts the next itself, and so does a queue reaching the busy threshold.
+        if (queue.length === 1 || queue.length === settings.minGroupSizeWhileBusy) queueMicrotask(startGroups);
       });
     },
   };
