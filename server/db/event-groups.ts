@@ -4,6 +4,12 @@ import type { NewEvent } from './events.ts';
 import type { BrowserView } from './products.ts';
 import { promptFunnelBucket, promptFunnelShard, type PromptFunnelStep } from './prompt-funnel.ts';
 
+/**
+ * How exact a view's `seen_at` is kept (shown only in a shopper's data export): a repeat view at
+ * the same price within this time leaves the row as it is.
+ */
+export const INTEREST_SEEN_RESOLUTION_SECONDS = 600;
+
 /** One event of a group as the one-statement write takes it: the row, and what it counts or teaches. */
 export interface QuietGroupEvent {
   event: NewEvent;
@@ -105,6 +111,9 @@ export async function storeQuietEventGroup(db: Db, group: QuietGroupEvent[], now
       from fresh where product_id is not null
       order by site_id, product_id, shopper, n desc
       on conflict (site_id, product_id, shopper) do update set price = excluded.price, via = excluded.via, seen_at = excluded.seen_at
+        -- A shopper viewing again at the price on record: no new row version unless the last
+        -- is older than the resolution (a flash of repeat views would otherwise rewrite every row).
+        where i.price <> excluded.price or i.via <> excluded.via or i.seen_at <= excluded.seen_at - ${INTEREST_SEEN_RESOLUTION_SECONDS} * interval '1 second'
     )
     select (select ok from go) as ok,
       coalesce((select json_agg(json_build_array(site_id, client_event_id)) from inserted where client_event_id is not null), '[]'::json) as stored`.execute(db);

@@ -52,11 +52,11 @@ async function countRows(table: 'events' | 'product_interest', where: (query: an
 }
 
 /** A browser event as the route hands it to the group. */
-function grouped(type: string, visitorId: string, options: { eventId?: string; view?: { productId: string; price: number } } = {}): GroupedEvent {
+function grouped(type: string, visitorId: string, options: { eventId?: string; view?: { productId: string; price: number }; atMs?: number } = {}): GroupedEvent {
   const properties = options.view ? viewed(options.view.productId, options.view.price) : {};
   return {
     site,
-    event: { siteId: site.id, source: 'browser', type, visitorId, externalUserId: null, properties, clientEventId: options.eventId ?? null, at: new Date(NOW_MS) },
+    event: { siteId: site.id, source: 'browser', type, visitorId, externalUserId: null, properties, clientEventId: options.eventId ?? null, at: new Date(options.atMs ?? NOW_MS) },
     effect: options.view
       ? { kind: 'browser_view', view: { siteId: site.id, product: { ...viewed(options.view.productId, options.view.price) }, shopper: `v:${visitorId}` } }
       : { kind: 'stored_only' },
@@ -133,6 +133,22 @@ describe('events written in groups', () => {
     expect({ price: Number(product.price), pending: product.pending_price }).toEqual({ price: 96, pending: null });
     const alerted = await db.selectFrom('price_alerts').select('shopper').where('product_id', '=', 'scarf').orderBy('shopper').execute();
     expect(alerted.map((row) => row.shopper)).toEqual(['v:first', 'v:newcomer']);
+  });
+
+  it('rewrites a shopper’s interest row for a new price at once, for the same price only once the last view is 10 minutes old', async () => {
+    const view = (price: number, atMs: number) => writeEventGroup(db, [grouped('product_viewed', 'repeat-viewer', { view: { productId: 'repeat-sku', price }, atMs })], { publicUrl: 'https://push.example' });
+    const seen = async () => {
+      const row = await db.selectFrom('product_interest').select(['price', 'seen_at']).where('product_id', '=', 'repeat-sku').executeTakeFirstOrThrow();
+      return { price: Number(row.price), seenAt: row.seen_at.toISOString() };
+    };
+    await view(30, NOW_MS);
+    await view(30, NOW_MS + 599_000);
+    expect(await seen()).toEqual({ price: 30, seenAt: new Date(NOW_MS).toISOString() });
+    await view(30, NOW_MS + 600_000);
+    expect(await seen()).toEqual({ price: 30, seenAt: new Date(NOW_MS + 600_000).toISOString() });
+    // The product is browser-learned at 30, so a view at 25 goes through the locking path: it is remembered there too.
+    await view(25, NOW_MS + 601_000);
+    expect(await seen()).toEqual({ price: 25, seenAt: new Date(NOW_MS + 601_000).toISOString() });
   });
 
   it('answers every request of a group the database refused with 503 storage_unavailable, none 2xx, and stores nothing', async () => {

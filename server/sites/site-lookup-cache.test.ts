@@ -2,7 +2,7 @@ import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs,
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testSite } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
-import { createSiteLookupCache } from './site-lookup-cache.ts';
+import { createSiteLookupCache, forgetCachedSites } from './site-lookup-cache.ts';
 
 class CountSelects implements KyselyPlugin {
   selects = 0;
@@ -36,6 +36,17 @@ describe('site lookup cache', () => {
     expect((await cache.find(site.publishableKey))?.allowed_origins).toEqual(['https://shop.example']);
     expect(counter.selects).toBe(1);
     nowMs += 1;
+    expect((await cache.find(site.publishableKey))?.allowed_origins).toEqual(['https://moved.example']);
+    expect(counter.selects).toBe(2);
+  });
+
+  it('reads a site again at once after a change in this process committed', async () => {
+    const site = await testSite(database.db);
+    const counter = new CountSelects();
+    const cache = createSiteLookupCache(database.db.withPlugin(counter), { ttlMs: 5_000, now: () => 0 });
+    await cache.find(site.publishableKey);
+    await database.db.updateTable('sites').set({ allowed_origins: ['https://moved.example'] }).where('id', '=', site.id).execute();
+    forgetCachedSites();
     expect((await cache.find(site.publishableKey))?.allowed_origins).toEqual(['https://moved.example']);
     expect(counter.selects).toBe(2);
   });
