@@ -20,6 +20,8 @@ export interface AppDeps {
    * the trusted reverse proxies (`resolveClientAddress`).
    */
   clientIp?: (c: Context) => string | undefined;
+  /** Browser routes reuse a site read by publishable key for this long (sites/site-lookup-cache.ts); unset: read per request. */
+  siteCacheMs?: number;
   /** Replaces single buckets of the configured limits (tests). */
   rateLimits?: Partial<RateLimitSettings>;
   /** Told when a send queued deliveries, so an idle in-process worker (or a Queue) starts at once. */

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
@@ -70,13 +70,19 @@ export function createApp(deps: AppDeps) {
       durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
     });
   });
-  const limitBody = (maxSize: number) =>
-    bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new ApiError('payload_too_large', `Request body is larger than ${maxSize} bytes`);
-      },
-    });
+  const limitBody = (maxSize: number): MiddlewareHandler<AppEnv> => {
+    const tooLarge = () => {
+      throw new ApiError('payload_too_large', `Request body is larger than ${maxSize} bytes`);
+    };
+    const streamed = bodyLimit({ maxSize, onError: tooLarge });
+    // A declared length is checked from the header alone: bodyLimit reads `c.req.raw.body`, which
+    // makes the Node adapter build a whole web Request (stream, AbortSignal) for every request.
+    return (c, next) => {
+      const declared = c.req.header('Content-Length');
+      if (declared === undefined || c.req.header('Transfer-Encoding') !== undefined) return streamed(c, next);
+      return Number.parseInt(declared, 10) > maxSize ? tooLarge() : next();
+    };
+  };
   const bodyLimits = new Map(Object.entries(LARGER_BODIES).map(([path, bytes]) => [path, limitBody(bytes)]));
   const defaultBodyLimit = limitBody(MAX_REQUEST_BODY_BYTES);
   // Every route, inside /v1 or not: a body is refused by its Content-Length, or once it streams

@@ -139,11 +139,30 @@ export function timeZoneText() {
 }
 
 function canonicalTimeZone(zone: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
+  return remembered(canonicalZones, zone, () => {
+    try {
+      return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+/**
+ * Answers of Intl remembered per spelling: building an Intl.DateTimeFormat costs about half a
+ * millisecond of CPU, paid twice on every subscription (check, then spelling) — more than the rest
+ * of the request. There are a few hundred zones and as many spellings in real use; past
+ * `MAX_REMEMBERED_SPELLINGS` (a client sending made-up names) nothing more is remembered.
+ */
+const MAX_REMEMBERED_SPELLINGS = 2_000;
+const canonicalZones = new Map<string, string | undefined>();
+const canonicalLocales = new Map<string, string | undefined>();
+
+function remembered(cache: Map<string, string | undefined>, key: string, compute: () => string | undefined): string | undefined {
+  if (cache.has(key)) return cache.get(key);
+  const value = compute();
+  if (cache.size < MAX_REMEMBERED_SPELLINGS) cache.set(key, value);
+  return value;
 }
 
 /** A notification button's id, reported back when it is clicked. */
@@ -161,11 +180,13 @@ export function externalIdText() {
  * one. Intl is the authority because Intl does the formatting.
  */
 export function canonicalLocale(tag: string): string | undefined {
-  try {
-    return Intl.getCanonicalLocales(tag)[0];
-  } catch {
-    return undefined;
-  }
+  return remembered(canonicalLocales, tag, () => {
+    try {
+      return Intl.getCanonicalLocales(tag)[0];
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 /** A BCP 47 language tag, in its canonical spelling; 35 characters is what RFC 5646 §4.4.1 asks every implementation to hold. */

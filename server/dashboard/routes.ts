@@ -28,6 +28,7 @@ import type { LiveSession } from '../db/sessions.ts';
 import { listSessionsOfUser } from '../db/sessions.ts';
 import { originsSeenOfSite } from '../db/origins-seen.ts';
 import { findSiteById, updateSiteInstall } from '../db/sites.ts';
+import { forgetCachedSites } from '../sites/site-lookup-cache.ts';
 import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { findUserById } from '../db/users.ts';
 import { describeError } from '../logger.ts';
@@ -542,6 +543,8 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
       await updateSiteInstall(trx, member.site.id, parsed.value);
       await recordAudit(trx, member.site.id, userActor(checked.live.user), installChange(member.site, parsed.value), now());
     });
+    // "The new origins apply to the next request": the browser routes' cached site goes.
+    forgetCachedSites();
     deps.logger.log('info', 'site install changed', { siteId: member.site.id, userId: checked.live.user.id, requestId: c.get('requestId') });
     return c.redirect(`${DASHBOARD_PATH}/sites/${member.site.id}/install?saved`, 303);
   });

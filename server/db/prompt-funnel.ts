@@ -19,7 +19,7 @@ export type PromptFunnelStep = (typeof PROMPT_FUNNEL_STEPS)[number];
 /** Rows each (site, period, step) is spread over (see the migration): the same visitor always lands on the same one. */
 const SHARDS = 8;
 
-function shardOf(visitorId: string): number {
+export function promptFunnelShard(visitorId: string): number {
   let hash = 0;
   for (let i = 0; i < visitorId.length; i++) hash = (hash * 31 + visitorId.charCodeAt(i)) >>> 0;
   return hash % SHARDS;
@@ -41,8 +41,32 @@ export function promptFunnelBucket(at: Date): Date {
 export async function countPromptStep(db: Db, siteId: string, step: PromptFunnelStep, visitorId: string, at: Date): Promise<void> {
   await db
     .insertInto('prompt_funnel_buckets')
-    .values({ site_id: siteId, bucket: promptFunnelBucket(at), step, shard: shardOf(visitorId), count: 1 })
+    .values({ site_id: siteId, bucket: promptFunnelBucket(at), step, shard: promptFunnelShard(visitorId), count: 1 })
     .onConflict((oc) => oc.columns(['site_id', 'bucket', 'step', 'shard']).doUpdateSet({ count: sql`prompt_funnel_buckets.count + 1` }))
+    .execute();
+}
+
+/**
+ * Counts many steps in one statement (a group of events): one row per (site, period, step, shard)
+ * with how many of the steps fell there, in key order, so two groups updating the same counters
+ * take their locks in the same order.
+ */
+export async function countPromptSteps(db: Db, steps: Array<{ siteId: string; step: PromptFunnelStep; visitorId: string; at: Date }>): Promise<void> {
+  const counts = new Map<string, { site_id: string; bucket: Date; step: PromptFunnelStep; shard: number; count: number }>();
+  for (const { siteId, step, visitorId, at } of steps) {
+    const bucket = promptFunnelBucket(at);
+    const shard = promptFunnelShard(visitorId);
+    const key = `${siteId} ${bucket.toISOString()} ${step} ${shard}`;
+    const counted = counts.get(key);
+    if (counted) counted.count++;
+    else counts.set(key, { site_id: siteId, bucket, step, shard, count: 1 });
+  }
+  if (counts.size === 0) return;
+  const rows = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+  await db
+    .insertInto('prompt_funnel_buckets')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['site_id', 'bucket', 'step', 'shard']).doUpdateSet({ count: sql`prompt_funnel_buckets.count + excluded.count` }))
     .execute();
 }
 

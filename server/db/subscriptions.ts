@@ -67,6 +67,72 @@ export async function upsertSubscription(db: Db, input: SubscriptionInput, now: 
   return { outcome: row.inserted ? 'created' : 'updated', id: row.id };
 }
 
+/**
+ * upsertSubscription for many subscriptions in one statement (a group of requests), with the same
+ * outcome per subscription. One statement may not update a row twice, so an endpoint posted twice
+ * in the group is written by a second statement after the first (as if it came later). Rows are
+ * written in endpoint order, so two groups racing on the same endpoints lock them in the same order.
+ */
+export async function upsertSubscriptions(db: Db, inputs: SubscriptionInput[], now: Date): Promise<UpsertResult[]> {
+  const results: UpsertResult[] = new Array(inputs.length);
+  let remaining = inputs.map((input, index) => ({ input, index }));
+  while (remaining.length > 0) {
+    const round = new Map<string, { input: SubscriptionInput; index: number }>();
+    const later: typeof remaining = [];
+    for (const entry of remaining) {
+      if (round.has(entry.input.endpoint)) later.push(entry);
+      else round.set(entry.input.endpoint, entry);
+    }
+    const batch = [...round.values()].sort((a, b) => (a.input.endpoint < b.input.endpoint ? -1 : a.input.endpoint > b.input.endpoint ? 1 : 0));
+    const rows = await db
+      .insertInto('subscriptions')
+      .values(
+        batch.map(({ input }) => ({
+          site_id: input.siteId,
+          endpoint: input.endpoint,
+          p256dh: input.p256dh,
+          auth: input.auth,
+          vapid_public_key: input.vapidPublicKey,
+          visitor_id: input.visitorId,
+          external_user_id: input.externalUserId ?? null,
+          locale: input.locale,
+          time_zone: input.timeZone,
+          user_agent_family: input.userAgentFamily,
+          created_at: now,
+          updated_at: now,
+          last_seen_at: now,
+        })),
+      )
+      .onConflict((oc) =>
+        oc
+          .column('endpoint')
+          .doUpdateSet((eb) => ({
+            p256dh: eb.ref('excluded.p256dh'),
+            auth: eb.ref('excluded.auth'),
+            vapid_public_key: eb.ref('excluded.vapid_public_key'),
+            visitor_id: eb.ref('excluded.visitor_id'),
+            external_user_id: eb.fn.coalesce('excluded.external_user_id', 'subscriptions.external_user_id'),
+            locale: eb.fn.coalesce('excluded.locale', 'subscriptions.locale'),
+            time_zone: eb.fn.coalesce('excluded.time_zone', 'subscriptions.time_zone'),
+            user_agent_family: eb.fn.coalesce('excluded.user_agent_family', 'subscriptions.user_agent_family'),
+            status: sql.lit('active'),
+            updated_at: eb.ref('excluded.updated_at'),
+            last_seen_at: eb.ref('excluded.last_seen_at'),
+          }))
+          .where('subscriptions.site_id', '=', (eb) => eb.ref('excluded.site_id')),
+      )
+      .returning(['id', 'endpoint', sql<boolean>`(xmax = 0)`.as('inserted')])
+      .execute();
+    const byEndpoint = new Map(rows.map((row) => [row.endpoint, row]));
+    for (const { input, index } of batch) {
+      const row = byEndpoint.get(input.endpoint);
+      results[index] = row ? { outcome: row.inserted ? 'created' : 'updated', id: row.id } : { outcome: 'held_by_other_site' };
+    }
+    remaining = later;
+  }
+  return results;
+}
+
 export async function unsubscribeByEndpoint(db: Db, siteId: string, endpoint: string, now: Date): Promise<string | undefined> {
   const row = await db
     .updateTable('subscriptions')

@@ -4,6 +4,7 @@ import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { findSiteByPublishableKey, isOriginOfAnySite, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
 import { keyKind } from '../sites/api-keys.ts';
+import { createSiteLookupCache, type SiteLookupCache } from '../sites/site-lookup-cache.ts';
 import type { RateLimiters } from './rate-limit.ts';
 
 /** The client's address (through trusted proxies), for the per-address limiters; undefined when unknown. */
@@ -11,6 +12,20 @@ export function clientAddress(c: Context, deps: Pick<AppDeps, 'clientIp'>): stri
   return deps.clientIp?.(c);
 }
 
+
+/** One site cache per app (its deps), shared by every route group's `browserAccess`. */
+const siteCaches = new WeakMap<AppDeps, SiteLookupCache>();
+
+/** The site by publishable key: from the app's cache when `deps.siteCacheMs` is set, else read now. */
+function findBrowserSite(deps: AppDeps, key: string): Promise<SiteRow | undefined> {
+  if (!deps.siteCacheMs) return findSiteByPublishableKey(deps.db, key);
+  let cache = siteCaches.get(deps);
+  if (!cache) {
+    cache = createSiteLookupCache(deps.db, { ttlMs: deps.siteCacheMs, now: deps.now ?? Date.now });
+    siteCaches.set(deps, cache);
+  }
+  return cache.find(key);
+}
 
 /** How long a browser may cache a preflight answer. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
@@ -44,7 +59,7 @@ export function browserAccess(deps: AppDeps, limiters: RateLimiters, options: { 
         // whether some site lists this origin; the real request is checked against its own site.
         const key = options.keyFrom === 'path' ? c.req.param('publishableKey') : undefined;
         return key !== undefined
-          ? (await findSiteByPublishableKey(deps.db, key))?.allowed_origins.includes(asking) === true
+          ? (await findBrowserSite(deps, key))?.allowed_origins.includes(asking) === true
           : await isOriginOfAnySite(deps.db, asking);
       });
     }
@@ -57,7 +72,7 @@ export function browserAccess(deps: AppDeps, limiters: RateLimiters, options: { 
         throw new ApiError('key_not_allowed', 'A secret key must never be used in a browser; use the publishable key (pk_…)');
       }
       limit(perSite, key, 'Too many requests for this site key');
-      const site = keyKind(key) === 'publishable' ? await findSiteByPublishableKey(deps.db, key) : undefined;
+      const site = keyKind(key) === 'publishable' ? await findBrowserSite(deps, key) : undefined;
       if (!site) throw new ApiError('invalid_key', 'Unknown publishable key');
       c.set('site', site);
     });

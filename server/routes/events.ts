@@ -13,6 +13,9 @@ import { externalIdText, jsonObject, money, text, validate, visitorIdText } from
 import { documentAs, operation } from '../openapi/operation.ts';
 import { isPromptFunnelEvent, KNOWN_EVENT_TYPES, knownEventSchema } from '../triggers/commerce-event-input.ts';
 import { countPromptStep, PROMPT_FUNNEL_STEPS } from '../db/prompt-funnel.ts';
+import { isStorageUnavailable } from '../db/storage-errors.ts';
+import { createGroupCommitter } from '../ingest/group-commit.ts';
+import { writeEventGroup, type GroupedEvent } from '../ingest/event-groups.ts';
 
 const visitorId = visitorIdText();
 const id = externalIdText();
@@ -57,6 +60,24 @@ const watchBody = z.object({
   price: money().optional(),
 });
 
+type ParsedEvent = z.output<typeof eventBody>;
+
+/**
+ * What a browser event changes, when it can be written in a group: a shop's own type or
+ * checkout_started (the row only), a prompt step (a counter), product_viewed (a price and who saw
+ * it). Cart and order events keep their own transaction: they are few, and touch the shopper's
+ * carts and the conversions.
+ */
+function groupedEffect(event: ParsedEvent, siteId: string): GroupedEvent['effect'] | undefined {
+  if (event.custom || event.type === 'checkout_started') return { kind: 'stored_only' };
+  if (isPromptFunnelEvent(event)) return { kind: 'prompt_step', step: event.type, visitorId: event.visitorId! };
+  if (event.type !== 'product_viewed') return undefined;
+  const p = event.properties;
+  const product = { productId: p.productId, ...(p.name !== undefined ? { name: p.name } : {}), url: p.url, ...(p.image !== undefined ? { image: p.image } : {}), price: p.price, currency: p.currency };
+  // A browser names no external user (refused above), so the visitor is the shopper.
+  return { kind: 'browser_view', view: { siteId, product, shopper: `v:${event.visitorId!}` } };
+}
+
 /**
  * `POST /v1/events` from the snippet (publishable key, by visitor) or the shop's backend (secret
  * key, by visitor or external user id), and `POST /v1/watches` ("tell me when…") from the snippet.
@@ -73,6 +94,12 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
     c.set('eventSource', 'browser');
     return fromBrowser(c, next);
   };
+
+  const eventGroups = createGroupCommitter((group: GroupedEvent[]) => writeEventGroup(deps.db, group, { publicUrl: deps.config.publicUrl }), {
+    // A database that cannot be reached fails the whole group (503 each); any other error may be one
+    // event's own, so its group is written again one by one.
+    isolateFailure: (error) => !isStorageUnavailable(error),
+  });
 
   return new Hono<AppEnv>()
     .use('/v1/events', eitherKey)
@@ -101,10 +128,18 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
       }
       const now = new Date((deps.now ?? Date.now)());
       const stored = { visitorId: event.visitorId ?? null, externalUserId: event.externalUserId ?? null };
+      const row = { siteId: site.id, source, type: event.type, ...stored, properties: event.properties, clientEventId: event.eventId ?? null, at: now };
+      const grouped = source === 'browser' ? groupedEffect(event, site.id) : undefined;
+      if (grouped) {
+        // A shopper's page event: written with the others arriving now, answered once they committed.
+        const outcome = await eventGroups.submit({ site, event: row, effect: grouped });
+        for (const id of outcome.queued) await deps.onNotificationQueued?.(id);
+        return c.json({ stored: outcome.isNew, duplicate: !outcome.isNew }, 202);
+      }
       // The event and what it changes (cart timers, catalogue, attribution) commit together; a
       // retried event (same eventId) is stored once and changes nothing the second time.
       const result = await deps.db.transaction().execute(async (trx) => {
-        const isNew = await insertEvent(trx, { siteId: site.id, source, type: event.type, ...stored, properties: event.properties, clientEventId: event.eventId ?? null, at: now });
+        const isNew = await insertEvent(trx, row);
         if (!isNew || event.custom) return { isNew, queued: [] };
         if (isPromptFunnelEvent(event)) {
           // Browser-only (checked above), so the visitor id is there.

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { liveSecretKeyHashes } from '../db/secret-keys.ts';
 import { findSiteById } from '../db/sites.ts';
-import { findSubscriptionByEndpoint, renewSubscription, unsubscribeByEndpoint, upsertSubscription } from '../db/subscriptions.ts';
+import { isStorageUnavailable } from '../db/storage-errors.ts';
+import { findSubscriptionByEndpoint, renewSubscription, unsubscribeByEndpoint, upsertSubscriptions, type SubscriptionInput } from '../db/subscriptions.ts';
+import { createGroupCommitter } from '../ingest/group-commit.ts';
 import { ApiError } from '../errors.ts';
 import { browserAccess, checkOrigin, grantOrigin } from '../middleware/browser-access.ts';
 import { recordOrigins, type OriginsSeenRecorder } from '../middleware/origins-seen.ts';
@@ -51,6 +53,11 @@ const subscriptionAnswer = (status: 'active' | 'unsubscribed') => z.strictObject
 
 /** `POST /v1/subscriptions` and `DELETE /v1/subscriptions` (opt-out by endpoint). */
 export function subscriptionRoutes(deps: AppDeps, limiters: RateLimiters, originsSeen: OriginsSeenRecorder) {
+  const subscriptionGroups = createGroupCommitter((group: SubscriptionInput[]) => upsertSubscriptions(deps.db, group, now(deps)), {
+    // A database that cannot be reached fails the whole group (503 each); any other error may be one
+    // subscription's own, so its group is written again one by one.
+    isolateFailure: (error) => !isStorageUnavailable(error),
+  });
   return new Hono<AppEnv>()
     // Around the origin check, so the dashboard's installation check hears of refusals too.
     .use('/v1/subscriptions', recordOrigins(originsSeen, 'subscription', 'POST'))
@@ -86,7 +93,8 @@ export function subscriptionRoutes(deps: AppDeps, limiters: RateLimiters, origin
           throw new ApiError('invalid_signature', 'The identify signature does not match this externalUserId (see README: identify)');
         }
       }
-      const result = await upsertSubscription(deps.db, {
+      // Written with the other subscriptions arriving now, answered once its row is committed.
+      const result = await subscriptionGroups.submit({
         siteId: site.id,
         endpoint: verdict.url.href,
         p256dh: body.subscription.keys.p256dh,
@@ -97,7 +105,7 @@ export function subscriptionRoutes(deps: AppDeps, limiters: RateLimiters, origin
         locale: body.locale ?? null,
         timeZone: body.timeZone ?? null,
         userAgentFamily: userAgentFamily(c.req.header('User-Agent')),
-      }, now(deps));
+      });
       if (result.outcome === 'held_by_other_site') {
         throw new ApiError('endpoint_conflict', 'This push endpoint is registered to another site');
       }

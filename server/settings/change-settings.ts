@@ -1,6 +1,7 @@
 import { changedSections, recordAudit, type AuditActor } from '../audit/audit-log.ts';
 import type { Db } from '../db/database.ts';
 import { updateSiteSettings } from '../db/sites.ts';
+import { forgetCachedSites } from '../sites/site-lookup-cache.ts';
 import { ApiError } from '../errors.ts';
 import { MAX_PAYLOAD_BYTES, reportUrl, worstCasePayloadBytes } from '../notifications/payload.ts';
 import { readSiteSettings, siteSettingsSchema, type SiteSettings, type SiteSettingsPatch } from '../sites/site-settings.ts';
@@ -80,6 +81,7 @@ async function storeSettings(
     }
     return row;
   });
+  forgetCachedSites();
   if (!updated) throw new ApiError('not_found', 'This site no longer exists');
   return readSiteSettings(updated.settings);
 }

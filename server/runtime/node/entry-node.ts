@@ -14,6 +14,7 @@ import type { Logger } from '../../logger.ts';
 import { seedDemoData } from '../../demo/demo-data.ts';
 import { createSite } from '../../sites/create-site.ts';
 import { checkStoredKeys } from '../../sites/stored-keys.ts';
+import { SITE_CACHE_MS } from '../../sites/site-lookup-cache.ts';
 import { installInstructions } from '../../sites/install-snippet.ts';
 import { startBackgroundWork, type RunningBackgroundWork } from './background-work.ts';
 import { buildClientBundles } from './client-bundles.ts';
@@ -55,6 +56,7 @@ export async function startNodeServer(config: Config, logger: Logger, print: (li
       logger,
       metrics,
       clientIp: (c) => resolveClientAddress(getConnInfo(c).remote.address, c.req.raw.headers, config.trustedProxies),
+      siteCacheMs: SITE_CACHE_MS,
       // This process's worker at once; `pushcart worker` processes through Postgres.
       onNotificationQueued: () => {
         work.wake();

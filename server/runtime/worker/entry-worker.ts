@@ -15,6 +15,7 @@ import { countingMetrics, type CountingMetrics } from '../../metrics/metrics.ts'
 import { fetchTransport, type PushFetch, type PushTransport } from '../../push/fetch-transport.ts';
 import { VapidHeaderCache } from '../../push/vapid-cache.ts';
 import { checkStoredKeys } from '../../sites/stored-keys.ts';
+import { SITE_CACHE_MS } from '../../sites/site-lookup-cache.ts';
 // Written by the build step (build-client-scripts.ts, wrangler.toml's [build] command): the snippet
 // and service worker as Node builds them at start, as string constants, so nothing is bundled here.
 import { clientScripts } from './client-scripts.generated.js';
@@ -276,6 +277,7 @@ function runtimeFor(env: WorkerEnv): Runtime {
     // Cloudflare sets this to the address that connected to it; there is no socket to read on
     // Workers. A proxy of the operator's own in front of Cloudflare is read through like on Node.
     clientIp: (c) => resolveClientAddress(c.req.header('CF-Connecting-IP'), c.req.raw.headers, config.trustedProxies),
+    siteCacheMs: SITE_CACHE_MS,
     onNotificationQueued: (notificationId) => wakeDelivery({ notificationId }),
     // The same bytes and ETags as the Node server: `/pushcart.js` and `/pushcart-sw.js` are what a shop installs.
     clientScripts,
