@@ -7,6 +7,7 @@ import type { Metrics } from './metrics/metrics.ts';
 import type { RateLimiters, RateLimitSettings } from './middleware/rate-limit.ts';
 import type { ClientScripts } from './client-bundle.ts';
 import type { PushTransport } from './push/fetch-transport.ts';
+import type { GroupCommitSettings } from './ingest/group-commit.ts';
 
 /** Everything the app needs from the outside, handed in by an entry file: the app itself touches no runtime API. */
 export interface AppDeps {
@@ -38,6 +39,12 @@ export interface AppDeps {
   pushTransport?: PushTransport;
   /** Counts events and rate-limit refusals; serves `GET /metrics` when it has an exposition (Node). Default: counts nothing. */
   metrics?: Metrics;
+  /**
+   * How the ingest routes group concurrent requests into one write (ingest/group-commit.ts).
+   * Workers pass groups of one: a group started by one request must not do another request's I/O
+   * there, nor be left running once the request that started it has answered.
+   */
+  ingestGroups?: Partial<GroupCommitSettings>;
 }
 
 export interface AppEnv {

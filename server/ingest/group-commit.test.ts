@@ -33,6 +33,20 @@ describe('group commit', () => {
     expect(await Promise.all(later)).toEqual(['stored b', 'stored c', 'stored d']);
   });
 
+  it('in groups of one (as on Workers), writes every item at once and on its own, whatever is still being written', async () => {
+    const writer = controlledWriter();
+    const committer = createGroupCommitter(writer.write, { settings: { maxGroupSize: 1, maxConcurrentGroups: Number.POSITIVE_INFINITY, minGroupSizeWhileBusy: 1 } });
+    const answers = ['a', 'b', 'c'].map((item) => committer.submit(item));
+    await settle();
+    expect(writer.groups.map((group) => group.items)).toEqual([['a'], ['b'], ['c']]);
+    const d = committer.submit('d');
+    await settle();
+    // Started while the others are still open: no request waits for another's group.
+    expect(writer.groups.map((group) => group.items)).toEqual([['a'], ['b'], ['c'], ['d']]);
+    writer.groups.forEach((group) => group.commit());
+    expect(await Promise.all([...answers, d])).toEqual(['stored a', 'stored b', 'stored c', 'stored d']);
+  });
+
   it('answers nobody before their group committed', async () => {
     const writer = controlledWriter();
     const committer = createGroupCommitter(writer.write);

@@ -99,6 +99,7 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
     // A database that cannot be reached fails the whole group (503 each); any other error may be one
     // event's own, so its group is written again one by one.
     isolateFailure: (error) => !isStorageUnavailable(error),
+    ...(deps.ingestGroups ? { settings: deps.ingestGroups } : {}),
   });
 
   return new Hono<AppEnv>()

@@ -57,6 +57,7 @@ export function subscriptionRoutes(deps: AppDeps, limiters: RateLimiters, origin
     // A database that cannot be reached fails the whole group (503 each); any other error may be one
     // subscription's own, so its group is written again one by one.
     isolateFailure: (error) => !isStorageUnavailable(error),
+    ...(deps.ingestGroups ? { settings: deps.ingestGroups } : {}),
   });
   return new Hono<AppEnv>()
     // Around the origin check, so the dashboard's installation check hears of refusals too.

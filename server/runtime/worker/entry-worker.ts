@@ -285,6 +285,9 @@ function runtimeFor(env: WorkerEnv): Runtime {
     demo: true,
     // A dashboard user's test push goes out within their request, through the same fetch.
     pushTransport: transport,
+    // Each ingest request writes its own item, in its own invocation: workerd does not let one
+    // request's code do I/O for another, and a group could outlive the request that started it.
+    ingestGroups: { maxGroupSize: 1, maxConcurrentGroups: Number.POSITIVE_INFINITY, minGroupSizeWhileBusy: 1 },
     // Counted in memory and logged (logMetrics); without an exposition, GET /metrics answers 404.
     metrics: requestMetrics,
   });
