@@ -134,6 +134,7 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
       if (grouped) {
         // A shopper's page event: written with the others arriving now, answered once they committed.
         const outcome = await eventGroups.submit({ site, event: row, effect: grouped });
+        if (outcome.isNew) deps.metrics?.eventsIngested(event.custom ? 'custom' : event.type, source);
         for (const id of outcome.queued) await deps.onNotificationQueued?.(id);
         return c.json({ stored: outcome.isNew, duplicate: !outcome.isNew }, 202);
       }
