@@ -78,12 +78,37 @@ export interface DeliveryResult {
 }
 
 /**
- * Writes a batch of outcomes in one statement. Only rows still leased by this claim are touched: if
- * the lease lapsed and another worker took the row, that worker's result is the one that counts.
+ * Writes a batch of outcomes. Only rows still leased by this claim are touched: if the lease lapsed
+ * and another worker took the row, that worker's result is the one that counts.
+ *
+ * Nearly every outcome is a push accepted by its push service, and those share every value but the
+ * id: they are written by id alone, one statement per answer status (201, nearly always), which the
+ * primary key serves. The rest (retries, holds, failures, each with its own due time and reason)
+ * are joined to their values in a second statement.
  */
 export async function recordDeliveryResults(db: Db, leaseId: string, nowMs: number, results: DeliveryResult[]): Promise<void> {
   if (results.length === 0) return;
   const now = new Date(nowMs);
+  const sentByStatus = new Map<number | null, string[]>();
+  const others: DeliveryResult[] = [];
+  for (const r of results) {
+    if (r.status === 'sent' && r.attemptDelta === 0 && r.lastError === null) {
+      const ids = sentByStatus.get(r.lastStatus);
+      if (ids) ids.push(r.id);
+      else sentByStatus.set(r.lastStatus, [r.id]);
+    } else {
+      others.push(r);
+    }
+  }
+  for (const [lastStatus, ids] of sentByStatus) {
+    // due_at is only read while a row is queued or sending; a sent row's is the time it was written.
+    await sql`
+      update deliveries d
+      set status = 'sent', due_at = ${now}, last_status = ${lastStatus}::int, last_error = null, sent_at = ${now}, leased_by = null, updated_at = ${now}
+      where d.id = any(${ids}::bigint[]) and d.leased_by = ${leaseId} and d.status = 'sending'`.execute(db);
+  }
+  if (others.length === 0) return;
+  const ids = others.map((r) => r.id);
   await sql`
     update deliveries d
     set status = v.status,
@@ -96,15 +121,18 @@ export async function recordDeliveryResults(db: Db, leaseId: string, nowMs: numb
         updated_at = ${now}
     from (
       select * from unnest(
-        ${results.map((r) => r.id)}::bigint[],
-        ${results.map((r) => r.status)}::text[],
-        ${results.map((r) => new Date(r.dueAtMs).toISOString())}::timestamptz[],
-        ${results.map((r) => r.attemptDelta)}::int[],
-        ${results.map((r) => r.lastStatus)}::int[],
-        ${results.map((r) => r.lastError)}::text[]
+        ${ids}::bigint[],
+        ${others.map((r) => r.status)}::text[],
+        ${others.map((r) => new Date(r.dueAtMs).toISOString())}::timestamptz[],
+        ${others.map((r) => r.attemptDelta)}::int[],
+        ${others.map((r) => r.lastStatus)}::int[],
+        ${others.map((r) => r.lastError)}::text[]
       ) as t(id, status, due_at, attempt_delta, last_status, last_error)
     ) v
-    where d.id = v.id and d.leased_by = ${leaseId} and d.status = 'sending'`.execute(db);
+    -- The ids again as an array: the primary key finds the rows. Without it the planner, which
+    -- cannot see into unnest, may find them through the partial queue index instead and read the
+    -- whole outbox of a large send for every group of results.
+    where d.id = any(${ids}::bigint[]) and d.id = v.id and d.leased_by = ${leaseId} and d.status = 'sending'`.execute(db);
 }
 
 /**
