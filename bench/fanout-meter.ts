@@ -40,8 +40,21 @@ export interface PhaseFigures {
   encryptionThreadsPct: number;
 }
 
+/**
+ * A Pushcart phase's CPU per delivered push, µs, from the POST until every result is written:
+ * this process (the API; with the in-process worker also the sending and its encryption threads),
+ * the `pushcart worker` processes (their threads included), and this database's Postgres backends.
+ */
+export interface CpuPerPush {
+  thisProcessMicros: number;
+  workerProcessesMicros: number;
+  postgresMicros: number;
+  workerProcesses: number;
+  inProcessWorker: boolean;
+}
+
 /** A phase's figures with its throughput and what else it saw. */
-export type Figures = PhaseFigures & { msgsPerSec: number; notes: string[] };
+export type Figures = PhaseFigures & { msgsPerSec: number; notes: string[]; cpuPerPush?: CpuPerPush };
 
 export interface PhaseMeter {
   stop(): Promise<PhaseFigures>;
@@ -64,6 +77,8 @@ export interface Meter {
   startPhase(name: string, mockCpuMicros: () => Promise<number>): Promise<PhaseMeter>;
   /** The database whose backends count as this run's Postgres (their command line names it). */
   setPostgresDatabase(name: string): void;
+  /** CPU seconds its backends have used so far (only differences mean anything). */
+  postgresCpuSeconds(): number;
   /** Stops the samplers. */
   close(): void;
 }
@@ -91,20 +106,22 @@ export function createMeter(options: MeterOptions): Meter {
       }, 1_000).unref()
     : undefined;
   let inspector: Session | undefined;
-  let postgresDatabase: string | undefined;
+  const postgres = new PostgresCpu();
   const { n, profileDir, encryptionPool } = options;
 
   return {
     setPostgresDatabase(name) {
-      postgresDatabase = name;
+      postgres.watch(name);
     },
+    postgresCpuSeconds: () => postgres.seconds(),
     close() {
       clearInterval(rssSampler);
       if (gcTimer) clearInterval(gcTimer);
+      postgres.close();
     },
     async startPhase(name, mockCpuMicros) {
       const mock0 = await mockCpuMicros();
-      const postgres0 = postgresCpuSeconds(postgresDatabase);
+      const postgres0 = postgres.seconds();
       if (profileDir) {
         inspector ??= new Session();
         inspector.connect();
@@ -142,8 +159,7 @@ export function createMeter(options: MeterOptions): Meter {
             inspector.disconnect();
           }
           const processCpuPct = ((cpu.user + cpu.system) / 1000 / wallMs) * 100;
-          // A backend that exits mid-phase (pool idle timeout) takes its CPU with it: never below 0.
-          const postgresCpuPct = Math.max(0, ((postgresCpuSeconds(postgresDatabase) - postgres0) * 1000 * 100) / wallMs);
+          const postgresCpuPct = ((postgres.seconds() - postgres0) * 1000 * 100) / wallMs;
           const mockCpuPct = ((mock1 - mock0) / 1000 / wallMs) * 100;
           const machineCpuPct = ((machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total)) * 100 * os.cpus().length;
           const stealPct = ((machine1.steal - machine0.steal) / Math.max(1, machine1.total - machine0.total)) * 100 * os.cpus().length;
@@ -176,24 +192,55 @@ function machineCpuTicks(): { busy: number; steal: number; total: number } {
   return { busy: total - idle, steal: fields[7] ?? 0, total };
 }
 
-/** A database's Postgres backends (their command line names it), CPU seconds so far; 0 without one. */
-function postgresCpuSeconds(databaseName: string | undefined): number {
-  if (!databaseName) return 0;
-  let seconds = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmdline.includes(` ${databaseName} `)) continue;
-      const fields = stat.split(') ')[1]!.split(' ');
-      seconds += (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
-    } catch {
-      // the process ended while we looked
+/**
+ * CPU seconds of a database's Postgres backends (their command line names the database: every
+ * connection of this process and of the `pushcart worker` processes, none of the mock's, which has
+ * none). A backend that exits (a pool's idle timeout) would take its CPU with it, so every backend
+ * is read once a second and its last reading kept: the sum only grows, and what a backend used in
+ * its last second before exiting is all that can be missed. A scan of /proc costs under 1 ms.
+ */
+class PostgresCpu {
+  #database: string | undefined;
+  readonly #lastSeen = new Map<string, number>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  watch(database: string): void {
+    this.#database = database;
+    this.#timer ??= setInterval(() => this.#scan(), 1_000).unref();
+    this.#scan();
+  }
+
+  /** All the CPU the database's backends have used since watch(), as far as seen; 0 without one. */
+  seconds(): number {
+    this.#scan();
+    let sum = 0;
+    for (const value of this.#lastSeen.values()) sum += value;
+    return sum;
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+
+  #scan(): void {
+    if (!this.#database) return;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) continue;
+        const key = `${pid}:${stat.split(') ')[1]!.split(' ')[19]}`; // pid and start time: a reused pid is another backend
+        if (!this.#lastSeen.has(key)) {
+          const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          if (!cmdline.includes(` ${this.#database} `)) continue;
+        }
+        const fields = stat.split(') ')[1]!.split(' ');
+        this.#lastSeen.set(key, (Number(fields[11]) + Number(fields[12])) / 100); // USER_HZ
+      } catch {
+        // the process ended while we looked
+      }
     }
   }
-  return seconds;
 }
 
 /** A process's user + system CPU seconds so far, from /proc. */

@@ -6,7 +6,8 @@
  *   --db=embedded|postgres     default: postgres when DATABASE_URL is set; a fresh database is
  *                              created on that server and dropped afterwards. embedded: the embedded
  *                              Postgres in a temp data dir, as `npm start` opens it
- *   --only=pushcart,webpush,ceiling   phases to run (default these three)
+ *   --only=pushcart,webpush,ceiling,floor   phases to run (default these four); floor: RFC 8291
+ *                              encryption alone the cheapest way on node:crypto (fanout-floor.ts)
  *   --diagnose                 also run two diagnostic phases: `engine` (the same send through the
  *                              worker and database, but a transport that answers "sent" without I/O)
  *                              and `transport` (Pushcart's transport alone, pre-built requests)
@@ -22,6 +23,12 @@
  *   --worker-processes=K       Postgres only: K more `pushcart worker` processes (the real CLI, trusting
  *                              the mock through NODE_EXTRA_CA_CERTS) beside the in-process worker;
  *                              with --no-in-process-worker they do all the sending
+ *   --worker-scaling=1,2,4     run the pushcart phase once per count of `pushcart worker` processes
+ *                              (no in-process worker), in sequence, and print CPU per push for each
+ *   --worker-cpu-prof=DIR      the `pushcart worker` processes write V8 CPU profiles (main thread) to DIR
+ *   --pg-stat-statements       reset pg_stat_statements (and pg_stat_user_functions) of the bench
+ *                              database before the pushcart phase and print where Postgres spent its
+ *                              time after it (needs shared_preload_libraries = 'pg_stat_statements')
  *   --db-timing                time every SQL statement the worker runs (adds a little overhead)
  *   --no-sanity                skip the check that a strict (verifying, decrypting) mock gets the push
  *   --live-heap                a full GC every second to measure live heap (NODE_OPTIONS=--expose-gc)
@@ -62,6 +69,10 @@ export interface FanoutOptions {
   profileDir: string | undefined;
   waitQuietSeconds: number;
   retries: number;
+  /** --worker-scaling: the counts of `pushcart worker` processes to run the pushcart phase with, in turn. */
+  workerScaling: number[] | undefined;
+  workerCpuProfileDir: string | undefined;
+  pgStatStatements: boolean;
   /** Generous: a stalled run should fail with a diagnosis, not hang the terminal. */
   phaseTimeoutMs: number;
 }
@@ -75,7 +86,7 @@ export const DISTURBED_CPU_PCT = 20;
 const KNOWN_OPTIONS = new Set([
   'n', 'db', 'only', 'diagnose', 'mock', 'pool', 'webpush-no-keepalive', 'key-pool', 'batch-size', 'concurrent-batches',
   'max-in-flight', 'connections', 'encryption-threads', 'worker-processes', 'no-in-process-worker', 'db-timing',
-  'no-sanity', 'live-heap', 'profile', 'wait-quiet', 'retries',
+  'no-sanity', 'live-heap', 'profile', 'wait-quiet', 'retries', 'worker-scaling', 'worker-cpu-prof', 'pg-stat-statements',
 ]);
 
 export function parseFanoutOptions(args: readonly string[], env: NodeJS.ProcessEnv): FanoutOptions {
@@ -109,6 +120,10 @@ export function parseFanoutOptions(args: readonly string[], env: NodeJS.ProcessE
   const inProcessWorker = !argv.has('no-in-process-worker');
   if (!inProcessWorker && workerProcesses < 1) throw new Error('bench:fanout: --no-in-process-worker needs --worker-processes=K');
 
+  const workerScaling = argv.has('worker-scaling') ? argv.get('worker-scaling')!.split(',').map(Number) : undefined;
+  if (workerScaling && !workerScaling.every((k) => Number.isInteger(k) && k >= 1)) throw new Error('bench:fanout: --worker-scaling takes counts of worker processes, e.g. 1,2,4');
+  if (workerScaling && dbKind !== 'postgres') throw new Error('bench:fanout: --worker-scaling needs Postgres (DATABASE_URL)');
+
   const settings: Partial<DeliverySettings> = {};
   const batchSize = optionalInt('batch-size');
   const concurrentBatches = optionalInt('concurrent-batches');
@@ -121,7 +136,7 @@ export function parseFanoutOptions(args: readonly string[], env: NodeJS.ProcessE
     n,
     dbKind,
     serverUrl: env.DATABASE_URL || LOCAL_POSTGRES_URL,
-    phases: new Set((argv.get('only') ?? (argv.has('diagnose') ? 'pushcart,engine,webpush,transport,ceiling' : 'pushcart,webpush,ceiling')).split(',')),
+    phases: new Set((argv.get('only') ?? (argv.has('diagnose') ? 'pushcart,engine,webpush,transport,ceiling,floor' : 'pushcart,webpush,ceiling,floor')).split(',')),
     mockWhere: argv.get('mock') ?? 'child',
     poolWidth: intOption('pool', undefined, 100),
     keyPool: intOption('key-pool', undefined, 1000),
@@ -137,6 +152,9 @@ export function parseFanoutOptions(args: readonly string[], env: NodeJS.ProcessE
     profileDir: argv.get('profile'),
     waitQuietSeconds: argv.has('wait-quiet') ? Number(argv.get('wait-quiet')) : 0,
     retries: argv.has('retries') ? Number(argv.get('retries')) : 0,
+    workerScaling,
+    workerCpuProfileDir: argv.get('worker-cpu-prof'),
+    pgStatStatements: argv.has('pg-stat-statements'),
     phaseTimeoutMs: Math.max(120_000, n * 5),
   };
 }

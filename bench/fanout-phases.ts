@@ -19,8 +19,9 @@ import type { PushEncryptor } from '../server/push/push-encryptor.ts';
 import { assemblePushRequest, encryptPushPayload } from '../server/push/push-request.ts';
 import { VapidHeaderCache } from '../server/push/vapid-cache.ts';
 import { announceWork } from '../server/runtime/node/work-notifications.ts';
-import { SqlTimer, timedTransport, type Figures, type Meter, type PhaseMeter } from './fanout-meter.ts';
+import { SqlTimer, timedTransport, type CpuPerPush, type Figures, type Meter, type PhaseMeter } from './fanout-meter.ts';
 import { pushTransport, type MockHandle } from './fanout-mock.ts';
+import { checkFloorEncryption, floorEncrypt } from './fanout-floor.ts';
 import type { FanoutOptions } from './fanout-options.ts';
 import { MESSAGE, postSend, PUBLIC_URL, quietLogger, startWorkerProcesses, type SubscriberKeys } from './fanout-setup.ts';
 
@@ -66,7 +67,7 @@ export async function pushcartPhase(
 ): Promise<Figures> {
   const { mock, encryptor, options } = context;
   const { n: N, dbTiming, workerProcesses, inProcessWorker, settings } = options;
-  const extraWorkers = await startWorkerProcesses(mode === 'real' ? workerProcesses : 0, databaseUrl, mock);
+  const extraWorkers = await startWorkerProcesses(mode === 'real' ? workerProcesses : 0, databaseUrl, mock, options.workerCpuProfileDir);
   const sqlTimer = new SqlTimer();
   const workerDb = dbTiming ? db.withPlugin(sqlTimer) : db;
   const push = pushTransport(mock, options.connections);
@@ -89,6 +90,8 @@ export async function pushcartPhase(
   const running = inProcessWorker || mode !== 'real' ? worker.run(controller.signal) : Promise.resolve();
   try {
     const meter = await startPhase(context, mode === 'real' ? 'pushcart' : 'engine');
+    // CPU per push is counted until every result is written (the throughput stops at the last 201).
+    const cpu0 = { self: process.cpuUsage(), workers: extraWorkers.cpuSeconds(), postgres: context.meter.postgresCpuSeconds() };
     const startedAt = performance.now();
     // When the first push reaches the mock: polled, so it is known to within a few milliseconds.
     let firstPushMs: number | undefined;
@@ -118,6 +121,14 @@ export async function pushcartPhase(
       counts = await deliveryStatusCounts(db, sent.id);
     }
     const recordedMs = performance.now() - startedAt;
+    const self = process.cpuUsage(cpu0.self);
+    const cpuPerPush: CpuPerPush = {
+      thisProcessMicros: (self.user + self.system) / N,
+      workerProcessesMicros: ((extraWorkers.cpuSeconds() - cpu0.workers) * 1e6) / N,
+      postgresMicros: ((context.meter.postgresCpuSeconds() - cpu0.postgres) * 1e6) / N,
+      workerProcesses: mode === 'real' ? workerProcesses : 0,
+      inProcessWorker: inProcessWorker || mode !== 'real',
+    };
     await firstPush;
     const written = await sql<{ audience_size: number; resolve_state: string }>`select audience_size, resolve_state from notifications where id = ${sent.id}::uuid`.execute(db);
     if (written.rows[0]?.audience_size !== N || written.rows[0]?.resolve_state !== 'done') throw new Error(`the send's audience was written as ${JSON.stringify(written.rows[0])}, expected ${N}`);
@@ -164,7 +175,7 @@ export async function pushcartPhase(
     if (counts.sent !== N) throw new Error(`not every delivery ended sent: ${JSON.stringify(counts)}`);
     // Without an in-process worker, the memory that matters is the worker process's.
     const peak = mode === 'real' && !inProcessWorker ? { peakRssMiB: extraWorkers.peakRssMiB } : {};
-    return { ...figures, ...peak, msgsPerSec: N / (figures.wallMs / 1000), notes };
+    return { ...figures, ...peak, msgsPerSec: N / (figures.wallMs / 1000), notes, cpuPerPush };
   } finally {
     controller.abort();
     await running;
@@ -287,5 +298,33 @@ export async function ceilingPhase(context: PhaseContext, vapid: { publicKey: st
   }
   const figures = await meter.stop();
   const notes = [`payload + aes128gcm encryption + cached VAPID header, one thread; ${cache.signings} JWT signing(s); mean body ${(bytes / N).toFixed(0)} bytes`];
+  return { ...figures, msgsPerSec: N / (figures.wallMs / 1000), notes };
+}
+
+/**
+ * The encryption floor (fanout-floor.ts), N pushes on one thread: a fresh ephemeral key pair, ECDH,
+ * HKDF and AES-128-GCM per push, node:crypto only, over the payload Pushcart sends (built
+ * beforehand: building it is bookkeeping, not encryption). The subscriber's keys are decoded from
+ * base64url per push, as anyone reading them from a database must.
+ */
+export async function floorPhase(context: PhaseContext, keys: SubscriberKeys[]): Promise<Figures> {
+  const N = context.options.n;
+  const notificationId = crypto.randomUUID();
+  const content = { ...MESSAGE, tag: notificationId };
+  const payloads = Array.from({ length: 256 }, (_, i) =>
+    Buffer.from(buildPayload(notificationId, content, { url: reportUrl(PUBLIC_URL), token: `${i + 1}.${randomBytes(16).toString('hex')}` })),
+  );
+  checkFloorEncryption(payloads[0]!);
+  let bytes = 0;
+  const meter = await startPhase(context, 'floor');
+  for (let i = 0; i < N; i++) {
+    const key = keys[i % keys.length]!;
+    const body = floorEncrypt(Buffer.from(key.p256dh, 'base64url'), Buffer.from(key.auth, 'base64url'), payloads[i % payloads.length]!);
+    bytes += body.byteLength;
+    // Let the RSS sampler run now and then; a sync loop would starve it.
+    if (i % 2_000 === 1_999) await new Promise((resolve) => setImmediate(resolve));
+  }
+  const figures = await meter.stop();
+  const notes = [`ephemeral ECDH + HKDF + AES-128-GCM per push with node:crypto, one thread; payload ${payloads[0]!.byteLength} bytes, mean body ${(bytes / N).toFixed(0)} bytes; checked to decrypt`];
   return { ...figures, msgsPerSec: N / (figures.wallMs / 1000), notes };
 }

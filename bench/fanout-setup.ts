@@ -129,13 +129,15 @@ export async function insertSubscriptions(db: Db, n: number, siteId: string, vap
 }
 
 /** `pushcart worker` processes (the CLI an operator runs), their CPU read from /proc when they stop. */
-export async function startWorkerProcesses(count: number, databaseUrl: string | undefined, mock: MockHandle) {
-  if (count === 0) return { stop: async () => 0, peakRssMiB: 0 };
+export async function startWorkerProcesses(count: number, databaseUrl: string | undefined, mock: MockHandle, cpuProfileDir?: string) {
+  if (count === 0) return { stop: async () => 0, cpuSeconds: () => 0, peakRssMiB: 0 };
   if (!databaseUrl) throw new Error('bench:fanout: --worker-processes needs Postgres (a URL the worker processes can reach)');
   const cli = fileURLToPath(new URL('../server/runtime/node/pushcart.mjs', import.meta.url));
   const children = await Promise.all(
     Array.from({ length: count }, async () => {
-      const child = spawn(process.execPath, [cli, 'worker'], {
+      // --worker-cpu-prof: V8 writes the main thread's profile when the process exits (SIGTERM ends it cleanly).
+      const profileArgs = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, '--cpu-prof-interval=250'] : [];
+      const child = spawn(process.execPath, [...profileArgs, cli, 'worker'], {
         env: { ...process.env, DATABASE_URL: databaseUrl, PUSHCART_PUSH_HOSTS: mock.host, NODE_EXTRA_CA_CERTS: mock.caPath },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -161,6 +163,10 @@ export async function startWorkerProcesses(count: number, databaseUrl: string | 
     /** The highest peak RSS (VmHWM) of the worker processes, known once stopped. */
     get peakRssMiB() {
       return peakRssMiB;
+    },
+    /** CPU seconds they have used so far, their encryption threads included (/proc sums a process's threads). */
+    cpuSeconds(): number {
+      return children.reduce((sum, child) => sum + processCpuSeconds(child.pid!), 0);
     },
     /** Stops them (once); returns the CPU seconds they used since they started idling. */
     stop(): Promise<number> {

@@ -24,8 +24,8 @@ import { setEngagement } from '../server/testing/fixtures.ts';
 import { createMeter, waitForQuiet, type Figures } from './fanout-meter.ts';
 import { startMock } from './fanout-mock.ts';
 import { DISTURBED_CPU_PCT, parseFanoutOptions } from './fanout-options.ts';
-import { ceilingPhase, pushcartPhase, transportPhase, webPushPhase, type PhaseContext } from './fanout-phases.ts';
-import { machineDescription, overrides, printFigures, printSummary } from './fanout-report.ts';
+import { ceilingPhase, floorPhase, pushcartPhase, transportPhase, webPushPhase, type PhaseContext } from './fanout-phases.ts';
+import { machineDescription, overrides, printFigures, printSummary, resetStatementStats, statementStats } from './fanout-report.ts';
 import {
   insertSubscriptions,
   openBenchDatabase,
@@ -124,7 +124,21 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
     }
 
     if (phases.has('pushcart')) {
-      await runPhase('pushcart', () => withFreshSubscribers((site) => pushcartPhase(context, 'real', database.db, database.url, site, config)));
+      // One configuration, or with --worker-scaling one per count of `pushcart worker` processes (no in-process worker).
+      const configurations = options.workerScaling
+        ? options.workerScaling.map((k) => ({ name: `pushcart ${k}w`, workerProcesses: k, inProcessWorker: false }))
+        : [{ name: 'pushcart', workerProcesses: options.workerProcesses, inProcessWorker: options.inProcessWorker }];
+      for (const { name, ...configuration } of configurations) {
+        const phaseContext: PhaseContext = { ...context, options: { ...options, ...configuration } };
+        await runPhase(name, () =>
+          withFreshSubscribers(async (site) => {
+            if (options.pgStatStatements) await resetStatementStats(database.db);
+            const figures = await pushcartPhase(phaseContext, 'real', database.db, database.url, site, config);
+            if (options.pgStatStatements) figures.notes.push(...(await statementStats(database.db, N)));
+            return figures;
+          }),
+        );
+      }
     }
     if (phases.has('engine')) {
       await runPhase('engine', () => withFreshSubscribers((site) => pushcartPhase(context, 'null-transport', database.db, database.url, site, config)));
@@ -132,6 +146,7 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
     if (phases.has('webpush')) await runPhase('web-push', () => webPushPhase(context, vapid, keys));
     if (phases.has('transport')) await runPhase('transport', () => transportPhase(context, vapid, keys, config));
     if (phases.has('ceiling')) await runPhase('ceiling', () => ceilingPhase(context, vapid, keys));
+    if (phases.has('floor')) await runPhase('floor', () => floorPhase(context, keys));
 
     const mockStats = await mock.stats();
     printSummary(results, { options, databaseKind: database.kind, encryptionPool, mockMaxRssBytes: mockStats.maxRssBytes, problems: quietLogger.problems });

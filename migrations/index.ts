@@ -19,6 +19,7 @@ import * as auditCliActor from './2026-11-29T0385-audit-cli-actor.ts';
 import * as promptFunnelBuckets from './2026-11-29T0390-prompt-funnel-buckets.ts';
 import * as orderedDeliveries from './2026-11-29T0395-ordered-deliveries.ts';
 import * as chunkedAudiences from './2026-11-29T0400-chunked-audiences.ts';
+import * as claimOrderIndex from './2026-11-29T0420-claim-order-index.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0390-prompt-funnel-buckets': promptFunnelBuckets,
   '2026-11-29T0395-ordered-deliveries': orderedDeliveries,
   '2026-11-29T0400-chunked-audiences': chunkedAudiences,
+  '2026-11-29T0420-claim-order-index': claimOrderIndex,
 };

@@ -2,7 +2,7 @@
  * What the delivery health page reads: the deliveries still waiting (quiet hours, a push service's
  * backoff), the recent suppressions and failures, and the weekly expiry of subscriptions. Every
  * query is bounded by an index, so it answers as fast with a million deliveries as with ten:
- * - waiting rows: `deliveries_due_idx` (partial on queued/sending, the claim's own index);
+ * - waiting rows: `deliveries_due_priority_idx` (partial on queued/sending, the claim's own index);
  * - suppressed and failed rows of the last days: `deliveries_recent_outcome_idx` (partial, by
  *   `updated_at`, migrations/2026-11-29T0360-delivery-health.ts);
  * - expiry: `subscription_changes_site_at_idx` and `subscriptions_site_status_idx`.
