@@ -201,7 +201,7 @@ function scans(node: PlanNode): Scan[] {
   return [{ type: node['Node Type'], relation: node['Relation Name'], index: node['Index Name'], read }, ...(node.Plans ?? []).flatMap(scans)];
 }
 
-describe('delivery health queries on a large table', () => {
+describe('delivery health queries on a large table', { timeout: 60_000 }, () => {
   it('read the deliveries only through indexes, never a scan of the whole table', async () => {
     // 50,000 sent deliveries (nearly all rows of a real table), each to its own subscription, so
     // the statistics look like a real table's.
