@@ -25,51 +25,14 @@ export type UpsertResult = { outcome: 'created' | 'updated'; id: string } | { ou
  * expired or unsubscribed row; a row owned by another site is left untouched.
  */
 export async function upsertSubscription(db: Db, input: SubscriptionInput, now: Date): Promise<UpsertResult> {
-  const row = await db
-    .insertInto('subscriptions')
-    .values({
-      site_id: input.siteId,
-      endpoint: input.endpoint,
-      p256dh: input.p256dh,
-      auth: input.auth,
-      vapid_public_key: input.vapidPublicKey,
-      visitor_id: input.visitorId,
-      external_user_id: input.externalUserId ?? null,
-      locale: input.locale,
-      time_zone: input.timeZone,
-      user_agent_family: input.userAgentFamily,
-      created_at: now,
-      updated_at: now,
-      last_seen_at: now,
-    })
-    .onConflict((oc) =>
-      oc
-        .column('endpoint')
-        .doUpdateSet((eb) => ({
-          p256dh: eb.ref('excluded.p256dh'),
-          auth: eb.ref('excluded.auth'),
-          vapid_public_key: eb.ref('excluded.vapid_public_key'),
-          visitor_id: eb.ref('excluded.visitor_id'),
-          external_user_id: eb.fn.coalesce('excluded.external_user_id', 'subscriptions.external_user_id'),
-          locale: eb.fn.coalesce('excluded.locale', 'subscriptions.locale'),
-          time_zone: eb.fn.coalesce('excluded.time_zone', 'subscriptions.time_zone'),
-          user_agent_family: eb.fn.coalesce('excluded.user_agent_family', 'subscriptions.user_agent_family'),
-          status: sql.lit('active'),
-          updated_at: eb.ref('excluded.updated_at'),
-          last_seen_at: eb.ref('excluded.last_seen_at'),
-        }))
-        .where('subscriptions.site_id', '=', (eb) => eb.ref('excluded.site_id')),
-    )
-    // xmax is 0 on a freshly inserted tuple and set on an updated one: tells the two apart in one round trip.
-    .returning(['id', sql<boolean>`(xmax = 0)`.as('inserted')])
-    .executeTakeFirst();
-  if (!row) return { outcome: 'held_by_other_site' };
-  return { outcome: row.inserted ? 'created' : 'updated', id: row.id };
+  // The group's statement with a group of one: one definition of what a repost refreshes.
+  return (await upsertSubscriptions(db, [input], now))[0]!;
 }
 
 /**
  * upsertSubscription for many subscriptions in one statement (a group of requests), with the same
- * outcome per subscription. One statement may not update a row twice, so an endpoint posted twice
+ * outcome per subscription. `xmax` is 0 on a freshly inserted tuple and set on an updated one: it
+ * tells the two apart in the same round trip. One statement may not update a row twice, so an endpoint posted twice
  * in the group is written by a second statement after the first (as if it came later). Rows are
  * written in endpoint order, so two groups racing on the same endpoints lock them in the same order.
  */
