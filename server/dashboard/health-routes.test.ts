@@ -1,13 +1,10 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSession } from '../accounts/sessions.ts';
 import type { DeliveryStatus, Role } from '../db/database.ts';
-import { upsertMembership } from '../db/memberships.ts';
-import { insertUser } from '../db/users.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
-import { TestBrowser } from './test-client.ts';
+import { TestBrowser, signedInBrowser, dashboardMember } from './test-client.ts';
 
 // 10:00 UTC on 24 March 2030: 11:00 in Berlin.
 const NOW = new Date(Date.UTC(2030, 2, 24, 10, 0, 0));
@@ -20,17 +17,12 @@ let troubled: CreatedSite;
 let calm: CreatedSite;
 const members: Record<'owner' | 'viewer', string> = { owner: '', viewer: '' };
 
-async function signedIn(userId: string): Promise<TestBrowser> {
-  const browser = new TestBrowser(app);
-  const { token } = await startSession(database.db, { userId }, NOW);
-  browser.cookies.set('pushcart-session', token);
-  return browser;
+function signedIn(userId: string): Promise<TestBrowser> {
+  return signedInBrowser(app, database.db, userId, NOW);
 }
 
-async function member(email: string, sites: Array<[string, Role]>): Promise<string> {
-  const user = await insertUser(database.db, { email, name: null, passwordHash: null }, NOW);
-  for (const [siteId, role] of sites) await upsertMembership(database.db, { userId: user!.id, siteId, role }, NOW);
-  return user!.id;
+function member(email: string, sites: Array<[string, Role]>): Promise<string> {
+  return dashboardMember(database.db, email, sites, NOW);
 }
 
 async function delivery(siteId: string, host: string, row: { status: DeliveryStatus; updatedMs: number; dueMs?: number; lastStatus?: number; lastError: string }) {

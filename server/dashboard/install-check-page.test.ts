@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSRF_FIELD_NAME } from '../accounts/csrf.ts';
-import { startSession } from '../accounts/sessions.ts';
 import type { Role } from '../db/database.ts';
-import { upsertMembership } from '../db/memberships.ts';
 import { recordOriginRefused, recordOriginSeen } from '../db/origins-seen.ts';
 import { findSiteById, updateSiteSettings } from '../db/sites.ts';
-import { insertUser } from '../db/users.ts';
 import { createSite } from '../sites/create-site.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
-import { csrfTokenIn, TestBrowser } from './test-client.ts';
+import { csrfTokenIn, TestBrowser, signedInBrowser, dashboardMember } from './test-client.ts';
 
 // 11:30 in Berlin (UTC+1 in January).
 const NOW = new Date(Date.UTC(2030, 0, 15, 10, 30, 0));
@@ -24,17 +21,12 @@ let app: ReturnType<typeof testApp>['app'];
 let site: { id: string };
 const users = { owner: '', viewer: '' };
 
-async function member(email: string, role: Role): Promise<string> {
-  const user = await insertUser(database.db, { email, name: null, passwordHash: null }, NOW);
-  await upsertMembership(database.db, { userId: user!.id, siteId: site.id, role }, NOW);
-  return user!.id;
+function member(email: string, role: Role): Promise<string> {
+  return dashboardMember(database.db, email, [[site.id, role]], NOW);
 }
 
-async function signedIn(userId: string): Promise<TestBrowser> {
-  const browser = new TestBrowser(app);
-  const { token } = await startSession(database.db, { userId }, NOW);
-  browser.cookies.set('pushcart-session', token);
-  return browser;
+function signedIn(userId: string): Promise<TestBrowser> {
+  return signedInBrowser(app, database.db, userId, NOW);
 }
 
 const unescapeHtml = (text: string) =>

@@ -1,12 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSession } from '../accounts/sessions.ts';
 import { dailyReport } from '../db/daily-stats.ts';
 import type { Role } from '../db/database.ts';
-import { upsertMembership } from '../db/memberships.ts';
 import { countPromptStep, promptFunnel } from '../db/prompt-funnel.ts';
 import { markDemoSite } from '../db/sites.ts';
-import { insertUser } from '../db/users.ts';
 import { seedDemoData, seededRandom } from '../demo/demo-data.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { siteSettingsSchema } from '../sites/site-settings.ts';
@@ -14,7 +11,7 @@ import { localDays } from '../stats/local-days.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { parseRange } from './overview-routes.ts';
-import { TestBrowser } from './test-client.ts';
+import { TestBrowser, signedInBrowser, dashboardMember } from './test-client.ts';
 
 // 15:30 UTC on 20 March: still the 20th in UTC (the demo site's zone by default).
 const NOW = new Date(Date.UTC(2030, 2, 20, 15, 30, 0));
@@ -27,17 +24,12 @@ let demo: CreatedSite;
 let quiet: CreatedSite;
 const members: Record<'owner' | 'viewer', string> = { owner: '', viewer: '' };
 
-async function signedIn(userId: string): Promise<TestBrowser> {
-  const browser = new TestBrowser(app);
-  const { token } = await startSession(database.db, { userId }, NOW);
-  browser.cookies.set('pushcart-session', token);
-  return browser;
+function signedIn(userId: string): Promise<TestBrowser> {
+  return signedInBrowser(app, database.db, userId, NOW);
 }
 
-async function member(email: string, sites: Array<[string, Role]>): Promise<string> {
-  const user = await insertUser(database.db, { email, name: null, passwordHash: null }, NOW);
-  for (const [siteId, role] of sites) await upsertMembership(database.db, { userId: user!.id, siteId, role }, NOW);
-  return user!.id;
+function member(email: string, sites: Array<[string, Role]>): Promise<string> {
+  return dashboardMember(database.db, email, sites, NOW);
 }
 
 beforeAll(async () => {

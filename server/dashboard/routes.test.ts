@@ -17,7 +17,7 @@ import { dashboardAssets } from './assets/assets.ts';
 import { createFirstOwnerLink } from './links.ts';
 import { DASHBOARD_CSP, PREVIEW_FRAME_CSP, PROMPT_PAGE_CSP } from './csp.ts';
 import { dashboardRoutes } from './routes.ts';
-import { csrfTokenIn, TestBrowser } from './test-client.ts';
+import { csrfTokenIn, TestBrowser, signedInBrowser } from './test-client.ts';
 import { Hono } from 'hono';
 import { gzipSync } from 'node:zlib';
 
@@ -41,11 +41,8 @@ async function addMember(email: string, siteId: string, role: Role, options: { n
 }
 
 /** A browser already signed in as `userId` (the session made directly: no password to hash). */
-async function signedIn(userId: string): Promise<TestBrowser> {
-  const browser = new TestBrowser(app);
-  const { token } = await startSession(database.db, { userId }, NOW);
-  browser.cookies.set(SESSION_COOKIE, token);
-  return browser;
+function signedIn(userId: string): Promise<TestBrowser> {
+  return signedInBrowser(app, database.db, userId, NOW);
 }
 
 async function siteState(siteId: string) {

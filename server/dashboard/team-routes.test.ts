@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CSRF_FIELD_NAME, csrfTokenFor } from '../accounts/csrf.ts';
-import { startSession } from '../accounts/sessions.ts';
 import { describeAuditEntry, recordAudit } from '../audit/audit-log.ts';
 import { listAuditEntries } from '../db/audit-log.ts';
 import type { Role } from '../db/database.ts';
@@ -11,7 +10,7 @@ import { hashSecretKey } from '../sites/api-keys.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
-import { csrfTokenIn, TestBrowser } from './test-client.ts';
+import { csrfTokenIn, TestBrowser, signedInBrowser } from './test-client.ts';
 
 const NOW = new Date(Date.UTC(2030, 0, 15, 9, 0, 0));
 const PUBLIC_URL = 'http://localhost:8787';
@@ -55,11 +54,8 @@ beforeEach(async () => {
   };
 });
 
-async function signedIn(userId: string): Promise<TestBrowser> {
-  const browser = new TestBrowser(app);
-  const { token } = await startSession(database.db, { userId }, NOW);
-  browser.cookies.set(SESSION_COOKIE, token);
-  return browser;
+function signedIn(userId: string): Promise<TestBrowser> {
+  return signedInBrowser(app, database.db, userId, NOW);
 }
 
 async function csrf(browser: TestBrowser): Promise<string> {

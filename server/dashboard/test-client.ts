@@ -3,6 +3,10 @@
  * reads the CSRF token out of a page, and posts forms as a browser would.
  */
 import { CSRF_FIELD_NAME } from '../accounts/csrf.ts';
+import { sessionCookieName, startSession } from '../accounts/sessions.ts';
+import type { Db, Role } from '../db/database.ts';
+import { upsertMembership } from '../db/memberships.ts';
+import { insertUser } from '../db/users.ts';
 
 interface RequestApp {
   request(path: string, init?: RequestInit): Response | Promise<Response>;
@@ -65,4 +69,22 @@ export class TestBrowser {
     if (page.status !== 200) throw new Error(`${pagePath} answered ${page.status}, not a form`);
     return this.post(options.action ?? pagePath, { [CSRF_FIELD_NAME]: csrfTokenIn(page.body), ...form }, options.headers);
   }
+}
+
+/**
+ * A browser signed in as `userId` by a session started directly (signing in has tests of its own),
+ * its cookie named as the app names it (`__Host-` when the public URL is https).
+ */
+export async function signedInBrowser(app: RequestApp, db: Db, userId: string, at: Date, options: { secure?: boolean } = {}): Promise<TestBrowser> {
+  const browser = new TestBrowser(app);
+  const { token } = await startSession(db, { userId }, at);
+  browser.cookies.set(sessionCookieName(options.secure ?? false), token);
+  return browser;
+}
+
+/** A new dashboard user (no password) with a role on each site given; returns the user's id. */
+export async function dashboardMember(db: Db, email: string, roles: Array<[siteId: string, role: Role]>, at: Date): Promise<string> {
+  const user = await insertUser(db, { email, name: null, passwordHash: null }, at);
+  for (const [siteId, role] of roles) await upsertMembership(db, { userId: user!.id, siteId, role }, at);
+  return user!.id;
 }

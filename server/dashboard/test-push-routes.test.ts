@@ -2,17 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSRF_FIELD_NAME } from '../accounts/csrf.ts';
 import { sessionCookieName, startSession } from '../accounts/sessions.ts';
 import type { Role } from '../db/database.ts';
-import { upsertMembership } from '../db/memberships.ts';
 import { findSiteById } from '../db/sites.ts';
 import { MAX_TEST_DEVICES_PER_MEMBER } from '../db/test-devices.ts';
-import { insertUser } from '../db/users.ts';
 import type { PushPayload } from '../../service-worker/src/contract.ts';
 import { nodePushTransport } from '../runtime/node/push-transport.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { countSubscriptions, testApp } from '../testing/fixtures.ts';
 import { startMockPushService, type MockPushService, type MockSubscription } from '../testing/mock-push-service.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
-import { csrfTokenIn, TestBrowser } from './test-client.ts';
+import { csrfTokenIn, TestBrowser, signedInBrowser, dashboardMember } from './test-client.ts';
 
 // 10:00 UTC on 24 March 2030.
 const NOW = new Date(Date.UTC(2030, 2, 24, 10, 0, 0));
@@ -27,17 +25,12 @@ let shop: CreatedSite;
 let other: CreatedSite;
 const users: Record<'owner' | 'editor' | 'viewer' | 'otherOwner', string> = { owner: '', editor: '', viewer: '', otherOwner: '' };
 
-async function member(email: string, siteId: string, role: Role): Promise<string> {
-  const user = await insertUser(database.db, { email, name: null, passwordHash: null }, NOW);
-  await upsertMembership(database.db, { userId: user!.id, siteId, role }, NOW);
-  return user!.id;
+function member(email: string, siteId: string, role: Role): Promise<string> {
+  return dashboardMember(database.db, email, [[siteId, role]], NOW);
 }
 
-async function signedIn(userId: string): Promise<TestBrowser> {
-  const browser = new TestBrowser(app);
-  const { token } = await startSession(database.db, { userId }, NOW);
-  browser.cookies.set(sessionCookieName(true), token);
-  return browser;
+function signedIn(userId: string): Promise<TestBrowser> {
+  return signedInBrowser(app, database.db, userId, NOW, { secure: true });
 }
 
 const installPath = (siteId: string) => `/dashboard/sites/${siteId}/install`;
