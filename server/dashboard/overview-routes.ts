@@ -10,15 +10,12 @@ import { dailyReport } from '../db/daily-stats.ts';
 import { findSiteForMember } from '../db/memberships.ts';
 import { PROMPT_FUNNEL_STEPS, promptFunnel, type PromptFunnelStep } from '../db/prompt-funnel.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
-import { addDays, daysBetween, localDate, localDays } from '../stats/local-days.ts';
+import { addDays, dayRange, localDate, localDays, MAX_RANGE_DAYS } from '../stats/local-days.ts';
 import { dashboardAssets } from './assets/assets.ts';
 import { DASHBOARD_PATH } from './layout.ts';
 import { overviewPage, type RangeForm } from './pages/overview-pages.ts';
 import type { DashboardContext, DashboardEnv, DashboardKit } from './routes.ts';
 
-export const DEFAULT_RANGE_DAYS = 30;
-/** As GET /v1/stats/daily: a year and a day, so "the same day last year" to today fits. */
-export const MAX_RANGE_DAYS = 366;
 const PRESETS = [7, 30, 90] as const;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -39,11 +36,9 @@ export function parseRange(query: { from?: string | undefined; to?: string | und
   if (toText !== '' && !isCalendarDate(toText)) errors.to = 'The end date is not a date. Pick one, or type it as 2026-11-01.';
   if (fromText !== '' && !isCalendarDate(fromText)) errors.from = 'The start date is not a date. Pick one, or type it as 2026-11-01.';
   if (errors.from || errors.to) return { form: { from: fromText, to: toText, errors } };
-  const to = toText === '' ? today : toText;
-  const from = fromText === '' ? addDays(to, -(DEFAULT_RANGE_DAYS - 1)) : fromText;
-  const length = daysBetween(from, to);
-  if (length < 1) return { form: { from, to, errors: { from: 'The start date is after the end date. Pick a start on or before the end.' } } };
-  if (length > MAX_RANGE_DAYS) {
+  const { from, to, length, problem } = dayRange({ from: fromText || undefined, to: toText || undefined }, today);
+  if (problem === 'from_after_to') return { form: { from, to, errors: { from: 'The start date is after the end date. Pick a start on or before the end.' } } };
+  if (problem === 'too_long') {
     return { form: { from, to, errors: { from: `That is ${length} days; the overview shows at most ${MAX_RANGE_DAYS} at a time. Pick a later start.` } } };
   }
   return { from, to };
@@ -62,7 +57,7 @@ export function overviewRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Dash
     const timeZone = settings.engagement.defaultTimeZone;
     const today = localDate(clock(), timeZone);
     const parsed = parseRange({ from: c.req.query('from'), to: c.req.query('to') }, today);
-    const range = 'form' in parsed ? { from: addDays(today, -(DEFAULT_RANGE_DAYS - 1)), to: today } : parsed;
+    const range = 'form' in parsed ? dayRange({}, today) : parsed;
     const days = localDays(range.from, range.to, timeZone);
     const [assets, { chrome }, report, funnelDays] = await Promise.all([
       dashboardAssets(),

@@ -7,12 +7,10 @@ import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { operation } from '../openapi/operation.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
-import { addDays, daysBetween, localDate, localDays } from '../stats/local-days.ts';
+import { dayRange, DEFAULT_RANGE_DAYS, localDate, localDays, MAX_RANGE_DAYS } from '../stats/local-days.ts';
 import { DAY_MS } from '../time.ts';
 import { text, validate } from '../validation.ts';
 
-const DEFAULT_RANGE_DAYS = 30;
-const MAX_RANGE_DAYS = 366;
 const NOTIFICATIONS_LISTED = 100;
 
 const isoDateTime = z.iso.datetime({ offset: true });
@@ -163,11 +161,9 @@ export function statsRoutes(deps: AppDeps) {
         const { from: fromText, to: toText } = c.req.valid('query');
         const settings = readSiteSettings(site.settings);
         const timeZone = settings.engagement.defaultTimeZone;
-        const to = toText ?? localDate((deps.now ?? Date.now)(), timeZone);
-        const from = fromText ?? addDays(to, -(DEFAULT_RANGE_DAYS - 1));
-        const length = daysBetween(from, to);
-        if (length < 1) throw new ApiError('validation_failed', 'from: must not be after to');
-        if (length > MAX_RANGE_DAYS) throw new ApiError('validation_failed', `to: at most ${MAX_RANGE_DAYS} days from from, both included`);
+        const { from, to, problem } = dayRange({ from: fromText, to: toText }, localDate((deps.now ?? Date.now)(), timeZone));
+        if (problem === 'from_after_to') throw new ApiError('validation_failed', 'from: must not be after to');
+        if (problem === 'too_long') throw new ApiError('validation_failed', `to: at most ${MAX_RANGE_DAYS} days from from, both included`);
         const report = await dailyReport(deps.db, site.id, localDays(from, to, timeZone), timeZone, settings.attribution.windowHours);
         return c.json(report);
       },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, daysBetween, localDate, localDays } from './local-days.ts';
+import { addDays, dayRange, daysBetween, localDate, localDays, MAX_RANGE_DAYS } from './local-days.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -49,5 +49,19 @@ describe('calendar arithmetic', () => {
     const instant = Date.parse('2026-11-10T23:30:00Z');
     expect(localDate(instant, 'Europe/Berlin')).toBe('2026-11-11');
     expect(localDate(instant, 'America/New_York')).toBe('2026-11-10');
+  });
+});
+
+describe('dayRange: the days of a daily report', () => {
+  it('defaults to the 30 days ending today, or ending at the end asked for', () => {
+    expect(dayRange({}, '2026-11-29')).toEqual({ from: '2026-10-31', to: '2026-11-29', length: 30 });
+    expect(dayRange({ to: '2026-03-01' }, '2026-11-29')).toEqual({ from: '2026-01-31', to: '2026-03-01', length: 30 });
+    expect(dayRange({ from: '2026-11-29' }, '2026-11-29')).toEqual({ from: '2026-11-29', to: '2026-11-29', length: 1 });
+  });
+
+  it('says when the start is after the end, or the range is longer than a year and a day', () => {
+    expect(dayRange({ from: '2026-11-30', to: '2026-11-29' }, '2026-11-29')).toMatchObject({ problem: 'from_after_to' });
+    expect(dayRange({ from: '2025-11-28', to: '2026-11-29' }, '2026-11-29')).toEqual({ from: '2025-11-28', to: '2026-11-29', length: 367, problem: 'too_long' });
+    expect(dayRange({ from: '2025-11-29', to: '2026-11-29' }, '2026-11-29')).toEqual({ from: '2025-11-29', to: '2026-11-29', length: MAX_RANGE_DAYS });
   });
 });

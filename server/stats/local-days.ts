@@ -27,6 +27,27 @@ export function daysBetween(from: string, to: string): number {
   return Math.round((Date.UTC(b.year, b.month - 1, b.day) - Date.UTC(a.year, a.month - 1, a.day)) / DAY_MS) + 1;
 }
 
+/** A report's days when none are asked for: the 30 ending today. */
+export const DEFAULT_RANGE_DAYS = 30;
+/** The longest report: a year and a day, so "the same day last year" to today fits. */
+export const MAX_RANGE_DAYS = 366;
+
+export type DayRange = { from: string; to: string; length: number; problem?: 'from_after_to' | 'too_long' };
+
+/**
+ * The range of a daily report — `GET /v1/stats/daily`, the dashboard's overview and `pushcart
+ * stats` alike: `to` defaults to `today`, `from` to 30 days ending at `to`; `problem` says when it
+ * cannot be shown (each caller words it for its reader). Both dates must already be calendar dates.
+ */
+export function dayRange(asked: { from?: string | undefined; to?: string | undefined }, today: string): DayRange {
+  const to = asked.to ?? today;
+  const from = asked.from ?? addDays(to, -(DEFAULT_RANGE_DAYS - 1));
+  const length = daysBetween(from, to);
+  if (length < 1) return { from, to, length, problem: 'from_after_to' };
+  if (length > MAX_RANGE_DAYS) return { from, to, length, problem: 'too_long' };
+  return { from, to, length };
+}
+
 /** `date` moved by `days` (negative: earlier), on the calendar, not by 24-hour steps. */
 export function addDays(date: string, days: number): string {
   const { year, month, day } = parseDate(date);

@@ -16,7 +16,7 @@ import { sendNotificationSchema } from '../../notifications/notification-input.t
 import { reportUrl } from '../../notifications/payload.ts';
 import { apiSendRequest, send } from '../../notifications/send.ts';
 import { readSiteSettings } from '../../sites/site-settings.ts';
-import { addDays, daysBetween, localDate, localDays } from '../../stats/local-days.ts';
+import { dayRange, localDate, localDays, MAX_RANGE_DAYS } from '../../stats/local-days.ts';
 import { outcomeLines, progressLine } from './cli-progress.ts';
 
 /** What the command reads and writes: the database, the clock, and the two output streams. */
@@ -174,11 +174,9 @@ export async function statsReport(io: Pick<CliIo, 'db' | 'now'>, site: SiteRow, 
   for (const [flag, value] of Object.entries(range)) {
     if (value !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new SendUsageError(`--${flag} ${value}: a date such as 2026-11-01`);
   }
-  const to = range.to ?? localDate(io.now(), timeZone);
-  const from = range.from ?? addDays(to, -29);
-  const length = daysBetween(from, to);
-  if (length < 1) throw new SendUsageError('--from must not be after --to');
-  if (length > 366) throw new SendUsageError('at most 366 days from --from to --to');
+  const { from, to, problem } = dayRange(range, localDate(io.now(), timeZone));
+  if (problem === 'from_after_to') throw new SendUsageError('--from must not be after --to');
+  if (problem === 'too_long') throw new SendUsageError(`at most ${MAX_RANGE_DAYS} days from --from to --to`);
   return dailyReport(io.db, site.id, localDays(from, to, timeZone), timeZone, settings.attribution.windowHours);
 }
 
