@@ -413,3 +413,37 @@ export interface NotificationsTable {
   holdout_percent: ColumnType<number, number | undefined, number>;
   cancelled_at: Timestamp | null;
 }
+
+// Campaigns (migrations/2026-11-29T0510-campaigns.ts).
+
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'sent' | 'cancelled';
+
+export interface CampaignsTable {
+  id: Generated<string>;
+  site_id: string;
+  name: string;
+  status: ColumnType<CampaignStatus, CampaignStatus | undefined, CampaignStatus>;
+  /** What the owner composed (server/campaigns/campaign-input.ts), validated on the way in. */
+  definition: ColumnType<Record<string, unknown>, string, string>;
+  start_at: Timestamp | null;
+  started_at: Timestamp | null;
+  ends_at: Timestamp | null;
+  decide_at: Timestamp | null;
+  decision: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  sent_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
+  created_at: ColumnType<Date, Date, Date>;
+  updated_at: ColumnType<Date, Date, Date | string>;
+}
+
+export interface Database {
+  campaigns: CampaignsTable;
+}
+
+export interface NotificationsTable {
+  /** The campaign this send belongs to, and which of its variants (`A`…`D`, `winner`), if any. */
+  campaign_id: ColumnType<string | null, string | null | undefined, string | null>;
+  variant: ColumnType<string | null, string | null | undefined, string | null>;
+  /** After this nothing more of it goes (a campaign's end): suppressed as `campaign_ended`. */
+  ends_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}

@@ -27,6 +27,15 @@ export interface ClaimedDelivery {
   notification_created_at: Date;
   /** Set when the sender cancelled the notification: the delivery is suppressed, not sent. */
   notification_cancelled_at: Date | null;
+  /** A campaign's end: after it the delivery is suppressed, not sent. */
+  notification_ends_at: Date | null;
+  /**
+   * When this delivery was meant to go (its row's created_at): the notification's own time, or for
+   * a local-time wave the moment its subscriber's clock read the wave's time. Its TTL counts from here.
+   */
+  scheduled_at: Date;
+  /** The subscriber's tags and external id, read only for a notification whose texts have placeholders. */
+  tags: Record<string, unknown> | null;
   site_id: string;
   vapid_public_key: string;
   vapid_private_key: string;
@@ -36,10 +45,10 @@ export interface ClaimedDelivery {
 type ClaimedNotification = Pick<
   ClaimedDelivery,
   | 'content' | 'localized' | 'kind' | 'source' | 'priority' | 'trigger_key' | 'ttl_seconds' | 'urgency' | 'topic'
-  | 'notification_created_at' | 'notification_cancelled_at' | 'site_id' | 'vapid_public_key' | 'vapid_private_key'
-> & { id: string };
+  | 'notification_created_at' | 'notification_cancelled_at' | 'notification_ends_at' | 'site_id' | 'vapid_public_key' | 'vapid_private_key'
+> & { id: string; personalised: boolean };
 
-type ClaimedRow = Pick<ClaimedDelivery, 'id' | 'notification_id' | 'subscription_id' | 'endpoint' | 'report_token' | 'attempts'>;
+type ClaimedRow = Pick<ClaimedDelivery, 'id' | 'notification_id' | 'subscription_id' | 'endpoint' | 'report_token' | 'attempts' | 'scheduled_at'>;
 
 interface ClaimedSubscription {
   id: string;
@@ -49,6 +58,7 @@ interface ClaimedSubscription {
   endpoint: string;
   locale: string | null;
   time_zone: string | null;
+  tags: Record<string, unknown> | null;
 }
 
 /**
@@ -90,21 +100,25 @@ export async function claimDeliveries(
       -- shop's first large send), a join let it read a whole index for each claim. The lock is
       -- held, so those versions are the current ones.
       where d.ctid = any(array(select ctid from claimed))
-      returning d.id::text as id, d.notification_id, d.subscription_id, d.endpoint, d.report_token, d.attempts`.execute(trx);
+      returning d.id::text as id, d.notification_id, d.subscription_id, d.endpoint, d.report_token, d.attempts, d.created_at as scheduled_at`.execute(trx);
   });
   if (claimed.rows.length === 0) return [];
   // Read after the claim committed: what the subscription and the notification are now is what the
   // push must honour (an opt-out, a cancel), and it is at least as recent as inside the claim.
-  const subscriptions = await sql<ClaimedSubscription>`
-    select id, p256dh, auth, status, endpoint, locale, time_zone from subscriptions
-    where id = any(${claimed.rows.map((row) => row.subscription_id)}::uuid[])`.execute(db);
   const notificationIds = [...new Set(claimed.rows.map((row) => row.notification_id))];
   const notifications = await sql<ClaimedNotification>`
     select n.id, n.content, n.localized, n.kind, n.source, n.priority, n.trigger_key,
       n.ttl_seconds, n.urgency, n.topic, n.created_at as notification_created_at, n.cancelled_at as notification_cancelled_at,
+      n.ends_at as notification_ends_at,
+      -- Texts with placeholders ({{firstName}}, {{tags.…}}) need each subscriber's tags; others do not read them.
+      (n.content::text like '%{{%' or coalesce(n.localized::text, '') like '%{{%') as personalised,
       si.id as site_id, si.vapid_public_key, si.vapid_private_key
     from notifications n join sites si on si.id = n.site_id
     where n.id = any(${notificationIds}::uuid[])`.execute(db);
+  const withTags = notifications.rows.some((n) => n.personalised);
+  const subscriptions = await sql<ClaimedSubscription>`
+    select id, p256dh, auth, status, endpoint, locale, time_zone, ${withTags ? sql`tags` : sql`null::jsonb as tags`} from subscriptions
+    where id = any(${claimed.rows.map((row) => row.subscription_id)}::uuid[])`.execute(db);
   const subscriptionById = new Map(subscriptions.rows.map((s) => [s.id, s]));
   const notificationById = new Map(notifications.rows.map((n) => [n.id, n]));
   const deliveries: ClaimedDelivery[] = [];
@@ -138,6 +152,9 @@ export async function claimDeliveries(
       topic: n.topic,
       notification_created_at: n.notification_created_at,
       notification_cancelled_at: n.notification_cancelled_at,
+      notification_ends_at: n.notification_ends_at,
+      scheduled_at: row.scheduled_at,
+      tags: n.personalised ? s.tags : null,
       site_id: n.site_id,
       vapid_public_key: n.vapid_public_key,
       vapid_private_key: n.vapid_private_key,

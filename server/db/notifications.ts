@@ -1,8 +1,36 @@
 import { sql, type Expression, type Selectable, type SqlBool } from 'kysely';
+import { isValidTimeZone, localTimeInstant } from '../delivery/time-zones.ts';
 import type { Audience } from '../notifications/notification-input.ts';
 import type { Db, DeliveryStatus, LocalizedContent, NotificationContent, NotificationKind, NotificationsTable } from './database.ts';
 
 export type NotificationRow = Selectable<NotificationsTable>;
+
+/**
+ * An A/B split: the subscribers whose bucket — the first 16 bits of md5(subscription id ‖ seed),
+ * 0…65535 — lies in [from, to). The same seed puts a subscriber in the same bucket every time, so
+ * a campaign's variants and its winner send never overlap and a retry picks the same people.
+ */
+export interface AudienceSplit {
+  seed: string;
+  from: number;
+  to: number;
+}
+
+/**
+ * A wave at a wall-clock time in each subscriber's own zone: each delivery is due when the clock
+ * in its subscriber's time zone reads `localTime` (`YYYY-MM-DDTHH:MM`); a subscriber with no known
+ * (or no valid) zone goes by `fallbackTimeZone`.
+ */
+export interface LocalTimeWave {
+  localTime: string;
+  fallbackTimeZone: string;
+}
+
+/** What a notification's audience is stored as: the send API's selectors, and what only campaigns set. */
+export type StoredAudience = Audience & { split?: AudienceSplit; localTime?: LocalTimeWave };
+
+/** The 65,536 buckets of an {@link AudienceSplit}. */
+export const SPLIT_BUCKETS = 65_536;
 
 export interface NewNotification {
   id: string;
@@ -11,7 +39,7 @@ export interface NewNotification {
   kind: NotificationKind;
   content: NotificationContent;
   /** The send API's selectors, or a trigger's description of whom it chose (stored for the record). */
-  audience: Audience | { trigger: string; [detail: string]: unknown };
+  audience: StoredAudience | { trigger: string; [detail: string]: unknown };
   ttlSeconds: number;
   urgency: string;
   topic: string | null;
@@ -23,6 +51,11 @@ export interface NewNotification {
   localized?: Record<string, LocalizedContent> | null;
   /** Share of the audience (0–100) deliberately not sent, recorded `held_out`, to measure lift. */
   holdoutPercent?: number;
+  /** The campaign and variant this send belongs to (server/campaigns/). */
+  campaignId?: string | null;
+  variant?: string | null;
+  /** Nothing more goes after this instant. */
+  endsAt?: Date | null;
 }
 
 /** Subscribers chosen by a trigger rather than by the send API's selectors; `s` is subscriptions. */
@@ -74,7 +107,7 @@ export async function insertNotificationInChunks(db: Db, notification: NewNotifi
   await insertNotificationRow(db, notification, dueAt, 'resolving');
   return resolveAudienceChunk(
     db,
-    { id: notification.id, site_id: notification.siteId, source: notification.source, priority: notification.priority ?? 10, audience: notification.audience as Audience, holdout_percent: notification.holdoutPercent ?? 0, created_at: dueAt, resolve_cursor: null },
+    { id: notification.id, site_id: notification.siteId, source: notification.source, priority: notification.priority ?? 10, audience: notification.audience as StoredAudience, holdout_percent: notification.holdoutPercent ?? 0, created_at: dueAt, resolve_cursor: null },
     firstChunk,
   );
 }
@@ -85,7 +118,7 @@ export interface ResolvingNotification {
   site_id: string;
   source: string;
   priority: number;
-  audience: Audience;
+  audience: StoredAudience;
   holdout_percent: number;
   /** The send's instant: every delivery's due time. */
   created_at: Date;
@@ -118,6 +151,8 @@ export async function resolveAudienceChunk(db: Db, notification: ResolvingNotifi
   const done = scanned < chunk;
   let inserted = 0;
   if (last !== null) {
+    const idRange = { after: notification.resolve_cursor, through: last };
+    const localTime = notification.audience.localTime;
     inserted = await insertDeliveries(db, {
       notificationId: notification.id,
       siteId: notification.site_id,
@@ -126,7 +161,8 @@ export async function resolveAudienceChunk(db: Db, notification: ResolvingNotifi
       holdoutPercent: notification.holdout_percent,
       dueAt: notification.created_at,
       to: notification.audience,
-      idRange: { after: notification.resolve_cursor, through: last },
+      idRange,
+      ...(localTime ? { dueByZone: await dueByZone(db, notification.site_id, idRange, localTime) } : {}),
     });
   }
   await db
@@ -157,7 +193,7 @@ export async function claimResolvingNotification(db: Db): Promise<ResolvingNotif
     .forUpdate()
     .skipLocked()
     .executeTakeFirst();
-  return row ? { ...row, audience: row.audience as Audience, created_at: new Date(row.created_at) } : undefined;
+  return row ? { ...row, audience: row.audience as StoredAudience, created_at: new Date(row.created_at) } : undefined;
 }
 
 /**
@@ -204,6 +240,9 @@ async function insertNotificationRow(db: Db, notification: NewNotification, crea
       created_at: createdAt,
       resolve_state: resolveState,
       holdout_percent: Math.max(0, Math.min(100, notification.holdoutPercent ?? 0)),
+      campaign_id: notification.campaignId ?? null,
+      variant: notification.variant ?? null,
+      ends_at: notification.endsAt ?? null,
     })
     .execute();
 }
@@ -216,8 +255,10 @@ interface DeliverySpec {
   priority: number;
   holdoutPercent: number;
   dueAt: Date;
-  to: Audience;
+  to: StoredAudience;
   triggerWhere?: Expression<SqlBool>;
+  /** A local-time wave: each delivery due when its subscriber's zone reads the wave's time (else `dueAt`). */
+  dueByZone?: ZoneInstants;
   /**
    * A chunk: subscriptions with ids in (after, through]. A shopper who subscribes during a long
    * send gets it if their (random) id falls past the cursor, as they would had they been quicker.
@@ -233,7 +274,7 @@ function deliverySpec(notification: NewNotification, dueAt: Date, triggerAudienc
     priority: notification.priority ?? 10,
     holdoutPercent: notification.holdoutPercent ?? 0,
     dueAt,
-    to: triggerAudience ? { all: true } : (notification.audience as Audience),
+    to: triggerAudience ? { all: true } : (notification.audience as StoredAudience),
     ...(triggerAudience ? { triggerWhere: triggerAudience.where } : {}),
   };
 }
@@ -241,7 +282,13 @@ function deliverySpec(notification: NewNotification, dueAt: Date, triggerAudienc
 /** One delivery row per active subscription of the spec's audience; returns how many were written. */
 async function insertDeliveries(db: Db, spec: DeliverySpec): Promise<number> {
   const holdout = Math.max(0, Math.min(100, spec.holdoutPercent));
-  const { to, idRange } = spec;
+  const { to, idRange, dueByZone: zones } = spec;
+  // A wave's delivery counts its TTL and its holdout window from its own due time, so it is both
+  // the delivery's due_at and its created_at.
+  const due = zones
+    ? sql<Date>`coalesce((select z.at from unnest(${zones.zones}::text[], ${zones.instants}::timestamptz[]) as z(zone, at) where z.zone = s.time_zone), ${zones.fallback}::timestamptz)`
+    : sql<Date>`${spec.dueAt}::timestamptz`;
+  const split = to.split;
   const result = await db
     .insertInto('deliveries')
     .columns(['notification_id', 'subscription_id', 'endpoint', 'report_token', 'due_at', 'priority', 'status', 'created_at', 'updated_at'])
@@ -254,7 +301,7 @@ async function insertDeliveries(db: Db, spec: DeliverySpec): Promise<number> {
           's.endpoint',
           // 128 random bits from the database's own CSPRNG (gen_random_uuid), as 32 hex characters.
           sql<string>`replace(gen_random_uuid()::text, '-', '')`.as('report_token'),
-          sql<Date>`${spec.dueAt}::timestamptz`.as('due_at'),
+          due.as('due_at'),
           sql<number>`${spec.priority}::smallint`.as('priority'),
           // The holdout draw hashes (subscription, trigger): a shopper stays in the same group for
           // every push of that trigger (both cart steps, every price drop), so the groups compare
@@ -266,7 +313,7 @@ async function insertDeliveries(db: Db, spec: DeliverySpec): Promise<number> {
             : sql<DeliveryStatus>`'queued'`
           ).as('status'),
           // The caller's clock, as for the notification: holdout windows count from a delivery's created_at.
-          sql<Date>`${spec.dueAt}::timestamptz`.as('created_at'),
+          due.as('created_at'),
           sql<Date>`${spec.dueAt}::timestamptz`.as('updated_at'),
         ])
         .where('s.site_id', '=', spec.siteId)
@@ -286,11 +333,50 @@ async function insertDeliveries(db: Db, spec: DeliverySpec): Promise<number> {
             ]),
           ),
         )
-        .$if(!to.all && to.tags !== undefined, (qb) => qb.where(sql<boolean>`s.tags @> ${JSON.stringify(to.tags)}::jsonb`)),
+        .$if(!to.all && to.tags !== undefined, (qb) => qb.where(sql<boolean>`s.tags @> ${JSON.stringify(to.tags)}::jsonb`))
+        .$if(split !== undefined, (qb) => qb.where(splitBucket(split!.seed), '>=', split!.from).where(splitBucket(split!.seed), '<', split!.to)),
     )
     .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n);
+}
+
+/** The subscriber's bucket of an {@link AudienceSplit}: the first 16 bits of md5(id ‖ seed). */
+function splitBucket(seed: string) {
+  return sql<number>`(get_byte(decode(md5(s.id::text || ${seed}), 'hex'), 0) * 256 + get_byte(decode(md5(s.id::text || ${seed}), 'hex'), 1))`;
+}
+
+/** When a wave is due in each zone of a chunk's subscribers, and for those with no valid zone. */
+export interface ZoneInstants {
+  zones: string[];
+  instants: Date[];
+  fallback: Date;
+}
+
+/**
+ * The due instant of a local-time wave for each distinct zone among the chunk's subscribers,
+ * computed with the runtime's tz database (time-zones.ts, as quiet hours are): the same rules on
+ * Node and Workers, across DST changes, and a zone Postgres would not know cannot fail the insert.
+ */
+async function dueByZone(db: Db, siteId: string, range: { after: string | null; through: string }, wave: LocalTimeWave): Promise<ZoneInstants> {
+  const rows = await db
+    .selectFrom('subscriptions')
+    .select('time_zone')
+    .distinct()
+    .where('site_id', '=', siteId)
+    .where('status', '=', 'active')
+    .$if(range.after !== null, (qb) => qb.where('id', '>', range.after!))
+    .where('id', '<=', range.through)
+    .where('time_zone', 'is not', null)
+    .execute();
+  const zones: string[] = [];
+  const instants: Date[] = [];
+  for (const { time_zone: zone } of rows) {
+    if (zone === null || !isValidTimeZone(zone)) continue;
+    zones.push(zone);
+    instants.push(localTimeInstant(wave.localTime, zone));
+  }
+  return { zones, instants, fallback: localTimeInstant(wave.localTime, wave.fallbackTimeZone) };
 }
 
 export async function findNotification(db: Db, siteId: string, id: string): Promise<NotificationRow | undefined> {

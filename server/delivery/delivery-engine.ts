@@ -4,6 +4,7 @@ import { claimDeliveries, type ClaimedDelivery } from '../db/deliveries.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { MINUTE_MS } from '../time.ts';
 import { buildPayload, reportUrl } from '../notifications/payload.ts';
+import { personalise } from '../notifications/personalisation.ts';
 import { checkPushEndpoint } from '../push/endpoint-policy.ts';
 import type { PushTransport } from '../push/fetch-transport.ts';
 import type { PushOutcome } from '../push/push-outcome.ts';
@@ -172,8 +173,11 @@ export async function deliverBatch(deliverer: Deliverer): Promise<number> {
   // push: cheaper than one update of every queued row when the sender cancels.
   const live: ClaimedDelivery[] = [];
   for (const delivery of claimed) {
-    if (delivery.notification_cancelled_at === null) live.push(delivery);
-    else record({ id: delivery.id, status: 'suppressed', dueAtMs: deliverer.now(), attemptDelta: -1, lastStatus: null, lastError: reasonText('cancelled', 'the notification was cancelled before this push went') });
+    if (delivery.notification_cancelled_at !== null) {
+      record({ id: delivery.id, status: 'suppressed', dueAtMs: deliverer.now(), attemptDelta: -1, lastStatus: null, lastError: reasonText('cancelled', 'the notification was cancelled before this push went') });
+    } else if (delivery.notification_ends_at !== null && deliverer.now() >= new Date(delivery.notification_ends_at).getTime()) {
+      record({ id: delivery.id, status: 'suppressed', dueAtMs: deliverer.now(), attemptDelta: -1, lastStatus: null, lastError: reasonText('campaign_ended', `the campaign ended at ${new Date(delivery.notification_ends_at).toISOString()} before this push went`) });
+    } else live.push(delivery);
   }
   const verdicts = await engagementVerdicts(deps.db, live, { nowMs: deliverer.now(), leaseId, settingsCache: deliverer.siteSettings });
   await Promise.all(
@@ -255,7 +259,7 @@ async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery): Promise
   if (delivery.subscription_status !== 'active') {
     return { ...base, status: 'suppressed', lastError: reasonText('subscription_inactive', `the subscription is ${delivery.subscription_status}`) };
   }
-  const expiresAtMs = new Date(delivery.notification_created_at).getTime() + delivery.ttl_seconds * 1000;
+  const expiresAtMs = new Date(delivery.scheduled_at).getTime() + delivery.ttl_seconds * 1000;
   if (delivery.ttl_seconds > 0 && nowMs >= expiresAtMs) {
     return { ...base, status: 'suppressed', lastError: reasonText('ttl_elapsed', 'the notification expired before it could be sent') };
   }
@@ -277,7 +281,8 @@ async function prepare(deliverer: Deliverer, delivery: ClaimedDelivery): Promise
     return buildFailed(base, error);
   }
   try {
-    const payload = buildPayload(delivery.notification_id, localizedContent(delivery), {
+    const content = delivery.tags === null ? localizedContent(delivery) : personalise(localizedContent(delivery), delivery.tags);
+    const payload = buildPayload(delivery.notification_id, content, {
       url: reportUrl(deps.config.publicUrl),
       token: `${delivery.id}.${delivery.report_token}`,
     });
@@ -423,7 +428,7 @@ function localizedContent(delivery: ClaimedDelivery): NotificationContent {
  */
 function remainingTtlSeconds(delivery: ClaimedDelivery, nowMs: number): number {
   if (delivery.ttl_seconds === 0) return 0;
-  const expiresAtMs = new Date(delivery.notification_created_at).getTime() + delivery.ttl_seconds * 1000;
+  const expiresAtMs = new Date(delivery.scheduled_at).getTime() + delivery.ttl_seconds * 1000;
   return Math.max(1, Math.min(delivery.ttl_seconds, Math.ceil((expiresAtMs - nowMs) / 1000)));
 }
 

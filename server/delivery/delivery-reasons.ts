@@ -17,6 +17,8 @@ export type DeliveryReason =
   | 'ttl_elapsed'
   /** The sender cancelled the notification before this delivery went (suppressed). */
   | 'cancelled'
+  /** The campaign's end passed before this delivery went (suppressed). */
+  | 'campaign_ended'
   /** The endpoint's host is not an allowed push service (failed). */
   | 'endpoint_not_allowed'
   /** The request could not be built: a subscription key that is not a P-256 point (failed). */

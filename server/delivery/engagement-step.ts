@@ -71,7 +71,8 @@ export async function engagementVerdicts(
 }
 
 function candidate(d: ClaimedDelivery): EngagementCandidate {
-  const createdMs = new Date(d.notification_created_at).getTime();
+  // A local-time wave's delivery is due, and lives its TTL, from its own time, not the notification's.
+  const createdMs = new Date(d.scheduled_at).getTime();
   return {
     deliveryId: d.id,
     subscriptionId: d.subscription_id,

@@ -146,3 +146,11 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   }
   return formatter;
 }
+
+/** The instant the wall clock in `timeZone` reads `localTime` (`YYYY-MM-DDTHH:MM`). */
+export function localTimeInstant(localTime: string, timeZone: string): Date {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(localTime);
+  if (!match) throw new RangeError(`not a local time: ${localTime}`);
+  const [year, month, day, hour, minute] = match.slice(1).map(Number) as [number, number, number, number, number];
+  return new Date(zonedWallClockToUtc({ year, month, day, hour, minute }, timeZone));
+}

@@ -9,6 +9,7 @@ import { sha256Hex } from '../sha256.ts';
 import { estimateAudience } from './audience-estimate.ts';
 import type { Audience, SendNotificationInput } from './notification-input.ts';
 import { MAX_PAYLOAD_BYTES, utf8Bytes, worstCasePayloadBytes } from './payload.ts';
+import { worstCasePersonalised } from './personalisation.ts';
 
 /**
  * Where a push comes from. The source and the kind decide its priority (`priorityFor`), and a
@@ -193,7 +194,7 @@ type Sized = { content: NotificationContent; localized: Record<string, Localized
 
 /** Bytes the largest delivery of `content` is over the payload limit (≤ 0: it fits). */
 function overflowBytes(id: string, content: NotificationContent, reportUrl: string): number {
-  return worstCasePayloadBytes(id, content, reportUrl) - MAX_PAYLOAD_BYTES;
+  return worstCasePayloadBytes(id, worstCasePersonalised(content), reportUrl) - MAX_PAYLOAD_BYTES;
 }
 
 function fits(id: string, content: NotificationContent, reportUrl: string): boolean {
@@ -207,7 +208,7 @@ function refuseOversize(id: string, content: NotificationContent, localized: Rec
     ...Object.entries(localized).map(([locale, text]): [string, NotificationContent] => [` in ${locale}`, { ...content, ...text }]),
   ];
   for (const [label, variant] of variants) {
-    const bytes = worstCasePayloadBytes(id, variant, reportUrl);
+    const bytes = worstCasePayloadBytes(id, worstCasePersonalised(variant), reportUrl);
     if (bytes > MAX_PAYLOAD_BYTES) {
       throw new ApiError(
         'payload_too_large',

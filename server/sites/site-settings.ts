@@ -152,6 +152,13 @@ export const attributionSettingsSchema = z
   })
   .strict();
 
+export const campaignSettingsSchema = z
+  .object({
+    /** A campaign to more subscribers than this needs a confirmation naming the count before it is sent or scheduled. */
+    confirmAbove: z.number().int().min(0).max(100_000_000).default(1000),
+  })
+  .strict();
+
 const sections = {
   prompt: promptSettingsSchema.default(promptSettingsSchema.parse({})),
   /** The locale texts fall back to when a subscriber's own has no template. */
@@ -161,6 +168,7 @@ const sections = {
   priceDrop: priceDropSettingsSchema.default(priceDropSettingsSchema.parse({})),
   backInStock: backInStockSettingsSchema.default(backInStockSettingsSchema.parse({})),
   attribution: attributionSettingsSchema.default(attributionSettingsSchema.parse({})),
+  campaigns: campaignSettingsSchema.default(campaignSettingsSchema.parse({})),
   /** Per template key, per locale; absent ones use the built-in texts (server/triggers/built-in-templates.ts). */
   templates: templatesSchema.default({}),
 };

@@ -45,6 +45,7 @@ const REASON_WORDS: Record<DeliveryReason, string> = {
   subscription_inactive: 'The subscription had ended (opted out, expired or erased) before it went.',
   ttl_elapsed: 'Its time to live ran out before it could be sent.',
   cancelled: 'The send was cancelled before this push went.',
+  campaign_ended: 'The campaign had ended before this push could go.',
   endpoint_not_allowed: 'The browser’s push address is not a known push service.',
   build_failed: 'The browser’s keys could not be used to encrypt the push.',
   vapid_key_unavailable: 'The shop’s signing key could not be opened (check PUSHCART_MASTER_KEY); it goes once that is fixed.',
