@@ -60,6 +60,9 @@ describe('wilsonInterval', () => {
   it('starts exactly at 0 with no successes and ends exactly at 1 with all successes (0/20, 20/20)', () => {
     expect(wilsonInterval(0, 20, 0.95)).toEqual({ low: 0, high: expect.closeTo(0.16112515805281938, 12) });
     expect(wilsonInterval(20, 20, 0.95)).toEqual({ low: expect.closeTo(0.8388748419471806, 12), high: 1 });
+    // Where the formula alone rounds to 1.4e-17 and 0.9999999999999999.
+    expect(wilsonInterval(0, 11, 0.9).low).toBe(0);
+    expect(wilsonInterval(17, 17, 0.9).high).toBe(1);
   });
 
   it('says nothing (0–1) when nothing was delivered', () => {
@@ -69,7 +72,8 @@ describe('wilsonInterval', () => {
 
 describe('twoProportionPValue', () => {
   it("gives z = 5.0 for the Physicians' Health Study (aspirin: 104 of 11,037 heart attacks, placebo: 189 of 11,034)", () => {
-    // Agresti, Categorical Data Analysis, §2.2: Pearson X² = 25.0 = z², so p ≈ 5.7e-7.
+    // Physicians' Health Study (NEJM 321, 1989), the textbook 2×2 example (e.g. Agresti,
+    // Categorical Data Analysis): Pearson X² = 25.01 = z², so p ≈ 5.7e-7.
     expectRelativelyClose(twoProportionPValue({ successes: 189, delivered: 11_034 }, { successes: 104, delivered: 11_037 }), 5.691896973740836e-7, 1e-6);
   });
 
