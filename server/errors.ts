@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   not_found: 404,
   endpoint_conflict: 409,
   idempotency_conflict: 409,
+  confirmation_required: 409,
+  invalid_state: 409,
   interaction_replayed: 409,
   request_timeout: 408,
   payload_too_large: 413,

@@ -324,21 +324,50 @@ async function insertDeliveries(db: Db, spec: DeliverySpec): Promise<number> {
             .where('s.id', '<=', idRange!.through),
         )
         .$if(spec.triggerWhere !== undefined, (qb) => qb.where(spec.triggerWhere!))
-        .$if(!to.all && Boolean(to.subscriptionIds || to.externalUserIds || to.visitorIds), (qb) =>
-          qb.where((w) =>
-            w.or([
-              ...(to.subscriptionIds ? [w('s.id', 'in', to.subscriptionIds)] : []),
-              ...(to.externalUserIds ? [w('s.external_user_id', 'in', to.externalUserIds)] : []),
-              ...(to.visitorIds ? [w('s.visitor_id', 'in', to.visitorIds)] : []),
-            ]),
-          ),
-        )
-        .$if(!to.all && to.tags !== undefined, (qb) => qb.where(sql<boolean>`s.tags @> ${JSON.stringify(to.tags)}::jsonb`))
-        .$if(split !== undefined, (qb) => qb.where(splitBucket(split!.seed), '>=', split!.from).where(splitBucket(split!.seed), '<', split!.to)),
+        .where(audienceCondition(to, spec.dueAt)),
     )
     .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n);
+}
+
+/**
+ * Which of a site's active subscriptions (alias `s`) an audience takes: its selectors (any of the
+ * id lists; all of the tags), and a campaign's split. One expression for writing the deliveries and
+ * for counting them beforehand, so a count is what a send resolves. `at` is the send's instant:
+ * rules over time ("within N days") count back from it.
+ */
+export function audienceCondition(to: StoredAudience, _at: Date): Expression<SqlBool> {
+  const conditions: Array<Expression<SqlBool>> = [];
+  if (!to.all) {
+    const ids: Array<Expression<SqlBool>> = [];
+    if (to.subscriptionIds) ids.push(sql<SqlBool>`s.id = any(${to.subscriptionIds}::uuid[])`);
+    if (to.externalUserIds) ids.push(sql<SqlBool>`s.external_user_id = any(${to.externalUserIds}::text[])`);
+    if (to.visitorIds) ids.push(sql<SqlBool>`s.visitor_id = any(${to.visitorIds}::text[])`);
+    if (ids.length > 0) conditions.push(sql<SqlBool>`(${sql.join(ids, sql` or `)})`);
+    if (to.tags !== undefined) conditions.push(sql<SqlBool>`s.tags @> ${JSON.stringify(to.tags)}::jsonb`);
+  }
+  if (to.split) {
+    conditions.push(sql<SqlBool>`${splitBucket(to.split.seed)} >= ${to.split.from}`, sql<SqlBool>`${splitBucket(to.split.seed)} < ${to.split.to}`);
+  }
+  return conditions.length === 0 ? sql<SqlBool>`true` : sql<SqlBool>`${sql.join(conditions, sql` and `)}`;
+}
+
+/** Active subscriptions of the site in the audience, now. */
+export async function countAudience(db: Db, siteId: string, to: StoredAudience, at: Date): Promise<number> {
+  const row = await sql<{ count: string }>`
+    select count(*) as count from subscriptions s
+    where s.site_id = ${siteId} and s.status = 'active' and ${audienceCondition(to, at)}`.execute(db);
+  return Number(row.rows[0]!.count);
+}
+
+/** The audience per time zone (null: none known), for when a local-time wave reaches whom. */
+export async function audienceByTimeZone(db: Db, siteId: string, to: StoredAudience, at: Date): Promise<Array<{ timeZone: string | null; count: number }>> {
+  const rows = await sql<{ time_zone: string | null; count: string }>`
+    select s.time_zone, count(*) as count from subscriptions s
+    where s.site_id = ${siteId} and s.status = 'active' and ${audienceCondition(to, at)}
+    group by s.time_zone`.execute(db);
+  return rows.rows.map((row) => ({ timeZone: row.time_zone, count: Number(row.count) }));
 }
 
 /** The subscriber's bucket of an {@link AudienceSplit}: the first 16 bits of md5(id ‖ seed). */

@@ -1,0 +1,146 @@
+import type { Selectable } from 'kysely';
+import type { CampaignsTable, CampaignStatus, Db } from './database.ts';
+
+export type CampaignRow = Selectable<CampaignsTable>;
+
+export interface NewCampaign {
+  siteId: string;
+  name: string;
+  definition: unknown;
+  at: Date;
+}
+
+export async function insertCampaign(db: Db, campaign: NewCampaign): Promise<CampaignRow> {
+  return db
+    .insertInto('campaigns')
+    .values({ site_id: campaign.siteId, name: campaign.name, definition: JSON.stringify(campaign.definition), created_at: campaign.at, updated_at: campaign.at })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findCampaign(db: Db, siteId: string, id: string): Promise<CampaignRow | undefined> {
+  return db.selectFrom('campaigns').selectAll().where('site_id', '=', siteId).where('id', '=', id).executeTakeFirst();
+}
+
+/** The campaign's row, locked for the caller's transaction: one state change at a time (send, schedule, cancel, decide). */
+export async function lockCampaign(db: Db, siteId: string, id: string): Promise<CampaignRow | undefined> {
+  return db.selectFrom('campaigns').selectAll().where('site_id', '=', siteId).where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/** A page of the site's campaigns, newest first; `before` is the created_at/id of the last one of the previous page. */
+export async function listCampaigns(db: Db, siteId: string, page: { limit: number; before?: { createdAt: Date; id: string } }): Promise<CampaignRow[]> {
+  return db
+    .selectFrom('campaigns')
+    .selectAll()
+    .where('site_id', '=', siteId)
+    .$if(page.before !== undefined, (qb) =>
+      qb.where((eb) => eb.or([eb('created_at', '<', page.before!.createdAt), eb.and([eb('created_at', '=', page.before!.createdAt), eb('id', '<', page.before!.id)])])),
+    )
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit)
+    .execute();
+}
+
+export interface CampaignChange {
+  name?: string;
+  definition?: unknown;
+  status?: CampaignStatus;
+  start_at?: Date | null;
+  started_at?: Date | null;
+  ends_at?: Date | null;
+  decide_at?: Date | null;
+  decision?: unknown;
+  sent_at?: Date | null;
+  cancelled_at?: Date | null;
+}
+
+export async function updateCampaign(db: Db, id: string, change: CampaignChange, at: Date): Promise<CampaignRow> {
+  const { definition, decision, ...columns } = change;
+  return db
+    .updateTable('campaigns')
+    .set({
+      ...columns,
+      ...(definition !== undefined ? { definition: JSON.stringify(definition) } : {}),
+      ...(decision !== undefined ? { decision: decision === null ? null : JSON.stringify(decision) } : {}),
+      updated_at: at,
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function deleteDraftCampaign(db: Db, siteId: string, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('campaigns').where('site_id', '=', siteId).where('id', '=', id).where('status', '=', 'draft').executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** Scheduled campaigns whose start has come, locked (SKIP LOCKED: workers side by side take different ones). */
+export async function claimDueCampaigns(db: Db, now: Date, limit: number): Promise<CampaignRow[]> {
+  return db
+    .selectFrom('campaigns')
+    .selectAll()
+    .where('status', '=', 'scheduled')
+    .where('start_at', '<=', now)
+    .orderBy('start_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+/** Sending A/B tests whose decision time has come and that are not decided yet, locked. */
+export async function claimDueDecisions(db: Db, now: Date, limit: number): Promise<CampaignRow[]> {
+  return db
+    .selectFrom('campaigns')
+    .selectAll()
+    .where('status', '=', 'sending')
+    .where('decision', 'is', null)
+    .where('decide_at', '<=', now)
+    .orderBy('decide_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+/** Campaigns still sending, for the round that marks the finished ones sent. */
+export async function sendingCampaigns(db: Db, limit: number): Promise<CampaignRow[]> {
+  return db.selectFrom('campaigns').selectAll().where('status', '=', 'sending').orderBy('started_at').limit(limit).execute();
+}
+
+/** One campaign send (a variant, the winner, or the whole campaign), as the figures read it. */
+export interface CampaignNotification {
+  id: string;
+  variant: string | null;
+  created_at: Date;
+  resolve_state: string;
+  cancelled_at: Date | null;
+}
+
+export async function campaignNotifications(db: Db, campaignId: string): Promise<CampaignNotification[]> {
+  return db
+    .selectFrom('notifications')
+    .select(['id', 'variant', 'created_at', 'resolve_state', 'cancelled_at'])
+    .where('campaign_id', '=', campaignId)
+    .orderBy('created_at')
+    .execute();
+}
+
+/** Whether any of the campaign's sends still has audience to write or deliveries waiting. */
+export async function campaignHasWorkLeft(db: Db, campaignId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('notifications as n')
+    .select('n.id')
+    .where('n.campaign_id', '=', campaignId)
+    .where('n.cancelled_at', 'is', null)
+    .where((eb) =>
+      eb.or([
+        eb('n.resolve_state', '=', 'resolving'),
+        eb.exists(eb.selectFrom('deliveries as d').select('d.id').whereRef('d.notification_id', '=', 'n.id').where('d.status', 'in', ['queued', 'sending'])),
+      ]),
+    )
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
