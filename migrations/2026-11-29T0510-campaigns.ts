@@ -13,6 +13,8 @@ import { sql, type Kysely } from 'kysely';
 // - `start_at`: when a scheduled campaign starts (for a local-time send, when the earliest zone's
 //   wave is due); the background round starts what is due (campaigns_due_idx).
 // - `decide_at` / `decision`: an A/B test's decision time and what was decided (winner, reason).
+// - `failure`: why a scheduled campaign could not start (its segment was deleted, its text no longer
+//   fits), in words; it is then cancelled rather than tried again every round.
 // - `ends_at`: after it nothing more of the campaign goes (also stored on its notifications, where
 //   the delivery engine reads it).
 export async function up(db: Kysely<any>): Promise<void> {
@@ -29,6 +31,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     decision jsonb,
     sent_at timestamptz,
     cancelled_at timestamptz,
+    failure text,
     created_at timestamptz not null,
     updated_at timestamptz not null
   )`.execute(db);

@@ -19,6 +19,7 @@ import { healthRoutes } from './routes/health.ts';
 import { interactionRoutes } from './routes/interactions.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { notificationRoutes } from './routes/notifications.ts';
+import { campaignRoutes } from './routes/campaigns.ts';
 import { productRoutes } from './routes/products.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -95,6 +96,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', subscriptionRoutes(deps, limiters, originsSeen));
   app.route('/', siteRoutes(deps));
   app.route('/', notificationRoutes(deps));
+  app.route('/', campaignRoutes(deps));
   app.route('/', interactionRoutes(deps, limiters));
   app.route('/', eventRoutes(deps, limiters));
   app.route('/', productRoutes(deps));

@@ -51,7 +51,18 @@ export type AuditEvent =
   /** Given a role directly, without an invite (`pushcart user create`). */
   | { action: 'member_added'; email: string; role: Role }
   | { action: 'install_changed'; renamed?: { from: string; to: string }; originsAdded: string[]; originsRemoved: string[] }
-  | { action: 'notification_sent'; notificationId: string; audience: string; subscriptions: number };
+  | { action: 'notification_sent'; notificationId: string; audience: string; subscriptions: number }
+  | { action: CampaignAuditAction; campaignId: string; name: string };
+
+/** A campaign's changes of state, by whoever made them (the API's key, a dashboard member). */
+export type CampaignAuditAction = 'campaign_scheduled' | 'campaign_sent' | 'campaign_cancelled' | 'campaign_winner_picked';
+
+const CAMPAIGN_ACTION_WORDS: Record<CampaignAuditAction, string> = {
+  campaign_scheduled: 'scheduled',
+  campaign_sent: 'sent',
+  campaign_cancelled: 'cancelled',
+  campaign_winner_picked: 'picked the A/B winner of',
+};
 
 export type AuditAction = AuditEvent['action'];
 
@@ -87,6 +98,11 @@ function targetOf(event: AuditEvent): string | null {
       return event.email;
     case 'notification_sent':
       return event.notificationId;
+    case 'campaign_scheduled':
+    case 'campaign_sent':
+    case 'campaign_cancelled':
+    case 'campaign_winner_picked':
+      return event.campaignId;
     default:
       return null;
   }
@@ -229,6 +245,11 @@ export function describeAuditEntry(row: Pick<AuditLogRow, 'actor_label' | 'actio
       const count = typeof d.subscriptions === 'number' ? d.subscriptions : 0;
       return `${who} sent notification ${text(d.notificationId)} to ${list(audience)} (${count} ${count === 1 ? 'subscription' : 'subscriptions'})`;
     }
+    case 'campaign_scheduled':
+    case 'campaign_sent':
+    case 'campaign_cancelled':
+    case 'campaign_winner_picked':
+      return `${who} ${CAMPAIGN_ACTION_WORDS[row.action]} campaign “${text(d.name)}”`;
     default:
       return `${who}: ${row.action}`;
   }

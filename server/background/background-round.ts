@@ -10,6 +10,8 @@ import { startAudienceResolver, type AudienceResolver } from './audience-resolve
 import { describeError } from '../logger.ts';
 import { HOUR_MS, SECOND_MS } from '../time.ts';
 import { fireDueTriggers } from '../triggers/due-triggers.ts';
+import { runCampaignWork } from '../campaigns/campaigns.ts';
+import { reportUrl } from '../notifications/payload.ts';
 
 /**
  * A round of background work: everything that happens without a request, in one function every
@@ -17,7 +19,8 @@ import { fireDueTriggers } from '../triggers/due-triggers.ts';
  * the Workers cron trigger and Queue consumer run one round per invocation. A round does, in order:
  *
  * 1. scheduled work, when due: cart reminders whose step fell due, a page of carts at a time until
- *    none is left (later: scheduled campaigns and automations go here too);
+ *    none is left; campaigns whose start or A/B decision time has come, and finished ones marked
+ *    sent (campaigns/campaigns.ts);
  * 2. housekeeping, when due: idempotency keys past their retention are dropped, and the dashboard's
  *    sessions, password links and invites that can no longer be used (their hashes are worth
  *    nothing to anyone, and a table of dead sessions only slows the live ones);
@@ -94,6 +97,8 @@ export interface RoundReport {
   stoppedBy: RoundStop;
   /** Carts whose reminder step was handled; null when scheduled work was not due. */
   cartReminders: { carts: number; queued: number } | null;
+  /** Campaigns started, A/B tests decided, campaigns finished; null when scheduled work was not due (or failed, which is logged). */
+  campaigns: { started: number; decided: number; finished: number } | null;
   /** Idempotency keys dropped; null when housekeeping was not due (or failed, which is logged). */
   purgedIdempotencyKeys: number | null;
   /** Dashboard records dropped; null when housekeeping was not due (or failed, which is logged). */
@@ -142,6 +147,7 @@ export async function runBackgroundRound(deliverer: Deliverer, options: RoundOpt
     batches: 0,
     stoppedBy: 'idle',
     cartReminders: null,
+    campaigns: null,
     purgedIdempotencyKeys: null,
     purgedDashboardRecords: null,
     audienceChunks: 0,
@@ -157,8 +163,18 @@ export async function runBackgroundRound(deliverer: Deliverer, options: RoundOpt
     );
     report.cartReminders = { carts: triggers.carts, queued: triggers.queued.length };
     deliverer.deps.metrics?.triggerRun('cart_reminders', triggers.queued.length);
+    let campaignsMoreDue = false;
+    try {
+      const campaigns = await runCampaignWork({ db, reportUrl: reportUrl(config.publicUrl), now: deliverer.now });
+      report.campaigns = { started: campaigns.started, decided: campaigns.decided, finished: campaigns.finished };
+      campaignsMoreDue = campaigns.moreDue;
+      if (campaigns.started + campaigns.decided + campaigns.finished > 0) logger.log('info', 'campaigns moved on', { ...report.campaigns });
+    } catch (error) {
+      // Tried again at the next due time; the deliveries already queued go out meanwhile.
+      logger.log('error', 'campaign work failed', describeError(error));
+    }
     // Left due when cut short, so the next round goes on where this one stopped.
-    if (triggers.moreDue) report.moreDue = true;
+    if (triggers.moreDue || campaignsMoreDue) report.moreDue = true;
     else timetable.scheduledWorkAtMs = deliverer.now() + cadence.scheduledWorkEveryMs;
   }
 

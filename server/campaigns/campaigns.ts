@@ -453,42 +453,69 @@ export interface CampaignWork {
 export async function runCampaignWork(deps: Omit<CampaignDeps, 'now'> & { now: () => number }): Promise<CampaignWork> {
   const work: CampaignWork = { started: 0, decided: 0, finished: 0, queued: 0, moreDue: false };
   const at = () => new Date(deps.now());
-  const sites = new Map<string, SiteRow>();
-  const siteOf = async (db: Db, id: string) => {
-    const cached = sites.get(id);
-    if (cached) return cached;
-    const site = await findSiteById(db, id);
-    if (site) sites.set(id, site);
-    return site;
-  };
-  const due = await deps.db.transaction().execute(async (trx) => {
-    const rows = await claimDueCampaigns(trx, at(), CAMPAIGNS_PER_ROUND);
-    for (const row of rows) {
-      const site = await siteOf(trx, row.site_id);
-      if (!site) continue;
-      const started = await startCampaign({ ...deps, db: trx, now: at() }, site, row, readDefinition(row));
-      work.started++;
-      work.queued += started.queued.length;
-    }
-    return rows.length;
-  });
-  const decisions = await deps.db.transaction().execute(async (trx) => {
-    const rows = await claimDueDecisions(trx, at(), CAMPAIGNS_PER_ROUND);
-    for (const row of rows) {
-      const site = await siteOf(trx, row.site_id);
-      if (!site) continue;
-      const decided = await decideCampaign({ ...deps, db: trx, now: at() }, site, row);
-      work.decided++;
-      work.queued += decided.queued.length;
-    }
-    return rows.length;
-  });
+  for (let n = 0; n < CAMPAIGNS_PER_ROUND; n++) {
+    const outcome = await oneCampaign(deps, at, claimDueCampaigns, (campaignDeps, site, row) => startCampaign(campaignDeps, site, row, readDefinition(row)));
+    if (outcome === undefined) break;
+    work.started++;
+    work.queued += outcome;
+    if (n === CAMPAIGNS_PER_ROUND - 1) work.moreDue = true;
+  }
+  for (let n = 0; n < CAMPAIGNS_PER_ROUND; n++) {
+    const outcome = await oneCampaign(deps, at, claimDueDecisions, decideCampaign);
+    if (outcome === undefined) break;
+    work.decided++;
+    work.queued += outcome;
+    if (n === CAMPAIGNS_PER_ROUND - 1) work.moreDue = true;
+  }
   for (const row of await sendingCampaigns(deps.db, CAMPAIGNS_PER_ROUND * 10)) {
     if (await campaignFinished(deps.db, row)) {
       await deps.db.updateTable('campaigns').set({ status: 'sent', sent_at: at(), updated_at: at() }).where('id', '=', row.id).where('status', '=', 'sending').execute();
       work.finished++;
     }
   }
-  work.moreDue = due === CAMPAIGNS_PER_ROUND || decisions === CAMPAIGNS_PER_ROUND;
   return work;
+}
+
+/**
+ * Claims one due campaign and acts on it in one transaction; the notifications it queued, or
+ * undefined when none was due. One campaign per transaction: a campaign that cannot go (its
+ * segment was deleted, its text no longer fits) is cancelled with the reason rather than tried
+ * again by every round, and holds back no other. Any other error (the database) is thrown.
+ */
+async function oneCampaign(
+  deps: Omit<CampaignDeps, 'now'>,
+  at: () => Date,
+  claim: (db: Db, now: Date, limit: number) => Promise<CampaignRow[]>,
+  act: (deps: CampaignDeps, site: SiteRow, row: CampaignRow) => Promise<StateChange>,
+): Promise<number | undefined> {
+  let refused: { row: CampaignRow; error: ApiError } | undefined;
+  const queued = await deps.db
+    .transaction()
+    .execute(async (trx) => {
+      const [row] = await claim(trx, at(), 1);
+      if (!row) return undefined;
+      const site = await findSiteById(trx, row.site_id);
+      try {
+        if (!site) throw new ApiError('not_found', 'the site is gone');
+        return (await act({ ...deps, db: trx, now: at() }, site, row)).queued.length;
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        refused = { row, error };
+        // Undo whatever the failed start wrote; the campaign is marked below.
+        throw error;
+      }
+    })
+    .catch((error: unknown) => {
+      if (refused && error === refused.error) return 0;
+      throw error;
+    });
+  if (refused) {
+    await deps.db
+      .updateTable('campaigns')
+      .set({ status: 'cancelled', cancelled_at: at(), failure: refused.error.message, updated_at: at() })
+      .where('id', '=', refused.row.id)
+      .where('status', 'in', ['scheduled', 'sending'])
+      .execute();
+  }
+  return queued;
 }

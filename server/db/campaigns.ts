@@ -53,6 +53,7 @@ export interface CampaignChange {
   decision?: unknown;
   sent_at?: Date | null;
   cancelled_at?: Date | null;
+  failure?: string | null;
 }
 
 export async function updateCampaign(db: Db, id: string, change: CampaignChange, at: Date): Promise<CampaignRow> {

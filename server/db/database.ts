@@ -432,6 +432,7 @@ export interface CampaignsTable {
   decision: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   sent_at: Timestamp | null;
   cancelled_at: Timestamp | null;
+  failure: string | null;
   created_at: ColumnType<Date, Date, Date>;
   updated_at: ColumnType<Date, Date, Date | string>;
 }
