@@ -181,6 +181,27 @@ describe('POST /v1/subscriptions refuses bad input and stores nothing', () => {
     await expectRefused(response, 413, 'payload_too_large');
   });
 
+  it('a tags field → 400 validation_failed pointing to POST /v1/subscriptions/tags, nothing stored', async () => {
+    const before = await countSubscriptions(database.db);
+    const response = await subscribe({ ...(await validBody()), tags: { plan: 'vip' } });
+    const error = (await expectRefused(response, 400, 'validation_failed')) as { error: { message: string; details: Array<{ path: string; message: string }> } };
+    expect(error.error.details).toEqual([{ path: 'tags', message: expect.stringContaining('POST /v1/subscriptions/tags') }]);
+    expect(await countSubscriptions(database.db)).toBe(before);
+  });
+
+  it('an unknown top-level field → 400 naming it; an unknown field inside the browser’s subscription is accepted', async () => {
+    const body = await validBody();
+    const extraAtTop = await subscribe({ ...body, colour: 'blue' });
+    const error = (await expectRefused(extraAtTop, 400, 'validation_failed')) as { error: { details: Array<{ path: string; message: string }> } };
+    expect(error.error.details).toEqual([{ path: 'colour', message: 'unknown key' }]);
+    // Browsers may add members to PushSubscriptionJSON (and its keys) in later versions.
+    const extended = { ...body.subscription, futureMember: { a: 1 }, keys: { ...body.subscription.keys, futureKey: 'x' } };
+    const accepted = await subscribe({ ...body, subscription: extended });
+    expect(accepted.status).toBe(201);
+    const row = await findSubscriptionByEndpoint(database.db, body.subscription.endpoint);
+    expect(row).toMatchObject({ p256dh: body.subscription.keys.p256dh, auth: body.subscription.keys.auth });
+  });
+
   it('malformed JSON → 400 invalid_json', async () => {
     await expectRefused(await subscribe('{"subscription": '), 400, 'invalid_json');
   });
