@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
 import { audienceSchema, MAX_TTL_SECONDS, sendNotificationSchema } from '../notifications/notification-input.ts';
 import { unknownPlaceholders } from '../notifications/personalisation.ts';
-import { actionIdText, canonicalLocale, httpUrlText, text, timeZoneText } from '../validation.ts';
+import { actionIdText, canonicalLocale, httpUrlText, postgresTextCheck, text, timeZoneText } from '../validation.ts';
 
 /**
  * What a campaign is made of, as the API and the dashboard's composer take it: the push's content
@@ -18,6 +18,9 @@ export type VariantName = (typeof VARIANT_NAMES)[number];
 const LOCAL_TIME = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):([0-5]\d)$/;
 
 const MAX_LOCALES = 30;
+
+/** An ISO 8601 instant with its offset; the text check keeps what Postgres cannot store out, as for every string. */
+const instant = z.iso.datetime({ offset: true }).check(postgresTextCheck);
 
 const action = z.strictObject({ action: actionIdText(), title: text().trim().min(1).max(100), url: httpUrlText().optional() });
 const actions = z.array(action).max(MAX_ACTIONS, `browsers show at most ${MAX_ACTIONS} action buttons`);
@@ -59,7 +62,7 @@ const localizedSchema = z
   .transform((byLocale) => Object.fromEntries(Object.entries(byLocale).map(([tag, texts]) => [canonicalLocale(tag) ?? tag, texts])));
 
 export const scheduleSchema = z.union([
-  z.strictObject({ at: z.iso.datetime({ offset: true }) }),
+  z.strictObject({ at: instant }),
   z.strictObject({
     localTime: text().regex(LOCAL_TIME, 'must be a wall-clock time as YYYY-MM-DDTHH:MM, e.g. 2026-12-05T10:00, without an offset'),
     /** For subscribers whose browser sent no time zone; default: the site's default zone. */
@@ -92,7 +95,7 @@ export const abTestSchema = z
     metric: z.enum(['clicks', 'conversions']).default('clicks'),
     /** Hours after the start when the winner is decided (or `decideAt`). */
     decideAfterHours: z.number().int().min(1).max(7 * 24).optional(),
-    decideAt: z.iso.datetime({ offset: true }).optional(),
+    decideAt: instant.optional(),
     confidence: z.union([z.literal(0.9), z.literal(0.95), z.literal(0.99)]).default(0.95),
     /** When the difference is not significant: send the leader anyway, send variant A, or wait for the owner to pick. */
     fallback: z.enum(['leader', 'variant_a', 'manual']).default('leader'),
@@ -112,7 +115,7 @@ const campaignFields = {
   /** Absent or null: sent when the owner says "send now". */
   schedule: scheduleSchema.nullable().optional(),
   /** After this instant nothing more of the campaign goes. */
-  endsAt: z.iso.datetime({ offset: true }).nullable().optional(),
+  endsAt: instant.nullable().optional(),
   abTest: abTestSchema.nullable().optional(),
 };
 
