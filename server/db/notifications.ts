@@ -1,5 +1,6 @@
 import { sql, type Expression, type Selectable, type SqlBool } from 'kysely';
 import type { Audience } from '../notifications/notification-input.ts';
+import { segmentCondition } from '../segments/segment-rules.ts';
 import type { Db, DeliveryStatus, LocalizedContent, NotificationContent, NotificationKind, NotificationsTable } from './database.ts';
 
 export type NotificationRow = Selectable<NotificationsTable>;
@@ -286,7 +287,9 @@ async function insertDeliveries(db: Db, spec: DeliverySpec): Promise<number> {
             ]),
           ),
         )
-        .$if(!to.all && to.tags !== undefined, (qb) => qb.where(sql<boolean>`s.tags @> ${JSON.stringify(to.tags)}::jsonb`)),
+        .$if(!to.all && to.tags !== undefined, (qb) => qb.where(sql<boolean>`s.tags @> ${JSON.stringify(to.tags)}::jsonb`))
+        // "Within N days" counts back from the notification's created_at (dueAt), for every chunk alike.
+        .$if(!to.all && to.segment !== undefined, (qb) => qb.where(segmentCondition(to.segment!, spec.dueAt, spec.siteId))),
     )
     .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();

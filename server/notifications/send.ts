@@ -1,5 +1,6 @@
 import type { Expression, SqlBool } from 'kysely';
 import type { Db, LocalizedContent, NotificationContent, NotificationKind } from '../db/database.ts';
+import { findSegment } from '../db/segments.ts';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../db/idempotency-keys.ts';
 import { insertNotificationInChunks, insertNotificationWithDeliveries, type NewNotification } from '../db/notifications.ts';
 import type { SiteRow } from '../db/sites.ts';
@@ -90,7 +91,19 @@ export interface SendResult {
 function writtenInChunks(to: Recipients): boolean {
   if (to.by !== 'selectors') return false;
   const { selectors } = to;
+  if (selectors.segment !== undefined || selectors.segmentId !== undefined) return true;
   return !selectors.subscriptionIds && !selectors.externalUserIds && !selectors.visitorIds && (selectors.all === true || selectors.tags !== undefined);
+}
+
+/**
+ * A send to a saved segment goes to its rules as they are now: copied onto the notification, so
+ * every chunk resolves the same audience however the segment is edited or deleted meanwhile.
+ */
+async function resolveSegment(db: Db, siteId: string, to: Recipients): Promise<Recipients> {
+  if (to.by !== 'selectors' || to.selectors.segmentId === undefined || to.selectors.segment !== undefined) return to;
+  const segment = await findSegment(db, siteId, to.selectors.segmentId);
+  if (!segment) throw new ApiError('not_found', `No segment ${to.selectors.segmentId} on this site`, { details: [{ path: 'to.segmentId', message: 'not found' }] });
+  return { by: 'selectors', selectors: { segmentId: segment.id, segment: segment.definition } };
 }
 
 /** Stripe's rule for Idempotency-Key: an opaque client string, up to 255 characters. */
@@ -132,7 +145,7 @@ export async function send(deps: SendDeps, request: SendRequest): Promise<SendRe
         return { id: first.id, audience: first.audience, resolving: first.resolving ?? false, replayed: true };
       }
     }
-    const { to } = request;
+    const to = await resolveSegment(trx, site.id, request.to);
     const notification: NewNotification = {
       id,
       siteId: site.id,

@@ -142,6 +142,15 @@ function byEitherKey(subquery: (key: ShopperKey) => RawBuilder<unknown>): RawBui
   )})`;
 }
 
+/**
+ * The row (alias) is the subscription's shopper by `key`. `is not null` is implied by the equality,
+ * but said: when Postgres reads the rows once to hash them, it keeps only rows that have the key
+ * (and may use the partial index of rows with a user id).
+ */
+function shopperOf(alias: string, key: ShopperKey): RawBuilder<SqlBool> {
+  return sql<SqlBool>`${sql.ref(`${alias}.${key}`)} is not null and ${sql.ref(`${alias}.${key}`)} = ${sql.ref(`s.${key}`)}`;
+}
+
 /** A nullable column among `values`: false (not NULL) when the column is NULL, so NOT means "is not". */
 function columnIn(column: string, list: readonly string[]): RawBuilder<SqlBool> {
   if (list.length === 0) return sql<SqlBool>`false`;
@@ -217,11 +226,11 @@ function ruleCondition(rule: SegmentRule, at: Date, site: (alias: string) => Raw
       return sql<SqlBool>`(${byEitherKey(
         (key) => sql`select 1 from carts c
           where ${site('c')} and c.status = 'open' and c.item_count > 0 and c.active_at >= ${since}::timestamptz
-            and ${sql.ref(`c.${key}`)} = ${sql.ref(`s.${key}`)}`,
+            and ${shopperOf('c', key)}`,
       )} or ${byEitherKey(
         (key) => sql`select 1 from events e
           where ${site('e')} and e.type = 'checkout_started' and e.created_at >= ${since}::timestamptz
-            and ${sql.ref(`e.${key}`)} = ${sql.ref(`s.${key}`)}
+            and ${shopperOf('e', key)}
             and not exists (
               select 1 from events o
               where o.site_id = e.site_id and o.type = 'order_completed' and ${sql.ref(`o.${key}`)} = ${sql.ref(`e.${key}`)}
@@ -271,7 +280,7 @@ function productCondition(
         (key) => sql`select 1 from events e
           where ${site('e')} and e.type = 'product_viewed' and e.created_at >= ${since}::timestamptz
             and ${productIdMatches(sql`(e.properties->>'productId')`, rule)}
-            and ${sql.ref(`e.${key}`)} = ${sql.ref(`s.${key}`)}`,
+            and ${shopperOf('e', key)}`,
       );
     case 'carted': {
       // A cart_updated event that held the product (quantity above zero), as it was then.
@@ -280,7 +289,7 @@ function productCondition(
         (key) => sql`select 1 from events e
           where ${site('e')} and e.type = 'cart_updated' and e.created_at >= ${since}::timestamptz
             and jsonb_path_exists(e.properties, ${path}::jsonpath, ${vars}::jsonb)
-            and ${sql.ref(`e.${key}`)} = ${sql.ref(`s.${key}`)}`,
+            and ${shopperOf('e', key)}`,
       );
     }
     case 'watched':
@@ -303,7 +312,7 @@ function productCondition(
       return byEitherKey(
         (key) => sql`select 1 from events e
           where ${site('e')} and e.type = 'order_completed' and e.created_at >= ${since}::timestamptz ${products}
-            and ${sql.ref(`e.${key}`)} = ${sql.ref(`s.${key}`)}`,
+            and ${shopperOf('e', key)}`,
       );
     }
   }
