@@ -100,6 +100,9 @@ function daysBefore(at: Date, count: number): Date {
   return new Date(at.getTime() - count * DAY_SECONDS * 1000);
 }
 
+/** Rules answered by a subquery (events, carts, watches, deliveries), not by the subscription's own columns. */
+const BEHAVIOUR_RULES: ReadonlySet<SegmentRule['type']> = new Set(['product', 'clicked', 'received_marketing', 'almost_buyer', 'orders', 'spent']);
+
 type ShopperKey = 'visitor_id' | 'external_user_id';
 const SHOPPER_KEYS: readonly ShopperKey[] = ['visitor_id', 'external_user_id'];
 
@@ -123,7 +126,11 @@ export function segmentCondition(def: SegmentDefinition, at: Date, siteId?: stri
     siteId !== undefined ? sql`${sql.ref(`${alias}.site_id`)} = ${siteId}::uuid` : sql`${sql.ref(`${alias}.site_id`)} = s.site_id`;
   const compile = (entry: SegmentRule | SegmentGroup): RawBuilder<SqlBool> => {
     if (isGroup(entry)) return combine(entry.match, entry.rules.map(compile));
-    const condition = ruleCondition(entry, at, site, siteId);
+    const compiled = ruleCondition(entry, at, site, siteId);
+    // `IS TRUE` (the same value: no rule is ever NULL) keeps a subquery rule a subquery: Postgres
+    // would otherwise turn a top-level (NOT) EXISTS or IN into a semi/anti join, and misjudged it
+    // at a million rows (a nested loop over every click per subscriber: seconds, not milliseconds).
+    const condition = BEHAVIOUR_RULES.has(entry.type) ? sql<SqlBool>`(${compiled} is true)` : compiled;
     return entry.negate ? sql<SqlBool>`(not ${condition})` : condition;
   };
   return combine(def.match, def.rules.map(compile));
