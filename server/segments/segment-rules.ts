@@ -1,7 +1,7 @@
 import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
 import { z } from 'zod';
 import { DAY_SECONDS } from '../time.ts';
-import { externalIdText, localeTag, money, text, timeZoneText } from '../validation.ts';
+import { externalIdText, localeTag, money, postgresTextCheck, text, timeZoneText } from '../validation.ts';
 import { COUNTRY_ZONES } from './country-zones.ts';
 
 /**
@@ -21,7 +21,7 @@ const days = z.number().int().min(1).max(MAX_DAYS);
 const tagKey = text().min(1).max(64);
 const tagValue = z.union([text().max(200), z.number().finite(), z.boolean()]);
 const values = <T extends z.ZodType<string, string>>(item: T) => z.array(item).min(1).max(MAX_VALUES);
-const instant = z.iso.datetime({ offset: true }).refine((at) => Number.isFinite(Date.parse(at)), 'must be an ISO 8601 instant');
+const instant = z.iso.datetime({ offset: true }).check(postgresTextCheck).refine((at) => Number.isFinite(Date.parse(at)), 'must be an ISO 8601 instant');
 
 /** A primary language subtag (RFC 5646 §2.2.1), lower case: `de` matches de, de-AT and de-CH. */
 const languageSubtag = text()
