@@ -225,6 +225,28 @@ for (const n of sizes) {
       }
     }
 
+    if (explain) {
+      // The plan of one chunk's selection (the WHERE its INSERT … SELECT uses), as a worker runs it.
+      const { segmentCondition } = await import('../server/segments/segment-rules.ts');
+      const def = definitions.get('de, and (viewed cat3- in 30 d or almost buyer), not clicked in 7 d')!;
+      const plan = await db.transaction().execute(async (trx) => {
+        await sql`select set_config('jit', 'off', true)`.execute(trx);
+        const range = (
+          await sql<{ last: string }>`select max(id::text) as last from (select id from subscriptions where site_id = ${siteId} and status = 'active' order by id limit ${AUDIENCE_CHUNK_SUBSCRIPTIONS}) r`.execute(trx)
+        ).rows[0]!.last;
+        const compiled = trx
+          .selectFrom('subscriptions as s')
+          .select('s.id')
+          .where('s.site_id', '=', siteId)
+          .where('s.status', '=', 'active')
+          .where('s.id', '<=', range)
+          .where(segmentCondition(def, AT, siteId))
+          .compile();
+        return sql.raw(`explain (analyze, buffers) ${compiled.sql.replace(/\$(\d+)/g, (_, i) => literal(compiled.parameters[Number(i) - 1]))}`).execute(trx);
+      });
+      console.log('one chunk:\n' + (plan.rows as Array<Record<string, string>>).map((row) => row['QUERY PLAN']).join('\n'));
+    }
+
     // A send to a segment: the request's first chunk, then the workers' chunks until done.
     const site = (await findSiteById(db, siteId))!;
     const sendLabel = 'de, and (viewed cat3- in 30 d or almost buyer), not clicked in 7 d';
