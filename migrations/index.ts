@@ -20,6 +20,7 @@ import * as promptFunnelBuckets from './2026-11-29T0390-prompt-funnel-buckets.ts
 import * as orderedDeliveries from './2026-11-29T0395-ordered-deliveries.ts';
 import * as chunkedAudiences from './2026-11-29T0400-chunked-audiences.ts';
 import * as claimOrderIndex from './2026-11-29T0420-claim-order-index.ts';
+import * as segments from './2026-11-29T0500-segments.ts';
 import * as campaigns from './2026-11-29T0510-campaigns.ts';
 
 /**
@@ -48,5 +49,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0395-ordered-deliveries': orderedDeliveries,
   '2026-11-29T0400-chunked-audiences': chunkedAudiences,
   '2026-11-29T0420-claim-order-index': claimOrderIndex,
+  '2026-11-29T0500-segments': segments,
   '2026-11-29T0510-campaigns': campaigns,
 };

@@ -24,6 +24,7 @@ import { productRoutes } from './routes/products.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { subscriberRoutes } from './routes/subscribers.ts';
+import { segmentRoutes } from './routes/segments.ts';
 import { siteConfigRoutes } from './routes/site-config.ts';
 import { siteRoutes } from './routes/site.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', settingsRoutes(deps));
   app.route('/', statsRoutes(deps));
   app.route('/', subscriberRoutes(deps));
+  app.route('/', segmentRoutes(deps));
   app.route('/', clientScriptRoutes(deps.clientScripts));
   if (deps.demo) app.route('/', demoRoutes(deps));
   app.route('/', adminSiteRoutes(deps));

@@ -154,7 +154,7 @@ export function changedSections(before: Record<string, unknown>, after: Record<s
 /** Which selector a send named (never the ids or tag values themselves: those are shoppers' data). */
 export function audienceKind(to: Record<string, unknown>): string {
   if (to.all === true) return 'all';
-  return (['subscriptionIds', 'externalUserIds', 'visitorIds', 'tags'] as const).filter((key) => to[key] !== undefined).join('+') || 'none';
+  return (['subscriptionIds', 'externalUserIds', 'visitorIds', 'tags', 'segment', 'segmentId'] as const).filter((key) => to[key] !== undefined).join('+') || 'none';
 }
 
 const SECTION_WORDS: Record<string, string> = {

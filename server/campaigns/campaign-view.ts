@@ -7,6 +7,7 @@ import type { SiteRow } from '../db/sites.ts';
 import { quietHoursEnd } from '../delivery/engagement-rules.ts';
 import { isValidTimeZone, localTimeInstant } from '../delivery/time-zones.ts';
 import { progressOf, type SendProgress } from '../notifications/notification-status.ts';
+import { withSegmentRules } from '../notifications/send.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { wilsonInterval } from './ab-statistics.ts';
 import type { CampaignInput } from './campaign-input.ts';
@@ -144,7 +145,7 @@ export async function campaignWarnings(db: Db, site: SiteRow, definition: Campai
   const endsAtMs = definition.endsAt ? new Date(definition.endsAt).getTime() : null;
   const fallback = schedule && 'localTime' in schedule && schedule.fallbackTimeZone ? schedule.fallbackTimeZone : settings.engagement.defaultTimeZone;
   const tally: Record<CampaignWarning['code'], number> = { time_passed: 0, after_end: 0, quiet_hours: 0, ttl_lapses: 0 };
-  for (const group of await audienceByTimeZone(db, site.id, definition.audience, new Date(nowMs))) {
+  for (const group of await audienceByTimeZone(db, site.id, await withSegmentRules(db, site.id, definition.audience), new Date(nowMs))) {
     const zone = group.timeZone !== null && isValidTimeZone(group.timeZone) ? group.timeZone : fallback;
     const dueMs = !schedule ? nowMs : 'at' in schedule ? new Date(schedule.at).getTime() : localTimeInstant(schedule.localTime, zone).getTime();
     const goesMs = Math.max(dueMs, nowMs);
@@ -186,8 +187,9 @@ export interface CampaignChecks {
 /** What the owner should know before sending or scheduling: the count to confirm, "everyone", and the warnings. */
 export async function campaignChecks(db: Db, site: SiteRow, definition: CampaignInput, nowMs: number): Promise<CampaignChecks> {
   const at = new Date(nowMs);
+  const audienceRules = await withSegmentRules(db, site.id, definition.audience);
   const [audience, activeSubscribers, warnings] = await Promise.all([
-    countAudience(db, site.id, definition.audience, at),
+    countAudience(db, site.id, audienceRules, at),
     countAudience(db, site.id, { all: true }, at),
     campaignWarnings(db, site, definition, nowMs),
   ]);

@@ -18,7 +18,7 @@ import { cancelNotification, countAudience, deliveryCounts, SPLIT_BUCKETS, type 
 import { findSiteById, isUuid, type SiteRow } from '../db/sites.ts';
 import { localTimeInstant } from '../delivery/time-zones.ts';
 import { ApiError } from '../errors.ts';
-import { send, type SendResult } from '../notifications/send.ts';
+import { send, withSegmentRules, type SendResult } from '../notifications/send.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { HOUR_MS } from '../time.ts';
 import { decideAbTest, type AbDecision, type VariantOutcome } from './ab-statistics.ts';
@@ -147,7 +147,7 @@ function storedAudience(definition: CampaignInput, site: SiteRow): StoredAudienc
 
 /** How many would get the campaign now (the A/B test's share and the winner together: everyone in the audience). */
 export async function campaignAudienceCount(db: Db, site: SiteRow, definition: CampaignInput, at: Date): Promise<number> {
-  return countAudience(db, site.id, definition.audience, at);
+  return countAudience(db, site.id, await withSegmentRules(db, site.id, definition.audience), at);
 }
 
 /**
@@ -216,7 +216,9 @@ export async function sendCampaignNow(deps: CampaignDeps, site: SiteRow, id: str
  * variant over its share of the buckets, with the decision time set.
  */
 async function startCampaign(deps: CampaignDeps, site: SiteRow, row: CampaignRow, definition: CampaignInput): Promise<StateChange> {
-  const audience = storedAudience(definition, site);
+  // A saved segment's rules as they are now, for every variant alike (and, read back from the
+  // variants' notifications, for the winner), however the segment is edited meanwhile.
+  const audience = await withSegmentRules(deps.db, site.id, storedAudience(definition, site));
   const endsAt = definition.endsAt ? new Date(definition.endsAt) : null;
   const queued: SendResult[] = [];
   let decideAt: Date | null = null;
@@ -396,10 +398,17 @@ async function sendWinner(deps: CampaignDeps, site: SiteRow, row: CampaignRow, d
     const test = definition.abTest!;
     const split: AudienceSplit = { seed: row.id, from: testShareBuckets(test.testPercent), to: SPLIT_BUCKETS };
     const endsAt = row.ends_at ? new Date(row.ends_at) : null;
-    queued.push(await sendVariant(deps, site, row, definition, 'winner', storedAudience(definition, site), split, endsAt, decision.winner));
+    queued.push(await sendVariant(deps, site, row, definition, 'winner', await testedAudience(deps.db, row.id), split, endsAt, decision.winner));
   }
   const campaign = await updateCampaign(deps.db, row.id, { decision }, deps.now);
   return { campaign, changed: true, queued };
+}
+
+/** The audience the test's variants were sent to (a segment's rules as they were then), without their split and wave. */
+async function testedAudience(db: Db, campaignId: string): Promise<StoredAudience> {
+  const first = await db.selectFrom('notifications').select('audience').where('campaign_id', '=', campaignId).where('variant', '=', 'A').executeTakeFirstOrThrow();
+  const { split: _split, localTime: _wave, ...selectors } = first.audience as StoredAudience;
+  return selectors;
 }
 
 /** The owner's pick of a winner, when the test was not significant and the fallback is to wait (or before the decision time, to end the test early). */

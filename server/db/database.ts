@@ -448,3 +448,20 @@ export interface NotificationsTable {
   /** After this nothing more of it goes (a campaign's end): suppressed as `campaign_ended`. */
   ends_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
+
+// Saved audiences by rules (migrations/2026-11-29T0500-segments.ts; server/segments/segment-rules.ts).
+
+export interface SegmentsTable {
+  id: Generated<string>;
+  site_id: string;
+  /** Unique per site, case-insensitively. */
+  name: string;
+  /** A SegmentDefinition, as validated when it was written. */
+  definition: ColumnType<unknown, string, string>;
+  created_at: ColumnType<Date, Date, Date>;
+  updated_at: ColumnType<Date, Date, Date>;
+}
+
+export interface Database {
+  segments: SegmentsTable;
+}

@@ -23,6 +23,7 @@ const ALL_TABLES = [
   'products',
   'prompt_funnel_buckets',
   'secret_keys',
+  'segments',
   'sessions',
   'sites',
   'stats_buckets',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
 import { DAY_SECONDS } from '../time.ts';
+import { segmentDefinitionSchema, type SegmentDefinition } from '../segments/segment-rules.ts';
 import { actionIdText, externalIdText, httpUrlText, text, visitorIdText } from '../validation.ts';
 
 /** RFC 8030 §5.2: a TTL longer than this is pointless; push services cap it (FCM: 28 days). */
@@ -32,16 +33,27 @@ export const audienceSchema = z
       .record(text().min(1).max(64), z.union([text().max(200), z.number(), z.boolean()]))
       .refine((tags) => Object.keys(tags).length > 0, 'name at least one tag; to send to everyone, use {"all": true}')
       .optional(),
+    /** Subscribers matching a segment's rules (server/segments/segment-rules.ts), given inline. */
+    segment: segmentDefinitionSchema.optional(),
+    /** A saved segment of the site: its rules are copied onto the notification when it is sent. */
+    segmentId: text().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a segment id').optional(),
   })
   .strict()
   .refine((to) => Object.values(to).some((value) => value !== undefined), {
-    message: 'name an audience: all, subscriptionIds, externalUserIds, visitorIds or tags',
+    message: 'name an audience: all, subscriptionIds, externalUserIds, visitorIds, tags, segment or segmentId',
   })
   .refine((to) => !(to.all && (to.subscriptionIds || to.externalUserIds || to.visitorIds || to.tags)), {
     message: '`all` cannot be combined with other selectors',
+  })
+  .refine((to) => !(to.segment || to.segmentId) || Object.values(to).filter((value) => value !== undefined).length === 1, {
+    message: 'a segment (`segment` or `segmentId`) cannot be combined with other selectors',
   });
 
-export type Audience = z.infer<typeof audienceSchema>;
+/**
+ * An audience as stored on a notification: the send API's selectors, where a `segmentId` has been
+ * resolved to its rules (`segment`), kept beside it for the record.
+ */
+export type Audience = Omit<z.infer<typeof audienceSchema>, 'segment'> & { segment?: SegmentDefinition };
 
 export const sendNotificationSchema = z
   .object({

@@ -1,5 +1,6 @@
 import type { Expression, SqlBool } from 'kysely';
 import type { Db, LocalizedContent, NotificationContent, NotificationKind } from '../db/database.ts';
+import { findSegment } from '../db/segments.ts';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../db/idempotency-keys.ts';
 import { insertNotificationInChunks, insertNotificationWithDeliveries, type AudienceSplit, type LocalTimeWave, type NewNotification } from '../db/notifications.ts';
 import type { SiteRow } from '../db/sites.ts';
@@ -95,7 +96,24 @@ function writtenInChunks(to: Recipients, campaign: SendRequest['campaign']): boo
   // A wave's due times are worked out per chunk; a split is cheap to walk.
   if (campaign) return true;
   const { selectors } = to;
+  if (selectors.segment !== undefined || selectors.segmentId !== undefined) return true;
   return !selectors.subscriptionIds && !selectors.externalUserIds && !selectors.visitorIds && (selectors.all === true || selectors.tags !== undefined);
+}
+
+/**
+ * A send to a saved segment goes to its rules as they are now: copied onto the notification, so
+ * every chunk resolves the same audience however the segment is edited or deleted meanwhile.
+ */
+async function resolveSegment(db: Db, siteId: string, to: Recipients): Promise<Recipients> {
+  return to.by === 'selectors' ? { by: 'selectors', selectors: await withSegmentRules(db, siteId, to.selectors) } : to;
+}
+
+/** The audience with a saved segment's rules copied in (`segment`), as a send stores it and as a count must read it; 404 for a segment not the site's. */
+export async function withSegmentRules<A extends Audience>(db: Db, siteId: string, selectors: A): Promise<A> {
+  if (selectors.segmentId === undefined || selectors.segment !== undefined) return selectors;
+  const segment = await findSegment(db, siteId, selectors.segmentId);
+  if (!segment) throw new ApiError('not_found', `No segment ${selectors.segmentId} on this site`, { details: [{ path: 'to.segmentId', message: 'not found' }] });
+  return { ...selectors, segmentId: segment.id, segment: segment.definition };
 }
 
 /** Stripe's rule for Idempotency-Key: an opaque client string, up to 255 characters. */
@@ -137,7 +155,7 @@ export async function send(deps: SendDeps, request: SendRequest): Promise<SendRe
         return { id: first.id, audience: first.audience, resolving: first.resolving ?? false, replayed: true };
       }
     }
-    const { to } = request;
+    const to = await resolveSegment(trx, site.id, request.to);
     const notification: NewNotification = {
       id,
       siteId: site.id,

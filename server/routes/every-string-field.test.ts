@@ -133,6 +133,21 @@ const message = { title: 'Sale', body: 'Everything 20% off', url: `${SHOP_ORIGIN
 const template = { title: '{{product.name}} für {{price.new}}', body: 'Vorher {{price.old}}', actions: [{ action: 'view', title: 'Ansehen' }] };
 const product = { name: 'Lamp', url: `${SHOP_ORIGIN}/p/lamp`, image: `${SHOP_ORIGIN}/lamp.jpg`, price: 30, currency: 'EUR', inStock: true };
 
+/** A segment with one rule of each kind that takes text, in a group as well. */
+const SEGMENT = {
+  match: 'all',
+  rules: [
+    { type: 'tag', key: 'plan', op: 'equals', value: 'vip' },
+    { type: 'locale', values: ['de-DE'] },
+    { type: 'language', values: ['de'] },
+    { type: 'time_zone', values: ['Europe/Berlin'] },
+    { type: 'country', values: ['DE'] },
+    { type: 'browser', values: ['Firefox'] },
+    { type: 'subscribed', op: 'before', at: '2026-11-01T00:00:00Z' },
+    { match: 'any', rules: [{ type: 'product', action: 'viewed', productIdPrefix: 'shoes-', days: 30 }, { type: 'product', action: 'ordered', productId: 'sku-1', days: 30 }] },
+  ],
+};
+
 /** Keyed by `METHOD path`, as the app's route table names them. */
 const BASE_REQUESTS: Record<string, BaseRequest> = {
   'GET /v1/sites/:publishableKey/config': { headers: () => ({ Origin: SHOP_ORIGIN }), param: () => ({ publishableKey: world.site.publishableKey }) },
@@ -187,6 +202,13 @@ const BASE_REQUESTS: Record<string, BaseRequest> = {
   'POST /v1/products/batch': { headers: secret, json: () => ({ products: [{ id: 'sku-1', ...product }] }) },
   'PUT /v1/products/:id': { headers: secret, param: () => ({ id: 'sku-1' }), json: () => product },
   'GET /v1/products/:id': { headers: secret, param: () => ({ id: 'sku-1' }) },
+  'POST /v1/segments': { headers: secret, json: () => ({ name: 'Strings', definition: SEGMENT }) },
+  'GET /v1/segments': { headers: secret },
+  'POST /v1/segments/count': { headers: secret, json: () => ({ definition: SEGMENT }) },
+  'GET /v1/segments/:id': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },
+  'PATCH /v1/segments/:id': { headers: secret, param: () => ({ id: crypto.randomUUID() }), json: () => ({ name: 'Strings', definition: SEGMENT }) },
+  'DELETE /v1/segments/:id': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },
+  'GET /v1/segments/:id/count': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },
   'PATCH /v1/settings': {
     headers: secret,
     json: () => ({

@@ -84,7 +84,7 @@ export function notificationRoutes(deps: AppDeps) {
       operation({
         summary: 'Send a notification',
         description:
-          'Queues a push to an audience (subscription ids, external user ids, visitor ids, a tag filter, or everyone); the payload must fit 3,993 bytes after encryption (413 otherwise). The same `Idempotency-Key` with the same body answers the first response again without a second send; with another body, 409.',
+          'Queues a push to an audience (subscription ids, external user ids, visitor ids, a tag filter, a segment’s rules inline or a saved segment’s id, or everyone); the payload must fit 3,993 bytes after encryption (413 otherwise). The same `Idempotency-Key` with the same body answers the first response again without a second send; with another body, 409.',
         tag: 'Send API',
         access: 'secretKey',
         requestHeaders: { 'Idempotency-Key': 'Makes a retry safe: kept 48 hours.' },
@@ -101,7 +101,7 @@ export function notificationRoutes(deps: AppDeps) {
             headers: { 'Idempotent-Replayed': '`true` when this is the answer to an earlier request with the same key' },
           },
         },
-        errors: ['idempotency_conflict'],
+        errors: ['idempotency_conflict', 'not_found'],
       }),
       validate('json', sendNotificationSchema),
       async (c) => {

@@ -33,6 +33,7 @@ export const OPERATIONS_EXERCISED_BY: Record<string, readonly string[]> = {
   'server/routes/metrics.test.ts': ['GET /metrics'],
   'server/routes/notifications.test.ts': ['POST /v1/notifications', 'GET /v1/notifications/{id}', 'POST /v1/notifications/{id}/cancel'],
   'server/routes/products.test.ts': ['POST /v1/products/batch', 'PUT /v1/products/{id}', 'GET /v1/products/{id}'],
+  'server/routes/segments.test.ts': ['POST /v1/segments', 'GET /v1/segments', 'GET /v1/segments/{id}', 'PATCH /v1/segments/{id}', 'DELETE /v1/segments/{id}', 'GET /v1/segments/{id}/count', 'POST /v1/segments/count'],
   'server/routes/settings.test.ts': ['GET /v1/settings', 'PATCH /v1/settings'],
   'server/routes/stats.test.ts': ['GET /v1/stats'],
   'server/routes/subscribers.test.ts': ['GET /v1/subscribers', 'GET /v1/subscribers/{id}', 'DELETE /v1/subscribers/{id}', 'POST /v1/subscribers/erase', 'POST /v1/subscribers/export'],
