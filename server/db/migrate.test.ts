@@ -6,6 +6,7 @@ import { migrateToLatest } from './migrate.ts';
 
 const ALL_TABLES = [
   'audit_log',
+  'campaigns',
   'carts',
   'conversions',
   'deliveries',

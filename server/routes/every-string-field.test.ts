@@ -170,7 +170,7 @@ const BASE_REQUESTS: Record<string, BaseRequest> = {
     headers: secret,
     json: () => ({
       name: 'Weekend sale',
-      content: { ...message, title: 'Hi {{firstName|there}}' },
+      content: { title: 'Hi {{firstName|there}}', body: message.body, url: message.url, icon: message.icon, image: message.image, badge: message.badge, actions: message.actions },
       localized: { de: { title: 'Hallo', body: 'Alles 20 % billiger', actions: [{ action: 'shop', title: 'Kaufen', url: `${SHOP_ORIGIN}/shop` }] } },
       audience: { tags: { plan: 'vip' } },
       schedule: { localTime: '2030-12-05T10:00', fallbackTimeZone: 'Europe/Berlin' },
