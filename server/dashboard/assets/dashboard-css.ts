@@ -560,4 +560,43 @@ table.per-trigger tbody th { white-space: normal; overflow-wrap: anywhere; min-w
   table.health-weeks th, table.health-weeks td { padding-left: 0.4rem; padding-right: 0.4rem; font-size: 0.85rem; }
   table.health-weeks thead th { white-space: normal; }
 }
+
+/* --- Campaigns (pages/campaign-pages.ts) --- */
+.page-header-actions { display: flex; flex-wrap: wrap; align-items: flex-end; justify-content: space-between; gap: 0.75rem 1.5rem; }
+.page-header-actions > div { min-width: 0; flex: 1 1 20rem; }
+.page-header-actions h1 { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; }
+.campaign-table .num, .results-table .num { text-align: right; white-space: nowrap; }
+.results-table .sub-line { display: block; color: var(--muted); font-size: 0.8rem; }
+.badge.campaign-draft { text-transform: none; }
+.badge.campaign-scheduled { background: var(--accent-soft); color: #3730a3; border-color: #c7cbfd; text-transform: none; }
+.badge.campaign-sending { background: #fffaeb; color: #93370d; border-color: #fedf89; text-transform: none; }
+.badge.campaign-sent { background: var(--success-soft); color: var(--success); border-color: #abefc6; text-transform: none; }
+.badge.campaign-cancelled { background: #f2f4f7; color: var(--muted); text-transform: none; }
+.composer-fields > .card { margin-bottom: 1.25rem; }
+.composer-fields > .card:last-child { margin-bottom: 0; }
+.composer-layout { grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); }
+.composer-layout .preview-card { position: sticky; top: 1rem; }
+input[type="datetime-local"] {
+  width: 100%; max-width: 16rem; font: inherit; color: var(--text); background: var(--surface);
+  border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.5rem 0.6rem;
+}
+input[type="datetime-local"]:focus-visible { outline: 3px solid var(--focus); outline-offset: 1px; border-color: var(--focus); }
+.audience-count { font-weight: 600; background: var(--accent-soft); border-radius: 6px; padding: 0.6rem 0.8rem; margin: 0.5rem 0 0; }
+.audience-count[aria-busy="true"] { opacity: 0.6; }
+.variant-row .help { margin: 0 0 0.4rem; }
+.review-count { font-size: 1.1rem; }
+.warning-list { margin: 0 0 1rem; padding-left: 1.2rem; color: #93370d; }
+.warning-list li + li { margin-top: 0.3rem; }
+.confirm-check { background: #fffaeb; border: 1px solid #fedf89; border-radius: 6px; padding: 0.6rem 0.8rem; }
+.confirm-check label { font-weight: 700; }
+.send-form .form-actions { margin-top: 0.75rem; }
+progress#progress-bar { width: 100%; height: 1.1rem; accent-color: var(--accent); }
+.decision { border-left: 4px solid var(--accent); padding: 0.2rem 0 0.2rem 0.9rem; margin-bottom: 1rem; }
+.decision p { margin: 0 0 0.5rem; }
+.pick-form { margin-top: 0.5rem; }
+.variant-charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 26rem), 1fr)); gap: 0 1.5rem; }
+.facts dd.mono { overflow-wrap: anywhere; }
+@media (max-width: 860px) {
+  .composer-layout .preview-card { position: static; }
+}
 `;
