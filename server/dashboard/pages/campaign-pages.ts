@@ -40,7 +40,11 @@ function statusBadge(status: CampaignStatus): Html {
 
 /** An instant as the shop reads it: "Sat 5 Dec 2026, 10:00". */
 export function shopTime(instant: string | Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(instant));
+  const parts: Record<string, string> = {};
+  for (const part of new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(instant))) {
+    parts[part.type] = part.value;
+  }
+  return `${parts.weekday} ${parts.day} ${parts.month} ${parts.year}, ${parts.hour}:${parts.minute}`;
 }
 
 /** A wave's wall clock "2026-12-05T10:00" as "10:00 on Sat 5 Dec 2026". */
