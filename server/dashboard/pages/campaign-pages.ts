@@ -225,9 +225,9 @@ ${textField(ctx, `actions.${i}.url`, `Button ${i + 1} opens`, { type: 'url', siz
 ${Array.from(
   { length: localeRows },
   (_, i) => html`<fieldset class="locale-texts${i >= localeRowCount(values) ? ' added' : ''}"><legend>${values[`localized.${i}.locale`] ? `Language ${values[`localized.${i}.locale`]}` : 'Another language'}</legend>
-<div class="locale-field">${textField(ctx, `localized.${i}.locale`, 'Language tag', { size: 'short', placeholder: 'de', help: 'Such as de, fr-CA, pt-BR. Clear every field of a language to remove it.' })}</div>
-<div class="text-title">${textField(ctx, `localized.${i}.title`, 'Title')}</div>
-<div class="text-body">${textArea(ctx, `localized.${i}.body`, 'Text')}</div>
+<div class="locale-field">${textField(ctx, `localized.${i}.locale`, `Language ${i + 1}: tag`, { size: 'short', placeholder: 'de', help: 'Such as de, fr-CA, pt-BR. Clear every field of a language to remove it.' })}</div>
+<div class="text-title">${textField(ctx, `localized.${i}.title`, `Language ${i + 1}: title`)}</div>
+<div class="text-body">${textArea(ctx, `localized.${i}.body`, `Language ${i + 1}: text`)}</div>
 </fieldset>`,
 )}
 </section>`;
