@@ -145,6 +145,8 @@ describe.skipIf(missing !== undefined)('the campaign pages in Chromium', { timeo
     await page.getByLabel('Test share').fill('50');
     await page.getByLabel('Wait for me to pick').check();
     expect(await page.evaluate(() => (globalThis as any).__samePage)).toBe(true);
+    // The preview is sticky beside the form: the photograph is taken from the top of the page.
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
     await checkPage('campaign-composer');
 
     await page.getByRole('button', { name: 'Save and review' }).click();

@@ -574,8 +574,10 @@ table.per-trigger tbody th { white-space: normal; overflow-wrap: anywhere; min-w
 .badge.campaign-cancelled { background: #f2f4f7; color: var(--muted); text-transform: none; }
 .composer-fields > .card { margin-bottom: 1.25rem; }
 .composer-fields > .card:last-child { margin-bottom: 0; }
-.composer-layout { grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); }
-.composer-layout .preview-card { position: sticky; top: 1rem; }
+@media (min-width: 861px) {
+  .composer-layout { grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); }
+  .composer-layout .preview-card { position: sticky; top: 1rem; }
+}
 input[type="datetime-local"] {
   width: 100%; max-width: 16rem; font: inherit; color: var(--text); background: var(--surface);
   border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.5rem 0.6rem;
@@ -594,9 +596,16 @@ progress#progress-bar { width: 100%; height: 1.1rem; accent-color: var(--accent)
 .decision { border-left: 4px solid var(--accent); padding: 0.2rem 0 0.2rem 0.9rem; margin-bottom: 1rem; }
 .decision p { margin: 0 0 0.5rem; }
 .pick-form { margin-top: 0.5rem; }
-.variant-charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 26rem), 1fr)); gap: 0 1.5rem; }
-.facts dd.mono { overflow-wrap: anywhere; }
-@media (max-width: 860px) {
-  .composer-layout .preview-card { position: static; }
+.variant-charts .chart-heading { margin-top: 1.25rem; }
+.results-table tbody th { text-transform: none; letter-spacing: 0; font-size: 0.95rem; color: var(--text); font-weight: 600; padding: 0.55rem 0.7rem; border-bottom: 1px solid var(--border); white-space: nowrap; }
+.results-table caption, .campaign-table caption { caption-side: top; text-align: left; color: var(--muted); font-size: 0.85rem; padding: 0 0 0.4rem; }
+.campaign-table tbody th { text-transform: none; letter-spacing: 0; font-size: 0.95rem; color: var(--text); font-weight: 600; padding: 0.55rem 0.7rem; border-bottom: 1px solid var(--border); }
+.results-counts { grid-template-columns: repeat(auto-fill, minmax(8.5rem, 1fr)); }
+.variant-list { margin: 0; padding-left: 1.1rem; }
+@media (max-width: 600px) {
+  .campaign-table.stacked-table tbody th { display: block; border: 0; padding: 0.25rem 0; }
+  .campaign-table.stacked-table .num { text-align: left; }
+  .campaign-table.stacked-table td[data-label="Sent"], .campaign-table.stacked-table td[data-label="Clicked"], .campaign-table.stacked-table td[data-label="Converted"] { display: inline-block; min-width: 5.5rem; }
 }
+.facts dd.mono { overflow-wrap: anywhere; }
 `;

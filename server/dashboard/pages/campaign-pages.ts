@@ -50,8 +50,11 @@ export function shopTime(instant: string | Date, timeZone: string): string {
 /** A wave's wall clock "2026-12-05T10:00" as "10:00 on Sat 5 Dec 2026". */
 function waveTime(localTime: string): string {
   const [date, time] = localTime.split('T');
-  const day = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }).format(new Date(`${date}T00:00:00Z`));
-  return `${time} on ${day}`;
+  const parts: Record<string, string> = {};
+  for (const part of new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }).formatToParts(new Date(`${date}T00:00:00Z`))) {
+    parts[part.type] = part.value;
+  }
+  return `${time} on ${parts.weekday} ${parts.day} ${parts.month} ${parts.year}`;
 }
 
 /** When the campaign goes (or went), in words. */
@@ -59,7 +62,7 @@ export function whenWords(view: Pick<CampaignView, 'status' | 'definition' | 'st
   const schedule = view.definition.schedule;
   if (schedule && 'localTime' in schedule) return `${waveTime(schedule.localTime)} in each subscriber’s own time zone`;
   if (schedule && 'at' in schedule) return `${shopTime(schedule.at, timeZone)} (${timeZone})`;
-  if (view.startedAt) return `Sent now, ${shopTime(view.startedAt, timeZone)} (${timeZone})`;
+  if (view.startedAt) return `Started ${shopTime(view.startedAt, timeZone)} (${timeZone})`;
   return 'When you send it';
 }
 
@@ -88,18 +91,18 @@ export function campaignListPage(input: {
   const { chrome, campaigns, timeZone } = input;
   const base = campaignsPath(chrome.site.id);
   const table = html`<div class="table-region" role="region" aria-labelledby="campaigns-caption" tabindex="0">
-<table class="data-table campaign-table">
+<table class="data-table campaign-table stacked-table">
 <caption id="campaigns-caption" class="visually-hidden">Campaigns, newest first</caption>
 <thead><tr><th scope="col">Campaign</th><th scope="col">Status</th><th scope="col">When</th><th scope="col">Audience</th><th scope="col" class="num">Sent</th><th scope="col" class="num">Clicked</th><th scope="col" class="num">Converted</th></tr></thead>
 <tbody>${campaigns.map(
     (view) => html`<tr>
 <th scope="row"><a href="${base}/${view.id}">${view.name}</a>${view.definition.abTest ? html` <span class="badge">A/B</span>` : ''}</th>
-<td>${statusBadge(view.status)}</td>
-<td>${whenWords(view, timeZone)}</td>
-<td>${audienceWords(view.definition.audience)}</td>
-<td class="num" data-figure="sent">${count(view.totals.sent)}</td>
-<td class="num" data-figure="clicked">${count(view.totals.clicked)}</td>
-<td class="num" data-figure="converted">${count(view.totals.converted)}</td>
+<td data-label="Status">${statusBadge(view.status)}</td>
+<td data-label="When">${whenWords(view, timeZone)}</td>
+<td data-label="Audience">${audienceWords(view.definition.audience)}</td>
+<td class="num" data-label="Sent" data-figure="sent">${count(view.totals.sent)}</td>
+<td class="num" data-label="Clicked" data-figure="clicked">${count(view.totals.clicked)}</td>
+<td class="num" data-label="Converted" data-figure="converted">${count(view.totals.converted)}</td>
 </tr>`,
   )}</tbody>
 </table>
@@ -419,7 +422,7 @@ function resultsSection(view: CampaignView, pick: Html | '', timeZone: string): 
   return html`<section class="card" aria-labelledby="results-title">
 <h2 id="results-title">Results</h2>
 ${view.definition.abTest ? html`<div class="decision">${decisionWords(view, timeZone)}${pick}</div>` : ''}
-<dl class="counts">
+<dl class="counts results-counts">
 <div><dt>Sent</dt><dd data-total="sent">${count(view.totals.sent)}</dd></div>
 <div><dt>Shown</dt><dd data-total="shown">${count(view.totals.shown)}</dd></div>
 <div><dt>Clicked</dt><dd data-total="clicked">${count(view.totals.clicked)}</dd></div>
@@ -443,7 +446,7 @@ ${rows.length === 0
 </tr>`,
     )}</tbody>
 </table></div>
-<div class="variant-charts">${rows.map((row) =>
+<div class="variant-charts">${rows.map((row) => html`<h3 class="chart-heading">${variantLabel(row)}</h3>${
       funnelChart({
         id: `chart-${row.variant}`,
         title: `${variantLabel(row)}: sent, shown, clicked, converted`,
@@ -454,7 +457,7 @@ ${rows.length === 0
           { key: 'clicked', label: 'Clicked', value: row.clicked },
           { key: 'converted', label: 'Converted', value: row.converted },
         ],
-      }),
+      })}`,
     )}</div>`}
 </section>`;
 }
@@ -497,7 +500,10 @@ ${view.endsAt ? html`<dt>Ends</dt><dd>${shopTime(view.endsAt, timeZone)} (${time
 <dt>Opens</dt><dd class="mono">${definition.content.url}</dd>
 ${definition.localized ? html`<dt>Translations</dt><dd>${Object.keys(definition.localized).join(', ')}</dd>` : ''}
 ${test
-  ? html`<dt>A/B test</dt><dd>${test.variants.length} variants to ${test.testPercent} % of the audience, winner by ${test.metric === 'clicks' ? 'clicks' : 'orders'} after ${test.decideAfterHours ?? 4} hours at ${Math.round(test.confidence * 100)} % confidence; if unclear: ${test.fallback === 'leader' ? 'send the leader' : test.fallback === 'variant_a' ? 'send variant A' : 'wait for you to pick'}.</dd>`
+  ? html`<dt>Variants</dt><dd><ul class="variant-list">${test.variants.map(
+      (variant, i) => html`<li><strong>${'ABCD'[i]}</strong>: ${variant.title ?? definition.content.title}${variant.body !== undefined ? html` — ${variant.body}` : ''}</li>`,
+    )}</ul></dd>
+<dt>A/B test</dt><dd>${test.variants.length} variants to ${test.testPercent} % of the audience, winner by ${test.metric === 'clicks' ? 'clicks' : 'orders'} after ${test.decideAfterHours ?? 4} hours at ${Math.round(test.confidence * 100)} % confidence; if unclear: ${test.fallback === 'leader' ? 'send the leader' : test.fallback === 'variant_a' ? 'send variant A' : 'wait for you to pick'}.</dd>`
   : ''}
 </dl>
 </section>`;
