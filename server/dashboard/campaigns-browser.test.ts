@@ -185,7 +185,7 @@ describe.skipIf(missing !== undefined)('the campaign pages in Chromium', { timeo
     await page.reload();
     await page.getByRole('heading', { name: 'Results' }).waitFor();
     expect(await page.locator('.results-table tbody tr').count()).toBe(2);
-    expect(await page.locator('#chart-A').count()).toBe(1);
+    expect(await page.locator('.variant-charts figure.chart').count()).toBeGreaterThan(0);
     await checkPage('campaign-results');
 
     await page.getByRole('link', { name: 'Cancel campaign' }).click();

@@ -431,8 +431,9 @@ ${view.definition.abTest ? html`<div class="decision">${decisionWords(view, time
 </dl>
 ${rows.length === 0
   ? html`<p class="meta">Nothing has gone out yet.</p>`
-  : html`<div class="table-region" role="region" aria-labelledby="results-caption" tabindex="0"><table class="data-table results-table">
-<caption id="results-caption">Per ${view.definition.abTest ? 'variant' : 'send'}; the click rate’s range is its 95 % interval</caption>
+  : html`<p class="meta">Per ${view.definition.abTest ? 'variant' : 'send'}; the range under each click rate is its 95 % interval.</p>
+<div class="table-region" role="region" aria-labelledby="results-caption" tabindex="0"><table class="data-table results-table">
+<caption id="results-caption" class="visually-hidden">Results per ${view.definition.abTest ? 'variant' : 'send'}</caption>
 <thead><tr><th scope="col">Send</th><th scope="col" class="num">Sent</th><th scope="col" class="num">Shown</th><th scope="col" class="num">Clicked</th><th scope="col" class="num">Converted</th><th scope="col" class="num">Revenue</th><th scope="col" class="num">Click rate</th></tr></thead>
 <tbody>${rows.map(
       (row) => html`<tr data-variant="${row.variant}">
@@ -446,7 +447,7 @@ ${rows.length === 0
 </tr>`,
     )}</tbody>
 </table></div>
-<div class="variant-charts">${rows.map((row) => html`<h3 class="chart-heading">${variantLabel(row)}</h3>${
+<div class="variant-charts">${rows.map((row) => row.sent === 0 ? html`<h3 class="chart-heading">${variantLabel(row)}</h3><p class="meta">Nothing sent to this ${view.definition.abTest ? 'variant' : 'send'} yet.</p>` : html`<h3 class="chart-heading">${variantLabel(row)}</h3>${
       funnelChart({
         id: `chart-${row.variant}`,
         title: `${variantLabel(row)}: sent, shown, clicked, converted`,
@@ -565,7 +566,7 @@ ${input.error ? notice('error', input.error) : ''}
 ${input.testPush ? testNotice(input.testPush, `${DASHBOARD_PATH}/sites/${chrome.site.id}/install#test-push`) : ''}
 ${view.status === 'sending' ? progressSection(view, `${here}/progress`) : ''}
 ${review}
-${view.status !== 'draft' && view.status !== 'scheduled' ? resultsSection(view, pick, timeZone) : ''}
+${view.status === 'sent' || view.status === 'cancelled' || (view.status === 'sending' && (view.totals.sent > 0 || view.abTest?.decision)) ? resultsSection(view, pick, timeZone) : ''}
 <div class="template-layout">
 ${facts}
 <section class="card preview-card" aria-labelledby="preview-title">
