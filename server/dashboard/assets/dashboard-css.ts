@@ -603,6 +603,7 @@ progress#progress-bar { width: 100%; height: 1.1rem; accent-color: var(--accent)
 .results-counts { grid-template-columns: repeat(auto-fill, minmax(8.5rem, 1fr)); }
 .variant-list { margin: 0; padding-left: 1.1rem; }
 @media (max-width: 600px) {
+  .table-region .campaign-table.stacked-table { min-width: 0; }
   .campaign-table.stacked-table, .campaign-table.stacked-table tbody { display: block; }
   .campaign-table.stacked-table tr { padding: 0.5rem 0.75rem; }
   .campaign-table.stacked-table tbody th { display: block; border: 0; padding: 0.25rem 0; }

@@ -590,7 +590,7 @@ export function cancelCampaignPage(input: { assets: DashboardAssets; chrome: Sit
 </div>
 <section class="card">
 <p>${going
-    ? `It is sending: ${count(view.progress.sent)} pushes have gone and cannot be called back; the ${count(view.progress.remaining)} still to go will not be sent.`
+    ? `It is sending: ${count(view.progress.sent)} ${view.progress.sent === 1 ? 'push has' : 'pushes have'} gone and cannot be called back; ${view.progress.remaining > 0 ? `the ${count(view.progress.remaining)} still to go will not be sent` : 'nothing more of it will be sent'}${view.definition.abTest ? ', an A/B test’s winner included' : ''}.`
     : 'It has not started: nothing of it will be sent.'} A cancelled campaign cannot be sent again; its figures stay.</p>
 <form method="post" action="${here}/cancel" class="form-actions">
 ${csrfField(chrome.csrfToken)}
