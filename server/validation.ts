@@ -238,11 +238,12 @@ function refuseBrokenPercentEncoding(c: Context, part: 'path' | 'query'): void {
  * path (zod reports them together, on the object that holds them).
  */
 export function issueDetails(issues: readonly z.core.$ZodIssue[]): Array<{ path: string; message: string }> {
-  return issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: [...issue.path, key].map(String).join('.'), message: 'unknown key' }))
-      : [{ path: issue.path.map(String).join('.'), message: issue.message }],
-  );
+  return issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...issue.path, key].map(String).join('.'), message: 'unknown key' }));
+    // A record's key that fails its schema: zod says only "Invalid key in record"; the key's own issues say why.
+    const why = issue.code === 'invalid_key' ? issue.issues.map((inner) => inner.message).join('; ') : '';
+    return [{ path: issue.path.map(String).join('.'), message: why ? `key ${why}` : issue.message }];
+  });
 }
 
 function refuse(issues: Array<{ path: string; message: string }>, target: string): never {

@@ -28,6 +28,8 @@ export interface Pushcart {
   identify(externalUserId: string, signature: string): Promise<void>;
   track(type: string, properties?: Record<string, unknown>): Promise<void>;
   watch(productId: string, options: { kind: 'price_drop' | 'back_in_stock'; price?: number }): Promise<void>;
+  tag(key: string, value: string | number | boolean): Promise<void>;
+  untag(key: string): Promise<void>;
   on(event: PushcartEvent, callback: (detail: unknown) => void): void;
   push(command: Command): void;
 }
@@ -44,7 +46,7 @@ const noop = () => {};
 const isTransient = (error: PushcartError) => !error.status || error.status === 429 || error.status >= 500;
 
 /** Retry-After as delay-seconds or an HTTP date (RFC 9110, section 10.2.3). */
-function retryAfterSeconds(response: Response | undefined): number | undefined {
+function retryAfterSeconds(response: Response | void): number | undefined {
   const value = response?.headers.get('Retry-After');
   if (!value) return undefined;
   const seconds = /^\d+$/.test(value) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
@@ -52,7 +54,7 @@ function retryAfterSeconds(response: Response | undefined): number | undefined {
 }
 
 /** The error body the server answers with (`{"error":{"code","message"}}`), or what is known without one. */
-async function failureOf(response: Response | undefined, host: string): Promise<PushcartError> {
+async function failureOf(response: Response | void, host: string): Promise<PushcartError> {
   if (!response) return { code: 'network_error', message: `could not reach ${host}` };
   let error: { code?: string; message?: string } | undefined;
   try {
@@ -120,7 +122,7 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
   async function boot(): Promise<void> {
     // The prompt's texts come in the browser's language, looked up by the server as templates are.
     const response = await fetch(`${host}/v1/sites/${data.site}/config?locale=${navigator.language}`).catch(noop);
-    if (!response?.ok) throw await failureOf(response || undefined, host);
+    if (!response?.ok) throw await failureOf(response, host);
     config = (await response.json()) as SiteConfig;
     const swUrl = new URL(data.sw || '/pushcart-sw.js', location.href).href;
     const scope = new URL(data.scope || '/', location.href).href;
@@ -254,14 +256,14 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
       setState('subscribed', { endpoint: subscription.endpoint });
       return;
     }
-    const error = await failureOf(response || undefined, host);
+    const error = await failureOf(response, host);
     if (error.code === 'invalid_signature' && 'signature' in sending) {
       // The identity was refused (a wrong signature, say), not the shopper's consent: store the
       // subscription without it; an earlier link to the user id is kept by the server.
       emit('error', error);
       return remember(subscription, false);
     }
-    const waitSeconds = isTransient(error) ? (retryAfterSeconds(response || undefined) ?? 5 * 4 ** (posts - 1)) : DAY_MS / 1000;
+    const waitSeconds = isTransient(error) ? (retryAfterSeconds(response) ?? 5 * 4 ** (posts - 1)) : DAY_MS / 1000;
     // Kept across page views, so later pages neither hammer an overloaded server nor repeat a refusal.
     save('hold', JSON.stringify({ until: Date.now() + waitSeconds * 1000, error }));
     if (isTransient(error) && posts < MAX_POSTS_PER_PAGE && waitSeconds <= MAX_IN_PAGE_WAIT_SECONDS) {
@@ -316,6 +318,21 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
       .catch(noop);
   }
 
+  /**
+   * Changes this visitor's tags (`POST /v1/subscriptions/tags`) once the page has re-synced its
+   * subscription, so a subscription the server did not know yet is stored first. Unlike the other
+   * calls it rejects, with the server's `{ code, message, status }`: only the page knows whether a
+   * refused tag matters. A page that does not listen gets no unhandled rejection.
+   */
+  const changeTags = (change: object): Promise<void> => {
+    const done = ready.then(async () => {
+      const response = await call('subscriptions/tags', { visitorId: visitor, ...change }).catch(noop);
+      if (!response?.ok) throw await failureOf(response, host);
+    });
+    done.catch(noop);
+    return done;
+  };
+
   // Boot failures (config unreachable or refused, registration refused) leave the API in place,
   // doing nothing but saying why.
   const ready = supported ? boot().catch((error) => emit('error', asPushcartError(error, 'setup_failed'))) : Promise.resolve();
@@ -360,6 +377,8 @@ export function createPushcart(script: HTMLScriptElement): Pushcart {
       later(() => state === 'default' && prompt());
       return call('watches', { visitorId: visitor, productId, ...options }).then(noop, noop);
     },
+    tag: (key, value) => changeTags({ set: { [key]: value } }),
+    untag: (key) => changeTags({ remove: [key] }),
     on(event, callback) {
       (listeners[event] ??= []).push(callback);
     },

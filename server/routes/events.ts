@@ -24,7 +24,7 @@ const CUSTOM_EVENT_TYPE = /^[a-z][a-z0-9_.:-]{0,63}$/;
 /** The types parsed by `knownEventSchema`: the commerce triggers' and the soft prompt's funnel steps. */
 const PARSED_EVENT_TYPES: ReadonlySet<string> = new Set([...KNOWN_EVENT_TYPES, ...PROMPT_FUNNEL_STEPS]);
 
-const eventEnvelope = z.object({
+const eventEnvelope = z.strictObject({
   type: text().regex(CUSTOM_EVENT_TYPE, 'must be a known event type or a custom one like wishlist_added'),
   visitorId: visitorId.optional(),
   externalUserId: id.optional(),
@@ -52,7 +52,7 @@ const eventBody = documentAs(
   ]),
 );
 
-const watchBody = z.object({
+const watchBody = z.strictObject({
   visitorId,
   productId: id,
   kind: z.enum(['price_drop', 'back_in_stock']),

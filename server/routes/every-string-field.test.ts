@@ -146,6 +146,8 @@ const BASE_REQUESTS: Record<string, BaseRequest> = {
     headers: serviceWorker,
     json: async () => ({ oldEndpoint: 'https://fcm.googleapis.com/fcm/send/nobody', subscription: await browserSubscription() }),
   },
+  'POST /v1/subscriptions/tags': { headers: browser, json: () => ({ visitorId: 'visitor-strings', endpoint: 'https://fcm.googleapis.com/fcm/send/nobody', set: { size: 'M' }, remove: ['newsletter'] }) },
+  'POST /v1/subscribers/tags': { headers: secret, json: () => ({ externalUserId: 'customer-1', set: { plan: 'vip' }, remove: ['trial'] }) },
   'POST /v1/notifications': { headers: secret, json: () => ({ ...message, to: { tags: { plan: 'vip' } } }) },
   'GET /v1/notifications/:id': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },
   'POST /v1/notifications/:id/cancel': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },

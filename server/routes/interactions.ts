@@ -14,7 +14,7 @@ import { text, validate } from '../validation.ts';
 /** Delivery ids are Postgres `bigint`s; a larger number is no delivery's and would fail the query. */
 const MAX_BIGINT = 9_223_372_036_854_775_807n;
 
-const interactionBody = z.object({
+const interactionBody = z.strictObject({
   // `<delivery id>.<32 hex>`, as the payload's report.token carries it.
   token: text()
     .regex(/^\d{1,19}\.[0-9a-f]{32}$/, 'must be the report token from the push payload')

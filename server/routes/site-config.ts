@@ -73,7 +73,7 @@ export function siteConfigRoutes(deps: AppDeps, limiters: RateLimiters, originsS
     validate('param', z.object({ publishableKey: text().max(100) })),
     // Any string: a browser language that is no valid tag falls back to the site's default locale
     // rather than costing the shopper the prompt.
-    validate('query', z.object({ locale: text().max(100).optional() })),
+    validate('query', z.strictObject({ locale: text().max(100).optional() })),
     // Around the origin check, so the dashboard's installation check hears of refusals too.
     recordOrigins(originsSeen, 'config', 'GET'),
     browserAccess(deps, limiters, { keyFrom: 'path' }),

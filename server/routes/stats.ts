@@ -18,7 +18,7 @@ const isoDate = z.iso.date();
 const instant = text().refine((value) => isoDateTime.safeParse(value).success || isoDate.safeParse(value).success, {
   error: 'must be an ISO 8601 date (2026-11-01) or date-time (2026-11-01T09:00:00Z)',
 });
-const query = z.object({ from: instant.optional(), to: instant.optional() });
+const query = z.strictObject({ from: instant.optional(), to: instant.optional() });
 const calendarDate = text().refine((value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && isoDate.safeParse(value).success, {
   error: 'must be a date such as 2026-11-01',
 });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import type { SubscriptionStatus } from '../db/database.ts';
 import { isUuid } from '../db/sites.ts';
+import { changeSubscriptionTags, type TagTarget } from '../db/subscription-tags.ts';
 import {
   findSubscriber,
   listSubscribers,
@@ -20,6 +21,7 @@ import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { operation } from '../openapi/operation.ts';
 import { decodeCursor, encodeCursor } from '../subscribers/cursor.ts';
 import { eraseShopperData, exportShopperData, shopperFrom, type ShopperSelector } from '../subscribers/shopper-records.ts';
+import { checkTagChange, MAX_TAGS_PER_SUBSCRIPTION, tagChangeAnswer, tagChangeFields, tagChangeOf, tagsUpdatedSchema } from '../subscribers/subscriber-tags.ts';
 import {
   deliveryView,
   eraseResultSchema,
@@ -71,6 +73,29 @@ const selectorBody = z
   .refine((body) => (body.visitorId === undefined) !== (body.externalUserId === undefined), {
     message: 'name the shopper by exactly one of visitorId and externalUserId',
   });
+
+const TAG_TARGETS = ['subscriptionId', 'externalUserId', 'visitorId'] as const;
+
+const tagsBody = z
+  .strictObject({
+    subscriptionId: text().refine(isUuid, 'must be a subscription id (a UUID)').optional(),
+    externalUserId: externalIdText().optional(),
+    visitorId: visitorIdText().optional(),
+    ...tagChangeFields,
+  })
+  .superRefine((body, ctx) => {
+    const named = TAG_TARGETS.filter((field) => body[field] !== undefined);
+    if (named.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: [], message: `name the subscribers by exactly one of ${TAG_TARGETS.join(', ')}` });
+    }
+    checkTagChange(body, ctx);
+  });
+
+function tagTarget(body: z.infer<typeof tagsBody>): TagTarget {
+  if (body.subscriptionId !== undefined) return { subscriptionId: body.subscriptionId };
+  if (body.externalUserId !== undefined) return { externalUserId: body.externalUserId };
+  return { visitorId: body.visitorId! };
+}
 
 function tagFilter(tag: string): NonNullable<SubscriberFilters['tag']> {
   const colon = tag.indexOf(':');
@@ -161,6 +186,24 @@ export function subscriberRoutes(deps: AppDeps) {
       async (c) => {
         const site = c.get('site');
         return c.json(await exportShopperData(deps.db, site.id, shopperFrom(selectorOf(c.req.valid('json'))), now()));
+      },
+    )
+    .post(
+      '/v1/subscribers/tags',
+      operation({
+        summary: 'Set and remove subscribers’ tags',
+        description: `Sets the keys of \`set\` and removes those of \`remove\` on every subscription (active or not) of the one subscriber named by \`subscriptionId\`, \`externalUserId\` or \`visitorId\`; other tags are kept. Keys are 1–64 characters; values are text (up to 200 characters), numbers or booleans. A subscription holds at most ${MAX_TAGS_PER_SUBSCRIPTION} tags: a change that would pass that on any of them changes none. Tags select an audience in \`POST /v1/notifications\` (\`to.tags\`) and in segments.`,
+        tag: 'Subscribers',
+        access: 'secretKey',
+        responses: { 200: { description: 'How many subscriptions were changed', schema: tagsUpdatedSchema } },
+        errors: ['not_found'],
+      }),
+      validate('json', tagsBody),
+      async (c) => {
+        const site = c.get('site');
+        const body = c.req.valid('json');
+        const result = await changeSubscriptionTags(deps.db, site.id, tagTarget(body), tagChangeOf(body), { now: now(), maxTags: MAX_TAGS_PER_SUBSCRIPTION });
+        return c.json({ updated: tagChangeAnswer(result) });
       },
     )
     .get(

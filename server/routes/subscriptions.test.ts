@@ -129,9 +129,9 @@ describe('POST /v1/subscriptions refuses bad input and stores nothing', () => {
     response: Response,
     status: number,
     code: string,
-  ): Promise<{ error: { code: string; message: string; requestId: string } }> {
+  ): Promise<{ error: { code: string; message: string; requestId: string; details?: Array<{ path: string; message: string }> } }> {
     expect(response.status).toBe(status);
-    const body = (await response.json()) as { error: { code: string; message: string; requestId: string } };
+    const body = (await response.json()) as { error: { code: string; message: string; requestId: string; details?: Array<{ path: string; message: string }> } };
     expect(body.error.code).toBe(code);
     expect(body.error.requestId).toBe(response.headers.get('X-Request-Id'));
     return body;
@@ -179,6 +179,27 @@ describe('POST /v1/subscriptions refuses bad input and stores nothing', () => {
       duplex: 'half',
     } as RequestInit);
     await expectRefused(response, 413, 'payload_too_large');
+  });
+
+  it('a tags field → 400 validation_failed pointing to POST /v1/subscriptions/tags, nothing stored', async () => {
+    const before = await countSubscriptions(database.db);
+    const response = await subscribe({ ...(await validBody()), tags: { plan: 'vip' } });
+    const error = await expectRefused(response, 400, 'validation_failed');
+    expect(error.error.details).toEqual([{ path: 'tags', message: expect.stringContaining('POST /v1/subscriptions/tags') }]);
+    expect(await countSubscriptions(database.db)).toBe(before);
+  });
+
+  it('an unknown top-level field → 400 naming it; an unknown field inside the browser’s subscription is accepted', async () => {
+    const body = await validBody();
+    const extraAtTop = await subscribe({ ...body, colour: 'blue' });
+    const error = await expectRefused(extraAtTop, 400, 'validation_failed');
+    expect(error.error.details).toEqual([{ path: 'colour', message: 'unknown key' }]);
+    // Browsers may add members to PushSubscriptionJSON (and its keys) in later versions.
+    const extended = { ...body.subscription, futureMember: { a: 1 }, keys: { ...body.subscription.keys, futureKey: 'x' } };
+    const accepted = await subscribe({ ...body, subscription: extended });
+    expect(accepted.status).toBe(201);
+    const row = await findSubscriptionByEndpoint(database.db, body.subscription.endpoint);
+    expect(row).toMatchObject({ p256dh: body.subscription.keys.p256dh, auth: body.subscription.keys.auth });
   });
 
   it('malformed JSON → 400 invalid_json', async () => {

@@ -4,6 +4,7 @@ import type { AppDeps, AppEnv } from '../app-env.ts';
 import { liveSecretKeyHashes } from '../db/secret-keys.ts';
 import { findSiteById } from '../db/sites.ts';
 import { isStorageUnavailable } from '../db/storage-errors.ts';
+import { changeSubscriptionTags } from '../db/subscription-tags.ts';
 import { findSubscriptionByEndpoint, renewSubscription, unsubscribeByEndpoint, upsertSubscriptions, type SubscriptionInput } from '../db/subscriptions.ts';
 import { createGroupCommitter } from '../ingest/group-commit.ts';
 import { ApiError } from '../errors.ts';
@@ -13,6 +14,8 @@ import type { RateLimiters } from '../middleware/rate-limit.ts';
 import { serviceWorkerAccess } from '../middleware/service-worker-access.ts';
 import { operation } from '../openapi/operation.ts';
 import { verifyIdentitySignature } from '../sites/identity-signature.ts';
+import { readSiteSettings } from '../sites/site-settings.ts';
+import { checkTagChange, MAX_TAGS_PER_SUBSCRIPTION, tagChangeAnswer, tagChangeFields, tagChangeOf, tagsUpdatedSchema } from '../subscribers/subscriber-tags.ts';
 import { checkPushEndpoint, MAX_ENDPOINT_LENGTH } from '../push/endpoint-policy.ts';
 import { checkSubscriptionKeys } from '../push/subscription-keys.ts';
 import { externalIdText, localeTag, text, timeZoneText, validate, visitorIdText } from '../validation.ts';
@@ -25,6 +28,11 @@ const visitorId = visitorIdText();
 
 const endpoint = text().min(1).max(MAX_ENDPOINT_LENGTH * 2);
 
+/**
+ * The browser's own `PushSubscription.toJSON()` (Push API §"PushSubscriptionJSON"): not strict,
+ * unlike every other request object, because browsers may add members to it (and to `keys`) in
+ * later versions; what is not read here is dropped, never stored.
+ */
 const pushSubscriptionJson = z.object({
   endpoint,
   expirationTime: z.number().nullable().optional(),
@@ -32,22 +40,33 @@ const pushSubscriptionJson = z.object({
 });
 
 const subscribeBody = z
-  .object({
+  .strictObject({
     subscription: pushSubscriptionJson,
     visitorId,
     locale: locale.optional(),
     timeZone: timeZone.optional(),
     externalUserId: externalIdText().optional(),
     signature: text().max(128).optional(),
+    // Named so that a page sending tags here learns where they go, rather than an "unknown key".
+    tags: z.never({ error: 'tags are not stored with the subscription: set them with POST /v1/subscriptions/tags (README: Tags)' }).optional(),
   })
   .refine((body) => (body.externalUserId === undefined) === (body.signature === undefined), {
     message: 'externalUserId and signature come together (see README: identify)',
     path: ['signature'],
   });
 
-const renewBody = z.object({ oldEndpoint: endpoint, subscription: pushSubscriptionJson });
+const renewBody = z.strictObject({ oldEndpoint: endpoint, subscription: pushSubscriptionJson });
 
-const unsubscribeBody = z.object({ endpoint });
+const unsubscribeBody = z.strictObject({ endpoint });
+
+const browserTagsBody = z
+  .strictObject({
+    visitorId,
+    /** Only the subscription with this push endpoint (this browser's), not all of the visitor's. */
+    endpoint: endpoint.optional(),
+    ...tagChangeFields,
+  })
+  .superRefine(checkTagChange);
 
 const subscriptionAnswer = (status: 'active' | 'unsubscribed') => z.strictObject({ id: z.string(), status: z.literal(status) });
 
@@ -130,6 +149,35 @@ export function subscriptionRoutes(deps: AppDeps, limiters: RateLimiters, origin
       if (id === undefined) throw new ApiError('not_found', 'No subscription with this endpoint for this site');
       return c.json({ id, status: 'unsubscribed' });
     })
+    .use('/v1/subscriptions/tags', browserAccess(deps, limiters, { keyFrom: 'header' }))
+    .post(
+      '/v1/subscriptions/tags',
+      operation({
+        summary: 'Set and remove tags from the browser',
+        description:
+          'What `pushcart.tag()` and `pushcart.untag()` send: changes the tags of the visitor’s subscriptions on this site (only the one with `endpoint`, when given). Only keys the site lists in its `browserTagKeys` setting may be set or removed; any other is refused with 403 `key_not_allowed`, naming it. Limits as `POST /v1/subscribers/tags`.',
+        tag: 'Browser',
+        access: 'publishableKey',
+        responses: { 200: { description: 'How many subscriptions were changed', schema: tagsUpdatedSchema } },
+        errors: ['not_found'],
+      }),
+      validate('json', browserTagsBody),
+      async (c) => {
+        const site = c.get('site');
+        const body = c.req.valid('json');
+        const change = tagChangeOf(body);
+        // A page can be made to call the snippet by any script on it, so it writes only the keys the shop chose.
+        const allowed = new Set(readSiteSettings(site.settings).browserTagKeys);
+        const refused = [...Object.keys(change.set), ...change.remove].find((key) => !allowed.has(key));
+        if (refused !== undefined) {
+          throw new ApiError('key_not_allowed', `Tag key "${refused}" may not be written from a browser: list it in the site setting browserTagKeys, or set it from your backend with POST /v1/subscribers/tags`);
+        }
+        const target = { visitorId: body.visitorId, ...(body.endpoint === undefined ? {} : { endpoint: normalisedUrl(body.endpoint) }) };
+        const result = await changeSubscriptionTags(deps.db, site.id, target, change, { now: now(deps), maxTags: MAX_TAGS_PER_SUBSCRIPTION });
+        if (result.outcome === 'not_found') throw new ApiError('not_found', 'This visitor has no subscription on this site (tags are kept on subscriptions: subscribe first)');
+        return c.json({ updated: tagChangeAnswer(result) });
+      },
+    )
     // pushsubscriptionchange, from the service worker: no site key there, the old endpoint (a secret
     // URL only that browser and we know) proves the caller, and picks the site for the origin check.
     .use('/v1/subscriptions/renew', serviceWorkerAccess(deps, limiters))

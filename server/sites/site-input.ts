@@ -3,7 +3,7 @@ import { text } from '../validation.ts';
 import { normalizeOrigin } from './create-site.ts';
 
 /** Site name and allowed origins, as the admin API and the CLI both take them. */
-export const newSiteSchema = z.object({
+export const newSiteSchema = z.strictObject({
   name: text().trim().min(1).max(200),
   origins: z
     .array(

@@ -3,6 +3,7 @@ import { DEFAULT_ENGAGEMENT_SETTINGS, engagementSettingsSchema } from './engagem
 import { contrastProblem, contrastRatio, HEX_COLOUR, onAccentColour } from './prompt-look.ts';
 import { messageTemplateSchema, templatesSchema } from './template-settings.ts';
 import { canonicalLocale, httpUrlText, localeTag, text } from '../validation.ts';
+import { MAX_BROWSER_TAG_KEYS, tagKeyText } from '../subscribers/subscriber-tags.ts';
 
 const locale = localeTag();
 
@@ -159,6 +160,11 @@ export const campaignSettingsSchema = z
   })
   .strict();
 
+const browserTagKeysSchema = z
+  .array(tagKeyText())
+  .max(MAX_BROWSER_TAG_KEYS, `at most ${MAX_BROWSER_TAG_KEYS} keys`)
+  .refine((keys) => new Set(keys).size === keys.length, 'each key at most once');
+
 const sections = {
   prompt: promptSettingsSchema.default(promptSettingsSchema.parse({})),
   /** The locale texts fall back to when a subscriber's own has no template. */
@@ -171,6 +177,12 @@ const sections = {
   campaigns: campaignSettingsSchema.default(campaignSettingsSchema.parse({})),
   /** Per template key, per locale; absent ones use the built-in texts (server/triggers/built-in-templates.ts). */
   templates: templatesSchema.default({}),
+  /**
+   * Tag keys the site's pages may set (`pushcart.tag()`, `POST /v1/subscriptions/tags`). Any page
+   * script can call the snippet, so only keys whose values a shopper may choose belong here (a
+   * newsletter topic, a preferred size); the rest are set by the shop's backend.
+   */
+  browserTagKeys: browserTagKeysSchema.default([]),
 };
 
 export const siteSettingsSchema = z.strictObject(sections);

@@ -13,6 +13,18 @@ export const OPERATIONS_EXERCISED_BY: Record<string, readonly string[]> = {
   'server/routes/admin-identify-secret.test.ts': ['GET /v1/admin/sites/{siteId}/identify-secret'],
   'server/routes/admin-sites.test.ts': ['POST /v1/admin/sites', 'GET /v1/admin/sites/{siteId}/keys', 'POST /v1/admin/sites/{siteId}/keys', 'DELETE /v1/admin/sites/{siteId}/keys/{keyId}', 'GET /v1/site'],
   'server/routes/api-reference.test.ts': ['GET /openapi.json', 'GET /docs'],
+  'server/routes/campaigns.test.ts': [
+    'POST /v1/campaigns',
+    'GET /v1/campaigns',
+    'GET /v1/campaigns/{id}',
+    'PATCH /v1/campaigns/{id}',
+    'DELETE /v1/campaigns/{id}',
+    'POST /v1/campaigns/{id}/schedule',
+    'POST /v1/campaigns/{id}/send',
+    'POST /v1/campaigns/{id}/cancel',
+    'POST /v1/campaigns/{id}/winner',
+    'POST /v1/campaigns/{id}/test',
+  ],
   'server/routes/client-scripts.test.ts': ['GET /pushcart.js', 'GET /pushcart-sw.js', 'GET /pushcart.{version}.js'],
   'server/routes/demo.test.ts': ['GET /demo', 'POST /demo/test-push'],
   'server/routes/events.test.ts': ['POST /v1/events', 'POST /v1/watches'],
@@ -26,6 +38,7 @@ export const OPERATIONS_EXERCISED_BY: Record<string, readonly string[]> = {
   'server/routes/subscribers.test.ts': ['GET /v1/subscribers', 'GET /v1/subscribers/{id}', 'DELETE /v1/subscribers/{id}', 'POST /v1/subscribers/erase', 'POST /v1/subscribers/export'],
   'server/routes/stats-daily.test.ts': ['GET /v1/stats/daily'],
   'server/routes/subscriptions.test.ts': ['POST /v1/subscriptions', 'DELETE /v1/subscriptions', 'POST /v1/subscriptions/renew'],
+  'server/routes/tags.test.ts': ['POST /v1/subscribers/tags', 'POST /v1/subscriptions/tags'],
 };
 
 /** Operations no route test answers through the app, and why: none today; a new entry needs its reason. */

@@ -488,5 +488,30 @@ describe.skipIf(missing !== undefined)('in Chromium', { timeout: 60_000 }, () =>
       await expect.poll(() => counts(sent.body.id, otherSite.secretKey), { timeout: WAIT_MS }).toMatchObject({ shown: 1, clicked: 1 });
       expect(errors).toEqual([]);
     });
+
+    it('pushcart.tag() and untag() change the subscription’s tags across origins, and reject with the server’s refusal for a key the site does not list', async () => {
+      const page = visitor.page;
+      const settings = await shop.api('PATCH', '/v1/settings', { browserTagKeys: ['size', 'newsletter'] }, otherSite.secretKey);
+      expect(settings.status, JSON.stringify(settings.body)).toBe(200);
+      const tags = async () => (await database.db.selectFrom('subscriptions').select('tags').where('site_id', '=', otherSite.id).executeTakeFirstOrThrow()).tags;
+      const errorsBefore = errors.length;
+
+      const outcome = await page.evaluate(async () => {
+        const pushcart = (globalThis as any).pushcart;
+        await pushcart.tag('size', 'M');
+        await pushcart.tag('newsletter', true);
+        await pushcart.untag('newsletter');
+        // Queued through push(), nobody listening: its refusal must not reach the page as an error.
+        pushcart.push(['tag', 'plan', 'queued']);
+        return pushcart.tag('plan', 'vip').then(
+          () => 'resolved',
+          (error: { code: string; message: string; status: number }) => ({ code: error.code, status: error.status, message: error.message }),
+        );
+      });
+      expect(outcome).toEqual({ code: 'key_not_allowed', status: 403, message: expect.stringContaining('"plan"') });
+      expect(await tags()).toEqual({ size: 'M' });
+      // Chromium logs each refused request; nothing else (no unhandled rejection) may appear.
+      expect(errors.slice(errorsBefore).filter((error) => !error.includes('status of 403'))).toEqual([]);
+    });
   });
 });

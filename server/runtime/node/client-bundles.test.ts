@@ -7,7 +7,8 @@ import { buildClientBundles } from './client-bundles.ts';
 // Raised from 5,632 B (5.5 KB) by 128 B for the themed soft prompt in its own shadow root (so a
 // shop's CSS neither breaks it nor is touched by it) and its funnel reports (shown, answered,
 // permission, subscribed); the prompt's built-in texts moved to the server, which paid for part.
-const SNIPPET_BUDGET_GZIP_BYTES = 5760; // 5.625 KB, workbox-window included
+// Raised by 64 B for pushcart.tag() and untag() (issue 13: tags a page may set), a net 64 B.
+const SNIPPET_BUDGET_GZIP_BYTES = 5824; // 5.6875 KB, workbox-window included
 const SERVICE_WORKER_BUDGET_GZIP_BYTES = 3072; // 3 KB
 // What any one dashboard page's own script may weigh (the dashboard's quality budget).
 const DASHBOARD_PAGE_SCRIPT_BUDGET_GZIP_BYTES = 30 * 1024;
@@ -25,7 +26,7 @@ beforeAll(async () => {
 });
 
 describe('client bundles', () => {
-  it('keeps the snippet, workbox-window included, within 5.625 KB gzipped', () => {
+  it('keeps the snippet, workbox-window included, within 5.6875 KB gzipped', () => {
     expect(bundles.snippet.body).toContain('workbox:window'); // workbox-window's own version marker: it is bundled
     expect(gzipBytes(bundles.snippet)).toBeLessThanOrEqual(SNIPPET_BUDGET_GZIP_BYTES);
   });

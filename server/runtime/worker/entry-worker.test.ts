@@ -9,6 +9,7 @@ import { browserHeaders, browserSubscription, SHOP_ORIGIN, testSite } from '../.
 import { startMockPushService, type MockPushService, type MockSubscription } from '../../testing/mock-push-service.ts';
 import type { TestDatabase } from '../../testing/test-database.ts';
 import { CARTS_PER_SCAN } from '../../triggers/due-triggers.ts';
+import { localTimeInstant, wallClockAt } from '../../delivery/time-zones.ts';
 import {
   createPostgresTestDatabase,
   postgresProblem,
@@ -208,6 +209,41 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
     expect(delivery).toMatchObject({ status: 'sent', attempts: 1, last_status: 201, last_error: null });
     // The token in the payload is this delivery's: the service worker reports interactions with it.
     expect(JSON.parse(push!.payload).report.token).toBe(`${delivery!.id}.${delivery!.report_token}`);
+  });
+
+  it('starts a local-time campaign from the cron run: the zone whose time has come gets it, a zone still before it waits', async () => {
+    const { site: ownSite, subscription } = await siteWithMockSubscriber();
+    // The mock's subscriber is in Kolkata (+5:30); a second one, in Los Angeles, reaches the same
+    // wall-clock time about 13 hours later.
+    await database.db.updateTable('subscriptions').set({ time_zone: 'Asia/Kolkata' }).where('site_id', '=', ownSite.id).execute();
+    const later = await browserSubscription();
+    const stored = await call('/v1/subscriptions', {
+      method: 'POST',
+      headers: browserHeaders(ownSite),
+      body: JSON.stringify({ subscription: later, visitorId: 'visitor-los-angeles', timeZone: 'America/Los_Angeles' }),
+    });
+    expect(stored.status).toBe(201);
+    // This minute on Kolkata's clock: its wave is due now, Los Angeles's in about 13 h 30 min.
+    const kolkata = wallClockAt(Date.now(), 'Asia/Kolkata');
+    const two = (n: number) => String(n).padStart(2, '0');
+    const localTime = `${kolkata.year}-${two(kolkata.month)}-${two(kolkata.day)}T${two(kolkata.hour)}:${two(kolkata.minute)}`;
+    const api = (path: string, body: unknown) =>
+      call(path, { method: 'POST', headers: { Authorization: `Bearer ${ownSite.secretKey}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const created = await api('/v1/campaigns', { name: 'This minute in Kolkata', content: { title: 'Namaste {{firstName|there}}', body: 'Sale', url: `${SHOP_ORIGIN}/sale` }, audience: { all: true }, schedule: { localTime } });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const scheduled = await api(`/v1/campaigns/${id}/schedule`, {});
+    expect(scheduled.status).toBe(200);
+    expect(((await scheduled.json()) as { status: string }).status).toBe('scheduled');
+
+    expect((await call('/__scheduled?cron=*+*+*+*+*')).status).toBe(200);
+    const [push, ...more] = receivedBy(subscription);
+    expect(more).toEqual([]);
+    expect(JSON.parse(push!.payload)).toMatchObject({ title: 'Namaste there', body: 'Sale' });
+    const [notification] = await database.db.selectFrom('notifications').select('id').where('campaign_id', '=', id).execute();
+    const waiting = await database.db.selectFrom('deliveries').select(['status', 'due_at']).where('notification_id', '=', notification!.id).where('status', '=', 'queued').execute();
+    expect(waiting).toHaveLength(1);
+    expect(new Date(waiting[0]!.due_at).toISOString()).toBe(localTimeInstant(localTime, 'America/Los_Angeles').toISOString());
   });
 
   it('purges idempotency keys past their retention from the cron run, and keeps younger ones', async () => {
