@@ -9,6 +9,10 @@ import { testApp } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { campaignFields, campaignFromFields } from './campaign-form.ts';
 import { csrfTokenIn, dashboardMember, signedInBrowser, type TestBrowser } from './test-client.ts';
+import type { PushPayload } from '../../service-worker/src/contract.ts';
+import { saveTestDevice } from '../db/test-devices.ts';
+import { nodePushTransport } from '../runtime/node/push-transport.ts';
+import { startMockPushService } from '../testing/mock-push-service.ts';
 
 // A Saturday morning in Berlin (UTC+1 in winter).
 const NOW = new Date(Date.UTC(2030, 0, 12, 8, 0, 0));
@@ -371,5 +375,38 @@ describe('results', () => {
     expect(response.status).toBe(200);
     expect(response.body).toContain('This server cannot send test pushes');
     expect(await database.db.selectFrom('notifications').select('id').where('campaign_id', '=', id).execute()).toEqual([]);
+  });
+});
+
+describe('a test of the campaign to my browsers', () => {
+  it('sends the chosen variant’s text, filled in for the example shopper, to the member’s own test browser and nowhere else', async () => {
+    const mock = await startMockPushService();
+    const push = nodePushTransport({ ca: mock.ca, timeoutMs: 5_000 });
+    try {
+      const withPush = testApp(database.db, {
+        now: () => NOW.getTime(),
+        env: { PUSHCART_PUBLIC_URL: PUBLIC_URL, PUSHCART_PUSH_HOSTS: mock.host, PUSHCART_VAPID_SUBJECT: 'mailto:ops@shop.example' },
+        pushTransport: push.transport,
+      }).app;
+      const browser = await signedInBrowser(withPush, database.db, editor, NOW);
+      const subscription = await mock.subscribe({ applicationServerKey: site.vapidPublicKey });
+      await saveTestDevice(database.db, { siteId: site.id, userId: editor, endpoint: subscription.endpoint, ...subscription.keys, vapidPublicKey: site.vapidPublicKey, userAgent: null, at: NOW });
+      const response = await browser.submit(`${base()}/new`, composerForm({ ab: 'on', 'variants.1.title': 'Last chance, {{firstName|friend}}', 'variants.1.body': 'B’s text', 'actions.0.title': 'Go, {{firstName}}' }));
+      const id = /campaigns\/([0-9a-f-]{36})/.exec(response.location!)![1]!;
+      const review = await browser.get(`${base()}/${id}`);
+      expect(review.body).toContain('<option value="B">Variant B</option>');
+      const before = mock.received.length;
+      const sent = await browser.post(`${base()}/${id}/test`, { [CSRF_FIELD_NAME]: csrfTokenIn(review.body), variant: 'B' });
+      expect(sent.status).toBe(200);
+      expect(sent.body).toContain('Sent: accepted by localhost (201)');
+      expect(mock.received.length).toBe(before + 1);
+      const payload = JSON.parse(mock.received.at(-1)!.payload) as PushPayload;
+      expect(payload).toMatchObject({ title: 'Last chance, Maria', body: 'B’s text', url: `${PUBLIC_URL}${base()}/${id}`, actions: [{ action: 'button-1', title: 'Go, Maria' }], report: null });
+      // In none of the campaign's figures: no send of the campaign was made.
+      expect(await database.db.selectFrom('notifications').select('id').where('campaign_id', '=', id).execute()).toEqual([]);
+    } finally {
+      await push.close();
+      await mock.close();
+    }
   });
 });
