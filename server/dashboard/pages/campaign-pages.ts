@@ -509,7 +509,8 @@ ${test
 </dl>
 </section>`;
 
-  const confirmText = (n: number) => `${definition.schedule ? 'Schedule for' : 'Send to'} ${subscribers(n)}`;
+  // The words of the button it confirms: a scheduled campaign's is "Send now instead".
+  const confirmText = (n: number) => `${definition.schedule && view.status === 'draft' ? 'Schedule for' : 'Send to'} ${subscribers(n)}`;
   const review =
     before && checks
       ? html`<section class="card review" aria-labelledby="review-title">
