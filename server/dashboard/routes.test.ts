@@ -49,7 +49,10 @@ async function siteState(siteId: string) {
   const site = await findSiteById(database.db, siteId);
   // The settings too: a refused prompt form must leave them as they were; and no test browser added.
   const devices = await database.db.selectFrom('test_devices').select((eb) => eb.fn.countAll<string>().as('count')).where('site_id', '=', siteId).executeTakeFirstOrThrow();
-  return { name: site?.name, origins: site?.allowed_origins, settings: site?.settings, devices: Number(devices.count) };
+  // And the campaigns as they were: none added, changed, sent or cancelled.
+  const campaigns = await database.db.selectFrom('campaigns').select(['id', 'name', 'status', 'definition', 'updated_at']).where('site_id', '=', siteId).orderBy('id').execute();
+  const sends = await database.db.selectFrom('notifications').select((eb) => eb.fn.countAll<string>().as('count')).where('site_id', '=', siteId).executeTakeFirstOrThrow();
+  return { name: site?.name, origins: site?.allowed_origins, settings: site?.settings, devices: Number(devices.count), campaigns, sends: Number(sends.count) };
 }
 
 beforeAll(async () => {
@@ -188,7 +191,41 @@ const ROUTES: Array<{
   { method: 'GET', pattern: '/dashboard/sites/:siteId/overview', kind: 'site page', path: (site) => `/dashboard/sites/${site}/overview` },
   { method: 'GET', pattern: '/dashboard/sites/:siteId/overview', kind: 'site page', path: (site) => `/dashboard/sites/${site}/overview?from=2030-01-01&to=2030-01-07` },
   { method: 'GET', pattern: '/dashboard/sites/:siteId/health', kind: 'site page', path: (site) => `/dashboard/sites/${site}/health` },
+  // Campaigns (campaign-routes.ts); their effects are checked in campaign-routes.test.ts.
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/campaigns', kind: 'site page', path: (site) => `/dashboard/sites/${site}/campaigns` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/campaigns/new', kind: 'site page', path: (site) => `/dashboard/sites/${site}/campaigns/new` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/campaigns/new', kind: 'site form', path: (site) => `/dashboard/sites/${site}/campaigns/new`, form: () => CAMPAIGN_FORM, refused: { roles: ['viewer'], text: 'cannot create or change campaigns' } },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/campaigns/audience-count', kind: 'site page', path: (site) => `/dashboard/sites/${site}/campaigns/audience-count?audience=tag&tagKey=plan&tagValue=gold` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId', kind: 'site page', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId/progress', kind: 'site page', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}/progress` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId/edit', kind: 'site page', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}/edit` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId/edit', kind: 'site form', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}/edit`, form: () => ({ ...CAMPAIGN_FORM, name: 'Renamed' }), refused: { roles: ['viewer'], text: 'cannot create or change campaigns' } },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId/send', kind: 'site form', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}/send`, form: () => ({ intent: 'now', confirmAudience: '1' }), refused: { roles: ['viewer'], text: 'cannot send, schedule or cancel campaigns' } },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId/cancel', kind: 'site page', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}/cancel` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId/cancel', kind: 'site form', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}/cancel`, form: () => ({}), refused: { roles: ['viewer'], text: 'cannot send, schedule or cancel campaigns' } },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId/winner', kind: 'site form', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}/winner`, form: () => ({ variant: 'B' }), refused: { roles: ['viewer'], text: 'cannot send, schedule or cancel campaigns' } },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId/test', kind: 'site form', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}/test`, form: () => ({}), refused: { roles: ['viewer'], text: 'cannot send, schedule or cancel campaigns' } },
 ];
+
+/** The composer's fields of a small valid campaign. */
+const CAMPAIGN_FORM: Record<string, string> = { intent: 'save', name: 'Table campaign', title: 'Hello {{firstName|there}}', body: 'A sale', url: 'https://a.example/sale', audience: 'everyone', when: 'now', ttlHours: '24', urgency: 'normal' };
+
+/** A draft campaign of Shop A for the campaign routes above; every refused form leaves it as it is. */
+let campaignA = '';
+beforeAll(async () => {
+  const row = await database.db
+    .insertInto('campaigns')
+    .values({
+      site_id: siteA.id,
+      name: 'Table campaign',
+      definition: JSON.stringify({ name: 'Table campaign', content: { title: 'Hello', body: '', url: 'https://a.example/' }, ttl: 3600, urgency: 'normal', audience: { all: true } }),
+      created_at: NOW,
+      updated_at: NOW,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  campaignA = row.id;
+});
 
 /** A subscription of Shop A for the subscriber routes above; every test of the table leaves it in place. */
 let subscriberA = '';

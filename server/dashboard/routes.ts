@@ -44,6 +44,7 @@ import { deadLinkPage, invitePage, messagePage, passwordPage, signInPage, tooMan
 import { accountPage, installPage, siteListPage } from './pages/site-pages.ts';
 import { subscriberPages } from './subscriber-routes.ts';
 import { automationRoutes } from './automation-routes.ts';
+import { campaignRoutes } from './campaign-routes.ts';
 import { registerPromptRoutes } from './prompt-routes.ts';
 import { overviewRoutes } from './overview-routes.ts';
 import { healthRoutes } from './health-routes.ts';
@@ -552,6 +553,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   const ownTestPush = createOwnTestPush(deps);
   subscriberPages(app, deps, { now, page, message, refuse, signedInPost, toSignIn, chromeFor });
   automationRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, ownTestPush });
+  campaignRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, ownTestPush });
   registerTestPushRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, ownTestPush });
   registerTeamRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
   registerPromptRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, promptPreview });

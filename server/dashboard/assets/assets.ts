@@ -6,6 +6,7 @@
  */
 import type { ClientBundle } from '../../client-bundle.ts';
 import { sha256Hex } from '../../sha256.ts';
+import { CAMPAIGN_JS } from './campaign-js.ts';
 import { DASHBOARD_CSS } from './dashboard-css.ts';
 import { DASHBOARD_JS } from './dashboard-js.ts';
 import { TEMPLATE_PREVIEW_JS } from './template-preview-js.ts';
@@ -18,6 +19,7 @@ import { TEST_PUSH_JS } from './test-push-js.ts';
 const PAGE_SCRIPTS: Record<string, string> = {
   'template-preview': TEMPLATE_PREVIEW_JS,
   'test-push': TEST_PUSH_JS,
+  campaign: CAMPAIGN_JS,
 };
 
 /** One year: the longest lifetime caches honour (RFC 9111 §5.2.2.1 leaves it open; a year is the common cap). */

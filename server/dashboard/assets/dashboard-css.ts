@@ -560,4 +560,55 @@ table.per-trigger tbody th { white-space: normal; overflow-wrap: anywhere; min-w
   table.health-weeks th, table.health-weeks td { padding-left: 0.4rem; padding-right: 0.4rem; font-size: 0.85rem; }
   table.health-weeks thead th { white-space: normal; }
 }
+
+/* --- Campaigns (pages/campaign-pages.ts) --- */
+.page-header-actions { display: flex; flex-wrap: wrap; align-items: flex-end; justify-content: space-between; gap: 0.75rem 1.5rem; }
+.page-header-actions > div { min-width: 0; flex: 1 1 20rem; }
+.page-header-actions h1 { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; }
+.campaign-table .num, .results-table .num { text-align: right; white-space: nowrap; }
+.results-table .sub-line { display: block; color: var(--muted); font-size: 0.8rem; }
+.badge.campaign-draft { text-transform: none; }
+.badge.campaign-scheduled { background: var(--accent-soft); color: #3730a3; border-color: #c7cbfd; text-transform: none; }
+.badge.campaign-sending { background: #fffaeb; color: #93370d; border-color: #fedf89; text-transform: none; }
+.badge.campaign-sent { background: var(--success-soft); color: var(--success); border-color: #abefc6; text-transform: none; }
+.badge.campaign-cancelled { background: #f2f4f7; color: var(--muted); text-transform: none; }
+.composer-fields > .card { margin-bottom: 1.25rem; }
+.composer-fields > .card:last-child { margin-bottom: 0; }
+@media (min-width: 861px) {
+  .composer-layout { grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); }
+  .composer-layout .preview-card { position: sticky; top: 1rem; }
+}
+input[type="datetime-local"] {
+  width: 100%; max-width: 16rem; font: inherit; color: var(--text); background: var(--surface);
+  border: 1px solid var(--border-strong); border-radius: 6px; padding: 0.5rem 0.6rem;
+}
+input[type="datetime-local"]:focus-visible { outline: 3px solid var(--focus); outline-offset: 1px; border-color: var(--focus); }
+.audience-count { font-weight: 600; background: var(--accent-soft); border-radius: 6px; padding: 0.6rem 0.8rem; margin: 0.5rem 0 0; }
+.audience-count[aria-busy="true"] { opacity: 0.6; }
+.variant-row .help { margin: 0 0 0.4rem; }
+.review-count { font-size: 1.1rem; }
+.warning-list { margin: 0 0 1rem; padding-left: 1.2rem; color: #93370d; }
+.warning-list li + li { margin-top: 0.3rem; }
+.confirm-check { background: #fffaeb; border: 1px solid #fedf89; border-radius: 6px; padding: 0.6rem 0.8rem; }
+.confirm-check label { font-weight: 700; }
+.send-form .form-actions { margin-top: 0.75rem; }
+progress#progress-bar { width: 100%; height: 1.1rem; accent-color: var(--accent); }
+.decision { border-left: 4px solid var(--accent); padding: 0.2rem 0 0.2rem 0.9rem; margin-bottom: 1rem; }
+.decision p { margin: 0 0 0.5rem; }
+.pick-form { margin-top: 0.5rem; }
+.variant-charts .chart-heading { margin-top: 1.25rem; }
+.results-table tbody th { text-transform: none; letter-spacing: 0; font-size: 0.95rem; color: var(--text); font-weight: 600; padding: 0.55rem 0.7rem; border-bottom: 1px solid var(--border); white-space: nowrap; }
+.results-table caption, .campaign-table caption { caption-side: top; text-align: left; color: var(--muted); font-size: 0.85rem; padding: 0 0 0.4rem; }
+.campaign-table tbody th { text-transform: none; letter-spacing: 0; font-size: 0.95rem; color: var(--text); font-weight: 600; padding: 0.55rem 0.7rem; border-bottom: 1px solid var(--border); }
+.results-counts { grid-template-columns: repeat(auto-fill, minmax(8.5rem, 1fr)); }
+.variant-list { margin: 0; padding-left: 1.1rem; }
+@media (max-width: 600px) {
+  .table-region .campaign-table.stacked-table { min-width: 0; }
+  .campaign-table.stacked-table, .campaign-table.stacked-table tbody { display: block; }
+  .campaign-table.stacked-table tr { padding: 0.5rem 0.75rem; }
+  .campaign-table.stacked-table tbody th { display: block; border: 0; padding: 0.25rem 0; }
+  .campaign-table.stacked-table .num { text-align: left; }
+  .campaign-table.stacked-table td[data-label="Sent"], .campaign-table.stacked-table td[data-label="Clicked"], .campaign-table.stacked-table td[data-label="Converted"] { display: inline-block; min-width: 5.5rem; }
+}
+.facts dd.mono { overflow-wrap: anywhere; }
 `;

@@ -307,17 +307,18 @@ function siteInitial(host: string): string {
 }
 
 /** The notification in three looks, as the browser and system would draw it. */
-export function previewPanel(preview: NotificationPreview): Html {
+export function previewPanel(preview: NotificationPreview, options: { image?: boolean; worstCase?: string } = {}): Html {
   const { message, host } = preview;
+  const worstCase = options.worstCase ?? 'the longest product names and prices';
   const actions = message.actions ?? [];
   const initial = siteInitial(host);
   const icon = (extra: string) => html`<span class="site-icon ${extra}" aria-hidden="true">${initial}</span>`;
-  const image = html`<img class="n-image" src="${SAMPLE_IMAGE}" alt="">`;
+  const image = options.image === false ? '' : html`<img class="n-image" src="${SAMPLE_IMAGE}" alt="">`;
   const over = preview.bytesLeft < 0;
   return html`<div class="budget ${over ? 'over' : 'ok'}" id="byte-budget">
 <p>${over
-    ? html`<strong>${count(-preview.bytesLeft)} bytes too long.</strong> With the longest product names and prices this push would be ${count(preview.bytes)} bytes; a push holds ${count(preview.limit)}.`
-    : html`<strong>${count(preview.bytesLeft)} bytes left</strong> of ${count(preview.limit)}, counted with the longest product names and prices.`}</p>
+    ? html`<strong>${count(-preview.bytesLeft)} bytes too long.</strong> With ${worstCase} this push would be ${count(preview.bytes)} bytes; a push holds ${count(preview.limit)}.`
+    : html`<strong>${count(preview.bytesLeft)} bytes left</strong> of ${count(preview.limit)}, counted with ${worstCase}.`}</p>
 <meter min="0" max="${preview.limit}" low="${Math.round(preview.limit * 0.8)}" high="${Math.round(preview.limit * 0.95)}" optimum="0" value="${Math.min(preview.bytes, preview.limit)}" aria-label="Bytes used of the push">${count(preview.bytes)} of ${count(preview.limit)} bytes</meter>
 </div>
 <div class="looks">
