@@ -123,6 +123,11 @@ describe('campaigns, end to end to the push service', () => {
     expect(after.body.status).toBe('sent');
     expect(after.body.results).toEqual([expect.objectContaining({ variant: 'all', audience: 2, sent: 2 })]);
     expect(after.body.progress).toMatchObject({ resolving: false, total: 2, sent: 2, remaining: 0 });
+    // Over time, on the shop's wall clock: both went in the hour it was sent (08:00 UTC is 10:00 in Berlin, still on summer time).
+    const timeline = (await w.call('GET', `/v1/campaigns/${created.body.id}/timeline?timeZone=Europe/Berlin`)).body as unknown as { unit: string; periods: string[]; series: Array<{ variant: string; sent: number[] }> };
+    expect(timeline.unit).toBe('hour');
+    expect(timeline.periods[0]).toBe('2030-10-26T10:00');
+    expect(timeline.series).toEqual([expect.objectContaining({ variant: 'all', sent: [2] })]);
   });
 
   it('sending twice, even at the same moment, starts the campaign once', async () => {

@@ -30,7 +30,9 @@ import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { reportUrl } from '../notifications/payload.ts';
 import { operation } from '../openapi/operation.ts';
 import { isoInstant } from '../sites/site-view-schemas.ts';
-import { text, validate } from '../validation.ts';
+import { text, timeZoneText, validate } from '../validation.ts';
+import { readSiteSettings } from '../sites/site-settings.ts';
+import { campaignTimeline } from '../campaigns/campaign-timeline.ts';
 import type { Context } from 'hono';
 
 const count = z.number().int().nonnegative();
@@ -177,6 +179,37 @@ export function campaignRoutes(deps: AppDeps) {
       }),
       validate('param', idParam),
       async (c) => c.json((await view(c, c.req.valid('param').id)) satisfies z.input<typeof campaignSchema>),
+    )
+    .get(
+      '/v1/campaigns/:id/timeline',
+      operation({
+        summary: 'A campaign over time',
+        description:
+          'Per variant, what was sent, clicked, converted and earned in each hour since the campaign started (in days once it runs longer than three days), on the wall clock of `timeZone` (default: the site’s `engagement.defaultTimeZone`). `revenue` is in `currency`, the currency most of its attributed revenue is in.',
+        tag: 'Campaigns',
+        access: 'secretKey',
+        responses: {
+          200: {
+            description: 'The timeline',
+            schema: z.strictObject({
+              unit: z.enum(['hour', 'day']),
+              timeZone: z.string(),
+              periods: z.array(z.string()),
+              currency: z.string().nullable(),
+              series: z.array(z.strictObject({ variant: z.string(), sent: z.array(count), clicked: z.array(count), converted: z.array(count), revenue: z.array(z.number()) })),
+            }),
+          },
+        },
+        errors: ['not_found'],
+      }),
+      validate('param', idParam),
+      validate('query', z.strictObject({ timeZone: timeZoneText().optional() })),
+      async (c) => {
+        const site = c.get('site');
+        const row = await campaignOf(deps.db, site.id, c.req.valid('param').id);
+        const timeZone = c.req.valid('query').timeZone ?? readSiteSettings(site.settings).engagement.defaultTimeZone;
+        return c.json(await campaignTimeline(deps.db, row, nowMs(), timeZone));
+      },
     )
     .patch(
       '/v1/campaigns/:id',

@@ -181,6 +181,7 @@ const BASE_REQUESTS: Record<string, BaseRequest> = {
   },
   'GET /v1/campaigns': { headers: secret, query: () => ({ limit: '10', cursor: `2030-01-01T00:00:00.000Z~${crypto.randomUUID()}` }) },
   'GET /v1/campaigns/:id': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },
+  'GET /v1/campaigns/:id/timeline': { headers: secret, param: () => ({ id: crypto.randomUUID() }), query: () => ({ timeZone: 'Europe/Berlin' }) },
   'PATCH /v1/campaigns/:id': { headers: secret, param: () => ({ id: crypto.randomUUID() }), json: () => ({ name: 'Renamed', schedule: { at: '2030-12-05T09:00:00Z' } }) },
   'DELETE /v1/campaigns/:id': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },
   'POST /v1/campaigns/:id/schedule': { headers: secret, param: () => ({ id: crypto.randomUUID() }), json: () => ({ confirmAudience: 10 }) },

@@ -17,6 +17,7 @@ export const OPERATIONS_EXERCISED_BY: Record<string, readonly string[]> = {
     'POST /v1/campaigns',
     'GET /v1/campaigns',
     'GET /v1/campaigns/{id}',
+    'GET /v1/campaigns/{id}/timeline',
     'PATCH /v1/campaigns/{id}',
     'DELETE /v1/campaigns/{id}',
     'POST /v1/campaigns/{id}/schedule',
