@@ -190,8 +190,8 @@ export const orderUpdateSettingsSchema = z
       .object(Object.fromEntries(ORDER_UPDATE_TYPES.map((type) => [type, z.boolean().default(true)])) as Record<OrderUpdateType, z.ZodDefault<z.ZodBoolean>>)
       .strict()
       .default(Object.fromEntries(ORDER_UPDATE_TYPES.map((type) => [type, true])) as Record<OrderUpdateType, boolean>),
-    /** The shopper's order page, for events that name no `orderUrl`. */
-    orderPageUrl: orderUrlTemplateText().optional(),
+    /** The shopper's order page, for events that name no `orderUrl`; empty: none (the home page). */
+    orderPageUrl: z.union([z.literal(''), orderUrlTemplateText()]).optional(),
   })
   .strict();
 
@@ -201,8 +201,8 @@ export const ratingRequestSettingsSchema = z
     enabled: z.boolean().default(false),
     /** Days after `order_delivered` (24 hours each). */
     delayDays: z.number().int().min(1).max(90).default(3),
-    /** The shop's rating page; the answer and the order id are added to its query (`answer`, `orderId`). */
-    pageUrl: orderUrlTemplateText().optional(),
+    /** The shop's rating page; the answer and the order id are added to its query (`answer`, `orderId`). Empty: none (the home page). */
+    pageUrl: z.union([z.literal(''), orderUrlTemplateText()]).optional(),
     holdoutPercent: percent.default(0),
   })
   .strict();

@@ -85,7 +85,7 @@ export async function queueOrderPush(db: Db, push: OrderPush): Promise<{ id: str
 
 /** A URL template with `{orderId}` filled in (URL-encoded), or null when there is none. */
 export function orderUrlFrom(template: string | undefined, orderId: string): string | null {
-  return template === undefined ? null : template.replaceAll('{orderId}', encodeURIComponent(orderId));
+  return !template ? null : template.replaceAll('{orderId}', encodeURIComponent(orderId));
 }
 
 /** `url` if it is on one of the site's origins, else null. */
