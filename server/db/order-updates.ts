@@ -106,8 +106,8 @@ export async function advanceRatingRequest(
  * The answers to rating requests pushed from `from` on: clicks on each button, by its action id
  * (`good`, `bad`), as the service worker reported them (POST /v1/interactions).
  */
-export async function ratingAnswers(db: Db, siteId: string, from: Date): Promise<Record<string, number>> {
-  const rows = await db
+export async function ratingAnswers(db: Db, siteId: string, from: Date, to?: Date): Promise<Record<string, number>> {
+  let query = db
     .selectFrom('interactions as i')
     .innerJoin('notifications as n', 'n.id', 'i.notification_id')
     .select(['i.action', (eb) => eb.fn.countAll<string>().as('count')])
@@ -116,7 +116,8 @@ export async function ratingAnswers(db: Db, siteId: string, from: Date): Promise
     .where('n.created_at', '>=', from)
     .where('i.type', '=', 'clicked')
     .where('i.action', '<>', '')
-    .groupBy('i.action')
-    .execute();
+    .groupBy('i.action');
+  if (to) query = query.where('n.created_at', '<', to);
+  const rows = await query.execute();
   return Object.fromEntries(rows.map((row) => [row.action ?? '', Number(row.count)]));
 }

@@ -232,11 +232,29 @@ describe('rating requests', () => {
 
     await s.click(rating, 'good');
     expect(await ratingAnswers(database.db, s.site.id, new Date(NOON_BERLIN))).toEqual({ good: 1 });
+    const stats = await s.call('GET', '/v1/stats');
+    expect(stats.status).toBe(200);
+    expect(stats.body.triggers.rating_request).toMatchObject({ sent: 1, clicked: 1, answers: { good: 1 } });
+    expect(stats.body.triggers.order_update).toMatchObject({ sent: 1 });
+    expect(stats.body.triggers.order_update.answers).toBeUndefined();
     // Asked once: later rounds and a second order_delivered of the same order ask nothing more.
     await s.orderEvent('order_delivered', { externalUserId: 'user-hal' }, { orderId: 'H-42' }, 'again');
     s.clock.nowMs += 10 * DAY;
     expect(await s.tick()).toEqual([]);
     expect(hal.pushes()).toHaveLength(2);
+  });
+
+  it('refuses a rating page or order page off the site’s origins, or not a URL', async () => {
+    const s = await shop();
+    for (const [patch, path] of [
+      [{ ratingRequest: { pageUrl: 'https://reviews.example/{orderId}' } }, 'ratingRequest.pageUrl'],
+      [{ orderUpdates: { orderPageUrl: 'https://elsewhere.example/orders/{orderId}' } }, 'orderUpdates.orderPageUrl'],
+      [{ ratingRequest: { pageUrl: 'not a url {orderId}' } }, 'ratingRequest.pageUrl'],
+    ] as const) {
+      const answer = await s.call('PATCH', '/v1/settings', patch);
+      expect(answer.status, path).toBe(400);
+      expect(answer.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
+    }
   });
 
   it('speaks German with German buttons, after the configured number of days', async () => {
