@@ -6,6 +6,7 @@ import { migrateToLatest } from './migrate.ts';
 
 const ALL_TABLES = [
   'audit_log',
+  'campaigns',
   'carts',
   'conversions',
   'deliveries',
@@ -15,6 +16,7 @@ const ALL_TABLES = [
   'invites',
   'memberships',
   'notifications',
+  'order_updates',
   'ordered_deliveries',
   'origins_seen',
   'password_links',
@@ -22,6 +24,7 @@ const ALL_TABLES = [
   'product_interest',
   'products',
   'prompt_funnel_buckets',
+  'rating_requests',
   'secret_keys',
   'sessions',
   'sites',

@@ -338,6 +338,18 @@ describe('rating requests', () => {
     expect(ratings()).toEqual([1, 1]);
   });
 
+  it('forgets a shopper’s waiting request when they are erased (GDPR art. 17): nothing is asked later', async () => {
+    const s = await ratingShop();
+    const max = await s.shopper('max', { userId: 'user-max' });
+    await s.orderEvent('order_delivered', { externalUserId: 'user-max' }, { orderId: 'M-1' });
+    const erased = await s.call('POST', '/v1/subscribers/erase', { externalUserId: 'user-max' });
+    expect(erased.status).toBe(200);
+    expect(await database.db.selectFrom('rating_requests').selectAll().where('site_id', '=', s.site.id).execute()).toEqual([]);
+    s.clock.nowMs += 4 * DAY;
+    expect(await s.tick()).toEqual([]);
+    expect(max.pushes().filter((p) => p.title === 'How was your order?')).toHaveLength(0);
+  });
+
   it('holds out the configured share, recorded as held_out', async () => {
     const s = await ratingShop();
     expect((await s.call('PATCH', '/v1/settings', { ratingRequest: { holdoutPercent: 100 } })).status).toBe(200);
