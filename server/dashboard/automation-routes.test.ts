@@ -489,5 +489,6 @@ describe('the order updates and rating requests forms', () => {
     expect(rating.body).toContain('Wie war deine Bestellung?');
     expect(rating.body).toContain('👎 Nicht gut');
     expect(rating.body).toContain('<code>{{order.id}}</code>');
+    expect(rating.body).toContain('each opens your rating page, with its id (good, bad) as the answer');
   });
 });

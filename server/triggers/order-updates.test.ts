@@ -350,6 +350,29 @@ describe('rating requests', () => {
     expect(max.pushes().filter((p) => p.title === 'How was your order?')).toHaveLength(0);
   });
 
+  it('is a marketing push: capped like the others, and nothing for a shopper who opted out', async () => {
+    const s = await ratingShop();
+    await setEngagement(database.db, s.site.id, { marketingPer24h: 0 });
+    const capped = await s.shopper('capped');
+    const gone = await s.shopper('gone');
+    await s.orderEvent('order_delivered', { visitorId: capped.visitorId }, { orderId: 'N-1' });
+    await s.orderEvent('order_delivered', { visitorId: gone.visitorId }, { orderId: 'N-2' });
+    await database.db.updateTable('subscriptions').set({ status: 'unsubscribed' }).where('id', '=', gone.subscriptionId).execute();
+    s.clock.nowMs += 3 * DAY + MINUTE;
+    const queued = await s.tick();
+    expect(queued).toHaveLength(1);
+    const rows = await database.db.selectFrom('deliveries').select(['status', 'last_error']).where('notification_id', '=', queued[0]!).execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.status).toBe('suppressed');
+    expect(rows[0]!.last_error).toMatch(/^frequency_cap/);
+    expect([...capped.pushes(), ...gone.pushes()].filter((p) => p.title === 'How was your order?')).toHaveLength(0);
+    const states = await database.db.selectFrom('rating_requests').select(['order_id', 'state', 'notification_id']).where('site_id', '=', s.site.id).orderBy('order_id').execute();
+    expect(states).toEqual([
+      { order_id: 'N-1', state: 'sent', notification_id: queued[0] },
+      { order_id: 'N-2', state: 'sent', notification_id: null },
+    ]);
+  });
+
   it('holds out the configured share, recorded as held_out', async () => {
     const s = await ratingShop();
     expect((await s.call('PATCH', '/v1/settings', { ratingRequest: { holdoutPercent: 100 } })).status).toBe(200);

@@ -436,7 +436,7 @@ export function templateEditorPage(input_: {
 ${bodyError ? html`<p class="field-error" id="${bodyId}-error">${bodyError}</p>` : ''}
 <p class="help" id="${bodyId}-help">Up to ${MAX_BODY_CHARS} characters. A line whose placeholders are all empty is left out.</p>
 </div>
-<fieldset class="buttons-fieldset"><legend>Buttons <span class="meta">(optional, at most ${MAX_ACTIONS}; each opens the product or cart)</span></legend>
+<fieldset class="buttons-fieldset"><legend>Buttons <span class="meta">(optional, at most ${MAX_ACTIONS}; ${buttonTargets(key)})</span></legend>
 ${Array.from({ length: MAX_ACTIONS }, (_, i) => html`<div class="field-pair">
 ${input(context, `actions.${i}.title`, `Button ${i + 1} label`, { size: 'medium', help: `Up to ${MAX_ACTION_TITLE_CHARS} characters.` })}
 ${input(context, `actions.${i}.action`, `Button ${i + 1} id`, { size: 'medium', help: 'Letters, digits, _ or -; reported with clicks.' })}
@@ -490,6 +490,13 @@ ${canEdit && input_.customised
   : ''}
 ${canEdit ? html`<script src="${assetUrl(input_.assets.pageScripts.get(PREVIEW_SCRIPT_KEY)!.name)}" defer></script>` : ''}`;
   return appPage({ title: `${label.name} (${locale}) · Templates · ${chrome.site.name}`, assets: input_.assets, chrome: { ...chrome, current: 'templates' }, body });
+}
+
+/** Where a template's buttons lead, in words for the editor. */
+function buttonTargets(key: TemplateKey): string {
+  if (key === 'rating_request') return 'each opens your rating page, with its id (good, bad) as the answer';
+  if (key.startsWith('order_') || key === 'refund_issued') return 'each opens the order page; the id track opens the tracking link when it is on your shop';
+  return 'each opens the product or cart';
 }
 
 export type TemplateTestPush = { kind: 'unavailable' } | { kind: 'invalid' } | { kind: 'sent'; results: Array<{ outcome: 'sent' | 'failed' | 'removed'; detail: string }> };
