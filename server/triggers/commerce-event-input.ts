@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROMPT_FUNNEL_STEPS, type PromptFunnelStep } from '../db/prompt-funnel.ts';
+import { ORDER_UPDATE_TYPES } from '../sites/site-settings.ts';
 import { currencyCode, externalIdText, httpUrlText, jsonValueCheck, money, text } from '../validation.ts';
 
 const id = externalIdText();
@@ -91,8 +92,8 @@ export function isPromptFunnelEvent<Event extends { type: string }>(event: Event
 /** The event types the commerce triggers read; these and the prompt's funnel steps are parsed, any other is a shop's own. */
 export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_EVENT_PROPERTIES));
 
-/** The order update events: sent by the shop's backend, each a transactional push. */
-export const ORDER_UPDATE_EVENT_TYPES = ['order_shipped', 'order_delivered', 'order_ready_for_pickup', 'order_cancelled', 'refund_issued'] as const;
+/** The order update events: sent by the shop's backend, each a transactional push (the same list as their settings' switches). */
+export const ORDER_UPDATE_EVENT_TYPES = ORDER_UPDATE_TYPES;
 
 export type OrderUpdateEvent = Extract<KnownEvent, { type: (typeof ORDER_UPDATE_EVENT_TYPES)[number] }>;
 
