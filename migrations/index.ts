@@ -22,6 +22,7 @@ import * as chunkedAudiences from './2026-11-29T0400-chunked-audiences.ts';
 import * as claimOrderIndex from './2026-11-29T0420-claim-order-index.ts';
 import * as segments from './2026-11-29T0500-segments.ts';
 import * as campaigns from './2026-11-29T0510-campaigns.ts';
+import * as orderUpdates from './2026-11-29T0612-order-updates.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -51,4 +52,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0420-claim-order-index': claimOrderIndex,
   '2026-11-29T0500-segments': segments,
   '2026-11-29T0510-campaigns': campaigns,
+  '2026-11-29T0612-order-updates': orderUpdates,
 };

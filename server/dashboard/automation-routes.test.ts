@@ -403,3 +403,92 @@ describe('the holdout reading beside an automation', () => {
     expect(liftReading(figures(few, 0))).toBe('Not enough data yet: 3 held-out shoppers, at least 165 needed.');
   });
 });
+
+describe('the order updates and rating requests forms', () => {
+  it('show their last 30 days, the rating answers counted per button', async () => {
+    await seedPushes('order_update', 3, 6, 2, []);
+    await seedPushes('rating_request', 4, 3, 0, []);
+    const ratingDeliveries = await database.db
+      .selectFrom('deliveries as d')
+      .innerJoin('notifications as n', 'n.id', 'd.notification_id')
+      .select(['d.id', 'd.notification_id'])
+      .where('n.site_id', '=', site.id)
+      .where('n.source', '=', 'rating_request')
+      .orderBy('d.id')
+      .execute();
+    for (const [i, answer] of ['good', 'good', 'bad'].entries()) {
+      const delivery = ratingDeliveries[i]!;
+      await database.db.insertInto('interactions').values({ delivery_id: delivery.id, notification_id: delivery.notification_id, type: 'clicked', action: answer, created_at: new Date(NOW.getTime() - 4 * DAY) }).execute();
+    }
+    const page = await (await signedIn('viewer')).get(automations());
+    const orders = page.body.slice(page.body.indexOf('id="order-updates"'), page.body.indexOf('id="rating-request"'));
+    expect(orders).toContain('<div><dt>Sent</dt><dd>6</dd></div>');
+    expect(orders).toContain('Transactional: shoppers expect these');
+    expect(orders).toMatch(/name="orderUpdates.types.order_shipped" type="checkbox" value="on" checked/);
+    const rating = page.body.slice(page.body.indexOf('id="rating-request"'), page.body.indexOf('id="frequency-cap"'));
+    expect(rating).toContain('<div><dt>Sent</dt><dd>3</dd></div>');
+    expect(rating).toContain('<dt>Clicked</dt><dd>3 <span class="rate">100 %</span>');
+    expect(rating).toContain('<div><dt>Answered 👍 Good</dt><dd>2</dd></div>');
+    expect(rating).toContain('<div><dt>Answered 👎 Not good</dt><dd>1</dd></div>');
+    expect(rating).toMatch(/<span class="badge off">Off<\/span>/);
+  });
+
+  it('an editor saves each: types switched one by one, the pages stored, an emptied page cleared', async () => {
+    const browser = await signedIn('editor');
+    const orders = await browser.submit(automations(), {
+      section: 'order-updates',
+      'orderUpdates.enabled': 'on',
+      'orderUpdates.types.order_shipped': 'on',
+      'orderUpdates.types.order_delivered': 'on',
+      'orderUpdates.orderPageUrl': 'https://shop.example/account/orders/{orderId}',
+    });
+    expect(orders.status).toBe(303);
+    const rating = await browser.submit(automations(), {
+      section: 'rating-request',
+      'ratingRequest.enabled': 'on',
+      'ratingRequest.delayDays': '5',
+      'ratingRequest.pageUrl': 'https://shop.example/orders/{orderId}/review',
+      'ratingRequest.holdoutPercent': '10',
+    });
+    expect(rating.location).toBe(`${automations()}?saved=rating-request#rating-request`);
+    let settings = await storedSettings();
+    expect(settings.orderUpdates).toEqual({
+      enabled: true,
+      types: { order_shipped: true, order_delivered: true, order_ready_for_pickup: false, order_cancelled: false, refund_issued: false },
+      orderPageUrl: 'https://shop.example/account/orders/{orderId}',
+    });
+    expect(settings.ratingRequest).toEqual({ enabled: true, delayDays: 5, pageUrl: 'https://shop.example/orders/{orderId}/review', holdoutPercent: 10 });
+    await browser.submit(automations(), { section: 'rating-request', 'ratingRequest.delayDays': '5', 'ratingRequest.pageUrl': '', 'ratingRequest.holdoutPercent': '10' });
+    settings = await storedSettings();
+    expect(settings.ratingRequest).toMatchObject({ enabled: false, pageUrl: '' });
+  });
+
+  it('refuses a rating page off the shop or a delay out of range, beside the field, storing nothing', async () => {
+    const browser = await signedIn('editor');
+    const before = await storedSettings();
+    const cases: Array<{ form: Record<string, string>; field: string; words: RegExp }> = [
+      { form: { section: 'rating-request', 'ratingRequest.enabled': 'on', 'ratingRequest.delayDays': '3', 'ratingRequest.pageUrl': 'https://reviews.example/{orderId}', 'ratingRequest.holdoutPercent': '0' }, field: 'ratingRequest.pageUrl', words: /site&#39;s origins/ },
+      { form: { section: 'rating-request', 'ratingRequest.delayDays': '0', 'ratingRequest.pageUrl': '', 'ratingRequest.holdoutPercent': '0' }, field: 'ratingRequest.delayDays', words: /^Must be 1 or more\.$/ },
+      { form: { section: 'order-updates', 'orderUpdates.orderPageUrl': 'javascript:alert(1)' }, field: 'orderUpdates.orderPageUrl', words: /http\(s\) URL/ },
+    ];
+    for (const { form, field, words } of cases) {
+      const response = await browser.submit(automations(), form);
+      expect(response.status, field).toBe(422);
+      const id = `f-${field.replace(/\./g, '-')}`;
+      const error = new RegExp(`<p class="field-error" id="${id}-error">([^<]*)</p>`).exec(response.body);
+      expect(error?.[1], field).toMatch(words);
+    }
+    expect(await storedSettings()).toEqual(before);
+  });
+
+  it('lists the order and rating templates in the template editor', async () => {
+    const list = await (await signedIn('viewer')).get(`/dashboard/sites/${site.id}/templates`);
+    for (const key of ['order_shipped', 'order_delivered', 'order_ready_for_pickup', 'order_cancelled', 'refund_issued', 'rating_request']) expect(list.body).toContain(`/templates/${key}/de`);
+    const rating = await (await signedIn('viewer')).get(editor('rating_request', 'de'));
+    expect(rating.status).toBe(200);
+    expect(rating.body).toContain('Wie war deine Bestellung?');
+    expect(rating.body).toContain('👎 Nicht gut');
+    expect(rating.body).toContain('<code>{{order.id}}</code>');
+    expect(rating.body).toContain('each opens your rating page, with its id (good, bad) as the answer');
+  });
+});

@@ -17,7 +17,8 @@ import { dailyReport } from '../db/daily-stats.ts';
 import { ApiError } from '../errors.ts';
 import { userActor } from '../audit/audit-log.ts';
 import { changeSiteSettings } from '../settings/change-settings.ts';
-import { readSiteSettings, siteSettingsPatchSchema, type SiteSettings } from '../sites/site-settings.ts';
+import { ORDER_UPDATE_TYPES, readSiteSettings, siteSettingsPatchSchema, type SiteSettings } from '../sites/site-settings.ts';
+import { ratingAnswers } from '../db/order-updates.ts';
 import { TEMPLATE_KEYS, type MessageTemplate, type TemplateKey } from '../sites/template-settings.ts';
 import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
 import { DEFAULT_TEMPLATES } from '../triggers/built-in-templates.ts';
@@ -60,7 +61,13 @@ type Member = { site: SiteRow; role: Role };
 /** The figures beside each automation cover this many days, ending today in the site's zone. */
 const FIGURES_DAYS = 30;
 
-const SOURCE_OF: Record<'cartReminders' | 'priceDrop' | 'backInStock', string> = { cartReminders: 'cart_reminder', priceDrop: 'price_drop', backInStock: 'back_in_stock' };
+const SOURCE_OF: Record<keyof AutomationFigures, string> = {
+  cartReminders: 'cart_reminder',
+  priceDrop: 'price_drop',
+  backInStock: 'back_in_stock',
+  orderUpdates: 'order_update',
+  ratingRequest: 'rating_request',
+};
 
 // --- the automation forms: fields named by their settings path, so an API issue lands on its field ---
 
@@ -82,6 +89,13 @@ export function automationValues(settings: SiteSettings): Record<string, string>
     'priceDrop.holdoutPercent': String(priceDrop.holdoutPercent),
     'backInStock.enabled': backInStock.enabled ? 'on' : '',
     'backInStock.holdoutPercent': String(backInStock.holdoutPercent),
+    'orderUpdates.enabled': settings.orderUpdates.enabled ? 'on' : '',
+    ...Object.fromEntries(ORDER_UPDATE_TYPES.map((type) => [`orderUpdates.types.${type}`, settings.orderUpdates.types[type] ? 'on' : ''])),
+    'orderUpdates.orderPageUrl': settings.orderUpdates.orderPageUrl ?? '',
+    'ratingRequest.enabled': settings.ratingRequest.enabled ? 'on' : '',
+    'ratingRequest.delayDays': String(settings.ratingRequest.delayDays),
+    'ratingRequest.pageUrl': settings.ratingRequest.pageUrl ?? '',
+    'ratingRequest.holdoutPercent': String(settings.ratingRequest.holdoutPercent),
     'engagement.frequencyCap.marketingPer24h': String(engagement.frequencyCap.marketingPer24h),
     'engagement.quietHours.enabled': engagement.quietHours.enabled ? 'on' : '',
     'engagement.quietHours.start': engagement.quietHours.start,
@@ -144,6 +158,28 @@ export function automationPatch(section: AutomationSection, fields: Record<strin
     case 'back-in-stock':
       patch = { backInStock: { enabled: checked(fields, 'backInStock.enabled'), holdoutPercent: numberIn(fields, 'backInStock.holdoutPercent', errors) } };
       break;
+    case 'order-updates': {
+      // An emptied field is stored empty: no page of its own, the home page.
+      patch = {
+        orderUpdates: {
+          enabled: checked(fields, 'orderUpdates.enabled'),
+          types: Object.fromEntries(ORDER_UPDATE_TYPES.map((type) => [type, checked(fields, `orderUpdates.types.${type}`)])),
+          orderPageUrl: optionalText(fields, 'orderUpdates.orderPageUrl') ?? '',
+        },
+      };
+      break;
+    }
+    case 'rating-request': {
+      patch = {
+        ratingRequest: {
+          enabled: checked(fields, 'ratingRequest.enabled'),
+          delayDays: numberIn(fields, 'ratingRequest.delayDays', errors),
+          pageUrl: optionalText(fields, 'ratingRequest.pageUrl') ?? '',
+          holdoutPercent: numberIn(fields, 'ratingRequest.holdoutPercent', errors),
+        },
+      };
+      break;
+    }
     case 'frequency-cap':
       patch = { engagement: { frequencyCap: { marketingPer24h: numberIn(fields, 'engagement.frequencyCap.marketingPer24h', errors) } } };
       break;
@@ -309,15 +345,19 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     const result = {} as AutomationFigures;
     for (const [name, source] of Object.entries(SOURCE_OF) as Array<[keyof typeof SOURCE_OF, string]>) {
       const trigger = report.triggers[source];
+      const section = settings[name];
       result[name] = {
         sent: trigger?.sent ?? 0,
         clicked: trigger?.clicked ?? 0,
         converted: trigger?.converted ?? 0,
         revenue: trigger?.revenue ?? {},
-        holdoutPercent: settings[name].holdoutPercent,
+        holdoutPercent: 'holdoutPercent' in section ? section.holdoutPercent : 0,
         holdout: trigger?.holdout ?? null,
+        ...(name === 'orderUpdates' ? { transactional: true } : {}),
       };
     }
+    // The rating requests' answers: clicks per button, of the requests pushed in these days.
+    result.ratingRequest.answers = await ratingAnswers(deps.db, member.site.id, days.boundaries[0]!);
     return result;
   }
 

@@ -16,6 +16,12 @@ export const TEMPLATE_LABELS: Readonly<Record<TemplateKey, { name: string; when:
   'cart_reminder.2': { name: 'Cart reminder, second', when: 'Sent at the second cart reminder step, often with a discount code.' },
   price_drop: { name: 'Price drop', when: 'Sent when a product a shopper looked at or watches gets cheaper.' },
   back_in_stock: { name: 'Back in stock', when: 'Sent when a product a shopper waits for is available again.' },
+  order_shipped: { name: 'Order shipped', when: 'Sent when the shop reports order_shipped; the Track button opens the tracking link when it is on the shop.' },
+  order_delivered: { name: 'Order delivered', when: 'Sent when the shop reports order_delivered.' },
+  order_ready_for_pickup: { name: 'Ready for pickup', when: 'Sent when the shop reports order_ready_for_pickup.' },
+  order_cancelled: { name: 'Order cancelled', when: 'Sent when the shop reports order_cancelled.' },
+  refund_issued: { name: 'Refund issued', when: 'Sent when the shop reports refund_issued.' },
+  rating_request: { name: 'Rating request', when: 'Sent some days after delivery; the buttons’ ids (good, bad) are the answers counted.' },
 };
 
 /** Placeholders that mean something in each template (the others render empty there). */
@@ -24,6 +30,12 @@ export const PLACEHOLDERS_BY_KEY: Readonly<Record<TemplateKey, readonly Placehol
   'cart_reminder.2': ['item.name', 'item.more', 'item.count', 'cart.total', 'discount.code'],
   price_drop: ['product.name', 'price.old', 'price.new', 'price.saving', 'price.percent'],
   back_in_stock: ['product.name', 'price.new'],
+  order_shipped: ['order.id', 'order.carrier', 'order.items'],
+  order_delivered: ['order.id', 'order.items'],
+  order_ready_for_pickup: ['order.id', 'order.pickup', 'order.items'],
+  order_cancelled: ['order.id', 'order.items'],
+  refund_issued: ['order.id', 'refund.amount'],
+  rating_request: ['order.id'],
 };
 
 export const PLACEHOLDER_MEANINGS: Readonly<Record<Placeholder, string>> = {
@@ -37,6 +49,11 @@ export const PLACEHOLDER_MEANINGS: Readonly<Record<Placeholder, string>> = {
   'item.name': 'the first item in the cart',
   'item.more': '“ + 2 more” when there are further items; empty otherwise',
   'discount.code': 'the reminder step’s discount code; a body line with only empty placeholders is left out',
+  'order.id': 'the shop’s order id',
+  'order.carrier': 'the carrier the shop named; empty when none',
+  'order.items': 'how many items the order has; empty when the shop sent no count',
+  'order.pickup': 'where the order waits to be picked up',
+  'refund.amount': 'the amount refunded',
 };
 
 /** A money sample in a currency a shop in that locale would likely use; only the sample depends on it. */
@@ -61,6 +78,8 @@ export function sampleContext(locale: string, discountCode: string | undefined):
     product: { name: 'Merino wool sweater', priceOld: 89, priceNew: 69 },
     cart: { total: 148.5, itemCount: 3 },
     item: { name: 'Merino wool sweater', moreCount: 2 },
+    order: { id: '10482', carrier: 'DHL', itemCount: 3, pickup: 'Store Berlin-Mitte' },
+    refund: { amount: 24.9 },
     // As the triggers do: a code only where the reminder step has one, else its line is left out.
     ...(discountCode ? { discount: { code: discountCode } } : {}),
   };

@@ -465,3 +465,34 @@ export interface SegmentsTable {
 export interface Database {
   segments: SegmentsTable;
 }
+
+// Order updates and rating requests (migrations/2026-11-29T0612-order-updates.ts).
+
+/** One order update (site, order, type) that fired: a repeat of it sends nothing. */
+export interface OrderUpdatesTable {
+  site_id: string;
+  order_id: string;
+  type: string;
+  notification_id: string | null;
+  created_at: ColumnType<Date, Date, Date>;
+}
+
+export type RatingRequestState = 'scheduled' | 'sent' | 'cancelled' | 'skipped';
+
+/** At most one rating request per order; `due_at` set while it waits. */
+export interface RatingRequestsTable {
+  site_id: string;
+  order_id: string;
+  visitor_id: string | null;
+  external_user_id: string | null;
+  delivered_at: ColumnType<Date | null, Date | null, Date | null>;
+  due_at: ColumnType<Date | null, Date | null, Date | null>;
+  state: RatingRequestState;
+  notification_id: string | null;
+  updated_at: ColumnType<Date, Date, Date>;
+}
+
+export interface Database {
+  order_updates: OrderUpdatesTable;
+  rating_requests: RatingRequestsTable;
+}

@@ -11,7 +11,7 @@ import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { keyKind } from '../sites/api-keys.ts';
 import { externalIdText, jsonObject, money, text, validate, visitorIdText } from '../validation.ts';
 import { documentAs, operation } from '../openapi/operation.ts';
-import { isPromptFunnelEvent, KNOWN_EVENT_TYPES, knownEventSchema } from '../triggers/commerce-event-input.ts';
+import { isOrderUpdateEvent, isPromptFunnelEvent, KNOWN_EVENT_TYPES, knownEventSchema } from '../triggers/commerce-event-input.ts';
 import { countPromptStep, PROMPT_FUNNEL_STEPS } from '../db/prompt-funnel.ts';
 import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { createGroupCommitter } from '../ingest/group-commit.ts';
@@ -109,7 +109,7 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
       operation({
         summary: 'Record a shopper’s event',
         description:
-          '`product_viewed`, `cart_updated`, `checkout_started` and `order_completed` drive the triggers (cart reminders, price drops, conversions); the snippet reports the soft prompt’s funnel as `prompt_shown`, `prompt_accepted`, `prompt_postponed`, `permission_granted`, `permission_denied`, `permission_dismissed` and `push_subscribed` (publishable key only; counted per day); any other type is stored as it is. From a page (publishable key, with `visitorId`) or the shop’s backend (secret key, with `visitorId` or `externalUserId`). The same `eventId` again is a retry: stored once, `duplicate: true`.',
+          '`product_viewed`, `cart_updated`, `checkout_started` and `order_completed` drive the triggers (cart reminders, price drops, conversions); `order_shipped`, `order_delivered`, `order_ready_for_pickup`, `order_cancelled` and `refund_issued` (secret key only) send the shopper a transactional push once per order and type, and `order_delivered` schedules the rating request; the snippet reports the soft prompt’s funnel as `prompt_shown`, `prompt_accepted`, `prompt_postponed`, `permission_granted`, `permission_denied`, `permission_dismissed` and `push_subscribed` (publishable key only; counted per day); any other type is stored as it is. From a page (publishable key, with `visitorId`) or the shop’s backend (secret key, with `visitorId` or `externalUserId`). The same `eventId` again is a retry: stored once, `duplicate: true`.',
         tag: 'Browser',
         access: 'eitherKey',
         responses: { 202: { description: 'Stored (or a retry of a stored event)', schema: z.strictObject({ stored: z.boolean(), duplicate: z.boolean() }) } },
@@ -123,6 +123,9 @@ export function eventRoutes(deps: AppDeps, limiters: RateLimiters) {
       }
       if (source === 'server' && !event.custom && isPromptFunnelEvent(event)) {
         throw new ApiError('key_not_allowed', `${event.type} is reported by the snippet in the shopper's browser, with the publishable key`);
+      }
+      if (source === 'browser' && !event.custom && isOrderUpdateEvent(event)) {
+        throw new ApiError('key_not_allowed', `${event.type} is reported by the shop's backend, with a secret key: it sends the shopper a push`);
       }
       if (event.visitorId === undefined && event.externalUserId === undefined) {
         throw new ApiError('validation_failed', source === 'browser' ? 'visitorId: required' : 'visitorId or externalUserId: one is required');

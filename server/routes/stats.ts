@@ -4,6 +4,7 @@ import type { AppDeps, AppEnv } from '../app-env.ts';
 import { dailyReport } from '../db/daily-stats.ts';
 import { holdoutComparisons, siteFunnels } from '../db/stats.ts';
 import { ApiError } from '../errors.ts';
+import { ratingAnswers } from '../db/order-updates.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { operation } from '../openapi/operation.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
@@ -44,7 +45,15 @@ const statsSchema = z.strictObject({
   from: z.iso.datetime(),
   to: z.iso.datetime(),
   attributionWindowHours: z.number().int(),
-  triggers: z.record(z.string(), z.strictObject({ ...funnel, holdout: z.strictObject({ sent: group, heldOut: group, lift: z.number().nullable() }).nullable() })),
+  triggers: z.record(
+    z.string(),
+    z.strictObject({
+      ...funnel,
+      holdout: z.strictObject({ sent: group, heldOut: group, lift: z.number().nullable() }).nullable(),
+      /** rating_request only: clicks per button id (`good`, `bad`), the shoppers' answers. */
+      answers: z.record(z.string(), count).optional(),
+    }),
+  ),
   notifications: z.array(z.strictObject({ id: z.string(), title: z.string().nullable(), createdAt: z.iso.datetime(), ...funnel })),
 });
 
@@ -130,15 +139,18 @@ export function statsRoutes(deps: AppDeps) {
       if (from >= to) throw new ApiError('validation_failed', 'from: must be before to');
       if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) throw new ApiError('validation_failed', `to: at most ${MAX_RANGE_DAYS} days after from`);
       const { windowHours } = readSiteSettings(site.settings).attribution;
-      const [funnels, holdouts] = await Promise.all([
+      const [funnels, holdouts, answers] = await Promise.all([
         siteFunnels(deps.db, site.id, from, to, NOTIFICATIONS_LISTED),
         holdoutComparisons(deps.db, site.id, from, to, windowHours),
+        ratingAnswers(deps.db, site.id, from, to),
       ]);
       return c.json({
         from: from.toISOString(),
         to: to.toISOString(),
         attributionWindowHours: windowHours,
-        triggers: Object.fromEntries([...funnels.triggers].map(([trigger, funnel]) => [trigger, { ...funnel, holdout: holdouts.get(trigger) ?? null }])),
+        triggers: Object.fromEntries(
+          [...funnels.triggers].map(([trigger, funnel]) => [trigger, { ...funnel, holdout: holdouts.get(trigger) ?? null, ...(trigger === 'rating_request' ? { answers } : {}) }]),
+        ),
         notifications: funnels.notifications,
       });
     })

@@ -27,10 +27,11 @@ const TEMPLATE_URL_BUDGET_BYTES = 512;
  */
 export async function changeSiteSettings(
   db: Db,
-  site: { id: string; settings: unknown },
+  site: { id: string; settings: unknown; allowed_origins?: string[] },
   patch: SiteSettingsPatch,
   options: { publicUrl: string; actor: AuditActor | undefined; now: Date },
 ): Promise<SiteSettings> {
+  if (site.allowed_origins) checkOrderUrlsOnSite(patch, site.allowed_origins);
   const before = readSiteSettings(site.settings);
   return storeSettings(db, site.id, before, mergeSettings(before, patch as Record<string, unknown>), options);
 }
@@ -159,6 +160,33 @@ function checkTemplatesFit(settings: SiteSettings, publicUrl: string): void {
           { details: { path: `templates.${key}.${locale}`, bytes, limit: MAX_PAYLOAD_BYTES, overflow: bytes - MAX_PAYLOAD_BYTES } },
         );
       }
+    }
+  }
+}
+
+/**
+ * The order page and rating page a patch sets are click targets of pushes, so they must be on the
+ * site's origins (click URLs only on the site's origins, as `send` checks). Checked when set, not
+ * on every later change: a site whose origins changed since is not locked out of its other
+ * settings (a push then falls back to the home page).
+ */
+function checkOrderUrlsOnSite(patch: SiteSettingsPatch, origins: string[]): void {
+  const sections = patch as Record<string, { orderPageUrl?: string; pageUrl?: string } | undefined>;
+  const urls: Array<[string, string | undefined]> = [
+    ['orderUpdates.orderPageUrl', sections.orderUpdates?.orderPageUrl],
+    ['ratingRequest.pageUrl', sections.ratingRequest?.pageUrl],
+  ];
+  for (const [path, template] of urls) {
+    if (!template) continue;
+    let origin: string | null = null;
+    try {
+      origin = new URL(template.replaceAll('{orderId}', 'order')).origin;
+    } catch {
+      // Refused by the schema already.
+    }
+    if (origin !== null && !origins.includes(origin)) {
+      const message = `must be on one of the site's origins (${origins.join(', ')})`;
+      throw new ApiError('validation_failed', `${path}: ${message}`, { details: [{ path, message }] });
     }
   }
 }

@@ -160,6 +160,53 @@ export const campaignSettingsSchema = z
   })
   .strict();
 
+/** The order events that send a transactional push (issue 14, order updates). */
+export const ORDER_UPDATE_TYPES = ['order_shipped', 'order_delivered', 'order_ready_for_pickup', 'order_cancelled', 'refund_issued'] as const;
+export type OrderUpdateType = (typeof ORDER_UPDATE_TYPES)[number];
+
+/**
+ * A link to a shop page per order, `{orderId}` replaced by the order id (URL-encoded). Checked to
+ * be an http(s) URL here; a push uses it only when it is on one of the site's origins (the
+ * click-target rule of server/notifications/send.ts), else the shop's home page.
+ */
+export const orderUrlTemplateText = () =>
+  text()
+    .max(500)
+    .refine((template) => {
+      try {
+        const url = new URL(template.replaceAll('{orderId}', 'order'));
+        return url.protocol === 'https:' || url.protocol === 'http:';
+      } catch {
+        return false;
+      }
+    }, 'must be an absolute http(s) URL, with {orderId} where the order id goes, e.g. https://shop.example/orders/{orderId}');
+
+export const orderUpdateSettingsSchema = z
+  .object({
+    /** On by default: a shop that reports order events wants its shoppers told. */
+    enabled: z.boolean().default(true),
+    /** Per event type; each on unless turned off. */
+    types: z
+      .object(Object.fromEntries(ORDER_UPDATE_TYPES.map((type) => [type, z.boolean().default(true)])) as Record<OrderUpdateType, z.ZodDefault<z.ZodBoolean>>)
+      .strict()
+      .default(Object.fromEntries(ORDER_UPDATE_TYPES.map((type) => [type, true])) as Record<OrderUpdateType, boolean>),
+    /** The shopper's order page, for events that name no `orderUrl`; empty: none (the home page). */
+    orderPageUrl: z.union([z.literal(''), orderUrlTemplateText()]).optional(),
+  })
+  .strict();
+
+export const ratingRequestSettingsSchema = z
+  .object({
+    /** Off until the owner turns it on: it is a marketing push. */
+    enabled: z.boolean().default(false),
+    /** Days after `order_delivered` (24 hours each). */
+    delayDays: z.number().int().min(1).max(90).default(3),
+    /** The shop's rating page; the answer and the order id are added to its query (`answer`, `orderId`). Empty: none (the home page). */
+    pageUrl: z.union([z.literal(''), orderUrlTemplateText()]).optional(),
+    holdoutPercent: percent.default(0),
+  })
+  .strict();
+
 const browserTagKeysSchema = z
   .array(tagKeyText())
   .max(MAX_BROWSER_TAG_KEYS, `at most ${MAX_BROWSER_TAG_KEYS} keys`)
@@ -175,6 +222,8 @@ const sections = {
   backInStock: backInStockSettingsSchema.default(backInStockSettingsSchema.parse({})),
   attribution: attributionSettingsSchema.default(attributionSettingsSchema.parse({})),
   campaigns: campaignSettingsSchema.default(campaignSettingsSchema.parse({})),
+  orderUpdates: orderUpdateSettingsSchema.default(orderUpdateSettingsSchema.parse({})),
+  ratingRequest: ratingRequestSettingsSchema.default(ratingRequestSettingsSchema.parse({})),
   /** Per template key, per locale; absent ones use the built-in texts (server/triggers/built-in-templates.ts). */
   templates: templatesSchema.default({}),
   /**

@@ -8,7 +8,19 @@ import { actionIdText, canonicalLocale, text } from '../validation.ts';
  * locale lookup and the rendering are in server/triggers/.
  */
 
-export const TEMPLATE_KEYS = ['cart_reminder.1', 'cart_reminder.2', 'price_drop', 'back_in_stock'] as const;
+export const TEMPLATE_KEYS = [
+  'cart_reminder.1',
+  'cart_reminder.2',
+  'price_drop',
+  'back_in_stock',
+  // Order updates (transactional) and the rating request after delivery.
+  'order_shipped',
+  'order_delivered',
+  'order_ready_for_pickup',
+  'order_cancelled',
+  'refund_issued',
+  'rating_request',
+] as const;
 export type TemplateKey = (typeof TEMPLATE_KEYS)[number];
 
 /**
@@ -28,6 +40,11 @@ export type TemplateKey = (typeof TEMPLATE_KEYS)[number];
  *                        space, so `{{item.name}}{{item.more}}` reads right with and without them;
  *                        empty when there are none.
  * - `{{discount.code}}`  the reminder's discount code; empty when there is none.
+ * - `{{order.id}}`       the shop's order id (order updates, rating request).
+ * - `{{order.carrier}}`  the carrier the event names ("DHL"); empty when none.
+ * - `{{order.items}}`    how many items the order has, as a locale number; empty when not sent.
+ * - `{{order.pickup}}`   where a pickup order waits ("Store Berlin-Mitte"); empty when none.
+ * - `{{refund.amount}}`  the refunded amount, as money; empty when not sent.
  *
  * A placeholder whose value is missing renders as empty text. In the body, a line whose placeholders
  * all came out empty is left out altogether, so optional copy goes on its own line
@@ -44,6 +61,11 @@ export const PLACEHOLDERS = [
   'item.name',
   'item.more',
   'discount.code',
+  'order.id',
+  'order.carrier',
+  'order.items',
+  'order.pickup',
+  'refund.amount',
 ] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 

@@ -58,4 +58,53 @@ export const DEFAULT_TEMPLATES: Readonly<Record<TemplateKey, Readonly<Record<'en
         body: 'Wieder auf Lager. Tippe hier, um es dir zu sichern.',
       },
     },
+    // Order updates: the `track` button opens the event's tracking URL, and is left out when there
+    // is none on the shop's origins (server/triggers/order-updates.ts).
+    order_shipped: {
+      en: {
+        title: 'Your order {{order.id}} is on its way',
+        body: 'Shipped with {{order.carrier}}.\nTap to see your order.',
+        actions: [{ action: 'track', title: 'Track parcel' }],
+      },
+      de: {
+        title: 'Deine Bestellung {{order.id}} ist unterwegs',
+        body: 'Versendet mit {{order.carrier}}.\nTippe hier, um deine Bestellung zu sehen.',
+        actions: [{ action: 'track', title: 'Sendung verfolgen' }],
+      },
+    },
+    order_delivered: {
+      en: { title: 'Your order {{order.id}} has been delivered', body: 'Enjoy! Tap to see your order.' },
+      de: { title: 'Deine Bestellung {{order.id}} wurde zugestellt', body: 'Viel Freude damit! Tippe hier, um deine Bestellung zu sehen.' },
+    },
+    order_ready_for_pickup: {
+      en: { title: 'Your order {{order.id}} is ready for pickup', body: 'Waiting for you at {{order.pickup}}.\nTap for the details.' },
+      de: { title: 'Deine Bestellung {{order.id}} liegt zur Abholung bereit', body: 'Sie wartet auf dich in {{order.pickup}}.\nTippe hier für die Details.' },
+    },
+    order_cancelled: {
+      en: { title: 'Your order {{order.id}} has been cancelled', body: 'Tap to see the details of your order.' },
+      de: { title: 'Deine Bestellung {{order.id}} wurde storniert', body: 'Tippe hier, um die Details deiner Bestellung zu sehen.' },
+    },
+    refund_issued: {
+      en: { title: 'Refund for order {{order.id}}', body: 'We refunded {{refund.amount}}.\nTap to see your order.' },
+      de: { title: 'Erstattung für Bestellung {{order.id}}', body: 'Wir haben {{refund.amount}} erstattet.\nTippe hier, um deine Bestellung zu sehen.' },
+    },
+    // Two buttons, as browsers show at most two; their action ids are the answers recorded.
+    rating_request: {
+      en: {
+        title: 'How was your order?',
+        body: 'Tell us in one tap how order {{order.id}} went.',
+        actions: [
+          { action: 'good', title: '👍 Good' },
+          { action: 'bad', title: '👎 Not good' },
+        ],
+      },
+      de: {
+        title: 'Wie war deine Bestellung?',
+        body: 'Sag uns mit einem Tipp, wie Bestellung {{order.id}} war.',
+        actions: [
+          { action: 'good', title: '👍 Gut' },
+          { action: 'bad', title: '👎 Nicht gut' },
+        ],
+      },
+    },
   });

@@ -22,8 +22,30 @@ describe('a known event', () => {
     expect(result.error!.issues[0]!.message).toMatch(/NUL/);
   });
 
-  it('is one of the four types the triggers read', () => {
-    expect([...KNOWN_EVENT_TYPES].sort()).toEqual(['cart_updated', 'checkout_started', 'order_completed', 'product_viewed']);
+  it('is one of the types the triggers read: the four of the purchase and the five order updates', () => {
+    expect([...KNOWN_EVENT_TYPES].sort()).toEqual([
+      'cart_updated',
+      'checkout_started',
+      'order_cancelled',
+      'order_completed',
+      'order_delivered',
+      'order_ready_for_pickup',
+      'order_shipped',
+      'product_viewed',
+      'refund_issued',
+    ]);
     expect(knownEventSchema.safeParse({ type: 'wishlist_added', properties: {} }).success).toBe(false);
+  });
+});
+
+describe('an order update', () => {
+  it('needs the order id, keeps the tracking URL and carrier, and refuses a tracking URL that is not http(s)', () => {
+    expect(knownEventSchema.parse({ type: 'order_shipped', properties: { orderId: 'o-1', trackingUrl: 'https://www.dhl.de/t?id=1', carrier: 'DHL', itemCount: 2 } })).toEqual({
+      type: 'order_shipped',
+      properties: { orderId: 'o-1', trackingUrl: 'https://www.dhl.de/t?id=1', carrier: 'DHL', itemCount: 2 },
+    });
+    expect(knownEventSchema.safeParse({ type: 'order_delivered', properties: {} }).error!.issues.map((issue) => issue.path.join('.'))).toEqual(['properties.orderId']);
+    expect(knownEventSchema.safeParse({ type: 'order_shipped', properties: { orderId: 'o-1', trackingUrl: 'javascript:alert(1)' } }).success).toBe(false);
+    expect(knownEventSchema.safeParse({ type: 'refund_issued', properties: { orderId: 'o-1', amount: -5, currency: 'EUR' } }).success).toBe(false);
   });
 });

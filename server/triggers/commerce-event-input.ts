@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROMPT_FUNNEL_STEPS, type PromptFunnelStep } from '../db/prompt-funnel.ts';
+import { ORDER_UPDATE_TYPES } from '../sites/site-settings.ts';
 import { currencyCode, externalIdText, httpUrlText, jsonValueCheck, money, text } from '../validation.ts';
 
 const id = externalIdText();
@@ -8,6 +9,22 @@ const shopFields = z.unknown().check(jsonValueCheck);
 const withShopFields = <Shape extends z.core.$ZodLooseShape>(shape: Shape) => z.object(shape).catchall(shopFields);
 const currency = currencyCode();
 const httpUrl = httpUrlText();
+
+/**
+ * What an order update carries: the order, where the shopper sees it (`orderUrl`, used when on the
+ * site's origins), the carrier's tracking page (`trackingUrl`: any http(s) URL is stored, but a
+ * push links it only when it is on the site's origins, per the click-target rule), and what the
+ * templates show.
+ */
+const orderUpdateShape = {
+  orderId: id,
+  orderUrl: httpUrl.optional(),
+  trackingUrl: httpUrl.optional(),
+  carrier: text().max(100).optional(),
+  itemCount: z.number().int().min(0).max(100_000).optional(),
+  pickupLocation: text().max(200).optional(),
+};
+const orderUpdateProperties = withShopFields(orderUpdateShape);
 
 /**
  * The properties of the events the commerce triggers read, per type; unknown fields are kept (a
@@ -36,6 +53,12 @@ export const KNOWN_EVENT_PROPERTIES = {
   }),
   checkout_started: withShopFields({ cartId: id.optional() }),
   order_completed: withShopFields({ orderId: id, value: money(), currency, cartId: id.optional() }),
+  // Order updates, from the shop's backend only (secret key): each sends a transactional push.
+  order_shipped: orderUpdateProperties,
+  order_delivered: orderUpdateProperties,
+  order_ready_for_pickup: orderUpdateProperties,
+  order_cancelled: orderUpdateProperties,
+  refund_issued: withShopFields({ ...orderUpdateShape, amount: money().optional(), currency: currency.optional() }),
 } as const;
 
 /**
@@ -47,6 +70,11 @@ export const knownEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cart_updated'), properties: KNOWN_EVENT_PROPERTIES.cart_updated }),
   z.object({ type: z.literal('checkout_started'), properties: KNOWN_EVENT_PROPERTIES.checkout_started }),
   z.object({ type: z.literal('order_completed'), properties: KNOWN_EVENT_PROPERTIES.order_completed }),
+  z.object({ type: z.literal('order_shipped'), properties: KNOWN_EVENT_PROPERTIES.order_shipped }),
+  z.object({ type: z.literal('order_delivered'), properties: KNOWN_EVENT_PROPERTIES.order_delivered }),
+  z.object({ type: z.literal('order_ready_for_pickup'), properties: KNOWN_EVENT_PROPERTIES.order_ready_for_pickup }),
+  z.object({ type: z.literal('order_cancelled'), properties: KNOWN_EVENT_PROPERTIES.order_cancelled }),
+  z.object({ type: z.literal('refund_issued'), properties: KNOWN_EVENT_PROPERTIES.refund_issued }),
   // The snippet's soft prompt reports each step a shopper takes (server/db/prompt-funnel.ts counts them).
   ...PROMPT_FUNNEL_STEPS.map((step) => z.object({ type: z.literal(step), properties: withShopFields({}) })),
 ]);
@@ -63,3 +91,12 @@ export function isPromptFunnelEvent<Event extends { type: string }>(event: Event
 
 /** The event types the commerce triggers read; these and the prompt's funnel steps are parsed, any other is a shop's own. */
 export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_EVENT_PROPERTIES));
+
+/** The order update events: sent by the shop's backend, each a transactional push (the same list as their settings' switches). */
+export const ORDER_UPDATE_EVENT_TYPES = ORDER_UPDATE_TYPES;
+
+export type OrderUpdateEvent = Extract<KnownEvent, { type: (typeof ORDER_UPDATE_EVENT_TYPES)[number] }>;
+
+export function isOrderUpdateEvent<Event extends { type: string }>(event: Event): event is Extract<Event, { type: (typeof ORDER_UPDATE_EVENT_TYPES)[number] }> {
+  return (ORDER_UPDATE_EVENT_TYPES as readonly string[]).includes(event.type);
+}

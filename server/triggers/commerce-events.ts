@@ -5,6 +5,7 @@ import { learnBrowserPrice, recordProductInterest, shopperKeys, upsertProducts }
 import type { SiteRow } from '../db/sites.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import type { KnownEvent } from './commerce-event-input.ts';
+import { applyOrderUpdate } from './order-updates.ts';
 import { fireProductTriggers } from './price-drops.ts';
 
 /** A known event as the events route parsed it (commerce-event-input.ts), with who sent it. */
@@ -103,6 +104,13 @@ export async function applyCommerceEvent(db: Db, site: SiteRow, event: CommerceE
     }
     case 'checkout_started':
       return [];
+    case 'order_shipped':
+    case 'order_delivered':
+    case 'order_ready_for_pickup':
+    case 'order_cancelled':
+    case 'refund_issued':
+      // From the shop's backend only (the events route refuses them with a publishable key).
+      return event.source === 'server' ? applyOrderUpdate(db, site, event, options) : [];
   }
 }
 

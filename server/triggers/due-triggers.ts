@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { fireDueCartReminders } from './cart-reminders.ts';
+import { fireDueRatingRequests } from './rating-requests.ts';
 
 export interface DueTriggerDeps {
   db: Db;
@@ -22,7 +23,7 @@ export interface DueTriggersRun {
 }
 
 /**
- * Fires the time-based triggers that fell due (cart reminders), a page of carts per transaction,
+ * Fires the time-based triggers that fell due (cart reminders, then rating requests), a page per transaction,
  * until a scan comes back short of a full page or `deadlineMs` (on `deps.now`) passes; at least
  * one scan is made. Price drops and restocks are not here: they fire in the request that changed
  * the catalogue. Any number of these may run against one database; each reminder step still fires
@@ -46,5 +47,32 @@ export async function fireDueTriggers(deps: DueTriggerDeps, options: { deadlineM
     deps.logger.log('error', 'cart reminder scan failed', describeError(error));
   }
   if (run.queued.length > 0) deps.logger.log('info', 'cart reminders queued', { carts: run.carts, notifications: run.queued.length });
+  await fireDueRatingRequestPages(deps, options, run);
   return run;
+}
+
+/** Rating requests fired per transaction, as carts are. */
+export const RATING_REQUESTS_PER_SCAN = 100;
+
+/**
+ * The rating requests that fell due (rating-requests.ts), a page per transaction, under the same
+ * deadline; their notifications join `run.queued`. A failing scan is logged and ends this step only.
+ */
+async function fireDueRatingRequestPages(deps: DueTriggerDeps, options: { deadlineMs: number; signal?: AbortSignal }, run: DueTriggersRun): Promise<void> {
+  let queuedHere = 0;
+  try {
+    for (;;) {
+      const { requests, queued } = await fireDueRatingRequests(deps.db, { now: new Date(deps.now()), publicUrl: deps.publicUrl, limit: RATING_REQUESTS_PER_SCAN });
+      run.queued.push(...queued);
+      queuedHere += queued.length;
+      if (requests < RATING_REQUESTS_PER_SCAN) break;
+      if (options.signal?.aborted || deps.now() >= options.deadlineMs) {
+        run.moreDue = true;
+        break;
+      }
+    }
+  } catch (error) {
+    deps.logger.log('error', 'rating request scan failed', describeError(error));
+  }
+  if (queuedHere > 0) deps.logger.log('info', 'rating requests queued', { notifications: queuedHere });
 }

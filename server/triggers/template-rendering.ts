@@ -31,6 +31,8 @@ export const MAX_NUMBER_CHARS = 16;
 export const MAX_ITEM_MORE_CHARS = 32;
 /** Longer codes render as empty: a truncated code would fail at checkout. */
 export const MAX_DISCOUNT_CODE_CHARS = 64;
+/** An order id or a carrier's name; longer ones are cut with "…". */
+export const MAX_ORDER_TEXT_CHARS = 64;
 
 /**
  * The most characters (UTF-16 code units, as everywhere in these limits) each placeholder can
@@ -48,6 +50,11 @@ export const PLACEHOLDER_MAX_CHARS: Readonly<Record<Placeholder, number>> = Obje
   'item.name': MAX_NAME_CHARS,
   'item.more': MAX_ITEM_MORE_CHARS,
   'discount.code': MAX_DISCOUNT_CODE_CHARS,
+  'order.id': MAX_ORDER_TEXT_CHARS,
+  'order.carrier': MAX_ORDER_TEXT_CHARS,
+  'order.items': MAX_NUMBER_CHARS,
+  'order.pickup': MAX_NAME_CHARS,
+  'refund.amount': MAX_MONEY_CHARS,
 });
 
 /**
@@ -100,6 +107,10 @@ export interface TemplateContext {
   /** The first item of the cart and how many further distinct items there are. */
   item?: { name: string; moreCount: number };
   discount?: { code: string };
+  /** An order update or rating request: what the shop's backend reported with the event. */
+  order?: { id: string; carrier?: string; itemCount?: number; pickup?: string };
+  /** A refund_issued event's amount, in `currency`. */
+  refund?: { amount: number };
 }
 
 export interface RenderedMessage {
@@ -167,7 +178,7 @@ function itemMore(moreCount: number, locale: string): string {
 }
 
 function placeholderValue(name: Placeholder, context: TemplateContext, locale: string): string {
-  const { product, cart, item, discount, currency } = context;
+  const { product, cart, item, discount, currency, order, refund } = context;
   switch (name) {
     case 'product.name':
       return product === undefined ? '' : truncate(sanitize(product.name), MAX_NAME_CHARS);
@@ -199,6 +210,16 @@ function placeholderValue(name: Placeholder, context: TemplateContext, locale: s
       return item === undefined ? '' : itemMore(item.moreCount, locale);
     case 'discount.code':
       return discount === undefined ? '' : capped(sanitize(discount.code), MAX_DISCOUNT_CODE_CHARS);
+    case 'order.id':
+      return order === undefined ? '' : truncate(sanitize(order.id), MAX_ORDER_TEXT_CHARS);
+    case 'order.carrier':
+      return order?.carrier === undefined ? '' : truncate(sanitize(order.carrier), MAX_ORDER_TEXT_CHARS);
+    case 'order.items':
+      return order?.itemCount === undefined ? '' : formatCount(order.itemCount, locale);
+    case 'order.pickup':
+      return order?.pickup === undefined ? '' : truncate(sanitize(order.pickup), MAX_NAME_CHARS);
+    case 'refund.amount':
+      return formatMoney(refund?.amount, locale, currency);
   }
 }
 

@@ -8,11 +8,12 @@ import type { Role } from '../../db/database.ts';
 import type { DailyReport } from '../../db/daily-stats.ts';
 import { MAX_ACTIONS } from '../../../service-worker/src/contract.ts';
 import { MAX_ACTION_TITLE_CHARS, MAX_BODY_CHARS, MAX_TITLE_CHARS, TEMPLATE_KEYS, type TemplateKey } from '../../sites/template-settings.ts';
+import { ORDER_UPDATE_TYPES, type OrderUpdateType } from '../../sites/site-settings.ts';
 import type { DashboardAssets } from '../assets/assets.ts';
 import { assetUrl, appPage, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 import { sampleValues, TEMPLATE_LABELS, type NotificationPreview } from '../notification-preview.ts';
 
-export type AutomationSection = 'cart-reminders' | 'price-drop' | 'back-in-stock' | 'frequency-cap' | 'quiet-hours';
+export type AutomationSection = 'cart-reminders' | 'price-drop' | 'back-in-stock' | 'order-updates' | 'rating-request' | 'frequency-cap' | 'quiet-hours';
 
 /** Each form of the page and the fields it posts (named by their settings path). */
 export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title: string; fields: readonly string[] }> = [
@@ -31,6 +32,12 @@ export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title:
   },
   { key: 'price-drop', title: 'Price drops', fields: ['priceDrop.enabled', 'priceDrop.thresholdPercent', 'priceDrop.renotifyWindowHours', 'priceDrop.holdoutPercent'] },
   { key: 'back-in-stock', title: 'Back in stock', fields: ['backInStock.enabled', 'backInStock.holdoutPercent'] },
+  {
+    key: 'order-updates',
+    title: 'Order updates',
+    fields: ['orderUpdates.enabled', ...ORDER_UPDATE_TYPES.map((type) => `orderUpdates.types.${type}`), 'orderUpdates.orderPageUrl'],
+  },
+  { key: 'rating-request', title: 'Rating requests', fields: ['ratingRequest.enabled', 'ratingRequest.delayDays', 'ratingRequest.pageUrl', 'ratingRequest.holdoutPercent'] },
   { key: 'frequency-cap', title: 'Frequency cap', fields: ['engagement.frequencyCap.marketingPer24h'] },
   { key: 'quiet-hours', title: 'Quiet hours and time zone', fields: ['engagement.quietHours.enabled', 'engagement.quietHours.start', 'engagement.quietHours.end', 'engagement.defaultTimeZone'] },
 ];
@@ -54,9 +61,22 @@ export interface TriggerFigures {
   holdoutPercent: number;
   /** The holdout lift over the same days (stats/lift.ts); null while no one was held out. */
   holdout: DailyReport['triggers'][string]['holdout'];
+  /** Transactional pushes (order updates): no holdout to measure against. */
+  transactional?: boolean;
+  /** Clicks per button id of the same days (rating requests: `good`, `bad`). */
+  answers?: Record<string, number>;
 }
 
-export type AutomationFigures = Record<'cartReminders' | 'priceDrop' | 'backInStock', TriggerFigures>;
+export type AutomationFigures = Record<'cartReminders' | 'priceDrop' | 'backInStock' | 'orderUpdates' | 'ratingRequest', TriggerFigures>;
+
+/** The order update types in words, for their switches. */
+const ORDER_UPDATE_LABELS: Readonly<Record<OrderUpdateType, string>> = {
+  order_shipped: 'Shipped',
+  order_delivered: 'Delivered',
+  order_ready_for_pickup: 'Ready for pickup',
+  order_cancelled: 'Cancelled',
+  refund_issued: 'Refund issued',
+};
 
 type SiteChrome = SignedInChrome & { site: { id: string; name: string; role: Role } };
 
@@ -119,6 +139,7 @@ function money(revenue: Record<string, number>): string {
  * overview shows it), or why there is none.
  */
 export function liftReading(figures: TriggerFigures): string {
+  if (figures.transactional) return 'Transactional: shoppers expect these, so none is held out, capped or kept for quiet hours.';
   if (figures.holdout) return figures.holdout.reading;
   if (figures.holdoutPercent === 0) return 'No holdout: hold out a share of shoppers to measure how many orders this brings.';
   return 'Not enough data yet to compare with the held-out group.';
@@ -132,6 +153,10 @@ function figuresPanel(id: string, figures: TriggerFigures, days: number): Html {
 <div><dt>Clicked</dt><dd>${count(figures.clicked)} <span class="rate">${percentOf(figures.clicked, figures.sent)}</span></dd></div>
 <div><dt>Orders</dt><dd>${count(figures.converted)} <span class="rate">${percentOf(figures.converted, figures.sent)}</span></dd></div>
 <div><dt>Revenue</dt><dd>${money(figures.revenue)}</dd></div>
+${figures.answers
+  ? html`<div><dt>Answered 👍 Good</dt><dd>${count(figures.answers.good ?? 0)}</dd></div>
+<div><dt>Answered 👎 Not good</dt><dd>${count(figures.answers.bad ?? 0)}</dd></div>`
+  : ''}
 </dl>
 <p class="lift">${liftReading(figures)}</p>
 </aside>`;
@@ -181,6 +206,8 @@ ${canEdit ? html`<div class="card-footer"><button class="button" type="submit">S
   const cart = context('cart-reminders');
   const price = context('price-drop');
   const stock = context('back-in-stock');
+  const orders = context('order-updates');
+  const rating = context('rating-request');
   const cap = context('frequency-cap');
   const quiet = context('quiet-hours');
 
@@ -224,6 +251,31 @@ ${holdoutField(price, 'priceDrop.holdoutPercent')}`,
 <div class="automation-head"><h2 id="back-in-stock-title">Back in stock</h2>${state(isOn('backInStock.enabled'))}</div>
 <p class="lede">A push when a product a shopper asked about is available again.</p>
 ${form('back-in-stock', html`${checkbox(stock, 'backInStock.enabled', 'Send back in stock pushes')}${holdoutField(stock, 'backInStock.holdoutPercent')}`, figuresPanel('back-in-stock', figures.backInStock, days))}
+</section>
+<section class="card automation" id="order-updates" aria-labelledby="order-updates-title">
+<div class="automation-head"><h2 id="order-updates-title">Order updates</h2>${state(isOn('orderUpdates.enabled'))}</div>
+<p class="lede">A push when your shop’s backend reports that an order shipped, arrived, waits for pickup, was cancelled or refunded (<code>POST /v1/events</code> with the secret key). Sent once per order and update, at any hour.</p>
+${form(
+  'order-updates',
+  html`${checkbox(orders, 'orderUpdates.enabled', 'Send order updates')}
+<fieldset class="step"><legend>Updates to send</legend>
+${ORDER_UPDATE_TYPES.map((type) => checkbox(orders, `orderUpdates.types.${type}`, ORDER_UPDATE_LABELS[type]))}
+</fieldset>
+${input(orders, 'orderUpdates.orderPageUrl', 'Order page', { placeholder: 'https://shop.example/orders/{orderId}', help: 'Where a tap leads when the event names no orderUrl; {orderId} becomes the order id. On your shop’s address; empty: the home page.' })}`,
+  figuresPanel('order-updates', figures.orderUpdates, days),
+)}
+</section>
+<section class="card automation" id="rating-request" aria-labelledby="rating-request-title">
+<div class="automation-head"><h2 id="rating-request-title">Rating requests</h2>${state(isOn('ratingRequest.enabled'))}</div>
+<p class="lede">Some days after an order was delivered, one push asking how it was, with the buttons “👍 Good” and “👎 Not good”. Each opens your rating page with the answer; not after a cancellation or refund.</p>
+${form(
+  'rating-request',
+  html`${checkbox(rating, 'ratingRequest.enabled', 'Send rating requests')}
+${input(rating, 'ratingRequest.delayDays', 'Send after delivery', { suffix: 'days', inputmode: 'numeric', size: 'short', help: 'From 1 to 90.' })}
+${input(rating, 'ratingRequest.pageUrl', 'Rating page', { placeholder: 'https://shop.example/orders/{orderId}/review', help: '{orderId} becomes the order id; answer=good or answer=bad and orderId are added to the address. On your shop’s address; empty: the home page.' })}
+${holdoutField(rating, 'ratingRequest.holdoutPercent')}`,
+  figuresPanel('rating-request', figures.ratingRequest, days),
+)}
 </section>
 <h2 class="group-title">Rules for every push</h2>
 <section class="card" id="frequency-cap" aria-labelledby="frequency-cap-title">
@@ -385,7 +437,7 @@ export function templateEditorPage(input_: {
 ${bodyError ? html`<p class="field-error" id="${bodyId}-error">${bodyError}</p>` : ''}
 <p class="help" id="${bodyId}-help">Up to ${MAX_BODY_CHARS} characters. A line whose placeholders are all empty is left out.</p>
 </div>
-<fieldset class="buttons-fieldset"><legend>Buttons <span class="meta">(optional, at most ${MAX_ACTIONS}; each opens the product or cart)</span></legend>
+<fieldset class="buttons-fieldset"><legend>Buttons <span class="meta">(optional, at most ${MAX_ACTIONS}; ${buttonTargets(key)})</span></legend>
 ${Array.from({ length: MAX_ACTIONS }, (_, i) => html`<div class="field-pair">
 ${input(context, `actions.${i}.title`, `Button ${i + 1} label`, { size: 'medium', help: `Up to ${MAX_ACTION_TITLE_CHARS} characters.` })}
 ${input(context, `actions.${i}.action`, `Button ${i + 1} id`, { size: 'medium', help: 'Letters, digits, _ or -; reported with clicks.' })}
@@ -439,6 +491,13 @@ ${canEdit && input_.customised
   : ''}
 ${canEdit ? html`<script src="${assetUrl(input_.assets.pageScripts.get(PREVIEW_SCRIPT_KEY)!.name)}" defer></script>` : ''}`;
   return appPage({ title: `${label.name} (${locale}) · Templates · ${chrome.site.name}`, assets: input_.assets, chrome: { ...chrome, current: 'templates' }, body });
+}
+
+/** Where a template's buttons lead, in words for the editor. */
+function buttonTargets(key: TemplateKey): string {
+  if (key === 'rating_request') return 'each opens your rating page, with its id (good, bad) as the answer';
+  if (key.startsWith('order_') || key === 'refund_issued') return 'each opens the order page; the id track opens the tracking link when it is on your shop';
+  return 'each opens the product or cart';
 }
 
 export type TemplateTestPush = { kind: 'unavailable' } | { kind: 'invalid' } | { kind: 'sent'; results: Array<{ outcome: 'sent' | 'failed' | 'removed'; detail: string }> };
