@@ -16,14 +16,16 @@ export const TEMPLATE_LABELS: Readonly<Record<TemplateKey, { name: string; when:
   'cart_reminder.2': { name: 'Cart reminder, second', when: 'Sent at the second cart reminder step, often with a discount code.' },
   price_drop: { name: 'Price drop', when: 'Sent when a product a shopper looked at or watches gets cheaper.' },
   back_in_stock: { name: 'Back in stock', when: 'Sent when a product a shopper waits for is available again.' },
+  low_stock: { name: 'Low stock', when: 'Sent when a product a shopper carted, watched or viewed is running out.' },
 };
 
 /** Placeholders that mean something in each template (the others render empty there). */
 export const PLACEHOLDERS_BY_KEY: Readonly<Record<TemplateKey, readonly Placeholder[]>> = {
   'cart_reminder.1': ['item.name', 'item.more', 'item.count', 'cart.total', 'discount.code'],
   'cart_reminder.2': ['item.name', 'item.more', 'item.count', 'cart.total', 'discount.code'],
-  price_drop: ['product.name', 'price.old', 'price.new', 'price.saving', 'price.percent'],
+  price_drop: ['product.name', 'price.old', 'price.new', 'price.saving', 'price.percent', 'price.lowest30'],
   back_in_stock: ['product.name', 'price.new'],
+  low_stock: ['product.name', 'stock', 'price.new'],
 };
 
 export const PLACEHOLDER_MEANINGS: Readonly<Record<Placeholder, string>> = {
@@ -37,6 +39,8 @@ export const PLACEHOLDER_MEANINGS: Readonly<Record<Placeholder, string>> = {
   'item.name': 'the first item in the cart',
   'item.more': '“ + 2 more” when there are further items; empty otherwise',
   'discount.code': 'the reminder step’s discount code; a body line with only empty placeholders is left out',
+  'price.lowest30': 'the lowest price of the 30 days before the drop (what EU law allows as the “was” price)',
+  stock: 'how many are left',
 };
 
 /** A money sample in a currency a shop in that locale would likely use; only the sample depends on it. */
@@ -58,7 +62,7 @@ export function sampleContext(locale: string, discountCode: string | undefined):
   return {
     locale,
     currency: sampleCurrency(locale),
-    product: { name: 'Merino wool sweater', priceOld: 89, priceNew: 69 },
+    product: { name: 'Merino wool sweater', priceOld: 89, priceNew: 69, priceLowest30: 89, stock: 3 },
     cart: { total: 148.5, itemCount: 3 },
     item: { name: 'Merino wool sweater', moreCount: 2 },
     // As the triggers do: a code only where the reminder step has one, else its line is left out.

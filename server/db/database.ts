@@ -448,3 +448,32 @@ export interface NotificationsTable {
   /** After this nothing more of it goes (a campaign's end): suppressed as `campaign_ended`. */
   ends_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
+
+// Price history and low stock (migrations/2026-11-29T0620-price-history-low-stock.ts).
+
+export interface ProductsTable {
+  /** Units left as the shop's feed last sent them; null while it never sent any. */
+  stock: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+export interface ProductPricesTable {
+  id: Generated<string>;
+  site_id: string;
+  product_id: string;
+  price: Numeric;
+  currency: string | null;
+  /** When the price became this one. */
+  changed_at: Timestamp;
+}
+
+export interface LowStockAlertsTable {
+  site_id: string;
+  product_id: string;
+  shopper: string;
+  notified_at: Timestamp;
+}
+
+export interface Database {
+  product_prices: ProductPricesTable;
+  low_stock_alerts: LowStockAlertsTable;
+}

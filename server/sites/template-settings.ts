@@ -8,7 +8,7 @@ import { actionIdText, canonicalLocale, text } from '../validation.ts';
  * locale lookup and the rendering are in server/triggers/.
  */
 
-export const TEMPLATE_KEYS = ['cart_reminder.1', 'cart_reminder.2', 'price_drop', 'back_in_stock'] as const;
+export const TEMPLATE_KEYS = ['cart_reminder.1', 'cart_reminder.2', 'price_drop', 'back_in_stock', 'low_stock'] as const;
 export type TemplateKey = (typeof TEMPLATE_KEYS)[number];
 
 /**
@@ -28,6 +28,10 @@ export type TemplateKey = (typeof TEMPLATE_KEYS)[number];
  *                        space, so `{{item.name}}{{item.more}}` reads right with and without them;
  *                        empty when there are none.
  * - `{{discount.code}}`  the reminder's discount code; empty when there is none.
+ * - `{{price.lowest30}}` the lowest price of the 30 days before the drop, as money (price drop;
+ *                        EU directive 98/6/EC art. 6a); `{{price.old}}` is this same price when the
+ *                        site compares with it (`priceDrop.compareWith: 'lowest30'`).
+ * - `{{stock}}`          units left, as a locale number (low stock).
  *
  * A placeholder whose value is missing renders as empty text. In the body, a line whose placeholders
  * all came out empty is left out altogether, so optional copy goes on its own line
@@ -44,6 +48,8 @@ export const PLACEHOLDERS = [
   'item.name',
   'item.more',
   'discount.code',
+  'price.lowest30',
+  'stock',
 ] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 

@@ -48,6 +48,8 @@ export const PLACEHOLDER_MAX_CHARS: Readonly<Record<Placeholder, number>> = Obje
   'item.name': MAX_NAME_CHARS,
   'item.more': MAX_ITEM_MORE_CHARS,
   'discount.code': MAX_DISCOUNT_CODE_CHARS,
+  'price.lowest30': MAX_MONEY_CHARS,
+  stock: MAX_NUMBER_CHARS,
 });
 
 /**
@@ -74,8 +76,8 @@ export const ITEM_MORE_WORDING: Readonly<Record<string, Readonly<{ one: string; 
 
 const ELLIPSIS = '…';
 
-/** `{{name}}` as rendered; names are lower-case words joined by dots. */
-const PLACEHOLDER_PATTERN = /\{\{([a-z]+\.[a-z]+)\}\}/g;
+/** `{{name}}` as rendered; names are lower-case words (digits after the first letter) joined by dots. */
+const PLACEHOLDER_PATTERN = /\{\{([a-z][a-z0-9]*(?:\.[a-z][a-z0-9]*)*)\}\}/g;
 /** A surrogate without its partner: not text, and JSON escapes it to six bytes. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
@@ -88,13 +90,17 @@ export interface TemplateContext {
   product?: {
     name: string;
     /**
-     * The reference price for `{{price.old}}`: the triggers pass the catalogue price just before the
-     * drop. In the EU a price reduction must be announced against the lowest price of the prior 30
-     * days (Directive 98/6/EC Art. 6a, as amended by 2019/2161); a shop whose prices move often
-     * should word its price_drop template without the old price (see the README).
+     * The reference price for `{{price.old}}`: the lowest price of the 30 days before the drop, or
+     * the price just before it when the site compares with that (`priceDrop.compareWith`). In the
+     * EU a price reduction must be announced against the lowest price of the prior 30 days
+     * (Directive 98/6/EC Art. 6a, as amended by 2019/2161).
      */
     priceOld?: number;
     priceNew?: number;
+    /** `{{price.lowest30}}`: the lowest price of the 30 days before the drop, whatever the site compares with. */
+    priceLowest30?: number;
+    /** `{{stock}}`: units left (low stock). */
+    stock?: number;
   };
   cart?: { total: number; itemCount: number };
   /** The first item of the cart and how many further distinct items there are. */
@@ -199,6 +205,10 @@ function placeholderValue(name: Placeholder, context: TemplateContext, locale: s
       return item === undefined ? '' : itemMore(item.moreCount, locale);
     case 'discount.code':
       return discount === undefined ? '' : capped(sanitize(discount.code), MAX_DISCOUNT_CODE_CHARS);
+    case 'price.lowest30':
+      return formatMoney(product?.priceLowest30, locale, currency);
+    case 'stock':
+      return product?.stock === undefined ? '' : formatCount(product.stock, locale);
   }
 }
 
