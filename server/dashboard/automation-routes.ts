@@ -60,13 +60,18 @@ type Member = { site: SiteRow; role: Role };
 /** The figures beside each automation cover this many days, ending today in the site's zone. */
 const FIGURES_DAYS = 30;
 
-const SOURCE_OF: Record<'cartReminders' | 'priceDrop' | 'backInStock', string> = { cartReminders: 'cart_reminder', priceDrop: 'price_drop', backInStock: 'back_in_stock' };
+const SOURCE_OF: Record<'cartReminders' | 'priceDrop' | 'backInStock' | 'lowStock', string> = {
+  cartReminders: 'cart_reminder',
+  priceDrop: 'price_drop',
+  backInStock: 'back_in_stock',
+  lowStock: 'low_stock',
+};
 
 // --- the automation forms: fields named by their settings path, so an API issue lands on its field ---
 
 /** The form's values of every section, from stored settings. */
 export function automationValues(settings: SiteSettings): Record<string, string> {
-  const { cartReminders, priceDrop, backInStock, engagement } = settings;
+  const { cartReminders, priceDrop, backInStock, lowStock, engagement } = settings;
   const [first, second] = cartReminders.steps;
   return {
     'cartReminders.enabled': cartReminders.enabled ? 'on' : '',
@@ -80,8 +85,13 @@ export function automationValues(settings: SiteSettings): Record<string, string>
     'priceDrop.thresholdPercent': String(priceDrop.thresholdPercent),
     'priceDrop.renotifyWindowHours': String(priceDrop.renotifyWindowHours),
     'priceDrop.holdoutPercent': String(priceDrop.holdoutPercent),
+    'priceDrop.compareWith': priceDrop.compareWith,
     'backInStock.enabled': backInStock.enabled ? 'on' : '',
     'backInStock.holdoutPercent': String(backInStock.holdoutPercent),
+    'lowStock.enabled': lowStock.enabled ? 'on' : '',
+    'lowStock.threshold': String(lowStock.threshold),
+    'lowStock.withinDays': String(lowStock.withinDays),
+    'lowStock.holdoutPercent': String(lowStock.holdoutPercent),
     'engagement.frequencyCap.marketingPer24h': String(engagement.frequencyCap.marketingPer24h),
     'engagement.quietHours.enabled': engagement.quietHours.enabled ? 'on' : '',
     'engagement.quietHours.start': engagement.quietHours.start,
@@ -138,6 +148,18 @@ export function automationPatch(section: AutomationSection, fields: Record<strin
           thresholdPercent: numberIn(fields, 'priceDrop.thresholdPercent', errors),
           renotifyWindowHours: numberIn(fields, 'priceDrop.renotifyWindowHours', errors),
           holdoutPercent: numberIn(fields, 'priceDrop.holdoutPercent', errors),
+          // Passed as posted: the schema refuses anything but its two values, beside the field.
+          compareWith: (fields['priceDrop.compareWith'] ?? '').trim(),
+        },
+      };
+      break;
+    case 'low-stock':
+      patch = {
+        lowStock: {
+          enabled: checked(fields, 'lowStock.enabled'),
+          threshold: numberIn(fields, 'lowStock.threshold', errors),
+          withinDays: numberIn(fields, 'lowStock.withinDays', errors),
+          holdoutPercent: numberIn(fields, 'lowStock.holdoutPercent', errors),
         },
       };
       break;
