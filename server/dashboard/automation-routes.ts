@@ -148,8 +148,9 @@ export function automationPatch(section: AutomationSection, fields: Record<strin
           thresholdPercent: numberIn(fields, 'priceDrop.thresholdPercent', errors),
           renotifyWindowHours: numberIn(fields, 'priceDrop.renotifyWindowHours', errors),
           holdoutPercent: numberIn(fields, 'priceDrop.holdoutPercent', errors),
-          // Passed as posted: the schema refuses anything but its two values, beside the field.
-          compareWith: (fields['priceDrop.compareWith'] ?? '').trim(),
+          // Left out when not posted (a form from before the choice existed keeps what is stored);
+          // otherwise passed as posted: the schema refuses anything but its two values, beside the field.
+          ...((fields['priceDrop.compareWith'] ?? '').trim() === '' ? {} : { compareWith: fields['priceDrop.compareWith']!.trim() }),
         },
       };
       break;
