@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { everythingDue, runBackgroundRound } from '../background/background-round.ts';
+import { parseConfig } from '../config.ts';
+import { createDeliverer } from '../delivery/delivery-engine.ts';
+import { memoryLogger } from '../logger.ts';
 import { testSite } from '../testing/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { DAY_MS } from '../time.ts';
@@ -110,5 +114,37 @@ describe('recording and purging the history', () => {
     ]);
     // The answer is the same as before the purge: 30 was applied when the window opened.
     expect(await lowest('purge', 40)).toBe(30);
+  });
+});
+
+describe('housekeeping', () => {
+  it('the background round purges old price history and low-stock claims past any window', async () => {
+    await seed('round', [
+      { price: 10, at: daysBefore(50) },
+      { price: 20, at: daysBefore(40) },
+      { price: 30, at: daysBefore(1) },
+    ]);
+    await database.db
+      .insertInto('low_stock_alerts')
+      .values([
+        { site_id: siteId, product_id: 'round', shopper: 'v:old', notified_at: daysBefore(91) },
+        { site_id: siteId, product_id: 'round', shopper: 'v:recent', notified_at: daysBefore(89) },
+      ])
+      .execute();
+    const deliverer = createDeliverer({
+      db: database.db,
+      config: parseConfig({ PUSHCART_PUBLIC_URL: 'https://push.shop.example' }),
+      logger: memoryLogger(),
+      transport: { send: async () => ({ kind: 'sent', status: 201 }) },
+      now: () => NOW.getTime(),
+      random: () => 0.5,
+    });
+    const report = await runBackgroundRound(deliverer, { budget: { timeMs: Number.POSITIVE_INFINITY, pushes: Number.POSITIVE_INFINITY }, timetable: everythingDue() });
+    expect(report.purgedCatalogueHistory?.lowStockClaims).toBe(1);
+    expect(report.purgedCatalogueHistory?.priceHistory).toBeGreaterThanOrEqual(1);
+    const prices = await database.db.selectFrom('product_prices').select('price').where('site_id', '=', siteId).where('product_id', '=', 'round').orderBy('changed_at').execute();
+    expect(prices.map((row) => Number(row.price))).toEqual([20, 30]);
+    const claims = await database.db.selectFrom('low_stock_alerts').select('shopper').where('site_id', '=', siteId).execute();
+    expect(claims).toEqual([{ shopper: 'v:recent' }]);
   });
 });

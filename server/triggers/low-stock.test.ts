@@ -36,6 +36,19 @@ const sentFor = (notificationId: string) =>
   database.db.selectFrom('deliveries').select(['status', 'subscription_id']).where('notification_id', '=', notificationId).execute();
 
 describe('low stock', () => {
+  it('takes stock from the feed as a whole number of 0 or more, keeps it when a feed leaves it out, and shows it', async () => {
+    const s = await commerceShop(database.db, mock, { startMs: NOON_BERLIN, closers });
+    expect((await s.call('PUT', '/v1/products/lamp', { name: 'Lamp', stock: 7 })).body).toMatchObject({ stock: 7 });
+    expect((await s.call('PUT', '/v1/products/lamp', { price: 30 })).body).toMatchObject({ stock: 7, price: 30 });
+    expect((await s.call('GET', '/v1/products/lamp')).body).toMatchObject({ stock: 7 });
+    expect((await s.call('PUT', '/v1/products/fresh', { name: 'Fresh' })).body).toMatchObject({ stock: null });
+    for (const stock of [-1, 2.5, '3']) {
+      const refused = await s.call('PUT', '/v1/products/lamp', { stock });
+      expect(refused.status, String(stock)).toBe(400);
+      expect(JSON.stringify(refused.body.error.details)).toContain('stock');
+    }
+  });
+
   it('is off until the owner turns it on', async () => {
     const s = await commerceShop(database.db, mock, { startMs: NOON_BERLIN, closers });
     await s.feed({ price: 120, stock: 10 });
