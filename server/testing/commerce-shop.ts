@@ -53,13 +53,13 @@ export async function commerceShop(db: Db, mock: MockPushService, options: { sta
     return answer.body.notificationsQueued as string[];
   }
 
-  async function shopper(name: string, locale = 'en-US') {
+  async function shopper(name: string, locale = 'en-US', timeZone = 'Europe/Berlin') {
     const subscription = await mock.subscribe({ applicationServerKey: site.vapidPublicKey });
     const visitorId = `visitor-${name}-${crypto.randomUUID().slice(0, 8)}`;
     const response = await call(
       'POST',
       '/v1/subscriptions',
-      { subscription: { endpoint: subscription.endpoint, keys: subscription.keys }, visitorId, locale, timeZone: 'Europe/Berlin' },
+      { subscription: { endpoint: subscription.endpoint, keys: subscription.keys }, visitorId, locale, timeZone },
       browserHeaders(site),
     );
     expect(response.status).toBe(201);

@@ -162,4 +162,32 @@ describe('low stock', () => {
     expect(shopper.pushes()).toHaveLength(0);
     expect((await sentFor(cappedId!)).map((row) => row.status)).toEqual(['suppressed']);
   });
+
+  it('waits for the end of quiet hours in each shopper’s own zone, across the night the clocks go back in Berlin', async () => {
+    // 2026-10-25 01:30 UTC: 02:30 in Berlin an hour after the clocks went back (CET), 21:30 the evening before in New York (still EDT).
+    const night = Date.parse('2026-10-25T01:30:00Z');
+    const s = await commerceShop(database.db, mock, { startMs: night - DAY_MS, closers });
+    await s.settings({ lowStock: { enabled: true }, engagement: { quietHours: { enabled: true, start: '21:00', end: '09:00' } } });
+    await s.feed({ price: 120, stock: 10 });
+    const berlin = await s.shopper('berlin', 'de-DE', 'Europe/Berlin');
+    const newYork = await s.shopper('new-york', 'en-US', 'America/New_York');
+    await berlin.views(120);
+    await newYork.views(120);
+    s.clock.nowMs = night;
+    expect(await s.feed({ stock: 2 })).toHaveLength(1);
+    await s.deliver();
+    expect([berlin.pushes().length, newYork.pushes().length]).toEqual([0, 0]);
+    // 09:00 CET is 08:00 UTC.
+    s.clock.nowMs = Date.parse('2026-10-25T07:59:00Z');
+    await s.deliver();
+    expect(berlin.pushes()).toHaveLength(0);
+    s.clock.nowMs = Date.parse('2026-10-25T08:00:00Z');
+    await s.deliver();
+    expect(berlin.pushes().map((p) => p.title)).toEqual(['Nur noch 2 verfügbar: Rain jacket']);
+    expect(newYork.pushes()).toHaveLength(0);
+    // 09:00 EDT is 13:00 UTC.
+    s.clock.nowMs = Date.parse('2026-10-25T13:00:00Z');
+    await s.deliver();
+    expect(newYork.pushes().map((p) => p.title)).toEqual(['Only 2 left: Rain jacket']);
+  });
 });
