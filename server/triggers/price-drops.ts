@@ -28,14 +28,14 @@ export async function fireProductTriggers(db: Db, site: SiteRow, changes: Produc
   // Read before this change is written: the 30 days *before* the reduction.
   const lowest30 = new Map<string, number>();
   for (const change of changes) {
-    if (change.oldPrice !== null && change.price !== null && change.price < change.oldPrice) {
+    if (settings.priceDrop.enabled && change.oldPrice !== null && change.price !== null && change.price < change.oldPrice) {
       lowest30.set(change.productId, await lowestPriceBefore(db, { siteId: site.id, productId: change.productId, currency: change.currency, priceBefore: change.oldPrice }, options.now));
     }
   }
   await recordPriceChanges(db, site.id, changes, options.now);
   for (const change of changes) {
     const lowest = lowest30.get(change.productId);
-    if (settings.priceDrop.enabled && lowest !== undefined) {
+    if (lowest !== undefined) {
       const id = await firePriceDrop(db, site, change as ProductChange & { price: number; oldPrice: number }, lowest, settings, options);
       if (id) queued.push(id);
     }
