@@ -6,6 +6,7 @@ import { migrateToLatest } from './migrate.ts';
 
 const ALL_TABLES = [
   'audit_log',
+  'campaigns',
   'carts',
   'conversions',
   'deliveries',
@@ -13,6 +14,7 @@ const ALL_TABLES = [
   'idempotency_keys',
   'interactions',
   'invites',
+  'low_stock_alerts',
   'memberships',
   'notifications',
   'ordered_deliveries',
@@ -20,6 +22,7 @@ const ALL_TABLES = [
   'password_links',
   'price_alerts',
   'product_interest',
+  'product_prices',
   'products',
   'prompt_funnel_buckets',
   'secret_keys',
