@@ -42,16 +42,39 @@ export async function lowestPriceBefore(
   product: { siteId: string; productId: string; currency: string | null; priceBefore: number },
   at: Date,
 ): Promise<number> {
+  const lowest = await lowestPricesBefore(db, product.siteId, [product], at);
+  return lowest.get(product.productId)!;
+}
+
+/**
+ * {@link lowestPriceBefore} for many products of one site in one statement (a feed batch of 1,000
+ * drops reads the history once, not 1,000 times). Keyed by product id.
+ */
+export async function lowestPricesBefore(
+  db: Db,
+  siteId: string,
+  products: Array<{ productId: string; currency: string | null; priceBefore: number }>,
+  at: Date,
+): Promise<Map<string, number>> {
+  const result = new Map(products.map((product) => [product.productId, product.priceBefore]));
+  if (products.length === 0) return result;
   const since = new Date(at.getTime() - LOWEST_PRICE_DAYS * DAY_MS);
-  const sameProduct = sql`site_id = ${product.siteId} and product_id = ${product.productId} and currency is not distinct from ${product.currency}`;
-  const result = await sql<{ lowest: string | null }>`
-    select min(price)::text as lowest from (
-      (select price from product_prices where ${sameProduct} and changed_at <= ${since} order by changed_at desc, id desc limit 1)
-      union all
-      select price from product_prices where ${sameProduct} and changed_at > ${since} and changed_at < ${at}
-    ) applied`.execute(db);
-  const lowest = result.rows[0]?.lowest;
-  return lowest === null || lowest === undefined ? product.priceBefore : Math.min(Number(lowest), product.priceBefore);
+  const input = JSON.stringify(products.map((product) => ({ product_id: product.productId, currency: product.currency })));
+  const sameProduct = sql`p.site_id = ${siteId} and p.product_id = i.product_id and p.currency is not distinct from i.currency`;
+  const rows = await sql<{ product_id: string; lowest: string | null }>`
+    select i.product_id, (
+      select min(applied.price) from (
+        (select p.price from product_prices p where ${sameProduct} and p.changed_at <= ${since} order by p.changed_at desc, p.id desc limit 1)
+        union all
+        select p.price from product_prices p where ${sameProduct} and p.changed_at > ${since} and p.changed_at < ${at}
+      ) applied
+    )::text as lowest
+    from jsonb_to_recordset(${input}::jsonb) as i(product_id text, currency text)`.execute(db);
+  for (const row of rows.rows) {
+    const before = result.get(row.product_id);
+    if (before !== undefined && row.lowest !== null) result.set(row.product_id, Math.min(Number(row.lowest), before));
+  }
+  return result;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.ts';
-import { lowestPriceBefore, recordPriceChanges } from '../db/price-history.ts';
+import { lowestPricesBefore, recordPriceChanges } from '../db/price-history.ts';
 import type { ProductChange } from '../db/products.ts';
 import type { SiteRow } from '../db/sites.ts';
 import { reportUrl } from '../notifications/payload.ts';
@@ -26,12 +26,10 @@ export async function fireProductTriggers(db: Db, site: SiteRow, changes: Produc
   const settings = readSiteSettings(site.settings);
   const queued: string[] = [];
   // Read before this change is written: the 30 days *before* the reduction.
-  const lowest30 = new Map<string, number>();
-  for (const change of changes) {
-    if (settings.priceDrop.enabled && change.oldPrice !== null && change.price !== null && change.price < change.oldPrice) {
-      lowest30.set(change.productId, await lowestPriceBefore(db, { siteId: site.id, productId: change.productId, currency: change.currency, priceBefore: change.oldPrice }, options.now));
-    }
-  }
+  const drops = settings.priceDrop.enabled
+    ? changes.filter((change): change is ProductChange & { price: number; oldPrice: number } => change.oldPrice !== null && change.price !== null && change.price < change.oldPrice)
+    : [];
+  const lowest30 = await lowestPricesBefore(db, site.id, drops.map((drop) => ({ productId: drop.productId, currency: drop.currency, priceBefore: drop.oldPrice })), options.now);
   await recordPriceChanges(db, site.id, changes, options.now);
   for (const change of changes) {
     const lowest = lowest30.get(change.productId);
