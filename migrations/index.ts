@@ -23,6 +23,7 @@ import * as claimOrderIndex from './2026-11-29T0420-claim-order-index.ts';
 import * as segments from './2026-11-29T0500-segments.ts';
 import * as campaigns from './2026-11-29T0510-campaigns.ts';
 import * as orderUpdates from './2026-11-29T0612-order-updates.ts';
+import * as priceHistoryLowStock from './2026-11-29T0620-price-history-low-stock.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0500-segments': segments,
   '2026-11-29T0510-campaigns': campaigns,
   '2026-11-29T0612-order-updates': orderUpdates,
+  '2026-11-29T0620-price-history-low-stock': priceHistoryLowStock,
 };

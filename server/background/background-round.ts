@@ -2,6 +2,8 @@ import { SESSION_LIFETIME } from '../accounts/sessions.ts';
 import type { Db } from '../db/database.ts';
 import { purgeExpiredAuditEntries } from '../audit/audit-log.ts';
 import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
+import { purgePriceHistory } from '../db/price-history.ts';
+import { purgeLowStockClaims } from '../triggers/low-stock.ts';
 import { deleteExpiredInvites } from '../db/invites.ts';
 import { deleteExpiredPasswordLinks } from '../db/password-links.ts';
 import { deleteExpiredSessions } from '../db/sessions.ts';
@@ -103,6 +105,8 @@ export interface RoundReport {
   purgedIdempotencyKeys: number | null;
   /** Dashboard records dropped; null when housekeeping was not due (or failed, which is logged). */
   purgedDashboardRecords: DashboardPurge | null;
+  /** Price-history rows and low-stock claims dropped; null when housekeeping was not due (or failed, which is logged). */
+  purgedCatalogueHistory: { priceHistory: number; lowStockClaims: number } | null;
   /** Chunks of large audiences written into the outbox, and their delivery rows. */
   audienceChunks: number;
   audienceRowsWritten: number;
@@ -150,6 +154,7 @@ export async function runBackgroundRound(deliverer: Deliverer, options: RoundOpt
     campaigns: null,
     purgedIdempotencyKeys: null,
     purgedDashboardRecords: null,
+    purgedCatalogueHistory: null,
     audienceChunks: 0,
     audienceRowsWritten: 0,
     moreDue: false,
@@ -193,6 +198,15 @@ export async function runBackgroundRound(deliverer: Deliverer, options: RoundOpt
       if (purged.sessions + purged.passwordLinks + purged.invites + purged.auditEntries > 0) logger.log('info', 'expired dashboard sessions, links and audit entries purged', { ...purged });
     } catch (error) {
       logger.log('warn', 'dashboard session and link purge failed', describeError(error));
+    }
+    try {
+      // Price history older than the EU 30-day rule needs, and low-stock claims past any window.
+      const now = new Date(startedAtMs);
+      const purged = { priceHistory: await purgePriceHistory(db, now), lowStockClaims: await purgeLowStockClaims(db, now) };
+      report.purgedCatalogueHistory = purged;
+      if (purged.priceHistory + purged.lowStockClaims > 0) logger.log('info', 'old price history and low-stock claims purged', purged);
+    } catch (error) {
+      logger.log('warn', 'price history purge failed', describeError(error));
     }
   }
 

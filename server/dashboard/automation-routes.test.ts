@@ -492,3 +492,60 @@ describe('the order updates and rating requests forms', () => {
     expect(rating.body).toContain('each opens your rating page, with its id (good, bad) as the answer');
   });
 });
+
+describe('low stock and the price-drop comparison on the automations page', () => {
+  it('shows the low stock form off by default with its last 30 days, and the 30-day low chosen for price drops', async () => {
+    await seedPushes('low_stock', 3, 6, 3, [{ value: 80, currency: 'EUR' }]);
+    const page = await (await signedIn('viewer')).get(automations());
+    const low = page.body.slice(page.body.indexOf('id="low-stock"'), page.body.indexOf('id="frequency-cap"'));
+    expect(low).toContain('<span class="badge off">Off</span>');
+    expect(low).toContain('<div><dt>Sent</dt><dd>6</dd></div>');
+    expect(low).toContain('<dt>Clicked</dt><dd>3 <span class="rate">50 %</span>');
+    expect(low).toContain('€80.00');
+    expect(low).toMatch(/name="lowStock.threshold" type="text" value="3"/);
+    expect(low).toMatch(/name="lowStock.withinDays" type="text" value="14"/);
+    const price = page.body.slice(page.body.indexOf('id="price-drop"'), page.body.indexOf('id="back-in-stock"'));
+    expect(price).toMatch(/name="priceDrop.compareWith" type="radio" value="lowest30" checked/);
+    expect(price).toMatch(/name="priceDrop.compareWith" type="radio" value="previous" aria/);
+  });
+
+  it('an editor turns low stock on and compares price drops with the price before; other sections untouched', async () => {
+    const browser = await signedIn('editor');
+    const saved = await browser.submit(automations(), { section: 'low-stock', 'lowStock.enabled': 'on', 'lowStock.threshold': '5', 'lowStock.withinDays': '7', 'lowStock.holdoutPercent': '10' });
+    expect(saved.status).toBe(303);
+    expect(saved.location).toBe(`${automations()}?saved=low-stock#low-stock`);
+    const price = await browser.submit(automations(), {
+      section: 'price-drop',
+      'priceDrop.enabled': 'on',
+      'priceDrop.thresholdPercent': '5',
+      'priceDrop.renotifyWindowHours': '168',
+      'priceDrop.holdoutPercent': '0',
+      'priceDrop.compareWith': 'previous',
+    });
+    expect(price.status).toBe(303);
+    const settings = await storedSettings();
+    expect(settings.lowStock).toEqual({ enabled: true, threshold: 5, withinDays: 7, holdoutPercent: 10 });
+    expect(settings.priceDrop.compareWith).toBe('previous');
+    expect(settings.cartReminders).toEqual(siteSettingsSchema.parse({}).cartReminders);
+  });
+
+  it('refuses a threshold of 0 and an unknown comparison in words beside the field, storing nothing', async () => {
+    const browser = await signedIn('editor');
+    const low = await browser.submit(automations(), { section: 'low-stock', 'lowStock.enabled': 'on', 'lowStock.threshold': '0', 'lowStock.withinDays': '14', 'lowStock.holdoutPercent': '0' });
+    expect(low.status).toBe(422);
+    expect(low.body).toContain('id="f-lowStock-threshold-error">Must be 1 or more.</p>');
+    const price = await browser.submit(automations(), {
+      section: 'price-drop',
+      'priceDrop.enabled': 'on',
+      'priceDrop.thresholdPercent': '5',
+      'priceDrop.renotifyWindowHours': '168',
+      'priceDrop.holdoutPercent': '0',
+      'priceDrop.compareWith': 'cheapest-ever',
+    });
+    expect(price.status).toBe(422);
+    expect(price.body).toContain('id="f-priceDrop-compareWith-error">');
+    const settings = await storedSettings();
+    expect(settings.lowStock.enabled).toBe(false);
+    expect(settings.priceDrop.compareWith).toBe('lowest30');
+  });
+});

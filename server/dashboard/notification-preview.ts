@@ -22,13 +22,14 @@ export const TEMPLATE_LABELS: Readonly<Record<TemplateKey, { name: string; when:
   order_cancelled: { name: 'Order cancelled', when: 'Sent when the shop reports order_cancelled.' },
   refund_issued: { name: 'Refund issued', when: 'Sent when the shop reports refund_issued.' },
   rating_request: { name: 'Rating request', when: 'Sent some days after delivery; the buttons’ ids (good, bad) are the answers counted.' },
+  low_stock: { name: 'Low stock', when: 'Sent when a product a shopper carted, watched or viewed is running out.' },
 };
 
 /** Placeholders that mean something in each template (the others render empty there). */
 export const PLACEHOLDERS_BY_KEY: Readonly<Record<TemplateKey, readonly Placeholder[]>> = {
   'cart_reminder.1': ['item.name', 'item.more', 'item.count', 'cart.total', 'discount.code'],
   'cart_reminder.2': ['item.name', 'item.more', 'item.count', 'cart.total', 'discount.code'],
-  price_drop: ['product.name', 'price.old', 'price.new', 'price.saving', 'price.percent'],
+  price_drop: ['product.name', 'price.old', 'price.new', 'price.saving', 'price.percent', 'price.lowest30'],
   back_in_stock: ['product.name', 'price.new'],
   order_shipped: ['order.id', 'order.carrier', 'order.items'],
   order_delivered: ['order.id', 'order.items'],
@@ -36,6 +37,7 @@ export const PLACEHOLDERS_BY_KEY: Readonly<Record<TemplateKey, readonly Placehol
   order_cancelled: ['order.id', 'order.items'],
   refund_issued: ['order.id', 'refund.amount'],
   rating_request: ['order.id'],
+  low_stock: ['product.name', 'stock', 'price.new'],
 };
 
 export const PLACEHOLDER_MEANINGS: Readonly<Record<Placeholder, string>> = {
@@ -54,6 +56,8 @@ export const PLACEHOLDER_MEANINGS: Readonly<Record<Placeholder, string>> = {
   'order.items': 'how many items the order has; empty when the shop sent no count',
   'order.pickup': 'where the order waits to be picked up',
   'refund.amount': 'the amount refunded',
+  'price.lowest30': 'the lowest price of the 30 days before the drop (what EU law allows as the “was” price)',
+  stock: 'how many are left',
 };
 
 /** A money sample in a currency a shop in that locale would likely use; only the sample depends on it. */
@@ -75,7 +79,7 @@ export function sampleContext(locale: string, discountCode: string | undefined):
   return {
     locale,
     currency: sampleCurrency(locale),
-    product: { name: 'Merino wool sweater', priceOld: 89, priceNew: 69 },
+    product: { name: 'Merino wool sweater', priceOld: 89, priceNew: 69, priceLowest30: 89, stock: 3 },
     cart: { total: 148.5, itemCount: 3 },
     item: { name: 'Merino wool sweater', moreCount: 2 },
     order: { id: '10482', carrier: 'DHL', itemCount: 3, pickup: 'Store Berlin-Mitte' },

@@ -496,3 +496,32 @@ export interface Database {
   order_updates: OrderUpdatesTable;
   rating_requests: RatingRequestsTable;
 }
+
+// Price history and low stock (migrations/2026-11-29T0620-price-history-low-stock.ts).
+
+export interface ProductsTable {
+  /** Units left as the shop's feed last sent them; null while it never sent any. */
+  stock: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+export interface ProductPricesTable {
+  id: Generated<string>;
+  site_id: string;
+  product_id: string;
+  price: Numeric;
+  currency: string | null;
+  /** When the price became this one. */
+  changed_at: Timestamp;
+}
+
+export interface LowStockAlertsTable {
+  site_id: string;
+  product_id: string;
+  shopper: string;
+  notified_at: Timestamp;
+}
+
+export interface Database {
+  product_prices: ProductPricesTable;
+  low_stock_alerts: LowStockAlertsTable;
+}

@@ -9,6 +9,8 @@ export interface ProductInput {
   price?: number;
   currency?: string;
   inStock?: boolean;
+  /** Units left; only the shop's feed sends it. */
+  stock?: number;
 }
 
 /** A product after an upsert, with what it was before: the triggers read the difference. */
@@ -23,6 +25,9 @@ export interface ProductChange {
   oldPrice: number | null;
   /** null: the product is new. */
   wasInStock: boolean | null;
+  /** Units left now and before; null when never sent (browsers never send it). */
+  stock: number | null;
+  oldStock: number | null;
 }
 
 interface ChangeRow {
@@ -33,8 +38,10 @@ interface ChangeRow {
   currency: string | null;
   price: string | null;
   in_stock: boolean;
+  stock: number | null;
   old_price: string | null;
   old_in_stock: boolean | null;
+  old_stock: number | null;
 }
 
 /**
@@ -54,12 +61,13 @@ export async function upsertProducts(db: Db, siteId: string, products: ProductIn
       price: p.price ?? null,
       currency: p.currency ?? null,
       in_stock: p.inStock ?? null,
+      stock: p.stock ?? null,
     })),
   );
   const result = await sql<ChangeRow>`
     with input as (
       select * from jsonb_to_recordset(${input}::jsonb)
-        as x(product_id text, name text, url text, image text, price numeric, currency text, in_stock boolean)
+        as x(product_id text, name text, url text, image text, price numeric, currency text, in_stock boolean, stock integer)
     ),
     old as (
       select p.* from products p
@@ -67,17 +75,18 @@ export async function upsertProducts(db: Db, siteId: string, products: ProductIn
       for update
     ),
     upserted as (
-      insert into products as p (site_id, product_id, name, url, image, price, currency, in_stock, price_source, created_at, updated_at)
+      insert into products as p (site_id, product_id, name, url, image, price, currency, in_stock, stock, price_source, created_at, updated_at)
       select ${siteId}, i.product_id, coalesce(i.name, o.name, i.product_id), coalesce(i.url, o.url), coalesce(i.image, o.image),
-        coalesce(i.price, o.price), coalesce(i.currency, o.currency), coalesce(i.in_stock, o.in_stock, true), 'feed', ${now}, ${now}
+        coalesce(i.price, o.price), coalesce(i.currency, o.currency), coalesce(i.in_stock, o.in_stock, true), coalesce(i.stock, o.stock),
+        'feed', ${now}, ${now}
       from input i left join old o on o.product_id = i.product_id
       on conflict (site_id, product_id) do update set
         name = excluded.name, url = excluded.url, image = excluded.image, price = excluded.price,
-        currency = excluded.currency, in_stock = excluded.in_stock, price_source = excluded.price_source,
+        currency = excluded.currency, in_stock = excluded.in_stock, stock = excluded.stock, price_source = excluded.price_source,
         updated_at = excluded.updated_at
-      returning p.product_id, p.name, p.url, p.image, p.currency, p.price::text, p.in_stock
+      returning p.product_id, p.name, p.url, p.image, p.currency, p.price::text, p.in_stock, p.stock
     )
-    select u.*, o.price::text as old_price, o.in_stock as old_in_stock
+    select u.*, o.price::text as old_price, o.in_stock as old_in_stock, o.stock as old_stock
     from upserted u left join old o on o.product_id = u.product_id`.execute(db);
   return result.rows.map((row) => ({
     productId: row.product_id,
@@ -89,6 +98,8 @@ export async function upsertProducts(db: Db, siteId: string, products: ProductIn
     inStock: row.in_stock,
     oldPrice: row.old_price === null ? null : Number(row.old_price),
     wasInStock: row.old_in_stock,
+    stock: row.stock,
+    oldStock: row.old_stock,
   }));
 }
 
@@ -182,6 +193,8 @@ export async function learnBrowserPrice(db: Db, siteId: string, product: Product
       inStock: current.in_stock,
       oldPrice: stored,
       wasInStock: current.in_stock,
+      stock: current.stock,
+      oldStock: current.stock,
     },
   ];
 }
@@ -224,7 +237,7 @@ function priceStateOf(row: ProductRow | undefined): PriceState | undefined {
  * learnBrowserPrice's rules applied to one view against a state held in memory: the same steps,
  * the same outcome, without a statement per view. Returns the change a confirmed price makes.
  */
-function applyView(state: PriceState | undefined, view: BrowserView, row: Pick<ProductRow, 'product_id' | 'name' | 'url' | 'image' | 'currency' | 'in_stock'>): { state: PriceState; change?: ProductChange } {
+function applyView(state: PriceState | undefined, view: BrowserView, row: Pick<ProductRow, 'product_id' | 'name' | 'url' | 'image' | 'currency' | 'in_stock' | 'stock'>): { state: PriceState; change?: ProductChange } {
   const price = view.product.price;
   if (!state) {
     // A new product: the first view introduces it (written by the caller).
@@ -247,6 +260,8 @@ function applyView(state: PriceState | undefined, view: BrowserView, row: Pick<P
     inStock: row.in_stock,
     oldPrice: state.price,
     wasInStock: row.in_stock,
+    stock: row.stock,
+    oldStock: row.stock,
   };
   return { state: { ...state, price, pending_price: null, pending_price_shopper: null, priceChanged: true, dirty: true }, change };
 }
@@ -297,7 +312,7 @@ export async function learnBrowserPrices(db: Db, views: BrowserView[], now: Date
   const replay = (indexes: number[], row: ProductRow | undefined, record: boolean): PriceState | undefined => {
     let state = priceStateOf(row);
     const first = views[indexes[0]!]!.product;
-    const shown = row ?? { product_id: first.productId, name: first.name ?? first.productId, url: first.url ?? null, image: first.image ?? null, currency: first.currency ?? null, in_stock: true };
+    const shown = row ?? { product_id: first.productId, name: first.name ?? first.productId, url: first.url ?? null, image: first.image ?? null, currency: first.currency ?? null, in_stock: true, stock: null };
     for (const index of indexes) {
       const applied = applyView(state, views[index]!, shown);
       state = applied.state;

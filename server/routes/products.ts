@@ -11,6 +11,8 @@ import { currencyCode, externalIdText, httpUrlText, money, text, validate } from
 
 const httpUrl = httpUrlText();
 const productId = externalIdText();
+/** Postgres `integer`; no shop counts beyond it. */
+const MAX_STOCK = 2_147_483_647;
 /** The fields a feed sends; any left out keep their stored value. */
 const productFields = z
   .object({
@@ -21,6 +23,8 @@ const productFields = z
     price: money().optional(),
     currency: currencyCode().optional(),
     inStock: z.boolean().optional(),
+    /** Units left; falling to the site's low-stock threshold fires the low-stock push. */
+    stock: z.number().int().min(0).max(MAX_STOCK).optional(),
   })
   .strict();
 const MAX_BATCH = 1000;
@@ -37,8 +41,9 @@ const productSchema = z.strictObject({
   price: z.number().nullable(),
   currency: z.string().nullable(),
   inStock: z.boolean(),
+  stock: z.number().int().nullable(),
 });
-/** Ids of the price-drop and back-in-stock notifications this change queued. */
+/** Ids of the price-drop, back-in-stock and low-stock notifications this change queued. */
 const notificationsQueued = z.array(z.uuid());
 
 /**
@@ -65,7 +70,7 @@ export function productRoutes(deps: AppDeps) {
       '/v1/products/batch',
       operation({
         summary: 'Feed up to 1,000 products',
-        description: 'Fields left out keep their stored value. A lower price or a restock queues the price-drop and back-in-stock pushes in the same transaction.',
+        description: 'Fields left out keep their stored value. A lower price, a restock or stock falling to the low-stock threshold queues the price-drop, back-in-stock and low-stock pushes in the same transaction; every price change is kept in the price history.',
         tag: 'Catalogue',
         access: 'secretKey',
         responses: { 200: { description: 'Stored', schema: z.strictObject({ stored: z.number().int().nonnegative(), notificationsQueued }) } },
@@ -116,12 +121,13 @@ export function productRoutes(deps: AppDeps) {
         price: row.price === null ? null : Number(row.price),
         currency: row.currency,
         inStock: row.in_stock,
+        stock: row.stock,
         priceSource: row.price_source,
         updatedAt: row.updated_at,
       });
     });
 }
 
-function productJson(p: { productId: string; name: string; url: string | null; image: string | null; price: number | null; currency: string | null; inStock: boolean }) {
-  return { id: p.productId, name: p.name, url: p.url, image: p.image, price: p.price, currency: p.currency, inStock: p.inStock };
+function productJson(p: { productId: string; name: string; url: string | null; image: string | null; price: number | null; currency: string | null; inStock: boolean; stock: number | null }) {
+  return { id: p.productId, name: p.name, url: p.url, image: p.image, price: p.price, currency: p.currency, inStock: p.inStock, stock: p.stock };
 }

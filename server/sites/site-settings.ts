@@ -141,6 +141,14 @@ export const priceDropSettingsSchema = z
     /** Within this many hours after a price-drop push, the same shopper hears of the product again only if the price falls further. */
     renotifyWindowHours: z.number().int().min(1).max(24 * 90).default(7 * 24),
     holdoutPercent: percent.default(0),
+    /**
+     * What a drop is measured and announced against. `lowest30`: the lowest price of the 30 days
+     * before the drop, the only prior price an EU shop may announce (directive 98/6/EC art. 6a) —
+     * no push unless the new price is below it, and `{{price.old}}` shows it. `previous`: the price
+     * just before the drop, for shops outside the EU. The default is the lawful one: a shop that
+     * never looked at this setting must not announce "was €99" when it sold at €79 last week.
+     */
+    compareWith: z.enum(['lowest30', 'previous']).default('lowest30'),
   })
   .strict();
 
@@ -207,6 +215,18 @@ export const ratingRequestSettingsSchema = z
   })
   .strict();
 
+/** "Only 3 left": a push when a product shoppers showed interest in runs low (the feed's `stock`). */
+export const lowStockSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Fires when the feed's stock falls to this many or fewer (and above 0: sold out is no news to push). */
+    threshold: z.number().int().min(1).max(1000).default(3),
+    /** Shoppers who carted, watched or viewed the product within this many days hear of it, once per product in this window. */
+    withinDays: z.number().int().min(1).max(90).default(14),
+    holdoutPercent: percent.default(0),
+  })
+  .strict();
+
 const browserTagKeysSchema = z
   .array(tagKeyText())
   .max(MAX_BROWSER_TAG_KEYS, `at most ${MAX_BROWSER_TAG_KEYS} keys`)
@@ -220,6 +240,7 @@ const sections = {
   cartReminders: cartReminderSettingsSchema.default(cartReminderSettingsSchema.parse({})),
   priceDrop: priceDropSettingsSchema.default(priceDropSettingsSchema.parse({})),
   backInStock: backInStockSettingsSchema.default(backInStockSettingsSchema.parse({})),
+  lowStock: lowStockSettingsSchema.default(lowStockSettingsSchema.parse({})),
   attribution: attributionSettingsSchema.default(attributionSettingsSchema.parse({})),
   campaigns: campaignSettingsSchema.default(campaignSettingsSchema.parse({})),
   orderUpdates: orderUpdateSettingsSchema.default(orderUpdateSettingsSchema.parse({})),

@@ -20,6 +20,8 @@ export const TEMPLATE_KEYS = [
   'order_cancelled',
   'refund_issued',
   'rating_request',
+  // Low stock (marketing): a product a shopper showed interest in is running out.
+  'low_stock',
 ] as const;
 export type TemplateKey = (typeof TEMPLATE_KEYS)[number];
 
@@ -45,6 +47,10 @@ export type TemplateKey = (typeof TEMPLATE_KEYS)[number];
  * - `{{order.items}}`    how many items the order has, as a locale number; empty when not sent.
  * - `{{order.pickup}}`   where a pickup order waits ("Store Berlin-Mitte"); empty when none.
  * - `{{refund.amount}}`  the refunded amount, as money; empty when not sent.
+ * - `{{price.lowest30}}` the lowest price of the 30 days before the drop, as money (price drop;
+ *                        EU directive 98/6/EC art. 6a); `{{price.old}}` is this same price when the
+ *                        site compares with it (`priceDrop.compareWith: 'lowest30'`).
+ * - `{{stock}}`          units left, as a locale number (low stock).
  *
  * A placeholder whose value is missing renders as empty text. In the body, a line whose placeholders
  * all came out empty is left out altogether, so optional copy goes on its own line
@@ -66,6 +72,8 @@ export const PLACEHOLDERS = [
   'order.items',
   'order.pickup',
   'refund.amount',
+  'price.lowest30',
+  'stock',
 ] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 

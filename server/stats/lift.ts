@@ -71,6 +71,7 @@ const TRIGGER_NAMES: Record<string, string> = {
   cart_reminder: 'Cart reminders',
   price_drop: 'Price-drop alerts',
   back_in_stock: 'Back-in-stock alerts',
+  low_stock: 'Low-stock alerts',
   api: 'Pushes sent through the API',
   campaign: 'Campaigns',
 };

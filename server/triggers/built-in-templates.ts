@@ -107,4 +107,14 @@ export const DEFAULT_TEMPLATES: Readonly<Record<TemplateKey, Readonly<Record<'en
         ],
       },
     },
+    low_stock: {
+      en: {
+        title: 'Only {{stock}} left: {{product.name}}',
+        body: 'It is selling fast. Tap to get yours before it is gone.',
+      },
+      de: {
+        title: 'Nur noch {{stock}} verfügbar: {{product.name}}',
+        body: 'Es ist fast weg. Tippe hier, um es dir zu sichern.',
+      },
+    },
   });

@@ -1,32 +1,48 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { lowestPricesBefore, recordPriceChanges } from '../db/price-history.ts';
 import type { ProductChange } from '../db/products.ts';
 import type { SiteRow } from '../db/sites.ts';
 import { reportUrl } from '../notifications/payload.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { DAY_SECONDS, HOUR_MS } from '../time.ts';
+import { fireLowStock, isLowStockChange } from './low-stock.ts';
 import { queueTriggerNotification } from './trigger-notification.ts';
 
 /** A price or restock announcement is news for a few days at most. */
 const PRODUCT_ALERT_TTL_SECONDS = 3 * DAY_SECONDS;
 
 /**
- * Reacts to catalogue changes: a lower price tells the shoppers who saw the product at a price
- * higher by at least the site's threshold (or whose own target it reached); a restock tells the
- * product's back-in-stock watchers. Call in the transaction that stored the change. Returns the
+ * Reacts to catalogue changes: every price change goes into the price history; a lower price tells
+ * the shoppers who saw the product at a price higher by at least the site's threshold (or whose own
+ * target it reached) — by default only when it is below the lowest price of the 30 days before; a
+ * restock tells the product's back-in-stock watchers; stock falling to the threshold tells the
+ * shoppers interested in it lately. Call in the transaction that stored the change (which holds the
+ * products' rows locked, so two writes of one product run one after the other). Returns the
  * notification ids queued.
  */
 export async function fireProductTriggers(db: Db, site: SiteRow, changes: ProductChange[], options: { now: Date; publicUrl: string }): Promise<string[]> {
   if (changes.length === 0) return [];
   const settings = readSiteSettings(site.settings);
   const queued: string[] = [];
+  // Read before this change is written: the 30 days *before* the reduction.
+  const drops = settings.priceDrop.enabled
+    ? changes.filter((change): change is ProductChange & { price: number; oldPrice: number } => change.oldPrice !== null && change.price !== null && change.price < change.oldPrice)
+    : [];
+  const lowest30 = await lowestPricesBefore(db, site.id, drops.map((drop) => ({ productId: drop.productId, currency: drop.currency, priceBefore: drop.oldPrice })), options.now);
+  await recordPriceChanges(db, site.id, changes, options.now);
   for (const change of changes) {
-    if (settings.priceDrop.enabled && change.oldPrice !== null && change.price !== null && change.price < change.oldPrice) {
-      const id = await firePriceDrop(db, site, change as ProductChange & { price: number; oldPrice: number }, settings, options);
+    const lowest = lowest30.get(change.productId);
+    if (lowest !== undefined) {
+      const id = await firePriceDrop(db, site, change as ProductChange & { price: number; oldPrice: number }, lowest, settings, options);
       if (id) queued.push(id);
     }
     if (settings.backInStock.enabled && change.wasInStock === false && change.inStock) {
       const id = await fireBackInStock(db, site, change, settings, options);
+      if (id) queued.push(id);
+    }
+    if (settings.lowStock.enabled && isLowStockChange(change, settings.lowStock.threshold)) {
+      const id = await fireLowStock(db, site, change as ProductChange & { stock: number }, settings, options);
       if (id) queued.push(id);
     }
   }
@@ -38,14 +54,17 @@ export async function fireProductTriggers(db: Db, site: SiteRow, changes: Produc
  * `thresholdPercent` higher (viewed, carted, or watched without a target) — unless they set their
  * own target, which then decides alone — and who have not been told of this product within the
  * window at this price or lower (so a price flapping up and down does not notify again; falling
- * further does).
+ * further does). With a `reference` (the 30-day low), the drop must also reach the threshold
+ * measured from it: the drop a push announces is worth the push.
  */
-function eligibleShoppers(siteId: string, productId: string, price: number, thresholdPercent: number, windowStart: Date) {
+function eligibleShoppers(siteId: string, productId: string, price: number, thresholdPercent: number, windowStart: Date, reference: number | null) {
+  // least() ignores a null reference: then the shopper's own price alone decides.
+  const from = sql`least(i.price, ${reference}::numeric)`;
   return sql<{ shopper: string }>`
     select e.shopper from (
       select i.shopper from product_interest i
       where i.site_id = ${siteId} and i.product_id = ${productId}
-        and i.price > 0 and (i.price - ${price}) * 100 >= ${thresholdPercent} * i.price
+        and i.price > 0 and (${from} - ${price}) * 100 >= ${thresholdPercent} * ${from}
         and not exists (
           select 1 from watches w where w.site_id = i.site_id and w.product_id = i.product_id
             and w.kind = 'price_drop' and w.price is not null and i.shopper = 'v:' || w.visitor_id)
@@ -64,12 +83,19 @@ async function firePriceDrop(
   db: Db,
   site: SiteRow,
   change: ProductChange & { price: number; oldPrice: number },
+  lowest30: number,
   settings: ReturnType<typeof readSiteSettings>,
   options: { now: Date; publicUrl: string },
 ): Promise<string | null> {
-  const { thresholdPercent, renotifyWindowHours, holdoutPercent } = settings.priceDrop;
+  const { thresholdPercent, renotifyWindowHours, holdoutPercent, compareWith } = settings.priceDrop;
+  // Directive 98/6/EC art. 6a: a reduction is announced against the lowest price of the 30 days
+  // before it. Not below that low, it is no reduction to announce: a price that was raised for a
+  // while and comes down again is back where it was, not "down from" the raised price.
+  const againstLowest = compareWith === 'lowest30';
+  if (againstLowest && !(change.price < lowest30)) return null;
+  const priceOld = againstLowest ? lowest30 : change.oldPrice;
   const windowStart = new Date(options.now.getTime() - renotifyWindowHours * HOUR_MS);
-  const eligible = eligibleShoppers(site.id, change.productId, change.price, thresholdPercent, windowStart);
+  const eligible = eligibleShoppers(site.id, change.productId, change.price, thresholdPercent, windowStart, againstLowest ? lowest30 : null);
   // Matched on the bare ids so the subscriptions' (site, visitor) and (site, user) indexes serve it.
   const where: Expression<SqlBool> = sql<SqlBool>`(
     s.visitor_id in (select substr(e.shopper, 3) from (${eligible}) e where e.shopper like 'v:%')
@@ -82,12 +108,12 @@ async function firePriceDrop(
     context: (locale) => ({
       locale,
       ...(change.currency ? { currency: change.currency } : {}),
-      product: { name: change.name, priceOld: change.oldPrice, priceNew: change.price },
+      product: { name: change.name, priceOld, priceNew: change.price, priceLowest30: lowest30 },
     }),
     url: change.url,
     image: change.image,
     triggerKey: change.productId,
-    audience: { trigger: 'price_drop', productId: change.productId, oldPrice: change.oldPrice, price: change.price },
+    audience: { trigger: 'price_drop', productId: change.productId, oldPrice: change.oldPrice, lowest30, comparedWith: compareWith, price: change.price },
     where,
     holdoutPercent,
     ttlSeconds: PRODUCT_ALERT_TTL_SECONDS,

@@ -156,3 +156,26 @@ describe('worstCaseMessageBytes', () => {
     expect(utf8Bytes(JSON.stringify(rendered))).toBeLessThanOrEqual(worstCaseMessageBytes(tpl));
   });
 });
+
+describe('renderMessage: the 30-day low and stock', () => {
+  const drop = { name: 'Shoe', priceOld: 79, priceNew: 69, priceLowest30: 1234.5, stock: 1234 };
+
+  it('renders {{price.lowest30}} as money per locale, beside the other prices', () => {
+    expect(render('{{price.lowest30}}', { locale: 'de-DE', currency: 'EUR', product: drop })).toBe(`1.234,50${NBSP}€`);
+    expect(render('{{price.lowest30}}', { locale: 'en-US', currency: 'EUR', product: drop })).toBe('€1,234.50');
+    expect(render('{{price.lowest30}}', { locale: 'en-GB', currency: 'GBP', product: drop })).toBe('£1,234.50');
+    // Not known (another automation): an empty line is left out of the body.
+    const message = renderMessage(template('x', 'Lowest in 30 days: {{price.lowest30}}\nTap.'), { locale: 'en-US', currency: 'EUR', product: { name: 'x', priceNew: 5 } });
+    expect(message.body).toBe('Tap.');
+  });
+
+  it('renders {{stock}} as a locale number, and keeps {{stock}} in a product name literal', () => {
+    expect(render('Only {{stock}} left', { locale: 'de-DE', product: drop })).toBe('Only 1.234 left');
+    expect(render('Only {{stock}} left', { locale: 'en-US', product: { ...drop, stock: 3 } })).toBe('Only 3 left');
+    expect(render('{{product.name}}', { product: { name: '{{stock}}', stock: 3 } })).toBe('{{stock}}');
+  });
+
+  it('counts both in the worst-case size of a template', () => {
+    expect(worstCaseMessageBytes(template('{{price.lowest30}}{{stock}}'))).toBeGreaterThan(worstCaseMessageBytes(template('')) + 3 * (24 + 16) - 1);
+  });
+});

@@ -55,6 +55,8 @@ export const PLACEHOLDER_MAX_CHARS: Readonly<Record<Placeholder, number>> = Obje
   'order.items': MAX_NUMBER_CHARS,
   'order.pickup': MAX_NAME_CHARS,
   'refund.amount': MAX_MONEY_CHARS,
+  'price.lowest30': MAX_MONEY_CHARS,
+  stock: MAX_NUMBER_CHARS,
 });
 
 /**
@@ -81,8 +83,8 @@ export const ITEM_MORE_WORDING: Readonly<Record<string, Readonly<{ one: string; 
 
 const ELLIPSIS = '…';
 
-/** `{{name}}` as rendered; names are lower-case words joined by dots. */
-const PLACEHOLDER_PATTERN = /\{\{([a-z]+\.[a-z]+)\}\}/g;
+/** `{{name}}` as rendered; names are lower-case words (digits after the first letter) joined by dots. */
+const PLACEHOLDER_PATTERN = /\{\{([a-z][a-z0-9]*(?:\.[a-z][a-z0-9]*)*)\}\}/g;
 /** A surrogate without its partner: not text, and JSON escapes it to six bytes. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
@@ -95,13 +97,17 @@ export interface TemplateContext {
   product?: {
     name: string;
     /**
-     * The reference price for `{{price.old}}`: the triggers pass the catalogue price just before the
-     * drop. In the EU a price reduction must be announced against the lowest price of the prior 30
-     * days (Directive 98/6/EC Art. 6a, as amended by 2019/2161); a shop whose prices move often
-     * should word its price_drop template without the old price (see the README).
+     * The reference price for `{{price.old}}`: the lowest price of the 30 days before the drop, or
+     * the price just before it when the site compares with that (`priceDrop.compareWith`). In the
+     * EU a price reduction must be announced against the lowest price of the prior 30 days
+     * (Directive 98/6/EC Art. 6a, as amended by 2019/2161).
      */
     priceOld?: number;
     priceNew?: number;
+    /** `{{price.lowest30}}`: the lowest price of the 30 days before the drop, whatever the site compares with. */
+    priceLowest30?: number;
+    /** `{{stock}}`: units left (low stock). */
+    stock?: number;
   };
   cart?: { total: number; itemCount: number };
   /** The first item of the cart and how many further distinct items there are. */
@@ -220,6 +226,10 @@ function placeholderValue(name: Placeholder, context: TemplateContext, locale: s
       return order?.pickup === undefined ? '' : truncate(sanitize(order.pickup), MAX_NAME_CHARS);
     case 'refund.amount':
       return formatMoney(refund?.amount, locale, currency);
+    case 'price.lowest30':
+      return formatMoney(product?.priceLowest30, locale, currency);
+    case 'stock':
+      return product?.stock === undefined ? '' : formatCount(product.stock, locale);
   }
 }
 

@@ -13,7 +13,7 @@ import type { DashboardAssets } from '../assets/assets.ts';
 import { assetUrl, appPage, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 import { sampleValues, TEMPLATE_LABELS, type NotificationPreview } from '../notification-preview.ts';
 
-export type AutomationSection = 'cart-reminders' | 'price-drop' | 'back-in-stock' | 'order-updates' | 'rating-request' | 'frequency-cap' | 'quiet-hours';
+export type AutomationSection = 'cart-reminders' | 'price-drop' | 'back-in-stock' | 'low-stock' | 'order-updates' | 'rating-request' | 'frequency-cap' | 'quiet-hours';
 
 /** Each form of the page and the fields it posts (named by their settings path). */
 export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title: string; fields: readonly string[] }> = [
@@ -30,7 +30,11 @@ export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title:
       'cartReminders.holdoutPercent',
     ],
   },
-  { key: 'price-drop', title: 'Price drops', fields: ['priceDrop.enabled', 'priceDrop.thresholdPercent', 'priceDrop.renotifyWindowHours', 'priceDrop.holdoutPercent'] },
+  {
+    key: 'price-drop',
+    title: 'Price drops',
+    fields: ['priceDrop.enabled', 'priceDrop.thresholdPercent', 'priceDrop.renotifyWindowHours', 'priceDrop.holdoutPercent', 'priceDrop.compareWith'],
+  },
   { key: 'back-in-stock', title: 'Back in stock', fields: ['backInStock.enabled', 'backInStock.holdoutPercent'] },
   {
     key: 'order-updates',
@@ -38,6 +42,7 @@ export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title:
     fields: ['orderUpdates.enabled', ...ORDER_UPDATE_TYPES.map((type) => `orderUpdates.types.${type}`), 'orderUpdates.orderPageUrl'],
   },
   { key: 'rating-request', title: 'Rating requests', fields: ['ratingRequest.enabled', 'ratingRequest.delayDays', 'ratingRequest.pageUrl', 'ratingRequest.holdoutPercent'] },
+  { key: 'low-stock', title: 'Low stock', fields: ['lowStock.enabled', 'lowStock.threshold', 'lowStock.withinDays', 'lowStock.holdoutPercent'] },
   { key: 'frequency-cap', title: 'Frequency cap', fields: ['engagement.frequencyCap.marketingPer24h'] },
   { key: 'quiet-hours', title: 'Quiet hours and time zone', fields: ['engagement.quietHours.enabled', 'engagement.quietHours.start', 'engagement.quietHours.end', 'engagement.defaultTimeZone'] },
 ];
@@ -67,7 +72,7 @@ export interface TriggerFigures {
   answers?: Record<string, number>;
 }
 
-export type AutomationFigures = Record<'cartReminders' | 'priceDrop' | 'backInStock' | 'orderUpdates' | 'ratingRequest', TriggerFigures>;
+export type AutomationFigures = Record<'cartReminders' | 'priceDrop' | 'backInStock' | 'orderUpdates' | 'ratingRequest' | 'lowStock', TriggerFigures>;
 
 /** The order update types in words, for their switches. */
 const ORDER_UPDATE_LABELS: Readonly<Record<OrderUpdateType, string>> = {
@@ -110,6 +115,22 @@ function checkbox(context: FieldContext, name: string, label: string, help?: str
 ${help ? html`<p class="help" id="${id}-help">${help}</p>` : ''}
 ${error ? html`<p class="field-error">${error}</p>` : ''}
 </div>`;
+}
+
+/** One choice among a few, as radio buttons in a fieldset (its legend is the question). */
+function choice(context: FieldContext, name: string, legend: string, options: ReadonlyArray<{ value: string; label: string; help: string }>): Html {
+  const id = fieldId(name);
+  const error = context.errors[name];
+  return html`<fieldset class="choice"${error ? html` aria-describedby="${id}-error"` : ''}><legend>${legend}</legend>
+${options.map(
+  (option) => html`<div class="field check">
+<input id="${id}-${option.value}" name="${name}" type="radio" value="${option.value}"${context.values[name] === option.value ? html` checked` : ''} aria-describedby="${id}-${option.value}-help"${context.disabled ? html` disabled` : ''}>
+<label for="${id}-${option.value}">${option.label}</label>
+<p class="help" id="${id}-${option.value}-help">${option.help}</p>
+</div>`,
+)}
+${error ? html`<p class="field-error" id="${id}-error">${error}</p>` : ''}
+</fieldset>`;
 }
 
 function count(value: number): string {
@@ -208,6 +229,7 @@ ${canEdit ? html`<div class="card-footer"><button class="button" type="submit">S
   const stock = context('back-in-stock');
   const orders = context('order-updates');
   const rating = context('rating-request');
+  const low = context('low-stock');
   const cap = context('frequency-cap');
   const quiet = context('quiet-hours');
 
@@ -243,6 +265,14 @@ ${form(
   html`${checkbox(price, 'priceDrop.enabled', 'Send price drop pushes')}
 ${input(price, 'priceDrop.thresholdPercent', 'Smallest drop worth a push', { suffix: '% of the price', inputmode: 'decimal', size: 'short', help: 'From 0.1 to 90. A shopper’s own target price, when set, wins.' })}
 ${input(price, 'priceDrop.renotifyWindowHours', 'Quiet after a push for', { suffix: 'hours', inputmode: 'numeric', size: 'short', help: 'Within this time a shopper hears of the same product again only if the price falls further. 168 is a week.' })}
+${choice(price, 'priceDrop.compareWith', 'Compare the new price with', [
+  {
+    value: 'lowest30',
+    label: 'The lowest price of the last 30 days',
+    help: 'The law in the EU (directive 98/6/EC art. 6a): no push unless the new price is below that low, and “was” shows it.',
+  },
+  { value: 'previous', label: 'The price just before', help: 'For shops outside the EU: any drop from the last price counts.' },
+])}
 ${holdoutField(price, 'priceDrop.holdoutPercent')}`,
   figuresPanel('price-drop', figures.priceDrop, days),
 )}
@@ -275,6 +305,18 @@ ${input(rating, 'ratingRequest.delayDays', 'Send after delivery', { suffix: 'day
 ${input(rating, 'ratingRequest.pageUrl', 'Rating page', { placeholder: 'https://shop.example/orders/{orderId}/review', help: '{orderId} becomes the order id; answer=good or answer=bad and orderId are added to the address. On your shop’s address; empty: the home page.' })}
 ${holdoutField(rating, 'ratingRequest.holdoutPercent')}`,
   figuresPanel('rating-request', figures.ratingRequest, days),
+)}
+</section>
+<section class="card automation" id="low-stock" aria-labelledby="low-stock-title">
+<div class="automation-head"><h2 id="low-stock-title">Low stock</h2>${state(isOn('lowStock.enabled'))}</div>
+<p class="lede">“Only 3 left”: a push when a product a shopper carted, watched or viewed is running out. Needs <code>stock</code> in your product feed.</p>
+${form(
+  'low-stock',
+  html`${checkbox(low, 'lowStock.enabled', 'Send low stock pushes')}
+${input(low, 'lowStock.threshold', 'Send when stock falls to', { suffix: 'or fewer', inputmode: 'numeric', size: 'short', help: 'From 1 to 1,000. Sold out (0) sends nothing.' })}
+${input(low, 'lowStock.withinDays', 'To shoppers interested within', { suffix: 'days', inputmode: 'numeric', size: 'short', help: 'From 1 to 90. Each shopper hears of a product once in this time.' })}
+${holdoutField(low, 'lowStock.holdoutPercent')}`,
+  figuresPanel('low-stock', figures.lowStock, days),
 )}
 </section>
 <h2 class="group-title">Rules for every push</h2>
