@@ -21,6 +21,7 @@ import * as orderedDeliveries from './2026-11-29T0395-ordered-deliveries.ts';
 import * as chunkedAudiences from './2026-11-29T0400-chunked-audiences.ts';
 import * as claimOrderIndex from './2026-11-29T0420-claim-order-index.ts';
 import * as campaigns from './2026-11-29T0510-campaigns.ts';
+import * as engagementBudgetBestHour from './2026-11-29T0620-engagement-budget-best-hour.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -49,4 +50,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0400-chunked-audiences': chunkedAudiences,
   '2026-11-29T0420-claim-order-index': claimOrderIndex,
   '2026-11-29T0510-campaigns': campaigns,
+  '2026-11-29T0620-engagement-budget-best-hour': engagementBudgetBestHour,
 };

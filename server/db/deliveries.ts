@@ -27,6 +27,10 @@ export interface ClaimedDelivery {
   notification_created_at: Date;
   /** Set when the sender cancelled the notification: the delivery is suppressed, not sent. */
   notification_cancelled_at: Date | null;
+  /** Send at the shopper's best hour within 24 hours (issue 14). */
+  best_hour: boolean;
+  /** Why the delivery did not go at an earlier claim (null: it never was claimed, or nothing held it). */
+  last_error: string | null;
   /** A campaign's end: after it the delivery is suppressed, not sent. */
   notification_ends_at: Date | null;
   /**
@@ -46,9 +50,10 @@ type ClaimedNotification = Pick<
   ClaimedDelivery,
   | 'content' | 'localized' | 'kind' | 'source' | 'priority' | 'trigger_key' | 'ttl_seconds' | 'urgency' | 'topic'
   | 'notification_created_at' | 'notification_cancelled_at' | 'notification_ends_at' | 'site_id' | 'vapid_public_key' | 'vapid_private_key'
+  | 'best_hour'
 > & { id: string; personalised: boolean };
 
-type ClaimedRow = Pick<ClaimedDelivery, 'id' | 'notification_id' | 'subscription_id' | 'endpoint' | 'report_token' | 'attempts' | 'scheduled_at'>;
+type ClaimedRow = Pick<ClaimedDelivery, 'id' | 'notification_id' | 'subscription_id' | 'endpoint' | 'report_token' | 'attempts' | 'scheduled_at' | 'last_error'>;
 
 interface ClaimedSubscription {
   id: string;
@@ -100,7 +105,7 @@ export async function claimDeliveries(
       -- shop's first large send), a join let it read a whole index for each claim. The lock is
       -- held, so those versions are the current ones.
       where d.ctid = any(array(select ctid from claimed))
-      returning d.id::text as id, d.notification_id, d.subscription_id, d.endpoint, d.report_token, d.attempts, d.created_at as scheduled_at`.execute(trx);
+      returning d.id::text as id, d.notification_id, d.subscription_id, d.endpoint, d.report_token, d.attempts, d.created_at as scheduled_at, d.last_error`.execute(trx);
   });
   if (claimed.rows.length === 0) return [];
   // Read after the claim committed: what the subscription and the notification are now is what the
@@ -109,7 +114,7 @@ export async function claimDeliveries(
   const notifications = await sql<ClaimedNotification>`
     select n.id, n.content, n.localized, n.kind, n.source, n.priority, n.trigger_key,
       n.ttl_seconds, n.urgency, n.topic, n.created_at as notification_created_at, n.cancelled_at as notification_cancelled_at,
-      n.ends_at as notification_ends_at,
+      n.ends_at as notification_ends_at, n.best_hour,
       -- Texts with placeholders ({{firstName}}, {{tags.…}}) need each subscriber's tags; others do not read them.
       (n.content::text like '%{{%' or coalesce(n.localized::text, '') like '%{{%') as personalised,
       si.id as site_id, si.vapid_public_key, si.vapid_private_key
@@ -153,6 +158,8 @@ export async function claimDeliveries(
       notification_created_at: n.notification_created_at,
       notification_cancelled_at: n.notification_cancelled_at,
       notification_ends_at: n.notification_ends_at,
+      best_hour: n.best_hour,
+      last_error: row.last_error,
       scheduled_at: row.scheduled_at,
       tags: n.personalised ? s.tags : null,
       site_id: n.site_id,
