@@ -273,6 +273,14 @@ function stableJson(value: unknown): string {
  */
 export function apiSendRequest(site: SiteRow, input: SendNotificationInput, idempotencyKey?: string): SendRequest {
   const { to, kind, ttl, urgency, topic, sendAtBestHour, ...content } = input;
+  // Waiting up to a day is for pushes that can wait: a transactional push (an order update) or an
+  // urgent one goes now, so asking for both is a mistake to refuse, not to ignore.
+  if (sendAtBestHour && kind !== 'marketing') {
+    throw new ApiError('validation_failed', 'sendAtBestHour is for marketing pushes; a transactional push goes at once', { details: [{ path: 'sendAtBestHour', message: 'marketing pushes only' }] });
+  }
+  if (sendAtBestHour && urgency === 'high') {
+    throw new ApiError('validation_failed', 'sendAtBestHour cannot wait with urgency "high"', { details: [{ path: 'sendAtBestHour', message: 'not with urgency high' }] });
+  }
   return {
     site,
     source: 'api',
