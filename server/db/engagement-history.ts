@@ -93,3 +93,30 @@ export async function siteClickSlots(db: Db, siteId: string, sinceMs: number): P
     group by 1, 2`.execute(db);
   return result.rows.map((row) => ({ timeZone: row.time_zone, slotOfDay: row.slot_of_day, clicks: row.clicks }));
 }
+
+/** How many of a site's subscribers ignore its marketing pushes (the delivery health page). */
+export interface IgnoringShare {
+  /** Active subscribers who got at least `lastN` marketing pushes in the window, old enough to have been clicked. */
+  judged: number;
+  /** Of those, the ones who clicked none of their last `lastN` (no click on any push since the `lastN`-th last). */
+  ignoring: number;
+}
+
+/**
+ * The share of a site's active subscribers who clicked none of their last `lastN` marketing pushes
+ * sent between `sinceMs` and `beforeMs`: the subscribers Chrome's revocation would count against
+ * the shop. Reads the site's sent marketing pushes of the window once (a page view, not a hot path).
+ */
+export async function ignoringShare(db: Db, siteId: string, window: { sinceMs: number; beforeMs: number; lastN: number }): Promise<IgnoringShare> {
+  const result = await sql<IgnoringShare>`
+    select (count(*) filter (where x.sent >= ${window.lastN}))::int as judged, (count(*) filter (where x.ignored >= ${window.lastN}))::int as ignoring
+    from (
+      select s.id, count(*) as sent, count(*) filter (where s.last_clicked_at is null or d.sent_at > s.last_clicked_at) as ignored
+      from subscriptions s
+      join deliveries d on d.subscription_id = s.id and d.sent_at > ${new Date(window.sinceMs)} and d.sent_at <= ${new Date(window.beforeMs)}
+      join notifications n on n.id = d.notification_id
+      where s.site_id = ${siteId} and s.status = 'active' and d.status = 'sent' and n.kind = 'marketing'
+      group by s.id
+    ) x`.execute(db);
+  return result.rows[0] ?? { judged: 0, ignoring: 0 };
+}
