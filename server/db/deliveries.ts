@@ -15,6 +15,8 @@ export interface ClaimedDelivery {
   subscription_endpoint: string;
   locale: string | null;
   time_zone: string | null;
+  /** The shopper's last click on any push (the engagement budget counts what they ignored since). */
+  last_clicked_at: Date | null;
   content: NotificationContent;
   localized: Record<string, LocalizedContent> | null;
   kind: NotificationKind;
@@ -63,6 +65,7 @@ interface ClaimedSubscription {
   endpoint: string;
   locale: string | null;
   time_zone: string | null;
+  last_clicked_at: Date | null;
   tags: Record<string, unknown> | null;
 }
 
@@ -122,7 +125,7 @@ export async function claimDeliveries(
     where n.id = any(${notificationIds}::uuid[])`.execute(db);
   const withTags = notifications.rows.some((n) => n.personalised);
   const subscriptions = await sql<ClaimedSubscription>`
-    select id, p256dh, auth, status, endpoint, locale, time_zone, ${withTags ? sql`tags` : sql`null::jsonb as tags`} from subscriptions
+    select id, p256dh, auth, status, endpoint, locale, time_zone, last_clicked_at, ${withTags ? sql`tags` : sql`null::jsonb as tags`} from subscriptions
     where id = any(${claimed.rows.map((row) => row.subscription_id)}::uuid[])`.execute(db);
   const subscriptionById = new Map(subscriptions.rows.map((s) => [s.id, s]));
   const notificationById = new Map(notifications.rows.map((n) => [n.id, n]));
@@ -146,6 +149,7 @@ export async function claimDeliveries(
       subscription_endpoint: s.endpoint,
       locale: s.locale,
       time_zone: s.time_zone,
+      last_clicked_at: s.last_clicked_at,
       content: n.content,
       localized: n.localized,
       kind: n.kind,

@@ -13,8 +13,9 @@ export interface BudgetRow {
 }
 
 /**
- * The engagement budget's facts for `subscriptionIds`: marketing pushes sent after `windowStartMs`
- * (the 7-day window), and those sent after the subscriber's last click on any push, after
+ * The engagement budget's facts for `subscriptions` (with each one's last click, as the claim read
+ * it): marketing pushes sent after `windowStartMs` (the 7-day window), and those sent after the
+ * subscriber's last click on any push, after
  * `lookbackStartMs` and no later than `ignoredBeforeMs` (a push younger than that may yet be clicked).
  *
  * Each subscriber's sends are read from deliveries_subscription_sent_idx from the earlier of the
@@ -24,23 +25,29 @@ export interface BudgetRow {
  */
 export async function budgetFacts(
   db: Db,
-  subscriptionIds: string[],
+  subscriptions: Array<{ id: string; lastClickedAt: Date | null }>,
   bounds: { windowStartMs: number; lookbackStartMs: number; ignoredBeforeMs: number },
 ): Promise<Map<string, BudgetRow>> {
   const facts = new Map<string, BudgetRow>();
-  if (subscriptionIds.length === 0) return facts;
+  if (subscriptions.length === 0) return facts;
   const windowStart = new Date(bounds.windowStartMs);
   const lookbackStart = new Date(bounds.lookbackStartMs);
+  // One subscription at a time (LATERAL), each from the index at its own start: joined as plain
+  // tables, the planner may walk every sent delivery of the outbox and test it against the list.
+  // The last clicks come from the claim, which read the subscriptions already.
   const result = await sql<{ subscription_id: string; sent_in_window: number; ignored: number }>`
-    select s.id as subscription_id,
-      count(*) filter (where d.sent_at > ${windowStart})::int as sent_in_window,
-      count(*) filter (where d.sent_at > greatest(${lookbackStart}, coalesce(s.last_clicked_at, ${lookbackStart})) and d.sent_at <= ${new Date(bounds.ignoredBeforeMs)})::int as ignored
-    from subscriptions s
-    join deliveries d on d.subscription_id = s.id
-      and d.sent_at > least(${windowStart}::timestamptz, greatest(${lookbackStart}, coalesce(s.last_clicked_at, ${lookbackStart})))
-    join notifications n on n.id = d.notification_id
-    where s.id = any(${subscriptionIds}::uuid[]) and d.status = 'sent' and n.kind = 'marketing'
-    group by s.id`.execute(db);
+    select v.id as subscription_id, x.sent_in_window, x.ignored
+    from unnest(${subscriptions.map((s) => s.id)}::uuid[], ${subscriptions.map((s) => s.lastClickedAt?.toISOString() ?? null)}::timestamptz[]) as v(id, clicked_at)
+    cross join lateral (
+      select
+        (count(*) filter (where d.sent_at > ${windowStart}))::int as sent_in_window,
+        (count(*) filter (where d.sent_at > greatest(${lookbackStart}, coalesce(v.clicked_at, ${lookbackStart})) and d.sent_at <= ${new Date(bounds.ignoredBeforeMs)}))::int as ignored
+      from deliveries d join notifications n on n.id = d.notification_id
+      where d.subscription_id = v.id
+        and d.sent_at > least(${windowStart}::timestamptz, greatest(${lookbackStart}, coalesce(v.clicked_at, ${lookbackStart})))
+        and d.status = 'sent' and n.kind = 'marketing'
+    ) x
+    where x.sent_in_window > 0 or x.ignored > 0`.execute(db);
   for (const row of result.rows) facts.set(row.subscription_id, { sentInWindow: row.sent_in_window, ignoredInARow: row.ignored });
   return facts;
 }

@@ -117,8 +117,12 @@ async function budgetsFor(
   inFlight: Map<string, number>,
   nowMs: number,
 ): Promise<Map<string, BudgetFacts>> {
-  const ids = [...new Set(candidates.filter((d) => d.kind === 'marketing' && settingsBySite.get(d.site_id)!.engagement.budget.enabled).map((d) => d.subscription_id))];
-  const facts = await budgetFacts(db, ids, {
+  const subscriptions = new Map<string, Date | null>();
+  for (const d of candidates) {
+    if (d.kind === 'marketing' && settingsBySite.get(d.site_id)!.engagement.budget.enabled) subscriptions.set(d.subscription_id, d.last_clicked_at);
+  }
+  const ids = [...subscriptions.keys()];
+  const facts = await budgetFacts(db, ids.map((id) => ({ id, lastClickedAt: subscriptions.get(id)! })), {
     windowStartMs: nowMs - BUDGET_WINDOW_MS,
     lookbackStartMs: nowMs - IGNORED_LOOKBACK_MS,
     ignoredBeforeMs: nowMs - IGNORED_AFTER_MS,
