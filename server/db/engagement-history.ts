@@ -42,10 +42,15 @@ export async function budgetFacts(
       select
         (count(*) filter (where d.sent_at > ${windowStart}))::int as sent_in_window,
         (count(*) filter (where d.sent_at > greatest(${lookbackStart}, coalesce(v.clicked_at, ${lookbackStart})) and d.sent_at <= ${new Date(bounds.ignoredBeforeMs)}))::int as ignored
-      from deliveries d join notifications n on n.id = d.notification_id
-      where d.subscription_id = v.id
-        and d.sent_at > least(${windowStart}::timestamptz, greatest(${lookbackStart}, coalesce(v.clicked_at, ${lookbackStart})))
-        and d.status = 'sent' and n.kind = 'marketing'
+      from (
+        -- OFFSET 0 keeps this scan by subscription: flattened, the planner may go through the
+        -- notification instead and read every delivery of a large send once per subscriber.
+        select d.sent_at, d.notification_id from deliveries d
+        where d.subscription_id = v.id and d.sent_at > least(${windowStart}::timestamptz, greatest(${lookbackStart}, coalesce(v.clicked_at, ${lookbackStart}))) and d.status = 'sent'
+        offset 0
+      ) d
+      join notifications n on n.id = d.notification_id
+      where n.kind = 'marketing'
     ) x
     where x.sent_in_window > 0 or x.ignored > 0`.execute(db);
   for (const row of result.rows) facts.set(row.subscription_id, { sentInWindow: row.sent_in_window, ignoredInARow: row.ignored });
