@@ -73,8 +73,14 @@ export async function activitySlots(db: Db, subscriptionIds: string[], sinceMs: 
     select distinct x.subscription_id, floor(extract(epoch from x.at) / ${HISTORY_SLOT_SECONDS})::int as slot
     from (
       select d.subscription_id, i.created_at as at
-      from deliveries d join interactions i on i.delivery_id = d.id and i.type = 'clicked'
-      where d.subscription_id = any(${subscriptionIds}::uuid[]) and d.created_at > ${since} and i.created_at > ${since}
+      from (
+        -- By subscription first (OFFSET 0 keeps it so), then each delivery's click by its key.
+        select d.id, d.subscription_id from deliveries d
+        where d.subscription_id = any(${subscriptionIds}::uuid[]) and d.created_at > ${since}
+        offset 0
+      ) d
+      join interactions i on i.delivery_id = d.id and i.type = 'clicked'
+      where i.created_at > ${since}
       union all
       select s.id, e.created_at
       from subscriptions s join events e on e.site_id = s.site_id and e.visitor_id = s.visitor_id
