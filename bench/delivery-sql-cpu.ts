@@ -6,8 +6,12 @@
  *
  *   1. the audience written into the outbox in chunks (resolveAudienceChunk, 10,000 a chunk)
  *   2. claims of `--batch` deliveries (claimDeliveries)
- *   3. the frequency-cap look-up of each claimed batch (recentMarketingSends)
+ *   3. the frequency-cap look-up of each claimed batch (recentMarketingSends), and the engagement
+ *      budget's (budgetFacts, issue 14)
  *   4. the results, `sent`, in groups of `--group` (recordDeliveryResults)
+ *
+ * `--history=K` gives every subscriber K earlier marketing pushes, sent one a day over the last K
+ * days and never clicked, so the look-ups read what a shop that pushes daily has in the outbox.
  *
  * Then once more with the rollup triggers on `deliveries` disabled (in this scratch database
  * only), so their share shows. A fresh database per run on the server of DATABASE_URL, dropped
@@ -24,7 +28,8 @@ import type { Database, Db } from '../server/db/database.ts';
 import { claimDeliveries, recentMarketingSends, recordDeliveryResults, type DeliveryResult } from '../server/db/deliveries.ts';
 import { migrateToLatest } from '../server/db/migrate.ts';
 import { claimResolvingNotification, resolveAudienceChunk } from '../server/db/notifications.ts';
-import { FREQUENCY_CAP_WINDOW_MS } from '../server/delivery/engagement-rules.ts';
+import { budgetFacts } from '../server/db/engagement-history.ts';
+import { BUDGET_WINDOW_MS, FREQUENCY_CAP_WINDOW_MS, IGNORED_AFTER_MS, IGNORED_LOOKBACK_MS } from '../server/delivery/engagement-rules.ts';
 import { createSite } from '../server/sites/create-site.ts';
 import { insertSubscriptions, subscriberKeyPool } from './fanout-setup.ts';
 import { LOCAL_POSTGRES_URL } from '../server/testing/test-database.ts';
@@ -33,6 +38,7 @@ const args = new Map(process.argv.slice(2).map((a) => /^--([a-z-]+)=(.*)$/.exec(
 const N = Number(args.get('n') ?? 20_000);
 const BATCH = Number(args.get('batch') ?? 500);
 const GROUP = Number(args.get('group') ?? 250);
+const HISTORY = Number(args.get('history') ?? 0);
 const serverUrl = process.env.DATABASE_URL || LOCAL_POSTGRES_URL;
 
 function backendCpuMicros(pid: number): number {
@@ -44,6 +50,15 @@ async function run(db: Db, pid: number, label: string): Promise<Record<string, n
   const site = await createSite(db, { name: 'sql-cpu', origins: ['https://shop.example'] }, undefined);
   await insertSubscriptions(db, N, site.id, site.vapidPublicKey, 'https://push.example', subscriberKeyPool(100), `${label}-`);
   const now = Date.now();
+  for (let day = 1; day <= HISTORY; day++) {
+    const earlier = crypto.randomUUID();
+    const sentAt = new Date(now - day * 86_400_000);
+    await sql`insert into notifications (id, site_id, source, kind, content, audience, ttl_seconds, urgency, priority, resolve_state, created_at)
+      values (${earlier}::uuid, ${site.id}::uuid, 'api', 'marketing', '{"title":"Earlier","body":"","url":"https://shop.example/"}'::jsonb, '{"all":true}'::jsonb, 86400, 'normal', 10, 'done', ${sentAt})`.execute(db);
+    await sql`insert into deliveries (notification_id, subscription_id, endpoint, report_token, status, due_at, sent_at, created_at, updated_at)
+      select ${earlier}::uuid, s.id, s.endpoint, 'r', 'sent', ${sentAt}, ${sentAt}, ${sentAt}, ${sentAt} from subscriptions s where s.site_id = ${site.id}::uuid`.execute(db);
+  }
+  if (HISTORY > 0) await sql`vacuum analyze deliveries`.execute(db);
   const notificationId = crypto.randomUUID();
   await sql`insert into notifications (id, site_id, source, kind, content, audience, ttl_seconds, urgency, priority, resolve_state, created_at)
     values (${notificationId}::uuid, ${site.id}::uuid, 'api', 'marketing', ${JSON.stringify({ title: 'Summer sale', body: 'Only this weekend', url: 'https://shop.example/sale' })}::jsonb,
@@ -74,6 +89,10 @@ async function run(db: Db, pid: number, label: string): Promise<Record<string, n
     await step('cap look-up', async () => {
       await recentMarketingSends(db, [...new Set(claimed.map((d) => d.subscription_id))], Date.now() - FREQUENCY_CAP_WINDOW_MS, leaseId);
     });
+    await step('budget look-up', async () => {
+      const nowMs = Date.now();
+      await budgetFacts(db, [...new Map(claimed.map((d) => [d.subscription_id, { id: d.subscription_id, lastClickedAt: d.last_clicked_at }])).values()], { windowStartMs: nowMs - BUDGET_WINDOW_MS, lookbackStartMs: nowMs - IGNORED_LOOKBACK_MS, ignoredBeforeMs: nowMs - IGNORED_AFTER_MS });
+    });
     await step('results', async () => {
       for (let i = 0; i < claimed.length; i += GROUP) {
         const results: DeliveryResult[] = claimed.slice(i, i + GROUP).map((d) => ({ id: d.id, status: 'sent', dueAtMs: Date.now(), attemptDelta: 0, lastStatus: 201, lastError: null }));
@@ -100,7 +119,7 @@ const db: Db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 try {
   await migrateToLatest(db);
   const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db)).rows[0]!.pid;
-  console.log(`delivery-sql-cpu  N=${N}  claim batch ${BATCH}, result groups ${GROUP}, one connection (backend ${pid}), ${serverUrl.replace(/\/[^/]*$/, '')}`);
+  console.log(`delivery-sql-cpu  N=${N}  history ${HISTORY} pushes each  claim batch ${BATCH}, result groups ${GROUP}, one connection (backend ${pid}), ${serverUrl.replace(/\/[^/]*$/, '')}`);
   const rounds = Number(args.get('rounds') ?? 2);
   const print = (label: string, cpu: Record<string, number>) => {
     const total = Object.values(cpu).reduce((a, b) => a + b, 0);

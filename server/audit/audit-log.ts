@@ -161,6 +161,8 @@ const SECTION_WORDS: Record<string, string> = {
   'engagement.quietHours': 'quiet hours',
   'engagement.frequencyCap': 'the frequency cap',
   'engagement.defaultTimeZone': 'the default time zone',
+  'engagement.budget': 'the engagement budget',
+  'engagement.bestHour': 'best-hour sends',
   templates: 'templates',
   cartReminders: 'cart reminders',
   priceDrop: 'price drop alerts',

@@ -3,6 +3,7 @@
  * turned into findings in words, the problems first. Pure: the clock and the shop's zone come in.
  */
 import type { ExpiryWeek, HostBackoff, HostFailures, QuietHoursWait, SuppressionCount } from '../db/delivery-health.ts';
+import type { IgnoringShare } from '../db/engagement-history.ts';
 import { reasonOf } from '../delivery/delivery-reasons.ts';
 import { wallClockAt } from '../delivery/time-zones.ts';
 
@@ -15,7 +16,16 @@ export interface HealthFacts {
   suppressions: SuppressionCount[];
   failures: HostFailures[];
   expiry: ExpiryWeek[];
+  /** Subscribers who clicked none of their last IGNORING_LAST_PUSHES marketing pushes; absent: not read. */
+  ignoring?: IgnoringShare & { budgetEnabled: boolean };
 }
+
+/** "Ignores everything" means: clicked none of this many last marketing pushes (of the last IGNORING_WINDOW_DAYS days). */
+export const IGNORING_LAST_PUSHES = 5;
+export const IGNORING_WINDOW_DAYS = 30;
+/** From this share of judged subscribers on, ignoring is a warning rather than a figure; below this many judged, a figure only. */
+export const IGNORING_WARNING_SHARE = 0.5;
+export const IGNORING_MIN_JUDGED = 20;
 
 /** problem: pushes are lost or held against the owner's wishes; warning: worth a look; info: the owner's own rules at work. */
 export type FindingLevel = 'problem' | 'warning' | 'info';
@@ -96,6 +106,7 @@ export function pushServiceName(host: string): string {
 /** Why pushes were suppressed, in words, per reason code (delivery/delivery-reasons.ts). */
 const SUPPRESSION_WORDS: Record<string, string> = {
   frequency_cap: 'over the frequency cap (marketing pushes per subscriber per 24 hours)',
+  engagement_budget: 'over the subscriber’s engagement budget (they ignored the marketing pushes before)',
   quiet_hours: 'their time to live would have run out before quiet hours ended',
   cart_ordered: 'the cart was bought or emptied before the reminder was due',
   subscription_inactive: 'the shopper opted out, or the subscription expired, after the push was queued',
@@ -241,11 +252,36 @@ function expiryFinding(expiry: ExpiryReading): Finding[] {
   return [{ key: 'expiry', level: expiry.verdict === 'high' ? 'problem' : 'warning', title: 'Subscriptions are expiring fast', sentences: [expiry.reading] }];
 }
 
+/**
+ * Chrome revokes the notification permission of sites whose notifications get little engagement
+ * (issue 14): the owner sees how many subscribers ignore everything before the browser decides.
+ */
+function ignoringFinding(facts: HealthFacts): Finding[] {
+  const share = facts.ignoring;
+  if (!share || share.judged === 0) return [];
+  const ratio = share.ignoring / share.judged;
+  const warn = share.judged >= IGNORING_MIN_JUDGED && ratio >= IGNORING_WARNING_SHARE;
+  return [
+    {
+      key: 'ignoring',
+      level: warn ? 'warning' : 'info',
+      title: 'Subscribers who ignore your pushes',
+      sentences: [
+        `${percent(ratio)} of your subscribers clicked none of their last ${IGNORING_LAST_PUSHES} marketing pushes (${count(share.ignoring)} of the ${count(share.judged)} who got at least ${IGNORING_LAST_PUSHES} in the last ${IGNORING_WINDOW_DAYS} days).`,
+        'Chrome takes the notification permission away from sites whose notifications are rarely clicked, and then no push reaches those shoppers, order updates included.',
+        share.budgetEnabled
+          ? 'The engagement budget sends them fewer marketing pushes until they click one again.'
+          : 'The engagement budget is switched off: turning it on (engagement.budget in the settings) sends them fewer marketing pushes until they click one again.',
+      ],
+    },
+  ];
+}
+
 const ORDER: Record<FindingLevel, number> = { problem: 0, warning: 1, info: 2 };
 
 export function healthReport(facts: HealthFacts): HealthReport {
   const expiry = readExpiry(facts.expiry);
-  const findings = [...backoffFindings(facts), ...failureFindings(facts), ...expiryFinding(expiry), ...quietHoursFinding(facts), ...suppressionFinding(facts)].sort(
+  const findings = [...backoffFindings(facts), ...failureFindings(facts), ...expiryFinding(expiry), ...quietHoursFinding(facts), ...suppressionFinding(facts), ...ignoringFinding(facts)].sort(
     (a, b) => ORDER[a.level] - ORDER[b.level],
   );
   const problems = findings.filter((f) => f.level === 'problem').length;

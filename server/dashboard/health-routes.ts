@@ -7,11 +7,14 @@
 import type { Hono } from 'hono';
 import type { AppDeps } from '../app-env.ts';
 import { hostBackoffs, quietHoursWait, recentFailures, recentSuppressions, weeklyExpiry } from '../db/delivery-health.ts';
+import { ignoringShare } from '../db/engagement-history.ts';
 import { findSiteForMember } from '../db/memberships.ts';
+import { IGNORED_AFTER_MS } from '../delivery/engagement-rules.ts';
+import { DAY_MS } from '../time.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { localDate } from '../stats/local-days.ts';
 import { dashboardAssets } from './assets/assets.ts';
-import { healthReport } from './delivery-health.ts';
+import { healthReport, IGNORING_LAST_PUSHES, IGNORING_WINDOW_DAYS } from './delivery-health.ts';
 import { healthPage } from './pages/health-pages.ts';
 import type { DashboardContext, DashboardEnv, DashboardKit } from './routes.ts';
 
@@ -31,10 +34,11 @@ export function healthRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Dashbo
     if (!live || token === undefined) return kit.toSignIn(c);
     const member = await findSiteForMember(deps.db, live.user.id, c.req.param('siteId')!);
     if (!member) return kit.message(c, 404, 'Page not found', 'There is no such shop among yours.');
-    const timeZone = readSiteSettings(member.site.settings).engagement.defaultTimeZone;
+    const { engagement } = readSiteSettings(member.site.settings);
+    const timeZone = engagement.defaultTimeZone;
     const nowMs = clock();
     const siteId = member.site.id;
-    const [assets, { chrome }, quietHours, backoffs, suppressions, failures, expiry] = await Promise.all([
+    const [assets, { chrome }, quietHours, backoffs, suppressions, failures, expiry, ignoring] = await Promise.all([
       dashboardAssets(),
       kit.chromeFor(live, token),
       quietHoursWait(deps.db, siteId),
@@ -42,8 +46,10 @@ export function healthRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Dashbo
       recentSuppressions(deps.db, siteId, nowMs),
       recentFailures(deps.db, siteId, nowMs),
       weeklyExpiry(deps.db, siteId, nowMs),
+      // Pushes younger than a day may yet be clicked: the same grace as the engagement budget's.
+      ignoringShare(deps.db, siteId, { sinceMs: nowMs - IGNORING_WINDOW_DAYS * DAY_MS, beforeMs: nowMs - IGNORED_AFTER_MS, lastN: IGNORING_LAST_PUSHES }),
     ]);
-    const report = healthReport({ nowMs, timeZone, quietHours, backoffs, suppressions, failures, expiry });
+    const report = healthReport({ nowMs, timeZone, quietHours, backoffs, suppressions, failures, expiry, ignoring: { ...ignoring, budgetEnabled: engagement.budget.enabled } });
     return kit.page(
       c,
       healthPage({

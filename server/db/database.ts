@@ -525,3 +525,15 @@ export interface Database {
   product_prices: ProductPricesTable;
   low_stock_alerts: LowStockAlertsTable;
 }
+
+// The engagement budget and best-hour sends (migrations/2026-11-29T0630-engagement-budget-best-hour.ts).
+
+export interface SubscriptionsTable {
+  /** The shopper's last click on any push (kept by a trigger on interactions); null: never clicked. */
+  last_clicked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface NotificationsTable {
+  /** Each delivery goes at its shopper's best hour within 24 hours of the notification's time. */
+  best_hour: ColumnType<boolean, boolean | undefined, boolean>;
+}

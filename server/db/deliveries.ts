@@ -15,6 +15,8 @@ export interface ClaimedDelivery {
   subscription_endpoint: string;
   locale: string | null;
   time_zone: string | null;
+  /** The shopper's last click on any push (the engagement budget counts what they ignored since). */
+  last_clicked_at: Date | null;
   content: NotificationContent;
   localized: Record<string, LocalizedContent> | null;
   kind: NotificationKind;
@@ -27,6 +29,10 @@ export interface ClaimedDelivery {
   notification_created_at: Date;
   /** Set when the sender cancelled the notification: the delivery is suppressed, not sent. */
   notification_cancelled_at: Date | null;
+  /** Send at the shopper's best hour within 24 hours (issue 14). */
+  best_hour: boolean;
+  /** Why the delivery did not go at an earlier claim (null: it never was claimed, or nothing held it). */
+  last_error: string | null;
   /** A campaign's end: after it the delivery is suppressed, not sent. */
   notification_ends_at: Date | null;
   /**
@@ -46,9 +52,10 @@ type ClaimedNotification = Pick<
   ClaimedDelivery,
   | 'content' | 'localized' | 'kind' | 'source' | 'priority' | 'trigger_key' | 'ttl_seconds' | 'urgency' | 'topic'
   | 'notification_created_at' | 'notification_cancelled_at' | 'notification_ends_at' | 'site_id' | 'vapid_public_key' | 'vapid_private_key'
+  | 'best_hour'
 > & { id: string; personalised: boolean };
 
-type ClaimedRow = Pick<ClaimedDelivery, 'id' | 'notification_id' | 'subscription_id' | 'endpoint' | 'report_token' | 'attempts' | 'scheduled_at'>;
+type ClaimedRow = Pick<ClaimedDelivery, 'id' | 'notification_id' | 'subscription_id' | 'endpoint' | 'report_token' | 'attempts' | 'scheduled_at' | 'last_error'>;
 
 interface ClaimedSubscription {
   id: string;
@@ -58,6 +65,7 @@ interface ClaimedSubscription {
   endpoint: string;
   locale: string | null;
   time_zone: string | null;
+  last_clicked_at: Date | null;
   tags: Record<string, unknown> | null;
 }
 
@@ -100,7 +108,7 @@ export async function claimDeliveries(
       -- shop's first large send), a join let it read a whole index for each claim. The lock is
       -- held, so those versions are the current ones.
       where d.ctid = any(array(select ctid from claimed))
-      returning d.id::text as id, d.notification_id, d.subscription_id, d.endpoint, d.report_token, d.attempts, d.created_at as scheduled_at`.execute(trx);
+      returning d.id::text as id, d.notification_id, d.subscription_id, d.endpoint, d.report_token, d.attempts, d.created_at as scheduled_at, d.last_error`.execute(trx);
   });
   if (claimed.rows.length === 0) return [];
   // Read after the claim committed: what the subscription and the notification are now is what the
@@ -109,7 +117,7 @@ export async function claimDeliveries(
   const notifications = await sql<ClaimedNotification>`
     select n.id, n.content, n.localized, n.kind, n.source, n.priority, n.trigger_key,
       n.ttl_seconds, n.urgency, n.topic, n.created_at as notification_created_at, n.cancelled_at as notification_cancelled_at,
-      n.ends_at as notification_ends_at,
+      n.ends_at as notification_ends_at, n.best_hour,
       -- Texts with placeholders ({{firstName}}, {{tags.…}}) need each subscriber's tags; others do not read them.
       (n.content::text like '%{{%' or coalesce(n.localized::text, '') like '%{{%') as personalised,
       si.id as site_id, si.vapid_public_key, si.vapid_private_key
@@ -117,7 +125,7 @@ export async function claimDeliveries(
     where n.id = any(${notificationIds}::uuid[])`.execute(db);
   const withTags = notifications.rows.some((n) => n.personalised);
   const subscriptions = await sql<ClaimedSubscription>`
-    select id, p256dh, auth, status, endpoint, locale, time_zone, ${withTags ? sql`tags` : sql`null::jsonb as tags`} from subscriptions
+    select id, p256dh, auth, status, endpoint, locale, time_zone, last_clicked_at, ${withTags ? sql`tags` : sql`null::jsonb as tags`} from subscriptions
     where id = any(${claimed.rows.map((row) => row.subscription_id)}::uuid[])`.execute(db);
   const subscriptionById = new Map(subscriptions.rows.map((s) => [s.id, s]));
   const notificationById = new Map(notifications.rows.map((n) => [n.id, n]));
@@ -141,6 +149,7 @@ export async function claimDeliveries(
       subscription_endpoint: s.endpoint,
       locale: s.locale,
       time_zone: s.time_zone,
+      last_clicked_at: s.last_clicked_at,
       content: n.content,
       localized: n.localized,
       kind: n.kind,
@@ -153,6 +162,8 @@ export async function claimDeliveries(
       notification_created_at: n.notification_created_at,
       notification_cancelled_at: n.notification_cancelled_at,
       notification_ends_at: n.notification_ends_at,
+      best_hour: n.best_hour,
+      last_error: row.last_error,
       scheduled_at: row.scheduled_at,
       tags: n.personalised ? s.tags : null,
       site_id: n.site_id,

@@ -57,6 +57,8 @@ export interface NewNotification {
   variant?: string | null;
   /** Nothing more goes after this instant. */
   endsAt?: Date | null;
+  /** Each delivery goes at its shopper's best hour within 24 hours. */
+  bestHour?: boolean;
 }
 
 /** Subscribers chosen by a trigger rather than by the send API's selectors; `s` is subscriptions. */
@@ -244,6 +246,7 @@ async function insertNotificationRow(db: Db, notification: NewNotification, crea
       campaign_id: notification.campaignId ?? null,
       variant: notification.variant ?? null,
       ends_at: notification.endsAt ?? null,
+      best_hour: notification.bestHour ?? false,
     })
     .execute();
 }

@@ -16,7 +16,7 @@ import type { MetricsRecorder } from '../metrics/metrics.ts';
 import { BatchRecorder, type BatchResult } from './batch-recorder.ts';
 import { deliveryOutcomeCounter, timedSend } from './delivery-metrics.ts';
 import { reasonOf, reasonText, type DeliveryReason } from './delivery-reasons.ts';
-import { engagementVerdicts, type SiteSettingsCache, type Verdict } from './engagement-step.ts';
+import { engagementVerdicts, type SiteBestHourCache, type SiteSettingsCache, type Verdict } from './engagement-step.ts';
 import { DEFAULT_HOST_GATE_SETTINGS, HostGates, type HostGateSettings } from './host-gates.ts';
 
 export interface DeliverySettings {
@@ -102,6 +102,8 @@ export interface Deliverer {
   keyProblemLoggedAt: Map<string, number>;
   /** Sites' settings (caps, quiet hours), re-read every few seconds. */
   siteSettings: SiteSettingsCache;
+  /** Sites' click hours for best-hour sends, re-read hourly. */
+  siteBestHours: SiteBestHourCache;
   claims: number;
 }
 
@@ -122,6 +124,7 @@ export function createDeliverer(deps: DeliveryDeps): Deliverer {
     privateKeys: new Map(),
     keyProblemLoggedAt: new Map(),
     siteSettings: new Map(),
+    siteBestHours: new Map(),
     claims: 0,
   };
 }
@@ -179,7 +182,7 @@ export async function deliverBatch(deliverer: Deliverer): Promise<number> {
       record({ id: delivery.id, status: 'suppressed', dueAtMs: deliverer.now(), attemptDelta: -1, lastStatus: null, lastError: reasonText('campaign_ended', `the campaign ended at ${new Date(delivery.notification_ends_at).toISOString()} before this push went`) });
     } else live.push(delivery);
   }
-  const verdicts = await engagementVerdicts(deps.db, live, { nowMs: deliverer.now(), leaseId, settingsCache: deliverer.siteSettings });
+  const verdicts = await engagementVerdicts(deps.db, live, { nowMs: deliverer.now(), leaseId, settingsCache: deliverer.siteSettings, bestHourCache: deliverer.siteBestHours });
   await Promise.all(
     live.map(async (delivery) => {
       const verdict = verdicts.get(delivery.id);

@@ -9,6 +9,10 @@ export type DeliveryReason =
   | 'quiet_hours'
   /** Over the marketing frequency cap (suppressed), or waiting for pushes in flight elsewhere (queued). */
   | 'frequency_cap'
+  /** Over the subscriber's engagement budget: too many marketing pushes ignored in a row (suppressed), or waiting for pushes in flight elsewhere (queued). */
+  | 'engagement_budget'
+  /** A best-hour push waiting for its shopper's best hour of the day (queued). */
+  | 'best_hour'
   /** A cart reminder whose cart was bought or emptied meanwhile (suppressed). */
   | 'cart_ordered'
   /** The subscriber opted out or the subscription expired after the push was queued (suppressed). */

@@ -1,4 +1,4 @@
-import { DAY_MS } from '../time.ts';
+import { DAY_MS, HOUR_MS } from '../time.ts';
 import { DEFAULT_SITE_TIME_ZONE, HH_MM, type EngagementSettings } from '../sites/engagement-settings.ts';
 import { firstInstantAfterGap, formatWallClock, isValidTimeZone, wallClockAt, wallClockInstants, zonedWallClockToUtc } from './time-zones.ts';
 
@@ -51,6 +51,102 @@ export function priorityFor(kind: EngagementKind, source: string): number {
 /** The cap counts sends in a rolling window of this length, not per calendar day (no reset at midnight). */
 export const FREQUENCY_CAP_WINDOW_MS = DAY_MS;
 
+/** The engagement budget counts marketing sends in a rolling window of this length. */
+export const BUDGET_WINDOW_MS = 7 * DAY_MS;
+
+/**
+ * A push counts as ignored once it has been out this long without a click: most clicks come within
+ * the hour, but a push that arrived at night may be opened over breakfast.
+ */
+export const IGNORED_AFTER_MS = DAY_MS;
+
+/** Ignored pushes older than this no longer count: the budget looks at how the shopper treats the shop now. */
+export const IGNORED_LOOKBACK_MS = 90 * DAY_MS;
+
+/**
+ * The engagement budget (issue 14): how many marketing pushes a subscriber may get per rolling 7
+ * days, given how many marketing pushes in a row they ignored (sent, at least IGNORED_AFTER_MS ago,
+ * within IGNORED_LOOKBACK_MS, and no click on any push since).
+ *
+ * The full allowance is the frequency cap's own (7 × the 24-hour cap), so a subscriber who clicks
+ * never notices the budget. Every `ignoredPerHalving` ignored pushes in a row halve it (rounded
+ * down), never below `minPerWeek` (nor above the full allowance); a click on any push restores it
+ * at once, because the ignored count starts again after the last click. With the defaults (3 per
+ * 24 h, a halving per 3 ignored, a floor of 1): 21 → 10 → 5 → 2 → 1 per week, the floor reached
+ * after 12 ignored pushes.
+ *
+ * Halving rather than subtracting: Chrome revokes the notification permission of sites whose
+ * notifications are many and rarely engaged with, so a subscriber who stopped clicking must see
+ * the volume fall quickly, not by one push a week per few ignored; and one click shows the
+ * pushes are wanted again, so the allowance comes back whole.
+ */
+export function marketingBudgetPerWeek(ignoredInARow: number, settings: Pick<EngagementSettings, 'frequencyCap' | 'budget'>): number {
+  const full = settings.frequencyCap.marketingPer24h * 7;
+  const halvings = Math.floor(Math.max(0, ignoredInARow) / settings.budget.ignoredPerHalving);
+  // 2^31 is far past any allowance: the shift cannot overflow into a negative divisor.
+  const shrunk = Math.floor(full / 2 ** Math.min(halvings, 31));
+  return Math.min(full, Math.max(settings.budget.minPerWeek, shrunk));
+}
+
+/** What the budget rule needs to know about one subscriber. */
+export interface BudgetFacts {
+  /** Marketing pushes sent (or in flight elsewhere) in the last BUDGET_WINDOW_MS. */
+  sentInWindow: number;
+  /** Marketing pushes ignored in a row since the last click (see marketingBudgetPerWeek). */
+  ignoredInARow: number;
+}
+
+/**
+ * The best hour of a shopper (issue 14): the local hour of the day (0–23) with the most data points
+ * among the hours outside quiet hours, or null when those hours hold fewer than `minDataPoints`
+ * (then the caller asks the site's hours, and then sends at the delivery's own time). `pointsByHour`
+ * has 24 counts, local time. Ties go to the earlier hour, so the same history gives the same hour.
+ *
+ * An hour is allowed when its first minute is outside quiet hours: a quiet window that ends at 09:30
+ * leaves hour 9 out, and its shoppers get 10:00 rather than a push deferred past their best time.
+ */
+export function bestHourOf(pointsByHour: readonly number[], minDataPoints: number, quietHours: QuietHoursSetting): number | null {
+  let best: number | null = null;
+  let total = 0;
+  for (let hour = 0; hour < 24; hour++) {
+    const points = pointsByHour[hour] ?? 0;
+    if (points <= 0 || insideQuietHours(hour * 60, quietHours)) continue;
+    total += points;
+    if (best === null || points > pointsByHour[best]!) best = hour;
+  }
+  return best !== null && total >= minDataPoints ? best : null;
+}
+
+type QuietHoursSetting = { enabled: boolean; start: string; end: string };
+
+function insideQuietHours(minuteOfDay: number, quietHours: QuietHoursSetting): boolean {
+  if (!quietHours.enabled) return false;
+  const start = minutesOfDay(quietHours.start);
+  const end = minutesOfDay(quietHours.end);
+  return start < end ? minuteOfDay >= start && minuteOfDay < end : start > end && (minuteOfDay >= start || minuteOfDay < end);
+}
+
+/**
+ * The next instant, from `fromMs` on, at which the wall clock in `timeZone` is inside `hour`: `fromMs`
+ * itself when its local hour already is `hour`, else the next `hour`:00 — within 24 hours on an
+ * ordinary day, 25 across a fall-back night. On a spring-forward day whose gap swallows `hour`:00
+ * (02:00 in Berlin on the last Sunday of March), the instant the clock jumps past it. In a
+ * fall-back overlap, the first `hour`:00 still ahead.
+ */
+export function nextBestInstant(fromMs: number, hour: number, timeZone: string): number {
+  const local = wallClockAt(fromMs, timeZone);
+  if (local.hour === hour) return fromMs;
+  for (const dayOffset of [0, 1, 2]) {
+    // Date.UTC (inside wallClockInstants) rolls day + 1 over month and year ends.
+    const clock = { year: local.year, month: local.month, day: local.day + dayOffset, hour, minute: 0 };
+    const instants = wallClockInstants(clock, timeZone);
+    const next = instants.length === 0 ? firstInstantAfterGap(clock, timeZone) : instants.find((instant) => instant > fromMs);
+    if (next !== undefined && next > fromMs) return next;
+  }
+  // Cannot happen with a consistent tz database; send at the delivery's own time rather than never.
+  return fromMs;
+}
+
 export interface EngagementCandidate {
   deliveryId: string;
   subscriptionId: string;
@@ -63,10 +159,16 @@ export interface EngagementCandidate {
   timeZone: string | null;
   /** Notification created + TTL; null when the TTL is 0 or absent (nothing to wait for). */
   expiresAtMs: number | null;
+  /**
+   * A best-hour push not yet deferred for it: the shopper's best local hour (0–23) and whose history
+   * chose it. Absent or null: sent at its own time (not a best-hour push, deferred once already, or
+   * no history at all).
+   */
+  bestHour?: { hour: number; basis: 'own' | 'site' } | null;
 }
 
 /** Which rule held a push back: callers may treat them differently (say, a cap reached only through pushes in flight). */
-export type EngagementRule = 'quiet_hours' | 'frequency_cap';
+export type EngagementRule = 'best_hour' | 'quiet_hours' | 'frequency_cap' | 'engagement_budget';
 
 export type EngagementDecision =
   | { action: 'send' }
@@ -81,12 +183,17 @@ export interface EngagementContext {
    * FREQUENCY_CAP_WINDOW_MS. Missing = 0.
    */
   recentMarketingSends: ReadonlyMap<string, number>;
+  /** Per subscription id, what the engagement budget needs (marketing candidates only). Missing = none sent, none ignored. */
+  budget?: ReadonlyMap<string, BudgetFacts>;
 }
 
 /**
  * Decides every candidate of one batch, keyed by delivery id.
  *
  * Order of the rules for a marketing push:
+ * 0. A best-hour push whose shopper's best hour is neither now nor past waits for it (within its
+ *    TTL; a best hour beyond the TTL sends it now). Nothing else is checked yet: the other rules
+ *    apply when it goes.
  * 1. Quiet hours first. A push that would arrive at night waits until the window ends, or is
  *    suppressed when its TTL would run out first (the push service would drop it anyway, and
  *    sending it early is what quiet hours forbid). The cap is deliberately not checked here: it is
@@ -94,6 +201,8 @@ export interface EngagementContext {
  * 2. Then the frequency cap, spent in priority order (priority desc, then due time, then delivery
  *    id, so the result does not depend on the order of the batch). Only pushes decided `send` spend
  *    it; deferred and suppressed ones do not.
+ * 3. Then the engagement budget (marketingBudgetPerWeek), when the site has it on: spent the same
+ *    way, against the subscriber's marketing sends of the last 7 days.
  *
  * Transactional pushes always go: the shopper asked for them (an order confirmation, a shipping
  * update), so holding one until morning or dropping it because of newsletters would break a promise
@@ -107,6 +216,7 @@ export function decideEngagement(
   context: EngagementContext,
 ): Map<string, EngagementDecision> {
   const { nowMs, settings, recentMarketingSends } = context;
+  const budget = context.budget ?? new Map<string, BudgetFacts>();
   const cap = settings.frequencyCap.marketingPer24h;
   const siteTimeZone = isValidTimeZone(settings.defaultTimeZone) ? settings.defaultTimeZone : DEFAULT_SITE_TIME_ZONE;
 
@@ -129,9 +239,23 @@ export function decideEngagement(
 
   for (const candidate of ordered) {
     if (candidate.kind === 'transactional') continue; // already `send`
+    const timeZone = candidate.timeZone !== null && isValidTimeZone(candidate.timeZone) ? candidate.timeZone : siteTimeZone;
+
+    if (candidate.bestHour) {
+      const { hour, basis } = candidate.bestHour;
+      const untilMs = nextBestInstant(candidate.dueAtMs, hour, timeZone);
+      if (untilMs > nowMs && (candidate.expiresAtMs === null || untilMs < candidate.expiresAtMs)) {
+        decisions.set(candidate.deliveryId, {
+          action: 'defer',
+          rule: 'best_hour',
+          untilMs,
+          reason: `best_hour: ${basis === 'own' ? 'this shopper most often clicks or visits' : 'the site’s shoppers most often click'} at ${String(hour).padStart(2, '0')}:00 in ${timeZone}; deferred until ${new Date(untilMs).toISOString()}`,
+        });
+        continue;
+      }
+    }
 
     if (settings.quietHours.enabled) {
-      const timeZone = candidate.timeZone !== null && isValidTimeZone(candidate.timeZone) ? candidate.timeZone : siteTimeZone;
       let untilMs = quietEndByZone.get(timeZone);
       if (untilMs === undefined) {
         untilMs = quietHoursEnd(nowMs, timeZone, settings.quietHours);
@@ -172,6 +296,22 @@ export function decideEngagement(
               `(${before} before this batch, ${inBatch} in it) already reach the cap of ${cap} per 24 h`,
       });
       continue;
+    }
+    if (settings.budget.enabled) {
+      const facts = budget.get(candidate.subscriptionId);
+      const sent = Math.max(0, facts?.sentInWindow ?? 0);
+      const ignored = Math.max(0, facts?.ignoredInARow ?? 0);
+      const allowance = marketingBudgetPerWeek(ignored, settings);
+      if (sent + inBatch >= allowance) {
+        decisions.set(candidate.deliveryId, {
+          action: 'suppress',
+          rule: 'engagement_budget',
+          reason:
+            `engagement_budget: ${ignored} marketing pushes in a row went unclicked, so this subscriber's budget is ${allowance} per 7 days, ` +
+            `and ${sent + inBatch} were sent in the last 7 days (${sent} before this batch, ${inBatch} in it)`,
+        });
+        continue;
+      }
     }
     sentInBatch.set(candidate.subscriptionId, inBatch + 1);
   }

@@ -58,6 +58,8 @@ export interface SendRequest {
    * (hashed as JSON with sorted keys, so key order does not matter).
    */
   idempotency?: { key: string; request: unknown };
+  /** Each delivery waits for its shopper's best hour within 24 hours (marketing only; the delivery engine decides when). */
+  bestHour?: boolean;
   /** A campaign's send: which campaign and variant, its end, its A/B split and its local-time wave. Always written in chunks. */
   campaign?: { id: string; variant: string | null; endsAt: Date | null; split?: AudienceSplit; localTime?: LocalTimeWave };
 }
@@ -173,6 +175,7 @@ export async function send(deps: SendDeps, request: SendRequest): Promise<SendRe
       triggerKey: request.triggerKey ?? null,
       localized: Object.keys(localized).length > 0 ? localized : null,
       holdoutPercent: request.holdoutPercent ?? 0,
+      bestHour: request.kind === 'marketing' && request.bestHour === true,
       ...(request.campaign ? { campaignId: request.campaign.id, variant: request.campaign.variant, endsAt: request.campaign.endsAt } : {}),
     };
     let audience: number;
@@ -287,7 +290,15 @@ function stableJson(value: unknown): string {
  * `send` request: what the route and `pushcart send` both queue.
  */
 export function apiSendRequest(site: SiteRow, input: SendNotificationInput, idempotencyKey?: string): SendRequest {
-  const { to, kind, ttl, urgency, topic, ...content } = input;
+  const { to, kind, ttl, urgency, topic, sendAtBestHour, ...content } = input;
+  // Waiting up to a day is for pushes that can wait: a transactional push (an order update) or an
+  // urgent one goes now, so asking for both is a mistake to refuse, not to ignore.
+  if (sendAtBestHour && kind !== 'marketing') {
+    throw new ApiError('validation_failed', 'sendAtBestHour is for marketing pushes; a transactional push goes at once', { details: [{ path: 'sendAtBestHour', message: 'marketing pushes only' }] });
+  }
+  if (sendAtBestHour && urgency === 'high') {
+    throw new ApiError('validation_failed', 'sendAtBestHour cannot wait with urgency "high"', { details: [{ path: 'sendAtBestHour', message: 'not with urgency high' }] });
+  }
   return {
     site,
     source: 'api',
@@ -298,6 +309,7 @@ export function apiSendRequest(site: SiteRow, input: SendNotificationInput, idem
     urgency,
     topic: topic ?? null,
     whenTooLarge: 'refuse',
+    ...(sendAtBestHour ? { bestHour: true } : {}),
     ...(idempotencyKey === undefined ? {} : { idempotency: { key: idempotencyKey, request: input } }),
   };
 }

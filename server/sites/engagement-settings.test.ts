@@ -6,6 +6,8 @@ describe('engagementSettingsSchema', () => {
     expect(engagementSettingsSchema.parse({})).toEqual({
       frequencyCap: { marketingPer24h: 3 },
       quietHours: { enabled: true, start: '21:00', end: '09:00' },
+      budget: { enabled: true, ignoredPerHalving: 3, minPerWeek: 1 },
+      bestHour: { minOwnDataPoints: 5 },
       defaultTimeZone: 'UTC',
     });
     expect(DEFAULT_ENGAGEMENT_SETTINGS).toEqual(engagementSettingsSchema.parse({}));

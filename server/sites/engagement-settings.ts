@@ -11,6 +11,9 @@ export const DEFAULT_MARKETING_PUSHES_PER_24H = 3;
 export const DEFAULT_QUIET_HOURS_START = '21:00';
 export const DEFAULT_QUIET_HOURS_END = '09:00';
 export const DEFAULT_SITE_TIME_ZONE = 'UTC';
+export const DEFAULT_IGNORED_PER_HALVING = 3;
+export const DEFAULT_MIN_MARKETING_PER_WEEK = 1;
+export const DEFAULT_BEST_HOUR_MIN_DATA_POINTS = 5;
 
 /** "HH:MM" on a 24-hour clock, 00:00–23:59, two digits each (so "9:00" and "24:00" are refused). */
 export const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
@@ -38,9 +41,35 @@ export const quietHoursSchema = z
     path: ['end'],
   });
 
+/**
+ * The engagement budget (issue 14): a subscriber who keeps ignoring marketing pushes gets fewer of
+ * them, down to a floor, and the full allowance again after a click. The rule itself is
+ * `marketingBudgetPerWeek` in server/delivery/engagement-rules.ts.
+ *
+ * On by default: Chrome revokes the notification permission of sites whose notifications get
+ * little engagement, and that costs the shop the subscriber for every kind of push, transactional
+ * ones included. A subscriber who clicks never notices the budget (their allowance is the
+ * frequency cap's), and one who ignores everything still gets `minPerWeek`.
+ */
+export const budgetSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** The allowance halves after this many marketing pushes in a row went unclicked. */
+  ignoredPerHalving: z.number().int().min(1).max(20).default(DEFAULT_IGNORED_PER_HALVING),
+  /** What a subscriber who ignores everything still gets per rolling 7 days; 0 stops marketing to them until they click. */
+  minPerWeek: z.number().int().min(0).max(7).default(DEFAULT_MIN_MARKETING_PER_WEEK),
+});
+
+/** Best-hour sends (issue 14): how much of a shopper's own history is enough to pick their hour. */
+export const bestHourSchema = z.strictObject({
+  /** Clicks and visits at least; a shopper with fewer gets the site's best hour. */
+  minOwnDataPoints: z.number().int().min(1).max(100).default(DEFAULT_BEST_HOUR_MIN_DATA_POINTS),
+});
+
 export const engagementSettingsSchema = z.strictObject({
   frequencyCap: frequencyCapSchema.default(frequencyCapSchema.parse({})),
   quietHours: quietHoursSchema.default(quietHoursSchema.parse({})),
+  budget: budgetSchema.default(budgetSchema.parse({})),
+  bestHour: bestHourSchema.default(bestHourSchema.parse({})),
   /** The zone for subscribers whose browser sent none (or one this runtime does not know). */
   defaultTimeZone: timeZoneText().default(DEFAULT_SITE_TIME_ZONE),
 });

@@ -4,13 +4,15 @@ import { contrastRatio, onAccentColour, readSiteSettings, siteSettingsPatchSchem
 describe('stored site settings', () => {
   it('keeps a section whose stored form has a key this version does not know (a rollback, a hand edit)', () => {
     const settings = readSiteSettings({
-      engagement: { frequencyCap: { marketingPer24h: 9, perWeek: 20 }, quietHours: { enabled: false, start: '22:00', end: '08:00', weekendsOnly: true }, defaultTimeZone: 'Europe/Berlin', bestHour: true },
+      engagement: { frequencyCap: { marketingPer24h: 9, perWeek: 20 }, quietHours: { enabled: false, start: '22:00', end: '08:00', weekendsOnly: true }, defaultTimeZone: 'Europe/Berlin', sendWindow: true },
       templates: { price_drop: { de: { title: 'Billiger', body: 'Jetzt', emoji: '🔥' } } },
       somethingNew: { enabled: true },
     });
     expect(settings.engagement).toEqual({
       frequencyCap: { marketingPer24h: 9 },
       quietHours: { enabled: false, start: '22:00', end: '08:00' },
+      budget: { enabled: true, ignoredPerHalving: 3, minPerWeek: 1 },
+      bestHour: { minOwnDataPoints: 5 },
       defaultTimeZone: 'Europe/Berlin',
     });
     expect(settings.templates).toEqual({ price_drop: { de: { title: 'Billiger', body: 'Jetzt' } } });

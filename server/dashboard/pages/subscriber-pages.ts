@@ -41,6 +41,8 @@ const DELIVERY_STATUS_WORDS: Record<string, string> = {
 const REASON_WORDS: Record<DeliveryReason, string> = {
   quiet_hours: 'Held for the shopper’s quiet hours (or dropped: it would have expired before they ended).',
   frequency_cap: 'Over the shop’s limit of marketing pushes per day.',
+  engagement_budget: 'Over this shopper’s engagement budget: they ignored the last marketing pushes, so they get fewer until they click one.',
+  best_hour: 'Waiting for the hour of the day this shopper most often clicks or visits.',
   cart_ordered: 'The cart was bought or emptied before the reminder went.',
   subscription_inactive: 'The subscription had ended (opted out, expired or erased) before it went.',
   ttl_elapsed: 'Its time to live ran out before it could be sent.',
