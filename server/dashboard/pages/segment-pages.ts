@@ -35,7 +35,7 @@ export interface SegmentFigures {
 /** The count in words; the page script puts the live one in the same element. */
 export function segmentCountWords(figures: SegmentFigures): string {
   if (figures.active === 0) return 'No active subscribers yet, so none match.';
-  return `${subscribers(figures.matching)} of ${count(figures.active)} match now.`;
+  return `${count(figures.matching)} of ${count(figures.active)} active subscriber${figures.active === 1 ? '' : 's'} ${figures.matching === 1 ? 'matches' : 'match'} now.`;
 }
 
 export const EVERYONE_WORDS = 'This matches every subscriber.';
