@@ -198,6 +198,9 @@ describe.skipIf(missing !== undefined)('the segment pages in Chromium', { timeou
     expect(await page.locator('#segment-words').textContent()).toContain('Subscribers who have the tag “plan”, use Chrome');
     await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
     await checkPage('campaign-composer-segment');
+    // The audience card alone, readable in the artifacts (the composer is a long page).
+    const audienceCard = page.locator('section[aria-labelledby="audience-title"]');
+    await audienceCard.screenshot({ path: join(shotsDir, 'campaign-composer-audience-segment-1280.png') });
 
     // Rules written here: the same builder, inline, with the composer's count.
     await page.getByLabel('Rules written here').check();
@@ -207,6 +210,11 @@ describe.skipIf(missing !== undefined)('the segment pages in Chromium', { timeou
     await expect.poll(() => audienceCount.textContent()).toBe('2 subscribers would get it now.');
     await page.getByLabel('Rule 1', { exact: true }).selectOption('clicked_never');
     await expect.poll(() => audienceCount.textContent()).toBe('5 subscribers would get it now. This matches everyone.');
+    await audienceCard.screenshot({ path: join(shotsDir, 'campaign-composer-audience-rules-1280.png') });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await audienceCard.screenshot({ path: join(shotsDir, 'campaign-composer-audience-rules-390.png') });
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number)).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.getByLabel('A saved segment').check();
     await expect.poll(() => audienceCount.textContent()).toBe('2 subscribers would get it now.');
 

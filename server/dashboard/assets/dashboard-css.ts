@@ -620,7 +620,7 @@ progress#progress-bar { width: 100%; height: 1.1rem; accent-color: var(--accent)
 .rule-head { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 0 1rem; }
 .rule-head .rule-type { flex: 1 1 16rem; min-width: 0; }
 .rule-head .rule-type select { max-width: none; }
-.rule-head .rule-negate { flex: 0 0 auto; margin-bottom: 1.5rem; }
+.rule-head .rule-negate { flex: 1 0 auto; margin-bottom: 1.5rem; }
 .rule-head .rule-remove { margin-bottom: 1rem; }
 .rule-inputs { display: flex; flex-wrap: wrap; gap: 0 1rem; }
 .rule-inputs > .field { flex: 1 1 12rem; min-width: 0; }
@@ -636,8 +636,11 @@ progress#progress-bar { width: 100%; height: 1.1rem; accent-color: var(--accent)
 .segment-words { color: var(--muted); margin: 0.5rem 0 0; overflow-wrap: anywhere; }
 .segment-table .num { text-align: right; white-space: nowrap; }
 .segment-table .segment-rules { min-width: 14rem; }
+.segment-table tbody th { text-transform: none; letter-spacing: 0; font-size: 0.92rem; font-weight: 600; color: var(--text); border-bottom: 1px solid var(--border); padding: 0.6rem; }
+.row-actions { white-space: nowrap; }
 .row-actions a + a { margin-left: 0.75rem; }
 .audience-part { margin: 0.25rem 0 1rem; }
+.audience-part .field select { max-width: 32rem; }
 @media (max-width: 40rem) {
   .segment-table.stacked-table .num { text-align: left; }
   .table-region .segment-table.stacked-table { min-width: 0; }
