@@ -256,14 +256,23 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
 
   // --- the composer ---
 
-  async function renderComposer(c: DashboardContext, live: LiveSession, token: string, member: Member, form: CampaignFormState, options: { row?: CampaignRow; status?: 200 | 422 } = {}) {
+  async function renderComposer(
+    c: DashboardContext,
+    live: LiveSession,
+    token: string,
+    member: Member,
+    form: CampaignFormState,
+    options: { row?: CampaignRow; status?: 200 | 422; previewOnly?: boolean } = {},
+  ) {
     const kept = options.row ? readDefinition(options.row) : undefined;
     const timeZone = zoneOf(member.site);
+    // The live preview's script takes only the preview from the page: the counts (one per saved
+    // segment) are left out of its drawings rather than run at every keystroke.
     const [assets, chrome, audienceCount, segments] = await Promise.all([
       dashboardAssets(),
       siteChrome(live, token, member),
-      counted(member.site, audienceOfFields(form.values, timeZone, kept)),
-      segmentChoices(member.site),
+      options.previewOnly ? ({ audience: 0, activeSubscribers: 0, matchesEveryone: false } as Awaited<ReturnType<typeof counted>>) : counted(member.site, audienceOfFields(form.values, timeZone, kept)),
+      options.previewOnly ? [] : segmentChoices(member.site),
     ]);
     const builder = builderFromFields(form.values);
     const { description, ...figures } = audienceCount;
@@ -308,7 +317,10 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
     if (existing && !row) return noCampaign(c, member);
     const values = postedCampaignFields(fields);
     const blank: CampaignFormState = { values, errors: {}, general: [] };
-    if (fields.intent === 'preview' || fields.intent === 'refresh') return renderComposer(c, live, token, member, blank, row ? { row } : {});
+    if (fields.intent === 'preview' || fields.intent === 'refresh') {
+      const previewOnly = fields.intent === 'preview' && c.req.header('X-Pushcart-Preview') === 'only';
+      return renderComposer(c, live, token, member, blank, { ...(row ? { row } : {}), previewOnly });
+    }
     // A button of the rules builder (add or remove a rule or a group): drawn again with the change.
     const builderChange = applyBuilderIntent(builderFromFields(values), fields.intent);
     if (builderChange) {

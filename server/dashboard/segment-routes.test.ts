@@ -319,6 +319,10 @@ describe('deleting a segment', () => {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
+    // Its builder says which campaigns wait on it.
+    const edit = await browser.get(`${base()}/${id}/edit`);
+    expect(edit.body).toContain('A campaign that has not started yet sends to this segment');
+    expect(edit.body).toContain('Lamp &lt;week&gt;</a> (scheduled)');
     const confirm = await browser.get(`${base()}/${id}/delete`);
     expect(confirm.status).toBe(200);
     expect(confirm.body).toContain(`<a href="/dashboard/sites/${site.id}/campaigns/${campaign.id}">Lamp &lt;week&gt;</a> (scheduled)`);
@@ -362,6 +366,16 @@ describe('the campaign composer', () => {
     expect(await storedAudience(saved.location)).toEqual({ segmentId: id });
     const review = await browser.get(saved.location!);
     expect(review.body).toContain('Segment “Gold members”');
+
+    // The live preview's own requests leave the counts out; the Preview button's page has them.
+    const csrf = csrfTokenIn(page.body);
+    const previewOnly = await browser.post(composer(), { [CSRF_FIELD_NAME]: csrf, ...campaignForm({ intent: 'preview', audience: 'segment', segmentId: id }) }, { 'X-Pushcart-Preview': 'only' });
+    expect(previewOnly.status).toBe(200);
+    expect(previewOnly.body).toContain('id="notification-preview"');
+    expect(previewOnly.body).not.toContain('Gold members — 2 subscribers');
+    const previewPage = await browser.post(composer(), { [CSRF_FIELD_NAME]: csrf, ...campaignForm({ intent: 'preview', audience: 'segment', segmentId: id }) });
+    expect(previewPage.body).toContain(`<option value="${id}" selected>Gold members — 2 subscribers</option>`);
+    expect(previewPage.body).toContain('2 subscribers would get it now.');
 
     const counted = JSON.parse((await browser.get(`/dashboard/sites/${site.id}/campaigns/audience-count?audience=segment&segmentId=${id}`)).body);
     const direct = await countSegment(database.db, site.id, (made as { segment: { definition: SegmentDefinition } }).segment.definition, NOW);

@@ -120,10 +120,11 @@ export function segmentRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Segme
     const timeZone = zoneOf(member.site);
     // The count of the rules as they stand, when they are complete: what the script shows live.
     const built = definitionFromBuilder(form.state, timeZone);
-    const [assets, chrome, figures] = await Promise.all([
+    const [assets, chrome, figures, usedBy] = await Promise.all([
       dashboardAssets(),
       siteChrome(live, token, member),
       'definition' in built ? countSegment(deps.db, member.site.id, built.definition, now()) : undefined,
+      options.row ? campaignsWaitingOnSegment(deps.db, member.site.id, options.row.id) : [],
     ]);
     return page(
       c,
@@ -137,6 +138,7 @@ export function segmentRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Segme
         general: form.general,
         ...(figures && 'definition' in built ? { figures, description: describeSegment(built.definition) } : {}),
         timeZone,
+        usedBy,
         ...(options.done ? { done: options.done } : {}),
       }),
       options.status ?? 200,

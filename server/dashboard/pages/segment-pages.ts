@@ -292,6 +292,8 @@ export function segmentEditPage(input: {
   figures?: SegmentFigures;
   description?: string;
   timeZone: string;
+  /** Campaigns not started yet that send to it: told that they will go with the rules as saved. */
+  usedBy?: Array<{ id: string; name: string; status: string }>;
   done?: 'saved';
 }): Html {
   const { chrome, errors } = input;
@@ -305,6 +307,13 @@ export function segmentEditPage(input: {
 <p>Choose the rules; the count below shows how many subscribers they match now. A campaign sent to the segment uses its rules as they are when it starts.</p>
 </div>
 ${input.done === 'saved' ? notice('success', 'Saved.') : ''}
+${input.usedBy && input.usedBy.length > 0
+  ? notice(
+      'info',
+      html`<p>${input.usedBy.length === 1 ? 'A campaign that has not started yet sends' : 'Campaigns that have not started yet send'} to this segment; each goes with its rules as they are when it starts:</p>
+<ul>${input.usedBy.map((campaign) => html`<li><a href="${DASHBOARD_PATH}/sites/${chrome.site.id}/campaigns/${campaign.id}">${campaign.name}</a> (${campaign.status})</li>`)}</ul>`,
+    )
+  : ''}
 ${problems > 0
   ? notice('error', html`<p>${problems === 1 ? 'One thing needs' : 'Some things need'} a change before this can be saved.</p>${input.general.length > 0 ? html`<ul>${input.general.map((text) => html`<li>${text}</li>`)}</ul>` : ''}`)
   : ''}
