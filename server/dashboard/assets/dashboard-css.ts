@@ -645,6 +645,8 @@ progress#progress-bar { width: 100%; height: 1.1rem; accent-color: var(--accent)
   .segment-table.stacked-table .num { text-align: left; }
   .table-region .segment-table.stacked-table { min-width: 0; }
   .rule-row { padding: 0.6rem 0.6rem 0; }
-  .rule-group { padding: 0.4rem 0.5rem 0; }
+  .rule-group { padding: 0.4rem 0.4rem 0; margin-left: -0.25rem; margin-right: -0.25rem; }
+  .rule-head { gap: 0 0.5rem; }
+  .rule-head .field.check { column-gap: 0.4rem; }
 }
 `;
