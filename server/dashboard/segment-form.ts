@@ -64,8 +64,6 @@ export const INPUT_TYPES: Record<RowInput, readonly RuleType[]> = {
   hours: ['received_marketing'],
 };
 
-const PRODUCT_ACTIONS = ['viewed', 'carted', 'watched', 'ordered'] as const;
-
 export interface RuleRow {
   type: RuleType | '';
   negate: boolean;
@@ -408,5 +406,3 @@ export function builderOfDefinition(definition: SegmentDefinition, timeZone: str
   rows.push(blankRow());
   return { match: definition.match, rows, groups };
 }
-
-export { PRODUCT_ACTIONS };

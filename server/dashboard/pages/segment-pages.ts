@@ -23,7 +23,6 @@ export function segmentsPath(siteId: string): string {
 }
 
 const count = (n: number) => n.toLocaleString('en');
-const subscribers = (n: number) => `${count(n)} subscriber${n === 1 ? '' : 's'}`;
 
 /** A segment's count now, as countSegment answers it. */
 export interface SegmentFigures {
