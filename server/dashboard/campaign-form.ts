@@ -13,6 +13,7 @@ import { localTimeInstant, wallClockAt } from '../delivery/time-zones.ts';
 import { DEFAULT_TTL_SECONDS } from '../notifications/notification-input.ts';
 import { canonicalLocale } from '../validation.ts';
 import { issueWords } from './automation-routes.ts';
+import { builderFields, builderFromFields, builderOfDefinition, definitionFromBuilder, isBuilderField } from './segment-form.ts';
 
 /** Extra locale rows the composer shows (beyond those already written), and the most it reads back. */
 export const BLANK_LOCALE_ROWS = 1;
@@ -101,6 +102,10 @@ export function campaignFields(definition: CampaignInput, timeZone: string): Cam
   if (audience.tags && Object.keys(audience).filter((key) => audience[key as keyof typeof audience] !== undefined).length === 1) {
     const [key, value] = Object.entries(audience.tags)[0]!;
     Object.assign(values, { audience: 'tag', tagKey: key, tagValue: String(value) });
+  } else if (audience.segmentId !== undefined) {
+    Object.assign(values, { audience: 'segment', segmentId: audience.segmentId });
+  } else if (audience.segment !== undefined) {
+    Object.assign(values, { audience: 'rules' }, builderFields(builderOfDefinition(audience.segment, timeZone)));
   } else if (!audience.all) {
     // Chosen through the API (subscription ids, external ids, several tags): kept as it is.
     values.audience = 'kept';
@@ -136,8 +141,8 @@ export function localeRowCount(values: CampaignFields): number {
 
 /** The posted fields the composer owns, kept as typed for drawing the form again. */
 export function postedCampaignFields(fields: Record<string, string>): CampaignFields {
-  const owned = /^(name|title|body|url|icon|image|ttlHours|urgency|audience|tagKey|tagValue|when|at|localTime|endsAt|ab|testPercent|metric|decideAfterHours|confidence|fallback|actions\.\d\.(title|url)|localized\.\d{1,2}\.(locale|title|body)|variants\.\d\.(title|body))$/;
-  return Object.fromEntries(Object.entries(fields).filter(([name]) => owned.test(name)).map(([name, value]) => [name, value.replace(/\r\n?/g, '\n')]));
+  const owned = /^(name|title|body|url|icon|image|ttlHours|urgency|audience|tagKey|tagValue|segmentId|when|at|localTime|endsAt|ab|testPercent|metric|decideAfterHours|confidence|fallback|actions\.\d\.(title|url)|localized\.\d{1,2}\.(locale|title|body)|variants\.\d\.(title|body))$/;
+  return Object.fromEntries(Object.entries(fields).filter(([name]) => owned.test(name) || isBuilderField(name)).map(([name, value]) => [name, value.replace(/\r\n?/g, '\n')]));
 }
 
 const trimmed = (values: CampaignFields, name: string) => (values[name] ?? '').trim();
@@ -196,14 +201,24 @@ export function campaignFromFields(values: CampaignFields, timeZone: string, kep
 
   const ttlHours = wholeNumber(values, 'ttlHours', errors);
   let audience: CampaignInput['audience'] | undefined;
-  // FOLLOW-UP (issue 13, item 1): saved segments. The audience schema on main has no segment yet
-  // (no `segments` table); once it has, a `segment` choice here takes a select of the site's
-  // segments, and the count route counts it the same way.
   switch (values.audience) {
     case 'tag': {
       const key = trimmed(values, 'tagKey');
       if (key === '') errors.tagKey = 'Enter the tag’s name, such as plan.';
       else audience = { tags: { [key]: trimmed(values, 'tagValue') } };
+      break;
+    }
+    case 'segment': {
+      // Whether the segment is the site's is the route's to check (it has the database).
+      const id = trimmed(values, 'segmentId');
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) errors.segmentId = 'Choose a segment.';
+      else audience = { segmentId: id };
+      break;
+    }
+    case 'rules': {
+      const built = definitionFromBuilder(builderFromFields(values), timeZone);
+      if ('errors' in built) Object.assign(errors, built.errors);
+      else audience = { segment: built.definition };
       break;
     }
     case 'kept':
@@ -294,6 +309,7 @@ export function fieldOfPath(path: string, localeRow: ReadonlyMap<string, number>
     ttl: 'ttlHours',
     urgency: 'urgency',
     'audience.tags': 'tagKey',
+    'audience.segmentId': 'segmentId',
     'schedule.at': 'at',
     'schedule.localTime': 'localTime',
     endsAt: 'endsAt',
@@ -312,6 +328,7 @@ export function fieldOfPath(path: string, localeRow: ReadonlyMap<string, number>
   if (match) return `variants.${match[1]}.${match[2]}`;
   match = /^localized\.([^.]+)\.(title|body)/.exec(path);
   if (match && localeRow.has(match[1]!)) return `localized.${localeRow.get(match[1]!)}.${match[2]}`;
+  if (path.startsWith('audience.segment')) return 'match';
   if (path.startsWith('audience')) return 'tagKey';
   return undefined;
 }

@@ -39,6 +39,9 @@ import { listCampaigns, type CampaignRow } from '../db/campaigns.ts';
 import type { NotificationContent, Role } from '../db/database.ts';
 import { findSiteForMember } from '../db/memberships.ts';
 import { countAudience } from '../db/notifications.ts';
+import { countSegment, findSegment, listSegments } from '../db/segments.ts';
+import { describeSegment, type SegmentDefinition } from '../segments/segment-rules.ts';
+import { applyBuilderIntent, blankBuilder, builderFields, builderFromFields, definitionFromBuilder, isBuilderField } from './segment-form.ts';
 import type { LiveSession } from '../db/sessions.ts';
 import { isUuid, type SiteRow } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
@@ -124,10 +127,18 @@ export function campaignPreview(values: CampaignFields, site: SiteRow, publicUrl
 }
 
 /** The audience the composer's fields name, for its live count; undefined when none is complete yet. */
-function audienceOfFields(values: CampaignFields, kept?: CampaignInput): CampaignInput['audience'] | undefined {
+function audienceOfFields(values: CampaignFields, timeZone: string, kept?: CampaignInput): CampaignInput['audience'] | undefined {
   if (values.audience === 'tag') {
     const key = (values.tagKey ?? '').trim();
     return key === '' ? undefined : { tags: { [key]: (values.tagValue ?? '').trim() } };
+  }
+  if (values.audience === 'segment') {
+    const id = (values.segmentId ?? '').trim();
+    return isUuid(id) ? { segmentId: id } : undefined;
+  }
+  if (values.audience === 'rules') {
+    const built = definitionFromBuilder(builderFromFields(values), timeZone);
+    return 'definition' in built ? { segment: built.definition } : undefined;
   }
   if (values.audience === 'kept') return kept?.audience;
   return { all: true };
@@ -180,11 +191,36 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
     }
   }
 
-  async function counted(site: SiteRow, audience: CampaignInput['audience'] | undefined): Promise<AudienceCount> {
+  /**
+   * The audience's count now. A segment (saved or written here) is counted by countSegment, the
+   * count `GET /v1/segments/{id}/count` answers; the other selectors as a send resolves them.
+   */
+  async function counted(site: SiteRow, audience: CampaignInput['audience'] | undefined): Promise<AudienceCount & { description?: string }> {
     const at = now();
+    let rules: SegmentDefinition | undefined = audience?.segment;
+    if (audience?.segmentId !== undefined) rules = (await findSegment(deps.db, site.id, audience.segmentId))?.definition;
+    if (rules) {
+      const figures = await countSegment(deps.db, site.id, rules, at);
+      return { audience: figures.matching, activeSubscribers: figures.active, matchesEveryone: figures.matchesEveryone, description: describeSegment(rules) };
+    }
     const activeSubscribers = await countAudience(deps.db, site.id, { all: true }, at);
-    const audienceSize = audience ? await countAudience(deps.db, site.id, audience, at) : 0;
+    const audienceSize = audience && audience.segmentId === undefined ? await countAudience(deps.db, site.id, audience, at) : 0;
     return { audience: audienceSize, activeSubscribers, matchesEveryone: activeSubscribers > 0 && audienceSize === activeSubscribers };
+  }
+
+  /** The site's segments by name with their counts now, for the composer's select; and their names by id. */
+  async function segmentChoices(site: SiteRow) {
+    const at = now();
+    const choices = [];
+    for (const row of await listSegments(deps.db, site.id)) {
+      const figures = await countSegment(deps.db, site.id, row.definition, at);
+      choices.push({ id: row.id, name: row.name, matching: figures.matching, matchesEveryone: figures.matchesEveryone });
+    }
+    return choices;
+  }
+
+  async function segmentNames(site: SiteRow): Promise<Map<string, string>> {
+    return new Map((await listSegments(deps.db, site.id)).map((row) => [row.id, row.name]));
   }
 
   // --- the list ---
@@ -203,10 +239,11 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
     const views = [];
     for (const row of shown) views.push(await campaignView(deps.db, row, now().getTime()));
     const last = shown.at(-1);
-    const [assets, chrome] = await Promise.all([dashboardAssets(), siteChrome(live, token, member)]);
+    const [assets, chrome, names] = await Promise.all([dashboardAssets(), siteChrome(live, token, member), segmentNames(member.site)]);
     return page(
       c,
       campaignListPage({
+        segmentNames: names,
         assets,
         chrome,
         campaigns: views,
@@ -219,9 +256,26 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
 
   // --- the composer ---
 
-  async function renderComposer(c: DashboardContext, live: LiveSession, token: string, member: Member, form: CampaignFormState, options: { row?: CampaignRow; status?: 200 | 422 } = {}) {
+  async function renderComposer(
+    c: DashboardContext,
+    live: LiveSession,
+    token: string,
+    member: Member,
+    form: CampaignFormState,
+    options: { row?: CampaignRow; status?: 200 | 422; previewOnly?: boolean } = {},
+  ) {
     const kept = options.row ? readDefinition(options.row) : undefined;
-    const [assets, chrome, audienceCount] = await Promise.all([dashboardAssets(), siteChrome(live, token, member), counted(member.site, audienceOfFields(form.values, kept))]);
+    const timeZone = zoneOf(member.site);
+    // The live preview's script takes only the preview from the page: the counts (one per saved
+    // segment) are left out of its drawings rather than run at every keystroke.
+    const [assets, chrome, audienceCount, segments] = await Promise.all([
+      dashboardAssets(),
+      siteChrome(live, token, member),
+      options.previewOnly ? ({ audience: 0, activeSubscribers: 0, matchesEveryone: false } as Awaited<ReturnType<typeof counted>>) : counted(member.site, audienceOfFields(form.values, timeZone, kept)),
+      options.previewOnly ? [] : segmentChoices(member.site),
+    ]);
+    const builder = builderFromFields(form.values);
+    const { description, ...figures } = audienceCount;
     return page(
       c,
       composerPage({
@@ -230,8 +284,11 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
         ...(options.row ? { campaign: { id: options.row.id, name: options.row.name, status: options.row.status } } : {}),
         form,
         preview: campaignPreview(form.values, member.site, publicUrl),
-        audienceCount,
-        timeZone: zoneOf(member.site),
+        audienceCount: figures,
+        ...(description !== undefined && (form.values.audience === 'rules' || form.values.audience === 'segment') ? { audienceDescription: description } : {}),
+        segments,
+        builder: builder.rows.length === 0 && builder.groups.length === 0 ? blankBuilder() : builder,
+        timeZone,
       }),
       options.status ?? 200,
     );
@@ -260,10 +317,23 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
     if (existing && !row) return noCampaign(c, member);
     const values = postedCampaignFields(fields);
     const blank: CampaignFormState = { values, errors: {}, general: [] };
-    if (fields.intent === 'preview') return renderComposer(c, live, token, member, blank, row ? { row } : {});
+    if (fields.intent === 'preview' || fields.intent === 'refresh') {
+      const previewOnly = fields.intent === 'preview' && c.req.header('X-Pushcart-Preview') === 'only';
+      return renderComposer(c, live, token, member, blank, { ...(row ? { row } : {}), previewOnly });
+    }
+    // A button of the rules builder (add or remove a rule or a group): drawn again with the change.
+    const builderChange = applyBuilderIntent(builderFromFields(values), fields.intent);
+    if (builderChange) {
+      const others = Object.fromEntries(Object.entries(values).filter(([name]) => !isBuilderField(name)));
+      return renderComposer(c, live, token, member, { ...blank, values: { ...others, ...builderFields(builderChange) } }, row ? { row } : {});
+    }
     const kept = row ? readDefinition(row) : undefined;
     const built = campaignFromFields(values, zoneOf(member.site), kept);
     if ('form' in built) return renderComposer(c, live, token, member, built.form, { status: 422, ...(row ? { row } : {}) });
+    const segmentId = built.definition.audience.segmentId;
+    if (segmentId !== undefined && segmentId !== kept?.audience.segmentId && !(await findSegment(deps.db, member.site.id, segmentId))) {
+      return renderComposer(c, live, token, member, { ...blank, errors: { segmentId: 'That segment is not one of this shop’s (it may have been deleted). Choose another.' } }, { status: 422, ...(row ? { row } : {}) });
+    }
     let saved: CampaignRow;
     try {
       saved = row ? await editCampaign(domainDeps(), member.site, row.id, replacement(built.definition)) : await createCampaign(domainDeps(), member.site, built.definition);
@@ -285,9 +355,16 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
     if (!live) return toSignIn(c);
     const member = await memberFor(c, live.user.id);
     if (!member) return notFound(c);
-    const values: CampaignFields = { audience: c.req.query('audience') ?? 'everyone', tagKey: (c.req.query('tagKey') ?? '').slice(0, 64), tagValue: (c.req.query('tagValue') ?? '').slice(0, 200) };
-    const audienceCount = await counted(member.site, audienceOfFields(values));
-    return c.json({ ...audienceCount, words: audienceCountWords(audienceCount) });
+    const query = c.req.query();
+    const values: CampaignFields = {
+      ...Object.fromEntries(Object.entries(query).filter(([name]) => isBuilderField(name))),
+      audience: query.audience ?? 'everyone',
+      tagKey: (query.tagKey ?? '').slice(0, 64),
+      tagValue: (query.tagValue ?? '').slice(0, 200),
+      segmentId: (query.segmentId ?? '').slice(0, 64),
+    };
+    const { description, ...audienceCount } = await counted(member.site, audienceOfFields(values, zoneOf(member.site)));
+    return c.json({ ...audienceCount, words: audienceCountWords(audienceCount), ...(description !== undefined ? { description } : {}) });
   });
 
   // --- one campaign ---
@@ -317,6 +394,7 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
         timeZone,
         canEdit: can(member.role, 'edit_campaigns'),
         canSend: can(member.role, 'send'),
+        segmentNames: await segmentNames(member.site),
         ...shown,
       }),
       status ?? 200,

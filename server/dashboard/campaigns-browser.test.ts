@@ -133,8 +133,8 @@ describe.skipIf(missing !== undefined)('the campaign pages in Chromium', { timeo
     const count = page.locator('#audience-count');
     expect(await count.textContent()).toBe('3 subscribers would get it now. This matches everyone.');
     await page.getByLabel('Subscribers with a tag').check();
-    await page.getByLabel('Tag', { exact: true }).fill('plan');
-    await page.getByLabel('Value', { exact: true }).fill('gold');
+    await page.getByRole('textbox', { name: 'Tag', exact: true }).fill('plan');
+    await page.getByRole('textbox', { name: 'Value', exact: true }).fill('gold');
     await expect.poll(() => count.textContent()).toBe('2 subscribers would get it now.');
     await page.getByLabel('Everyone').check();
     await expect.poll(() => count.textContent()).toBe('3 subscribers would get it now. This matches everyone.');

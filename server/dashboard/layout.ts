@@ -66,7 +66,7 @@ export interface SignedInChrome {
   /** How many sites the user may open: a switch link appears from two on. */
   siteCount: number;
   /** The section of a site page the user is on, marked in the navigation. */
-  current?: 'overview' | 'install' | 'subscribers' | 'health' | 'campaigns' | 'automations' | 'templates' | 'prompt' | 'keys' | 'team' | 'audit';
+  current?: 'overview' | 'install' | 'subscribers' | 'health' | 'campaigns' | 'segments' | 'automations' | 'templates' | 'prompt' | 'keys' | 'team' | 'audit';
 }
 
 /** A section with `only` is linked for the roles that may take that action (its page refuses the others). */
@@ -76,6 +76,7 @@ const SITE_SECTIONS: Array<{ key: NonNullable<SignedInChrome['current']>; label:
   { key: 'subscribers', label: 'Subscribers', path: 'subscribers' },
   { key: 'health', label: 'Delivery health', path: 'health' },
   { key: 'campaigns', label: 'Campaigns', path: 'campaigns' },
+  { key: 'segments', label: 'Segments', path: 'segments' },
   { key: 'automations', label: 'Automations', path: 'automations' },
   { key: 'templates', label: 'Templates', path: 'templates' },
   { key: 'prompt', label: 'Prompt', path: 'prompt' },

@@ -51,8 +51,10 @@ async function siteState(siteId: string) {
   const devices = await database.db.selectFrom('test_devices').select((eb) => eb.fn.countAll<string>().as('count')).where('site_id', '=', siteId).executeTakeFirstOrThrow();
   // And the campaigns as they were: none added, changed, sent or cancelled.
   const campaigns = await database.db.selectFrom('campaigns').select(['id', 'name', 'status', 'definition', 'updated_at']).where('site_id', '=', siteId).orderBy('id').execute();
+  // And the segments: none added, changed or deleted.
+  const segments = await database.db.selectFrom('segments').select(['id', 'name', 'definition', 'updated_at']).where('site_id', '=', siteId).orderBy('id').execute();
   const sends = await database.db.selectFrom('notifications').select((eb) => eb.fn.countAll<string>().as('count')).where('site_id', '=', siteId).executeTakeFirstOrThrow();
-  return { name: site?.name, origins: site?.allowed_origins, settings: site?.settings, devices: Number(devices.count), campaigns, sends: Number(sends.count) };
+  return { name: site?.name, origins: site?.allowed_origins, settings: site?.settings, devices: Number(devices.count), campaigns, segments, sends: Number(sends.count) };
 }
 
 beforeAll(async () => {
@@ -205,10 +207,33 @@ const ROUTES: Array<{
   { method: 'POST', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId/cancel', kind: 'site form', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}/cancel`, form: () => ({}), refused: { roles: ['viewer'], text: 'cannot send, schedule or cancel campaigns' } },
   { method: 'POST', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId/winner', kind: 'site form', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}/winner`, form: () => ({ variant: 'B' }), refused: { roles: ['viewer'], text: 'cannot send, schedule or cancel campaigns' } },
   { method: 'POST', pattern: '/dashboard/sites/:siteId/campaigns/:campaignId/test', kind: 'site form', path: (site) => `/dashboard/sites/${site}/campaigns/${campaignA}/test`, form: () => ({}), refused: { roles: ['viewer'], text: 'cannot send, schedule or cancel campaigns' } },
+  // Segments (segment-routes.ts); their effects are checked in segment-routes.test.ts.
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/segments', kind: 'site page', path: (site) => `/dashboard/sites/${site}/segments` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/segments/new', kind: 'site page', path: (site) => `/dashboard/sites/${site}/segments/new` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/segments/new', kind: 'site form', path: (site) => `/dashboard/sites/${site}/segments/new`, form: () => SEGMENT_FORM, refused: { roles: ['viewer'], text: 'cannot create, change or delete segments' } },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/segments/count', kind: 'site page', path: (site) => `/dashboard/sites/${site}/segments/count?match=all&rules.0.type=tag_exists&rules.0.key=plan` },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/segments/:segmentId/edit', kind: 'site page', path: (site) => `/dashboard/sites/${site}/segments/${segmentA}/edit` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/segments/:segmentId/edit', kind: 'site form', path: (site) => `/dashboard/sites/${site}/segments/${segmentA}/edit`, form: () => ({ ...SEGMENT_FORM, name: 'Renamed' }), refused: { roles: ['viewer'], text: 'cannot create, change or delete segments' } },
+  { method: 'GET', pattern: '/dashboard/sites/:siteId/segments/:segmentId/delete', kind: 'site page', path: (site) => `/dashboard/sites/${site}/segments/${segmentA}/delete` },
+  { method: 'POST', pattern: '/dashboard/sites/:siteId/segments/:segmentId/delete', kind: 'site form', path: (site) => `/dashboard/sites/${site}/segments/${segmentA}/delete`, form: () => ({}), refused: { roles: ['viewer'], text: 'cannot create, change or delete segments' } },
 ];
 
 /** The composer's fields of a small valid campaign. */
 const CAMPAIGN_FORM: Record<string, string> = { intent: 'save', name: 'Table campaign', title: 'Hello {{firstName|there}}', body: 'A sale', url: 'https://a.example/sale', audience: 'everyone', when: 'now', ttlHours: '24', urgency: 'normal' };
+
+/** The builder's fields of a small valid segment. */
+const SEGMENT_FORM: Record<string, string> = { intent: 'save', name: 'Table segment', match: 'all', 'rules.0.type': 'tag_exists', 'rules.0.key': 'plan' };
+
+/** A segment of Shop A for the segment routes above; every refused form leaves it as it is. */
+let segmentA = '';
+beforeAll(async () => {
+  const row = await database.db
+    .insertInto('segments')
+    .values({ site_id: siteA.id, name: 'Table segment', definition: JSON.stringify({ match: 'all', rules: [{ type: 'tag', key: 'plan', op: 'exists' }] }), created_at: NOW, updated_at: NOW })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  segmentA = row.id;
+});
 
 /** A draft campaign of Shop A for the campaign routes above; every refused form leaves it as it is. */
 let campaignA = '';

@@ -45,6 +45,7 @@ import { accountPage, installPage, siteListPage } from './pages/site-pages.ts';
 import { subscriberPages } from './subscriber-routes.ts';
 import { automationRoutes } from './automation-routes.ts';
 import { campaignRoutes } from './campaign-routes.ts';
+import { segmentRoutes } from './segment-routes.ts';
 import { registerPromptRoutes } from './prompt-routes.ts';
 import { overviewRoutes } from './overview-routes.ts';
 import { healthRoutes } from './health-routes.ts';
@@ -554,6 +555,7 @@ export function dashboardRoutes(deps: AppDeps, options: DashboardOptions = {}) {
   subscriberPages(app, deps, { now, page, message, refuse, signedInPost, toSignIn, chromeFor });
   automationRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, ownTestPush });
   campaignRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, ownTestPush });
+  segmentRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
   registerTestPushRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, ownTestPush });
   registerTeamRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor });
   registerPromptRoutes(app, deps, { now, publicUrl, page, message, refuse, signedInPost, toSignIn, chromeFor, promptPreview });

@@ -10,6 +10,7 @@ import { CAMPAIGN_JS } from './campaign-js.ts';
 import { DASHBOARD_CSS } from './dashboard-css.ts';
 import { DASHBOARD_JS } from './dashboard-js.ts';
 import { TEMPLATE_PREVIEW_JS } from './template-preview-js.ts';
+import { SEGMENT_JS } from './segment-js.ts';
 import { TEST_PUSH_JS } from './test-push-js.ts';
 
 /**
@@ -20,6 +21,7 @@ const PAGE_SCRIPTS: Record<string, string> = {
   'template-preview': TEMPLATE_PREVIEW_JS,
   'test-push': TEST_PUSH_JS,
   campaign: CAMPAIGN_JS,
+  segment: SEGMENT_JS,
 };
 
 /** One year: the longest lifetime caches honour (RFC 9111 §5.2.2.1 leaves it open; a year is the common cap). */

@@ -1,3 +1,4 @@
+import { SEGMENT_BUILDER_JS } from './segment-js.ts';
 import { TEMPLATE_PREVIEW_JS } from './template-preview-js.ts';
 
 /**
@@ -5,7 +6,9 @@ import { TEMPLATE_PREVIEW_JS } from './template-preview-js.ts';
  * its form with `intent=preview` the same way):
  *
  * - the audience's count follows the owner's choice (a GET of the dashboard's count route, which
- *   changes nothing); without the script the count is drawn again on Save or Preview;
+ *   changes nothing), with a segment's rules in words beneath; without the script the count is
+ *   drawn again on Save or Preview; only the chosen audience's inputs are shown (the tag, the
+ *   saved segment's select, the rules builder of segment-js.ts);
  * - a sending campaign's progress bar and figures refresh every few seconds from its progress
  *   route, and the page reloads once the campaign is no longer sending (its results are then
  *   drawn by the server). Without the script the page shows the figures of its last load.
@@ -17,12 +20,13 @@ const CAMPAIGN_ONLY_JS = `(function () {
   var form = count && count.closest('form');
   if (count && form) {
     var url = count.getAttribute('data-count-url');
+    var words = document.getElementById('segment-words');
     var timer = 0;
     var latest = 0;
+    var counted = function (name) { return name === 'audience' || name === 'tagKey' || name === 'tagValue' || name === 'segmentId' || name === 'match' || /^(rules|groups)\./.test(name); };
     var refreshCount = function () {
-      var data = new FormData(form);
       var query = new URLSearchParams();
-      ['audience', 'tagKey', 'tagValue'].forEach(function (name) { var value = data.get(name); if (typeof value === 'string') query.set(name, value); });
+      new FormData(form).forEach(function (value, name) { if (typeof value === 'string' && counted(name)) query.append(name, value); });
       var ticket = ++latest;
       count.setAttribute('aria-busy', 'true');
       fetch(url + '?' + query.toString(), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
@@ -31,16 +35,28 @@ const CAMPAIGN_ONLY_JS = `(function () {
           if (ticket !== latest) return;
           count.textContent = answer.words;
           count.setAttribute('data-audience', String(answer.audience));
+          if (words) words.textContent = answer.description || '';
           count.removeAttribute('aria-busy');
         })
         .catch(function () { if (ticket === latest) count.removeAttribute('aria-busy'); });
     };
+    var later = function () { window.clearTimeout(timer); timer = window.setTimeout(refreshCount, 300); };
+    var showPart = function () {
+      var chosen = form.querySelector('input[name="audience"]:checked');
+      form.querySelectorAll('[data-audience-part]').forEach(function (part) { part.hidden = !chosen || part.getAttribute('data-audience-part') !== chosen.value; });
+    };
+    showPart();
     form.addEventListener('input', function (event) {
       var name = event.target && event.target.name;
-      if (name !== 'audience' && name !== 'tagKey' && name !== 'tagValue') return;
-      window.clearTimeout(timer);
-      timer = window.setTimeout(refreshCount, 300);
+      if (name === 'audience') showPart();
+      if (counted(name)) later();
     });
+    form.addEventListener('change', function (event) {
+      var name = event.target && event.target.name;
+      if (name === 'audience') showPart();
+      if (name === 'segmentId' || /^(rules|groups)\./.test(name) || name === 'match') later();
+    });
+    form.addEventListener('segment-rules-changed', later);
   }
   var progress = document.getElementById('campaign-progress');
   if (progress && progress.getAttribute('data-status') === 'sending') {
@@ -68,4 +84,4 @@ const CAMPAIGN_ONLY_JS = `(function () {
 })();
 `;
 
-export const CAMPAIGN_JS = `${TEMPLATE_PREVIEW_JS}${CAMPAIGN_ONLY_JS}`;
+export const CAMPAIGN_JS = `${TEMPLATE_PREVIEW_JS}${SEGMENT_BUILDER_JS}${CAMPAIGN_ONLY_JS}`;

@@ -611,4 +611,42 @@ progress#progress-bar { width: 100%; height: 1.1rem; accent-color: var(--accent)
   .campaign-table.stacked-table td[data-label="Sent"], .campaign-table.stacked-table td[data-label="Clicked"], .campaign-table.stacked-table td[data-label="Converted"] { display: inline-block; min-width: 5.5rem; }
 }
 .facts dd.mono { overflow-wrap: anywhere; }
+
+/* The segment builder (segment-pages.ts): rows of rules, groups, the live count. */
+[hidden] { display: none !important; }
+.default-submit { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+.rule-rows { list-style: none; margin: 0 0 0.75rem; padding: 0; }
+.rule-row { border: 1px solid var(--border); border-radius: 6px; padding: 0.75rem 0.8rem 0; margin-bottom: 0.6rem; background: var(--surface); }
+.rule-head { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 0 1rem; }
+.rule-head .rule-type { flex: 1 1 16rem; min-width: 0; }
+.rule-head .rule-type select { max-width: none; }
+.rule-head .rule-negate { flex: 1 0 auto; margin-bottom: 1.5rem; }
+.rule-head .rule-remove { margin-bottom: 1rem; }
+.rule-inputs { display: flex; flex-wrap: wrap; gap: 0 1rem; }
+.rule-inputs > .field { flex: 1 1 12rem; min-width: 0; }
+.rule-inputs > .rule-input-short { flex: 0 1 14rem; }
+.rule-inputs > .rule-input-short input { max-width: 7rem; }
+.rule-inputs > .rule-input-wide { flex: 1 1 100%; }
+.rule-group { border: 1px dashed var(--border-strong); border-radius: var(--radius); padding: 0.5rem 0.75rem 0; margin: 0 0 0.75rem; min-width: 0; background: var(--bg); }
+.rule-group > legend { font-weight: 600; font-size: 0.9rem; padding: 0 0.3rem; }
+.match-field select { max-width: 20rem; }
+.builder-actions { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0 0 0.75rem; }
+.segment-count { margin-top: 1rem; }
+.everyone-note { margin: 0.5rem 0 0; padding: 0.5rem 0.8rem; border-radius: 6px; border: 1px solid var(--border-strong); background: var(--surface); }
+.segment-words { color: var(--muted); margin: 0.5rem 0 0; overflow-wrap: anywhere; }
+.segment-table .num { text-align: right; white-space: nowrap; }
+.segment-table .segment-rules { min-width: 14rem; }
+.segment-table tbody th { text-transform: none; letter-spacing: 0; font-size: 0.92rem; font-weight: 600; color: var(--text); border-bottom: 1px solid var(--border); padding: 0.6rem; }
+.row-actions { white-space: nowrap; }
+.row-actions a + a { margin-left: 0.75rem; }
+.audience-part { margin: 0.25rem 0 1rem; }
+.audience-part .field select { max-width: 32rem; }
+@media (max-width: 40rem) {
+  .segment-table.stacked-table .num { text-align: left; }
+  .table-region .segment-table.stacked-table { min-width: 0; }
+  .rule-row { padding: 0.6rem 0.6rem 0; }
+  .rule-group { padding: 0.4rem 0.4rem 0; margin-left: -0.25rem; margin-right: -0.25rem; }
+  .rule-head { gap: 0 0.5rem; }
+  .rule-head .field.check { column-gap: 0.4rem; }
+}
 `;

@@ -3,7 +3,9 @@
  * `intent=preview` (which stores nothing) and the preview the server drew from it replaces the
  * one on the page, so the browser shows exactly what the Preview button would, rendered by the
  * same code as the pushes. Without this script the Preview button does the same by a full page
- * load. Served from /dashboard/assets/ like the shared script (CSP `script-src 'self'`).
+ * load. Served from /dashboard/assets/ like the shared script (CSP `script-src 'self'`). The
+ * request says it wants only the preview (`X-Pushcart-Preview: only`), so a page may leave out
+ * what is costly to draw and not shown from it (the composer's audience counts).
  */
 export const TEMPLATE_PREVIEW_JS = `(function () {
   'use strict';
@@ -20,7 +22,7 @@ export const TEMPLATE_PREVIEW_JS = `(function () {
     var ticket = ++latest;
     if (controller) controller.abort();
     controller = window.AbortController ? new AbortController() : null;
-    var init = { method: 'POST', body: data, credentials: 'same-origin', headers: { Accept: 'text/html' } };
+    var init = { method: 'POST', body: data, credentials: 'same-origin', headers: { Accept: 'text/html', 'X-Pushcart-Preview': 'only' } };
     if (controller) init.signal = controller.signal;
     fetch(form.action, init)
       .then(function (response) {

@@ -17,6 +17,9 @@ import { funnelChart, share } from '../charts.ts';
 import { appPage, assetUrl, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 import type { NotificationPreview } from '../notification-preview.ts';
 import { previewPanel } from './automation-pages.ts';
+import { describeSegment } from '../../segments/segment-rules.ts';
+import type { BuilderState } from '../segment-form.ts';
+import { segmentBuilder, segmentsPath } from './segment-pages.ts';
 
 type SiteChrome = SignedInChrome & { site: { id: string; name: string; role: Role } };
 
@@ -66,9 +69,14 @@ export function whenWords(view: Pick<CampaignView, 'status' | 'definition' | 'st
   return 'When you send it';
 }
 
-/** Who gets it, in words. */
-export function audienceWords(audience: CampaignInput['audience']): string {
+/** Who gets it, in words; a saved segment by its name when `segmentNames` knows it. */
+export function audienceWords(audience: CampaignInput['audience'], segmentNames: ReadonlyMap<string, string> = new Map()): string {
   if (audience.all) return 'Everyone';
+  if (audience.segmentId !== undefined) {
+    const name = segmentNames.get(audience.segmentId);
+    return name !== undefined ? `Segment “${name}”` : 'A saved segment that no longer exists';
+  }
+  if (audience.segment !== undefined) return describeSegment(audience.segment);
   const parts: string[] = [];
   if (audience.tags) parts.push(...Object.entries(audience.tags).map(([key, value]) => `tag ${key} = ${String(value)}`));
   if (audience.subscriptionIds) parts.push(`${count(audience.subscriptionIds.length)} chosen subscriptions`);
@@ -87,6 +95,8 @@ export function campaignListPage(input: {
   timeZone: string;
   canCreate: boolean;
   nextCursor: string | null;
+  /** Saved segments' names by id, for audiences that name one. */
+  segmentNames?: ReadonlyMap<string, string>;
 }): Html {
   const { chrome, campaigns, timeZone } = input;
   const base = campaignsPath(chrome.site.id);
@@ -99,7 +109,7 @@ export function campaignListPage(input: {
 <th scope="row"><a href="${base}/${view.id}">${view.name}</a>${view.definition.abTest ? html` <span class="badge">A/B</span>` : ''}</th>
 <td data-label="Status">${statusBadge(view.status)}</td>
 <td data-label="When">${whenWords(view, timeZone)}</td>
-<td data-label="Audience">${audienceWords(view.definition.audience)}</td>
+<td data-label="Audience">${audienceWords(view.definition.audience, input.segmentNames)}</td>
 <td class="num" data-label="Sent" data-figure="sent">${count(view.totals.sent)}</td>
 <td class="num" data-label="Clicked" data-figure="clicked">${count(view.totals.clicked)}</td>
 <td class="num" data-label="Converted" data-figure="converted">${count(view.totals.converted)}</td>
@@ -173,6 +183,19 @@ function choice(ctx: Ctx, name: string, value: string, label: string, help?: str
   return html`<div class="choice"><input type="radio" id="${id}" name="${name}" value="${value}"${ctx.form.values[name] === value ? html` checked` : ''}${help ? html` aria-describedby="${id}-help"` : ''}><label for="${id}">${label}${help ? html`<span class="choice-help" id="${id}-help">${help}</span>` : ''}</label></div>`;
 }
 
+function segmentSelect(ctx: Ctx, segments: Array<{ id: string; name: string; matching: number; matchesEveryone: boolean }>, segmentsHref: string): Html {
+  const error = ctx.form.errors.segmentId;
+  const current = ctx.form.values.segmentId ?? '';
+  if (segments.length === 0) return html`<p class="help">No segments yet: <a href="${segmentsHref}/new">make one</a> (your text here is not saved), or write rules here.</p>${error ? html`<p class="field-error">${error}</p>` : ''}`;
+  return html`<div class="field"><label for="c-segmentId">Segment</label>
+<select id="c-segmentId" name="segmentId"${error ? html` aria-describedby="c-segmentId-error" aria-invalid="true"` : ''}><option value="">Choose a segment</option>${segments.map(
+    (segment) =>
+      html`<option value="${segment.id}"${segment.id === current ? html` selected` : ''}>${segment.name} — ${subscribers(segment.matching)}${segment.matchesEveryone ? ' (everyone)' : ''}</option>`,
+  )}</select>
+${error ? html`<p class="field-error" id="c-segmentId-error">${error}</p>` : ''}
+<p class="help"><a href="${segmentsHref}">Segments</a> lists them with their rules.</p></div>`;
+}
+
 export interface AudienceCount {
   audience: number;
   activeSubscribers: number;
@@ -194,6 +217,12 @@ export function composerPage(input: {
   form: CampaignFormState;
   preview: NotificationPreview;
   audienceCount: AudienceCount;
+  /** The rules of the audience in words, when it is a segment or rules written here. */
+  audienceDescription?: string;
+  /** The site's saved segments with their counts now, for the "a saved segment" select. */
+  segments: Array<{ id: string; name: string; matching: number; matchesEveryone: boolean }>;
+  /** The inline builder's rows ("rules written here"). */
+  builder: BuilderState;
   timeZone: string;
 }): Html {
   const { chrome, form, timeZone } = input;
@@ -241,15 +270,21 @@ ${Array.from(
 <legend>Audience</legend>
 ${choice(ctx, 'audience', 'everyone', 'Everyone', 'Every active subscriber of the shop.')}
 ${choice(ctx, 'audience', 'tag', 'Subscribers with a tag', 'Tags your shop’s backend set, such as plan = gold.')}
+${choice(ctx, 'audience', 'segment', 'A saved segment', 'Rules saved on the Segments page, as they are when the campaign starts.')}
+${choice(ctx, 'audience', 'rules', 'Rules written here', 'Only for this campaign; the same rules as a segment’s.')}
 ${values.audience === 'kept' ? choice(ctx, 'audience', 'kept', 'As chosen through the API', 'Kept as it is.') : ''}
 </fieldset>
 ${form.errors.audience ? html`<p class="field-error">${form.errors.audience}</p>` : ''}
-<div class="field-pair">
+<div class="field-pair audience-part" data-audience-part="tag">
 ${textField(ctx, 'tagKey', 'Tag', { size: 'medium', placeholder: 'plan' })}
 ${textField(ctx, 'tagValue', 'Value', { size: 'medium', placeholder: 'gold' })}
 </div>
-<p class="help">Saved segments (rules such as “carted but did not order”) come here once the segments module is part of this server.</p>
+<div class="audience-part" data-audience-part="segment">${segmentSelect(ctx, input.segments, segmentsPath(chrome.site.id))}</div>
+<fieldset class="audience-part audience-rules" data-audience-part="rules"><legend>Rules written here</legend>
+${segmentBuilder({ state: input.builder, errors: form.errors, timeZone })}
+</fieldset>
 <p class="audience-count" id="audience-count" role="status" aria-live="polite" data-count-url="${base}/audience-count">${audienceCountWords(input.audienceCount)}</p>
+<p class="segment-words" id="segment-words">${input.audienceDescription ?? ''}</p>
 </section>`;
 
   const when = html`<section class="card" aria-labelledby="when-title">
@@ -318,6 +353,7 @@ ${problems > 0
   : ''}
 <form method="post" action="${action}" novalidate data-live-preview="notification-preview" class="composer">
 ${csrfField(chrome.csrfToken)}
+<button class="default-submit" type="submit" name="intent" value="save" tabindex="-1" aria-hidden="true">Save and review</button>
 <div class="template-layout composer-layout">
 <div class="composer-fields">
 ${content}
@@ -476,6 +512,8 @@ export function campaignPage(input: {
   error?: string;
   done?: 'saved' | 'sent' | 'scheduled' | 'cancelled' | 'picked';
   testPush?: CampaignTestPush;
+  /** Saved segments' names by id, for an audience that names one. */
+  segmentNames?: ReadonlyMap<string, string>;
 }): Html {
   const { chrome, view, checks, timeZone } = input;
   const base = campaignsPath(chrome.site.id);
@@ -495,7 +533,7 @@ export function campaignPage(input: {
 <h2 id="summary-title">Summary</h2>
 <dl class="facts">
 <dt>Status</dt><dd>${statusBadge(view.status)}${view.failure ? html` <span class="field-error">${view.failure}</span>` : ''}</dd>
-<dt>Audience</dt><dd>${audienceWords(definition.audience)}</dd>
+<dt>Audience</dt><dd>${audienceWords(definition.audience, input.segmentNames)}</dd>
 <dt>When</dt><dd>${whenWords(view, timeZone)}${definition.schedule && 'localTime' in definition.schedule ? html`<span class="sub-line">Auckland gets it first, Honolulu last; subscribers without a known zone get it at this time in ${definition.schedule.fallbackTimeZone ?? timeZone}.</span>` : ''}</dd>
 ${view.endsAt ? html`<dt>Ends</dt><dd>${shopTime(view.endsAt, timeZone)} (${timeZone})</dd>` : ''}
 <dt>Opens</dt><dd class="mono">${definition.content.url}</dd>
