@@ -19,11 +19,11 @@
  * Changing segments is `edit_campaigns` (roles.ts): segments are campaign audiences. A viewer reads.
  */
 import type { Hono } from 'hono';
-import { sql } from 'kysely';
 import type { AppDeps } from '../app-env.ts';
 import { can } from '../accounts/roles.ts';
 import type { Db, Role } from '../db/database.ts';
 import { findSiteForMember } from '../db/memberships.ts';
+import { campaignsWaitingOnSegment } from '../db/campaigns.ts';
 import { countSegment, createSegment, deleteSegment, findSegment, listSegments, MAX_SEGMENTS_PER_SITE, updateSegment, type SegmentRow } from '../db/segments.ts';
 import type { LiveSession } from '../db/sessions.ts';
 import { isUuid, type SiteRow } from '../db/sites.ts';
@@ -41,21 +41,6 @@ type Member = { site: SiteRow; role: Role };
 type SegmentKit = Omit<AutomationRouteKit, 'ownTestPush'>;
 
 const segmentName = text().trim().min(1).max(100);
-
-/**
- * The campaigns not started yet (draft, scheduled) whose audience is the saved segment: they read
- * its rules when they start. Drawn here, beside the one page that asks.
- */
-export async function campaignsWaitingOnSegment(db: Db, siteId: string, segmentId: string): Promise<Array<{ id: string; name: string; status: string }>> {
-  return db
-    .selectFrom('campaigns')
-    .select(['id', 'name', 'status'])
-    .where('site_id', '=', siteId)
-    .where('status', 'in', ['draft', 'scheduled'])
-    .where(sql<string>`definition->'audience'->>'segmentId'`, '=', segmentId)
-    .orderBy('created_at')
-    .execute();
-}
 
 /** The count and the words the page shows, as the count route answers them. */
 export function countAnswer(figures: SegmentFigures, definition: SegmentDefinition) {

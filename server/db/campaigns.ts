@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { CampaignsTable, CampaignStatus, Db } from './database.ts';
 
 export type CampaignRow = Selectable<CampaignsTable>;
@@ -144,4 +144,19 @@ export async function campaignHasWorkLeft(db: Db, campaignId: string): Promise<b
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/**
+ * The campaigns not started yet (draft, scheduled) whose audience is the saved segment: they read
+ * its rules when they start, so the segment may not be deleted under them.
+ */
+export async function campaignsWaitingOnSegment(db: Db, siteId: string, segmentId: string): Promise<Array<{ id: string; name: string; status: string }>> {
+  return db
+    .selectFrom('campaigns')
+    .select(['id', 'name', 'status'])
+    .where('site_id', '=', siteId)
+    .where('status', 'in', ['draft', 'scheduled'])
+    .where(sql<string>`definition->'audience'->>'segmentId'`, '=', segmentId)
+    .orderBy('created_at')
+    .execute();
 }

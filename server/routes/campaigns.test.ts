@@ -423,6 +423,22 @@ describe('safe by design', () => {
     expect(JSON.stringify(placeholder.body)).toContain('{{first_name}}');
   });
 
+  it('a saved segment a campaign waits on is kept: its rules are read when the campaign starts', async () => {
+    const w = await world();
+    await w.subscriber({ tags: { plan: 'vip' } });
+    await w.subscriber();
+    const segment = await w.call('POST', '/v1/segments', { name: 'VIPs', definition: { match: 'all', rules: [{ type: 'tag', key: 'plan', op: 'equals', value: 'vip' }] } });
+    expect(segment.status).toBe(201);
+    const segmentId = (segment.body as unknown as { id: string }).id;
+    const { body } = await w.call('POST', '/v1/campaigns', { name: 'VIP sale', content, audience: { segmentId } });
+    expect(body.checks).toMatchObject({ audience: 1, matchesEveryone: false });
+    const refused = await w.call('DELETE', `/v1/segments/${segmentId}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error?.message).toContain('VIP sale');
+    await w.call('POST', `/v1/campaigns/${body.id}/cancel`, {});
+    expect((await w.call('DELETE', `/v1/segments/${segmentId}`)).status).toBe(204);
+  });
+
   it('a scheduled campaign starts once at its time, and is listed with its status', async () => {
     const w = await world();
     await w.subscriber();

@@ -4,6 +4,7 @@ import type { AppDeps, AppEnv } from '../app-env.ts';
 import { countSegment, createSegment, deleteSegment, findSegment, listSegments, MAX_SEGMENTS_PER_SITE, updateSegment, type SegmentRow } from '../db/segments.ts';
 import { isUuid } from '../db/sites.ts';
 import { ApiError } from '../errors.ts';
+import { campaignsWaitingOnSegment } from '../db/campaigns.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { operation } from '../openapi/operation.ts';
 import { describeSegment, segmentDefinitionSchema } from '../segments/segment-rules.ts';
@@ -158,16 +159,24 @@ export function segmentRoutes(deps: AppDeps) {
       '/v1/segments/:id',
       operation({
         summary: 'Delete a segment',
-        description: 'Notifications already sent to it keep their own copy of its rules.',
+        description:
+          'Notifications already sent to it keep their own copy of its rules. A segment that a draft or scheduled campaign sends to is kept (409 `invalid_state`, naming the campaigns): the campaign reads its rules when it starts.',
         tag: 'Segments',
         access: 'secretKey',
         responses: { 204: { description: 'Deleted' } },
-        errors: ['not_found'],
+        errors: ['not_found', 'invalid_state'],
       }),
       validate('param', idParam),
       async (c) => {
         const { id } = c.req.valid('param');
-        if (!isUuid(id) || !(await deleteSegment(deps.db, c.get('site').id, id))) throw new ApiError('not_found', `No segment ${id} on this site`);
+        const siteId = c.get('site').id;
+        const waiting = isUuid(id) ? await campaignsWaitingOnSegment(deps.db, siteId, id) : [];
+        if (waiting.length > 0) {
+          throw new ApiError('invalid_state', `Campaigns not started yet send to this segment: ${waiting.map((campaign) => `“${campaign.name}” (${campaign.status})`).join(', ')}; change their audience or cancel them first`, {
+            details: { campaigns: waiting.map((campaign) => campaign.id) },
+          });
+        }
+        if (!isUuid(id) || !(await deleteSegment(deps.db, siteId, id))) throw new ApiError('not_found', `No segment ${id} on this site`);
         return c.body(null, 204);
       },
     )
