@@ -8,6 +8,7 @@ import { browserHeaders, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtu
 import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { fireDueTriggers } from './due-triggers.ts';
+import { fireDueReactivations } from './reactivation.ts';
 
 let database: TestDatabase;
 let mock: MockPushService;
@@ -279,5 +280,116 @@ describe('welcome', () => {
     s.clock.nowMs = Date.parse('2026-10-25T13:00:00Z');
     await s.deliver();
     expect(newYork.pushes().map((p) => p.title)).toEqual(['Welcome! You are in']);
+  });
+});
+
+describe('reactivation', () => {
+  it('sends one “we miss you” after 60 quiet days, then nothing for 90 days, then again if still quiet', async () => {
+    const s = await shop();
+    await s.settings({ reactivation: { enabled: true } });
+    const start = s.clock.nowMs;
+    const ann = await s.shopper('ann');
+    const jan = await s.shopper('jan', { locale: 'de-DE' });
+    s.clock.nowMs = start + 60 * DAY - MINUTE;
+    expect(await s.tick()).toEqual([]);
+    s.clock.nowMs = start + 60 * DAY;
+    expect(await s.tick()).toHaveLength(1);
+    const [pushed] = ann.pushes();
+    expect(pushed).toMatchObject({ title: 'We miss you', body: 'A lot is new since your last visit. Tap to have a look.', url: `${SHOP_ORIGIN}/` });
+    expect(jan.pushes().map((p) => p.title)).toEqual(['Wir vermissen dich']);
+    const [notification] = await s.notifications('reactivation');
+    expect(notification).toMatchObject({ kind: 'marketing' });
+
+    for (const day of [61, 100, 149]) {
+      s.clock.nowMs = start + day * DAY;
+      expect(await s.tick()).toEqual([]);
+    }
+    s.clock.nowMs = start + 150 * DAY;
+    expect(await s.tick()).toHaveLength(1);
+    expect(ann.pushes()).toHaveLength(2);
+  });
+
+  it('counts a visit, a click on a push and an order as activity, and carries the automation’s code', async () => {
+    const s = await shop();
+    await s.settings({ reactivation: { enabled: true, afterDays: 30, code: 'COMEBACK' } });
+    const start = s.clock.nowMs;
+    const visitor = await s.shopper('visitor');
+    const buyer = await s.shopper('buyer', { userId: 'user-buyer' });
+    const clicker = await s.shopper('clicker');
+    const idle = await s.shopper('idle');
+    s.clock.nowMs = start + 20 * DAY;
+    await visitor.visit();
+    await s.ordered({ externalUserId: 'user-buyer' }, 'O-9');
+    await database.db.updateTable('subscriptions').set({ last_clicked_at: new Date(s.clock.nowMs) }).where('id', '=', clicker.subscriptionId).execute();
+    s.clock.nowMs = start + 30 * DAY;
+    await s.tick();
+    expect([visitor, buyer, clicker, idle].map((shopper) => shopper.pushes().length)).toEqual([0, 0, 0, 1]);
+    expect(idle.pushes()[0]).toMatchObject({ title: 'We miss you: here is a gift', body: 'Use code COMEBACK at checkout.\nTap to see what is new.' });
+    s.clock.nowMs = start + 50 * DAY;
+    await s.tick();
+    expect([visitor, buyer, clicker, idle].map((shopper) => shopper.pushes().length)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('sends nothing while off, nor to opted-out subscribers', async () => {
+    const s = await shop();
+    const start = s.clock.nowMs;
+    const ann = await s.shopper('ann');
+    const gone = await s.shopper('gone');
+    s.clock.nowMs = start + 90 * DAY;
+    expect(await s.tick()).toEqual([]);
+    await s.settings({ reactivation: { enabled: true } });
+    await database.db.updateTable('subscriptions').set({ status: 'unsubscribed' }).where('id', '=', gone.subscriptionId).execute();
+    await s.tick();
+    expect([ann.pushes().length, gone.pushes().length]).toEqual([1, 0]);
+  });
+
+  it('holds out the automation’s share and keeps them out for the quiet period', async () => {
+    const s = await shop();
+    await s.settings({ reactivation: { enabled: true, holdoutPercent: 100 } });
+    const start = s.clock.nowMs;
+    const ann = await s.shopper('ann');
+    s.clock.nowMs = start + 60 * DAY;
+    await s.tick();
+    s.clock.nowMs = start + 61 * DAY;
+    await s.tick();
+    expect(ann.pushes()).toHaveLength(0);
+    expect(await s.deliveries('reactivation')).toEqual([expect.objectContaining({ status: 'held_out' })]);
+  });
+
+  it('sends each subscriber one push across two workers racing, a restart, and pages smaller than the audience', async () => {
+    const s = await shop();
+    await s.settings({ reactivation: { enabled: true } });
+    const start = s.clock.nowMs;
+    const shoppers = await Promise.all(Array.from({ length: 6 }, (_, i) => s.shopper(`s${i}`)));
+    s.clock.nowMs = start + 60 * DAY;
+    const page = () => fireDueReactivations(database.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL, limit: 2 });
+    const pages = [];
+    for (let i = 0; i < 4; i += 1) pages.push(...(await Promise.all([page(), page()])));
+    expect(pages.reduce((sum, p) => sum + p.subscribers, 0)).toBe(6);
+    expect(await s.round()).toEqual([]);
+    await s.deliver();
+    expect(shoppers.map((shopper) => shopper.pushes().length)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(await s.deliveries('reactivation')).toHaveLength(6);
+  });
+
+  it('waits for the end of quiet hours in each shopper’s own zone, across the night the clocks go back in Berlin', async () => {
+    const night = Date.parse('2026-10-25T01:30:00Z');
+    const s = await shop({ startMs: night - 60 * DAY });
+    await s.settings({ reactivation: { enabled: true }, engagement: { quietHours: { enabled: true, start: '21:00', end: '09:00' } } });
+    const berlin = await s.shopper('berlin', { locale: 'de-DE', timeZone: 'Europe/Berlin' });
+    const newYork = await s.shopper('new-york', { timeZone: 'America/New_York' });
+    s.clock.nowMs = night;
+    expect(await s.tick()).toHaveLength(1);
+    expect([berlin.pushes().length, newYork.pushes().length]).toEqual([0, 0]);
+    s.clock.nowMs = Date.parse('2026-10-25T07:59:00Z');
+    await s.deliver();
+    expect(berlin.pushes()).toHaveLength(0);
+    s.clock.nowMs = Date.parse('2026-10-25T08:00:00Z');
+    await s.deliver();
+    expect(berlin.pushes().map((p) => p.title)).toEqual(['Wir vermissen dich']);
+    expect(newYork.pushes()).toHaveLength(0);
+    s.clock.nowMs = Date.parse('2026-10-25T13:00:00Z');
+    await s.deliver();
+    expect(newYork.pushes().map((p) => p.title)).toEqual(['We miss you']);
   });
 });
