@@ -116,7 +116,16 @@ async function shop(options: { startMs?: number; quietHours?: boolean } = {}) {
     return database.db.selectFrom('welcome_pushes').selectAll().where('subscription_id', '=', subscriptionId).executeTakeFirst();
   }
 
-  return { site, clock, call, settings, shopper, ordered, round, deliver, tick, notifications, deliveries, welcomeRow };
+  async function click(payload: Payload) {
+    const answer = await app.request('/v1/interactions', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Origin: SHOP_ORIGIN },
+      body: JSON.stringify({ token: payload.report.token, type: 'clicked' }),
+    });
+    expect(answer.status).toBe(204);
+  }
+
+  return { site, clock, call, settings, shopper, ordered, round, deliver, tick, notifications, deliveries, welcomeRow, click };
 }
 
 describe('welcome', () => {
@@ -391,5 +400,28 @@ describe('reactivation', () => {
     s.clock.nowMs = Date.parse('2026-10-25T13:00:00Z');
     await s.deliver();
     expect(newYork.pushes().map((p) => p.title)).toEqual(['We miss you']);
+  });
+});
+
+describe('welcome and reactivation figures', () => {
+  it('are in /v1/stats by trigger, and a click on the welcome counts as activity for reactivation', async () => {
+    const s = await shop();
+    await s.settings({ welcome: { enabled: true, delayMinutes: 0 }, reactivation: { enabled: true, afterDays: 30 } });
+    const start = s.clock.nowMs;
+    const ann = await s.shopper('ann');
+    const ben = await s.shopper('ben');
+    await s.tick();
+    s.clock.nowMs = start + 10 * DAY;
+    await s.click(ann.pushes()[0]!);
+    s.clock.nowMs = start + 30 * DAY;
+    await s.tick();
+    expect([ann.pushes().length, ben.pushes().length]).toEqual([1, 2]);
+    const stats = await s.call('GET', `/v1/stats?from=${new Date(start - HOUR).toISOString()}&to=${new Date(s.clock.nowMs + HOUR).toISOString()}`);
+    expect(stats.status).toBe(200);
+    expect(stats.body.triggers.welcome).toMatchObject({ sent: 2, clicked: 1 });
+    expect(stats.body.triggers.reactivation).toMatchObject({ sent: 1, clicked: 0 });
+    s.clock.nowMs = start + 40 * DAY;
+    await s.tick();
+    expect([ann.pushes().length, ben.pushes().length]).toEqual([2, 2]);
   });
 });
