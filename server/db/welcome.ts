@@ -125,3 +125,15 @@ export async function welcomeOf(db: Db, subscriptionId: string): Promise<{ state
   const row = await db.selectFrom('welcome_pushes').select(['state', 'code', 'updated_at']).where('subscription_id', '=', subscriptionId).executeTakeFirst();
   return row ? { state: row.state, code: row.code, updatedAt: row.updated_at } : undefined;
 }
+
+/** Of these subscriptions, those whose shopper (visitor id or shop user id) has an `order_completed` on their site. */
+export async function subscriptionsThatOrdered(db: Db, subscriptionIds: readonly string[]): Promise<Set<string>> {
+  if (subscriptionIds.length === 0) return new Set();
+  const rows = await sql<{ id: string }>`
+    select s.id from subscriptions s
+    where s.id = any(${[...subscriptionIds]}::uuid[])
+      and (exists (select 1 from events e where e.site_id = s.site_id and e.visitor_id = s.visitor_id and e.type = 'order_completed')
+        or (s.external_user_id is not null and exists (
+          select 1 from events e where e.site_id = s.site_id and e.type = 'order_completed' and e.external_user_id = s.external_user_id)))`.execute(db);
+  return new Set(rows.rows.map((row) => row.id));
+}

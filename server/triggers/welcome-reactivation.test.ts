@@ -267,6 +267,22 @@ describe('welcome', () => {
     expect(await s.notifications('welcome')).toHaveLength(4);
   });
 
+  it('drops a welcome held by quiet hours when the shopper orders before it goes', async () => {
+    const night = Date.parse('2026-11-23T22:00:00Z');
+    const s = await shop({ startMs: night });
+    await s.settings({ welcome: { enabled: true, delayMinutes: 10, code: 'HELLO10' }, engagement: { quietHours: { enabled: true, start: '21:00', end: '09:00' } } });
+    const ann = await s.shopper('ann');
+    const ben = await s.shopper('ben');
+    s.clock.nowMs = night + 10 * MINUTE;
+    expect(await s.tick()).toHaveLength(2);
+    await s.ordered({ visitorId: ann.visitorId }, 'O-night');
+    s.clock.nowMs = Date.parse('2026-11-24T08:00:00Z');
+    await s.deliver();
+    expect([ann.pushes().length, ben.pushes().length]).toEqual([0, 1]);
+    const rows = await s.deliveries('welcome');
+    expect(rows.find((row) => row.subscription_id === ann.subscriptionId)).toMatchObject({ status: 'suppressed', reason: expect.stringMatching(/^already_ordered:/) });
+  });
+
   it('waits for the end of quiet hours in each shopper’s own zone, across the night the clocks go back in Berlin', async () => {
     // 2026-10-25 01:30 UTC: 02:30 in Berlin an hour after the clocks went back (CET), 21:30 the evening before in New York (still EDT).
     const night = Date.parse('2026-10-25T01:30:00Z');

@@ -44,6 +44,7 @@ const REASON_WORDS: Record<DeliveryReason, string> = {
   engagement_budget: 'Over this shopper’s engagement budget: they ignored the last marketing pushes, so they get fewer until they click one.',
   best_hour: 'Waiting for the hour of the day this shopper most often clicks or visits.',
   cart_ordered: 'The cart was bought or emptied before the reminder went.',
+  already_ordered: 'The shopper ordered before the welcome went.',
   subscription_inactive: 'The subscription had ended (opted out, expired or erased) before it went.',
   ttl_elapsed: 'Its time to live ran out before it could be sent.',
   cancelled: 'The send was cancelled before this push went.',
