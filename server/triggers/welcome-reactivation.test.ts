@@ -368,6 +368,24 @@ describe('reactivation', () => {
     expect([ann.pushes().length, gone.pushes().length]).toEqual([1, 0]);
   });
 
+  it('is held to the engagement budget: a subscriber who ignored every push is not pushed again, with the reason', async () => {
+    const s = await shop();
+    await s.settings({ reactivation: { enabled: true }, engagement: { frequencyCap: { marketingPer24h: 1 }, budget: { ignoredPerHalving: 1, minPerWeek: 0 } } });
+    const start = s.clock.nowMs;
+    const ann = await s.shopper('ann');
+    // A week apart, so each fits the shrinking allowance: three ignored in a row leave 7 / 2³ = 0 per week.
+    for (const day of [0, 8, 16]) {
+      s.clock.nowMs = start + day * DAY;
+      expect((await s.call('POST', '/v1/notifications', { to: { subscriptionIds: [ann.subscriptionId] }, title: `Offer ${day}`, body: 'Ignored', url: `${SHOP_ORIGIN}/` })).status).toBe(202);
+      await s.deliver();
+    }
+    expect(ann.pushes()).toHaveLength(3);
+    s.clock.nowMs = start + 60 * DAY;
+    expect(await s.tick()).toHaveLength(1);
+    expect(ann.pushes()).toHaveLength(3);
+    expect(await s.deliveries('reactivation')).toEqual([expect.objectContaining({ status: 'suppressed', reason: expect.stringMatching(/^engagement_budget:/) })]);
+  });
+
   it('holds out the automation’s share and keeps them out for the quiet period', async () => {
     const s = await shop();
     await s.settings({ reactivation: { enabled: true, holdoutPercent: 100 } });
