@@ -14,6 +14,11 @@ import { sql, type Kysely } from 'kysely';
 //
 // reactivations: the last "we miss you" per subscription; the primary key and `sent_at` make it
 // once per quiet period across workers.
+//
+// reactivation_scans: when each site's subscribers are next looked through. A scan walks a site's
+// active subscriptions (no index on last_seen_at: it changes on every page load, and indexing it
+// would cost every visit a write), so a site is scanned page by page to its end and then rests;
+// its row, locked with SKIP LOCKED, also keeps two workers from scanning one site at once.
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -59,9 +64,16 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('sent_at', 'timestamptz', (col) => col.notNull())
     .addColumn('notification_id', 'uuid')
     .execute();
+
+  await db.schema
+    .createTable('reactivation_scans')
+    .addColumn('site_id', 'uuid', (col) => col.primaryKey().references('sites.id').onDelete('cascade'))
+    .addColumn('next_scan_at', 'timestamptz', (col) => col.notNull())
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('reactivation_scans').execute();
   await db.schema.dropTable('reactivations').execute();
   await db.schema.dropTable('welcome_codes').execute();
   await sql`drop trigger subscriptions_welcome on subscriptions`.execute(db);

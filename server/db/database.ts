@@ -569,7 +569,14 @@ export interface ReactivationsTable {
   notification_id: string | null;
 }
 
+/** When a site's subscribers are next looked through for reactivation. */
+export interface ReactivationScansTable {
+  site_id: string;
+  next_scan_at: ColumnType<Date, Date, Date>;
+}
+
 export interface Database {
+  reactivation_scans: ReactivationScansTable;
   welcome_pushes: WelcomePushesTable;
   welcome_codes: WelcomeCodesTable;
   reactivations: ReactivationsTable;

@@ -27,6 +27,7 @@ const ALL_TABLES = [
   'products',
   'prompt_funnel_buckets',
   'rating_requests',
+  'reactivation_scans',
   'reactivations',
   'secret_keys',
   'segments',

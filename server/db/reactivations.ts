@@ -60,3 +60,29 @@ export async function setReactivationNotification(db: Db, subscriptionIds: reado
   if (subscriptionIds.length === 0) return;
   await db.updateTable('reactivations').set({ notification_id: notificationId }).where('subscription_id', 'in', subscriptionIds).execute();
 }
+
+/** Gives every site with reactivation on a scan row (due at once); one without keeps none. Its own statement, before the page's transaction. */
+export async function addReactivationScans(db: Db, sites: readonly string[]): Promise<void> {
+  if (sites.length === 0) return;
+  await sql`insert into reactivation_scans (site_id, next_scan_at)
+    select id, '-infinity'::timestamptz from unnest(${[...sites].sort()}::uuid[]) as id order by id
+    on conflict (site_id) do nothing`.execute(db);
+}
+
+/** Takes the site's scan if it is due (SKIP LOCKED: a worker scanning it now keeps it). */
+export async function lockDueReactivationScan(db: Db, siteId: string, now: Date): Promise<boolean> {
+  const row = await db
+    .selectFrom('reactivation_scans')
+    .select('site_id')
+    .where('site_id', '=', siteId)
+    .where('next_scan_at', '<=', now)
+    .forUpdate()
+    .skipLocked()
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The site's scan reached its end: the next one starts at `next`. */
+export async function restReactivationScan(db: Db, siteId: string, next: Date): Promise<void> {
+  await db.updateTable('reactivation_scans').set({ next_scan_at: next }).where('site_id', '=', siteId).execute();
+}

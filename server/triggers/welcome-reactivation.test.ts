@@ -8,7 +8,7 @@ import { browserHeaders, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtu
 import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { fireDueTriggers } from './due-triggers.ts';
-import { fireDueReactivations } from './reactivation.ts';
+import { fireDueReactivations, REACTIVATION_RESCAN_MS } from './reactivation.ts';
 
 let database: TestDatabase;
 let mock: MockPushService;
@@ -317,7 +317,10 @@ describe('reactivation', () => {
     const jan = await s.shopper('jan', { locale: 'de-DE' });
     s.clock.nowMs = start + 60 * DAY - MINUTE;
     expect(await s.tick()).toEqual([]);
+    // That scan reached the end of the site's subscribers: the next one comes after its rest.
     s.clock.nowMs = start + 60 * DAY;
+    expect(await s.tick()).toEqual([]);
+    s.clock.nowMs = start + 60 * DAY - MINUTE + REACTIVATION_RESCAN_MS;
     expect(await s.tick()).toHaveLength(1);
     const [pushed] = ann.pushes();
     expect(pushed).toMatchObject({ title: 'We miss you', body: 'A lot is new since your last visit. Tap to have a look.', url: `${SHOP_ORIGIN}/` });
@@ -325,11 +328,13 @@ describe('reactivation', () => {
     const [notification] = await s.notifications('reactivation');
     expect(notification).toMatchObject({ kind: 'marketing' });
 
-    for (const day of [61, 100, 149]) {
-      s.clock.nowMs = start + day * DAY;
+    // 90 days after that push, not before.
+    const sentAt = start + 60 * DAY - MINUTE + REACTIVATION_RESCAN_MS;
+    for (const at of [start + 61 * DAY, start + 100 * DAY, sentAt + 90 * DAY - MINUTE]) {
+      s.clock.nowMs = at;
       expect(await s.tick()).toEqual([]);
     }
-    s.clock.nowMs = start + 150 * DAY;
+    s.clock.nowMs = sentAt + 90 * DAY - MINUTE + REACTIVATION_RESCAN_MS;
     expect(await s.tick()).toHaveLength(1);
     expect(ann.pushes()).toHaveLength(2);
   });
