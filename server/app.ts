@@ -25,6 +25,7 @@ import { settingsRoutes } from './routes/settings.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { subscriberRoutes } from './routes/subscribers.ts';
 import { segmentRoutes } from './routes/segments.ts';
+import { welcomeCodeRoutes } from './routes/welcome-codes.ts';
 import { siteConfigRoutes } from './routes/site-config.ts';
 import { siteRoutes } from './routes/site.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', statsRoutes(deps));
   app.route('/', subscriberRoutes(deps));
   app.route('/', segmentRoutes(deps));
+  app.route('/', welcomeCodeRoutes(deps));
   app.route('/', clientScriptRoutes(deps.clientScripts));
   if (deps.demo) app.route('/', demoRoutes(deps));
   app.route('/', adminSiteRoutes(deps));

@@ -549,3 +549,82 @@ describe('low stock and the price-drop comparison on the automations page', () =
     expect(settings.priceDrop.compareWith).toBe('lowest30');
   });
 });
+
+describe('welcome and reactivation on the automations page', () => {
+  const section = (body: string, id: string, next: string) => body.slice(body.indexOf(`id="${id}"`), body.indexOf(`id="${next}"`));
+
+  it('shows both off by default with their last 30 days, and the welcome codes left', async () => {
+    await seedPushes('welcome', 2, 8, 4, [{ value: 30, currency: 'EUR' }]);
+    await seedPushes('reactivation', 5, 10, 1, []);
+    const page = await (await signedIn('viewer')).get(automations());
+    const welcome = section(page.body, 'welcome', 'reactivation');
+    expect(welcome).toContain('<span class="badge off">Off</span>');
+    expect(welcome).toContain('<div><dt>Sent</dt><dd>8</dd></div>');
+    expect(welcome).toContain('<dt>Clicked</dt><dd>4 <span class="rate">50 %</span>');
+    expect(welcome).toContain('€30.00');
+    expect(welcome).toMatch(/name="welcome.delayMinutes" type="text" value="10"/);
+    expect(welcome).toMatch(/name="welcome.codeMode" type="radio" value="fixed" checked/);
+    expect(welcome).toContain('Codes left: 0');
+    const comeback = section(page.body, 'reactivation', 'frequency-cap');
+    expect(comeback).toContain('<span class="badge off">Off</span>');
+    expect(comeback).toContain('<div><dt>Sent</dt><dd>10</dd></div>');
+    expect(comeback).toMatch(/name="reactivation.afterDays" type="text" value="60"/);
+    expect(comeback).toMatch(/name="reactivation.quietForDays" type="text" value="90"/);
+  });
+
+  it('an editor turns the welcome on with a list of pasted codes, and reactivation with a code', async () => {
+    const browser = await signedIn('editor');
+    const welcome = await browser.submit(automations(), {
+      section: 'welcome',
+      'welcome.enabled': 'on',
+      'welcome.delayMinutes': '15',
+      'welcome.codeMode': 'list',
+      'welcome.code': '',
+      'welcome.holdoutPercent': '5',
+      'welcomeCodes.paste': 'PASTE-1\r\nPASTE-2, PASTE-3\r\n\r\nPASTE-1',
+    });
+    expect(welcome.status).toBe(303);
+    expect(welcome.location).toBe(`${automations()}?saved=welcome#welcome`);
+    const comeback = await browser.submit(automations(), {
+      section: 'reactivation',
+      'reactivation.enabled': 'on',
+      'reactivation.afterDays': '45',
+      'reactivation.quietForDays': '120',
+      'reactivation.code': 'MISSYOU',
+      'reactivation.holdoutPercent': '0',
+    });
+    expect(comeback.status).toBe(303);
+    const settings = await storedSettings();
+    expect(settings.welcome).toEqual({ enabled: true, delayMinutes: 15, codeMode: 'list', code: '', holdoutPercent: 5 });
+    expect(settings.reactivation).toEqual({ enabled: true, afterDays: 45, quietForDays: 120, code: 'MISSYOU', holdoutPercent: 0 });
+    const page = await browser.get(automations());
+    expect(section(page.body, 'welcome', 'reactivation')).toContain('Codes left: 3');
+  });
+
+  it('refuses a code too long and a quiet period of 0 beside their fields, storing nothing', async () => {
+    const browser = await signedIn('editor');
+    const welcome = await browser.submit(automations(), {
+      section: 'welcome',
+      'welcome.enabled': 'on',
+      'welcome.delayMinutes': '10',
+      'welcome.codeMode': 'list',
+      'welcome.code': '',
+      'welcome.holdoutPercent': '0',
+      'welcomeCodes.paste': 'X'.repeat(65),
+    });
+    expect(welcome.status).toBe(422);
+    expect(welcome.body).toContain('id="f-welcomeCodes-paste-error">Each code must be at most 64 characters.</p>');
+    const comeback = await browser.submit(automations(), {
+      section: 'reactivation',
+      'reactivation.enabled': 'on',
+      'reactivation.afterDays': '60',
+      'reactivation.quietForDays': '0',
+      'reactivation.code': '',
+      'reactivation.holdoutPercent': '0',
+    });
+    expect(comeback.status).toBe(422);
+    expect(comeback.body).toContain('id="f-reactivation-quietForDays-error">Must be 1 or more.</p>');
+    const settings = await storedSettings();
+    expect([settings.welcome.enabled, settings.reactivation.enabled]).toEqual([false, false]);
+  });
+});

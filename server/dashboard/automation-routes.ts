@@ -19,6 +19,7 @@ import { userActor } from '../audit/audit-log.ts';
 import { changeSiteSettings } from '../settings/change-settings.ts';
 import { ORDER_UPDATE_TYPES, readSiteSettings, siteSettingsPatchSchema, type SiteSettings } from '../sites/site-settings.ts';
 import { ratingAnswers } from '../db/order-updates.ts';
+import { addWelcomeCodes, welcomeCodeCounts } from '../db/welcome.ts';
 import { TEMPLATE_KEYS, type MessageTemplate, type TemplateKey } from '../sites/template-settings.ts';
 import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
 import { DEFAULT_TEMPLATES } from '../triggers/built-in-templates.ts';
@@ -31,6 +32,7 @@ import { renderMessage } from '../triggers/template-rendering.ts';
 import {
   automationsPage,
   AUTOMATION_SECTIONS,
+  WELCOME_CODES_FIELD,
   templateEditorPage,
   templateListPage,
   type AutomationFigures,
@@ -68,6 +70,8 @@ const SOURCE_OF: Record<keyof AutomationFigures, string> = {
   orderUpdates: 'order_update',
   ratingRequest: 'rating_request',
   lowStock: 'low_stock',
+  welcome: 'welcome',
+  reactivation: 'reactivation',
 };
 
 // --- the automation forms: fields named by their settings path, so an API issue lands on its field ---
@@ -102,6 +106,16 @@ export function automationValues(settings: SiteSettings): Record<string, string>
     'lowStock.threshold': String(lowStock.threshold),
     'lowStock.withinDays': String(lowStock.withinDays),
     'lowStock.holdoutPercent': String(lowStock.holdoutPercent),
+    'welcome.enabled': settings.welcome.enabled ? 'on' : '',
+    'welcome.delayMinutes': String(settings.welcome.delayMinutes),
+    'welcome.codeMode': settings.welcome.codeMode,
+    'welcome.code': settings.welcome.code ?? '',
+    'welcome.holdoutPercent': String(settings.welcome.holdoutPercent),
+    'reactivation.enabled': settings.reactivation.enabled ? 'on' : '',
+    'reactivation.afterDays': String(settings.reactivation.afterDays),
+    'reactivation.quietForDays': String(settings.reactivation.quietForDays),
+    'reactivation.code': settings.reactivation.code ?? '',
+    'reactivation.holdoutPercent': String(settings.reactivation.holdoutPercent),
     'engagement.frequencyCap.marketingPer24h': String(engagement.frequencyCap.marketingPer24h),
     'engagement.quietHours.enabled': engagement.quietHours.enabled ? 'on' : '',
     'engagement.quietHours.start': engagement.quietHours.start,
@@ -199,6 +213,30 @@ export function automationPatch(section: AutomationSection, fields: Record<strin
       };
       break;
     }
+    case 'welcome':
+      // An emptied code is stored empty: no code.
+      patch = {
+        welcome: {
+          enabled: checked(fields, 'welcome.enabled'),
+          delayMinutes: numberIn(fields, 'welcome.delayMinutes', errors),
+          ...((fields['welcome.codeMode'] ?? '').trim() === '' ? {} : { codeMode: fields['welcome.codeMode']!.trim() }),
+          code: optionalText(fields, 'welcome.code') ?? '',
+          holdoutPercent: numberIn(fields, 'welcome.holdoutPercent', errors),
+        },
+      };
+      if (pastedCodes(fields[WELCOME_CODES_FIELD] ?? '').some((code) => code.length > 64)) errors[WELCOME_CODES_FIELD] = 'Each code must be at most 64 characters.';
+      break;
+    case 'reactivation':
+      patch = {
+        reactivation: {
+          enabled: checked(fields, 'reactivation.enabled'),
+          afterDays: numberIn(fields, 'reactivation.afterDays', errors),
+          quietForDays: numberIn(fields, 'reactivation.quietForDays', errors),
+          code: optionalText(fields, 'reactivation.code') ?? '',
+          holdoutPercent: numberIn(fields, 'reactivation.holdoutPercent', errors),
+        },
+      };
+      break;
     case 'frequency-cap':
       patch = { engagement: { frequencyCap: { marketingPer24h: numberIn(fields, 'engagement.frequencyCap.marketingPer24h', errors) } } };
       break;
@@ -216,6 +254,11 @@ export function automationPatch(section: AutomationSection, fields: Record<strin
       break;
   }
   return Object.keys(errors).length > 0 ? { errors } : { patch };
+}
+
+/** Codes pasted one per line, or separated by commas or spaces. */
+export function pastedCodes(text: string): string[] {
+  return text.split(/[\s,;]+/).filter((code) => code !== '');
 }
 
 /** API issues (settings paths) as problems beside the form's fields; the rest for the whole form. */
@@ -388,7 +431,12 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     extra: { posted?: { section: AutomationSection; values: Record<string, string>; errors: Record<string, string>; general: string[] }; saved?: string } = {},
   ) {
     const settings = readSiteSettings(member.site.settings);
-    const [assets, chrome, figs] = await Promise.all([dashboardAssets(), siteChrome(live, token, member, 'automations'), figures(member, settings)]);
+    const [assets, chrome, figs, welcomeCodes] = await Promise.all([
+      dashboardAssets(),
+      siteChrome(live, token, member, 'automations'),
+      figures(member, settings),
+      welcomeCodeCounts(deps.db, member.site.id),
+    ]);
     const saved = AUTOMATION_SECTIONS.find((section) => section.key === extra.saved)?.key;
     return page(
       c,
@@ -402,6 +450,7 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
         figures: figs,
         days: FIGURES_DAYS,
         timeZones: supportedTimeZones(),
+        welcomeCodes,
       }),
       extra.posted ? 422 : 200,
     );
@@ -445,6 +494,7 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
       }
       throw error;
     }
+    if (section.key === 'welcome') await addWelcomeCodes(deps.db, member.site.id, pastedCodes(fields[WELCOME_CODES_FIELD] ?? ''), now());
     deps.logger.log('info', 'site automations changed', { siteId: member.site.id, userId: live.user.id, section: section.key, requestId: c.get('requestId') });
     return c.redirect(`${back}?saved=${section.key}#${section.key}`, 303);
   });

@@ -109,6 +109,7 @@ const SUPPRESSION_WORDS: Record<string, string> = {
   engagement_budget: 'over the subscriber’s engagement budget (they ignored the marketing pushes before)',
   quiet_hours: 'their time to live would have run out before quiet hours ended',
   cart_ordered: 'the cart was bought or emptied before the reminder was due',
+  already_ordered: 'the shopper ordered before their welcome went',
   subscription_inactive: 'the shopper opted out, or the subscription expired, after the push was queued',
   ttl_elapsed: 'their time to live ran out before they could be sent',
   cancelled: 'the send was cancelled before they went',

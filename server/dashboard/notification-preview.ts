@@ -23,6 +23,10 @@ export const TEMPLATE_LABELS: Readonly<Record<TemplateKey, { name: string; when:
   refund_issued: { name: 'Refund issued', when: 'Sent when the shop reports refund_issued.' },
   rating_request: { name: 'Rating request', when: 'Sent some days after delivery; the buttons’ ids (good, bad) are the answers counted.' },
   low_stock: { name: 'Low stock', when: 'Sent when a product a shopper carted, watched or viewed is running out.' },
+  welcome: { name: 'Welcome', when: 'Sent some minutes after a new subscription, when it carries no first-order code.' },
+  'welcome.code': { name: 'Welcome with a code', when: 'Sent some minutes after a new subscription with its first-order code.' },
+  reactivation: { name: 'We miss you', when: 'Sent after days without a visit, click or order, when the automation has no code.' },
+  'reactivation.code': { name: 'We miss you, with a code', when: 'Sent after days without a visit, click or order, with the automation’s code.' },
 };
 
 /** Placeholders that mean something in each template (the others render empty there). */
@@ -38,6 +42,10 @@ export const PLACEHOLDERS_BY_KEY: Readonly<Record<TemplateKey, readonly Placehol
   refund_issued: ['order.id', 'refund.amount'],
   rating_request: ['order.id'],
   low_stock: ['product.name', 'stock', 'price.new'],
+  welcome: [],
+  'welcome.code': ['discount.code'],
+  reactivation: [],
+  'reactivation.code': ['discount.code'],
 };
 
 export const PLACEHOLDER_MEANINGS: Readonly<Record<Placeholder, string>> = {

@@ -371,3 +371,20 @@ describe('erase and export', () => {
     expect(await database.db.selectFrom('subscriptions').select('id').where('id', '=', id!).executeTakeFirst()).toBeDefined();
   });
 });
+
+describe('the welcome on a subscriber’s page', () => {
+  it('shows the welcome code this subscription was given, and none for one that got no welcome', async () => {
+    const s = await shop();
+    await database.db.updateTable('sites').set({ settings: JSON.stringify({ welcome: { enabled: true, codeMode: 'list' } }) }).where('id', '=', s.site.id).execute();
+    const [welcomed, skipped] = await store(database.db, s.site.id, [{ visitorId: 'v-welcomed' }, { visitorId: 'v-skipped' }]);
+    // The insert trigger scheduled both; one was sent with its code, the other skipped.
+    await database.db.updateTable('welcome_pushes').set({ state: 'sent', due_at: null, code: 'FIRST-7F3K', updated_at: NOW }).where('subscription_id', '=', welcomed!).execute();
+    await database.db.updateTable('welcome_pushes').set({ state: 'skipped', due_at: null, updated_at: NOW }).where('subscription_id', '=', skipped!).execute();
+    const page = await s.viewer.get(`${s.list}/${welcomed}`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('Welcome code: <span class="mono">FIRST-7F3K</span>');
+    const other = await s.viewer.get(`${s.list}/${skipped}`);
+    expect(other.body).toContain('Welcome push: not sent');
+    expect(other.body).not.toContain('Welcome code:');
+  });
+});

@@ -6,6 +6,7 @@
  * Erase and export hand personal data out or destroy it, so both need `manage_subscribers`
  * (owners): other roles see neither control and are refused with 403 if they post anyway.
  */
+import { welcomeOf } from '../db/welcome.ts';
 import type { Hono } from 'hono';
 import type { AppDeps } from '../app-env.ts';
 import { can } from '../accounts/roles.ts';
@@ -207,12 +208,13 @@ export function subscriberPages(app: Hono<DashboardEnv>, deps: AppDeps, kit: Das
     if (!subscription) return noSubscriber(c, member);
     const siteId = member.site.id;
     const shopper = await resolveShopper(deps.db, siteId, shopperOf(subscription));
-    const [subscriptions, events, deliveries, clicks, orders, assets, pageChrome] = await Promise.all([
+    const [subscriptions, events, deliveries, clicks, orders, welcome, assets, pageChrome] = await Promise.all([
       shopperSubscriptions(deps.db, siteId, shopper),
       shopperEvents(deps.db, siteId, shopper, RECENT_ITEMS),
       shopperDeliveries(deps.db, siteId, shopper, RECENT_ITEMS),
       shopperInteractions(deps.db, siteId, shopper, ['clicked'], RECENT_ITEMS),
       shopperOrders(deps.db, siteId, shopper, RECENT_ITEMS),
+      welcomeOf(deps.db, subscription.id),
       dashboardAssets(),
       chrome(live, token, member),
     ]);
@@ -229,6 +231,7 @@ export function subscriberPages(app: Hono<DashboardEnv>, deps: AppDeps, kit: Das
         deliveries,
         clicks,
         orders,
+        ...(welcome ? { welcome } : {}),
         recentLimit: RECENT_ITEMS,
         canManage: can(member.role, 'manage_subscribers'),
       }),

@@ -537,3 +537,47 @@ export interface NotificationsTable {
   /** Each delivery goes at its shopper's best hour within 24 hours of the notification's time. */
   best_hour: ColumnType<boolean, boolean | undefined, boolean>;
 }
+
+// The welcome push and reactivation (migrations/2026-11-29T0645-welcome-reactivation.ts).
+
+/** A new subscription's welcome: `due_at` set while it waits. */
+export interface WelcomePushesTable {
+  subscription_id: string;
+  site_id: string;
+  due_at: ColumnType<Date | null, Date | null, Date | null>;
+  state: 'scheduled' | 'sent' | 'skipped';
+  /** The first-order code it carried, if any. */
+  code: string | null;
+  notification_id: string | null;
+  updated_at: ColumnType<Date, Date, Date>;
+}
+
+/** A single-use first-order code the shop uploaded; claimed once. */
+export interface WelcomeCodesTable {
+  site_id: string;
+  code: string;
+  created_at: ColumnType<Date, Date, never>;
+  claimed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  subscription_id: string | null;
+}
+
+/** The last "we miss you" a subscription got. */
+export interface ReactivationsTable {
+  subscription_id: string;
+  site_id: string;
+  sent_at: ColumnType<Date, Date, Date>;
+  notification_id: string | null;
+}
+
+/** When a site's subscribers are next looked through for reactivation. */
+export interface ReactivationScansTable {
+  site_id: string;
+  next_scan_at: ColumnType<Date, Date, Date>;
+}
+
+export interface Database {
+  reactivation_scans: ReactivationScansTable;
+  welcome_pushes: WelcomePushesTable;
+  welcome_codes: WelcomeCodesTable;
+  reactivations: ReactivationsTable;
+}

@@ -27,6 +27,8 @@ const ALL_TABLES = [
   'products',
   'prompt_funnel_buckets',
   'rating_requests',
+  'reactivation_scans',
+  'reactivations',
   'secret_keys',
   'segments',
   'sessions',
@@ -38,6 +40,8 @@ const ALL_TABLES = [
   'test_devices',
   'users',
   'watches',
+  'welcome_codes',
+  'welcome_pushes',
 ];
 
 let database: TestDatabase;

@@ -15,6 +15,8 @@ export type DeliveryReason =
   | 'best_hour'
   /** A cart reminder whose cart was bought or emptied meanwhile (suppressed). */
   | 'cart_ordered'
+  /** A welcome whose shopper ordered after it was queued (suppressed): it would offer a first-order code too late. */
+  | 'already_ordered'
   /** The subscriber opted out or the subscription expired after the push was queued (suppressed). */
   | 'subscription_inactive'
   /** The notification's TTL ran out before it could be sent (suppressed). */

@@ -1,3 +1,4 @@
+import { subscriptionsThatOrdered } from '../db/welcome.ts';
 import { openCartKeys } from '../db/carts.ts';
 import type { Db } from '../db/database.ts';
 import { recentMarketingSends, type ClaimedDelivery } from '../db/deliveries.ts';
@@ -58,6 +59,15 @@ export async function engagementVerdicts(
     const open = await openCartKeys(db, carts.map((d) => ({ siteId: d.site_id, cartId: d.trigger_key! })));
     for (const d of carts) {
       if (!open.has(`${d.site_id}:${d.trigger_key}`)) verdicts.set(d.id, { action: 'suppress', reason: 'cart_ordered: the cart was bought or emptied after the reminder was queued' });
+    }
+  }
+
+  // A welcome waits minutes, or a night of quiet hours: a shopper who ordered meanwhile gets none (README: Welcome).
+  const welcomes = claimed.filter((d) => d.source === 'welcome' && d.subscription_id !== null);
+  if (welcomes.length > 0) {
+    const ordered = await subscriptionsThatOrdered(db, welcomes.map((d) => d.subscription_id!));
+    for (const d of welcomes) {
+      if (ordered.has(d.subscription_id!)) verdicts.set(d.id, { action: 'suppress', reason: 'already_ordered: the shopper ordered after the welcome was queued' });
     }
   }
 

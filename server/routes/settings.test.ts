@@ -71,7 +71,7 @@ describe('PATCH /v1/settings', () => {
       { priceDrop: { holdoutPercent: 120 } },
       { defaultLocale: 'not a locale!' },
       { templates: { price_drop: { en: { title: '{{price.newest}}', body: '' } } } },
-      { templates: { welcome: { en: { title: 'Hi', body: '' } } } },
+      { templates: { farewell: { en: { title: 'Hi', body: '' } } } },
     ]) {
       const answer = await call('PATCH', patch);
       expect(answer.status, JSON.stringify(patch)).toBe(400);

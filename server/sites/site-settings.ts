@@ -227,6 +227,36 @@ export const lowStockSettingsSchema = z
   })
   .strict();
 
+/** A first-order or comeback code as typed; empty clears it. Codes longer than the placeholder allows render empty, so the limit is the placeholder's. */
+const optionalCode = () => z.union([z.literal(''), text().min(1).max(64)]).optional();
+
+/** A welcome push some minutes after a new subscription, optionally with a first-order code. */
+export const welcomeSettingsSchema = z
+  .object({
+    /** Off until the owner turns it on: it is a marketing push. */
+    enabled: z.boolean().default(false),
+    /** Minutes after the subscription. */
+    delayMinutes: z.number().int().min(0).max(7 * 24 * 60).default(10),
+    /** `fixed`: every welcome carries `code` (if set); `list`: each one a code of its own from the uploaded list (POST /v1/welcome-codes). */
+    codeMode: z.enum(['fixed', 'list']).default('fixed'),
+    code: optionalCode(),
+    holdoutPercent: percent.default(0),
+  })
+  .strict();
+
+/** "We miss you": one push after N days without a visit, click or order, then quiet for M days. */
+export const reactivationSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Days without a visit, a click on a push or an order. */
+    afterDays: z.number().int().min(7).max(730).default(60),
+    /** After a reactivation push, none from this automation to that subscriber for this many days. */
+    quietForDays: z.number().int().min(1).max(730).default(90),
+    code: optionalCode(),
+    holdoutPercent: percent.default(0),
+  })
+  .strict();
+
 const browserTagKeysSchema = z
   .array(tagKeyText())
   .max(MAX_BROWSER_TAG_KEYS, `at most ${MAX_BROWSER_TAG_KEYS} keys`)
@@ -245,6 +275,8 @@ const sections = {
   campaigns: campaignSettingsSchema.default(campaignSettingsSchema.parse({})),
   orderUpdates: orderUpdateSettingsSchema.default(orderUpdateSettingsSchema.parse({})),
   ratingRequest: ratingRequestSettingsSchema.default(ratingRequestSettingsSchema.parse({})),
+  welcome: welcomeSettingsSchema.default(welcomeSettingsSchema.parse({})),
+  reactivation: reactivationSettingsSchema.default(reactivationSettingsSchema.parse({})),
   /** Per template key, per locale; absent ones use the built-in texts (server/triggers/built-in-templates.ts). */
   templates: templatesSchema.default({}),
   /**

@@ -22,6 +22,11 @@ export const TEMPLATE_KEYS = [
   'rating_request',
   // Low stock (marketing): a product a shopper showed interest in is running out.
   'low_stock',
+  // The welcome after a new subscription (with and without a first-order code) and "we miss you".
+  'welcome',
+  'welcome.code',
+  'reactivation',
+  'reactivation.code',
 ] as const;
 export type TemplateKey = (typeof TEMPLATE_KEYS)[number];
 

@@ -72,6 +72,8 @@ const TRIGGER_NAMES: Record<string, string> = {
   price_drop: 'Price-drop alerts',
   back_in_stock: 'Back-in-stock alerts',
   low_stock: 'Low-stock alerts',
+  welcome: 'Welcome pushes',
+  reactivation: 'Reactivation pushes',
   api: 'Pushes sent through the API',
   campaign: 'Campaigns',
 };

@@ -33,6 +33,7 @@ export const OPERATIONS_EXERCISED_BY: Record<string, readonly string[]> = {
   'server/routes/interactions.test.ts': ['POST /v1/interactions'],
   'server/routes/metrics.test.ts': ['GET /metrics'],
   'server/routes/notifications.test.ts': ['POST /v1/notifications', 'GET /v1/notifications/{id}', 'POST /v1/notifications/{id}/cancel'],
+  'server/routes/welcome-codes.test.ts': ['POST /v1/welcome-codes', 'GET /v1/welcome-codes'],
   'server/routes/products.test.ts': ['POST /v1/products/batch', 'PUT /v1/products/{id}', 'GET /v1/products/{id}'],
   'server/routes/segments.test.ts': ['POST /v1/segments', 'GET /v1/segments', 'GET /v1/segments/{id}', 'PATCH /v1/segments/{id}', 'DELETE /v1/segments/{id}', 'GET /v1/segments/{id}/count', 'POST /v1/segments/count'],
   'server/routes/settings.test.ts': ['GET /v1/settings', 'PATCH /v1/settings'],

@@ -117,4 +117,20 @@ export const DEFAULT_TEMPLATES: Readonly<Record<TemplateKey, Readonly<Record<'en
         body: 'Es ist fast weg. Tippe hier, um es dir zu sichern.',
       },
     },
+    welcome: {
+      en: { title: 'Welcome! You are in', body: 'We will tell you about offers and your orders. Tap to have a look around.' },
+      de: { title: 'Willkommen! Schön, dass du da bist', body: 'Wir sagen dir Bescheid zu Angeboten und deinen Bestellungen. Tippe hier, um dich umzusehen.' },
+    },
+    'welcome.code': {
+      en: { title: 'Welcome! A gift for your first order', body: 'Use code {{discount.code}} at checkout.\nTap to start shopping.' },
+      de: { title: 'Willkommen! Ein Geschenk für deine erste Bestellung', body: 'Gib beim Bezahlen den Code {{discount.code}} ein.\nTippe hier, um loszulegen.' },
+    },
+    reactivation: {
+      en: { title: 'We miss you', body: 'A lot is new since your last visit. Tap to have a look.' },
+      de: { title: 'Wir vermissen dich', body: 'Seit deinem letzten Besuch ist viel Neues dazugekommen. Tippe hier, um es dir anzusehen.' },
+    },
+    'reactivation.code': {
+      en: { title: 'We miss you: here is a gift', body: 'Use code {{discount.code}} at checkout.\nTap to see what is new.' },
+      de: { title: 'Wir vermissen dich: hier ein Geschenk', body: 'Gib beim Bezahlen den Code {{discount.code}} ein.\nTippe hier, um Neues zu entdecken.' },
+    },
   });

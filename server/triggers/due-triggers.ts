@@ -2,6 +2,8 @@ import type { Db } from '../db/database.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { fireDueCartReminders } from './cart-reminders.ts';
 import { fireDueRatingRequests } from './rating-requests.ts';
+import { fireDueReactivations } from './reactivation.ts';
+import { fireDueWelcomes } from './welcome.ts';
 
 export interface DueTriggerDeps {
   db: Db;
@@ -23,7 +25,7 @@ export interface DueTriggersRun {
 }
 
 /**
- * Fires the time-based triggers that fell due (cart reminders, then rating requests), a page per transaction,
+ * Fires the time-based triggers that fell due (cart reminders, rating requests, welcomes, then reactivations), a page per transaction,
  * until a scan comes back short of a full page or `deadlineMs` (on `deps.now`) passes; at least
  * one scan is made. Price drops and restocks are not here: they fire in the request that changed
  * the catalogue. Any number of these may run against one database; each reminder step still fires
@@ -48,6 +50,14 @@ export async function fireDueTriggers(deps: DueTriggerDeps, options: { deadlineM
   }
   if (run.queued.length > 0) deps.logger.log('info', 'cart reminders queued', { carts: run.carts, notifications: run.queued.length });
   await fireDueRatingRequestPages(deps, options, run);
+  await firePages(deps, options, run, 'welcome', WELCOMES_PER_SCAN, async (now, limit) => {
+    const { welcomes, queued } = await fireDueWelcomes(deps.db, { now, publicUrl: deps.publicUrl, limit });
+    return { handled: welcomes, queued };
+  });
+  await firePages(deps, options, run, 'reactivation', REACTIVATIONS_PER_SCAN, async (now, limit) => {
+    const { subscribers, queued } = await fireDueReactivations(deps.db, { now, publicUrl: deps.publicUrl, limit });
+    return { handled: subscribers, queued };
+  });
   return run;
 }
 
@@ -75,4 +85,40 @@ async function fireDueRatingRequestPages(deps: DueTriggerDeps, options: { deadli
     deps.logger.log('error', 'rating request scan failed', describeError(error));
   }
   if (queuedHere > 0) deps.logger.log('info', 'rating requests queued', { notifications: queuedHere });
+}
+
+/** Welcomes fired per transaction, as carts are. */
+export const WELCOMES_PER_SCAN = 100;
+/** Quiet subscribers handled per transaction: one notification per site and page. */
+export const REACTIVATIONS_PER_SCAN = 500;
+
+/**
+ * A due step (welcome.ts, reactivation.ts) a page per transaction under the run's deadline, until
+ * a page comes back short; its notifications join `run.queued`. A failing scan is logged and ends
+ * this step only: the next round is the retry.
+ */
+async function firePages(
+  deps: DueTriggerDeps,
+  options: { deadlineMs: number; signal?: AbortSignal },
+  run: DueTriggersRun,
+  name: string,
+  perScan: number,
+  page: (now: Date, limit: number) => Promise<{ handled: number; queued: string[] }>,
+): Promise<void> {
+  let queuedHere = 0;
+  try {
+    for (;;) {
+      const { handled, queued } = await page(new Date(deps.now()), perScan);
+      run.queued.push(...queued);
+      queuedHere += queued.length;
+      if (handled < perScan) break;
+      if (options.signal?.aborted || deps.now() >= options.deadlineMs) {
+        run.moreDue = true;
+        break;
+      }
+    }
+  } catch (error) {
+    deps.logger.log('error', `${name} scan failed`, describeError(error));
+  }
+  if (queuedHere > 0) deps.logger.log('info', `${name} pushes queued`, { notifications: queuedHere });
 }

@@ -7,7 +7,7 @@ import type { TemplateKey } from '../sites/template-settings.ts';
 import { resolveTemplate } from './template-lookup.ts';
 import { renderMessage, type TemplateContext } from './template-rendering.ts';
 
-export type TriggerSource = 'cart_reminder' | 'price_drop' | 'back_in_stock' | 'low_stock';
+export type TriggerSource = 'cart_reminder' | 'price_drop' | 'back_in_stock' | 'low_stock' | 'welcome' | 'reactivation';
 
 /** A push a trigger is about to queue: what it says (per locale), where it leads, whom it reaches. */
 export interface TriggerNotification {

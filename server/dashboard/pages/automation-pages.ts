@@ -13,7 +13,10 @@ import type { DashboardAssets } from '../assets/assets.ts';
 import { assetUrl, appPage, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 import { sampleValues, TEMPLATE_LABELS, type NotificationPreview } from '../notification-preview.ts';
 
-export type AutomationSection = 'cart-reminders' | 'price-drop' | 'back-in-stock' | 'low-stock' | 'order-updates' | 'rating-request' | 'frequency-cap' | 'quiet-hours';
+export type AutomationSection = 'cart-reminders' | 'price-drop' | 'back-in-stock' | 'low-stock' | 'order-updates' | 'rating-request' | 'welcome' | 'reactivation' | 'frequency-cap' | 'quiet-hours';
+
+/** The welcome form's box for pasting single-use codes (not a setting: they go to the list, POST /v1/welcome-codes). */
+export const WELCOME_CODES_FIELD = 'welcomeCodes.paste';
 
 /** Each form of the page and the fields it posts (named by their settings path). */
 export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title: string; fields: readonly string[] }> = [
@@ -43,6 +46,8 @@ export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title:
   },
   { key: 'rating-request', title: 'Rating requests', fields: ['ratingRequest.enabled', 'ratingRequest.delayDays', 'ratingRequest.pageUrl', 'ratingRequest.holdoutPercent'] },
   { key: 'low-stock', title: 'Low stock', fields: ['lowStock.enabled', 'lowStock.threshold', 'lowStock.withinDays', 'lowStock.holdoutPercent'] },
+  { key: 'welcome', title: 'Welcome', fields: ['welcome.enabled', 'welcome.delayMinutes', 'welcome.codeMode', 'welcome.code', 'welcome.holdoutPercent', WELCOME_CODES_FIELD] },
+  { key: 'reactivation', title: 'Reactivation', fields: ['reactivation.enabled', 'reactivation.afterDays', 'reactivation.quietForDays', 'reactivation.code', 'reactivation.holdoutPercent'] },
   { key: 'frequency-cap', title: 'Frequency cap', fields: ['engagement.frequencyCap.marketingPer24h'] },
   { key: 'quiet-hours', title: 'Quiet hours and time zone', fields: ['engagement.quietHours.enabled', 'engagement.quietHours.start', 'engagement.quietHours.end', 'engagement.defaultTimeZone'] },
 ];
@@ -72,7 +77,7 @@ export interface TriggerFigures {
   answers?: Record<string, number>;
 }
 
-export type AutomationFigures = Record<'cartReminders' | 'priceDrop' | 'backInStock' | 'orderUpdates' | 'ratingRequest' | 'lowStock', TriggerFigures>;
+export type AutomationFigures = Record<'cartReminders' | 'priceDrop' | 'backInStock' | 'orderUpdates' | 'ratingRequest' | 'lowStock' | 'welcome' | 'reactivation', TriggerFigures>;
 
 /** The order update types in words, for their switches. */
 const ORDER_UPDATE_LABELS: Readonly<Record<OrderUpdateType, string>> = {
@@ -114,6 +119,18 @@ function checkbox(context: FieldContext, name: string, label: string, help?: str
 <label for="${id}">${label}</label>
 ${help ? html`<p class="help" id="${id}-help">${help}</p>` : ''}
 ${error ? html`<p class="field-error">${error}</p>` : ''}
+</div>`;
+}
+
+/** A multi-line box with its label, help and problem. */
+function textarea(context: FieldContext, name: string, label: string, help: string): Html {
+  const id = fieldId(name);
+  const error = context.errors[name];
+  return html`<div class="field">
+<label for="${id}">${label}</label>
+<textarea id="${id}" name="${name}" rows="4" aria-describedby="${id}-help${error ? ` ${id}-error` : ''}"${error ? html` aria-invalid="true"` : ''}${context.disabled ? html` disabled` : ''}>${context.values[name] ?? ''}</textarea>
+${error ? html`<p class="field-error" id="${id}-error">${error}</p>` : ''}
+<p class="help" id="${id}-help">${help}</p>
 </div>`;
 }
 
@@ -203,6 +220,8 @@ export function automationsPage(input_: {
   figures: AutomationFigures;
   days: number;
   timeZones: string[];
+  /** Uploaded welcome codes not yet given, and given. */
+  welcomeCodes: { left: number; given: number };
 }): Html {
   const { chrome, canEdit, values, invalid, saved, figures, days } = input_;
   const action = `${DASHBOARD_PATH}/sites/${chrome.site.id}/automations`;
@@ -230,6 +249,9 @@ ${canEdit ? html`<div class="card-footer"><button class="button" type="submit">S
   const orders = context('order-updates');
   const rating = context('rating-request');
   const low = context('low-stock');
+  const welcome = context('welcome');
+  const comeback = context('reactivation');
+  const codes = input_.welcomeCodes;
   const cap = context('frequency-cap');
   const quiet = context('quiet-hours');
 
@@ -317,6 +339,37 @@ ${input(low, 'lowStock.threshold', 'Send when stock falls to', { suffix: 'or few
 ${input(low, 'lowStock.withinDays', 'To shoppers interested within', { suffix: 'days', inputmode: 'numeric', size: 'short', help: 'From 1 to 90. Each shopper hears of a product once in this time.' })}
 ${holdoutField(low, 'lowStock.holdoutPercent')}`,
   figuresPanel('low-stock', figures.lowStock, days),
+)}
+</section>
+<section class="card automation" id="welcome" aria-labelledby="welcome-title">
+<div class="automation-head"><h2 id="welcome-title">Welcome</h2>${state(isOn('welcome.enabled'))}</div>
+<p class="lede">A push some minutes after a shopper subscribes for the first time, optionally with a first-order code. Not sent to a shopper who has already ordered.</p>
+${form(
+  'welcome',
+  html`${checkbox(welcome, 'welcome.enabled', 'Send a welcome push')}
+${input(welcome, 'welcome.delayMinutes', 'Send after', { suffix: 'minutes', inputmode: 'numeric', size: 'short', help: 'From 0 to 10,080 (a week) after the subscription.' })}
+${choice(welcome, 'welcome.codeMode', 'First-order code', [
+  { value: 'fixed', label: 'The same code for everyone', help: 'The code below; empty sends the welcome without a code.' },
+  { value: 'list', label: 'A code of its own for each shopper', help: 'From the codes you paste below, each given once. When none is left, the welcome goes without a code.' },
+])}
+${input(welcome, 'welcome.code', 'Code for everyone', { size: 'medium', help: 'Shown where the template says {{discount.code}}.' })}
+${textarea(welcome, WELCOME_CODES_FIELD, 'Add single-use codes', `One per line (or separated by commas or spaces), up to 64 characters each; codes already added are skipped. ${count(codes.left)} left to give, ${count(codes.given)} given.`)}
+<p class="codes-left${codes.left === 0 && values['welcome.codeMode'] === 'list' ? ' warning' : ''}">Codes left: ${count(codes.left)}</p>
+${holdoutField(welcome, 'welcome.holdoutPercent')}`,
+  figuresPanel('welcome', figures.welcome, days),
+)}
+</section>
+<section class="card automation" id="reactivation" aria-labelledby="reactivation-title">
+<div class="automation-head"><h2 id="reactivation-title">Reactivation</h2>${state(isOn('reactivation.enabled'))}</div>
+<p class="lede">“We miss you”: one push to a subscriber with no visit, click or order for some days, then none from this automation for a while.</p>
+${form(
+  'reactivation',
+  html`${checkbox(comeback, 'reactivation.enabled', 'Send reactivation pushes')}
+${input(comeback, 'reactivation.afterDays', 'After no visit, click or order for', { suffix: 'days', inputmode: 'numeric', size: 'short', help: 'From 7 to 730.' })}
+${input(comeback, 'reactivation.quietForDays', 'Then none again for', { suffix: 'days', inputmode: 'numeric', size: 'short', help: 'From 1 to 730, counted from the push.' })}
+${input(comeback, 'reactivation.code', 'Code', { size: 'medium', help: 'Optional; shown where the template says {{discount.code}}.' })}
+${holdoutField(comeback, 'reactivation.holdoutPercent')}`,
+  figuresPanel('reactivation', figures.reactivation, days),
 )}
 </section>
 <h2 class="group-title">Rules for every push</h2>

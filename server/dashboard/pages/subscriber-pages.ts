@@ -44,6 +44,7 @@ const REASON_WORDS: Record<DeliveryReason, string> = {
   engagement_budget: 'Over this shopper’s engagement budget: they ignored the last marketing pushes, so they get fewer until they click one.',
   best_hour: 'Waiting for the hour of the day this shopper most often clicks or visits.',
   cart_ordered: 'The cart was bought or emptied before the reminder went.',
+  already_ordered: 'The shopper ordered before the welcome went.',
   subscription_inactive: 'The subscription had ended (opted out, expired or erased) before it went.',
   ttl_elapsed: 'Its time to live ran out before it could be sent.',
   cancelled: 'The send was cancelled before this push went.',
@@ -264,6 +265,13 @@ function propertySummary(properties: Record<string, unknown>): string {
   return `${shown.join(', ')}${rest > 0 ? `${shown.length > 0 ? ', ' : ''}+${rest} more` : ''}`.slice(0, 300);
 }
 
+/** The welcome push of this subscription, and the first-order code it gave (each code is given once). */
+function welcomeLine(welcome: { state: string; code: string | null; updatedAt: Date }, when: (at: Date) => Html | string): Html {
+  if (welcome.state === 'scheduled') return html`<p class="welcome">Welcome push: due soon.</p>`;
+  if (welcome.state === 'skipped') return html`<p class="welcome">Welcome push: not sent (off, a returning shopper, or already ordered).</p>`;
+  return html`<p class="welcome">Welcome push sent ${when(welcome.updatedAt)}. ${welcome.code ? html`Welcome code: <span class="mono">${welcome.code}</span>` : 'Welcome code: none.'}</p>`;
+}
+
 export function subscriberDetailPage(input: {
   assets: DashboardAssets;
   chrome: SiteChrome;
@@ -275,6 +283,8 @@ export function subscriberDetailPage(input: {
   deliveries: ShopperDelivery[];
   clicks: ShopperInteraction[];
   orders: ShopperOrder[];
+  /** This subscription's welcome push, when the site's welcome was on as it subscribed. */
+  welcome?: { state: string; code: string | null; updatedAt: Date };
   recentLimit: number;
   canManage: boolean;
 }): Html {
@@ -324,6 +334,7 @@ export function subscriberDetailPage(input: {
 <div class="page-header">
 <h1>Subscriber <span class="mono">${subscription.visitor_id}</span></h1>
 <p>${statusBadge(subscription.status)} Subscribed ${when(subscription.created_at)}; last seen ${when(subscription.last_seen_at)}.</p>
+${input.welcome ? welcomeLine(input.welcome, when) : ''}
 </div>
 ${zoneNote(input.timeZone)}
 <section class="card" aria-labelledby="shopper-title">

@@ -265,6 +265,43 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
     expect(left.map((row) => row.key)).toEqual(['kept']);
   });
 
+  it('sends a welcome from the cron run, with its code from the uploaded list, and a reactivation to a quiet subscriber', async () => {
+    const ownSite = await testSite(database.db);
+    const settings = { welcome: { enabled: true, delayMinutes: 0, codeMode: 'list' }, reactivation: { enabled: true, afterDays: 30 } };
+    await database.db.updateTable('sites').set({ settings: JSON.stringify(settings) }).where('id', '=', ownSite.id).execute();
+    const upload = await call('/v1/welcome-codes', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ownSite.secretKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ codes: ['WORKER-1'] }),
+    });
+    expect(upload.status).toBe(200);
+    const subscription = await mock.subscribe({ applicationServerKey: ownSite.vapidPublicKey });
+    const subscribed = await call('/v1/subscriptions', {
+      method: 'POST',
+      headers: browserHeaders(ownSite),
+      body: JSON.stringify({ subscription: { endpoint: subscription.endpoint, expirationTime: null, keys: subscription.keys }, visitorId: `visitor-${subscription.id}`, locale: 'de-DE' }),
+    });
+    expect(subscribed.status).toBe(201);
+    // A subscriber quiet for 40 days (as if subscribed then, never seen since).
+    const quiet = await mock.subscribe({ applicationServerKey: ownSite.vapidPublicKey });
+    const longAgo = new Date(Date.now() - 40 * 24 * 60 * 60_000);
+    await database.db
+      .insertInto('subscriptions')
+      .values({ site_id: ownSite.id, endpoint: quiet.endpoint, p256dh: quiet.keys.p256dh, auth: quiet.keys.auth, vapid_public_key: ownSite.vapidPublicKey, visitor_id: `visitor-${quiet.id}`, external_user_id: null, locale: 'en-US', time_zone: 'Europe/Berlin', user_agent_family: null, created_at: longAgo, updated_at: longAgo, last_seen_at: longAgo })
+      .execute();
+    await database.db.updateTable('welcome_pushes').set({ state: 'skipped', due_at: null }).where('site_id', '=', ownSite.id).where('due_at', '<', new Date(Date.now() - 24 * 60 * 60_000)).execute();
+
+    expect((await call('/__scheduled?cron=*+*+*+*+*')).status).toBe(200);
+    // One run queues both (the due step) and delivers them.
+    const [welcome, ...moreWelcomes] = receivedBy(subscription);
+    expect(moreWelcomes).toEqual([]);
+    expect(JSON.parse(welcome!.payload)).toMatchObject({ title: 'Willkommen! Ein Geschenk für deine erste Bestellung', body: 'Gib beim Bezahlen den Code WORKER-1 ein.\nTippe hier, um loszulegen.' });
+    const [comeback, ...moreComebacks] = receivedBy(quiet);
+    expect(moreComebacks).toEqual([]);
+    expect(JSON.parse(comeback!.payload)).toMatchObject({ title: 'We miss you', url: `${SHOP_ORIGIN}/` });
+    expect(mock.rejected).toEqual([]);
+  }, CART_TEST_TIMEOUT_MS);
+
   it('fires every due cart reminder in one cron run, past a full scan page', async () => {
     const ownSite = await testSite(database.db);
     const cartCount = CARTS_PER_SCAN + 3;
