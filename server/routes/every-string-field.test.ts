@@ -189,6 +189,7 @@ const BASE_REQUESTS: Record<string, BaseRequest> = {
   'POST /v1/campaigns/:id/cancel': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },
   'POST /v1/campaigns/:id/winner': { headers: secret, param: () => ({ id: crypto.randomUUID() }), json: () => ({ variant: 'B' }) },
   'POST /v1/campaigns/:id/test': { headers: secret, param: () => ({ id: crypto.randomUUID() }), json: () => ({ subscriptionIds: [crypto.randomUUID()], variant: 'A' }) },
+  'POST /v1/welcome-codes': { headers: secret, json: () => ({ codes: ['WELCOME-1', 'WELCOME-2'] }) },
   'POST /v1/interactions': { headers: serviceWorker, json: () => ({ token: `1.${'a'.repeat(32)}`, type: 'clicked', action: 'shop' }) },
   'POST /v1/events': {
     headers: browser,
