@@ -25,6 +25,7 @@ import * as campaigns from './2026-11-29T0510-campaigns.ts';
 import * as orderUpdates from './2026-11-29T0612-order-updates.ts';
 import * as priceHistoryLowStock from './2026-11-29T0620-price-history-low-stock.ts';
 import * as engagementBudgetBestHour from './2026-11-29T0630-engagement-budget-best-hour.ts';
+import * as occasions from './2026-11-29T0660-occasions.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -57,4 +58,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0612-order-updates': orderUpdates,
   '2026-11-29T0620-price-history-low-stock': priceHistoryLowStock,
   '2026-11-29T0630-engagement-budget-best-hour': engagementBudgetBestHour,
+  '2026-11-29T0660-occasions': occasions,
 };

@@ -23,6 +23,7 @@ export const TEMPLATE_LABELS: Readonly<Record<TemplateKey, { name: string; when:
   refund_issued: { name: 'Refund issued', when: 'Sent when the shop reports refund_issued.' },
   rating_request: { name: 'Rating request', when: 'Sent some days after delivery; the buttons’ ids (good, bad) are the answers counted.' },
   low_stock: { name: 'Low stock', when: 'Sent when a product a shopper carted, watched or viewed is running out.' },
+  birthday: { name: 'Birthday', when: 'Sent on a shopper’s birthday, in their own time zone; with the birthday code when you set one.' },
 };
 
 /** Placeholders that mean something in each template (the others render empty there). */
@@ -38,6 +39,7 @@ export const PLACEHOLDERS_BY_KEY: Readonly<Record<TemplateKey, readonly Placehol
   refund_issued: ['order.id', 'refund.amount'],
   rating_request: ['order.id'],
   low_stock: ['product.name', 'stock', 'price.new'],
+  birthday: ['discount.code'],
 };
 
 export const PLACEHOLDER_MEANINGS: Readonly<Record<Placeholder, string>> = {

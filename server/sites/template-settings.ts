@@ -22,6 +22,8 @@ export const TEMPLATE_KEYS = [
   'rating_request',
   // Low stock (marketing): a product a shopper showed interest in is running out.
   'low_stock',
+  // Occasions (marketing): the shopper's birthday.
+  'birthday',
 ] as const;
 export type TemplateKey = (typeof TEMPLATE_KEYS)[number];
 

@@ -74,6 +74,7 @@ const TRIGGER_NAMES: Record<string, string> = {
   low_stock: 'Low-stock alerts',
   api: 'Pushes sent through the API',
   campaign: 'Campaigns',
+  birthday: 'Birthday pushes',
 };
 
 /** The name a shop owner reads for a notification source. */

@@ -117,4 +117,14 @@ export const DEFAULT_TEMPLATES: Readonly<Record<TemplateKey, Readonly<Record<'en
         body: 'Es ist fast weg. Tippe hier, um es dir zu sichern.',
       },
     },
+    birthday: {
+      en: {
+        title: 'Happy birthday! 🎂',
+        body: 'Everyone here wishes you a wonderful day.\nA little gift: use code {{discount.code}} at checkout.',
+      },
+      de: {
+        title: 'Alles Gute zum Geburtstag! 🎂',
+        body: 'Wir wünschen dir einen wunderschönen Tag.\nEin kleines Geschenk: Gib beim Bezahlen den Code {{discount.code}} ein.',
+      },
+    },
   });
