@@ -2,6 +2,10 @@ import type { Db } from '../db/database.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { fireDueCartReminders } from './cart-reminders.ts';
 import { fireDueRatingRequests } from './rating-requests.ts';
+import { sitesWithOccasions } from '../db/birthdays.ts';
+import { findSiteById } from '../db/sites.ts';
+import { fireDueBirthdays } from './birthdays.ts';
+import { scheduleDueOccasions } from './occasions.ts';
 
 export interface DueTriggerDeps {
   db: Db;
@@ -48,6 +52,7 @@ export async function fireDueTriggers(deps: DueTriggerDeps, options: { deadlineM
   }
   if (run.queued.length > 0) deps.logger.log('info', 'cart reminders queued', { carts: run.carts, notifications: run.queued.length });
   await fireDueRatingRequestPages(deps, options, run);
+  await fireOccasions(deps, run);
   return run;
 }
 
@@ -75,4 +80,33 @@ async function fireDueRatingRequestPages(deps: DueTriggerDeps, options: { deadli
     deps.logger.log('error', 'rating request scan failed', describeError(error));
   }
   if (queuedHere > 0) deps.logger.log('info', 'rating requests queued', { notifications: queuedHere });
+}
+
+/**
+ * Birthdays and the owner's occasions (birthdays.ts, occasions.ts) of every site that has them on.
+ * Each shopper's birthday and each occasion is claimed once a year, so running this every round
+ * on any number of workers sends each once. A failing site is logged and skipped.
+ */
+async function fireOccasions(deps: DueTriggerDeps, run: DueTriggersRun): Promise<void> {
+  let siteIds: string[];
+  try {
+    siteIds = await sitesWithOccasions(deps.db);
+  } catch (error) {
+    deps.logger.log('error', 'occasion scan failed', describeError(error));
+    return;
+  }
+  for (const siteId of siteIds) {
+    try {
+      const site = await findSiteById(deps.db, siteId);
+      if (!site) continue;
+      const now = new Date(deps.now());
+      const birthdays = await fireDueBirthdays(deps.db, site, { now, publicUrl: deps.publicUrl });
+      run.queued.push(...birthdays.queued);
+      if (birthdays.queued.length > 0) deps.logger.log('info', 'birthday pushes queued', { siteId, notifications: birthdays.queued.length });
+      const campaigns = await scheduleDueOccasions(deps.db, site, { now, publicUrl: deps.publicUrl });
+      if (campaigns.length > 0) deps.logger.log('info', 'occasion campaigns scheduled', { siteId, campaigns });
+    } catch (error) {
+      deps.logger.log('error', 'occasion step failed', { siteId, ...describeError(error) });
+    }
+  }
 }
