@@ -149,10 +149,19 @@ export const priceDropSettingsSchema = z
      * never looked at this setting must not announce "was €99" when it sold at €79 last week.
      */
     compareWith: z.enum(['lowest30', 'previous']).default('lowest30'),
+    /** Wait for each shopper's best hour within 24 hours (engagement-rules.ts). */
+    sendAtBestHour: z.boolean().default(false),
   })
   .strict();
 
-export const backInStockSettingsSchema = z.object({ enabled: z.boolean().default(true), holdoutPercent: percent.default(0) }).strict();
+export const backInStockSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    holdoutPercent: percent.default(0),
+    /** Wait for each shopper's best hour within 24 hours (engagement-rules.ts). */
+    sendAtBestHour: z.boolean().default(false),
+  })
+  .strict();
 
 export const attributionSettingsSchema = z
   .object({
@@ -226,6 +235,8 @@ export const lowStockSettingsSchema = z
     /** Shoppers who carted, watched or viewed the product within this many days hear of it, once per product in this window. */
     withinDays: z.number().int().min(1).max(90).default(14),
     holdoutPercent: percent.default(0),
+    /** Wait for each shopper's best hour within 24 hours (engagement-rules.ts). */
+    sendAtBestHour: z.boolean().default(false),
   })
   .strict();
 
