@@ -276,7 +276,7 @@ export const occasionSchema = z
     /** The wall-clock time it goes at in each shopper's zone. */
     localTime: clockTime().default('10:00'),
     /** A saved segment's id; absent: every subscriber. */
-    segmentId: z.uuid().optional(),
+    segmentId: text().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a segment id').optional(),
     url: httpUrlText().optional(),
     /** Texts per locale; the site's default locale's (else the first) goes to the others. */
     texts: z.record(locale, occasionTextSchema).refine((texts) => Object.keys(texts).length > 0, 'give the text in at least one locale'),
