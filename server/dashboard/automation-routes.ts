@@ -344,10 +344,11 @@ function templateFormOf(template: MessageTemplate): TemplateForm {
 
 const TEMPLATE_FIELDS = ['title', 'body', ...Array.from({ length: MAX_ACTIONS }, (_, i) => [`actions.${i}.action`, `actions.${i}.title`]).flat()];
 
-/** The discount code of a cart reminder step, so its template's preview shows the real one. */
+/** The discount code of a cart reminder step or the birthday push, so its template's preview shows the real one. */
 function discountFor(key: TemplateKey, settings: SiteSettings): string | undefined {
   if (key === 'cart_reminder.1') return settings.cartReminders.steps[0]?.discountCode;
   if (key === 'cart_reminder.2') return settings.cartReminders.steps[1]?.discountCode;
+  if (key === 'birthday') return settings.birthday.discountCode;
   return undefined;
 }
 

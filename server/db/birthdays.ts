@@ -73,7 +73,8 @@ export async function sitesWithOccasions(db: Db): Promise<string[]> {
   const rows = await sql<{ id: string }>`
     select id from sites
     where (settings->'birthday'->>'enabled') = 'true'
-       or jsonb_array_length(coalesce(settings->'occasions'->'list', '[]'::jsonb)) > 0
+       -- CASE, not AND: Postgres may evaluate either side of an AND first, and a non-array would throw.
+       or case when jsonb_typeof(settings->'occasions'->'list') = 'array' then jsonb_array_length(settings->'occasions'->'list') > 0 else false end
     order by id`.execute(db);
   return rows.rows.map((row) => row.id);
 }
