@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import { setBirthday } from '../db/birthdays.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { setBirthday } from '../db/birthdays.ts';
 import type { Db, SubscriptionStatus } from '../db/database.ts';
 import { browserHeaders, SHOP_ORIGIN, testSite } from '../testing/fixtures.ts';
 import { routeTestWorld } from '../testing/route-test.ts';
