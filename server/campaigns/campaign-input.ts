@@ -117,6 +117,11 @@ const campaignFields = {
   /** After this instant nothing more of the campaign goes. */
   endsAt: instant.nullable().optional(),
   abTest: abTestSchema.nullable().optional(),
+  /**
+   * Each delivery waits for its shopper's best hour within 24 hours of the send (as the send API's
+   * `sendAtBestHour`). Not with a local-time schedule, which already names the hour.
+   */
+  sendAtBestHour: z.boolean().optional(),
 };
 
 export const campaignInputSchema = z.strictObject(campaignFields);
@@ -136,6 +141,7 @@ export const campaignPatchSchema = z
     schedule: campaignFields.schedule,
     endsAt: campaignFields.endsAt,
     abTest: campaignFields.abTest,
+    sendAtBestHour: z.boolean().nullable().optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, { message: 'name at least one field to change', when: (payload) => payload.issues.length === 0 });
 

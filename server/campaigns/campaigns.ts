@@ -115,6 +115,23 @@ function checkTimes(definition: CampaignInput, now: Date): void {
   }
   const decideAt = definition.abTest?.decideAt;
   if (decideAt && endsAt && new Date(decideAt) >= endsAt) throw new ApiError('validation_failed', 'abTest.decideAt: must be before endsAt');
+  checkBestHour(definition);
+}
+
+/**
+ * Best hour and a local-time wave both choose each shopper's hour: asking for both is refused, not
+ * one silently ignored. Nor does an urgent push wait (as for the send API).
+ */
+function checkBestHour(definition: CampaignInput): void {
+  if (!definition.sendAtBestHour) return;
+  if (definition.schedule && 'localTime' in definition.schedule) {
+    throw new ApiError('validation_failed', 'sendAtBestHour: a local-time schedule already sets the hour in each zone; use one or the other', {
+      details: [{ path: 'sendAtBestHour', message: 'not with schedule.localTime' }],
+    });
+  }
+  if (definition.urgency === 'high') {
+    throw new ApiError('validation_failed', 'sendAtBestHour cannot wait with urgency "high"', { details: [{ path: 'sendAtBestHour', message: 'not with urgency high' }] });
+  }
 }
 
 /** When a scheduled campaign starts: its instant, or for a local-time wave the moment the earliest zone's clock reads its time. */
@@ -196,6 +213,16 @@ export async function scheduleCampaign(deps: CampaignDeps, site: SiteRow, id: st
     const campaign = await updateCampaign(trx, row.id, { status: 'scheduled', start_at: startAt, ends_at: definition.endsAt ? new Date(definition.endsAt) : null }, deps.now);
     return { campaign, changed: true, queued: [] };
   });
+}
+
+/**
+ * Creates a campaign already scheduled by its schedule, in the caller's transaction (`deps.db`):
+ * for what the service itself schedules (an occasion), with no owner to confirm a count.
+ */
+export async function createScheduledCampaign(deps: CampaignDeps, site: SiteRow, input: CampaignInput): Promise<CampaignRow> {
+  checkTimes(input, deps.now);
+  const row = await insertCampaign(deps.db, { siteId: site.id, name: input.name, definition: input, at: deps.now });
+  return updateCampaign(deps.db, row.id, { status: 'scheduled', start_at: startOf(input, site), ends_at: input.endsAt ? new Date(input.endsAt) : null }, deps.now);
 }
 
 /** Sends a draft or a scheduled campaign now. Repeating it (or sending one that is already going) answers the campaign as it is, and sends nothing again. */
@@ -295,6 +322,7 @@ async function sendVariant(
       urgency: definition.urgency,
       topic: definition.topic ?? null,
       whenTooLarge: 'refuse',
+      ...(definition.sendAtBestHour ? { bestHour: true } : {}),
       campaign: { id: row.id, variant, endsAt, ...(split ? { split } : {}), ...(localTime && variant !== 'winner' ? { localTime } : {}) },
     },
   );

@@ -449,6 +449,7 @@ describe('the order updates and rating requests forms', () => {
       'ratingRequest.delayDays': '5',
       'ratingRequest.pageUrl': 'https://shop.example/orders/{orderId}/review',
       'ratingRequest.holdoutPercent': '10',
+      'ratingRequest.sendAtBestHour': 'on',
     });
     expect(rating.location).toBe(`${automations()}?saved=rating-request#rating-request`);
     let settings = await storedSettings();
@@ -457,10 +458,10 @@ describe('the order updates and rating requests forms', () => {
       types: { order_shipped: true, order_delivered: true, order_ready_for_pickup: false, order_cancelled: false, refund_issued: false },
       orderPageUrl: 'https://shop.example/account/orders/{orderId}',
     });
-    expect(settings.ratingRequest).toEqual({ enabled: true, delayDays: 5, pageUrl: 'https://shop.example/orders/{orderId}/review', holdoutPercent: 10 });
+    expect(settings.ratingRequest).toEqual({ enabled: true, delayDays: 5, pageUrl: 'https://shop.example/orders/{orderId}/review', holdoutPercent: 10, sendAtBestHour: true });
     await browser.submit(automations(), { section: 'rating-request', 'ratingRequest.delayDays': '5', 'ratingRequest.pageUrl': '', 'ratingRequest.holdoutPercent': '10' });
     settings = await storedSettings();
-    expect(settings.ratingRequest).toMatchObject({ enabled: false, pageUrl: '' });
+    expect(settings.ratingRequest).toMatchObject({ enabled: false, pageUrl: '', sendAtBestHour: false });
   });
 
   it('refuses a rating page off the shop or a delay out of range, beside the field, storing nothing', async () => {
@@ -524,7 +525,7 @@ describe('low stock and the price-drop comparison on the automations page', () =
     });
     expect(price.status).toBe(303);
     const settings = await storedSettings();
-    expect(settings.lowStock).toEqual({ enabled: true, threshold: 5, withinDays: 7, holdoutPercent: 10 });
+    expect(settings.lowStock).toEqual({ enabled: true, threshold: 5, withinDays: 7, holdoutPercent: 10, sendAtBestHour: false });
     expect(settings.priceDrop.compareWith).toBe('previous');
     expect(settings.cartReminders).toEqual(siteSettingsSchema.parse({}).cartReminders);
   });
@@ -626,5 +627,36 @@ describe('welcome and reactivation on the automations page', () => {
     expect(comeback.body).toContain('id="f-reactivation-quietForDays-error">Must be 1 or more.</p>');
     const settings = await storedSettings();
     expect([settings.welcome.enabled, settings.reactivation.enabled]).toEqual([false, false]);
+  });
+});
+
+describe('birthdays and occasions on the automations page', () => {
+  it('an editor turns birthdays on with a code at a fixed time, and saves an occasion list; bad JSON is refused beside the field', async () => {
+    const browser = await signedIn('editor');
+    const page = await browser.get(automations());
+    expect(page.body).toContain('id="birthday"');
+    expect(page.body).toMatch(/name="birthday.sendAtBestHour" type="checkbox" value="on" checked/);
+    const saved = await browser.submit(automations(), {
+      section: 'birthday',
+      'birthday.enabled': 'on',
+      'birthday.localTime': '09:30',
+      'birthday.discountCode': 'HAPPY10',
+      'birthday.holdoutPercent': '5',
+    });
+    expect(saved.location).toBe(`${automations()}?saved=birthday#birthday`);
+    expect((await storedSettings()).birthday).toEqual({ enabled: true, sendAtBestHour: false, localTime: '09:30', discountCode: 'HAPPY10', holdoutPercent: 5 });
+
+    const list = [{ id: 'sinterklaas', name: 'Sinterklaas', month: 12, day: 5, texts: { de: { title: 'Frohen Nikolaus', body: '' } } }];
+    const occasions = await browser.submit(automations(), { section: 'occasions', 'occasions.list': JSON.stringify(list) });
+    expect(occasions.location).toBe(`${automations()}?saved=occasions#occasions`);
+    expect((await storedSettings()).occasions.list).toEqual([{ ...list[0], enabled: true, localTime: '10:00' }]);
+
+    const broken = await browser.submit(automations(), { section: 'occasions', 'occasions.list': '[{"id": ' });
+    expect(broken.status).toBe(422);
+    expect(broken.body).toContain('This is not JSON');
+    const impossible = await browser.submit(automations(), { section: 'occasions', 'occasions.list': JSON.stringify([{ ...list[0], month: 2, day: 30 }]) });
+    expect(impossible.status).toBe(422);
+    expect(impossible.body).toContain('no such day in that month');
+    expect((await storedSettings()).occasions.list).toHaveLength(1);
   });
 });

@@ -72,6 +72,7 @@ const SOURCE_OF: Record<keyof AutomationFigures, string> = {
   lowStock: 'low_stock',
   welcome: 'welcome',
   reactivation: 'reactivation',
+  birthday: 'birthday',
 };
 
 // --- the automation forms: fields named by their settings path, so an API issue lands on its field ---
@@ -116,6 +117,16 @@ export function automationValues(settings: SiteSettings): Record<string, string>
     'reactivation.quietForDays': String(settings.reactivation.quietForDays),
     'reactivation.code': settings.reactivation.code ?? '',
     'reactivation.holdoutPercent': String(settings.reactivation.holdoutPercent),
+    'lowStock.sendAtBestHour': lowStock.sendAtBestHour ? 'on' : '',
+    'priceDrop.sendAtBestHour': priceDrop.sendAtBestHour ? 'on' : '',
+    'backInStock.sendAtBestHour': backInStock.sendAtBestHour ? 'on' : '',
+    'ratingRequest.sendAtBestHour': settings.ratingRequest.sendAtBestHour ? 'on' : '',
+    'birthday.enabled': settings.birthday.enabled ? 'on' : '',
+    'birthday.sendAtBestHour': settings.birthday.sendAtBestHour ? 'on' : '',
+    'birthday.localTime': settings.birthday.localTime,
+    'birthday.discountCode': settings.birthday.discountCode ?? '',
+    'birthday.holdoutPercent': String(settings.birthday.holdoutPercent),
+    'occasions.list': settings.occasions.list.length > 0 ? JSON.stringify(settings.occasions.list, null, 2) : '',
     'engagement.frequencyCap.marketingPer24h': String(engagement.frequencyCap.marketingPer24h),
     'engagement.quietHours.enabled': engagement.quietHours.enabled ? 'on' : '',
     'engagement.quietHours.start': engagement.quietHours.start,
@@ -172,6 +183,7 @@ export function automationPatch(section: AutomationSection, fields: Record<strin
           thresholdPercent: numberIn(fields, 'priceDrop.thresholdPercent', errors),
           renotifyWindowHours: numberIn(fields, 'priceDrop.renotifyWindowHours', errors),
           holdoutPercent: numberIn(fields, 'priceDrop.holdoutPercent', errors),
+          sendAtBestHour: checked(fields, 'priceDrop.sendAtBestHour'),
           // Left out when not posted (a form from before the choice existed keeps what is stored);
           // otherwise passed as posted: the schema refuses anything but its two values, beside the field.
           ...((fields['priceDrop.compareWith'] ?? '').trim() === '' ? {} : { compareWith: fields['priceDrop.compareWith']!.trim() }),
@@ -185,11 +197,18 @@ export function automationPatch(section: AutomationSection, fields: Record<strin
           threshold: numberIn(fields, 'lowStock.threshold', errors),
           withinDays: numberIn(fields, 'lowStock.withinDays', errors),
           holdoutPercent: numberIn(fields, 'lowStock.holdoutPercent', errors),
+          sendAtBestHour: checked(fields, 'lowStock.sendAtBestHour'),
         },
       };
       break;
     case 'back-in-stock':
-      patch = { backInStock: { enabled: checked(fields, 'backInStock.enabled'), holdoutPercent: numberIn(fields, 'backInStock.holdoutPercent', errors) } };
+      patch = {
+        backInStock: {
+          enabled: checked(fields, 'backInStock.enabled'),
+          holdoutPercent: numberIn(fields, 'backInStock.holdoutPercent', errors),
+          sendAtBestHour: checked(fields, 'backInStock.sendAtBestHour'),
+        },
+      };
       break;
     case 'order-updates': {
       // An emptied field is stored empty: no page of its own, the home page.
@@ -209,6 +228,7 @@ export function automationPatch(section: AutomationSection, fields: Record<strin
           delayDays: numberIn(fields, 'ratingRequest.delayDays', errors),
           pageUrl: optionalText(fields, 'ratingRequest.pageUrl') ?? '',
           holdoutPercent: numberIn(fields, 'ratingRequest.holdoutPercent', errors),
+          sendAtBestHour: checked(fields, 'ratingRequest.sendAtBestHour'),
         },
       };
       break;
@@ -237,6 +257,32 @@ export function automationPatch(section: AutomationSection, fields: Record<strin
         },
       };
       break;
+    case 'birthday': {
+      const code = optionalText(fields, 'birthday.discountCode');
+      patch = {
+        birthday: {
+          enabled: checked(fields, 'birthday.enabled'),
+          sendAtBestHour: checked(fields, 'birthday.sendAtBestHour'),
+          localTime: (fields['birthday.localTime'] ?? '').trim(),
+          ...(code ? { discountCode: code } : {}),
+          holdoutPercent: numberIn(fields, 'birthday.holdoutPercent', errors),
+        },
+      };
+      break;
+    }
+    case 'occasions': {
+      const raw = (fields['occasions.list'] ?? '').trim();
+      let list: unknown = [];
+      if (raw !== '') {
+        try {
+          list = JSON.parse(raw);
+        } catch {
+          errors['occasions.list'] = 'This is not JSON: a list in square brackets, as in the example below.';
+        }
+      }
+      patch = { occasions: { list } };
+      break;
+    }
     case 'frequency-cap':
       patch = { engagement: { frequencyCap: { marketingPer24h: numberIn(fields, 'engagement.frequencyCap.marketingPer24h', errors) } } };
       break;
@@ -341,10 +387,11 @@ function templateFormOf(template: MessageTemplate): TemplateForm {
 
 const TEMPLATE_FIELDS = ['title', 'body', ...Array.from({ length: MAX_ACTIONS }, (_, i) => [`actions.${i}.action`, `actions.${i}.title`]).flat()];
 
-/** The discount code of a cart reminder step, so its template's preview shows the real one. */
+/** The discount code of a cart reminder step or the birthday push, so its template's preview shows the real one. */
 function discountFor(key: TemplateKey, settings: SiteSettings): string | undefined {
   if (key === 'cart_reminder.1') return settings.cartReminders.steps[0]?.discountCode;
   if (key === 'cart_reminder.2') return settings.cartReminders.steps[1]?.discountCode;
+  if (key === 'birthday') return settings.birthday.discountCode;
   return undefined;
 }
 

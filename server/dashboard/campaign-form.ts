@@ -88,6 +88,7 @@ export function campaignFields(definition: CampaignInput, timeZone: string): Cam
     image: content.image ?? '',
     ttlHours: hoursText(definition.ttl),
     urgency: definition.urgency,
+    ...(definition.sendAtBestHour ? { sendAtBestHour: 'on' } : {}),
   };
   content.actions?.forEach((action, i) => {
     values[`actions.${i}.title`] = action.title;
@@ -141,7 +142,7 @@ export function localeRowCount(values: CampaignFields): number {
 
 /** The posted fields the composer owns, kept as typed for drawing the form again. */
 export function postedCampaignFields(fields: Record<string, string>): CampaignFields {
-  const owned = /^(name|title|body|url|icon|image|ttlHours|urgency|audience|tagKey|tagValue|segmentId|when|at|localTime|endsAt|ab|testPercent|metric|decideAfterHours|confidence|fallback|actions\.\d\.(title|url)|localized\.\d{1,2}\.(locale|title|body)|variants\.\d\.(title|body))$/;
+  const owned = /^(name|title|body|url|icon|image|ttlHours|urgency|sendAtBestHour|audience|tagKey|tagValue|segmentId|when|at|localTime|endsAt|ab|testPercent|metric|decideAfterHours|confidence|fallback|actions\.\d\.(title|url)|localized\.\d{1,2}\.(locale|title|body)|variants\.\d\.(title|body))$/;
   return Object.fromEntries(Object.entries(fields).filter(([name]) => owned.test(name) || isBuilderField(name)).map(([name, value]) => [name, value.replace(/\r\n?/g, '\n')]));
 }
 
@@ -285,6 +286,7 @@ export function campaignFromFields(values: CampaignFields, timeZone: string, kep
     ...(Object.keys(localized).length > 0 ? { localized } : {}),
     ttl: ttlHours === undefined ? undefined : Math.round(ttlHours * 3600),
     urgency: values.urgency,
+    ...(values.sendAtBestHour === 'on' ? { sendAtBestHour: true } : {}),
     ...(kept?.topic ? { topic: kept.topic } : {}),
     audience: audience ?? { all: true },
     schedule,
@@ -308,6 +310,7 @@ export function fieldOfPath(path: string, localeRow: ReadonlyMap<string, number>
     'content.image': 'image',
     ttl: 'ttlHours',
     urgency: 'urgency',
+    sendAtBestHour: 'sendAtBestHour',
     'audience.tags': 'tagKey',
     'audience.segmentId': 'segmentId',
     'schedule.at': 'at',

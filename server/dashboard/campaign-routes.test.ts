@@ -148,6 +148,17 @@ describe('the composer', () => {
     expect((await storedDefinition(id)).definition.schedule).toEqual({ at: '2030-01-12T17:30:00.000Z' });
   });
 
+  it('the best-hour box is stored and shown again; with a local-time wave it is refused beside the box', async () => {
+    const browser = await signedInBrowser(app, database.db, editor, NOW);
+    const id = await compose(browser, { sendAtBestHour: 'on' });
+    expect((await storedDefinition(id)).definition.sendAtBestHour).toBe(true);
+    const edit = await browser.get(`${base()}/${id}/edit`);
+    expect(edit.body).toMatch(/name="sendAtBestHour" type="checkbox" value="on" checked/);
+    const refused = await browser.submit(`${base()}/new`, composerForm({ sendAtBestHour: 'on', when: 'local', localTime: '2030-01-18T10:00' }));
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatch(/<p class="field-error">A local-time schedule already sets the hour/);
+  });
+
   it('refuses what the API refuses, each problem beside its field, and stores nothing', async () => {
     const browser = await signedInBrowser(app, database.db, editor, NOW);
     const before = await database.db.selectFrom('campaigns').select('id').execute();

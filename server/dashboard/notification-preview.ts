@@ -27,6 +27,7 @@ export const TEMPLATE_LABELS: Readonly<Record<TemplateKey, { name: string; when:
   'welcome.code': { name: 'Welcome with a code', when: 'Sent some minutes after a new subscription with its first-order code.' },
   reactivation: { name: 'We miss you', when: 'Sent after days without a visit, click or order, when the automation has no code.' },
   'reactivation.code': { name: 'We miss you, with a code', when: 'Sent after days without a visit, click or order, with the automation’s code.' },
+  birthday: { name: 'Birthday', when: 'Sent on a shopper’s birthday, in their own time zone; with the birthday code when you set one.' },
 };
 
 /** Placeholders that mean something in each template (the others render empty there). */
@@ -46,6 +47,7 @@ export const PLACEHOLDERS_BY_KEY: Readonly<Record<TemplateKey, readonly Placehol
   'welcome.code': ['discount.code'],
   reactivation: [],
   'reactivation.code': ['discount.code'],
+  birthday: ['discount.code'],
 };
 
 export const PLACEHOLDER_MEANINGS: Readonly<Record<Placeholder, string>> = {

@@ -581,3 +581,38 @@ export interface Database {
   welcome_codes: WelcomeCodesTable;
   reactivations: ReactivationsTable;
 }
+
+// Occasions: birthdays and dated occasions (migrations/2026-11-29T0660-occasions.ts).
+
+export interface ShopperBirthdaysTable {
+  site_id: string;
+  external_user_id: string;
+  /** 1–12 */
+  month: number;
+  /** 1–31; 29 February is celebrated on the 28th in other years. */
+  day: number;
+  updated_at: Timestamp;
+}
+
+export interface BirthdayPushesTable {
+  site_id: string;
+  external_user_id: string;
+  /** The year in the shopper's zone whose birthday this was. */
+  year: number;
+  notification_id: string | null;
+  sent_at: Timestamp;
+}
+
+export interface OccasionSendsTable {
+  site_id: string;
+  occasion_id: string;
+  year: number;
+  campaign_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  shopper_birthdays: ShopperBirthdaysTable;
+  birthday_pushes: BirthdayPushesTable;
+  occasion_sends: OccasionSendsTable;
+}

@@ -6,6 +6,7 @@ import { migrateToLatest } from './migrate.ts';
 
 const ALL_TABLES = [
   'audit_log',
+  'birthday_pushes',
   'campaigns',
   'carts',
   'conversions',
@@ -17,6 +18,7 @@ const ALL_TABLES = [
   'low_stock_alerts',
   'memberships',
   'notifications',
+  'occasion_sends',
   'order_updates',
   'ordered_deliveries',
   'origins_seen',
@@ -32,6 +34,7 @@ const ALL_TABLES = [
   'secret_keys',
   'segments',
   'sessions',
+  'shopper_birthdays',
   'sites',
   'stats_buckets',
   'stats_revenue',

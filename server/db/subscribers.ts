@@ -375,6 +375,9 @@ export async function eraseShopper(trx: Db, siteId: string, shopper: Shopper, no
   const events = await trx.deleteFrom('events').where('site_id', '=', siteId).where(byShopper(shopper)).executeTakeFirst();
   // Their pending and past rating requests name them; the orders' own rows (order_updates) do not.
   await trx.deleteFrom('rating_requests').where('site_id', '=', siteId).where(byShopper(shopper)).execute();
+  // Their birthday (the once-a-year claims name them too).
+  await trx.deleteFrom('shopper_birthdays').where('site_id', '=', siteId).where('external_user_id', '=', (eb) => eb.fn.any(eb.val(shopper.externalUserIds))).execute();
+  await trx.deleteFrom('birthday_pushes').where('site_id', '=', siteId).where('external_user_id', '=', (eb) => eb.fn.any(eb.val(shopper.externalUserIds))).execute();
   const cartIds = (await trx.deleteFrom('carts').where('site_id', '=', siteId).where(byShopper(shopper)).returning('cart_id').execute()).map((row) => row.cart_id);
   // A cart reminder records the shop's cart id (its trigger key, and in its audience): the only
   // thing that tied it to the shopper once their deliveries are anonymous.

@@ -16,7 +16,7 @@ import { worstCasePersonalised } from './personalisation.ts';
  * Where a push comes from. The source and the kind decide its priority (`priorityFor`), and a
  * trigger's source also keys its holdout draw.
  */
-export type NotificationSource = 'api' | 'demo' | 'cart_reminder' | 'price_drop' | 'back_in_stock' | 'campaign' | 'campaign_test' | 'order_update' | 'rating_request' | 'low_stock' | 'welcome' | 'reactivation';
+export type NotificationSource = 'api' | 'demo' | 'cart_reminder' | 'price_drop' | 'back_in_stock' | 'campaign' | 'campaign_test' | 'order_update' | 'rating_request' | 'low_stock' | 'welcome' | 'reactivation' | 'birthday';
 
 /** Whom a push goes to: the send API's selectors, or the subscriptions a trigger chose in SQL. */
 export type Recipients =

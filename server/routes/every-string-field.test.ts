@@ -163,6 +163,7 @@ const BASE_REQUESTS: Record<string, BaseRequest> = {
   },
   'POST /v1/subscriptions/tags': { headers: browser, json: () => ({ visitorId: 'visitor-strings', endpoint: 'https://fcm.googleapis.com/fcm/send/nobody', set: { size: 'M' }, remove: ['newsletter'] }) },
   'POST /v1/subscribers/tags': { headers: secret, json: () => ({ externalUserId: 'customer-1', set: { plan: 'vip' }, remove: ['trial'] }) },
+  'POST /v1/subscribers/birthday': { headers: secret, json: () => ({ externalUserId: 'customer-1', month: 2, day: 29 }) },
   'POST /v1/notifications': { headers: secret, json: () => ({ ...message, to: { tags: { plan: 'vip' } } }) },
   'GET /v1/notifications/:id': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },
   'POST /v1/notifications/:id/cancel': { headers: secret, param: () => ({ id: crypto.randomUUID() }) },

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { setBirthday } from '../db/birthdays.ts';
 import type { Db, SubscriptionStatus } from '../db/database.ts';
 import { browserHeaders, SHOP_ORIGIN, testSite } from '../testing/fixtures.ts';
 import { routeTestWorld } from '../testing/route-test.ts';
@@ -255,6 +256,10 @@ async function shopperWithHistory(): Promise<History> {
     expect((await post('/v1/events', { externalUserId, type: 'order_completed', properties: { orderId, value, currency: 'EUR' } }, site, shopHeaders)).status).toBe(202);
   }
   await db.insertInto('price_alerts').values({ site_id: site.id, product_id: 'lamp', shopper: 'u:user-anna', price: 24, notified_at: new Date(CLOCK_MS) }).execute();
+  // Birthdays the shop's backend set (the birthday push).
+  for (const [externalUserId, month, day] of [['user-anna', 3, 29], ['user-ben', 7, 1]] as const) {
+    await setBirthday(db, site.id, externalUserId, { month, day }, new Date(CLOCK_MS));
+  }
   // Cart reminders as the trigger records them: the shop's cart id as trigger key and in the audience.
   for (const cartId of ['cart-anna', 'cart-ben']) {
     await db
@@ -328,6 +333,7 @@ describe('POST /v1/subscribers/export', () => {
     expect(body.watches).toEqual([expect.objectContaining({ visitorId: 'anna-phone-01', productId: 'lamp', kind: 'back_in_stock' })]);
     expect(body.pricesSeen.map((p: { via: string }) => p.via).sort()).toEqual(expect.arrayContaining(['carted']));
     expect(body.priceAlerts).toEqual([{ productId: 'lamp', price: 24, notifiedAt: '2026-11-20T12:00:00.000Z' }]);
+    expect(body.birthdays).toEqual([{ externalUserId: 'user-anna', month: 3, day: 29 }]);
     const text = JSON.stringify(body);
     for (const absent of ['user-ben', 'ben-laptop-01', 'cart-ben', 'order-ben-1', 'BPublicKeyOfTheBrowser', 'AuthSecretOfTheBrowser']) expect(text).not.toContain(absent);
   });
@@ -371,7 +377,8 @@ describe('erase', () => {
       union all select 'notifications', count(*) from notifications where site_id = ${siteId} and (trigger_key = any(${ids}::text[]) or exists (
         select 1 from jsonb_each(audience) a, jsonb_array_elements(case when jsonb_typeof(a.value) = 'array' then a.value else jsonb_build_array(a.value) end) v
         where v #>> '{}' = any(${ids}::text[])))
-      union all select 'conversions', count(*) from conversions where site_id = ${siteId} and order_id = any(${ids}::text[])`.execute(db);
+      union all select 'conversions', count(*) from conversions where site_id = ${siteId} and order_id = any(${ids}::text[])
+      union all select 'shopper_birthdays', count(*) from shopper_birthdays where site_id = ${siteId} and external_user_id = any(${ids}::text[])`.execute(db);
     return Object.fromEntries(result.rows.map((row) => [row.table, Number(row.count)]));
   }
 
@@ -381,7 +388,7 @@ describe('erase', () => {
     const anna = ['anna-laptop-1', 'anna-phone-01', 'user-anna', 'order-anna-1', 'cart-anna', history.laptop, history.phone];
     const ben = ['ben-laptop-01', 'user-ben', 'order-ben-1', 'cart-ben', history.otherShopper];
     const annaBefore = await rowsNaming(db, history.site.id, anna);
-    expect(annaBefore).toMatchObject({ subscriptions: 2, events: 3, carts: 1, watches: 1, price_alerts: 1, deliveries: 2, notifications: 2, conversions: 1 });
+    expect(annaBefore).toMatchObject({ subscriptions: 2, events: 3, carts: 1, watches: 1, price_alerts: 1, deliveries: 2, notifications: 2, conversions: 1, shopper_birthdays: 1 });
     expect(annaBefore.product_interest).toBeGreaterThan(0);
     const benBefore = await rowsNaming(db, history.site.id, ben);
     const before = await snapshot(history.site, history.notificationId);
@@ -406,7 +413,7 @@ describe('erase', () => {
     });
 
     expect(await rowsNaming(db, history.site.id, anna)).toEqual({
-      subscriptions: 0, events: 0, carts: 0, watches: 0, product_interest: 0, price_alerts: 0, deliveries: 0, notifications: 0, conversions: 0,
+      subscriptions: 0, events: 0, carts: 0, watches: 0, product_interest: 0, price_alerts: 0, deliveries: 0, notifications: 0, conversions: 0, shopper_birthdays: 0,
     });
     expect(await rowsNaming(db, history.site.id, ben)).toEqual(benBefore);
     const anonymous = await db.selectFrom('deliveries').select(['subscription_id', 'endpoint', 'report_token', 'status']).where('notification_id', '=', history.notificationId).where('subscription_id', 'is', null).execute();

@@ -16,6 +16,7 @@ import {
   type ErasedCounts,
   type SubscriberFilters,
 } from '../db/subscribers.ts';
+import { setBirthday } from '../db/birthdays.ts';
 import { ApiError } from '../errors.ts';
 import { secretKeyAuth } from '../middleware/secret-key.ts';
 import { operation } from '../openapi/operation.ts';
@@ -73,6 +74,17 @@ const selectorBody = z
   .refine((body) => (body.visitorId === undefined) !== (body.externalUserId === undefined), {
     message: 'name the shopper by exactly one of visitorId and externalUserId',
   });
+
+/** Month and day only (no year: nothing needs an age); `null` for both removes it. */
+const birthdayBody = z
+  .strictObject({
+    externalUserId: externalIdText(),
+    month: z.number().int().min(1).max(12).nullable(),
+    day: z.number().int().min(1).max(31).nullable(),
+  })
+  .refine((body) => (body.month === null) === (body.day === null), { message: 'give month and day, or null for both to remove the birthday', path: ['day'] })
+  // 29 February is allowed (sent on the 28th in other years); 31 April is not.
+  .refine((body) => body.month === null || body.day === null || body.day <= new Date(Date.UTC(2024, body.month, 0)).getUTCDate(), { message: 'no such day in that month', path: ['day'] });
 
 const TAG_TARGETS = ['subscriptionId', 'externalUserId', 'visitorId'] as const;
 
@@ -204,6 +216,24 @@ export function subscriberRoutes(deps: AppDeps) {
         const body = c.req.valid('json');
         const result = await changeSubscriptionTags(deps.db, site.id, tagTarget(body), tagChangeOf(body), { now: now(), maxTags: MAX_TAGS_PER_SUBSCRIPTION });
         return c.json({ updated: tagChangeAnswer(result) });
+      },
+    )
+    .post(
+      '/v1/subscribers/birthday',
+      operation({
+        summary: 'Set or remove a shopper’s birthday',
+        description:
+          'The birthday (month and day) of the shopper the shop knows as `externalUserId`, for the birthday push (`settings.birthday`): sent on that day at the shopper’s best hour in their own time zone, once a year. Someone born on 29 February gets it on the 28th in other years. `month` and `day` null remove it. Answers 204; setting it before the shopper subscribes is fine.',
+        tag: 'Subscribers',
+        access: 'secretKey',
+        responses: { 204: { description: 'Set (or removed)' } },
+      }),
+      validate('json', birthdayBody),
+      async (c) => {
+        const site = c.get('site');
+        const body = c.req.valid('json');
+        await setBirthday(deps.db, site.id, body.externalUserId, body.month === null || body.day === null ? null : { month: body.month, day: body.day }, now());
+        return c.body(null, 204);
       },
     )
     .get(

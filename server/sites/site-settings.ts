@@ -149,10 +149,19 @@ export const priceDropSettingsSchema = z
      * never looked at this setting must not announce "was €99" when it sold at €79 last week.
      */
     compareWith: z.enum(['lowest30', 'previous']).default('lowest30'),
+    /** Wait for each shopper's best hour within 24 hours (engagement-rules.ts). */
+    sendAtBestHour: z.boolean().default(false),
   })
   .strict();
 
-export const backInStockSettingsSchema = z.object({ enabled: z.boolean().default(true), holdoutPercent: percent.default(0) }).strict();
+export const backInStockSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    holdoutPercent: percent.default(0),
+    /** Wait for each shopper's best hour within 24 hours (engagement-rules.ts). */
+    sendAtBestHour: z.boolean().default(false),
+  })
+  .strict();
 
 export const attributionSettingsSchema = z
   .object({
@@ -212,6 +221,8 @@ export const ratingRequestSettingsSchema = z
     /** The shop's rating page; the answer and the order id are added to its query (`answer`, `orderId`). Empty: none (the home page). */
     pageUrl: z.union([z.literal(''), orderUrlTemplateText()]).optional(),
     holdoutPercent: percent.default(0),
+    /** Wait for each shopper's best hour within 24 hours (engagement-rules.ts): a rating request is never urgent. */
+    sendAtBestHour: z.boolean().default(false),
   })
   .strict();
 
@@ -224,6 +235,61 @@ export const lowStockSettingsSchema = z
     /** Shoppers who carted, watched or viewed the product within this many days hear of it, once per product in this window. */
     withinDays: z.number().int().min(1).max(90).default(14),
     holdoutPercent: percent.default(0),
+    /** Wait for each shopper's best hour within 24 hours (engagement-rules.ts). */
+    sendAtBestHour: z.boolean().default(false),
+  })
+  .strict();
+
+/** A wall-clock time of day, `HH:MM`. */
+const clockTime = () => text().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time as HH:MM, e.g. 10:00');
+
+/** A birthday push on the shopper's birthday (set by the shop's backend), in their own zone. */
+export const birthdaySettingsSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** At the shopper's best hour of their birthday (default); else at `localTime` in their zone. */
+    sendAtBestHour: z.boolean().default(true),
+    localTime: clockTime().default('10:00'),
+    /** One code for every birthday push, as `{{discount.code}}`; absent: the line with it is left out. */
+    discountCode: text().min(1).max(64).optional(),
+    holdoutPercent: percent.default(0),
+  })
+  .strict();
+
+/** An occasion's text in one locale; the push goes as a campaign, so no trigger placeholders. */
+const occasionTextSchema = z.strictObject({
+  title: text().trim().min(1).max(200).refine((value) => !value.includes('{{'), 'an occasion’s text takes no placeholders'),
+  body: text().max(1000).refine((value) => !value.includes('{{'), 'an occasion’s text takes no placeholders').default(''),
+});
+
+/** A dated occasion the owner defines (Black Friday, Sinterklaas, a local holiday), sent every year on its date. */
+export const occasionSchema = z
+  .strictObject({
+    /** The owner's short id for it (`black-friday`): keys "once a year", so keep it when renaming. */
+    id: text().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lowercase letters, digits and dashes, e.g. black-friday'),
+    name: text().trim().min(1).max(80),
+    enabled: z.boolean().default(true),
+    month: z.number().int().min(1).max(12),
+    day: z.number().int().min(1).max(31),
+    /** A year for occasions whose date moves (Black Friday): sent on that date only. Absent: every year. */
+    year: z.number().int().min(2000).max(2100).optional(),
+    /** The wall-clock time it goes at in each shopper's zone. */
+    localTime: clockTime().default('10:00'),
+    /** A saved segment's id; absent: every subscriber. */
+    segmentId: text().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a segment id').optional(),
+    url: httpUrlText().optional(),
+    /** Texts per locale; the site's default locale's (else the first) goes to the others. */
+    texts: z.record(locale, occasionTextSchema).refine((texts) => Object.keys(texts).length > 0, 'give the text in at least one locale'),
+  })
+  .refine((occasion) => occasion.day <= new Date(Date.UTC(2024, occasion.month, 0)).getUTCDate(), { message: 'no such day in that month', path: ['day'] });
+
+export const occasionsSettingsSchema = z
+  .object({
+    list: z
+      .array(occasionSchema)
+      .max(50)
+      .refine((list) => new Set(list.map((o) => o.id)).size === list.length, 'each occasion id at most once')
+      .default([]),
   })
   .strict();
 
@@ -277,6 +343,8 @@ const sections = {
   ratingRequest: ratingRequestSettingsSchema.default(ratingRequestSettingsSchema.parse({})),
   welcome: welcomeSettingsSchema.default(welcomeSettingsSchema.parse({})),
   reactivation: reactivationSettingsSchema.default(reactivationSettingsSchema.parse({})),
+  birthday: birthdaySettingsSchema.default(birthdaySettingsSchema.parse({})),
+  occasions: occasionsSettingsSchema.default(occasionsSettingsSchema.parse({})),
   /** Per template key, per locale; absent ones use the built-in texts (server/triggers/built-in-templates.ts). */
   templates: templatesSchema.default({}),
   /**

@@ -27,6 +27,8 @@ export const TEMPLATE_KEYS = [
   'welcome.code',
   'reactivation',
   'reactivation.code',
+  // Occasions (marketing): the shopper's birthday.
+  'birthday',
 ] as const;
 export type TemplateKey = (typeof TEMPLATE_KEYS)[number];
 

@@ -76,6 +76,7 @@ const TRIGGER_NAMES: Record<string, string> = {
   reactivation: 'Reactivation pushes',
   api: 'Pushes sent through the API',
   campaign: 'Campaigns',
+  birthday: 'Birthday pushes',
 };
 
 /** The name a shop owner reads for a notification source. */

@@ -58,6 +58,13 @@ export async function exportShopperData(db: Db, siteId: string, start: Shopper, 
       const watches = await shopperWatches(trx, siteId, shopper);
       const pricesSeen = await shopperPricesSeen(trx, siteId, shopper);
       const priceAlerts = await shopperPriceAlerts(trx, siteId, shopper);
-      return shopperExportView({ shopper, subscriptions, events, deliveries, interactions, orders, carts, watches, pricesSeen, priceAlerts }, now);
+      const birthdays = await trx
+        .selectFrom('shopper_birthdays')
+        .select(['external_user_id', 'month', 'day'])
+        .where('site_id', '=', siteId)
+        .where('external_user_id', '=', (eb) => eb.fn.any(eb.val(shopper.externalUserIds)))
+        .orderBy('external_user_id')
+        .execute();
+      return shopperExportView({ shopper, subscriptions, events, deliveries, interactions, orders, carts, watches, pricesSeen, priceAlerts, birthdays }, now);
     });
 }

@@ -221,6 +221,8 @@ export const shopperExportSchema = z.strictObject({
   pricesSeen: z.array(z.strictObject({ productId: z.string(), price: z.number(), via: z.enum(['viewed', 'carted', 'watched']), seenAt: isoInstant })),
   /** Price-drop pushes already announced to them, per product. */
   priceAlerts: z.array(z.strictObject({ productId: z.string(), price: z.number(), notifiedAt: isoInstant })),
+  /** The birthday the shop set for their user id (month and day), for the birthday push. */
+  birthdays: z.array(z.strictObject({ externalUserId: z.string(), month: z.number(), day: z.number() })),
 });
 export type ShopperExport = z.infer<typeof shopperExportSchema>;
 
@@ -235,6 +237,7 @@ export interface ShopperRecords {
   watches: ShopperWatch[];
   pricesSeen: Array<{ product_id: string; price: string; via: 'viewed' | 'carted' | 'watched'; seen_at: Date }>;
   priceAlerts: Array<{ product_id: string; price: string; notified_at: Date }>;
+  birthdays: Array<{ external_user_id: string; month: number; day: number }>;
 }
 
 export function shopperExportView(records: ShopperRecords, exportedAt: Date): ShopperExport {
@@ -250,6 +253,7 @@ export function shopperExportView(records: ShopperRecords, exportedAt: Date): Sh
     watches: records.watches.map(watchView),
     pricesSeen: records.pricesSeen.map((row) => ({ productId: row.product_id, price: Number(row.price), via: row.via, seenAt: row.seen_at.toISOString() })),
     priceAlerts: records.priceAlerts.map((row) => ({ productId: row.product_id, price: Number(row.price), notifiedAt: row.notified_at.toISOString() })),
+    birthdays: records.birthdays.map((row) => ({ externalUserId: row.external_user_id, month: row.month, day: row.day })),
   };
 }
 

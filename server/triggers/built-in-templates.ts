@@ -133,4 +133,14 @@ export const DEFAULT_TEMPLATES: Readonly<Record<TemplateKey, Readonly<Record<'en
       en: { title: 'We miss you: here is a gift', body: 'Use code {{discount.code}} at checkout.\nTap to see what is new.' },
       de: { title: 'Wir vermissen dich: hier ein Geschenk', body: 'Gib beim Bezahlen den Code {{discount.code}} ein.\nTippe hier, um Neues zu entdecken.' },
     },
+    birthday: {
+      en: {
+        title: 'Happy birthday! 🎂',
+        body: 'Everyone here wishes you a wonderful day.\nA little gift: use code {{discount.code}} at checkout.',
+      },
+      de: {
+        title: 'Alles Gute zum Geburtstag! 🎂',
+        body: 'Wir wünschen dir einen wunderschönen Tag.\nEin kleines Geschenk: Gib beim Bezahlen den Code {{discount.code}} ein.',
+      },
+    },
   });

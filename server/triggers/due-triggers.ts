@@ -4,6 +4,10 @@ import { fireDueCartReminders } from './cart-reminders.ts';
 import { fireDueRatingRequests } from './rating-requests.ts';
 import { fireDueReactivations } from './reactivation.ts';
 import { fireDueWelcomes } from './welcome.ts';
+import { sitesWithOccasions } from '../db/birthdays.ts';
+import { findSiteById } from '../db/sites.ts';
+import { fireDueBirthdays } from './birthdays.ts';
+import { scheduleDueOccasions } from './occasions.ts';
 
 export interface DueTriggerDeps {
   db: Db;
@@ -58,6 +62,7 @@ export async function fireDueTriggers(deps: DueTriggerDeps, options: { deadlineM
     const { subscribers, queued } = await fireDueReactivations(deps.db, { now, publicUrl: deps.publicUrl, limit });
     return { handled: subscribers, queued };
   });
+  await fireOccasions(deps, run);
   return run;
 }
 
@@ -121,4 +126,33 @@ async function firePages(
     deps.logger.log('error', `${name} scan failed`, describeError(error));
   }
   if (queuedHere > 0) deps.logger.log('info', `${name} pushes queued`, { notifications: queuedHere });
+}
+
+/**
+ * Birthdays and the owner's occasions (birthdays.ts, occasions.ts) of every site that has them on.
+ * Each shopper's birthday and each occasion is claimed once a year, so running this every round
+ * on any number of workers sends each once. A failing site is logged and skipped.
+ */
+async function fireOccasions(deps: DueTriggerDeps, run: DueTriggersRun): Promise<void> {
+  let siteIds: string[];
+  try {
+    siteIds = await sitesWithOccasions(deps.db);
+  } catch (error) {
+    deps.logger.log('error', 'occasion scan failed', describeError(error));
+    return;
+  }
+  for (const siteId of siteIds) {
+    try {
+      const site = await findSiteById(deps.db, siteId);
+      if (!site) continue;
+      const now = new Date(deps.now());
+      const birthdays = await fireDueBirthdays(deps.db, site, { now, publicUrl: deps.publicUrl });
+      run.queued.push(...birthdays.queued);
+      if (birthdays.queued.length > 0) deps.logger.log('info', 'birthday pushes queued', { siteId, notifications: birthdays.queued.length });
+      const campaigns = await scheduleDueOccasions(deps.db, site, { now, publicUrl: deps.publicUrl });
+      if (campaigns.length > 0) deps.logger.log('info', 'occasion campaigns scheduled', { siteId, campaigns });
+    } catch (error) {
+      deps.logger.log('error', 'occasion step failed', { siteId, ...describeError(error) });
+    }
+  }
 }

@@ -74,6 +74,7 @@ export async function fireLowStock(
     where: sql<SqlBool>`(${byVisitor} or ${byUser})`,
     holdoutPercent,
     ttlSeconds: LOW_STOCK_TTL_SECONDS,
+    bestHour: settings.lowStock.sendAtBestHour,
     now: options.now,
     reportUrl: reportUrl(options.publicUrl),
   });

@@ -31,6 +31,8 @@ export interface OrderPush {
   holdoutPercent: number;
   ttlSeconds: number;
   urgency: 'normal' | 'high';
+  /** Each delivery waits for its shopper's best hour within 24 hours (marketing only). */
+  bestHour?: boolean;
   now: Date;
   reportUrl: string;
 }
@@ -76,6 +78,7 @@ export async function queueOrderPush(db: Db, push: OrderPush): Promise<{ id: str
       urgency: push.urgency,
       triggerKey: push.triggerKey,
       holdoutPercent: push.holdoutPercent,
+      ...(push.bestHour ? { bestHour: true } : {}),
       // The order's URLs come from the shop's backend and may be long: shorten rather than lose the push.
       whenTooLarge: 'shorten',
     },

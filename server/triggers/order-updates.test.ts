@@ -300,6 +300,19 @@ describe('rating requests', () => {
     expect(await database.db.selectFrom('rating_requests').selectAll().where('site_id', '=', plain.site.id).execute()).toEqual([]);
   });
 
+  it('waits for the shopper’s best hour when the site asks; with no history anywhere it goes at once', async () => {
+    const s = await ratingShop();
+    expect((await s.call('PATCH', '/v1/settings', { ratingRequest: { sendAtBestHour: true } })).status).toBe(200);
+    const ida = await s.shopper('ida', { userId: 'user-ida' });
+    await s.orderEvent('order_delivered', { externalUserId: 'user-ida' }, { orderId: 'I-1' });
+    await s.tick();
+    s.clock.nowMs += 3 * DAY + MINUTE;
+    expect(await s.tick()).toHaveLength(1);
+    const [notification] = await s.notifications('rating_request');
+    expect(notification).toMatchObject({ best_hour: true });
+    expect(ida.pushes().map((p) => p.title)).toEqual(['Your order I-1 has been delivered', 'How was your order?']);
+  });
+
   it('fires each order once with two workers scanning at once and again after a restart', async () => {
     const s = await ratingShop();
     const shoppers = await Promise.all(['w1', 'w2', 'w3', 'w4', 'w5'].map((name) => s.shopper(name)));

@@ -117,6 +117,7 @@ async function firePriceDrop(
     where,
     holdoutPercent,
     ttlSeconds: PRODUCT_ALERT_TTL_SECONDS,
+    bestHour: settings.priceDrop.sendAtBestHour,
     now: options.now,
     reportUrl: reportUrl(options.publicUrl),
   });
@@ -153,6 +154,7 @@ async function fireBackInStock(
     where: sql<SqlBool>`s.visitor_id in (${watchers})`,
     holdoutPercent: settings.backInStock.holdoutPercent,
     ttlSeconds: PRODUCT_ALERT_TTL_SECONDS,
+    bestHour: settings.backInStock.sendAtBestHour,
     now: options.now,
     reportUrl: reportUrl(options.publicUrl),
   });

@@ -35,7 +35,7 @@ export async function fireDueRatingRequests(db: Db, options: { now: Date; public
 async function fireRatingRequest(db: Db, site: SiteRow, request: RatingRequestRow, options: { now: Date; publicUrl: string }): Promise<string | null> {
   const key = { siteId: site.id, orderId: request.order_id };
   const settings = readSiteSettings(site.settings);
-  const { enabled, delayDays, pageUrl, holdoutPercent } = settings.ratingRequest;
+  const { enabled, delayDays, pageUrl, holdoutPercent, sendAtBestHour } = settings.ratingRequest;
   if (!enabled || request.delivered_at === null) {
     await advanceRatingRequest(db, key, { state: 'skipped' }, options.now);
     return null;
@@ -62,6 +62,7 @@ async function fireRatingRequest(db: Db, site: SiteRow, request: RatingRequestRo
     holdoutPercent,
     ttlSeconds: RATING_REQUEST_TTL_SECONDS,
     urgency: 'normal',
+    bestHour: sendAtBestHour,
     now: options.now,
     reportUrl: reportUrl(options.publicUrl),
   });

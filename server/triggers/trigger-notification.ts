@@ -7,7 +7,7 @@ import type { TemplateKey } from '../sites/template-settings.ts';
 import { resolveTemplate } from './template-lookup.ts';
 import { renderMessage, type TemplateContext } from './template-rendering.ts';
 
-export type TriggerSource = 'cart_reminder' | 'price_drop' | 'back_in_stock' | 'low_stock' | 'welcome' | 'reactivation';
+export type TriggerSource = 'cart_reminder' | 'price_drop' | 'back_in_stock' | 'low_stock' | 'welcome' | 'reactivation' | 'birthday';
 
 /** A push a trigger is about to queue: what it says (per locale), where it leads, whom it reaches. */
 export interface TriggerNotification {
@@ -26,6 +26,8 @@ export interface TriggerNotification {
   where: Expression<SqlBool>;
   holdoutPercent: number;
   ttlSeconds: number;
+  /** Each delivery waits for its shopper's best hour within 24 hours (and within its TTL). */
+  bestHour?: boolean;
   now: Date;
   /** Where service workers report (config.publicUrl): its length counts toward the payload. */
   reportUrl: string;
@@ -76,6 +78,7 @@ export async function queueTriggerNotification(db: Db, push: TriggerNotification
       urgency: 'normal',
       triggerKey: push.triggerKey,
       holdoutPercent: push.holdoutPercent,
+      ...(push.bestHour ? { bestHour: true } : {}),
       // Templates are checked to fit when saved, but URLs come from shop data and may be long: a
       // trigger shortens its push rather than lose it, and a translation too long falls back.
       whenTooLarge: 'shorten',

@@ -13,7 +13,7 @@ import type { DashboardAssets } from '../assets/assets.ts';
 import { assetUrl, appPage, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 import { sampleValues, TEMPLATE_LABELS, type NotificationPreview } from '../notification-preview.ts';
 
-export type AutomationSection = 'cart-reminders' | 'price-drop' | 'back-in-stock' | 'low-stock' | 'order-updates' | 'rating-request' | 'welcome' | 'reactivation' | 'frequency-cap' | 'quiet-hours';
+export type AutomationSection = 'cart-reminders' | 'price-drop' | 'back-in-stock' | 'low-stock' | 'order-updates' | 'rating-request' | 'welcome' | 'reactivation' | 'birthday' | 'occasions' | 'frequency-cap' | 'quiet-hours';
 
 /** The welcome form's box for pasting single-use codes (not a setting: they go to the list, POST /v1/welcome-codes). */
 export const WELCOME_CODES_FIELD = 'welcomeCodes.paste';
@@ -36,16 +36,18 @@ export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title:
   {
     key: 'price-drop',
     title: 'Price drops',
-    fields: ['priceDrop.enabled', 'priceDrop.thresholdPercent', 'priceDrop.renotifyWindowHours', 'priceDrop.holdoutPercent', 'priceDrop.compareWith'],
+    fields: ['priceDrop.enabled', 'priceDrop.thresholdPercent', 'priceDrop.renotifyWindowHours', 'priceDrop.holdoutPercent', 'priceDrop.compareWith', 'priceDrop.sendAtBestHour'],
   },
-  { key: 'back-in-stock', title: 'Back in stock', fields: ['backInStock.enabled', 'backInStock.holdoutPercent'] },
+  { key: 'back-in-stock', title: 'Back in stock', fields: ['backInStock.enabled', 'backInStock.holdoutPercent', 'backInStock.sendAtBestHour'] },
   {
     key: 'order-updates',
     title: 'Order updates',
     fields: ['orderUpdates.enabled', ...ORDER_UPDATE_TYPES.map((type) => `orderUpdates.types.${type}`), 'orderUpdates.orderPageUrl'],
   },
-  { key: 'rating-request', title: 'Rating requests', fields: ['ratingRequest.enabled', 'ratingRequest.delayDays', 'ratingRequest.pageUrl', 'ratingRequest.holdoutPercent'] },
-  { key: 'low-stock', title: 'Low stock', fields: ['lowStock.enabled', 'lowStock.threshold', 'lowStock.withinDays', 'lowStock.holdoutPercent'] },
+  { key: 'rating-request', title: 'Rating requests', fields: ['ratingRequest.enabled', 'ratingRequest.delayDays', 'ratingRequest.pageUrl', 'ratingRequest.holdoutPercent', 'ratingRequest.sendAtBestHour'] },
+  { key: 'birthday', title: 'Birthdays', fields: ['birthday.enabled', 'birthday.sendAtBestHour', 'birthday.localTime', 'birthday.discountCode', 'birthday.holdoutPercent'] },
+  { key: 'occasions', title: 'Occasions', fields: ['occasions.list'] },
+  { key: 'low-stock', title: 'Low stock', fields: ['lowStock.enabled', 'lowStock.threshold', 'lowStock.withinDays', 'lowStock.holdoutPercent', 'lowStock.sendAtBestHour'] },
   { key: 'welcome', title: 'Welcome', fields: ['welcome.enabled', 'welcome.delayMinutes', 'welcome.codeMode', 'welcome.code', 'welcome.holdoutPercent', WELCOME_CODES_FIELD] },
   { key: 'reactivation', title: 'Reactivation', fields: ['reactivation.enabled', 'reactivation.afterDays', 'reactivation.quietForDays', 'reactivation.code', 'reactivation.holdoutPercent'] },
   { key: 'frequency-cap', title: 'Frequency cap', fields: ['engagement.frequencyCap.marketingPer24h'] },
@@ -77,7 +79,7 @@ export interface TriggerFigures {
   answers?: Record<string, number>;
 }
 
-export type AutomationFigures = Record<'cartReminders' | 'priceDrop' | 'backInStock' | 'orderUpdates' | 'ratingRequest' | 'lowStock' | 'welcome' | 'reactivation', TriggerFigures>;
+export type AutomationFigures = Record<'cartReminders' | 'priceDrop' | 'backInStock' | 'orderUpdates' | 'ratingRequest' | 'lowStock' | 'welcome' | 'reactivation' | 'birthday', TriggerFigures>;
 
 /** The order update types in words, for their switches. */
 const ORDER_UPDATE_LABELS: Readonly<Record<OrderUpdateType, string>> = {
@@ -122,13 +124,13 @@ ${error ? html`<p class="field-error">${error}</p>` : ''}
 </div>`;
 }
 
-/** A multi-line box with its label, help and problem. */
-function textarea(context: FieldContext, name: string, label: string, help: string): Html {
+/** A multi-line box with its label, help and problem; `code` for text that is not prose (JSON): taller, no spell check. */
+function textarea(context: FieldContext, name: string, label: string, help: string, options: { code?: boolean } = {}): Html {
   const id = fieldId(name);
   const error = context.errors[name];
   return html`<div class="field">
 <label for="${id}">${label}</label>
-<textarea id="${id}" name="${name}" rows="4" aria-describedby="${id}-help${error ? ` ${id}-error` : ''}"${error ? html` aria-invalid="true"` : ''}${context.disabled ? html` disabled` : ''}>${context.values[name] ?? ''}</textarea>
+<textarea id="${id}" name="${name}" rows="${options.code ? 10 : 4}"${options.code ? html` spellcheck="false"` : ''} aria-describedby="${id}-help${error ? ` ${id}-error` : ''}"${error ? html` aria-invalid="true"` : ''}${context.disabled ? html` disabled` : ''}>${context.values[name] ?? ''}</textarea>
 ${error ? html`<p class="field-error" id="${id}-error">${error}</p>` : ''}
 <p class="help" id="${id}-help">${help}</p>
 </div>`;
@@ -200,6 +202,12 @@ ${figures.answers
 </aside>`;
 }
 
+/** The per-automation best-hour switch (engagement-rules.ts). */
+function bestHourField(context: FieldContext, name: string): Html {
+  return checkbox(context, name, 'Send at each shopper’s best hour', 'Within the next 24 hours, at the hour this shopper most often clicks or visits (your shoppers’ usual hour for those with little history), outside quiet hours.');
+}
+
+
 function holdoutField(context: FieldContext, name: string): Html {
   return input(context, name, 'Holdout', {
     suffix: '% of shoppers',
@@ -252,6 +260,8 @@ ${canEdit ? html`<div class="card-footer"><button class="button" type="submit">S
   const welcome = context('welcome');
   const comeback = context('reactivation');
   const codes = input_.welcomeCodes;
+  const birthday = context('birthday');
+  const occasions = context('occasions');
   const cap = context('frequency-cap');
   const quiet = context('quiet-hours');
 
@@ -295,14 +305,15 @@ ${choice(price, 'priceDrop.compareWith', 'Compare the new price with', [
   },
   { value: 'previous', label: 'The price just before', help: 'For shops outside the EU: any drop from the last price counts.' },
 ])}
-${holdoutField(price, 'priceDrop.holdoutPercent')}`,
+${holdoutField(price, 'priceDrop.holdoutPercent')}
+${bestHourField(price, 'priceDrop.sendAtBestHour')}`,
   figuresPanel('price-drop', figures.priceDrop, days),
 )}
 </section>
 <section class="card automation" id="back-in-stock" aria-labelledby="back-in-stock-title">
 <div class="automation-head"><h2 id="back-in-stock-title">Back in stock</h2>${state(isOn('backInStock.enabled'))}</div>
 <p class="lede">A push when a product a shopper asked about is available again.</p>
-${form('back-in-stock', html`${checkbox(stock, 'backInStock.enabled', 'Send back in stock pushes')}${holdoutField(stock, 'backInStock.holdoutPercent')}`, figuresPanel('back-in-stock', figures.backInStock, days))}
+${form('back-in-stock', html`${checkbox(stock, 'backInStock.enabled', 'Send back in stock pushes')}${holdoutField(stock, 'backInStock.holdoutPercent')}${bestHourField(stock, 'backInStock.sendAtBestHour')}`, figuresPanel('back-in-stock', figures.backInStock, days))}
 </section>
 <section class="card automation" id="order-updates" aria-labelledby="order-updates-title">
 <div class="automation-head"><h2 id="order-updates-title">Order updates</h2>${state(isOn('orderUpdates.enabled'))}</div>
@@ -325,8 +336,35 @@ ${form(
   html`${checkbox(rating, 'ratingRequest.enabled', 'Send rating requests')}
 ${input(rating, 'ratingRequest.delayDays', 'Send after delivery', { suffix: 'days', inputmode: 'numeric', size: 'short', help: 'From 1 to 90.' })}
 ${input(rating, 'ratingRequest.pageUrl', 'Rating page', { placeholder: 'https://shop.example/orders/{orderId}/review', help: '{orderId} becomes the order id; answer=good or answer=bad and orderId are added to the address. On your shop’s address; empty: the home page.' })}
-${holdoutField(rating, 'ratingRequest.holdoutPercent')}`,
+${holdoutField(rating, 'ratingRequest.holdoutPercent')}
+${bestHourField(rating, 'ratingRequest.sendAtBestHour')}`,
   figuresPanel('rating-request', figures.ratingRequest, days),
+)}
+</section>
+<section class="card automation" id="birthday" aria-labelledby="birthday-title">
+<div class="automation-head"><h2 id="birthday-title">Birthdays</h2>${state(isOn('birthday.enabled'))}</div>
+<p class="lede">A push on a shopper’s birthday, in their own time zone, once a year. Your shop’s backend sets the birthday (month and day) with <code>POST /v1/subscribers/birthday</code>; someone born on 29 February hears from you on the 28th in other years.</p>
+${form(
+  'birthday',
+  html`${checkbox(birthday, 'birthday.enabled', 'Send birthday pushes')}
+${bestHourField(birthday, 'birthday.sendAtBestHour')}
+${input(birthday, 'birthday.localTime', 'Otherwise at', { size: 'short', placeholder: '10:00', help: 'HH:MM in the shopper’s zone, when not at their best hour.' })}
+${input(birthday, 'birthday.discountCode', 'Birthday code', { size: 'medium', help: 'Optional; shown where the template says {{discount.code}}.' })}
+${holdoutField(birthday, 'birthday.holdoutPercent')}`,
+  figuresPanel('birthday', figures.birthday, days),
+)}
+</section>
+<section class="card automation" id="occasions" aria-labelledby="occasions-title">
+<div class="automation-head"><h2 id="occasions-title">Occasions</h2></div>
+<p class="lede">Dates you push on every year — Black Friday, Sinterklaas, a local holiday — at a time of day in each shopper’s own zone, to a saved segment or everyone. A day ahead each becomes a scheduled campaign (“Sinterklaas 2026”) on the campaigns page, with its figures and a cancel button.</p>
+${form(
+  'occasions',
+  textarea(
+    occasions,
+    'occasions.list',
+    'Occasions',
+    'A JSON list; each: id (lowercase, kept when renaming), name, month, day, optionally year (for a date that moves, such as Black Friday), localTime (HH:MM, default 10:00), segmentId, url, enabled, and texts per locale, e.g. [{"id":"sinterklaas","name":"Sinterklaas","month":12,"day":5,"texts":{"en":{"title":"Happy Sinterklaas","body":"Gifts for everyone"},"de":{"title":"Frohen Nikolaus","body":"Geschenke für alle"}}}]',
+  ),
 )}
 </section>
 <section class="card automation" id="low-stock" aria-labelledby="low-stock-title">
@@ -337,7 +375,8 @@ ${form(
   html`${checkbox(low, 'lowStock.enabled', 'Send low stock pushes')}
 ${input(low, 'lowStock.threshold', 'Send when stock falls to', { suffix: 'or fewer', inputmode: 'numeric', size: 'short', help: 'From 1 to 1,000. Sold out (0) sends nothing.' })}
 ${input(low, 'lowStock.withinDays', 'To shoppers interested within', { suffix: 'days', inputmode: 'numeric', size: 'short', help: 'From 1 to 90. Each shopper hears of a product once in this time.' })}
-${holdoutField(low, 'lowStock.holdoutPercent')}`,
+${holdoutField(low, 'lowStock.holdoutPercent')}
+${bestHourField(low, 'lowStock.sendAtBestHour')}`,
   figuresPanel('low-stock', figures.lowStock, days),
 )}
 </section>

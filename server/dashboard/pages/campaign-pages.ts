@@ -310,6 +310,8 @@ ${textField(ctx, 'endsAt', `Stop sending at (${timeZone}, optional)`, { type: 'd
 ${textField(ctx, 'ttlHours', 'Keep trying for', { inputmode: 'decimal', size: 'short', suffix: 'hours', help: 'A subscriber whose device is off longer than this does not get it. Up to 672 (4 weeks).' })}
 ${selectField(ctx, 'urgency', 'Urgency', [['very-low', 'Very low (saves battery)'], ['low', 'Low'], ['normal', 'Normal'], ['high', 'High (wakes the device)']])}
 </div>
+<div class="field check"><input id="c-sendAtBestHour" name="sendAtBestHour" type="checkbox" value="on"${values.sendAtBestHour === 'on' ? html` checked` : ''} aria-describedby="c-sendAtBestHour-help"><label for="c-sendAtBestHour">Send at each subscriber’s best hour</label>
+<p class="help" id="c-sendAtBestHour-help">Each subscriber gets it within 24 hours of the start, at the hour they most often click or visit. Not with “in each subscriber’s own time zone”, which already sets the hour.</p>${ctx.form.errors.sendAtBestHour ? html`<p class="field-error">${ctx.form.errors.sendAtBestHour}</p>` : ''}</div>
 </section>`;
 
   const abOn = values.ab === 'on';
