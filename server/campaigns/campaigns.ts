@@ -100,7 +100,7 @@ export async function editCampaign(deps: CampaignDeps, site: SiteRow, id: string
     const change: CampaignChange = { name: definition.name, definition };
     if (row.status === 'scheduled') {
       if (!definition.schedule) Object.assign(change, { status: 'draft', start_at: null });
-      else Object.assign(change, { start_at: startOf(definition, site), ends_at: definition.endsAt ? new Date(definition.endsAt) : null });
+      else Object.assign(change, { start_at: startOf(definition), ends_at: definition.endsAt ? new Date(definition.endsAt) : null });
     }
     return updateCampaign(trx, row.id, change, deps.now);
   });
@@ -135,7 +135,7 @@ function checkBestHour(definition: CampaignInput): void {
 }
 
 /** When a scheduled campaign starts: its instant, or for a local-time wave the moment the earliest zone's clock reads its time. */
-function startOf(definition: CampaignInput, _site: SiteRow): Date | null {
+function startOf(definition: CampaignInput): Date | null {
   const schedule = definition.schedule;
   if (!schedule) return null;
   if ('at' in schedule) return new Date(schedule.at);
@@ -204,7 +204,7 @@ export async function scheduleCampaign(deps: CampaignDeps, site: SiteRow, id: st
     if (row.status === 'cancelled') throw stateConflict(row, 'be scheduled');
     const definition = readDefinition(row);
     if (!definition.schedule) throw new ApiError('validation_failed', 'schedule: give the campaign a schedule ({"at": …} or {"localTime": …}) first, or send it now');
-    const startAt = startOf(definition, site)!;
+    const startAt = startOf(definition)!;
     const lastAt = 'localTime' in definition.schedule ? lastWaveInstant(definition.schedule.localTime) : startAt;
     if (lastAt.getTime() <= deps.now.getTime()) throw new ApiError('validation_failed', 'schedule: that time has passed everywhere; choose a later time or send now');
     checkTimes(definition, deps.now);
@@ -222,7 +222,7 @@ export async function scheduleCampaign(deps: CampaignDeps, site: SiteRow, id: st
 export async function createScheduledCampaign(deps: CampaignDeps, site: SiteRow, input: CampaignInput): Promise<CampaignRow> {
   checkTimes(input, deps.now);
   const row = await insertCampaign(deps.db, { siteId: site.id, name: input.name, definition: input, at: deps.now });
-  return updateCampaign(deps.db, row.id, { status: 'scheduled', start_at: startOf(input, site), ends_at: input.endsAt ? new Date(input.endsAt) : null }, deps.now);
+  return updateCampaign(deps.db, row.id, { status: 'scheduled', start_at: startOf(input), ends_at: input.endsAt ? new Date(input.endsAt) : null }, deps.now);
 }
 
 /** Sends a draft or a scheduled campaign now. Repeating it (or sending one that is already going) answers the campaign as it is, and sends nothing again. */
