@@ -346,6 +346,22 @@ describe('results', () => {
     }
     expect((page.body.match(/Nothing sent to this variant yet\./g) ?? []).length).toBe(view.results.filter((row) => row.sent === 0).length);
 
+    // Over time, as GET …/timeline answers: started two hours ago, one push sent then, the rest now.
+    const twoHoursAgo = new Date(NOW.getTime() - 2 * 3_600_000);
+    await database.db.updateTable('campaigns').set({ started_at: twoHoursAgo }).where('id', '=', id).execute();
+    await database.db.updateTable('deliveries').set({ sent_at: twoHoursAgo }).where('id', '=', first.id).execute();
+    const timelineAnswer = await app.request(`/v1/campaigns/${id}/timeline`, { headers: { Authorization: `Bearer ${site.secretKey}` } });
+    const timeline = (await timelineAnswer.json()) as { unit: string; periods: string[]; series: Array<{ variant: string; sent: number[]; clicked: number[]; revenue: number[] }> };
+    expect(timeline.unit).toBe('hour');
+    expect(timeline.periods).toHaveLength(3);
+    const overTime = await browser.get(`${base()}/${id}`);
+    for (const chart of ['timeline-sent', 'timeline-clicked', 'timeline-revenue']) expect(overTime.body).toContain(`id="${chart}"`);
+    for (const series of timeline.series) {
+      const sent = series.sent.reduce((a, b) => a + b, 0);
+      expect(overTime.body).toContain(`Variant ${series.variant}: ${sent} sent`);
+    }
+    expect(timeline.series.flatMap((series) => series.sent).reduce((a, b) => a + b, 0)).toBe(view.totals.sent);
+
     // A test without a rest has no pick; a waiting one (test share below 100 %) offers it.
     expect(page.body).not.toContain('as the winner</button>');
     const definition = (await storedDefinition(id)).definition;

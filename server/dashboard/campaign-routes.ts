@@ -20,6 +20,7 @@ import type { Hono } from 'hono';
 import type { AppDeps } from '../app-env.ts';
 import { can } from '../accounts/roles.ts';
 import { recordAudit, userActor, type CampaignAuditAction } from '../audit/audit-log.ts';
+import { campaignTimeline } from '../campaigns/campaign-timeline.ts';
 import { campaignChecks, campaignView } from '../campaigns/campaign-view.ts';
 import { VARIANT_NAMES, type CampaignInput, type CampaignPatch, type VariantName } from '../campaigns/campaign-input.ts';
 import {
@@ -382,6 +383,7 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
     const before = row.status === 'draft' || row.status === 'scheduled';
     const [assets, chrome, checks] = await Promise.all([dashboardAssets(), siteChrome(live, token, member), before ? campaignChecks(deps.db, member.site, view.definition, nowMs) : undefined]);
     const timeZone = zoneOf(member.site);
+    const timeline = row.started_at ? await campaignTimeline(deps.db, row, nowMs, timeZone) : undefined;
     const { status, ...shown } = extra;
     return page(
       c,
@@ -395,6 +397,7 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
         canEdit: can(member.role, 'edit_campaigns'),
         canSend: can(member.role, 'send'),
         segmentNames: await segmentNames(member.site),
+        ...(timeline ? { timeline } : {}),
         ...shown,
       }),
       status ?? 200,

@@ -151,6 +151,8 @@ export interface DayChart {
   title: string;
   description: string;
   dates: string[];
+  /** What the x axis says under each of `dates` (default: the day, as "29 Nov"): e.g. hours. */
+  labels?: string[];
   bars?: BarSeries[];
   lines?: LineSeries[];
   format?: (n: number) => string;
@@ -205,7 +207,7 @@ function drawDays(chart: DayChart, base: Omit<Frame, 'left'>, variant: 'wide' | 
     )
     .join('');
   const xLabels = labelledDays(n, frame.xLabels)
-    .map((i) => `<text x="${r(x(i))}" y="${frame.height - frame.bottom + frame.font + 6}" text-anchor="middle">${escapeText(dayLabel(chart.dates[i]!))}</text>`)
+    .map((i) => `<text x="${r(x(i))}" y="${frame.height - frame.bottom + frame.font + 6}" text-anchor="middle">${escapeText(chart.labels?.[i] ?? dayLabel(chart.dates[i]!))}</text>`)
     .join('');
 
   const barMarks = chart.dates

@@ -13,7 +13,8 @@ import type { CampaignDecision } from '../../campaigns/campaigns.ts';
 import type { CampaignStatus, Role } from '../../db/database.ts';
 import type { DashboardAssets } from '../assets/assets.ts';
 import { BLANK_LOCALE_ROWS, localeRowCount, VARIANT_ROWS, type CampaignFormState } from '../campaign-form.ts';
-import { funnelChart, share } from '../charts.ts';
+import { dayChart, dayLabel, funnelChart, share, type LineSeries } from '../charts.ts';
+import type { CampaignTimeline } from '../../campaigns/campaign-timeline.ts';
 import { appPage, assetUrl, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 import type { NotificationPreview } from '../notification-preview.ts';
 import { previewPanel } from './automation-pages.ts';
@@ -455,7 +456,41 @@ function decisionWords(view: CampaignView, timeZone: string): Html | '' {
   return html`<p><strong>${reason[decision.reason]}</strong></p><p>${decision.summary}</p>`;
 }
 
-function resultsSection(view: CampaignView, pick: Html | '', timeZone: string): Html {
+const SERIES_LOOKS: Array<Pick<LineSeries, 'colour' | 'dash' | 'marker'>> = [
+  { colour: 'blue', dash: 'solid', marker: 'circle' },
+  { colour: 'vermilion', dash: 'dashed', marker: 'square' },
+  { colour: 'green', dash: 'dotted', marker: 'triangle' },
+  { colour: 'purple', dash: 'dashdot', marker: 'diamond' },
+  { colour: 'ink', dash: 'solid', marker: 'diamond' },
+];
+
+/** A period's start as the axis says it: the hour, or the day at midnight and for daily periods. */
+function periodLabel(period: string, unit: 'hour' | 'day'): string {
+  return unit === 'day' || period.endsWith('T00:00') ? dayLabel(period.slice(0, 10)) : period.slice(11, 16);
+}
+
+/** Sent, clicked and (when there is any) revenue per variant over time, from `GET /v1/campaigns/{id}/timeline`. */
+function timelineCharts(timeline: CampaignTimeline, view: CampaignView): Html {
+  if (timeline.periods.length < 2) return html``;
+  const labels = timeline.periods.map((period) => periodLabel(period, timeline.unit));
+  const name = (variant: string) => {
+    const row = view.results.find((r) => r.variant === variant);
+    return row ? variantLabel(row) : variant;
+  };
+  const lines = (pick: (s: CampaignTimeline['series'][number]) => number[]): LineSeries[] =>
+    timeline.series.map((series, i) => ({ key: series.variant, label: name(series.variant), values: pick(series), ...SERIES_LOOKS[i % SERIES_LOOKS.length]! }));
+  const per = timeline.unit === 'hour' ? 'per hour' : 'per day';
+  const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+  const describe = (pick: (s: CampaignTimeline['series'][number]) => number[], what: string) =>
+    timeline.series.map((series) => `${name(series.variant)}: ${count(sum(pick(series)))} ${what}`).join('; ');
+  const earned = timeline.currency !== null && timeline.series.some((series) => series.revenue.some((value) => value > 0));
+  return html`<h3 class="chart-heading">Over time (${per}, ${timeline.timeZone})</h3>
+${dayChart({ id: 'timeline-sent', title: `Pushes sent ${per}`, description: describe((s) => s.sent, 'sent'), dates: timeline.periods, labels, lines: lines((s) => s.sent) })}
+${dayChart({ id: 'timeline-clicked', title: `Clicks ${per}`, description: describe((s) => s.clicked, 'clicks'), dates: timeline.periods, labels, lines: lines((s) => s.clicked) })}
+${earned ? dayChart({ id: 'timeline-revenue', title: `Revenue ${per} (${timeline.currency})`, description: describe((s) => s.revenue, timeline.currency ?? ''), dates: timeline.periods, labels, lines: lines((s) => s.revenue) }) : ''}`;
+}
+
+function resultsSection(view: CampaignView, pick: Html | '', timeZone: string, timeline?: CampaignTimeline): Html {
   const rows = view.results;
   return html`<section class="card" aria-labelledby="results-title">
 <h2 id="results-title">Results</h2>
@@ -497,7 +532,8 @@ ${rows.length === 0
           { key: 'converted', label: 'Converted', value: row.converted },
         ],
       })}`,
-    )}</div>`}
+    )}</div>
+${timeline ? timelineCharts(timeline, view) : ''}`}
 </section>`;
 }
 
@@ -516,6 +552,8 @@ export function campaignPage(input: {
   testPush?: CampaignTestPush;
   /** Saved segments' names by id, for an audience that names one. */
   segmentNames?: ReadonlyMap<string, string>;
+  /** The campaign over time, once it started. */
+  timeline?: CampaignTimeline;
 }): Html {
   const { chrome, view, checks, timeZone } = input;
   const base = campaignsPath(chrome.site.id);
@@ -607,7 +645,7 @@ ${input.error ? notice('error', input.error) : ''}
 ${input.testPush ? testNotice(input.testPush, `${DASHBOARD_PATH}/sites/${chrome.site.id}/install#test-push`) : ''}
 ${view.status === 'sending' ? progressSection(view, `${here}/progress`) : ''}
 ${review}
-${view.status === 'sent' || view.status === 'cancelled' || (view.status === 'sending' && (view.totals.sent > 0 || view.abTest?.decision)) ? resultsSection(view, pick, timeZone) : ''}
+${view.status === 'sent' || view.status === 'cancelled' || (view.status === 'sending' && (view.totals.sent > 0 || view.abTest?.decision)) ? resultsSection(view, pick, timeZone, input.timeline) : ''}
 <div class="template-layout">
 ${facts}
 <section class="card preview-card" aria-labelledby="preview-title">
