@@ -110,7 +110,7 @@ main { display: block; max-width: 960px; margin: 0 auto; padding: 2rem 1.25rem 4
 
 .field { margin-bottom: 1rem; }
 .field label { display: block; font-weight: 600; font-size: 0.9rem; margin-bottom: 0.3rem; }
-.field .help { color: var(--muted); font-size: 0.85rem; margin: 0.3rem 0 0; }
+.field .help { color: var(--muted); font-size: 0.85rem; margin: 0.3rem 0 0; overflow-wrap: anywhere; }
 .field label .meta { font-weight: 400; }
 input[type="email"], input[type="password"], input[type="text"], textarea {
   width: 100%; font: inherit; color: var(--text); background: var(--surface);
