@@ -6,6 +6,9 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { App } from '../app.ts';
 
+/** Time for one full-page screenshot: well inside the browser tests' own 180 s. */
+export const SCREENSHOT_TIMEOUT_MS = 90_000;
+
 /** The widths every dashboard page is looked at: a desktop and a phone. */
 export const DASHBOARD_WIDTHS = [1280, 390] as const;
 
@@ -74,7 +77,9 @@ export async function checkDashboardPage({ page, shotsDir, axeSource, problems, 
   for (const width of DASHBOARD_WIDTHS) {
     await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
     await afterResize?.();
-    await page.screenshot({ path: join(shotsDir, `${name}-${width}.png`), fullPage: true });
+    // A full-page capture on a busy 2-core machine has taken over Playwright's default 30 s; the
+    // picture is for a person to look at, so it gets the time the test itself has.
+    await page.screenshot({ path: join(shotsDir, `${name}-${width}.png`), fullPage: true, timeout: SCREENSHOT_TIMEOUT_MS });
     const scrollWidth = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
     expect(scrollWidth, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(width);
     await checkAccessibility(page, axeSource, `${name} at ${width} px`);
