@@ -5,7 +5,7 @@ import { insertNotificationWithDeliveries } from '../../db/notifications.ts';
 import { findSubscriptionByEndpoint, upsertSubscription } from '../../db/subscriptions.ts';
 import type { ErrorBody } from '../../errors.ts';
 import { createSite, type CreatedSite } from '../../sites/create-site.ts';
-import { browserHeaders, browserSubscription, SHOP_ORIGIN, testSite } from '../../testing/fixtures.ts';
+import { browserHeaders, browserSubscription, setEngagement, SHOP_ORIGIN, testSite } from '../../testing/fixtures.ts';
 import { startMockPushService, type MockPushService, type MockSubscription } from '../../testing/mock-push-service.ts';
 import type { TestDatabase } from '../../testing/test-database.ts';
 import { CARTS_PER_SCAN } from '../../triggers/due-triggers.ts';
@@ -269,6 +269,9 @@ describe.skipIf(problem !== undefined)('Workers entry under workerd, Postgres th
     const ownSite = await testSite(database.db);
     const settings = { welcome: { enabled: true, delayMinutes: 0, codeMode: 'list' }, reactivation: { enabled: true, afterDays: 30 } };
     await database.db.updateTable('sites').set({ settings: JSON.stringify(settings) }).where('id', '=', ownSite.id).execute();
+    // The Worker runs on the real clock: quiet hours (on by default) would hold the reactivation
+    // whenever the test runs in Berlin's evening or night.
+    await setEngagement(database.db, ownSite.id, { quietHours: false });
     const upload = await call('/v1/welcome-codes', {
       method: 'POST',
       headers: { Authorization: `Bearer ${ownSite.secretKey}`, 'Content-Type': 'application/json' },

@@ -1,3 +1,5 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database.ts';
@@ -95,13 +97,18 @@ export async function startWorkerUnderTest(options: {
   bindings: WorkerBindings;
   env?: Record<string, string>;
 }): Promise<WorkerUnderTest> {
+  // A dev registry of its own: test files run side by side, and a Worker of the same name
+  // registering in a shared one makes wrangler reload the other's ("Your worker restarted
+  // mid-request", a 503 to whatever it was answering).
+  await mkdir(WRANGLER_DIR, { recursive: true });
+  const registry = await mkdtemp(join(WRANGLER_DIR, 'registry-'));
   const restoreEnv = setEnv({
     // Offline and contained: no telemetry, and wrangler's "global" files (metrics device id, debug
     // log, dev registry) go to the repo's .wrangler/ instead of the user's ~/.config/.wrangler.
     WRANGLER_SEND_METRICS: 'false',
     XDG_CONFIG_HOME: `${WRANGLER_DIR}config`,
     WRANGLER_LOG_PATH: `${WRANGLER_DIR}logs`,
-    WRANGLER_REGISTRY_PATH: `${WRANGLER_DIR}registry`,
+    WRANGLER_REGISTRY_PATH: registry,
     // Miniflare otherwise downloads a Request.cf sample from workers.cloudflare.com.
     CLOUDFLARE_CF_FETCH_ENABLED: 'false',
     [HYPERDRIVE_LOCAL_ENV]: withPassword(options.database.connectionString!),
@@ -131,7 +138,7 @@ export async function startWorkerUnderTest(options: {
         persist: false,
         logLevel: 'warn',
         testScheduled: true,
-        registry: `${WRANGLER_DIR}registry`,
+        registry,
       },
     });
     const started = worker;
@@ -147,11 +154,13 @@ export async function startWorkerUnderTest(options: {
       dispose: async () => {
         await started.dispose();
         restoreEnv();
+        await rm(registry, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await worker?.dispose().catch(() => {});
     restoreEnv();
+    await rm(registry, { recursive: true, force: true });
     throw error;
   }
 }
