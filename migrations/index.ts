@@ -27,6 +27,7 @@ import * as priceHistoryLowStock from './2026-11-29T0620-price-history-low-stock
 import * as engagementBudgetBestHour from './2026-11-29T0630-engagement-budget-best-hour.ts';
 import * as welcomeReactivation from './2026-11-29T0645-welcome-reactivation.ts';
 import * as occasions from './2026-11-29T0660-occasions.ts';
+import * as shopperActivity from './2026-11-29T0700-shopper-activity.ts';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from disk) so the same list
@@ -61,4 +62,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T0630-engagement-budget-best-hour': engagementBudgetBestHour,
   '2026-11-29T0645-welcome-reactivation': welcomeReactivation,
   '2026-11-29T0660-occasions': occasions,
+  '2026-11-29T0700-shopper-activity': shopperActivity,
 };

@@ -533,6 +533,19 @@ export interface SubscriptionsTable {
   last_clicked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
+// What segments read of a shopper's behaviour (migrations/2026-11-29T0700-shopper-activity.ts),
+// kept by triggers on events and subscriptions: never written by the app.
+export interface SubscriptionsTable {
+  last_viewed_at: ColumnType<Date | null, never, never>;
+  /** The last cart_updated that held an item. */
+  last_carted_at: ColumnType<Date | null, never, never>;
+  last_checkout_at: ColumnType<Date | null, never, never>;
+  last_ordered_at: ColumnType<Date | null, never, never>;
+  /** Distinct order ids, and the sum of their values. */
+  orders_count: ColumnType<number, never, never>;
+  orders_value: ColumnType<string, never, never>;
+}
+
 export interface NotificationsTable {
   /** Each delivery goes at its shopper's best hour within 24 hours of the notification's time. */
   best_hour: ColumnType<boolean, boolean | undefined, boolean>;

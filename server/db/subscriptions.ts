@@ -37,6 +37,14 @@ export async function upsertSubscription(db: Db, input: SubscriptionInput, now: 
  * written in endpoint order, so two groups racing on the same endpoints lock them in the same order.
  */
 export async function upsertSubscriptions(db: Db, inputs: SubscriptionInput[], now: Date): Promise<UpsertResult[]> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => upsertSubscriptions(trx, inputs, now));
+  // A new row reads its shopper's activity from the events (a trigger); the shopper's lock makes
+  // events written at this moment wait, or be seen (migrations/2026-11-29T0700-shopper-activity.ts).
+  const keys = inputs.flatMap((input) => [
+    { site: input.siteId, kind: 'v', key: input.visitorId },
+    { site: input.siteId, kind: 'u', key: input.externalUserId ?? null },
+  ]);
+  await sql`select lock_shoppers(${keys.map((k) => k.site)}::uuid[], ${keys.map((k) => k.kind)}::text[], ${keys.map((k) => k.key)}::text[])`.execute(db);
   const results: UpsertResult[] = new Array(inputs.length);
   let remaining = inputs.map((input, index) => ({ input, index }));
   while (remaining.length > 0) {

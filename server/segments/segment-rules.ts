@@ -100,8 +100,14 @@ function daysBefore(at: Date, count: number): Date {
   return new Date(at.getTime() - count * DAY_SECONDS * 1000);
 }
 
-/** Rules answered by a subquery (events, carts, watches, deliveries), not by the subscription's own columns. */
-const BEHAVIOUR_RULES: ReadonlySet<SegmentRule['type']> = new Set(['product', 'clicked', 'received_marketing', 'almost_buyer', 'orders', 'spent']);
+/**
+ * Rules answered by a subquery (events, carts, watches, deliveries), not by the subscription's own
+ * columns. "Any product" viewed, carted or ordered, clicks, checkouts, orders and spending are read
+ * from the shopper's activity the triggers keep on the subscription (last_viewed_at …
+ * orders_value, migrations 0630 and 0700): one pass over a site's subscriptions, not a hash of its
+ * events.
+ */
+const BEHAVIOUR_RULES: ReadonlySet<SegmentRule['type']> = new Set(['product', 'received_marketing', 'almost_buyer']);
 
 type ShopperKey = 'visitor_id' | 'external_user_id';
 const SHOPPER_KEYS: readonly ShopperKey[] = ['visitor_id', 'external_user_id'];
@@ -126,7 +132,7 @@ export function segmentCondition(def: SegmentDefinition, at: Date, siteId?: stri
     siteId !== undefined ? sql`${sql.ref(`${alias}.site_id`)} = ${siteId}::uuid` : sql`${sql.ref(`${alias}.site_id`)} = s.site_id`;
   const compile = (entry: SegmentRule | SegmentGroup): RawBuilder<SqlBool> => {
     if (isGroup(entry)) return combine(entry.match, entry.rules.map(compile));
-    const compiled = ruleCondition(entry, at, site, siteId);
+    const compiled = ruleCondition(entry, at, site);
     // `IS TRUE` (the same value: no rule is ever NULL) keeps a subquery rule a subquery: Postgres
     // would otherwise turn a top-level (NOT) EXISTS or IN into a semi/anti join, and misjudged it
     // at a million rows (a nested loop over every click per subscriber: seconds, not milliseconds).
@@ -184,7 +190,7 @@ function productIdMatches(column: RawBuilder<unknown>, rule: { productId?: strin
   return sql<SqlBool>`true`;
 }
 
-function ruleCondition(rule: SegmentRule, at: Date, site: (alias: string) => RawBuilder<unknown>, siteId: string | undefined): RawBuilder<SqlBool> {
+function ruleCondition(rule: SegmentRule, at: Date, site: (alias: string) => RawBuilder<unknown>): RawBuilder<SqlBool> {
   switch (rule.type) {
     case 'tag':
       // `@>` is what the tags' GIN index (jsonb_path_ops) answers; the filter is one key, built
@@ -211,15 +217,9 @@ function ruleCondition(rule: SegmentRule, at: Date, site: (alias: string) => Raw
       return sql<SqlBool>`(s.last_seen_at >= ${daysBefore(at, rule.days)}::timestamptz)`;
     case 'product':
       return productCondition(rule, at, site);
-    case 'clicked': {
+    case 'clicked':
       // Clicks are recorded per delivery, so per subscription (the browser that clicked).
-      const since = rule.op === 'within_days' ? sql`and i.created_at >= ${daysBefore(at, rule.days)}::timestamptz` : sql``;
-      return sql<SqlBool>`exists (
-        select 1 from interactions i
-        join deliveries d on d.id = i.delivery_id
-        join notifications n on n.id = i.notification_id
-        where i.type = 'clicked' ${since} and ${site('n')} and d.subscription_id = s.id)`;
-    }
+      return rule.op === 'within_days' ? since('s.last_clicked_at', daysBefore(at, rule.days)) : sql<SqlBool>`(s.last_clicked_at is not null)`;
     case 'received_marketing':
       return sql<SqlBool>`exists (
         select 1 from deliveries d
@@ -229,50 +229,25 @@ function ruleCondition(rule: SegmentRule, at: Date, site: (alias: string) => Raw
     case 'almost_buyer': {
       // A cart still open with something in it (an order closes it: markCartsOrdered), or a
       // checkout started with no order from the same shopper after it.
-      const since = daysBefore(at, rule.days);
+      // The latest checkout (by either key) had no order at or after it: then some checkout of the
+      // window had none after it, and the other way round.
+      const from = daysBefore(at, rule.days);
       return sql<SqlBool>`(${byEitherKey(
         (key) => sql`select 1 from carts c
-          where ${site('c')} and c.status = 'open' and c.item_count > 0 and c.active_at >= ${since}::timestamptz
+          where ${site('c')} and c.status = 'open' and c.item_count > 0 and c.active_at >= ${from}::timestamptz
             and ${shopperOf('c', key)}`,
-      )} or ${byEitherKey(
-        (key) => sql`select 1 from events e
-          where ${site('e')} and e.type = 'checkout_started' and e.created_at >= ${since}::timestamptz
-            and ${shopperOf('e', key)}
-            and not exists (
-              select 1 from events o
-              where o.site_id = e.site_id and o.type = 'order_completed' and ${sql.ref(`o.${key}`)} = ${sql.ref(`e.${key}`)}
-                and o.created_at >= e.created_at)`,
-      )})`;
+      )} or (${since('s.last_checkout_at', from)} and (s.last_ordered_at is null or s.last_ordered_at < s.last_checkout_at)))`;
     }
     case 'orders':
-      return sql<SqlBool>`(s.id in (
-        select x.id from (${ordersBySubscription(siteId)}) x
-        group by x.id having count(*) >= ${rule.count}::int))`;
+      return sql<SqlBool>`(s.orders_count >= ${rule.count}::int)`;
     case 'spent':
-      return sql<SqlBool>`(s.id in (
-        select x.id from (${ordersBySubscription(siteId)}) x
-        group by x.id having sum(x.value) >= ${rule.amount}::numeric))`;
+      return sql<SqlBool>`(s.orders_value >= ${rule.amount}::numeric)`;
   }
 }
 
-/**
- * Each subscription's distinct orders (id, order id, value): its orders under its visitor id and
- * under its external user id together, one row per order even when both the page and the shop's
- * backend reported it (the larger value, should they differ). Uncorrelated, so Postgres computes it
- * once and hashes the subscription ids.
- */
-function ordersBySubscription(siteId: string | undefined): RawBuilder<unknown> {
-  const siteFilter = siteId !== undefined ? sql`and e.site_id = ${siteId}::uuid` : sql``;
-  return sql`select o.id, o.order_id, max(o.value) as value from (
-      ${sql.join(
-        SHOPPER_KEYS.map(
-          (key) => sql`select s2.id, e.properties->>'orderId' as order_id, (e.properties->>'value')::numeric as value
-            from events e join subscriptions s2 on s2.site_id = e.site_id and ${sql.ref(`s2.${key}`)} = ${sql.ref(`e.${key}`)}
-            where e.type = 'order_completed' ${siteFilter}`,
-        ),
-        sql` union all `,
-      )}
-    ) o group by o.id, o.order_id`;
+/** A nullable instant column at or after `from`: false, not NULL, when the column is NULL. */
+function since(column: string, from: Date): RawBuilder<SqlBool> {
+  return sql<SqlBool>`(${sql.ref(column)} is not null and ${sql.ref(column)} >= ${from}::timestamptz)`;
 }
 
 function productCondition(
@@ -280,12 +255,16 @@ function productCondition(
   at: Date,
   site: (alias: string) => RawBuilder<unknown>,
 ): RawBuilder<SqlBool> {
-  const since = daysBefore(at, rule.days);
+  const from = daysBefore(at, rule.days);
+  if (rule.productId === undefined && rule.productIdPrefix === undefined && rule.action !== 'watched') {
+    // Any product: the shopper's latest such event, kept on the subscription.
+    return since({ viewed: 's.last_viewed_at', carted: 's.last_carted_at', ordered: 's.last_ordered_at' }[rule.action], from);
+  }
   switch (rule.action) {
     case 'viewed':
       return byEitherKey(
         (key) => sql`select 1 from events e
-          where ${site('e')} and e.type = 'product_viewed' and e.created_at >= ${since}::timestamptz
+          where ${site('e')} and e.type = 'product_viewed' and e.created_at >= ${from}::timestamptz
             and ${productIdMatches(sql`(e.properties->>'productId')`, rule)}
             and ${shopperOf('e', key)}`,
       );
@@ -294,7 +273,7 @@ function productCondition(
       const { path, vars } = itemPath('$.items[*]', rule, '@.quantity > 0');
       return byEitherKey(
         (key) => sql`select 1 from events e
-          where ${site('e')} and e.type = 'cart_updated' and e.created_at >= ${since}::timestamptz
+          where ${site('e')} and e.type = 'cart_updated' and e.created_at >= ${from}::timestamptz
             and jsonb_path_exists(e.properties, ${path}::jsonpath, ${vars}::jsonb)
             and ${shopperOf('e', key)}`,
       );
@@ -302,23 +281,20 @@ function productCondition(
     case 'watched':
       // Watches are asked for from the page, by visitor id; updated_at is the last time they asked.
       return sql<SqlBool>`exists (select 1 from watches w
-        where ${site('w')} and w.updated_at >= ${since}::timestamptz
+        where ${site('w')} and w.updated_at >= ${from}::timestamptz
           and ${productIdMatches(sql`w.product_id`, rule)}
           and w.visitor_id = s.visitor_id)`;
     case 'ordered': {
       // order_completed names no products: they are the order's own `items` when the shop sends
       // them, else the items of the cart it names (`cartId`).
-      const anyProduct = rule.productId === undefined && rule.productIdPrefix === undefined;
       const inOrder = itemPath('$.items[*]', rule);
       const inCart = itemPath('$[*]', rule);
-      const products = anyProduct
-        ? sql``
-        : sql`and (jsonb_path_exists(e.properties, ${inOrder.path}::jsonpath, ${inOrder.vars}::jsonb)
-            or exists (select 1 from carts c where c.site_id = e.site_id and c.cart_id = e.properties->>'cartId'
-              and jsonb_path_exists(c.items, ${inCart.path}::jsonpath, ${inCart.vars}::jsonb)))`;
       return byEitherKey(
         (key) => sql`select 1 from events e
-          where ${site('e')} and e.type = 'order_completed' and e.created_at >= ${since}::timestamptz ${products}
+          where ${site('e')} and e.type = 'order_completed' and e.created_at >= ${from}::timestamptz
+            and (jsonb_path_exists(e.properties, ${inOrder.path}::jsonpath, ${inOrder.vars}::jsonb)
+              or exists (select 1 from carts c where c.site_id = e.site_id and c.cart_id = e.properties->>'cartId'
+                and jsonb_path_exists(c.items, ${inCart.path}::jsonpath, ${inCart.vars}::jsonb)))
             and ${shopperOf('e', key)}`,
       );
     }

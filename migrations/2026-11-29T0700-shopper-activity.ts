@@ -1,0 +1,207 @@
+import { sql, type Kysely } from 'kysely';
+
+// Frozen. What a segment's behaviour rules read, kept on the subscription (issue 13: a segment over
+// 1,000,000 subscriptions counted in under a second). "Viewed any product in 30 days" over the
+// events themselves hashes a month of views (a million rows at that size, 2.4 s); read from a
+// column it is one pass over the site's subscriptions, as a tag rule is.
+//
+// Per subscription, over its shopper's events (recorded under its visitor id or its external user
+// id, as the rules match them):
+// - last_viewed_at, last_carted_at (a cart_updated holding an item), last_checkout_at,
+//   last_ordered_at: the latest event of each kind;
+// - orders_count, orders_value: its distinct orders (by order id, the larger value when the page
+//   and the shop's backend both reported one), as "ordered at least N times" and "spent at least X"
+//   count them.
+// (last_clicked_at is kept by the interactions trigger of 2026-11-29T0630.)
+//
+// Kept by triggers, so every writer (the events route, the shop's backend, an import, demo data)
+// keeps them without knowing: a statement trigger on events moves the timestamps forward for the
+// subscriptions the new rows name and recounts the orders of those that ordered; a row trigger on
+// subscriptions computes all of them afresh when a row is inserted or its shopper keys change (a
+// shopper who browsed before subscribing, or is identified later, brings their history along).
+// Erasing a shopper's events (GDPR art. 17) erases their subscriptions too.
+//
+// A shopper's events and a new subscription of theirs may be written at the same moment, each
+// transaction blind to the other's uncommitted rows: the events' trigger would find no
+// subscription and the subscription's would find no events. Both take the shopper's advisory lock
+// (lock_shoppers, per site and key, in one order) before they read, so the second waits for the
+// first to commit and then sees its rows. upsertSubscriptions takes it before its INSERT.
+
+/**
+ * The shopper's distinct orders: a value that is not a JSON number counts the order, not its value.
+ * VOLATILE, not STABLE: a volatile function reads with a snapshot of its own, taken when it runs.
+ * Two statements storing orders of one shopper at once both recount; the second waits for the
+ * first's row lock, and when it then recounts it must see the first's orders, committed after the
+ * second statement began (a STABLE function would read as of that start and lose one).
+ */
+const SHOPPER_ORDERS = sql`
+  create function shopper_orders(p_site uuid, p_visitor text, p_user text, out orders_count integer, out orders_value numeric)
+  language sql volatile as $$
+    select count(*)::integer, coalesce(sum(o.value), 0)
+    from (
+      select max(case when jsonb_typeof(e.properties->'value') = 'number' then (e.properties->>'value')::numeric end) as value
+      from events e
+      where e.site_id = p_site and e.type = 'order_completed' and (e.visitor_id = p_visitor or e.external_user_id = p_user)
+      group by e.properties->>'orderId'
+    ) o
+  $$`;
+
+const SHOPPER_ACTIVITY = sql`
+  create function shopper_activity(p_site uuid, p_visitor text, p_user text,
+    out viewed_at timestamptz, out carted_at timestamptz, out checkout_at timestamptz, out ordered_at timestamptz,
+    out orders_count integer, out orders_value numeric)
+  language sql volatile as $$
+    select
+      max(e.created_at) filter (where e.type = 'product_viewed'),
+      max(e.created_at) filter (where e.type = 'cart_updated' and jsonb_path_exists(e.properties, '$.items[*] ? (@.quantity > 0)')),
+      max(e.created_at) filter (where e.type = 'checkout_started'),
+      max(e.created_at) filter (where e.type = 'order_completed'),
+      (select o.orders_count from shopper_orders(p_site, p_visitor, p_user) o),
+      (select o.orders_value from shopper_orders(p_site, p_visitor, p_user) o)
+    from events e
+    where e.site_id = p_site and e.type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+      and (e.visitor_id = p_visitor or e.external_user_id = p_user)
+  $$`;
+
+/**
+ * Transaction-scoped advisory locks on shoppers (site, 'v' or 'u', key): each site's lock shared,
+ * then each shopper's exclusive, every kind in ascending order so two takers never deadlock. A
+ * statement naming more than 1,000 shoppers (an import) takes its sites' locks
+ * exclusive instead: Postgres keeps every lock in one shared table of a few thousand entries.
+ */
+const LOCK_SHOPPERS = sql`
+  create function lock_shoppers(p_sites uuid[], p_kinds text[], p_keys text[]) returns void language plpgsql as $$
+    declare
+      k bigint;
+      shoppers integer;
+    begin
+      select count(*) into shoppers from (
+        select distinct x.site, x.kind, x.key from unnest(p_sites, p_kinds, p_keys) as x(site, kind, key) where x.key is not null) d;
+      for k in select distinct hashtextextended(x.site::text, 0) from unnest(p_sites) as x(site) order by 1 loop
+        if shoppers > 1000 then
+          perform pg_advisory_xact_lock(k);
+        else
+          perform pg_advisory_xact_lock_shared(k);
+        end if;
+      end loop;
+      if shoppers > 1000 then
+        return;
+      end if;
+      for k in
+        select distinct hashtextextended(x.site::text || ':' || x.kind || ':' || x.key, 0)
+        from unnest(p_sites, p_kinds, p_keys) as x(site, kind, key)
+        where x.key is not null
+        order by 1
+      loop
+        perform pg_advisory_xact_lock(k);
+      end loop;
+    end $$`;
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await sql`alter table subscriptions
+    add column last_viewed_at timestamptz,
+    add column last_carted_at timestamptz,
+    add column last_checkout_at timestamptz,
+    add column last_ordered_at timestamptz,
+    add column orders_count integer not null default 0,
+    add column orders_value numeric not null default 0`.execute(db);
+  await SHOPPER_ORDERS.execute(db);
+  await SHOPPER_ACTIVITY.execute(db);
+  await LOCK_SHOPPERS.execute(db);
+
+  // New events: each named subscription's timestamps move forward (greatest() skips NULLs), and a
+  // subscription whose shopper ordered has its orders recounted (an order id may repeat). Rows are
+  // updated in id order, so two statements naming the same subscriptions lock them in one order.
+  // Most events name no subscriber (shoppers who never opted in): two index probes, no write.
+  await sql`create function subscriptions_events_activity() returns trigger language plpgsql as $$
+    begin
+      perform lock_shoppers(array_agg(k.site_id), array_agg(k.kind), array_agg(k.key))
+      from (
+        select site_id, 'v' as kind, visitor_id as key from new_rows where type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+        union all
+        select site_id, 'u', external_user_id from new_rows where type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+      ) k;
+      update subscriptions s set
+        last_viewed_at = greatest(s.last_viewed_at, t.viewed_at),
+        last_carted_at = greatest(s.last_carted_at, t.carted_at),
+        last_checkout_at = greatest(s.last_checkout_at, t.checkout_at),
+        last_ordered_at = greatest(s.last_ordered_at, t.ordered_at),
+        orders_count = case when t.ordered_at is null then s.orders_count else (shopper_orders(s.site_id, s.visitor_id, s.external_user_id)).orders_count end,
+        orders_value = case when t.ordered_at is null then s.orders_value else (shopper_orders(s.site_id, s.visitor_id, s.external_user_id)).orders_value end
+      from (
+        select h.id, max(h.viewed_at) as viewed_at, max(h.carted_at) as carted_at, max(h.checkout_at) as checkout_at, max(h.ordered_at) as ordered_at
+        from (
+          select s2.id, a.viewed_at, a.carted_at, a.checkout_at, a.ordered_at
+          from (
+            select site_id, visitor_id as key,
+              max(created_at) filter (where type = 'product_viewed') as viewed_at,
+              max(created_at) filter (where type = 'cart_updated' and jsonb_path_exists(properties, '$.items[*] ? (@.quantity > 0)')) as carted_at,
+              max(created_at) filter (where type = 'checkout_started') as checkout_at,
+              max(created_at) filter (where type = 'order_completed') as ordered_at
+            from new_rows
+            where visitor_id is not null and type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+            group by site_id, visitor_id
+          ) a
+          join subscriptions s2 on s2.site_id = a.site_id and s2.visitor_id = a.key
+          union all
+          select s2.id, a.viewed_at, a.carted_at, a.checkout_at, a.ordered_at
+          from (
+            select site_id, external_user_id as key,
+              max(created_at) filter (where type = 'product_viewed') as viewed_at,
+              max(created_at) filter (where type = 'cart_updated' and jsonb_path_exists(properties, '$.items[*] ? (@.quantity > 0)')) as carted_at,
+              max(created_at) filter (where type = 'checkout_started') as checkout_at,
+              max(created_at) filter (where type = 'order_completed') as ordered_at
+            from new_rows
+            where external_user_id is not null and type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+            group by site_id, external_user_id
+          ) a
+          join subscriptions s2 on s2.site_id = a.site_id and s2.external_user_id = a.key
+        ) h
+        group by h.id
+        order by h.id
+      ) t
+      where s.id = t.id
+        and (t.viewed_at > coalesce(s.last_viewed_at, '-infinity') or t.carted_at > coalesce(s.last_carted_at, '-infinity')
+          or t.checkout_at > coalesce(s.last_checkout_at, '-infinity') or t.ordered_at is not null);
+      return null;
+    end $$`.execute(db);
+  await sql`create trigger subscriptions_events_activity after insert on events
+    referencing new table as new_rows for each statement execute function subscriptions_events_activity()`.execute(db);
+
+  // A new row, or one whose shopper keys changed (an upsert that identifies the shopper, a browser
+  // that now reports another visitor id): the shopper's whole history, read afresh. An upsert
+  // whose keys stay as they were reads nothing.
+  await sql`create function subscriptions_keys_activity() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'UPDATE' and new.visitor_id is not distinct from old.visitor_id and new.external_user_id is not distinct from old.external_user_id then
+        return new;
+      end if;
+      select a.viewed_at, a.carted_at, a.checkout_at, a.ordered_at, a.orders_count, a.orders_value
+        into new.last_viewed_at, new.last_carted_at, new.last_checkout_at, new.last_ordered_at, new.orders_count, new.orders_value
+        from shopper_activity(new.site_id, new.visitor_id, new.external_user_id) a;
+      return new;
+    end $$`.execute(db);
+  await sql`create trigger subscriptions_keys_activity before insert or update of visitor_id, external_user_id on subscriptions
+    for each row execute function subscriptions_keys_activity()`.execute(db);
+
+  // The past, read once for the subscriptions whose shoppers have any such event.
+  await sql`update subscriptions s set
+      (last_viewed_at, last_carted_at, last_checkout_at, last_ordered_at, orders_count, orders_value) =
+      (select a.viewed_at, a.carted_at, a.checkout_at, a.ordered_at, a.orders_count, a.orders_value
+        from shopper_activity(s.site_id, s.visitor_id, s.external_user_id) a)
+    where exists (select 1 from events e where e.site_id = s.site_id and e.visitor_id = s.visitor_id)
+      or exists (select 1 from events e where e.site_id = s.site_id and e.external_user_id = s.external_user_id)`.execute(db);
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop trigger subscriptions_keys_activity on subscriptions`.execute(db);
+  await sql`drop function subscriptions_keys_activity()`.execute(db);
+  await sql`drop trigger subscriptions_events_activity on events`.execute(db);
+  await sql`drop function subscriptions_events_activity()`.execute(db);
+  await sql`drop function lock_shoppers(uuid[], text[], text[])`.execute(db);
+  await sql`drop function shopper_activity(uuid, text, text)`.execute(db);
+  await sql`drop function shopper_orders(uuid, text, text)`.execute(db);
+  await sql`alter table subscriptions
+    drop column last_viewed_at, drop column last_carted_at, drop column last_checkout_at, drop column last_ordered_at,
+    drop column orders_count, drop column orders_value`.execute(db);
+}
