@@ -12,6 +12,7 @@
  */
 import os from 'node:os';
 import { sql } from 'kysely';
+import { FILL_SHOPPER_ACTIVITY } from '../migrations/2026-11-29T0700-shopper-activity.ts';
 import { AUDIENCE_CHUNK_SUBSCRIPTIONS } from '../server/background/audience-resolver.ts';
 import type { Db } from '../server/db/database.ts';
 import { migrateToLatest } from '../server/db/migrate.ts';
@@ -164,12 +165,7 @@ async function seed(db: Db, n: number): Promise<{ siteId: string }> {
     for (const index of indexes) await sql.raw(index.indexdef).execute(db);
   });
   await timed('shopper activity on each subscription (as the migration fills it)', async () => {
-    await sql`update subscriptions s set
-        (last_viewed_at, last_carted_at, last_checkout_at, last_ordered_at, orders_count, orders_value) =
-        (select a.viewed_at, a.carted_at, a.checkout_at, a.ordered_at, a.orders_count, a.orders_value
-          from shopper_activity(s.site_id, s.visitor_id, s.external_user_id) a)
-      where exists (select 1 from events e where e.site_id = s.site_id and e.visitor_id = s.visitor_id)
-        or exists (select 1 from events e where e.site_id = s.site_id and e.external_user_id = s.external_user_id)`.execute(db);
+    await FILL_SHOPPER_ACTIVITY.execute(db);
     await sql`alter table subscriptions enable trigger subscriptions_keys_activity`.execute(db);
     await sql`alter table events enable trigger subscriptions_events_activity`.execute(db);
   });
