@@ -29,39 +29,48 @@ import { sql, type Kysely } from 'kysely';
 
 /**
  * The shopper's distinct orders: a value that is not a JSON number counts the order, not its value.
- * VOLATILE, not STABLE: a volatile function reads with a snapshot of its own, taken when it runs.
- * Two statements storing orders of one shopper at once both recount; the second waits for the
- * first's row lock, and when it then recounts it must see the first's orders, committed after the
- * second statement began (a STABLE function would read as of that start and lose one).
+ * PL/pgSQL, so its plan is made once per connection, not at every call (a SQL function that is not
+ * inlined is planned again each time: a new subscription cost five times the Postgres CPU).
+ * VOLATILE (PL/pgSQL's default) matters too: each statement in it reads with a snapshot of its
+ * own, taken when it runs. Two statements storing orders of one shopper at once both recount; the
+ * second waits for the first's row lock, and when it then recounts it must see the first's orders,
+ * committed after the second statement began (a STABLE function would read as of that start).
  */
 const SHOPPER_ORDERS = sql`
   create function shopper_orders(p_site uuid, p_visitor text, p_user text, out orders_count integer, out orders_value numeric)
-  language sql volatile as $$
-    select count(*)::integer, coalesce(sum(o.value), 0)
-    from (
-      select max(case when jsonb_typeof(e.properties->'value') = 'number' then (e.properties->>'value')::numeric end) as value
-      from events e
-      where e.site_id = p_site and e.type = 'order_completed' and (e.visitor_id = p_visitor or e.external_user_id = p_user)
-      group by e.properties->>'orderId'
-    ) o
-  $$`;
+  language plpgsql as $$
+    begin
+      select count(*)::integer, coalesce(sum(o.value), 0) into orders_count, orders_value
+      from (
+        select max(case when jsonb_typeof(e.properties->'value') = 'number' then (e.properties->>'value')::numeric end) as value
+        from events e
+        where e.site_id = p_site and e.type = 'order_completed' and (e.visitor_id = p_visitor or e.external_user_id = p_user)
+        group by e.properties->>'orderId'
+      ) o;
+    end $$`;
 
+/** Everything the triggers keep, read from the shopper's events (a new subscription, or new keys). */
 const SHOPPER_ACTIVITY = sql`
   create function shopper_activity(p_site uuid, p_visitor text, p_user text,
     out viewed_at timestamptz, out carted_at timestamptz, out checkout_at timestamptz, out ordered_at timestamptz,
     out orders_count integer, out orders_value numeric)
-  language sql volatile as $$
-    select
-      max(e.created_at) filter (where e.type = 'product_viewed'),
-      max(e.created_at) filter (where e.type = 'cart_updated' and jsonb_path_exists(e.properties, '$.items[*] ? (@.quantity > 0)')),
-      max(e.created_at) filter (where e.type = 'checkout_started'),
-      max(e.created_at) filter (where e.type = 'order_completed'),
-      (select o.orders_count from shopper_orders(p_site, p_visitor, p_user) o),
-      (select o.orders_value from shopper_orders(p_site, p_visitor, p_user) o)
-    from events e
-    where e.site_id = p_site and e.type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
-      and (e.visitor_id = p_visitor or e.external_user_id = p_user)
-  $$`;
+  language plpgsql as $$
+    begin
+      select
+        max(e.created_at) filter (where e.type = 'product_viewed'),
+        max(e.created_at) filter (where e.type = 'cart_updated' and jsonb_path_exists(e.properties, '$.items[*] ? (@.quantity > 0)')),
+        max(e.created_at) filter (where e.type = 'checkout_started'),
+        max(e.created_at) filter (where e.type = 'order_completed')
+        into viewed_at, carted_at, checkout_at, ordered_at
+      from events e
+      where e.site_id = p_site and e.type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+        and (e.visitor_id = p_visitor or e.external_user_id = p_user);
+      orders_count := 0;
+      orders_value := 0;
+      if ordered_at is not null then
+        select o.orders_count, o.orders_value into orders_count, orders_value from shopper_orders(p_site, p_visitor, p_user) o;
+      end if;
+    end $$`;
 
 /**
  * Transaction-scoped advisory locks on shoppers (site, 'v' or 'u', key): each site's lock shared,
