@@ -827,6 +827,15 @@ describe('occasions on the automations page', () => {
     expect((await storedSettings()).occasions.list.map((occasion) => occasion.id)).toEqual(['dia-de-reyes']);
   });
 
+  it('a post of the earlier JSON box is refused, not read as "no occasions"', async () => {
+    await withOccasions([sinterklaas]);
+    const refused = await (await signedIn('editor')).submit(automations(), { section: 'occasions', 'occasions.list': '[]' });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toContain('This form is from an earlier version of this page.');
+    expect(fieldValue(refused.body, 'occasions.list.0.name')).toBe('Sinterklaas');
+    expect((await storedSettings()).occasions.list).toEqual([sinterklaas]);
+  });
+
   it('a viewer sees the occasions but cannot add, remove or save', async () => {
     await withOccasions([sinterklaas]);
     const body = (await (await signedIn('viewer')).get(automations())).body;
@@ -851,7 +860,7 @@ describe('the engagement budget and best hour on the automations page', () => {
     const browser = await signedIn('editor');
     const page = await browser.get(automations());
     const part = page.body.slice(page.body.indexOf('id="engagement-budget"'), page.body.indexOf('id="best-hour"'));
-    expect(part).toContain('halves, down to a floor');
+    expect(part).toContain('halve the number they may get per 7 days');
     expect(part).toMatch(/name="engagement.budget.enabled" type="checkbox" value="on" checked/);
     expect(fieldValue(part, 'engagement.budget.ignoredPerHalving')).toBe('3');
     expect(fieldValue(part, 'engagement.budget.minPerWeek')).toBe('1');

@@ -659,7 +659,7 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     const stored = automationValues(settings);
     // The posted occasion rows replace the stored ones whole: a stored row the post did not have
     // (removed, or another owner's save in between) must not reappear among them.
-    if (posted?.section === 'occasions') for (const name of Object.keys(stored)) if (name.startsWith(`${OCCASION_FIELDS}.`)) delete stored[name];
+    if (posted?.section === 'occasions' && occasionRows(posted.values).length > 0) for (const name of Object.keys(stored)) if (name.startsWith(`${OCCASION_FIELDS}.`)) delete stored[name];
     return page(
       c,
       automationsPage({
@@ -710,6 +710,9 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
       return renderAutomations(c, live, token, member, { draft: { section: section.key, values: { ...values, ...blankOccasion(next, locale) } } });
     }
 
+    // The page before this form had one JSON box of that name: a tab left open across an upgrade
+    // would post no rows, which reads as "no occasions" and would delete them all.
+    if (section.key === 'occasions' && OCCASION_FIELDS in fields) return formErrors({}, ['This form is from an earlier version of this page. Nothing was saved: reload the page and make the change again.']);
     const built = automationPatch(section.key, fields);
     if ('errors' in built) return formErrors(built.errors, []);
     // Issues name settings paths; an occasion's are turned into the row and field it was typed in.

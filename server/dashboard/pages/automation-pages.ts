@@ -252,13 +252,13 @@ ${select(context, `${at}.segmentId`, 'Send to', segmentOptions, 'Every subscribe
 ${input(context, `${at}.url`, 'Link', { placeholder: 'https://shop.example/sale', help: 'Where a tap leads, a page of your shop. Empty: the home page.' })}
 ${checkbox(context, `${at}.enabled`, 'Send this occasion', 'Untick to pause it; it stays in the list.')}
 <fieldset class="step"><legend>Text per language</legend>
-<p class="help">Each shopper gets the text in their browser’s language, else in the shop’s default language (else the first here). No placeholders. To drop a language, empty its title and text.</p>
+<p class="group-help">Each shopper gets the text in their browser’s language, else in the shop’s default language (else the first here). No placeholders. To drop a language, empty its title and text.</p>
 ${rows.map(
-  (j) => html`<div class="field-pair occasion-text">
+  (j) => html`<div class="occasion-text"><div class="field-pair">
 ${input(context, `${at}.texts.${j}.locale`, 'Language', { size: 'short', placeholder: j === rows[0] ? 'en' : 'de', help: j === rows[0] ? 'A tag such as en, de or fr-BE.' : '' })}
 ${input(context, `${at}.texts.${j}.title`, 'Title', { size: 'medium' })}
 </div>
-${input(context, `${at}.texts.${j}.body`, 'Text')}`,
+${input(context, `${at}.texts.${j}.body`, 'Text')}</div>`,
 )}
 </fieldset>
 ${canEdit && id !== '' ? checkbox(context, `${at}.remove`, 'Remove this occasion when saving') : ''}
@@ -544,7 +544,7 @@ ${form('frequency-cap', input(cap, 'engagement.frequencyCap.marketingPer24h', 'A
 </section>
 <section class="card" id="engagement-budget" aria-labelledby="engagement-budget-title">
 <div class="automation-head"><h2 id="engagement-budget-title">Engagement budget</h2>${state(isOn('engagement.budget.enabled'))}</div>
-<p class="lede">A shopper who keeps ignoring your pushes gets fewer of them: each time some marketing pushes in a row go unclicked, the number they may get per 7 days (at first 7 times the frequency cap) halves, down to a floor. One click on any push gives them the full number again. Chrome takes the permission away from shops whose pushes are rarely clicked, and then no push reaches that shopper, order updates included.</p>
+<p class="lede">A shopper who keeps ignoring your marketing pushes gets fewer: every few unclicked in a row halve the number they may get per 7 days (at first 7 times the frequency cap), down to a floor, and one click on any push brings the full number back. This keeps Chrome from taking away your shop’s notification permission, as it does where pushes are rarely clicked; then not even order updates reach that shopper.</p>
 ${form(
   'engagement-budget',
   html`${checkbox(budget, 'engagement.budget.enabled', 'Send fewer pushes to shoppers who stop clicking')}
