@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSession } from '../accounts/sessions.ts';
 import type { Role } from '../db/database.ts';
 import { upsertMembership } from '../db/memberships.ts';
+import { createSegment } from '../db/segments.ts';
 import { findSiteById, updateSiteSettings } from '../db/sites.ts';
 import { insertUser } from '../db/users.ts';
 import { MAX_PAYLOAD_BYTES } from '../notifications/payload.ts';
@@ -14,6 +15,7 @@ import { notificationPreview, sampleValues } from './notification-preview.ts';
 import { holdoutLift } from '../stats/lift.ts';
 import { liftReading, type TriggerFigures } from './pages/automation-pages.ts';
 import { TestBrowser } from './test-client.ts';
+import { occasionIdFrom } from './automation-routes.ts';
 import { dashboardAssets } from './assets/assets.ts';
 import { gzipSync } from 'node:zlib';
 
@@ -630,8 +632,8 @@ describe('welcome and reactivation on the automations page', () => {
   });
 });
 
-describe('birthdays and occasions on the automations page', () => {
-  it('an editor turns birthdays on with a code at a fixed time, and saves an occasion list; bad JSON is refused beside the field', async () => {
+describe('birthdays on the automations page', () => {
+  it('an editor turns birthdays on with a code at a fixed time', async () => {
     const browser = await signedIn('editor');
     const page = await browser.get(automations());
     expect(page.body).toContain('id="birthday"');
@@ -645,18 +647,263 @@ describe('birthdays and occasions on the automations page', () => {
     });
     expect(saved.location).toBe(`${automations()}?saved=birthday#birthday`);
     expect((await storedSettings()).birthday).toEqual({ enabled: true, sendAtBestHour: false, localTime: '09:30', discountCode: 'HAPPY10', holdoutPercent: 5 });
+  });
+});
 
-    const list = [{ id: 'sinterklaas', name: 'Sinterklaas', month: 12, day: 5, texts: { de: { title: 'Frohen Nikolaus', body: '' } } }];
-    const occasions = await browser.submit(automations(), { section: 'occasions', 'occasions.list': JSON.stringify(list) });
-    expect(occasions.location).toBe(`${automations()}?saved=occasions#occasions`);
-    expect((await storedSettings()).occasions.list).toEqual([{ ...list[0], enabled: true, localTime: '10:00' }]);
+/** A field's problem as the page shows it beside the field, by the field's name. */
+function fieldError(body: string, name: string): string | undefined {
+  const id = `f-${name.replace(/\./g, '-')}`;
+  return new RegExp(`<p class="field-error" id="${id}-error">([^<]*)</p>`).exec(body)?.[1];
+}
 
-    const broken = await browser.submit(automations(), { section: 'occasions', 'occasions.list': '[{"id": ' });
-    expect(broken.status).toBe(422);
-    expect(broken.body).toContain('This is not JSON');
-    const impossible = await browser.submit(automations(), { section: 'occasions', 'occasions.list': JSON.stringify([{ ...list[0], month: 2, day: 30 }]) });
-    expect(impossible.status).toBe(422);
-    expect(impossible.body).toContain('no such day in that month');
-    expect((await storedSettings()).occasions.list).toHaveLength(1);
+/** The value a one-line field shows, by its name. */
+function fieldValue(body: string, name: string): string | undefined {
+  return new RegExp(`name="${name.replace(/\./g, '\\.')}" type="(?:text|hidden)" value="([^"]*)"`).exec(body)?.[1];
+}
+
+/** The option a drop-down shows chosen, by its name: its label. */
+function chosen(body: string, name: string): string | undefined {
+  const select = new RegExp(`<select [^>]*name="${name.replace(/\./g, '\\.')}"[^>]*>(.*?)</select>`, 's').exec(body)?.[1] ?? '';
+  return /<option value="[^"]*" selected>([^<]*)<\/option>/.exec(select)?.[1];
+}
+
+describe('occasions on the automations page', () => {
+  const sinterklaas = {
+    id: 'sinterklaas',
+    name: 'Sinterklaas',
+    enabled: true,
+    month: 12,
+    day: 5,
+    localTime: '09:00',
+    url: 'https://shop.example/sinterklaas',
+    texts: { en: { title: 'Happy Sinterklaas', body: 'Gifts for everyone' }, de: { title: 'Frohen Nikolaus', body: '' } },
+  };
+  const blackFriday = { id: 'bf', name: 'Black Friday', enabled: false, month: 11, day: 27, year: 2030, localTime: '10:00', texts: { en: { title: 'Black Friday starts now', body: '' } } };
+
+  async function withOccasions(list: unknown[]) {
+    await updateSiteSettings(database.db, site.id, siteSettingsSchema.parse({ occasions: { list } }));
+  }
+
+  /** The form as a browser would post it back unchanged from the page. */
+  function formOf(body: string): Record<string, string> {
+    const form: Record<string, string> = { section: 'occasions' };
+    const part = body.slice(body.indexOf('id="occasions"'), body.indexOf('id="low-stock"'));
+    for (const [, name, value] of part.matchAll(/name="(occasions\.list\.[^"]+)" type="(?:text|hidden)" value="([^"]*)"/g)) form[name!] = value!.replaceAll('&amp;', '&');
+    for (const [, name] of part.matchAll(/name="(occasions\.list\.[^"]+)" type="checkbox" value="on" checked/g)) form[name!] = 'on';
+    for (const [, name, options] of part.matchAll(/<select [^>]*name="(occasions\.list\.[^"]+)"[^>]*>(.*?)<\/select>/gs)) form[name!] = /<option value="([^"]*)" selected>/.exec(options!)?.[1] ?? '';
+    return form;
+  }
+
+  it('shows each occasion as fields with its values, the segment by name, a spare language row, and no JSON', async () => {
+    const made = await createSegment(database.db, site.id, { name: 'Dutch <shoppers>', definition: { match: 'all', rules: [{ type: 'tag', key: 'country', op: 'equals', value: 'nl' }] } }, NOW);
+    if (made.outcome !== 'created') throw new Error(made.outcome);
+    await withOccasions([{ ...sinterklaas, segmentId: made.segment.id }, blackFriday]);
+    const body = (await (await signedIn('editor')).get(automations())).body;
+    expect(body).not.toContain('A JSON list');
+    expect(fieldValue(body, 'occasions.list.0.id')).toBe('sinterklaas');
+    expect(fieldValue(body, 'occasions.list.0.name')).toBe('Sinterklaas');
+    expect(fieldValue(body, 'occasions.list.0.day')).toBe('5');
+    expect(chosen(body, 'occasions.list.0.month')).toBe('December');
+    expect(fieldValue(body, 'occasions.list.0.year')).toBe('');
+    expect(fieldValue(body, 'occasions.list.0.localTime')).toBe('09:00');
+    expect(chosen(body, 'occasions.list.0.segmentId')).toBe('Dutch &lt;shoppers&gt;');
+    expect(fieldValue(body, 'occasions.list.0.url')).toBe('https://shop.example/sinterklaas');
+    expect(body).toMatch(/name="occasions.list.0.enabled" type="checkbox" value="on" checked/);
+    expect([0, 1, 2].map((j) => fieldValue(body, `occasions.list.0.texts.${j}.locale`))).toEqual(['en', 'de', '']);
+    expect(fieldValue(body, 'occasions.list.0.texts.0.title')).toBe('Happy Sinterklaas');
+    expect(fieldValue(body, 'occasions.list.0.texts.0.body')).toBe('Gifts for everyone');
+    expect(fieldValue(body, 'occasions.list.0.texts.1.title')).toBe('Frohen Nikolaus');
+    expect(fieldValue(body, 'occasions.list.1.year')).toBe('2030');
+    expect(chosen(body, 'occasions.list.1.month')).toBe('November');
+    expect(chosen(body, 'occasions.list.1.segmentId')).toBe('Every subscriber');
+    expect(body).toMatch(/name="occasions.list.1.enabled" type="checkbox" value="on" aria-describedby/);
+    expect(body).toContain('Remove this occasion when saving');
+    expect(body).toContain('>Add an occasion</button>');
+    await database.db.deleteFrom('segments').where('id', '=', made.segment.id).execute();
+  });
+
+  it('Add an occasion draws a blank row after what was typed, saving nothing; saved, a new one gets its id from the name and a renamed one keeps its own', async () => {
+    await withOccasions([sinterklaas, blackFriday]);
+    const browser = await signedIn('editor');
+    const typed = { ...formOf((await browser.get(automations())).body), 'occasions.list.0.name': 'Sinterklaas & Pakjesavond', intent: 'add' };
+    const added = await browser.submit(automations(), typed);
+    expect(added.status).toBe(200);
+    expect(added.body).toContain('A blank occasion is added at the end. Nothing is saved until you save the occasions.');
+    expect(fieldValue(added.body, 'occasions.list.0.name')).toBe('Sinterklaas &amp; Pakjesavond');
+    expect(added.body).toContain('<fieldset class="occasion" id="occasion-2"><legend>New occasion</legend>');
+    expect(fieldValue(added.body, 'occasions.list.2.texts.0.locale')).toBe('en');
+    expect(fieldValue(added.body, 'occasions.list.2.localTime')).toBe('10:00');
+    expect((await storedSettings()).occasions.list.map((occasion) => occasion.name)).toEqual(['Sinterklaas', 'Black Friday']);
+
+    const filled = {
+      ...formOf(added.body),
+      'occasions.list.1.remove': 'on',
+      'occasions.list.2.name': 'Koningsdag',
+      'occasions.list.2.day': '27',
+      'occasions.list.2.month': '4',
+      'occasions.list.2.localTime': '08:30',
+      'occasions.list.2.texts.0.title': 'Oranje boven',
+      'occasions.list.2.texts.0.body': 'Alles oranje, 20 % korting',
+      'occasions.list.2.texts.1.locale': 'EN-gb',
+      'occasions.list.2.texts.1.title': 'King’s Day',
+    };
+    const saved = await browser.submit(automations(), filled);
+    expect(saved.status).toBe(303);
+    expect(saved.location).toBe(`${automations()}?saved=occasions#occasions`);
+    expect((await storedSettings()).occasions.list).toEqual([
+      { ...sinterklaas, name: 'Sinterklaas & Pakjesavond' },
+      {
+        id: 'koningsdag',
+        name: 'Koningsdag',
+        enabled: true,
+        month: 4,
+        day: 27,
+        localTime: '08:30',
+        texts: { en: { title: 'Oranje boven', body: 'Alles oranje, 20 % korting' }, 'en-GB': { title: 'King’s Day', body: '' } },
+      },
+    ]);
+    const after = await browser.get(saved.location!);
+    expect(after.body).toContain('Saved. Occasions use the new settings from now on.');
+    expect(fieldValue(after.body, 'occasions.list.1.id')).toBe('koningsdag');
+    const entry = await database.db.selectFrom('audit_log').select(['action', 'details']).where('site_id', '=', site.id).orderBy('at', 'desc').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    expect(entry).toMatchObject({ action: 'settings_changed', details: { sections: ['occasions'] } });
+  });
+
+  it('refuses a bad occasion beside the right field of the right row, in words, keeping every typed value and storing nothing', async () => {
+    await withOccasions([sinterklaas, blackFriday]);
+    const browser = await signedIn('editor');
+    const form = {
+      ...formOf((await browser.get(automations())).body),
+      'occasions.list.1.day': '31',
+      'occasions.list.1.month': '2',
+      'occasions.list.0.texts.1.title': ' ',
+      'occasions.list.0.texts.1.body': 'Geschenke <für> alle',
+      'occasions.list.0.url': 'shop.example/sinterklaas',
+      'occasions.list.2.name': 'Pakjesavond',
+      'occasions.list.2.day': 'fifth',
+      'occasions.list.2.month': '',
+      'occasions.list.2.texts.0.locale': 'not a tag',
+      'occasions.list.2.texts.0.title': 'Heerlijk avondje',
+    };
+    const refused = await browser.submit(automations(), form);
+    expect(refused.status).toBe(422);
+    expect(refused.body).toContain('Nothing was saved');
+    // The row's own problems first (no month, no number, no language), before the schema looks.
+    expect(fieldError(refused.body, 'occasions.list.2.month')).toBe('Choose a month.');
+    expect(fieldError(refused.body, 'occasions.list.2.day')).toMatch(/“fifth” is not a number/);
+    expect(fieldError(refused.body, 'occasions.list.2.texts.0.locale')).toMatch(/“not a tag” is not a language tag/);
+    expect(fieldValue(refused.body, 'occasions.list.2.name')).toBe('Pakjesavond');
+    expect(fieldValue(refused.body, 'occasions.list.0.texts.1.body')).toBe('Geschenke &lt;für&gt; alle');
+
+    // Those fixed, the schema's problems land on their rows and fields.
+    const again = await browser.submit(automations(), { ...form, 'occasions.list.2.day': '5', 'occasions.list.2.month': '12', 'occasions.list.2.texts.0.locale': 'nl' });
+    expect(again.status).toBe(422);
+    expect(fieldError(again.body, 'occasions.list.1.day')).toBe('No such day in that month.');
+    expect(fieldError(again.body, 'occasions.list.0.texts.1.title')).toBe('Must not be empty.');
+    expect(fieldError(again.body, 'occasions.list.0.url')).toMatch(/^Must be an absolute http\(s\) URL/);
+    expect(fieldError(again.body, 'occasions.list.2.day')).toBeUndefined();
+    expect(again.body).toMatch(/id="f-occasions-list-1-day"[^>]*aria-describedby="[^"]*f-occasions-list-1-day-error"[^>]*aria-invalid="true"/);
+    expect(fieldValue(again.body, 'occasions.list.1.day')).toBe('31');
+    expect(chosen(again.body, 'occasions.list.1.month')).toBe('February');
+    expect(fieldValue(again.body, 'occasions.list.0.url')).toBe('shop.example/sinterklaas');
+    expect(fieldValue(again.body, 'occasions.list.2.texts.0.title')).toBe('Heerlijk avondje');
+    expect((await storedSettings()).occasions.list).toEqual([sinterklaas, blackFriday]);
+  });
+
+  it('an occasion with no text in any language is refused beside its first title; the same language twice beside the second', async () => {
+    await withOccasions([]);
+    const browser = await signedIn('editor');
+    const empty = await browser.get(automations());
+    expect(empty.body).toContain('No occasions yet.');
+    const added = await browser.submit(automations(), { section: 'occasions', intent: 'add' });
+    const form = { ...formOf(added.body), 'occasions.list.0.name': 'Día de Reyes', 'occasions.list.0.day': '6', 'occasions.list.0.month': '1' };
+    const noText = await browser.submit(automations(), form);
+    expect(noText.status).toBe(422);
+    expect(fieldError(noText.body, 'occasions.list.0.texts.0.title')).toBe('Give the text in at least one locale.');
+    const twice = await browser.submit(automations(), { ...form, 'occasions.list.0.texts.0.title': 'Feliz día', 'occasions.list.0.texts.1.locale': 'EN', 'occasions.list.0.texts.1.title': 'Happy day' });
+    expect(fieldError(twice.body, 'occasions.list.0.texts.1.locale')).toBe('en has a text above already; give each language once.');
+    const saved = await browser.submit(automations(), { ...form, 'occasions.list.0.texts.0.title': 'Feliz día' });
+    expect(saved.status).toBe(303);
+    expect((await storedSettings()).occasions.list.map((occasion) => occasion.id)).toEqual(['dia-de-reyes']);
+  });
+
+  it('a post of the earlier JSON box is refused, not read as "no occasions"', async () => {
+    await withOccasions([sinterklaas]);
+    const refused = await (await signedIn('editor')).submit(automations(), { section: 'occasions', 'occasions.list': '[]' });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toContain('This form is from an earlier version of this page.');
+    expect(fieldValue(refused.body, 'occasions.list.0.name')).toBe('Sinterklaas');
+    expect((await storedSettings()).occasions.list).toEqual([sinterklaas]);
+  });
+
+  it('a viewer sees the occasions but cannot add, remove or save', async () => {
+    await withOccasions([sinterklaas]);
+    const body = (await (await signedIn('viewer')).get(automations())).body;
+    expect(body).toMatch(/name="occasions.list.0.name" type="text" value="Sinterklaas"[^>]* disabled/);
+    expect(body).not.toContain('Add an occasion');
+    expect(body).not.toContain('Remove this occasion');
+    expect(body).not.toContain('Save occasions');
+  });
+});
+
+describe('occasion ids', () => {
+  it('come from the name in lowercase ASCII, unique among the others', () => {
+    expect(occasionIdFrom('Black Friday 2030!', new Set())).toBe('black-friday-2030');
+    expect(occasionIdFrom('Día de Reyes', new Set(['dia-de-reyes']))).toBe('dia-de-reyes-2');
+    expect(occasionIdFrom('クリスマス', new Set())).toBe('occasion');
+    expect(occasionIdFrom(`${'long '.repeat(20)}`, new Set())).toMatch(/^[a-z0-9][a-z0-9-]{0,39}$/);
+  });
+});
+
+describe('the engagement budget and best hour on the automations page', () => {
+  it('shows the budget with its current values and the rule in words; a valid post is stored and read back', async () => {
+    const browser = await signedIn('editor');
+    const page = await browser.get(automations());
+    const part = page.body.slice(page.body.indexOf('id="engagement-budget"'), page.body.indexOf('id="best-hour"'));
+    expect(part).toContain('halve the number they may get per 7 days');
+    expect(part).toMatch(/name="engagement.budget.enabled" type="checkbox" value="on" checked/);
+    expect(fieldValue(part, 'engagement.budget.ignoredPerHalving')).toBe('3');
+    expect(fieldValue(part, 'engagement.budget.minPerWeek')).toBe('1');
+    const saved = await browser.submit(automations(), { section: 'engagement-budget', 'engagement.budget.ignoredPerHalving': '5', 'engagement.budget.minPerWeek': '0' });
+    expect(saved.location).toBe(`${automations()}?saved=engagement-budget#engagement-budget`);
+    const settings = await storedSettings();
+    expect(settings.engagement.budget).toEqual({ enabled: false, ignoredPerHalving: 5, minPerWeek: 0 });
+    expect(settings.engagement.frequencyCap).toEqual(siteSettingsSchema.parse({}).engagement.frequencyCap);
+    const after = await browser.get(saved.location!);
+    expect(after.body).toContain('Saved. Marketing pushes follow the new engagement budget from now on.');
+    expect(fieldValue(after.body, 'engagement.budget.ignoredPerHalving')).toBe('5');
+    expect(after.body).toMatch(/name="engagement.budget.enabled" type="checkbox" value="on">/);
+  });
+
+  it('shows the best hour’s threshold explained; a valid post is stored and read back', async () => {
+    const browser = await signedIn('editor');
+    const page = await browser.get(automations());
+    expect(fieldValue(page.body, 'engagement.bestHour.minOwnDataPoints')).toBe('5');
+    expect(page.body).toContain('A shopper with fewer clicks and visits than this gets the shop’s best hour');
+    const saved = await browser.submit(automations(), { section: 'best-hour', 'engagement.bestHour.minOwnDataPoints': '12' });
+    expect(saved.location).toBe(`${automations()}?saved=best-hour#best-hour`);
+    expect((await storedSettings()).engagement.bestHour).toEqual({ minOwnDataPoints: 12 });
+    const after = await browser.get(saved.location!);
+    expect(after.body).toContain('Saved. Best-hour sends use the new threshold from now on.');
+    expect(fieldValue(after.body, 'engagement.bestHour.minOwnDataPoints')).toBe('12');
+  });
+
+  it('refuses a bad budget or threshold beside its field, in words, keeping what was typed, storing nothing', async () => {
+    const browser = await signedIn('editor');
+    const before = await storedSettings();
+    const cases: Array<{ form: Record<string, string>; field: string; words: RegExp }> = [
+      { form: { section: 'engagement-budget', 'engagement.budget.enabled': 'on', 'engagement.budget.ignoredPerHalving': '3', 'engagement.budget.minPerWeek': '9' }, field: 'engagement.budget.minPerWeek', words: /^Must be 7 or less\.$/ },
+      { form: { section: 'engagement-budget', 'engagement.budget.enabled': 'on', 'engagement.budget.ignoredPerHalving': '2.5', 'engagement.budget.minPerWeek': '1' }, field: 'engagement.budget.ignoredPerHalving', words: /^Must be a whole number\.$/ },
+      { form: { section: 'engagement-budget', 'engagement.budget.ignoredPerHalving': 'three', 'engagement.budget.minPerWeek': '1' }, field: 'engagement.budget.ignoredPerHalving', words: /“three” is not a number/ },
+      { form: { section: 'best-hour', 'engagement.bestHour.minOwnDataPoints': '0' }, field: 'engagement.bestHour.minOwnDataPoints', words: /^Must be 1 or more\.$/ },
+    ];
+    for (const { form, field, words } of cases) {
+      const response = await browser.submit(automations(), form);
+      expect(response.status, field).toBe(422);
+      expect(response.body).toContain('Nothing was saved');
+      expect(fieldError(response.body, field), field).toMatch(words);
+      expect(fieldValue(response.body, field)).toBe(form[field]);
+    }
+    expect(await storedSettings()).toEqual(before);
   });
 });

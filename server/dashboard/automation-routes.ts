@@ -20,6 +20,7 @@ import { changeSiteSettings } from '../settings/change-settings.ts';
 import { ORDER_UPDATE_TYPES, readSiteSettings, siteSettingsPatchSchema, type SiteSettings } from '../sites/site-settings.ts';
 import { ratingAnswers } from '../db/order-updates.ts';
 import { addWelcomeCodes, welcomeCodeCounts } from '../db/welcome.ts';
+import { listSegments } from '../db/segments.ts';
 import { TEMPLATE_KEYS, type MessageTemplate, type TemplateKey } from '../sites/template-settings.ts';
 import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
 import { DEFAULT_TEMPLATES } from '../triggers/built-in-templates.ts';
@@ -32,6 +33,12 @@ import { renderMessage } from '../triggers/template-rendering.ts';
 import {
   automationsPage,
   AUTOMATION_SECTIONS,
+  blankOccasion,
+  OCCASION_FIELDS,
+  OCCASION_ROW_FIELDS,
+  OCCASION_TEXT_FIELDS,
+  occasionRows,
+  occasionTextRows,
   WELCOME_CODES_FIELD,
   templateEditorPage,
   templateListPage,
@@ -126,13 +133,158 @@ export function automationValues(settings: SiteSettings): Record<string, string>
     'birthday.localTime': settings.birthday.localTime,
     'birthday.discountCode': settings.birthday.discountCode ?? '',
     'birthday.holdoutPercent': String(settings.birthday.holdoutPercent),
-    'occasions.list': settings.occasions.list.length > 0 ? JSON.stringify(settings.occasions.list, null, 2) : '',
+    ...occasionValues(settings.occasions.list, settings.defaultLocale),
     'engagement.frequencyCap.marketingPer24h': String(engagement.frequencyCap.marketingPer24h),
+    'engagement.budget.enabled': engagement.budget.enabled ? 'on' : '',
+    'engagement.budget.ignoredPerHalving': String(engagement.budget.ignoredPerHalving),
+    'engagement.budget.minPerWeek': String(engagement.budget.minPerWeek),
+    'engagement.bestHour.minOwnDataPoints': String(engagement.bestHour.minOwnDataPoints),
     'engagement.quietHours.enabled': engagement.quietHours.enabled ? 'on' : '',
     'engagement.quietHours.start': engagement.quietHours.start,
     'engagement.quietHours.end': engagement.quietHours.end,
     'engagement.defaultTimeZone': engagement.defaultTimeZone,
   };
+}
+
+/**
+ * The stored occasions as the form's rows, each text a row of its own: the shop's default locale
+ * first (English unless changed), the others by tag (jsonb keeps no order of its own).
+ */
+function occasionValues(list: SiteSettings['occasions']['list'], defaultLocale: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  list.forEach((occasion, row) => {
+    const at = `${OCCASION_FIELDS}.${row}`;
+    Object.assign(values, {
+      [`${at}.id`]: occasion.id,
+      [`${at}.name`]: occasion.name,
+      [`${at}.day`]: String(occasion.day),
+      [`${at}.month`]: String(occasion.month),
+      [`${at}.year`]: occasion.year === undefined ? '' : String(occasion.year),
+      [`${at}.localTime`]: occasion.localTime,
+      [`${at}.segmentId`]: occasion.segmentId ?? '',
+      [`${at}.url`]: occasion.url ?? '',
+      [`${at}.enabled`]: occasion.enabled ? 'on' : '',
+    });
+    const byLocale = Object.entries(occasion.texts).sort(([a], [b]) => (a === defaultLocale ? -1 : b === defaultLocale ? 1 : a.localeCompare(b)));
+    byLocale.forEach(([locale, texts], j) => {
+      values[`${at}.texts.${j}.locale`] = locale;
+      values[`${at}.texts.${j}.title`] = texts.title;
+      values[`${at}.texts.${j}.body`] = texts.body;
+    });
+  });
+  return values;
+}
+
+/**
+ * Every field name of the posted occasion rows (a checkbox left unticked is not posted, and must
+ * still come back unticked), so a refused post is drawn again with exactly what was typed.
+ */
+export function occasionFieldNames(fields: Record<string, string>): string[] {
+  const names = new Set(Object.keys(fields).filter((name) => name.startsWith(`${OCCASION_FIELDS}.`)));
+  for (const row of occasionRows(fields)) {
+    for (const field of OCCASION_ROW_FIELDS) names.add(`${OCCASION_FIELDS}.${row}.${field}`);
+    for (const j of occasionTextRows(fields, row)) for (const field of OCCASION_TEXT_FIELDS) names.add(`${OCCASION_FIELDS}.${row}.texts.${j}.${field}`);
+  }
+  return [...names];
+}
+
+/**
+ * A new occasion's id from its name: lowercase ASCII letters, digits and dashes ("Sinterklaas
+ * Día" → "sinterklaas-dia"), unique among `taken`. An existing occasion keeps its id, which keys
+ * "once a year": a renamed one is not sent a second time.
+ */
+export function occasionIdFrom(name: string, taken: ReadonlySet<string>): string {
+  const slug =
+    name
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 36)
+      .replace(/-+$/, '') || 'occasion';
+  if (!taken.has(slug)) return slug;
+  for (let n = 2; ; n += 1) if (!taken.has(`${slug}-${n}`)) return `${slug}-${n}`;
+}
+
+/**
+ * The occasion rows as the settings' list, or the problems the schema cannot name (a month not
+ * chosen, a day not a number, a language tag that is none). A blank row (nothing typed but what a
+ * new row starts with) and a row to remove are left out. `fieldOf` turns the list's settings
+ * paths (`occasions.list.1.texts.de.title`) into the fields they came from, as rows left out and
+ * texts keyed by locale shift them.
+ */
+function occasionsPatch(fields: Record<string, string>, errors: Record<string, string>): { list: Array<Record<string, unknown>>; fieldOf: Record<string, string> } {
+  const list: Array<Record<string, unknown>> = [];
+  const fieldOf: Record<string, string> = {};
+  const rows = occasionRows(fields);
+  const value = (name: string) => (fields[name] ?? '').trim();
+  const taken = new Set(rows.map((row) => value(`${OCCASION_FIELDS}.${row}.id`)).filter((id) => id !== ''));
+  for (const row of rows) {
+    const at = `${OCCASION_FIELDS}.${row}`;
+    const textRows = occasionTextRows(fields, row);
+    if (checked(fields, `${at}.remove`)) continue;
+    const typed = ['name', 'day', 'month', 'year', 'url'].some((field) => value(`${at}.${field}`) !== '') || textRows.some((j) => value(`${at}.texts.${j}.title`) !== '' || value(`${at}.texts.${j}.body`) !== '');
+    if (!typed && value(`${at}.id`) === '') continue;
+
+    const k = list.length;
+    const from = `${OCCASION_FIELDS}.${k}`;
+    for (const field of ['name', 'day', 'month', 'year', 'localTime', 'segmentId', 'url', 'enabled']) fieldOf[`${from}.${field}`] = `${at}.${field}`;
+    // The id is not a field: a refused one (only ever a hand-made post) is named beside the name.
+    fieldOf[`${from}.id`] = `${at}.name`;
+    fieldOf[`${from}`] = `${at}.name`;
+
+    let id = value(`${at}.id`);
+    if (id === '') {
+      id = occasionIdFrom(value(`${at}.name`), taken);
+      taken.add(id);
+    }
+    const day = numberIn(fields, `${at}.day`, errors);
+    let month: number | undefined;
+    if (value(`${at}.month`) === '') errors[`${at}.month`] = 'Choose a month.';
+    else month = numberIn(fields, `${at}.month`, errors);
+    const year = value(`${at}.year`) === '' ? undefined : numberIn(fields, `${at}.year`, errors);
+
+    const texts: Record<string, { title: string; body: string }> = {};
+    const localeRow = new Map<string, number>();
+    for (const j of textRows) {
+      const title = fields[`${at}.texts.${j}.title`] ?? '';
+      const body = (fields[`${at}.texts.${j}.body`] ?? '').trim();
+      if (title.trim() === '' && body === '') continue;
+      const localeField = `${at}.texts.${j}.locale`;
+      const tag = value(localeField);
+      const locale = canonicalLocale(tag);
+      if (tag === '') errors[localeField] = 'Enter a language tag, such as en or de.';
+      else if (!locale) errors[localeField] = `“${tag}” is not a language tag; use one such as en, de or fr-BE.`;
+      else if (localeRow.has(locale)) errors[localeField] = `${locale} has a text above already; give each language once.`;
+      else {
+        localeRow.set(locale, j);
+        texts[locale] = { title, body };
+        fieldOf[`${from}.texts.${locale}`] = localeField;
+        fieldOf[`${from}.texts.${locale}.title`] = `${at}.texts.${j}.title`;
+        fieldOf[`${from}.texts.${locale}.body`] = `${at}.texts.${j}.body`;
+      }
+    }
+    // "Give the text in at least one locale" lands beside the first title.
+    fieldOf[`${from}.texts`] = `${at}.texts.${textRows[0] ?? 0}.title`;
+
+    const url = value(`${at}.url`);
+    const segmentId = value(`${at}.segmentId`);
+    const localTime = value(`${at}.localTime`);
+    list.push({
+      id,
+      name: fields[`${at}.name`] ?? '',
+      enabled: checked(fields, `${at}.enabled`),
+      month,
+      day,
+      ...(year === undefined ? {} : { year }),
+      ...(localTime === '' ? {} : { localTime }),
+      ...(segmentId === '' ? {} : { segmentId }),
+      ...(url === '' ? {} : { url }),
+      texts,
+    });
+  }
+  return { list, fieldOf };
 }
 
 /** A number as a person types it ("7,5" too); undefined and a problem otherwise. */
@@ -159,9 +311,13 @@ function optionalText(fields: Record<string, string>, name: string): string | un
 }
 
 /** The posted section as a settings patch, or the problems found before the schema sees it. */
-export function automationPatch(section: AutomationSection, fields: Record<string, string>): { patch: Record<string, unknown> } | { errors: Record<string, string> } {
+export function automationPatch(
+  section: AutomationSection,
+  fields: Record<string, string>,
+): { patch: Record<string, unknown>; fieldOf?: Record<string, string> } | { errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   let patch: Record<string, unknown>;
+  let fieldOf: Record<string, string> | undefined;
   switch (section) {
     case 'cart-reminders': {
       const steps: Array<Record<string, unknown>> = [];
@@ -271,20 +427,27 @@ export function automationPatch(section: AutomationSection, fields: Record<strin
       break;
     }
     case 'occasions': {
-      const raw = (fields['occasions.list'] ?? '').trim();
-      let list: unknown = [];
-      if (raw !== '') {
-        try {
-          list = JSON.parse(raw);
-        } catch {
-          errors['occasions.list'] = 'This is not JSON: a list in square brackets, as in the example below.';
-        }
-      }
-      patch = { occasions: { list } };
+      const occasions = occasionsPatch(fields, errors);
+      patch = { occasions: { list: occasions.list } };
+      fieldOf = occasions.fieldOf;
       break;
     }
     case 'frequency-cap':
       patch = { engagement: { frequencyCap: { marketingPer24h: numberIn(fields, 'engagement.frequencyCap.marketingPer24h', errors) } } };
+      break;
+    case 'engagement-budget':
+      patch = {
+        engagement: {
+          budget: {
+            enabled: checked(fields, 'engagement.budget.enabled'),
+            ignoredPerHalving: numberIn(fields, 'engagement.budget.ignoredPerHalving', errors),
+            minPerWeek: numberIn(fields, 'engagement.budget.minPerWeek', errors),
+          },
+        },
+      };
+      break;
+    case 'best-hour':
+      patch = { engagement: { bestHour: { minOwnDataPoints: numberIn(fields, 'engagement.bestHour.minOwnDataPoints', errors) } } };
       break;
     case 'quiet-hours':
       patch = {
@@ -299,7 +462,7 @@ export function automationPatch(section: AutomationSection, fields: Record<strin
       };
       break;
   }
-  return Object.keys(errors).length > 0 ? { errors } : { patch };
+  return Object.keys(errors).length > 0 ? { errors } : { patch, ...(fieldOf ? { fieldOf } : {}) };
 }
 
 /** Codes pasted one per line, or separated by commas or spaces. */
@@ -324,6 +487,7 @@ function describePath(path: string, prefix: string): string {
   const rest = prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path;
   if (rest === 'cartReminders.steps') return 'Reminder steps';
   if (rest === 'actions') return 'Buttons';
+  if (rest === 'occasions.list') return 'Occasions';
   return rest;
 }
 
@@ -475,25 +639,38 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     live: LiveSession,
     token: string,
     member: Member,
-    extra: { posted?: { section: AutomationSection; values: Record<string, string>; errors: Record<string, string>; general: string[] }; saved?: string } = {},
+    extra: {
+      posted?: { section: AutomationSection; values: Record<string, string>; errors: Record<string, string>; general: string[] };
+      /** A post drawn again as typed, not saved and not refused (an added occasion row). */
+      draft?: { section: AutomationSection; values: Record<string, string> };
+      saved?: string;
+    } = {},
   ) {
     const settings = readSiteSettings(member.site.settings);
-    const [assets, chrome, figs, welcomeCodes] = await Promise.all([
+    const [assets, chrome, figs, welcomeCodes, segments] = await Promise.all([
       dashboardAssets(),
       siteChrome(live, token, member, 'automations'),
       figures(member, settings),
       welcomeCodeCounts(deps.db, member.site.id),
+      listSegments(deps.db, member.site.id),
     ]);
     const saved = AUTOMATION_SECTIONS.find((section) => section.key === extra.saved)?.key;
+    const posted = extra.posted ?? extra.draft;
+    const stored = automationValues(settings);
+    // The posted occasion rows replace the stored ones whole: a stored row the post did not have
+    // (removed, or another owner's save in between) must not reappear among them.
+    if (posted?.section === 'occasions' && occasionRows(posted.values).length > 0) for (const name of Object.keys(stored)) if (name.startsWith(`${OCCASION_FIELDS}.`)) delete stored[name];
     return page(
       c,
       automationsPage({
         assets,
         chrome,
         canEdit: can(member.role, 'edit_automations'),
-        values: { ...automationValues(settings), ...(extra.posted?.values ?? {}) },
+        values: { ...stored, ...(posted?.values ?? {}) },
         ...(extra.posted ? { invalid: { section: extra.posted.section, errors: extra.posted.errors, general: extra.posted.general } } : {}),
         ...(saved ? { saved } : {}),
+        ...(extra.draft ? { drafted: extra.draft.section } : {}),
+        segments: segments.map((segment) => ({ id: segment.id, name: segment.name })),
         figures: figs,
         days: FIGURES_DAYS,
         timeZones: supportedTimeZones(),
@@ -522,21 +699,34 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     if (!can(member.role, 'edit_automations')) return refused(c, member, 'automations', back);
     const section = AUTOMATION_SECTIONS.find((candidate) => candidate.key === fields.section);
     if (!section) return message(c, 404, 'Page not found', 'This form names no automation setting. Reload the page and try again.', { href: back, label: 'Back to the automations' });
-    const values = Object.fromEntries(section.fields.map((name) => [name, fields[name] ?? '']));
+    const fieldNames = section.key === 'occasions' ? occasionFieldNames(fields) : section.fields;
+    const values = Object.fromEntries(fieldNames.map((name) => [name, fields[name] ?? '']));
     const formErrors = (errors: Record<string, string>, general: string[]) => renderAutomations(c, live, token, member, { posted: { section: section.key, values, errors, general } });
 
+    // "Add an occasion": the form as typed with a blank row after the last, nothing saved.
+    if (section.key === 'occasions' && fields.intent === 'add') {
+      const next = (occasionRows(values).at(-1) ?? -1) + 1;
+      const locale = readSiteSettings(member.site.settings).defaultLocale;
+      return renderAutomations(c, live, token, member, { draft: { section: section.key, values: { ...values, ...blankOccasion(next, locale) } } });
+    }
+
+    // The page before this form had one JSON box of that name: a tab left open across an upgrade
+    // would post no rows, which reads as "no occasions" and would delete them all.
+    if (section.key === 'occasions' && OCCASION_FIELDS in fields) return formErrors({}, ['This form is from an earlier version of this page. Nothing was saved: reload the page and make the change again.']);
     const built = automationPatch(section.key, fields);
     if ('errors' in built) return formErrors(built.errors, []);
+    // Issues name settings paths; an occasion's are turned into the row and field it was typed in.
+    const toFields = (issues: Array<{ path: string; message: string }>) => issues.map((issue) => ({ ...issue, path: built.fieldOf?.[issue.path] ?? issue.path }));
     const patch = siteSettingsPatchSchema.safeParse(built.patch);
     if (!patch.success) {
-      const { errors, general } = placeIssues(issueWords(patch.error.issues), section.fields);
+      const { errors, general } = placeIssues(toFields(issueWords(patch.error.issues)), fieldNames);
       return formErrors(errors, general);
     }
     try {
       await changeSiteSettings(deps.db, member.site, patch.data, { publicUrl, actor: userActor(live.user), now: now() });
     } catch (error) {
       if (error instanceof ApiError && error.code === 'validation_failed') {
-        const { errors, general } = placeIssues((error.options.details as Array<{ path: string; message: string }>) ?? [], section.fields);
+        const { errors, general } = placeIssues(toFields((error.options.details as Array<{ path: string; message: string }>) ?? []), fieldNames);
         return formErrors(errors, general);
       }
       throw error;

@@ -14,6 +14,7 @@ import { createApp } from '../app.ts';
 import { startSession } from '../accounts/sessions.ts';
 import { parseConfig } from '../config.ts';
 import { upsertMembership } from '../db/memberships.ts';
+import { createSegment } from '../db/segments.ts';
 import { findSiteById } from '../db/sites.ts';
 import { insertUser } from '../db/users.ts';
 import { memoryLogger } from '../logger.ts';
@@ -77,6 +78,7 @@ describe.skipIf(missing !== undefined)('the automations and templates pages in C
     await upsertMembership(database.db, { userId: user!.id, siteId: site.id, role: 'editor' }, new Date());
     await seedPushes('cart_reminder', 48, 11, [54.9, 120, 32.5]);
     await seedPushes('price_drop', 20, 6, [89]);
+    await createSegment(database.db, site.id, { name: 'Dutch shoppers', definition: { match: 'all', rules: [{ type: 'tag', key: 'country', op: 'equals', value: 'nl' }] } }, new Date());
     shotsDir = join(await artifactsDir(), 'dashboard');
     await mkdir(shotsDir, { recursive: true });
     axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -114,6 +116,84 @@ describe.skipIf(missing !== undefined)('the automations and templates pages in C
     await page.getByRole('button', { name: 'Save price drops' }).click();
     await page.getByText('Saved. Price drops use the new settings from now on.').waitFor();
     expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).priceDrop.thresholdPercent).toBe(12.5);
+    expect(await cspViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it('an occasion added through the form: refused in words beside its field, fixed and saved; then the engagement budget changed', async () => {
+    const settings = async () => readSiteSettings((await findSiteById(database.db, site.id))!.settings);
+    /** The section as a person sees it, at both widths, to look at. */
+    const shootSection = async (id: string, name: string) => {
+      for (const width of DASHBOARD_WIDTHS) {
+        await page.setViewportSize({ width, height: 800 });
+        await page.locator(`#${id}`).screenshot({ path: join(shotsDir, `${name}-${width}.png`) });
+      }
+      await page.setViewportSize({ width: 1280, height: 800 });
+    };
+    await page.goto(`${origin}/dashboard/sites/${site.id}/automations`);
+    const occasions = page.locator('#occasions');
+    expect(await occasions.getByText('No occasions yet.').count()).toBe(1);
+    await occasions.getByRole('button', { name: 'Add an occasion' }).click();
+    const added = page.locator('#occasion-0');
+    await added.waitFor();
+    expect(await occasions.getByRole('status').textContent()).toContain('Nothing is saved until you save the occasions.');
+    await added.getByLabel('Name').fill('Sinterklaas');
+    await added.getByLabel('Day').fill('31');
+    await added.getByLabel('Month').selectOption({ label: 'November' });
+    await added.getByLabel('Time', { exact: true }).fill('09:30');
+    await added.getByLabel('Send to').selectOption({ label: 'Dutch shoppers' });
+    // The first language is English already; the spare row takes Dutch.
+    expect(await page.locator('#f-occasions-list-0-texts-0-locale').inputValue()).toBe('en');
+    await page.locator('#f-occasions-list-0-texts-0-title').fill('Happy Sinterklaas');
+    await page.locator('#f-occasions-list-0-texts-0-body').fill('Gifts for everyone');
+    await shootSection('occasions', 'automations-occasion-typed');
+    await occasions.getByRole('button', { name: 'Save occasions' }).click();
+
+    await page.locator('#f-occasions-list-0-day-error').waitFor();
+    expect(await page.locator('#f-occasions-list-0-day-error').textContent()).toBe('No such day in that month.');
+    expect(await page.locator('#occasions [role="alert"]').textContent()).toContain('Nothing was saved');
+    expect(await page.locator('#f-occasions-list-0-name').inputValue()).toBe('Sinterklaas');
+    expect(await page.locator('#f-occasions-list-0-texts-0-body').inputValue()).toBe('Gifts for everyone');
+    expect(await page.locator('#f-occasions-list-0-segmentId option:checked').textContent()).toBe('Dutch shoppers');
+    expect((await settings()).occasions.list).toEqual([]);
+    await checkPage('automations-occasion-error');
+    await shootSection('occasions', 'automations-occasion-error');
+
+    await page.locator('#f-occasions-list-0-day').fill('5');
+    await page.locator('#f-occasions-list-0-month').selectOption({ label: 'December' });
+    await page.locator('#f-occasions-list-0-texts-1-locale').fill('nl');
+    await page.locator('#f-occasions-list-0-texts-1-title').fill('Fijne Sinterklaas');
+    await occasions.getByRole('button', { name: 'Save occasions' }).click();
+    await page.getByText('Saved. Occasions use the new settings from now on.').waitFor();
+    const [segment] = await database.db.selectFrom('segments').select('id').where('site_id', '=', site.id).execute();
+    expect((await settings()).occasions.list).toEqual([
+      {
+        id: 'sinterklaas',
+        name: 'Sinterklaas',
+        enabled: true,
+        month: 12,
+        day: 5,
+        localTime: '09:30',
+        segmentId: segment!.id,
+        texts: { en: { title: 'Happy Sinterklaas', body: 'Gifts for everyone' }, nl: { title: 'Fijne Sinterklaas', body: '' } },
+      },
+    ]);
+    expect(await page.locator('#occasion-0 legend').first().textContent()).toBe('Sinterklaas');
+    await shootSection('occasions', 'automations-occasion-saved');
+
+    const budget = page.locator('#engagement-budget');
+    await budget.getByLabel('Never fewer than').fill('8');
+    await budget.getByRole('button', { name: 'Save engagement budget' }).click();
+    await page.locator('#f-engagement-budget-minPerWeek-error').waitFor();
+    expect(await page.locator('#f-engagement-budget-minPerWeek-error').textContent()).toBe('Must be 7 or less.');
+    await page.locator('#f-engagement-budget-minPerWeek').fill('2');
+    await page.locator('#f-engagement-budget-ignoredPerHalving').fill('4');
+    await page.getByRole('button', { name: 'Save engagement budget' }).click();
+    await page.getByText('Saved. Marketing pushes follow the new engagement budget from now on.').waitFor();
+    expect((await settings()).engagement.budget).toEqual({ enabled: true, ignoredPerHalving: 4, minPerWeek: 2 });
+    await shootSection('engagement-budget', 'automations-budget-saved');
+    await shootSection('best-hour', 'automations-best-hour');
+    await checkPage('automations-rules-saved');
     expect(await cspViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
   });

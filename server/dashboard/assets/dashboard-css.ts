@@ -271,6 +271,11 @@ input[type="search"]:focus-visible, select:focus-visible { outline: 3px solid va
 fieldset { border: 0; margin: 0; padding: 0; min-width: 0; }
 fieldset.step { border-left: 3px solid var(--accent-soft); padding: 0.1rem 0 0.1rem 0.9rem; margin: 0 0 1rem; }
 fieldset legend { font-weight: 650; font-size: 0.9rem; padding: 0; margin-bottom: 0.5rem; }
+/* One occasion of the occasions form: a box of its own, so a list of them reads as separate items. */
+fieldset.occasion { border: 1px solid var(--border); border-radius: var(--radius); padding: 0.6rem 1rem 0.1rem; margin: 0 0 1rem; }
+fieldset.occasion > legend { font-size: 1rem; padding: 0 0.35rem; margin: 0 0 0 -0.35rem; }
+.occasion .group-help { color: var(--muted); font-size: 0.85rem; margin: 0 0 0.75rem; }
+.occasion-text + .occasion-text { border-top: 1px dashed var(--border-strong); padding-top: 0.75rem; }
 .field.check { display: grid; grid-template-columns: auto 1fr; column-gap: 0.55rem; align-items: center; }
 .field.check input { width: 1.1rem; height: 1.1rem; margin: 0; accent-color: var(--accent); }
 .field.check label { margin: 0; font-weight: 600; }

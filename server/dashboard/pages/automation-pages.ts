@@ -13,13 +13,26 @@ import type { DashboardAssets } from '../assets/assets.ts';
 import { assetUrl, appPage, csrfField, DASHBOARD_PATH, notice, type Html, type SignedInChrome } from '../layout.ts';
 import { sampleValues, TEMPLATE_LABELS, type NotificationPreview } from '../notification-preview.ts';
 
-export type AutomationSection = 'cart-reminders' | 'price-drop' | 'back-in-stock' | 'low-stock' | 'order-updates' | 'rating-request' | 'welcome' | 'reactivation' | 'birthday' | 'occasions' | 'frequency-cap' | 'quiet-hours';
+export type AutomationSection = 'cart-reminders' | 'price-drop' | 'back-in-stock' | 'low-stock' | 'order-updates' | 'rating-request' | 'welcome' | 'reactivation' | 'birthday' | 'occasions' | 'frequency-cap' | 'engagement-budget' | 'best-hour' | 'quiet-hours';
 
 /** The welcome form's box for pasting single-use codes (not a setting: they go to the list, POST /v1/welcome-codes). */
 export const WELCOME_CODES_FIELD = 'welcomeCodes.paste';
 
-/** Each form of the page and the fields it posts (named by their settings path). */
-export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title: string; fields: readonly string[] }> = [
+/** Where the occasions form's fields start: `occasions.list.<row>.name`, `occasions.list.<row>.texts.<row>.title`. */
+export const OCCASION_FIELDS = 'occasions.list';
+
+/** One occasion's fields besides its texts, each `occasions.list.<row>.<field>`. */
+export const OCCASION_ROW_FIELDS = ['id', 'name', 'day', 'month', 'year', 'localTime', 'segmentId', 'url', 'enabled', 'remove'] as const;
+
+/** One text row's fields, each `occasions.list.<row>.texts.<row>.<field>`. */
+export const OCCASION_TEXT_FIELDS = ['locale', 'title', 'body'] as const;
+
+/**
+ * Each form of the page and the fields it posts (named by their settings path). The occasions
+ * form has as many rows as the shop has occasions, so its fields are listed per post
+ * (OCCASION_FIELDS); `saved` words the notice where "<title> use the new settings" would not read.
+ */
+export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title: string; fields: readonly string[]; saved?: string }> = [
   {
     key: 'cart-reminders',
     title: 'Cart reminders',
@@ -46,11 +59,18 @@ export const AUTOMATION_SECTIONS: ReadonlyArray<{ key: AutomationSection; title:
   },
   { key: 'rating-request', title: 'Rating requests', fields: ['ratingRequest.enabled', 'ratingRequest.delayDays', 'ratingRequest.pageUrl', 'ratingRequest.holdoutPercent', 'ratingRequest.sendAtBestHour'] },
   { key: 'birthday', title: 'Birthdays', fields: ['birthday.enabled', 'birthday.sendAtBestHour', 'birthday.localTime', 'birthday.discountCode', 'birthday.holdoutPercent'] },
-  { key: 'occasions', title: 'Occasions', fields: ['occasions.list'] },
+  { key: 'occasions', title: 'Occasions', fields: [] },
   { key: 'low-stock', title: 'Low stock', fields: ['lowStock.enabled', 'lowStock.threshold', 'lowStock.withinDays', 'lowStock.holdoutPercent', 'lowStock.sendAtBestHour'] },
   { key: 'welcome', title: 'Welcome', fields: ['welcome.enabled', 'welcome.delayMinutes', 'welcome.codeMode', 'welcome.code', 'welcome.holdoutPercent', WELCOME_CODES_FIELD] },
   { key: 'reactivation', title: 'Reactivation', fields: ['reactivation.enabled', 'reactivation.afterDays', 'reactivation.quietForDays', 'reactivation.code', 'reactivation.holdoutPercent'] },
   { key: 'frequency-cap', title: 'Frequency cap', fields: ['engagement.frequencyCap.marketingPer24h'] },
+  {
+    key: 'engagement-budget',
+    title: 'Engagement budget',
+    fields: ['engagement.budget.enabled', 'engagement.budget.ignoredPerHalving', 'engagement.budget.minPerWeek'],
+    saved: 'Saved. Marketing pushes follow the new engagement budget from now on.',
+  },
+  { key: 'best-hour', title: 'Best hour', fields: ['engagement.bestHour.minOwnDataPoints'], saved: 'Saved. Best-hour sends use the new threshold from now on.' },
   { key: 'quiet-hours', title: 'Quiet hours and time zone', fields: ['engagement.quietHours.enabled', 'engagement.quietHours.start', 'engagement.quietHours.end', 'engagement.defaultTimeZone'] },
 ];
 
@@ -152,6 +172,99 @@ ${error ? html`<p class="field-error" id="${id}-error">${error}</p>` : ''}
 </fieldset>`;
 }
 
+/** A drop-down with its label, help and problem. */
+function select(context: FieldContext, name: string, label: string, options: ReadonlyArray<{ value: string; label: string }>, help?: string): Html {
+  const id = fieldId(name);
+  const error = context.errors[name];
+  const current = context.values[name] ?? '';
+  const described = [help ? `${id}-help` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  return html`<div class="field">
+<label for="${id}">${label}</label>
+<select id="${id}" name="${name}"${described ? html` aria-describedby="${described}"` : ''}${error ? html` aria-invalid="true"` : ''}${context.disabled ? html` disabled` : ''}>${options.map(
+    (option) => html`<option value="${option.value}"${option.value === current ? html` selected` : ''}>${option.label}</option>`,
+  )}</select>
+${error ? html`<p class="field-error" id="${id}-error">${error}</p>` : ''}
+${help ? html`<p class="help" id="${id}-help">${help}</p>` : ''}
+</div>`;
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** The numbers after `prefix` in the values' names ending in `suffix`, in order: the rows of a repeated group. */
+export function rowIndexes(values: Record<string, string>, prefix: string, suffix: string): number[] {
+  const rows = new Set<number>();
+  for (const name of Object.keys(values)) {
+    if (!name.startsWith(prefix) || !name.endsWith(suffix)) continue;
+    const middle = name.slice(prefix.length, name.length - suffix.length);
+    if (/^\d{1,3}$/.test(middle)) rows.add(Number(middle));
+  }
+  return [...rows].sort((a, b) => a - b);
+}
+
+/** The rows of the occasions form in the values (each has a name field). */
+export function occasionRows(values: Record<string, string>): number[] {
+  return rowIndexes(values, `${OCCASION_FIELDS}.`, '.name');
+}
+
+/** The text rows of occasion `row` in the values (each has a locale field). */
+export function occasionTextRows(values: Record<string, string>, row: number): number[] {
+  return rowIndexes(values, `${OCCASION_FIELDS}.${row}.texts.`, '.locale');
+}
+
+/** What a new occasion starts with: on, at 10:00, to everyone, a text in the shop's default locale (English unless changed). */
+export function blankOccasion(row: number, locale: string): Record<string, string> {
+  const at = `${OCCASION_FIELDS}.${row}`;
+  return { [`${at}.id`]: '', [`${at}.name`]: '', [`${at}.day`]: '', [`${at}.month`]: '', [`${at}.year`]: '', [`${at}.localTime`]: '10:00', [`${at}.segmentId`]: '', [`${at}.url`]: '', [`${at}.enabled`]: 'on', [`${at}.texts.0.locale`]: locale, [`${at}.texts.0.title`]: '', [`${at}.texts.0.body`]: '' };
+}
+
+/**
+ * One occasion as a fieldset: its name, date, time, audience, link, switch and texts per language.
+ * A row that is not blank gets a spare text row for another language; an existing one (it has an
+ * id) gets a remove box, as the form is a plain post without a script.
+ */
+function occasionFieldset(context: FieldContext, row: number, segments: ReadonlyArray<{ id: string; name: string }>, canEdit: boolean): Html {
+  const at = `${OCCASION_FIELDS}.${row}`;
+  const value = (field: string) => context.values[`${at}.${field}`] ?? '';
+  const id = value('id');
+  const name = value('name').trim();
+  const segmentId = value('segmentId');
+  const segmentOptions = [
+    { value: '', label: 'Every subscriber' },
+    ...segments.map((segment) => ({ value: segment.id, label: segment.name })),
+    // A segment deleted since: kept (and named as gone) rather than silently widened to everyone.
+    ...(segmentId !== '' && !segments.some((segment) => segment.id === segmentId) ? [{ value: segmentId, label: 'A segment that no longer exists' }] : []),
+  ];
+  const textRows = occasionTextRows(context.values, row);
+  const blank = (j: number) => OCCASION_TEXT_FIELDS.every((field) => value(`texts.${j}.${field}`).trim() === '');
+  const last = textRows.at(-1);
+  const rows = last === undefined || !blank(last) ? [...textRows, (last ?? -1) + 1] : textRows;
+  return html`<fieldset class="occasion" id="occasion-${row}"><legend>${name === '' ? (id === '' ? 'New occasion' : id) : name}</legend>
+<input name="${at}.id" type="hidden" value="${id}">
+${id === '' ? '' : html`<p class="meta">Id <code>${id}</code>: kept when you rename it, so the occasion still goes once a year.</p>`}
+${input(context, `${at}.name`, 'Name', { size: 'medium', help: 'Also the campaign’s name, with the year: “Sinterklaas 2026”.' })}
+<div class="field-pair">
+${input(context, `${at}.day`, 'Day', { inputmode: 'numeric', size: 'short' })}
+${select(context, `${at}.month`, 'Month', [...(value('month') === '' ? [{ value: '', label: 'Choose…' }] : []), ...MONTHS.map((month, i) => ({ value: String(i + 1), label: month }))])}
+${input(context, `${at}.year`, 'Year (optional)', { inputmode: 'numeric', size: 'short', help: 'Only for a date that moves, such as Black Friday: sent in that year only. Empty: every year.' })}
+</div>
+${input(context, `${at}.localTime`, 'Time', { size: 'short', placeholder: '10:00', help: 'HH:MM on each shopper’s own clock.' })}
+${select(context, `${at}.segmentId`, 'Send to', segmentOptions, 'Every subscriber, or one of your saved segments.')}
+${input(context, `${at}.url`, 'Link', { placeholder: 'https://shop.example/sale', help: 'Where a tap leads, a page of your shop. Empty: the home page.' })}
+${checkbox(context, `${at}.enabled`, 'Send this occasion', 'Untick to pause it; it stays in the list.')}
+<fieldset class="step"><legend>Text per language</legend>
+<p class="group-help">Each shopper gets the text in their browser’s language, else in the shop’s default language (else the first here). No placeholders. To drop a language, empty its title and text.</p>
+${rows.map(
+  (j) => html`<div class="occasion-text"><div class="field-pair">
+${input(context, `${at}.texts.${j}.locale`, 'Language', { size: 'short', placeholder: j === rows[0] ? 'en' : 'de', help: j === rows[0] ? 'A tag such as en, de or fr-BE.' : '' })}
+${input(context, `${at}.texts.${j}.title`, 'Title', { size: 'medium' })}
+</div>
+${input(context, `${at}.texts.${j}.body`, 'Text')}</div>`,
+)}
+</fieldset>
+${canEdit && id !== '' ? checkbox(context, `${at}.remove`, 'Remove this occasion when saving') : ''}
+</fieldset>`;
+}
+
 function count(value: number): string {
   return value.toLocaleString('en');
 }
@@ -225,27 +338,33 @@ export function automationsPage(input_: {
   /** The section posted with problems, and what they are. */
   invalid?: { section: AutomationSection } & FormState;
   saved?: AutomationSection;
+  /** A section drawn again from its post without saving (the occasions' "Add an occasion"). */
+  drafted?: AutomationSection;
   figures: AutomationFigures;
   days: number;
   timeZones: string[];
   /** Uploaded welcome codes not yet given, and given. */
   welcomeCodes: { left: number; given: number };
+  /** The site's saved segments, for the occasions' audience. */
+  segments: ReadonlyArray<{ id: string; name: string }>;
 }): Html {
   const { chrome, canEdit, values, invalid, saved, figures, days } = input_;
   const action = `${DASHBOARD_PATH}/sites/${chrome.site.id}/automations`;
   const context = (section: AutomationSection): FieldContext => ({ values, errors: invalid?.section === section ? invalid.errors : {}, disabled: !canEdit });
   const isOn = (name: string) => values[name] === 'on';
 
-  const form = (section: AutomationSection, fields: Html, figuresHtml?: Html) => {
-    const title = AUTOMATION_SECTIONS.find((candidate) => candidate.key === section)!.title;
+  const form = (section: AutomationSection, fields: Html, figuresHtml?: Html, more: { buttons?: Html; draftNotice?: string } = {}) => {
+    const { title, saved: savedWords } = AUTOMATION_SECTIONS.find((candidate) => candidate.key === section)!;
     const problems = invalid?.section === section ? invalid : undefined;
-    const formHtml = html`<form method="post" action="${action}" novalidate class="automation-form">
+    // Back at the section after a post drawn again (a refusal, an added row): the page is long.
+    const formHtml = html`<form method="post" action="${action}#${section}" novalidate class="automation-form">
 ${csrfField(chrome.csrfToken)}
 <input type="hidden" name="section" value="${section}">
-${saved === section ? notice('success', `Saved. ${title} use the new settings from now on.`) : ''}
+${saved === section ? notice('success', savedWords ?? `Saved. ${title} use the new settings from now on.`) : ''}
+${input_.drafted === section && more.draftNotice ? notice('info', more.draftNotice) : ''}
 ${problems ? notice('error', html`<p>Nothing was saved: ${Object.keys(problems.errors).length + problems.general.length === 1 ? 'one setting needs' : 'some settings need'} a change.</p>${problems.general.length > 0 ? html`<ul>${problems.general.map((text) => html`<li>${text}</li>`)}</ul>` : ''}`) : ''}
 ${fields}
-${canEdit ? html`<div class="card-footer"><button class="button" type="submit">Save ${title.toLowerCase()}</button></div>` : ''}
+${canEdit ? html`<div class="card-footer"><button class="button" type="submit">Save ${title.toLowerCase()}</button>${more.buttons ?? ''}</div>` : ''}
 </form>`;
     return figuresHtml ? html`<div class="automation-grid">${formHtml}${figuresHtml}</div>` : formHtml;
   };
@@ -263,6 +382,10 @@ ${canEdit ? html`<div class="card-footer"><button class="button" type="submit">S
   const birthday = context('birthday');
   const occasions = context('occasions');
   const cap = context('frequency-cap');
+  const budget = context('engagement-budget');
+  const bestHour = context('best-hour');
+  const occasionRowsShown = occasionRows(values);
+  const nextOccasion = (occasionRowsShown.at(-1) ?? -1) + 1;
   const quiet = context('quiet-hours');
 
   const body = html`<div class="page-header">
@@ -359,12 +482,14 @@ ${holdoutField(birthday, 'birthday.holdoutPercent')}`,
 <p class="lede">Dates you push on every year — Black Friday, Sinterklaas, a local holiday — at a time of day in each shopper’s own zone, to a saved segment or everyone. A day ahead each becomes a scheduled campaign (“Sinterklaas 2026”) on the campaigns page, with its figures and a cancel button.</p>
 ${form(
   'occasions',
-  textarea(
-    occasions,
-    'occasions.list',
-    'Occasions',
-    'A JSON list; each: id (lowercase, kept when renaming), name, month, day, optionally year (for a date that moves, such as Black Friday), localTime (HH:MM, default 10:00), segmentId, url, enabled, and texts per locale, e.g. [{"id":"sinterklaas","name":"Sinterklaas","month":12,"day":5,"texts":{"en":{"title":"Happy Sinterklaas","body":"Gifts for everyone"},"de":{"title":"Frohen Nikolaus","body":"Geschenke für alle"}}}]',
-  ),
+  html`${occasionRowsShown.length === 0 ? html`<p class="empty-note">No occasions yet.</p>` : ''}
+${occasionRowsShown.map((row) => occasionFieldset(occasions, row, input_.segments, canEdit))}`,
+  undefined,
+  {
+    // The first button is the one Enter presses: Save comes first, so Enter never only adds a row.
+    buttons: html`<button class="button secondary" type="submit" name="intent" value="add" formaction="${action}#occasion-${nextOccasion}">Add an occasion</button>`,
+    draftNotice: 'A blank occasion is added at the end. Nothing is saved until you save the occasions.',
+  },
 )}
 </section>
 <section class="card automation" id="low-stock" aria-labelledby="low-stock-title">
@@ -416,6 +541,29 @@ ${holdoutField(comeback, 'reactivation.holdoutPercent')}`,
 <h2 id="frequency-cap-title">Frequency cap</h2>
 <p class="lede">The most marketing pushes one shopper gets in any 24 hours; the rest wait or are dropped.</p>
 ${form('frequency-cap', input(cap, 'engagement.frequencyCap.marketingPer24h', 'At most', { suffix: 'pushes per 24 hours', inputmode: 'numeric', size: 'short', help: '0 to 100; 0 sends no marketing pushes at all.' }))}
+</section>
+<section class="card" id="engagement-budget" aria-labelledby="engagement-budget-title">
+<div class="automation-head"><h2 id="engagement-budget-title">Engagement budget</h2>${state(isOn('engagement.budget.enabled'))}</div>
+<p class="lede">A shopper who keeps ignoring your marketing pushes gets fewer: every few unclicked in a row halve the number they may get per 7 days (at first 7 times the frequency cap), down to a floor, and one click on any push brings the full number back. This keeps Chrome from taking away your shop’s notification permission, as it does where pushes are rarely clicked; then not even order updates reach that shopper.</p>
+${form(
+  'engagement-budget',
+  html`${checkbox(budget, 'engagement.budget.enabled', 'Send fewer pushes to shoppers who stop clicking')}
+${input(budget, 'engagement.budget.ignoredPerHalving', 'Halve after', { suffix: 'ignored pushes in a row', inputmode: 'numeric', size: 'short', help: '1 to 20. A push counts as ignored once it has been out 24 hours with no click.' })}
+${input(budget, 'engagement.budget.minPerWeek', 'Never fewer than', { suffix: 'pushes per 7 days', inputmode: 'numeric', size: 'short', help: '0 to 7; 0 sends a shopper who ignores everything no marketing push until they click again.' })}`,
+)}
+</section>
+<section class="card" id="best-hour" aria-labelledby="best-hour-title">
+<h2 id="best-hour-title">Best hour</h2>
+<p class="lede">A push set to go at each shopper’s best hour goes at the hour of day they most often click a push or visit your shop, on their own clock.</p>
+${form(
+  'best-hour',
+  input(bestHour, 'engagement.bestHour.minOwnDataPoints', 'Own history needed', {
+    suffix: 'clicks and visits',
+    inputmode: 'numeric',
+    size: 'short',
+    help: '1 to 100, counted over the last 60 days. A shopper with fewer clicks and visits than this gets the shop’s best hour: the hour your shoppers click most.',
+  }),
+)}
 </section>
 <section class="card" id="quiet-hours" aria-labelledby="quiet-hours-title">
 <h2 id="quiet-hours-title">Quiet hours and time zone</h2>
