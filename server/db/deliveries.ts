@@ -244,6 +244,25 @@ export async function recordDeliveryResults(db: Db, leaseId: string, nowMs: numb
 }
 
 /**
+ * Suppresses a notification's deliveries still waiting in the queue — `queued`: never handed to a
+ * push service yet, or back for a hold (quiet hours, best hour) or a retry — with `lastError` as
+ * their reason. One a worker holds (`sending`) is left to it: it may be at the push service this
+ * moment, and its outcome is written under its lease. The row locks keep the two apart: a claim
+ * skips a row this statement holds (SKIP LOCKED), and a row claimed first reads `sending` when
+ * this statement, having waited for it, looks again. Returns how many were suppressed.
+ */
+export async function suppressWaitingDeliveries(db: Db, notificationId: string, lastError: string, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('deliveries')
+    // due_at as the worker writes it for a suppressed row (recordDeliveryResults): the time it was decided.
+    .set({ status: 'suppressed', due_at: now, last_error: lastError, leased_by: null, updated_at: now })
+    .where('notification_id', '=', notificationId)
+    .where('status', '=', 'queued')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
  * Marks subscriptions expired after a 404/410 — by id AND endpoint, so a subscription that was
  * renewed with a new endpoint since this delivery was queued stays active.
  */

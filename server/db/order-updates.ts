@@ -58,15 +58,31 @@ export async function scheduleRatingRequest(
 
 /**
  * No rating request for this order, now or later: one waiting is cancelled, and an order not yet
- * delivered gets a `cancelled` row so a later `order_delivered` schedules nothing. One already sent
- * stays as it is.
+ * delivered gets a `cancelled` row so a later `order_delivered` schedules nothing. One already
+ * fired keeps its state (`sent`: its push was queued, and it may have gone); its notification id
+ * is returned, for the caller to withdraw what of that push is still waiting in the queue
+ * (triggers/order-updates.ts). Null when no push of this order's request was queued.
  */
-export async function cancelRatingRequest(db: Db, request: { siteId: string; orderId: string; visitorId: string | null; externalUserId: string | null }, now: Date): Promise<void> {
+export async function cancelRatingRequest(
+  db: Db,
+  request: { siteId: string; orderId: string; visitorId: string | null; externalUserId: string | null },
+  now: Date,
+): Promise<string | null> {
   await sql`
     insert into rating_requests (site_id, order_id, visitor_id, external_user_id, delivered_at, due_at, state, notification_id, updated_at)
     values (${request.siteId}, ${request.orderId}, ${request.visitorId}, ${request.externalUserId}, null, null, 'cancelled', null, ${now})
     on conflict (site_id, order_id) do update set state = 'cancelled', due_at = null, updated_at = excluded.updated_at
     where rating_requests.state = 'scheduled'`.execute(db);
+  // A request being fired right now holds its row: the insert above waited for it, so its push
+  // (state `sent`, with the notification and its deliveries) is committed and read here.
+  const fired = await db
+    .selectFrom('rating_requests')
+    .select('notification_id')
+    .where('site_id', '=', request.siteId)
+    .where('order_id', '=', request.orderId)
+    .where('state', '=', 'sent')
+    .executeTakeFirst();
+  return fired?.notification_id ?? null;
 }
 
 /** Rating requests due at `now`, locked (SKIP LOCKED: another worker takes the others), oldest first. */

@@ -21,7 +21,10 @@ export type DeliveryReason =
   | 'subscription_inactive'
   /** The notification's TTL ran out before it could be sent (suppressed). */
   | 'ttl_elapsed'
-  /** The sender cancelled the notification before this delivery went (suppressed). */
+  /**
+   * The sender cancelled the notification before this delivery went (suppressed); also a rating
+   * request whose order was cancelled or refunded before its push went (triggers/order-updates.ts).
+   */
   | 'cancelled'
   /** The campaign's end passed before this delivery went (suppressed). */
   | 'campaign_ended'

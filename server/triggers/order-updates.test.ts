@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
+import { claimDeliveries, recordDeliveryResults } from '../db/deliveries.ts';
 import { ratingAnswers } from '../db/order-updates.ts';
 import { createDeliverer, deliverBatch } from '../delivery/delivery-engine.ts';
 import { memoryLogger } from '../logger.ts';
@@ -398,5 +399,117 @@ describe('rating requests', () => {
     const [notification] = await s.notifications('rating_request');
     const rows = await database.db.selectFrom('deliveries').select('status').where('notification_id', '=', notification!.id).execute();
     expect(rows).toEqual([{ status: 'held_out' }]);
+  });
+
+  describe('withdrawn when the order is cancelled or refunded after the request was queued', () => {
+    const RATING_TITLE = 'How was your order?';
+    const delivery = (notificationId: string) => database.db.selectFrom('deliveries').selectAll().where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
+    const ratingOf = async (s: Awaited<ReturnType<typeof shop>>, orderId: string) => (await s.notifications('rating_request')).find((n) => n.trigger_key === orderId)!;
+
+    /** Browser activity of a visitor at these instants (page views), as the shop's pages report them. */
+    async function visits(siteId: string, visitorId: string, instants: string[]) {
+      await database.db
+        .insertInto('events')
+        .values(instants.map((at) => ({ site_id: siteId, source: 'browser' as const, type: 'page_viewed', visitor_id: visitorId, external_user_id: null, properties: '{}', client_event_id: null, created_at: new Date(at) })))
+        .execute();
+    }
+
+    it('suppresses one held by quiet hours with the reason, and the round sends nothing for it; one already pushed stays as it is', async () => {
+      // Delivered 23:30 in Berlin; due 3 days later, at night in Berlin (held until 09:00, 08:00 UTC)
+      // and in the afternoon in New York (pushed at once).
+      const s = await ratingShop({ startMs: Date.parse('2026-11-23T22:30:00Z') });
+      const ann = await s.shopper('ann', { timeZone: 'Europe/Berlin' });
+      const bob = await s.shopper('bob', { timeZone: 'America/New_York' });
+      await s.orderEvent('order_delivered', { visitorId: ann.visitorId }, { orderId: 'P-1' });
+      await s.orderEvent('order_delivered', { visitorId: bob.visitorId }, { orderId: 'P-2' });
+      await s.tick();
+      s.clock.nowMs = Date.parse('2026-11-26T22:31:00Z');
+      expect(await s.tick()).toHaveLength(2);
+      const annRating = await ratingOf(s, 'P-1');
+      const bobRating = await ratingOf(s, 'P-2');
+      expect(await delivery(annRating.id)).toMatchObject({ status: 'queued', due_at: new Date('2026-11-27T08:00:00Z'), last_error: expect.stringMatching(/^quiet_hours: /) });
+      expect(await delivery(bobRating.id)).toMatchObject({ status: 'sent', last_error: null });
+      expect(bob.pushes().map((p) => p.title)).toEqual(['Your order P-2 has been delivered', RATING_TITLE]);
+
+      s.clock.nowMs += 30 * MINUTE;
+      await s.orderEvent('order_cancelled', { visitorId: ann.visitorId }, { orderId: 'P-1' });
+      await s.orderEvent('order_cancelled', { visitorId: bob.visitorId }, { orderId: 'P-2' });
+      // Decided in the transaction that stored the event, not when a worker next looks.
+      expect(await delivery(annRating.id)).toMatchObject({
+        status: 'suppressed',
+        leased_by: null,
+        last_error: 'cancelled: order P-1 was cancelled (order_cancelled) after its rating request was queued',
+      });
+      const annStatus = await s.call('GET', `/v1/notifications/${annRating.id}`);
+      expect(annStatus.body).toMatchObject({ status: 'cancelled', counts: { queued: 0, sent: 0, suppressed: 1 } });
+      expect(annStatus.body.problems).toEqual([expect.objectContaining({ reason: 'cancelled', status: 'suppressed', count: 1 })]);
+      // The one that went is history: neither the delivery nor its notification changes.
+      expect(await delivery(bobRating.id)).toMatchObject({ status: 'sent', last_error: null });
+      expect((await s.call('GET', `/v1/notifications/${bobRating.id}`)).body).toMatchObject({ status: 'completed', cancelledAt: null, counts: { sent: 1, suppressed: 0 } });
+      const states = await database.db.selectFrom('rating_requests').select(['order_id', 'state', 'notification_id']).where('site_id', '=', s.site.id).orderBy('order_id').execute();
+      expect(states).toEqual([
+        { order_id: 'P-1', state: 'sent', notification_id: annRating.id },
+        { order_id: 'P-2', state: 'sent', notification_id: bobRating.id },
+      ]);
+
+      await s.tick(); // the cancellation pushes themselves, transactional: at once
+      s.clock.nowMs = Date.parse('2026-11-27T08:00:00Z'); // 09:00 in Berlin: quiet hours over
+      const before = mock.received.length;
+      await s.tick();
+      expect(mock.received.length).toBe(before);
+      expect(ann.pushes().map((p) => p.title)).toEqual(['Your order P-1 has been delivered', 'Your order P-1 has been cancelled']);
+      expect(bob.pushes().map((p) => p.title)).toEqual(['Your order P-2 has been delivered', RATING_TITLE, 'Your order P-2 has been cancelled']);
+      const stats = await s.call('GET', '/v1/stats');
+      expect(stats.body.triggers.rating_request).toMatchObject({ sent: 1, suppressed: 1 });
+    });
+
+    it('suppresses one waiting for the best hour after a refund, and leaves one a worker holds to that worker until it puts it back', async () => {
+      const s = await ratingShop();
+      expect((await s.call('PATCH', '/v1/settings', { ratingRequest: { sendAtBestHour: true } })).status).toBe(200);
+      // Dan visits at 19:xx in Berlin (18:xx UTC), Eve at 17:xx (16:xx UTC): five quarter hours each.
+      const dan = await s.shopper('dan', { timeZone: 'Europe/Berlin' });
+      const eve = await s.shopper('eve', { timeZone: 'Europe/Berlin' });
+      const evenings = (hourUtc: string) => [16, 17, 18, 19, 20].map((day) => `2026-11-${day}T${hourUtc}:${10 + day}:00Z`);
+      await visits(s.site.id, dan.visitorId, evenings('18'));
+      await visits(s.site.id, eve.visitorId, evenings('16'));
+      await s.orderEvent('order_delivered', { visitorId: dan.visitorId }, { orderId: 'Q-1' });
+      await s.orderEvent('order_delivered', { visitorId: eve.visitorId }, { orderId: 'Q-2' });
+      await s.tick();
+
+      s.clock.nowMs = Date.parse('2026-11-26T11:01:00Z'); // 3 days on, 12:01 in Berlin
+      expect(await s.tick()).toHaveLength(2);
+      const danRating = await ratingOf(s, 'Q-1');
+      const eveRating = await ratingOf(s, 'Q-2');
+      expect(danRating.best_hour).toBe(true);
+      expect(await delivery(danRating.id)).toMatchObject({ status: 'queued', due_at: new Date('2026-11-26T18:00:00Z'), last_error: expect.stringMatching(/^best_hour: /) });
+      expect(await delivery(eveRating.id)).toMatchObject({ status: 'queued', due_at: new Date('2026-11-26T16:00:00Z') });
+
+      // 17:00 in Berlin: another worker has just claimed Eve's push (it may be at the push service).
+      s.clock.nowMs = Date.parse('2026-11-26T16:00:00Z');
+      const claimed = await claimDeliveries(database.db, { leaseId: 'worker-b:1', limit: 10, nowMs: s.clock.nowMs, leaseMs: 60_000 });
+      expect(claimed.map((d) => d.notification_id)).toEqual([eveRating.id]);
+      const held = await delivery(eveRating.id);
+      expect(held).toMatchObject({ status: 'sending', leased_by: 'worker-b:1' });
+
+      await s.orderEvent('refund_issued', { visitorId: dan.visitorId }, { orderId: 'Q-1', amount: 30, currency: 'EUR' });
+      await s.orderEvent('order_cancelled', { visitorId: eve.visitorId }, { orderId: 'Q-2' });
+      expect(await delivery(danRating.id)).toMatchObject({ status: 'suppressed', last_error: 'cancelled: order Q-1 was refunded (refund_issued) after its rating request was queued' });
+      expect(await delivery(eveRating.id)).toEqual(held);
+
+      // That worker defers it instead of sending (the cap, with pushes in flight elsewhere): its
+      // next claim finds the notification cancelled and suppresses it.
+      await recordDeliveryResults(database.db, 'worker-b:1', s.clock.nowMs, [
+        { id: held.id, status: 'queued', dueAtMs: s.clock.nowMs + MINUTE, attemptDelta: -1, lastStatus: null, lastError: 'frequency_cap: pushes in flight elsewhere, checked again shortly' },
+      ]);
+      s.clock.nowMs += MINUTE;
+      await s.tick();
+      expect(await delivery(eveRating.id)).toMatchObject({ status: 'suppressed', last_error: expect.stringMatching(/^cancelled: /) });
+
+      s.clock.nowMs = Date.parse('2026-11-26T18:00:00Z'); // Dan's best hour
+      const before = mock.received.length;
+      await s.tick();
+      expect(mock.received.length).toBe(before);
+      for (const shopper of [dan, eve]) expect(shopper.pushes().filter((p) => p.title === RATING_TITLE)).toEqual([]);
+    });
   });
 });

@@ -1,6 +1,9 @@
 import type { Db } from '../db/database.ts';
+import { suppressWaitingDeliveries } from '../db/deliveries.ts';
+import { cancelNotification } from '../db/notifications.ts';
 import { cancelRatingRequest, claimOrderUpdate, scheduleRatingRequest, setOrderUpdateNotification } from '../db/order-updates.ts';
 import type { SiteRow } from '../db/sites.ts';
+import { reasonText } from '../delivery/delivery-reasons.ts';
 import { reportUrl } from '../notifications/payload.ts';
 import { readSiteSettings, type SiteSettings } from '../sites/site-settings.ts';
 import { DAY_MS, DAY_SECONDS } from '../time.ts';
@@ -20,7 +23,8 @@ const ORDER_UPDATE_TTL_SECONDS = 2 * DAY_SECONDS;
  * by quiet hours (the delivery rules exempt the transactional kind) — once per (site, order, type):
  * the claim and the push commit together, so a repeat of the event, with any event id, sends
  * nothing. `order_delivered` also schedules the rating request; `order_cancelled` and
- * `refund_issued` cancel one still waiting. Returns the notification ids queued.
+ * `refund_issued` cancel one still waiting, and withdraw its push when it was queued but has not
+ * gone yet (`withdrawRatingRequest`). Returns the notification ids queued.
  */
 export async function applyOrderUpdate(
   db: Db,
@@ -37,7 +41,10 @@ export async function applyOrderUpdate(
     await scheduleRatingRequest(db, { ...order, deliveredAt: options.now, dueAt: new Date(options.now.getTime() + settings.ratingRequest.delayDays * DAY_MS) });
   }
   // A refund is often for a return: no "how was it?" after either.
-  if (event.type === 'order_cancelled' || event.type === 'refund_issued') await cancelRatingRequest(db, order, options.now);
+  if (event.type === 'order_cancelled' || event.type === 'refund_issued') {
+    const queued = await cancelRatingRequest(db, order, options.now);
+    if (queued) await withdrawRatingRequest(db, site.id, queued, { orderId: p.orderId, type: event.type }, options.now);
+  }
 
   const { orderUpdates } = settings;
   if (!orderUpdates.enabled || !orderUpdates.types[event.type]) return [];
@@ -78,6 +85,22 @@ export async function applyOrderUpdate(
   if (audience === 0) return [];
   await setOrderUpdateNotification(db, update, id);
   return [id];
+}
+
+/**
+ * A rating request whose push was queued but still waits — for quiet hours, the shopper's best
+ * hour, a cap's recheck, a retry: hours, possibly — must not ask about an order that was cancelled
+ * or refunded meanwhile. In the transaction that stores the event: the notification is marked
+ * cancelled, then its deliveries still queued are suppressed with the reason. A delivery a worker
+ * holds right now is not touched (it may be at the push service); if the worker puts it back in
+ * the queue instead (deferred, or a retry), its next claim finds the notification cancelled and
+ * suppresses it (delivery-engine.ts). A push already sent, everywhere, leaves the notification as
+ * it is: nothing can call it back.
+ */
+async function withdrawRatingRequest(db: Db, siteId: string, notificationId: string, order: { orderId: string; type: 'order_cancelled' | 'refund_issued' }, now: Date): Promise<void> {
+  if (!(await cancelNotification(db, siteId, notificationId, now))) return;
+  const what = order.type === 'refund_issued' ? 'refunded' : 'cancelled';
+  await suppressWaitingDeliveries(db, notificationId, reasonText('cancelled', `order ${order.orderId} was ${what} (${order.type}) after its rating request was queued`), now);
 }
 
 /** The event's order page if on the shop, else the site's order page setting, else the home page. */
