@@ -1,67 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../config.ts';
-import { memoryLogger } from '../logger.ts';
-import { nodePushTransport } from '../runtime/node/push-transport.ts';
-import { SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
-import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { describe, expect, it } from 'vitest';
+import { SHOP_ORIGIN } from '../testing/fixtures.ts';
+import { usePushWorld } from '../testing/push-world.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../time.ts';
-import { createDeliverer, deliverBatch } from './delivery-engine.ts';
+import { deliverBatch } from './delivery-engine.ts';
 
-let database: TestDatabase;
-let mock: MockPushService;
-const closers: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  [database, mock] = await Promise.all([createTestDatabase(), startMockPushService()]);
-});
-afterAll(async () => {
-  await mock?.close();
-  await database?.destroy();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-  // Each test starts from an empty outbox: a push deferred in one must not be claimed by the next.
-  await database.db.deleteFrom('deliveries').execute();
-  await database.db.deleteFrom('notifications').execute();
-});
-
-interface Payload {
-  id: string;
-  title: string;
-  body: string;
-  url: string;
-  report: { url: string; token: string };
-}
+// Each test starts from an empty outbox: a push deferred in one must not be claimed by the next.
+const pushWorld = usePushWorld({ emptyOutboxAfterEach: true });
 
 /** A shop, its subscribers at the strict mock push service, the API and a deliverer on one controllable clock. */
 async function world(startIso: string) {
-  const env = { PUSHCART_PUSH_HOSTS: mock.host, PUSHCART_PUBLIC_URL: 'https://push.shop.example' };
-  const config = parseConfig(env);
-  const site = await testSite(database.db);
-  const clock = { nowMs: Date.parse(startIso) };
-  const { app } = testApp(database.db, { env, now: () => clock.nowMs, rateLimits: { perIp: { capacity: 100_000, refillPerSecond: 1_000 } } });
-  const push = nodePushTransport({ ca: mock.ca, timeoutMs: 5_000 });
-  closers.push(push.close);
-  const deliverer = createDeliverer({ db: database.db, config, logger: memoryLogger(), transport: push.transport, now: () => clock.nowMs, random: () => 0.5 });
-
-  async function subscriber(options: { timeZone?: string } = {}) {
-    const subscription = await mock.subscribe({ applicationServerKey: site.vapidPublicKey });
-    const visitorId = `v-${subscription.id}`.slice(0, 64);
-    const response = await app.request('/v1/subscriptions', {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${site.publishableKey}`, Origin: SHOP_ORIGIN, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ subscription: { endpoint: subscription.endpoint, keys: subscription.keys }, visitorId, ...(options.timeZone ? { timeZone: options.timeZone } : {}) }),
-    });
-    expect(response.status).toBe(201);
-    const { id } = (await response.json()) as { id: string };
-    return { ...subscription, subscriptionId: id, visitorId };
-  }
+  const s = await pushWorld.shop({ startMs: Date.parse(startIso) });
 
   async function send(to: { subscriptionIds: string[] }, extra: Record<string, unknown> = {}): Promise<string> {
-    const response = await app.request('/v1/notifications', {
+    const response = await s.app.request('/v1/notifications', {
       method: 'POST',
-      headers: { Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' },
+      headers: s.secret,
       body: JSON.stringify({ title: 'New arrivals', body: 'Autumn boots are in', url: `${SHOP_ORIGIN}/new`, to, ...extra }),
     });
     expect(response.status, await response.clone().text()).toBe(202);
@@ -69,31 +22,10 @@ async function world(startIso: string) {
   }
 
   async function delivery(notificationId: string) {
-    return database.db.selectFrom('deliveries').selectAll().where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
+    return pushWorld.db.selectFrom('deliveries').selectAll().where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
   }
 
-  /** What the mock decrypted for this endpoint, newest last. */
-  const received = (endpoint: string): Payload[] => mock.received.filter((p) => p.endpoint === endpoint).map((p) => JSON.parse(p.payload) as Payload);
-
-  /** The service worker's click report, with the token only the decrypted payload carried. */
-  async function click(payload: Payload) {
-    const response = await app.request('/v1/interactions', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Origin: SHOP_ORIGIN },
-      body: JSON.stringify({ token: payload.report.token, type: 'clicked' }),
-    });
-    expect(response.status).toBe(204);
-  }
-
-  /** Browser activity of a visitor at these instants (page views, as the shop's pages report them). */
-  async function visits(visitorId: string, instants: string[]) {
-    await database.db
-      .insertInto('events')
-      .values(instants.map((at) => ({ site_id: site.id, source: 'browser' as const, type: 'page_viewed', visitor_id: visitorId, external_user_id: null, properties: '{}', client_event_id: null, created_at: new Date(at) })))
-      .execute();
-  }
-
-  return { site, clock, app, deliverer, subscriber, send, delivery, received, click, visits };
+  return { ...s, send, delivery };
 }
 
 describe('engagement budget, end to end', () => {
@@ -123,7 +55,7 @@ describe('engagement budget, end to end', () => {
     // Day 8, an hour later: Anna clicks the push she just got (the report token from the decrypted payload).
     w.clock.nowMs += HOUR_MS;
     await w.click(pushes.at(-1)!);
-    const { last_clicked_at } = await database.db.selectFrom('subscriptions').select('last_clicked_at').where('id', '=', anna.subscriptionId).executeTakeFirstOrThrow();
+    const { last_clicked_at } = await pushWorld.db.selectFrom('subscriptions').select('last_clicked_at').where('id', '=', anna.subscriptionId).executeTakeFirstOrThrow();
     expect(last_clicked_at?.toISOString()).toBe('2026-09-09T13:00:00.000Z');
 
     // Day 9 noon: nothing ignored since the click, so the full 21 per week again; three pushes in
@@ -138,7 +70,7 @@ describe('engagement budget, end to end', () => {
   it('leaves transactional pushes alone, and does nothing when the site switches it off', async () => {
     const w = await world('2026-09-01T12:00:00Z');
     const ben = await w.subscriber();
-    await database.db
+    await pushWorld.db
       .updateTable('sites')
       .set({ settings: JSON.stringify({ engagement: { quietHours: { enabled: false }, budget: { enabled: false } } }) })
       .where('id', '=', w.site.id)
@@ -153,7 +85,7 @@ describe('engagement budget, end to end', () => {
     expect(statuses.every((s) => s === 'sent')).toBe(true);
 
     // Switched on again (the settings are read anew after a few seconds): marketing is over budget, an order update still goes.
-    await database.db.updateTable('sites').set({ settings: JSON.stringify({ engagement: { quietHours: { enabled: false } } }) }).where('id', '=', w.site.id).execute();
+    await pushWorld.db.updateTable('sites').set({ settings: JSON.stringify({ engagement: { quietHours: { enabled: false } } }) }).where('id', '=', w.site.id).execute();
     w.clock.nowMs += DAY_MS;
     const promo = await w.send({ subscriptionIds: [ben.subscriptionId] });
     const order = await w.send({ subscriptionIds: [ben.subscriptionId] }, { kind: 'transactional', title: 'Your order shipped' });
@@ -212,21 +144,21 @@ describe('best hour, end to end', () => {
     const others = [await w.subscriber({ timeZone: 'America/New_York' }), await w.subscriber({ timeZone: 'America/New_York' })];
     const earlier = await w.send({ subscriptionIds: others.map((o) => o.subscriptionId) }, { kind: 'transactional' });
     await deliverBatch(w.deliverer);
-    const rows = await database.db.selectFrom('deliveries').select(['id', 'notification_id']).where('notification_id', '=', earlier).execute();
+    const rows = await pushWorld.db.selectFrom('deliveries').select(['id', 'notification_id']).where('notification_id', '=', earlier).execute();
     const clicks = ['2026-06-08T18:10:00Z', '2026-06-09T18:40:00Z'];
     for (const [i, row] of rows.entries()) {
-      await database.db.insertInto('interactions').values({ delivery_id: row.id, notification_id: row.notification_id, type: 'clicked', action: '', created_at: new Date(clicks[i]!) }).execute();
+      await pushWorld.db.insertInto('interactions').values({ delivery_id: row.id, notification_id: row.notification_id, type: 'clicked', action: '', created_at: new Date(clicks[i]!) }).execute();
     }
     // Four more clicks in the hour from a shopper in Tokyo, at 03:xx local (18:xx UTC): a quiet hour there, so none of them count.
     const tokyo = await w.subscriber({ timeZone: 'Asia/Tokyo' });
     const tokyoSend = await w.send({ subscriptionIds: [tokyo.subscriptionId] }, { kind: 'transactional' });
     await deliverBatch(w.deliverer);
     const tokyoRow = await w.delivery(tokyoSend);
-    await database.db.insertInto('interactions').values({ delivery_id: tokyoRow.id, notification_id: tokyoSend, type: 'clicked', action: '', created_at: new Date('2026-06-09T18:20:00Z') }).execute();
+    await pushWorld.db.insertInto('interactions').values({ delivery_id: tokyoRow.id, notification_id: tokyoSend, type: 'clicked', action: '', created_at: new Date('2026-06-09T18:20:00Z') }).execute();
     for (const at of ['2026-06-09T18:25:00Z', '2026-06-09T18:30:00Z', '2026-06-09T18:35:00Z']) {
       const extra = await w.send({ subscriptionIds: [others[0]!.subscriptionId] }, { kind: 'transactional' });
       await deliverBatch(w.deliverer);
-      await database.db.insertInto('interactions').values({ delivery_id: (await w.delivery(extra)).id, notification_id: extra, type: 'clicked', action: '', created_at: new Date(at) }).execute();
+      await pushWorld.db.insertInto('interactions').values({ delivery_id: (await w.delivery(extra)).id, notification_id: extra, type: 'clicked', action: '', created_at: new Date(at) }).execute();
     }
     // 5 clicks at 14:xx in New York now, and one at 03:xx in Tokyo (quiet): the site's best hour is 14.
     const newcomer = await w.subscriber({ timeZone: 'America/New_York' });

@@ -1,35 +1,16 @@
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { everythingDue, runBackgroundRound } from '../background/background-round.ts';
 import { SPLIT_BUCKETS } from '../db/notifications.ts';
-import { createDeliverer } from '../delivery/delivery-engine.ts';
-import { memoryLogger } from '../logger.ts';
-import { nodePushTransport } from '../runtime/node/push-transport.ts';
 import type { CreatedSite } from '../sites/create-site.ts';
-import { parseConfig } from '../config.ts';
-import { SHOP_ORIGIN, setEngagement, testApp, testSite } from '../testing/fixtures.ts';
-import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { SHOP_ORIGIN, setEngagement } from '../testing/fixtures.ts';
+import { usePushWorld } from '../testing/push-world.ts';
+import { HOUR_MS } from '../time.ts';
 
 // A fixed clock: every instant below is relative to it (a Saturday morning UTC).
 const START_MS = Date.parse('2030-10-26T08:00:00Z');
-const HOUR = 3_600_000;
-const UNLIMITED = { timeMs: Number.POSITIVE_INFINITY, pushes: Number.POSITIVE_INFINITY };
 
-let database: TestDatabase;
-let mock: MockPushService;
-const closers: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  [database, mock] = await Promise.all([createTestDatabase(), startMockPushService()]);
-});
-afterAll(async () => {
-  await mock?.close();
-  await database?.destroy();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+const pushWorld = usePushWorld();
 
 interface Campaign {
   id: string;
@@ -43,50 +24,18 @@ interface Campaign {
 
 /** A shop, its subscribers at the strict mock push service, the API and a deliverer on one controllable clock. */
 async function world(options: { batchSize?: number } = {}) {
-  const env = { PUSHCART_PUSH_HOSTS: mock.host, PUSHCART_PUBLIC_URL: 'https://push.shop.example' };
-  const config = parseConfig(env);
-  const site = await testSite(database.db);
-  const clock = { nowMs: START_MS };
-  const { app } = testApp(database.db, { env, now: () => clock.nowMs, rateLimits: { perIp: { capacity: 100_000, refillPerSecond: 1_000 } } });
-  const push = nodePushTransport({ ca: mock.ca, timeoutMs: 5_000 });
-  closers.push(push.close);
-  const deliverer = createDeliverer({ db: database.db, config, logger: memoryLogger(), transport: push.transport, now: () => clock.nowMs, random: () => 0.5, ...(options.batchSize ? { settings: { batchSize: options.batchSize } } : {}) });
+  const s = await pushWorld.shop({ startMs: START_MS, ...(options.batchSize ? { delivery: { batchSize: options.batchSize } } : {}) });
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await app.request(path, {
-      method,
-      headers: { Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json().catch(() => null)) as Campaign & { error?: { code: string; message: string; details?: { audience?: number } } } };
-  };
-
-  /** A subscriber at the mock, subscribed through the API as a browser would, optionally with a zone and tags. */
-  async function subscriber(options: { timeZone?: string; tags?: Record<string, string> } = {}) {
-    const subscription = await mock.subscribe({ applicationServerKey: site.vapidPublicKey });
-    const response = await app.request('/v1/subscriptions', {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${site.publishableKey}`, Origin: SHOP_ORIGIN, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ subscription: { endpoint: subscription.endpoint, keys: subscription.keys }, visitorId: `v-${subscription.id}`.slice(0, 64), ...(options.timeZone ? { timeZone: options.timeZone } : {}) }),
-    });
-    expect(response.status).toBe(201);
-    const { id } = (await response.json()) as { id: string };
-    if (options.tags) await database.db.updateTable('subscriptions').set({ tags: JSON.stringify(options.tags) }).where('id', '=', id).execute();
-    return { ...subscription, subscriptionId: id };
-  }
+  const call = (method: string, path: string, body?: unknown) =>
+    s.call(method, path, body) as Promise<{ status: number; body: Campaign & { error?: { code: string; message: string; details?: { audience?: number } } } }>;
 
   /** Background rounds until nothing more is due now (at most `rounds`). */
-  async function runRounds(rounds = 5) {
-    for (let i = 0; i < rounds; i++) {
-      const report = await runBackgroundRound(deliverer, { budget: UNLIMITED, timetable: everythingDue(), audienceChunk: 3 });
-      if (!report.moreDue && report.claimed === 0) return;
-    }
-  }
+  const runRounds = (rounds = 5) => s.runRounds(rounds);
 
   /** The decrypted pushes this site's subscribers received, by endpoint. */
-  const received = (endpoints: string[]) => mock.received.filter((push) => endpoints.includes(push.endpoint)).map((push) => ({ endpoint: push.endpoint, ...(JSON.parse(push.payload) as { title: string; body: string; id: string }) }));
+  const received = (endpoints: string[]) => pushWorld.mock.received.filter((push) => endpoints.includes(push.endpoint)).map((push) => ({ endpoint: push.endpoint, ...(JSON.parse(push.payload) as { title: string; body: string; id: string }) }));
 
-  return { site, clock, call, subscriber, runRounds, received, deliverer };
+  return { ...s, call, runRounds, received };
 }
 
 const content = { title: 'Weekend sale', body: 'Hi {{firstName|there}}, everything is 20 % off', url: `${SHOP_ORIGIN}/sale` };
@@ -137,11 +86,11 @@ describe('campaigns, end to end to the push service', () => {
     const { body } = await w.call('POST', '/v1/campaigns', { name: 'Once', content, audience: { all: true } });
     const answers = await Promise.all([w.call('POST', `/v1/campaigns/${body.id}/send`, {}), w.call('POST', `/v1/campaigns/${body.id}/send`, {}), w.call('POST', `/v1/campaigns/${body.id}/send`, {})]);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
-    const notifications = await database.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute();
+    const notifications = await pushWorld.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute();
     expect(notifications).toHaveLength(1);
     // Scheduling a campaign that is already going changes nothing either.
     expect((await w.call('POST', `/v1/campaigns/${body.id}/schedule`, {})).body.status).toBe('sending');
-    expect(await database.db.selectFrom('deliveries').select('id').where('notification_id', '=', notifications[0]!.id).execute()).toHaveLength(2);
+    expect(await pushWorld.db.selectFrom('deliveries').select('id').where('notification_id', '=', notifications[0]!.id).execute()).toHaveLength(2);
     // Leave nothing queued for the next test's rounds.
     await w.runRounds();
   });
@@ -187,11 +136,11 @@ describe('campaigns, end to end to the push service', () => {
 
     const cancelled = await w.call('POST', `/v1/campaigns/${body.id}/cancel`, {});
     expect(cancelled.body.status).toBe('cancelled');
-    w.clock.nowMs += HOUR;
+    w.clock.nowMs += HOUR_MS;
     await w.runRounds();
     expect(w.received(subscribers.map((s) => s.endpoint))).toHaveLength(before);
-    const [notification] = await database.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute();
-    const rows = await database.db.selectFrom('deliveries').select(['status', 'last_error']).where('notification_id', '=', notification!.id).execute();
+    const [notification] = await pushWorld.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute();
+    const rows = await pushWorld.db.selectFrom('deliveries').select(['status', 'last_error']).where('notification_id', '=', notification!.id).execute();
     expect(rows.filter((r) => r.status === 'sent')).toHaveLength(before);
     expect(rows.filter((r) => r.status !== 'sent').every((r) => r.status === 'suppressed' && r.last_error?.startsWith('cancelled:'))).toBe(true);
     // A cancelled campaign is not sent again, and cancelling again changes nothing.
@@ -235,8 +184,8 @@ describe('at a wall-clock time in each subscriber’s own zone', () => {
 
     w.clock.nowMs = Date.parse('2030-10-25T20:00:30Z');
     await w.runRounds();
-    const [notification] = await database.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute();
-    const rows = await database.db.selectFrom('deliveries').select(['subscription_id', 'due_at', 'status']).where('notification_id', '=', notification!.id).execute();
+    const [notification] = await pushWorld.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute();
+    const rows = await pushWorld.db.selectFrom('deliveries').select(['subscription_id', 'due_at', 'status']).where('notification_id', '=', notification!.id).execute();
     expect(rows).toHaveLength(7);
     for (const row of rows) {
       const zone = byZone.get(row.subscription_id!);
@@ -248,7 +197,7 @@ describe('at a wall-clock time in each subscriber’s own zone', () => {
     // Auckland's 10:00 comes first: only its subscriber has it.
     w.clock.nowMs = Date.parse('2030-10-25T21:00:00Z');
     await w.runRounds();
-    const sentNow = async () => (await database.db.selectFrom('deliveries').select('subscription_id').where('notification_id', '=', notification!.id).where('status', '=', 'sent').execute()).map((r) => byZone.get(r.subscription_id!) ?? 'none');
+    const sentNow = async () => (await pushWorld.db.selectFrom('deliveries').select('subscription_id').where('notification_id', '=', notification!.id).where('status', '=', 'sent').execute()).map((r) => byZone.get(r.subscription_id!) ?? 'none');
     expect(await sentNow()).toEqual(['Pacific/Auckland']);
     w.clock.nowMs = Date.parse('2030-10-26T19:59:00Z');
     await w.runRounds();
@@ -279,13 +228,13 @@ describe('at a wall-clock time in each subscriber’s own zone', () => {
     }
     const pushes = w.received([honolulu.endpoint, berlin.endpoint]);
     expect(pushes.map((p) => p.endpoint)).toEqual([berlin.endpoint]);
-    const rows = await database.db.selectFrom('deliveries').select(['status', 'last_error']).where('subscription_id', '=', honolulu.subscriptionId).execute();
+    const rows = await pushWorld.db.selectFrom('deliveries').select(['status', 'last_error']).where('subscription_id', '=', honolulu.subscriptionId).execute();
     expect(rows).toEqual([expect.objectContaining({ status: 'suppressed', last_error: expect.stringMatching(/^campaign_ended:/) })]);
   });
 
   it('warns when quiet hours would hold a push past its TTL, before it is scheduled', async () => {
     const w = await world();
-    await setEngagement(database.db, w.site.id, { quietHours: true });
+    await setEngagement(pushWorld.db, w.site.id, { quietHours: true });
     w.clock.nowMs = Date.parse('2030-10-25T12:00:00Z');
     await w.subscriber({ timeZone: 'Europe/Berlin' });
     await w.subscriber({ timeZone: 'Asia/Tokyo' });
@@ -312,17 +261,17 @@ describe('A/B decisions', () => {
     await w.call('POST', `/v1/campaigns/${body.id}/send`, {});
     // The test's pushes went out and some were clicked (written as the delivery engine and the
     // interactions route would, without 200 real pushes).
-    const notifications = await database.db.selectFrom('notifications').select(['id', 'variant']).where('campaign_id', '=', body.id).execute();
+    const notifications = await pushWorld.db.selectFrom('notifications').select(['id', 'variant']).where('campaign_id', '=', body.id).execute();
     for (const n of notifications) {
-      await database.db.updateTable('deliveries').set({ status: 'sent', sent_at: new Date(w.clock.nowMs) }).where('notification_id', '=', n.id).execute();
-      const clicked = await database.db.selectFrom('deliveries').select('id').where('notification_id', '=', n.id).limit(options.clicks[n.variant as 'A' | 'B']).execute();
-      for (const d of clicked) await database.db.insertInto('interactions').values({ delivery_id: d.id, notification_id: n.id, type: 'clicked', action: null, created_at: new Date(w.clock.nowMs) }).execute();
+      await pushWorld.db.updateTable('deliveries').set({ status: 'sent', sent_at: new Date(w.clock.nowMs) }).where('notification_id', '=', n.id).execute();
+      const clicked = await pushWorld.db.selectFrom('deliveries').select('id').where('notification_id', '=', n.id).limit(options.clicks[n.variant as 'A' | 'B']).execute();
+      for (const d of clicked) await pushWorld.db.insertInto('interactions').values({ delivery_id: d.id, notification_id: n.id, type: 'clicked', action: null, created_at: new Date(w.clock.nowMs) }).execute();
     }
     return { w, id: body.id, subscribers };
   }
 
   async function subscriberRow(site: CreatedSite) {
-    return database.db
+    return pushWorld.db
       .insertInto('subscriptions')
       .values({ site_id: site.id, endpoint: `https://fcm.googleapis.com/fcm/send/${crypto.randomUUID()}`, p256dh: 'p', auth: 'a', vapid_public_key: site.vapidPublicKey, visitor_id: `v-${crypto.randomUUID()}`, created_at: new Date(START_MS), updated_at: new Date(START_MS), last_seen_at: new Date(START_MS) })
       .returning('id')
@@ -330,12 +279,12 @@ describe('A/B decisions', () => {
   }
 
   const winnerOf = async (campaignId: string) =>
-    database.db.selectFrom('notifications').select(['id', 'content']).where('campaign_id', '=', campaignId).where('variant', '=', 'winner').executeTakeFirst();
+    pushWorld.db.selectFrom('notifications').select(['id', 'content']).where('campaign_id', '=', campaignId).where('variant', '=', 'winner').executeTakeFirst();
 
   it('at the decision time a significant winner goes to exactly the subscribers outside the test', async () => {
     const { w, id, subscribers } = await testedCampaign({ clicks: { A: 3, B: 30 } });
     // Before the decision time nothing more goes.
-    w.clock.nowMs += 2 * HOUR - 1000;
+    w.clock.nowMs += 2 * HOUR_MS - 1000;
     await w.runRounds(1);
     expect(await winnerOf(id)).toBeUndefined();
     w.clock.nowMs += 1000;
@@ -347,20 +296,20 @@ describe('A/B decisions', () => {
     // The rest: every subscriber whose bucket is at or past 60 % of 65,536, computed here.
     const testBuckets = Math.round(0.6 * SPLIT_BUCKETS);
     const rest = subscribers.filter((s) => bucketOf(s, id) >= testBuckets).sort();
-    const got = (await database.db.selectFrom('deliveries').select('subscription_id').where('notification_id', '=', winner!.id).execute()).map((r) => r.subscription_id).sort();
+    const got = (await pushWorld.db.selectFrom('deliveries').select('subscription_id').where('notification_id', '=', winner!.id).execute()).map((r) => r.subscription_id).sort();
     expect(got).toEqual(rest);
-    const tested = (await database.db.selectFrom('deliveries').innerJoin('notifications', 'notifications.id', 'deliveries.notification_id').select('subscription_id').where('campaign_id', '=', id).where('variant', 'in', ['A', 'B']).execute()).map((r) => r.subscription_id);
+    const tested = (await pushWorld.db.selectFrom('deliveries').innerJoin('notifications', 'notifications.id', 'deliveries.notification_id').select('subscription_id').where('campaign_id', '=', id).where('variant', 'in', ['A', 'B']).execute()).map((r) => r.subscription_id);
     expect(new Set([...tested, ...got]).size).toBe(subscribers.length);
     expect(tested.length + got.length).toBe(subscribers.length);
     // Deciding again (another round) sends nothing more.
-    w.clock.nowMs += HOUR;
+    w.clock.nowMs += HOUR_MS;
     await w.runRounds(1);
-    expect(await database.db.selectFrom('notifications').select('id').where('campaign_id', '=', id).execute()).toHaveLength(3);
+    expect(await pushWorld.db.selectFrom('notifications').select('id').where('campaign_id', '=', id).execute()).toHaveLength(3);
   });
 
   it('not significant: the fallback "variant A" sends A to the rest', async () => {
     const { w, id } = await testedCampaign({ clicks: { A: 6, B: 8 }, fallback: 'variant_a' });
-    w.clock.nowMs += 2 * HOUR;
+    w.clock.nowMs += 2 * HOUR_MS;
     await w.runRounds(1);
     expect((await winnerOf(id))?.content.title).toBe('Weekend sale');
     const decision = (await w.call('GET', `/v1/campaigns/${id}`)).body.abTest?.decision;
@@ -373,7 +322,7 @@ describe('A/B decisions', () => {
 
   it('not significant with the fallback "wait for me": nothing goes until the owner picks, then the pick goes', async () => {
     const { w, id } = await testedCampaign({ clicks: { A: 6, B: 8 }, fallback: 'manual' });
-    w.clock.nowMs += 2 * HOUR;
+    w.clock.nowMs += 2 * HOUR_MS;
     await w.runRounds(1);
     expect(await winnerOf(id)).toBeUndefined();
     const waiting = (await w.call('GET', `/v1/campaigns/${id}`)).body;
@@ -399,7 +348,7 @@ describe('safe by design', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatchObject({ code: 'confirmation_required', details: { audience: 3 } });
     expect(refused.body.error?.message).toContain('3 subscribers');
-    expect(await database.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute()).toHaveLength(0);
+    expect(await pushWorld.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute()).toHaveLength(0);
     // A count from long ago (the audience has since grown past it by more than 10 %) is not enough either.
     expect((await w.call('POST', `/v1/campaigns/${body.id}/send`, { confirmAudience: 1 })).status).toBe(409);
     expect((await w.call('POST', `/v1/campaigns/${body.id}/send`, { confirmAudience: 3 })).body.status).toBe('sending');
@@ -448,11 +397,11 @@ describe('safe by design', () => {
     const { body } = await w.call('POST', '/v1/campaigns', { name: 'At nine', content, audience: { all: true }, schedule: { at: '2030-10-26T09:00:00Z' } });
     expect((await w.call('POST', `/v1/campaigns/${body.id}/schedule`, {})).body.status).toBe('scheduled');
     await w.runRounds();
-    expect(await database.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute()).toHaveLength(0);
+    expect(await pushWorld.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute()).toHaveLength(0);
     w.clock.nowMs = Date.parse('2030-10-26T09:00:00Z');
     await w.runRounds();
     await w.runRounds();
-    expect(await database.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute()).toHaveLength(1);
+    expect(await pushWorld.db.selectFrom('notifications').select('id').where('campaign_id', '=', body.id).execute()).toHaveLength(1);
     const list = await w.call('GET', '/v1/campaigns?limit=1');
     expect((list.body as unknown as { campaigns: Campaign[] }).campaigns[0]).toMatchObject({ id: body.id, status: 'sent' });
   });

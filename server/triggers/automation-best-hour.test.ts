@@ -1,29 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { commerceShop } from '../testing/commerce-shop.ts';
+import { describe, expect, it } from 'vitest';
 import { browserHeaders } from '../testing/fixtures.ts';
-import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { usePushWorld, type PushShop } from '../testing/push-world.ts';
 import { DAY_MS } from '../time.ts';
 
-let database: TestDatabase;
-let mock: MockPushService;
-const closers: Array<() => Promise<void>> = [];
+// Each test starts from an empty outbox: a push deferred in one must not be claimed by the next.
+const pushWorld = usePushWorld({ emptyOutboxAfterEach: true });
 
-beforeAll(async () => {
-  [database, mock] = await Promise.all([createTestDatabase(), startMockPushService()]);
-});
-afterAll(async () => {
-  await mock?.close();
-  await database?.destroy();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-  // Each test starts from an empty outbox: a push deferred in one must not be claimed by the next.
-  await database.db.deleteFrom('deliveries').execute();
-  await database.db.deleteFrom('notifications').execute();
-});
-
-type Shop = Awaited<ReturnType<typeof commerceShop>>;
+type Shop = PushShop;
 type Shopper = Awaited<ReturnType<Shop['shopper']>>;
 
 /**
@@ -66,10 +49,10 @@ const BEST_HOUR_UTC = '2026-11-23T18:00:00.000Z';
  * the default `minOwnDataPoints`); the clock is then at noon of the day the feed changes.
  */
 async function shopWithHistory(automation: (typeof AUTOMATIONS)[number], sendAtBestHour: boolean) {
-  const s = await commerceShop(database.db, mock, { startMs: NOON_BERLIN - 7 * DAY_MS, closers });
+  const s = await pushWorld.shop({ startMs: NOON_BERLIN - 7 * DAY_MS });
   await s.settings({ [automation.setting]: { ...automation.settings, sendAtBestHour } });
   await s.feed(automation.before);
-  const lena = await s.shopper('lena', 'en-US', 'Europe/Berlin');
+  const lena = await s.shopper('lena', { locale: 'en-US', timeZone: 'Europe/Berlin' });
   await automation.interest?.(s, lena);
   for (let day = 16; day <= 20; day++) {
     s.clock.nowMs = Date.parse(`2026-11-${day}T18:${10 + day}:00Z`);
@@ -79,8 +62,8 @@ async function shopWithHistory(automation: (typeof AUTOMATIONS)[number], sendAtB
   return { s, lena };
 }
 
-const deliveryOf = (notificationId: string) => database.db.selectFrom('deliveries').selectAll().where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
-const notificationOf = (id: string) => database.db.selectFrom('notifications').select(['source', 'kind', 'best_hour']).where('id', '=', id).executeTakeFirstOrThrow();
+const deliveryOf = (notificationId: string) => pushWorld.db.selectFrom('deliveries').selectAll().where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
+const notificationOf = (id: string) => pushWorld.db.selectFrom('notifications').select(['source', 'kind', 'best_hour']).where('id', '=', id).executeTakeFirstOrThrow();
 
 describe.each(AUTOMATIONS)('$setting.sendAtBestHour', (automation) => {
   it('on: the push is created for the best hour and its delivery waits for the shopper’s own, from their visits', async () => {

@@ -1,108 +1,32 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../config.ts';
+import { describe, expect, it } from 'vitest';
 import { claimDeliveries } from '../db/deliveries.ts';
 import { purgeIdempotencyKeys } from '../db/idempotency-keys.ts';
-import { createDeliverer, deliverBatch } from '../delivery/delivery-engine.ts';
-import { memoryLogger } from '../logger.ts';
-import { nodePushTransport } from '../runtime/node/push-transport.ts';
-import { browserHeaders, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
-import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { browserHeaders, SHOP_ORIGIN } from '../testing/fixtures.ts';
+import { PUBLIC_URL, usePushWorld } from '../testing/push-world.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../time.ts';
 import { fireDueCartReminders } from './cart-reminders.ts';
 
-let database: TestDatabase;
-let mock: MockPushService;
-const closers: Array<() => Promise<void>> = [];
+const pushWorld = usePushWorld();
 
-beforeAll(async () => {
-  [database, mock] = await Promise.all([createTestDatabase(), startMockPushService()]);
-});
-afterAll(async () => {
-  await mock?.close();
-  await database?.destroy();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
 /** Midday in Berlin, the afternoon's start in New York: outside the default quiet hours for both. */
 const NOON_BERLIN = Date.parse('2026-11-23T11:00:00Z');
-const PUBLIC_URL = 'https://push.shop.example';
-
-interface Payload {
-  id: string;
-  title: string;
-  body: string;
-  url: string;
-  image?: string;
-  actions?: Array<{ action: string; title: string; url?: string }>;
-  tag: string;
-  report: { url: string; token: string };
-}
 
 /** A shop with its API, a delivery worker and a clock the test moves by hand. */
 async function shop(options: { startMs?: number } = {}) {
-  const env = { PUSHCART_PUSH_HOSTS: mock.host, PUSHCART_PUBLIC_URL: PUBLIC_URL };
-  const config = parseConfig(env);
-  const site = await testSite(database.db, [SHOP_ORIGIN], { quietHours: true });
-  const clock = { nowMs: options.startMs ?? NOON_BERLIN };
-  const now = () => clock.nowMs;
-  const { app } = testApp(database.db, { env, now, rateLimits: { perIp: { capacity: 100_000, refillPerSecond: 1_000 } } });
-  const push = nodePushTransport({ ca: mock.ca, timeoutMs: 5_000 });
-  closers.push(push.close);
-  const deliverer = createDeliverer({ db: database.db, config, logger: memoryLogger(), transport: push.transport, now, random: () => 0.5 });
-  const secret = { Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' };
-
-  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = secret) {
-    const response = await app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as any) : null };
-  }
-
-  /** A shopper's browser: subscribed at the mock with real keys, in a locale and time zone. */
-  async function shopper(name: string, options: { locale?: string; timeZone?: string } = {}) {
-    const subscription = await mock.subscribe({ applicationServerKey: site.vapidPublicKey });
-    const visitorId = `visitor-${name}-${crypto.randomUUID().slice(0, 8)}`;
-    const response = await call(
-      'POST',
-      '/v1/subscriptions',
-      { subscription: { endpoint: subscription.endpoint, keys: subscription.keys }, visitorId, locale: options.locale ?? 'en-US', timeZone: options.timeZone ?? 'Europe/Berlin' },
-      browserHeaders(site),
-    );
-    expect(response.status).toBe(201);
-    const subscriptionId = response.body.id as string;
-    const event = async (type: string, properties: Record<string, unknown>) => {
-      const answer = await call('POST', '/v1/events', { type, visitorId, properties }, browserHeaders(site));
-      expect(answer.status, JSON.stringify(answer.body)).toBe(202);
-    };
-    /** What this shopper's browser received, decrypted by the mock, oldest first. */
-    const pushes = () => mock.received.filter((m) => m.subscriptionId === subscription.id).map((m) => JSON.parse(m.payload) as Payload);
-    return { name, visitorId, subscriptionId, event, pushes };
-  }
+  const s = await pushWorld.shop({ startMs: options.startMs ?? NOON_BERLIN, quietHours: true });
 
   /** Runs triggers and the delivery worker until nothing more is due now. */
   async function tick() {
-    const { queued } = await fireDueCartReminders(database.db, { now: new Date(clock.nowMs), publicUrl: PUBLIC_URL });
-    while ((await deliverBatch(deliverer)) > 0);
+    const { queued } = await fireDueCartReminders(pushWorld.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL });
+    await s.deliver();
     return queued;
   }
 
   async function deliveriesOf(notificationId: string) {
-    return database.db.selectFrom('deliveries').selectAll().where('notification_id', '=', notificationId).orderBy('id').execute();
+    return pushWorld.db.selectFrom('deliveries').selectAll().where('notification_id', '=', notificationId).orderBy('id').execute();
   }
 
-  async function click(payload: Payload) {
-    const answer = await app.request('/v1/interactions', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Origin: SHOP_ORIGIN },
-      body: JSON.stringify({ token: payload.report.token, type: 'clicked' }),
-    });
-    expect(answer.status).toBe(204);
-  }
-
-  return { site, clock, call, shopper, tick, deliveriesOf, click, secret };
+  return { ...s, tick, deliveriesOf };
 }
 
 const cart = (cartId: string, items: Array<{ productId: string; name: string; price: number; quantity: number; image?: string }>) => ({
@@ -124,11 +48,11 @@ describe('cart reminders', () => {
     const alice = await s.shopper('alice');
     await alice.event('cart_updated', cart('cart-a', THREE_ITEMS));
 
-    s.clock.nowMs += 59 * MINUTE;
+    s.clock.nowMs += 59 * MINUTE_MS;
     expect(await s.tick()).toEqual([]);
     expect(alice.pushes()).toHaveLength(0);
 
-    s.clock.nowMs += 2 * MINUTE;
+    s.clock.nowMs += 2 * MINUTE_MS;
     expect(await s.tick()).toHaveLength(1);
     const [first] = alice.pushes();
     expect(first!.title).toContain('Trail running shoe');
@@ -136,14 +60,14 @@ describe('cart reminders', () => {
     expect(first!.image).toBe('https://cdn.shop.example/shoe.jpg');
     expect(first!.url).toBe(`${SHOP_ORIGIN}/cart/cart-a`);
 
-    s.clock.nowMs += 23 * HOUR;
+    s.clock.nowMs += 23 * HOUR_MS;
     expect(await s.tick()).toHaveLength(1);
     const second = alice.pushes()[1]!;
     expect(second.id).not.toBe(first!.id);
     expect(second.url).toBe(`${SHOP_ORIGIN}/cart/cart-a`);
     expect(`${second.title} ${second.body}`).toContain('Trail running shoe');
 
-    s.clock.nowMs += 7 * 24 * HOUR;
+    s.clock.nowMs += 7 * 24 * HOUR_MS;
     expect(await s.tick()).toEqual([]);
     expect(alice.pushes()).toHaveLength(2);
   });
@@ -152,9 +76,9 @@ describe('cart reminders', () => {
     const s = await shop();
     const bob = await s.shopper('bob');
     await bob.event('cart_updated', cart('cart-b', THREE_ITEMS));
-    s.clock.nowMs += 30 * MINUTE;
+    s.clock.nowMs += 30 * MINUTE_MS;
     await bob.event('order_completed', { orderId: 'order-b', value: 143, currency: 'EUR', cartId: 'cart-b' });
-    s.clock.nowMs += 48 * HOUR;
+    s.clock.nowMs += 48 * HOUR_MS;
     expect(await s.tick()).toEqual([]);
     expect(bob.pushes()).toHaveLength(0);
   });
@@ -163,11 +87,11 @@ describe('cart reminders', () => {
     const s = await shop();
     const carol = await s.shopper('carol');
     await carol.event('cart_updated', cart('cart-c', THREE_ITEMS));
-    s.clock.nowMs += 61 * MINUTE;
+    s.clock.nowMs += 61 * MINUTE_MS;
     expect(await s.tick()).toHaveLength(1);
     // The order names no cart: every open cart of the shopper is done.
     await carol.event('order_completed', { orderId: 'order-c', value: 143, currency: 'EUR' });
-    s.clock.nowMs += 48 * HOUR;
+    s.clock.nowMs += 48 * HOUR_MS;
     expect(await s.tick()).toEqual([]);
     expect(carol.pushes()).toHaveLength(1);
   });
@@ -176,10 +100,10 @@ describe('cart reminders', () => {
     const s = await shop();
     const dan = await s.shopper('dan');
     await dan.event('cart_updated', cart('cart-d', THREE_ITEMS));
-    s.clock.nowMs += 61 * MINUTE;
+    s.clock.nowMs += 61 * MINUTE_MS;
     const {
       queued: [notificationId],
-    } = await fireDueCartReminders(database.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL });
+    } = await fireDueCartReminders(pushWorld.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL });
     await dan.event('order_completed', { orderId: 'order-d', value: 143, currency: 'EUR', cartId: 'cart-d' });
     await s.tick();
     expect(dan.pushes()).toHaveLength(0);
@@ -194,13 +118,13 @@ describe('cart reminders', () => {
     const stranger = await s.shopper('stranger');
     await owner.event('cart_updated', cart('cart-owned', THREE_ITEMS));
     await stranger.event('order_completed', { orderId: 'order-x', value: 1, currency: 'EUR', cartId: 'cart-owned' });
-    s.clock.nowMs += 61 * MINUTE;
+    s.clock.nowMs += 61 * MINUTE_MS;
     expect(await s.tick()).toHaveLength(1);
     expect(owner.pushes()).toHaveLength(1);
 
     const backend = await s.call('POST', '/v1/events', { type: 'order_completed', externalUserId: 'customer-1', properties: { orderId: 'order-y', value: 143, currency: 'EUR', cartId: 'cart-owned' } });
     expect(backend.status).toBe(202);
-    s.clock.nowMs += 24 * HOUR;
+    s.clock.nowMs += 24 * HOUR_MS;
     expect(await s.tick()).toEqual([]);
     expect(owner.pushes()).toHaveLength(1);
   });
@@ -209,9 +133,9 @@ describe('cart reminders', () => {
     const s = await shop();
     const erin = await s.shopper('erin');
     await erin.event('cart_updated', cart('cart-e', THREE_ITEMS));
-    s.clock.nowMs += 10 * MINUTE;
+    s.clock.nowMs += 10 * MINUTE_MS;
     await erin.event('cart_updated', cart('cart-e', []));
-    s.clock.nowMs += 48 * HOUR;
+    s.clock.nowMs += 48 * HOUR_MS;
     expect(await s.tick()).toEqual([]);
     expect(erin.pushes()).toHaveLength(0);
   });
@@ -220,14 +144,14 @@ describe('cart reminders', () => {
     const s = await shop();
     const shoppers = await Promise.all(['f1', 'f2', 'f3', 'f4'].map((name) => s.shopper(name)));
     for (const [i, shopper] of shoppers.entries()) await shopper.event('cart_updated', cart(`cart-f${i}`, THREE_ITEMS));
-    const scan = async () => (await fireDueCartReminders(database.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL, limit: 2 })).queued;
+    const scan = async () => (await fireDueCartReminders(pushWorld.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL, limit: 2 })).queued;
 
-    s.clock.nowMs += 61 * MINUTE;
+    s.clock.nowMs += 61 * MINUTE_MS;
     const firstRound = (await Promise.all([scan(), scan(), scan()])).flat();
     // A restarted worker scans again: nothing is left to fire.
     const again = [...(await scan()), ...(await scan())];
     await s.tick();
-    s.clock.nowMs += 24 * HOUR;
+    s.clock.nowMs += 24 * HOUR_MS;
     const secondRound = (await Promise.all([scan(), scan(), scan()])).flat();
     const afterRestart = await scan();
     expect(firstRound.length + again.length).toBe(4);
@@ -280,11 +204,11 @@ describe('price drops and back in stock', () => {
     await viewer.event('product_viewed', viewed(99));
     expect((await catalogue(s, { price: 79 })).notificationsQueued).toHaveLength(1);
     await s.tick();
-    s.clock.nowMs += HOUR;
+    s.clock.nowMs += HOUR_MS;
     expect((await catalogue(s, { price: 90 })).notificationsQueued).toHaveLength(0);
-    s.clock.nowMs += HOUR;
+    s.clock.nowMs += HOUR_MS;
     expect((await catalogue(s, { price: 85 })).notificationsQueued).toHaveLength(0);
-    s.clock.nowMs += HOUR;
+    s.clock.nowMs += HOUR_MS;
     expect((await catalogue(s, { price: 70 })).notificationsQueued).toHaveLength(1);
     await s.tick();
     expect(viewer.pushes().map((p) => p.body.includes('€70.00') || p.title.includes('€70.00'))).toEqual([false, true]);
@@ -370,7 +294,7 @@ describe('frequency cap and quiet hours', () => {
     for (let i = 0; i < 3; i++) {
       await send(s, busy.subscriptionId);
       await s.tick();
-      s.clock.nowMs += HOUR;
+      s.clock.nowMs += HOUR_MS;
     }
     const fourth = await send(s, busy.subscriptionId);
     const order = await send(s, busy.subscriptionId, { kind: 'transactional', title: 'Your order shipped' });
@@ -382,7 +306,7 @@ describe('frequency cap and quiet hours', () => {
     expect((await s.call('GET', `/v1/notifications/${fourth}`)).body.counts).toMatchObject({ suppressed: 1, sent: 0 });
     expect((await s.call('GET', `/v1/notifications/${order}`)).body.counts).toMatchObject({ sent: 1 });
     // A day after the first, the window has room again.
-    s.clock.nowMs += 22 * HOUR;
+    s.clock.nowMs += 22 * HOUR_MS;
     await send(s, busy.subscriptionId);
     await s.tick();
     expect(busy.pushes()).toHaveLength(5);
@@ -397,7 +321,7 @@ describe('frequency cap and quiet hours', () => {
     }
     const elsewhere = await send(s, shared.subscriptionId);
     // Another worker claims the third push and is still sending it.
-    const claimed = await claimDeliveries(database.db, { leaseId: 'other-worker:1', limit: 10, nowMs: s.clock.nowMs, leaseMs: 60_000 });
+    const claimed = await claimDeliveries(pushWorld.db, { leaseId: 'other-worker:1', limit: 10, nowMs: s.clock.nowMs, leaseMs: 60_000 });
     expect(claimed.map((d) => d.notification_id)).toEqual([elsewhere]);
     const fourth = await send(s, shared.subscriptionId);
     await s.tick();
@@ -406,7 +330,7 @@ describe('frequency cap and quiet hours', () => {
     expect(waiting).toMatchObject({ status: 'queued', attempts: 0 });
     expect(waiting!.last_error).toMatch(/^frequency_cap.*in flight elsewhere/);
     // The other worker sends it; a minute later the fourth is over the cap for good.
-    await database.db.updateTable('deliveries').set({ status: 'sent', sent_at: new Date(s.clock.nowMs), leased_by: null }).where('id', '=', claimed[0]!.id).execute();
+    await pushWorld.db.updateTable('deliveries').set({ status: 'sent', sent_at: new Date(s.clock.nowMs), leased_by: null }).where('id', '=', claimed[0]!.id).execute();
     s.clock.nowMs += 61_000;
     await s.tick();
     const [row] = await s.deliveriesOf(fourth);
@@ -531,18 +455,18 @@ describe('attribution and holdout', () => {
     await s.click(buyer.pushes()[0]!);
     await s.click(late.pushes()[0]!);
 
-    s.clock.nowMs += 2 * HOUR;
+    s.clock.nowMs += 2 * HOUR_MS;
     await buyer.event('order_completed', { orderId: 'order-1', value: 45, currency: 'EUR' });
     // The same order reported again (say by the backend too) counts once.
     const again = await s.call('POST', '/v1/events', { type: 'order_completed', visitorId: buyer.visitorId, properties: { orderId: 'order-1', value: 45, currency: 'EUR' } });
     expect(again.status).toBe(202);
-    s.clock.nowMs += 23 * HOUR;
+    s.clock.nowMs += 23 * HOUR_MS;
     await late.event('order_completed', { orderId: 'order-2', value: 45, currency: 'EUR' });
 
     const notification = await s.call('GET', `/v1/notifications/${notificationId}`);
     expect(notification.body.counts).toMatchObject({ sent: 2, clicked: 2, converted: 1 });
     expect(notification.body.revenue).toEqual({ EUR: 45 });
-    const stats = await s.call('GET', `/v1/stats?from=${new Date(NOON_BERLIN - HOUR).toISOString()}&to=${new Date(s.clock.nowMs).toISOString()}`);
+    const stats = await s.call('GET', `/v1/stats?from=${new Date(NOON_BERLIN - HOUR_MS).toISOString()}&to=${new Date(s.clock.nowMs).toISOString()}`);
     expect(stats.status).toBe(200);
     expect(stats.body.triggers.price_drop).toMatchObject({ notifications: 1, audience: 2, sent: 2, clicked: 2, converted: 1, revenue: { EUR: 45 } });
     expect(stats.body.notifications[0]).toMatchObject({ id: notificationId, sent: 2, converted: 1 });
@@ -585,7 +509,7 @@ describe('attribution and holdout', () => {
     expect(received).toHaveLength(sent);
 
     // Every held-out shopper and one who got the push order within the window (an hour later).
-    s.clock.nowMs += HOUR;
+    s.clock.nowMs += HOUR_MS;
     const heldOutShoppers = shoppers.filter((shopper) => shopper.pushes().length === 0);
     for (const [i, shopper] of [...heldOutShoppers, received[0]!].entries()) {
       await shopper.event('order_completed', { orderId: `ho-${i}`, value: 30, currency: 'EUR' });
@@ -600,7 +524,7 @@ describe('attribution and holdout', () => {
   });
 });
 
-const YEAR = 365 * 24 * HOUR;
+const YEAR = 365 * DAY_MS;
 
 // One clock: every timestamp a domain function writes comes from the clock passed in, so a shop
 // whose clock is far from the database's (a test's fixed clock, a replayed day) behaves the same.
@@ -623,9 +547,9 @@ describe.each([
     // A cart reminder an hour after the cart, by the passed clock.
     const carter = shoppers[0]!;
     await carter.event('cart_updated', cart('cart-clock', THREE_ITEMS));
-    s.clock.nowMs += 59 * MINUTE;
+    s.clock.nowMs += 59 * MINUTE_MS;
     expect(await s.tick()).toEqual([]);
-    s.clock.nowMs += 2 * MINUTE;
+    s.clock.nowMs += 2 * MINUTE_MS;
     expect(await s.tick()).toHaveLength(1);
     expect(carter.pushes()).toHaveLength(1);
 
@@ -638,7 +562,7 @@ describe.each([
     expect(received.length).toBeGreaterThan(0);
     expect(heldOut.length).toBeGreaterThan(0);
     await s.click(received[0]!.pushes().find((p) => p.id === dropId)!);
-    s.clock.nowMs += HOUR;
+    s.clock.nowMs += HOUR_MS;
     await received[0]!.event('order_completed', { orderId: 'clock-order-0', value: 30, currency: 'EUR' });
     for (const [i, shopper] of heldOut.entries()) await shopper.event('order_completed', { orderId: `clock-held-${i}`, value: 30, currency: 'EUR' });
 
@@ -658,17 +582,17 @@ describe.each([
       s.call('POST', '/v1/notifications', { title: 'Hello', url: `${SHOP_ORIGIN}/`, to: { subscriptionIds: [carter.subscriptionId] } }, { ...s.secret, 'Idempotency-Key': 'clock-key' });
     const first = await send();
     expect(first.status).toBe(202);
-    s.clock.nowMs += 47 * HOUR;
-    expect(await purgeIdempotencyKeys(database.db, s.clock.nowMs)).toBe(0);
+    s.clock.nowMs += 47 * HOUR_MS;
+    expect(await purgeIdempotencyKeys(pushWorld.db, s.clock.nowMs)).toBe(0);
     expect((await send()).body.id).toBe(first.body.id);
-    s.clock.nowMs += 2 * HOUR;
-    expect(await purgeIdempotencyKeys(database.db, s.clock.nowMs)).toBeGreaterThanOrEqual(1);
+    s.clock.nowMs += 2 * HOUR_MS;
+    expect(await purgeIdempotencyKeys(pushWorld.db, s.clock.nowMs)).toBeGreaterThanOrEqual(1);
     expect((await send()).body.id).not.toBe(first.body.id);
 
     // Rows carry the passed clock's time, not the database's.
-    const subscription = await database.db.selectFrom('subscriptions').select(['created_at', 'last_seen_at']).where('id', '=', carter.subscriptionId).executeTakeFirstOrThrow();
-    expect(Math.abs(subscription.created_at.getTime() - startMs)).toBeLessThan(HOUR);
+    const subscription = await pushWorld.db.selectFrom('subscriptions').select(['created_at', 'last_seen_at']).where('id', '=', carter.subscriptionId).executeTakeFirstOrThrow();
+    expect(Math.abs(subscription.created_at.getTime() - startMs)).toBeLessThan(HOUR_MS);
     const deliveries = await s.deliveriesOf(dropId);
-    for (const delivery of deliveries) expect(Math.abs(delivery.created_at.getTime() - startMs)).toBeLessThan(3 * HOUR);
+    for (const delivery of deliveries) expect(Math.abs(delivery.created_at.getTime() - startMs)).toBeLessThan(3 * HOUR_MS);
   });
 });

@@ -1,43 +1,28 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { commerceShop } from '../testing/commerce-shop.ts';
+import { describe, expect, it } from 'vitest';
 import { browserHeaders, SHOP_ORIGIN } from '../testing/fixtures.ts';
-import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { usePushWorld } from '../testing/push-world.ts';
 import { findSiteById } from '../db/sites.ts';
 import { DAY_MS } from '../time.ts';
 import { fireProductTriggers } from './price-drops.ts';
 
-let database: TestDatabase;
-let mock: MockPushService;
-const closers: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  [database, mock] = await Promise.all([createTestDatabase(), startMockPushService()]);
-});
-afterAll(async () => {
-  await mock?.close();
-  await database?.destroy();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+const pushWorld = usePushWorld();
 
 /** Midday in Berlin: outside quiet hours. */
 const NOON_BERLIN = Date.parse('2026-11-23T11:00:00Z');
 
 async function lowStockShop(lowStock: Record<string, unknown> = {}) {
-  const s = await commerceShop(database.db, mock, { startMs: NOON_BERLIN, closers });
+  const s = await pushWorld.shop({ startMs: NOON_BERLIN });
   await s.settings({ lowStock: { enabled: true, ...lowStock } });
   await s.feed({ price: 120, stock: 10 });
   return s;
 }
 
 const sentFor = (notificationId: string) =>
-  database.db.selectFrom('deliveries').select(['status', 'subscription_id']).where('notification_id', '=', notificationId).execute();
+  pushWorld.db.selectFrom('deliveries').select(['status', 'subscription_id']).where('notification_id', '=', notificationId).execute();
 
 describe('low stock', () => {
   it('takes stock from the feed as a whole number of 0 or more, keeps it when a feed leaves it out, and shows it', async () => {
-    const s = await commerceShop(database.db, mock, { startMs: NOON_BERLIN, closers });
+    const s = await pushWorld.shop({ startMs: NOON_BERLIN });
     expect((await s.call('PUT', '/v1/products/lamp', { name: 'Lamp', stock: 7 })).body).toMatchObject({ stock: 7 });
     expect((await s.call('PUT', '/v1/products/lamp', { price: 30 })).body).toMatchObject({ stock: 7, price: 30 });
     expect((await s.call('GET', '/v1/products/lamp')).body).toMatchObject({ stock: 7 });
@@ -50,7 +35,7 @@ describe('low stock', () => {
   });
 
   it('is off until the owner turns it on', async () => {
-    const s = await commerceShop(database.db, mock, { startMs: NOON_BERLIN, closers });
+    const s = await pushWorld.shop({ startMs: NOON_BERLIN });
     await s.feed({ price: 120, stock: 10 });
     const anna = await s.shopper('anna');
     await anna.views(120);
@@ -60,7 +45,7 @@ describe('low stock', () => {
   it('fires at the threshold, not above, to the viewer, the carter and the watcher, in each one’s language', async () => {
     const s = await lowStockShop();
     const viewer = await s.shopper('viewer');
-    const carter = await s.shopper('carter', 'de-DE');
+    const carter = await s.shopper('carter', { locale: 'de-DE' });
     const watcher = await s.shopper('watcher');
     const stranger = await s.shopper('stranger');
     await viewer.views(120);
@@ -77,7 +62,7 @@ describe('low stock', () => {
     expect(carter.pushes().map((p) => p.title)).toEqual(['Nur noch 3 verfügbar: Rain jacket']);
     expect(watcher.pushes()).toHaveLength(1);
     expect(stranger.pushes()).toHaveLength(0);
-    const notification = await database.db.selectFrom('notifications').select(['source', 'kind', 'audience']).where('id', '=', queued[0]!).executeTakeFirstOrThrow();
+    const notification = await pushWorld.db.selectFrom('notifications').select(['source', 'kind', 'audience']).where('id', '=', queued[0]!).executeTakeFirstOrThrow();
     expect(notification).toMatchObject({ source: 'low_stock', kind: 'marketing', audience: { trigger: 'low_stock', productId: 'jacket', stock: 3 } });
     // Falling further within the window tells no one again; sold out is no news.
     expect(await s.feed({ stock: 1 })).toEqual([]);
@@ -97,7 +82,7 @@ describe('low stock', () => {
     expect(queued).toHaveLength(1);
     await s.deliver();
     for (const shopper of shoppers) expect(shopper.pushes(), shopper.name).toHaveLength(1);
-    const claims = await database.db.selectFrom('low_stock_alerts').select('shopper').where('site_id', '=', s.site.id).execute();
+    const claims = await pushWorld.db.selectFrom('low_stock_alerts').select('shopper').where('site_id', '=', s.site.id).execute();
     expect(claims).toHaveLength(3);
   });
 
@@ -105,9 +90,9 @@ describe('low stock', () => {
     const s = await lowStockShop();
     const shoppers = await Promise.all(['d', 'e'].map((name) => s.shopper(name)));
     for (const shopper of shoppers) await shopper.views(120);
-    const site = (await findSiteById(database.db, s.site.id))!;
+    const site = (await findSiteById(pushWorld.db, s.site.id))!;
     const change = { productId: 'jacket', name: 'Rain jacket', url: `${SHOP_ORIGIN}/p/jacket`, image: null, currency: 'EUR', price: 120, oldPrice: 120, inStock: true, wasInStock: true, stock: 2, oldStock: 10 };
-    const fire = () => database.db.transaction().execute((trx) => fireProductTriggers(trx, site, [change], { now: new Date(s.clock.nowMs), publicUrl: 'https://push.shop.example' }));
+    const fire = () => pushWorld.db.transaction().execute((trx) => fireProductTriggers(trx, site, [change], { now: new Date(s.clock.nowMs), publicUrl: 'https://push.shop.example' }));
     const results = await Promise.all([fire(), fire()]);
     expect(results.flat()).toHaveLength(1);
     await s.deliver();
@@ -166,11 +151,11 @@ describe('low stock', () => {
   it('waits for the end of quiet hours in each shopper’s own zone, across the night the clocks go back in Berlin', async () => {
     // 2026-10-25 01:30 UTC: 02:30 in Berlin an hour after the clocks went back (CET), 21:30 the evening before in New York (still EDT).
     const night = Date.parse('2026-10-25T01:30:00Z');
-    const s = await commerceShop(database.db, mock, { startMs: night - DAY_MS, closers });
+    const s = await pushWorld.shop({ startMs: night - DAY_MS });
     await s.settings({ lowStock: { enabled: true }, engagement: { quietHours: { enabled: true, start: '21:00', end: '09:00' } } });
     await s.feed({ price: 120, stock: 10 });
-    const berlin = await s.shopper('berlin', 'de-DE', 'Europe/Berlin');
-    const newYork = await s.shopper('new-york', 'en-US', 'America/New_York');
+    const berlin = await s.shopper('berlin', { locale: 'de-DE', timeZone: 'Europe/Berlin' });
+    const newYork = await s.shopper('new-york', { locale: 'en-US', timeZone: 'America/New_York' });
     await berlin.views(120);
     await newYork.views(120);
     s.clock.nowMs = night;

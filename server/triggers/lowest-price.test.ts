@@ -1,29 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { commerceShop } from '../testing/commerce-shop.ts';
-import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { describe, expect, it } from 'vitest';
+import { usePushWorld } from '../testing/push-world.ts';
 import { DAY_MS } from '../time.ts';
 
-let database: TestDatabase;
-let mock: MockPushService;
-const closers: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  [database, mock] = await Promise.all([createTestDatabase(), startMockPushService()]);
-});
-afterAll(async () => {
-  await mock?.close();
-  await database?.destroy();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+const pushWorld = usePushWorld();
 
 /** Midday in Berlin: outside quiet hours. The history is written by moving this clock. */
 const NOON_BERLIN = Date.parse('2026-11-23T11:00:00Z');
 const NBSP = '\u00a0';
 
-const shop = () => commerceShop(database.db, mock, { startMs: NOON_BERLIN - 40 * DAY_MS, closers });
+const shop = () => pushWorld.shop({ startMs: NOON_BERLIN - 40 * DAY_MS });
 
 describe('price drops against the lowest price of the 30 days before (EU Omnibus, 98/6/EC art. 6a)', () => {
   it('by default: after a temporary raise, a drop that is not below the 30-day low sends nothing; one below it says "was" the low', async () => {
@@ -32,7 +17,7 @@ describe('price drops against the lowest price of the 30 days before (EU Omnibus
     s.clock.nowMs = NOON_BERLIN - 5 * DAY_MS;
     await s.feed({ price: 99 });
     const anna = await s.shopper('anna');
-    const jonas = await s.shopper('jonas', 'de-DE');
+    const jonas = await s.shopper('jonas', { locale: 'de-DE' });
     await anna.views(99);
     await jonas.views(99);
 
@@ -51,7 +36,7 @@ describe('price drops against the lowest price of the 30 days before (EU Omnibus
     const [german] = jonas.pushes();
     expect(german!.body).toBe(`Vorher 79,00${NBSP}€, jetzt 69,00${NBSP}€. Tippe hier, um es anzusehen.`);
 
-    const notification = await database.db.selectFrom('notifications').select('audience').where('id', '=', queued[0]!).executeTakeFirstOrThrow();
+    const notification = await pushWorld.db.selectFrom('notifications').select('audience').where('id', '=', queued[0]!).executeTakeFirstOrThrow();
     expect(notification.audience).toMatchObject({ trigger: 'price_drop', oldPrice: 89, lowest30: 79, comparedWith: 'lowest30', price: 69 });
   });
 
@@ -70,7 +55,7 @@ describe('price drops against the lowest price of the 30 days before (EU Omnibus
     s.clock.nowMs = NOON_BERLIN - 5 * DAY_MS;
     await s.feed({ price: 99 });
     const anna = await s.shopper('anna');
-    const jonas = await s.shopper('jonas', 'de-DE');
+    const jonas = await s.shopper('jonas', { locale: 'de-DE' });
     await anna.views(99);
     await jonas.views(99);
     s.clock.nowMs = NOON_BERLIN;
@@ -101,7 +86,7 @@ describe('price drops against the lowest price of the 30 days before (EU Omnibus
     await s.feed({ price: 99 });
     // A product the catalogue had before history was kept: no rows at all.
     await s.feed({ price: 50 }, 'scarf');
-    await database.db.deleteFrom('product_prices').where('site_id', '=', s.site.id).where('product_id', '=', 'scarf').execute();
+    await pushWorld.db.deleteFrom('product_prices').where('site_id', '=', s.site.id).where('product_id', '=', 'scarf').execute();
     const anna = await s.shopper('anna');
     await anna.views(99);
     await anna.views(50, 'scarf');
@@ -120,7 +105,7 @@ describe('price drops against the lowest price of the 30 days before (EU Omnibus
     const batch = await s.call('POST', '/v1/products/batch', { products: [{ id: 'jacket', price: 89 }, { id: 'hat', name: 'Hat', price: 20 }] });
     expect(batch.status).toBe(200);
     await s.call('POST', '/v1/products/batch', { products: [{ id: 'jacket', price: 89 }] });
-    const rows = await database.db
+    const rows = await pushWorld.db
       .selectFrom('product_prices')
       .select(['product_id', 'price', 'changed_at'])
       .where('site_id', '=', s.site.id)

@@ -1,113 +1,33 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { everythingDue, runBackgroundRound } from '../background/background-round.ts';
-import { parseConfig } from '../config.ts';
-import { findSiteById, updateSiteSettings, type SiteRow } from '../db/sites.ts';
-import { createDeliverer, deliverBatch } from '../delivery/delivery-engine.ts';
-import { memoryLogger } from '../logger.ts';
-import { nodePushTransport } from '../runtime/node/push-transport.ts';
+import { describe, expect, it } from 'vitest';
+import { updateSiteSettings } from '../db/sites.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
-import { SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
-import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { SHOP_ORIGIN } from '../testing/fixtures.ts';
+import { PUBLIC_URL, usePushWorld } from '../testing/push-world.ts';
 import { fireDueBirthdays, isBirthdayOn } from './birthdays.ts';
 import { scheduleDueOccasions } from './occasions.ts';
 
-const UNLIMITED = { timeMs: Number.POSITIVE_INFINITY, pushes: Number.POSITIVE_INFINITY };
-const PUBLIC_URL = 'https://push.shop.example';
-
-let database: TestDatabase;
-let mock: MockPushService;
-const closers: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  [database, mock] = await Promise.all([createTestDatabase(), startMockPushService()]);
-});
-afterAll(async () => {
-  await mock?.close();
-  await database?.destroy();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-  // Each test starts from an empty outbox: a push deferred in one must not be claimed by the next.
-  await database.db.deleteFrom('deliveries').execute();
-  await database.db.deleteFrom('notifications').execute();
-});
-
-interface Payload {
-  id: string;
-  title: string;
-  body: string;
-  url: string;
-}
+// Each test starts from an empty outbox: a push deferred in one must not be claimed by the next.
+const pushWorld = usePushWorld({ emptyOutboxAfterEach: true });
 
 /** A shop, its subscribers at the strict mock push service, the API and a deliverer on one controllable clock. */
 async function world(startIso: string, settings: Record<string, unknown>) {
-  const env = { PUSHCART_PUSH_HOSTS: mock.host, PUSHCART_PUBLIC_URL: PUBLIC_URL };
-  const config = parseConfig(env);
-  const created = await testSite(database.db);
-  const current = readSiteSettings((await findSiteById(database.db, created.id))?.settings);
-  await updateSiteSettings(database.db, created.id, { ...current, ...settings });
-  const clock = { nowMs: Date.parse(startIso) };
-  const { app } = testApp(database.db, { env, now: () => clock.nowMs, rateLimits: { perIp: { capacity: 100_000, refillPerSecond: 1_000 } } });
-  const push = nodePushTransport({ ca: mock.ca, timeoutMs: 5_000 });
-  closers.push(push.close);
-  const deliverer = createDeliverer({ db: database.db, config, logger: memoryLogger(), transport: push.transport, now: () => clock.nowMs, random: () => 0.5 });
-  const site = async (): Promise<SiteRow> => (await findSiteById(database.db, created.id))!;
-
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await app.request(path, {
-      method,
-      headers: { Authorization: `Bearer ${created.secretKey}`, 'Content-Type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json().catch(() => null)) as Record<string, any> };
-  };
+  const s = await pushWorld.shop({ startMs: Date.parse(startIso), settings });
 
   /** A subscriber at the mock, subscribed as a browser would, with a zone and locale, and known to the shop as `userId`. */
-  async function subscriber(options: { timeZone: string; locale?: string; userId?: string }) {
-    const subscription = await mock.subscribe({ applicationServerKey: created.vapidPublicKey });
-    const visitorId = `v-${subscription.id}`.slice(0, 64);
-    const response = await app.request('/v1/subscriptions', {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${created.publishableKey}`, Origin: SHOP_ORIGIN, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ subscription: { endpoint: subscription.endpoint, keys: subscription.keys }, visitorId, timeZone: options.timeZone, locale: options.locale ?? 'en' }),
-    });
-    expect(response.status).toBe(201);
-    const { id } = (await response.json()) as { id: string };
-    if (options.userId) await database.db.updateTable('subscriptions').set({ external_user_id: options.userId }).where('id', '=', id).execute();
-    return { ...subscription, subscriptionId: id, visitorId };
-  }
+  const subscriber = (options: { timeZone: string; locale?: string; userId?: string }) => s.subscriber({ ...options, locale: options.locale ?? 'en' });
 
   async function birthday(userId: string, month: number | null, day: number | null) {
-    const answer = await call('POST', '/v1/subscribers/birthday', { externalUserId: userId, month, day });
+    const answer = await s.call('POST', '/v1/subscribers/birthday', { externalUserId: userId, month, day });
     expect(answer.status).toBe(204);
   }
 
-  /** Background rounds (due triggers, campaigns, delivery) until nothing more is due now. */
-  async function runRounds(rounds = 6) {
-    for (let i = 0; i < rounds; i++) {
-      const report = await runBackgroundRound(deliverer, { budget: UNLIMITED, timetable: everythingDue(), audienceChunk: 3 });
-      if (!report.moreDue && report.claimed === 0) return;
-    }
-  }
-
   /** The birthday step alone, at the clock's time. */
-  const birthdays = async () => fireDueBirthdays(database.db, await site(), { now: new Date(clock.nowMs), publicUrl: PUBLIC_URL });
-
-  const received = (endpoint: string): Payload[] => mock.received.filter((p) => p.endpoint === endpoint).map((p) => JSON.parse(p.payload) as Payload);
-
-  /** Browser activity of a visitor at these instants (page views), the history a best hour is picked from. */
-  async function visits(visitorId: string, instants: string[]) {
-    await database.db
-      .insertInto('events')
-      .values(instants.map((at) => ({ site_id: created.id, source: 'browser' as const, type: 'page_viewed', visitor_id: visitorId, external_user_id: null, properties: '{}', client_event_id: null, created_at: new Date(at) })))
-      .execute();
-  }
+  const birthdays = async () => fireDueBirthdays(pushWorld.db, await s.siteRow(), { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL });
 
   const notificationsOf = async (source: string) =>
-    database.db.selectFrom('notifications').select(['id', 'best_hour', 'audience', 'campaign_id']).where('site_id', '=', created.id).where('source', '=', source).execute();
+    pushWorld.db.selectFrom('notifications').select(['id', 'best_hour', 'audience', 'campaign_id']).where('site_id', '=', s.site.id).where('source', '=', source).execute();
 
-  return { created, site, clock, call, subscriber, birthday, runRounds, birthdays, received, visits, deliverer, notificationsOf };
+  return { ...s, created: s.site, site: s.siteRow, subscriber, birthday, birthdays, notificationsOf };
 }
 
 const at = (iso: string) => Date.parse(iso);
@@ -127,9 +47,9 @@ describe('birthdays', () => {
     expect((await w.call('POST', '/v1/subscribers/birthday', { externalUserId: 'u1', month: 4, day: 31 })).status).toBe(400);
     expect((await w.call('POST', '/v1/subscribers/birthday', { externalUserId: 'u1', month: 4, day: null })).status).toBe(400);
     await w.birthday('u1', 2, 29);
-    expect(await database.db.selectFrom('shopper_birthdays').select(['month', 'day']).where('site_id', '=', w.created.id).execute()).toEqual([{ month: 2, day: 29 }]);
+    expect(await pushWorld.db.selectFrom('shopper_birthdays').select(['month', 'day']).where('site_id', '=', w.created.id).execute()).toEqual([{ month: 2, day: 29 }]);
     await w.birthday('u1', null, null);
-    expect(await database.db.selectFrom('shopper_birthdays').selectAll().where('site_id', '=', w.created.id).execute()).toEqual([]);
+    expect(await pushWorld.db.selectFrom('shopper_birthdays').selectAll().where('site_id', '=', w.created.id).execute()).toEqual([]);
   });
 
   it('fires at the local time on the local day in Berlin (the day summer time starts) and New York, not the day before or after, nor on other birthdays', async () => {
@@ -147,7 +67,7 @@ describe('birthdays', () => {
     for (let ms = w.clock.nowMs; ms < at('2026-03-31T12:00:00Z'); ms += 15 * 60_000) {
       w.clock.nowMs = ms;
       await w.birthdays();
-      for (const row of await database.db.selectFrom('birthday_pushes').select(['external_user_id', 'sent_at']).where('site_id', '=', w.created.id).execute()) {
+      for (const row of await pushWorld.db.selectFrom('birthday_pushes').select(['external_user_id', 'sent_at']).where('site_id', '=', w.created.id).execute()) {
         firedAt[row.external_user_id] ??= row.sent_at.toISOString();
       }
     }
@@ -169,11 +89,11 @@ describe('birthdays', () => {
     w.clock.nowMs = at('2026-07-14T20:00:00Z');
     expect((await w.birthdays()).queued).toEqual([]);
     const [sent] = await w.notificationsOf('birthday');
-    expect(await database.db.selectFrom('deliveries').select('id').where('notification_id', '=', sent!.id).execute()).toHaveLength(2);
+    expect(await pushWorld.db.selectFrom('deliveries').select('id').where('notification_id', '=', sent!.id).execute()).toHaveLength(2);
 
     w.clock.nowMs = at('2027-07-14T09:00:00Z');
     expect((await w.birthdays()).queued).toHaveLength(1);
-    expect(await database.db.selectFrom('birthday_pushes').select('year').where('site_id', '=', w.created.id).orderBy('year').execute()).toEqual([{ year: 2026 }, { year: 2027 }]);
+    expect(await pushWorld.db.selectFrom('birthday_pushes').select('year').where('site_id', '=', w.created.id).orderBy('year').execute()).toEqual([{ year: 2026 }, { year: 2027 }]);
   });
 
   it('sends a 29 February birthday on 28 February in 2027, and on the 29th in 2028', async () => {
@@ -197,9 +117,9 @@ describe('birthdays', () => {
     await w.birthday('eve', 5, 5);
     await w.birthday('nobody', 5, 5);
     expect((await w.birthdays()).queued).toEqual([]);
-    await updateSiteSettings(database.db, w.created.id, { ...readSiteSettings((await w.site()).settings), birthday: { enabled: true, sendAtBestHour: false, localTime: '10:00', holdoutPercent: 0 } });
+    await updateSiteSettings(pushWorld.db, w.created.id, { ...readSiteSettings((await w.site()).settings), birthday: { enabled: true, sendAtBestHour: false, localTime: '10:00', holdoutPercent: 0 } });
     expect((await w.birthdays()).queued).toHaveLength(1);
-    expect(await database.db.selectFrom('birthday_pushes').select('external_user_id').where('site_id', '=', w.created.id).execute()).toEqual([{ external_user_id: 'eve' }]);
+    expect(await pushWorld.db.selectFrom('birthday_pushes').select('external_user_id').where('site_id', '=', w.created.id).execute()).toEqual([{ external_user_id: 'eve' }]);
   });
 
   it('goes at the shopper’s best hour of their birthday, in German with the birthday code, end to end to the push service', async () => {
@@ -212,7 +132,7 @@ describe('birthdays', () => {
     const [sent] = await w.notificationsOf('birthday');
     expect(sent).toMatchObject({ best_hour: true, audience: { trigger: 'birthday', year: 2026 } });
     expect(w.received(lena.endpoint)).toEqual([]);
-    const delivery = await database.db.selectFrom('deliveries').selectAll().where('notification_id', '=', sent!.id).executeTakeFirstOrThrow();
+    const delivery = await pushWorld.db.selectFrom('deliveries').selectAll().where('notification_id', '=', sent!.id).executeTakeFirstOrThrow();
     expect(delivery).toMatchObject({ status: 'queued', due_at: new Date('2026-06-10T17:00:00Z') });
 
     w.clock.nowMs = at('2026-06-10T16:59:00Z');
@@ -232,7 +152,7 @@ describe('occasions', () => {
     const segment = await w.call('POST', '/v1/segments', { name: 'German speakers', definition: { match: 'all', rules: [{ type: 'language', values: ['de'] }] } });
     expect(segment.status).toBe(201);
     const current = readSiteSettings((await w.site()).settings);
-    await updateSiteSettings(database.db, w.created.id, {
+    await updateSiteSettings(pushWorld.db, w.created.id, {
       ...current,
       occasions: {
         list: [
@@ -255,12 +175,12 @@ describe('occasions', () => {
     const english = await w.subscriber({ timeZone: 'Europe/Berlin', locale: 'en' });
 
     await w.runRounds(); // two days ahead: nothing yet
-    expect(await database.db.selectFrom('occasion_sends').selectAll().where('site_id', '=', w.created.id).execute()).toEqual([]);
+    expect(await pushWorld.db.selectFrom('occasion_sends').selectAll().where('site_id', '=', w.created.id).execute()).toEqual([]);
 
     // A day before the first zone (+14) reaches 5 December 10:00: two workers at once schedule one campaign.
     w.clock.nowMs = at('2030-12-03T21:00:00Z');
     const site = await w.site();
-    const both = await Promise.all([0, 1].map(() => scheduleDueOccasions(database.db, site, { now: new Date(w.clock.nowMs), publicUrl: PUBLIC_URL })));
+    const both = await Promise.all([0, 1].map(() => scheduleDueOccasions(pushWorld.db, site, { now: new Date(w.clock.nowMs), publicUrl: PUBLIC_URL })));
     expect(both.flat()).toHaveLength(1);
     const campaignId = both.flat()[0]!;
     const campaign = await w.call('GET', `/v1/campaigns/${campaignId}`);
@@ -281,8 +201,8 @@ describe('occasions', () => {
     expect(w.received(newYork.endpoint)).toHaveLength(1);
     expect(w.received(english.endpoint)).toEqual([]);
     // A restart on the day and the next: still the one campaign.
-    expect(await scheduleDueOccasions(database.db, await w.site(), { now: new Date(w.clock.nowMs), publicUrl: PUBLIC_URL })).toEqual([]);
-    expect(await database.db.selectFrom('occasion_sends').select(['occasion_id', 'year', 'campaign_id']).where('site_id', '=', w.created.id).execute()).toEqual([
+    expect(await scheduleDueOccasions(pushWorld.db, await w.site(), { now: new Date(w.clock.nowMs), publicUrl: PUBLIC_URL })).toEqual([]);
+    expect(await pushWorld.db.selectFrom('occasion_sends').select(['occasion_id', 'year', 'campaign_id']).where('site_id', '=', w.created.id).execute()).toEqual([
       { occasion_id: 'sinterklaas', year: 2030, campaign_id: campaignId },
     ]);
   });
@@ -301,7 +221,7 @@ describe('campaigns at the best hour', () => {
     expect(w.received(mia.endpoint)).toEqual([]);
     const [sent] = await w.notificationsOf('campaign');
     expect(sent).toMatchObject({ best_hour: true, campaign_id: created.body.id });
-    expect(await database.db.selectFrom('deliveries').select(['status', 'due_at']).where('notification_id', '=', sent!.id).execute()).toEqual([{ status: 'queued', due_at: new Date('2026-06-10T14:00:00Z') }]);
+    expect(await pushWorld.db.selectFrom('deliveries').select(['status', 'due_at']).where('notification_id', '=', sent!.id).execute()).toEqual([{ status: 'queued', due_at: new Date('2026-06-10T14:00:00Z') }]);
     w.clock.nowMs = at('2026-06-10T13:59:00Z');
     await w.runRounds();
     expect(w.received(mia.endpoint)).toEqual([]);

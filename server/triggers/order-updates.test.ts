@@ -1,109 +1,36 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
 import { claimDeliveries, recordDeliveryResults } from '../db/deliveries.ts';
 import { ratingAnswers } from '../db/order-updates.ts';
-import { createDeliverer, deliverBatch } from '../delivery/delivery-engine.ts';
 import { memoryLogger } from '../logger.ts';
-import { nodePushTransport } from '../runtime/node/push-transport.ts';
-import { browserHeaders, setEngagement, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
-import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { browserHeaders, setEngagement, SHOP_ORIGIN } from '../testing/fixtures.ts';
+import { PUBLIC_URL, usePushWorld } from '../testing/push-world.ts';
+import { DAY_MS, MINUTE_MS } from '../time.ts';
 import { fireDueTriggers } from './due-triggers.ts';
 import { fireDueRatingRequests } from './rating-requests.ts';
 
-let database: TestDatabase;
-let mock: MockPushService;
-const closers: Array<() => Promise<void>> = [];
+const pushWorld = usePushWorld();
 
-beforeAll(async () => {
-  [database, mock] = await Promise.all([createTestDatabase(), startMockPushService()]);
-});
-afterAll(async () => {
-  await mock?.close();
-  await database?.destroy();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 /** Midday in Berlin, morning in New York: outside the default quiet hours for both. */
 const NOON_BERLIN = Date.parse('2026-11-23T11:00:00Z');
-const PUBLIC_URL = 'https://push.shop.example';
-
-interface Payload {
-  id: string;
-  title: string;
-  body: string;
-  url: string;
-  actions?: Array<{ action: string; title: string; url?: string }>;
-  report: { url: string; token: string };
-}
 
 /** A shop with its API, the background round, a delivery worker and a clock the test moves by hand. */
 async function shop(options: { startMs?: number; quietHours?: boolean } = {}) {
-  const env = { PUSHCART_PUSH_HOSTS: mock.host, PUSHCART_PUBLIC_URL: PUBLIC_URL };
-  const config = parseConfig(env);
-  const site = await testSite(database.db, [SHOP_ORIGIN], { quietHours: options.quietHours ?? true });
-  const clock = { nowMs: options.startMs ?? NOON_BERLIN };
-  const now = () => clock.nowMs;
-  const { app } = testApp(database.db, { env, now, rateLimits: { perIp: { capacity: 100_000, refillPerSecond: 1_000 } } });
-  const push = nodePushTransport({ ca: mock.ca, timeoutMs: 5_000 });
-  closers.push(push.close);
-  const deliverer = createDeliverer({ db: database.db, config, logger: memoryLogger(), transport: push.transport, now, random: () => 0.5 });
-  const secret = { Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' };
-
-  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = secret) {
-    const response = await app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as any) : null };
-  }
-
-  /** A shopper's browser subscribed at the mock with real keys; `userId` links it to the shop's account. */
-  async function shopper(name: string, options: { locale?: string; timeZone?: string; userId?: string } = {}) {
-    const subscription = await mock.subscribe({ applicationServerKey: site.vapidPublicKey });
-    const visitorId = `visitor-${name}-${crypto.randomUUID().slice(0, 8)}`;
-    const response = await call(
-      'POST',
-      '/v1/subscriptions',
-      { subscription: { endpoint: subscription.endpoint, keys: subscription.keys }, visitorId, locale: options.locale ?? 'en-US', timeZone: options.timeZone ?? 'Europe/Berlin' },
-      browserHeaders(site),
-    );
-    expect(response.status).toBe(201);
-    const subscriptionId = response.body.id as string;
-    if (options.userId) await database.db.updateTable('subscriptions').set({ external_user_id: options.userId }).where('id', '=', subscriptionId).execute();
-    const pushes = () => mock.received.filter((m) => m.subscriptionId === subscription.id).map((m) => JSON.parse(m.payload) as Payload);
-    return { visitorId, subscriptionId, pushes };
-  }
+  const s = await pushWorld.shop({ startMs: options.startMs ?? NOON_BERLIN, quietHours: options.quietHours ?? true });
 
   /** The shop's backend reports an order event (secret key). */
   async function orderEvent(type: string, who: { visitorId?: string; externalUserId?: string }, properties: Record<string, unknown>, eventId?: string) {
-    return call('POST', '/v1/events', { type, ...who, properties, ...(eventId ? { eventId } : {}) });
+    return s.call('POST', '/v1/events', { type, ...who, properties, ...(eventId ? { eventId } : {}) });
   }
 
   /** The background round's due triggers and the delivery worker, until nothing more is due now. */
   async function tick() {
-    const { queued } = await fireDueTriggers({ db: database.db, logger: memoryLogger(), publicUrl: PUBLIC_URL, now }, { deadlineMs: Number.POSITIVE_INFINITY });
-    while ((await deliverBatch(deliverer)) > 0);
+    const { queued } = await fireDueTriggers({ db: pushWorld.db, logger: memoryLogger(), publicUrl: PUBLIC_URL, now: s.now }, { deadlineMs: Number.POSITIVE_INFINITY });
+    await s.deliver();
     return queued;
   }
 
-  async function click(payload: Payload, action?: string) {
-    const answer = await app.request('/v1/interactions', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Origin: SHOP_ORIGIN },
-      body: JSON.stringify({ token: payload.report.token, type: 'clicked', ...(action ? { action } : {}) }),
-    });
-    expect(answer.status).toBe(204);
-  }
-
-  async function notifications(source: string) {
-    return database.db.selectFrom('notifications').selectAll().where('site_id', '=', site.id).where('source', '=', source).orderBy('created_at').execute();
-  }
-
-  return { site, clock, call, shopper, orderEvent, tick, click, notifications };
+  return { ...s, orderEvent, tick };
 }
 
 describe('order updates', () => {
@@ -159,7 +86,7 @@ describe('order updates', () => {
 
   it('is never capped nor held by quiet hours: at 02:00 with a cap of 0 the update still goes', async () => {
     const s = await shop({ startMs: Date.parse('2026-11-23T01:00:00Z') });
-    await setEngagement(database.db, s.site.id, { quietHours: true, marketingPer24h: 0 });
+    await setEngagement(pushWorld.db, s.site.id, { quietHours: true, marketingPer24h: 0 });
     const dee = await s.shopper('dee', { timeZone: 'Europe/Berlin' });
     await s.orderEvent('order_ready_for_pickup', { visitorId: dee.visitorId }, { orderId: 'D-9', pickupLocation: 'Store Mitte' });
     await s.tick();
@@ -219,9 +146,9 @@ describe('rating requests', () => {
     await s.tick();
     expect(hal.pushes().map((p) => p.title)).toEqual(['Your order H-42 has been delivered']);
 
-    s.clock.nowMs += 3 * DAY - MINUTE;
+    s.clock.nowMs += 3 * DAY_MS - MINUTE_MS;
     expect(await s.tick()).toEqual([]);
-    s.clock.nowMs += 2 * MINUTE;
+    s.clock.nowMs += 2 * MINUTE_MS;
     expect(await s.tick()).toHaveLength(1);
     const rating = hal.pushes()[1]!;
     expect(rating).toMatchObject({ title: 'How was your order?', body: 'Tell us in one tap how order H-42 went.', url: `${SHOP_ORIGIN}/orders/H-42/review?orderId=H-42` });
@@ -233,7 +160,7 @@ describe('rating requests', () => {
     expect(notification).toMatchObject({ kind: 'marketing', trigger_key: 'H-42' });
 
     await s.click(rating, 'good');
-    expect(await ratingAnswers(database.db, s.site.id, new Date(NOON_BERLIN))).toEqual({ good: 1 });
+    expect(await ratingAnswers(pushWorld.db, s.site.id, new Date(NOON_BERLIN))).toEqual({ good: 1 });
     const stats = await s.call('GET', '/v1/stats');
     expect(stats.status).toBe(200);
     expect(stats.body.triggers.rating_request).toMatchObject({ sent: 1, clicked: 1, answers: { good: 1 } });
@@ -241,7 +168,7 @@ describe('rating requests', () => {
     expect(stats.body.triggers.order_update.answers).toBeUndefined();
     // Asked once: later rounds and a second order_delivered of the same order ask nothing more.
     await s.orderEvent('order_delivered', { externalUserId: 'user-hal' }, { orderId: 'H-42' }, 'again');
-    s.clock.nowMs += 10 * DAY;
+    s.clock.nowMs += 10 * DAY_MS;
     expect(await s.tick()).toEqual([]);
     expect(hal.pushes()).toHaveLength(2);
   });
@@ -263,9 +190,9 @@ describe('rating requests', () => {
     const s = await ratingShop({ delayDays: 5 });
     const ida = await s.shopper('ida', { locale: 'de-AT' });
     await s.orderEvent('order_delivered', { visitorId: ida.visitorId }, { orderId: 'I-1' });
-    s.clock.nowMs += 4 * DAY;
+    s.clock.nowMs += 4 * DAY_MS;
     expect(await s.tick()).toEqual([]);
-    s.clock.nowMs += DAY;
+    s.clock.nowMs += DAY_MS;
     expect(await s.tick()).toHaveLength(1);
     const rating = ida.pushes().at(-1)!;
     expect(rating.title).toBe('Wie war deine Bestellung?');
@@ -284,10 +211,10 @@ describe('rating requests', () => {
     await s.orderEvent('refund_issued', { visitorId: jo.visitorId }, { orderId: 'J-3' });
     await s.orderEvent('order_delivered', { visitorId: jo.visitorId }, { orderId: 'J-4' });
     expect((await s.call('PATCH', '/v1/settings', { ratingRequest: { enabled: false } })).status).toBe(200);
-    s.clock.nowMs += 4 * DAY;
+    s.clock.nowMs += 4 * DAY_MS;
     expect(await s.tick()).toEqual([]);
     expect(await s.notifications('rating_request')).toHaveLength(0);
-    const states = await database.db.selectFrom('rating_requests').select(['order_id', 'state', 'due_at']).where('site_id', '=', s.site.id).orderBy('order_id').execute();
+    const states = await pushWorld.db.selectFrom('rating_requests').select(['order_id', 'state', 'due_at']).where('site_id', '=', s.site.id).orderBy('order_id').execute();
     expect(states).toEqual([
       { order_id: 'J-1', state: 'cancelled', due_at: null },
       { order_id: 'J-2', state: 'cancelled', due_at: null },
@@ -298,7 +225,7 @@ describe('rating requests', () => {
     const plain = await shop();
     const kim = await plain.shopper('kim');
     await plain.orderEvent('order_delivered', { visitorId: kim.visitorId }, { orderId: 'K-1' });
-    expect(await database.db.selectFrom('rating_requests').selectAll().where('site_id', '=', plain.site.id).execute()).toEqual([]);
+    expect(await pushWorld.db.selectFrom('rating_requests').selectAll().where('site_id', '=', plain.site.id).execute()).toEqual([]);
   });
 
   it('waits for the shopper’s best hour when the site asks; with no history anywhere it goes at once', async () => {
@@ -307,7 +234,7 @@ describe('rating requests', () => {
     const ida = await s.shopper('ida', { userId: 'user-ida' });
     await s.orderEvent('order_delivered', { externalUserId: 'user-ida' }, { orderId: 'I-1' });
     await s.tick();
-    s.clock.nowMs += 3 * DAY + MINUTE;
+    s.clock.nowMs += 3 * DAY_MS + MINUTE_MS;
     expect(await s.tick()).toHaveLength(1);
     const [notification] = await s.notifications('rating_request');
     expect(notification).toMatchObject({ best_hour: true });
@@ -318,13 +245,13 @@ describe('rating requests', () => {
     const s = await ratingShop();
     const shoppers = await Promise.all(['w1', 'w2', 'w3', 'w4', 'w5'].map((name) => s.shopper(name)));
     for (const [i, shopper] of shoppers.entries()) await s.orderEvent('order_delivered', { visitorId: shopper.visitorId }, { orderId: `W-${i}` });
-    s.clock.nowMs += 3 * DAY + MINUTE;
-    const scan = async () => (await fireDueRatingRequests(database.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL, limit: 2 })).queued;
+    s.clock.nowMs += 3 * DAY_MS + MINUTE_MS;
+    const scan = async () => (await fireDueRatingRequests(pushWorld.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL, limit: 2 })).queued;
     const together = (await Promise.all([scan(), scan(), scan()])).flat();
     const afterRestart = [...(await scan()), ...(await scan()), ...(await scan())];
     expect(together.length + afterRestart.length).toBe(5);
     expect(new Set([...together, ...afterRestart]).size).toBe(5);
-    s.clock.nowMs += DAY;
+    s.clock.nowMs += DAY_MS;
     expect(await s.tick()).toEqual([]);
     for (const shopper of shoppers) expect(shopper.pushes().filter((p) => p.title === 'How was your order?')).toHaveLength(1);
   });
@@ -343,7 +270,7 @@ describe('rating requests', () => {
     expect(await s.tick()).toHaveLength(1);
     expect(ratings()).toEqual([0, 1]);
     const [notification] = await s.notifications('rating_request');
-    const rows = await database.db.selectFrom('deliveries').select(['subscription_id', 'due_at', 'status']).where('notification_id', '=', notification!.id).execute();
+    const rows = await pushWorld.db.selectFrom('deliveries').select(['subscription_id', 'due_at', 'status']).where('notification_id', '=', notification!.id).execute();
     expect(new Date(rows.find((r) => r.subscription_id === berlin.subscriptionId)!.due_at).toISOString()).toBe('2027-03-28T07:00:00.000Z');
     s.clock.nowMs = Date.parse('2027-03-28T06:59:00Z');
     await s.tick();
@@ -359,29 +286,29 @@ describe('rating requests', () => {
     await s.orderEvent('order_delivered', { externalUserId: 'user-max' }, { orderId: 'M-1' });
     const erased = await s.call('POST', '/v1/subscribers/erase', { externalUserId: 'user-max' });
     expect(erased.status).toBe(200);
-    expect(await database.db.selectFrom('rating_requests').selectAll().where('site_id', '=', s.site.id).execute()).toEqual([]);
-    s.clock.nowMs += 4 * DAY;
+    expect(await pushWorld.db.selectFrom('rating_requests').selectAll().where('site_id', '=', s.site.id).execute()).toEqual([]);
+    s.clock.nowMs += 4 * DAY_MS;
     expect(await s.tick()).toEqual([]);
     expect(max.pushes().filter((p) => p.title === 'How was your order?')).toHaveLength(0);
   });
 
   it('is a marketing push: capped like the others, and nothing for a shopper who opted out', async () => {
     const s = await ratingShop();
-    await setEngagement(database.db, s.site.id, { marketingPer24h: 0 });
+    await setEngagement(pushWorld.db, s.site.id, { marketingPer24h: 0 });
     const capped = await s.shopper('capped');
     const gone = await s.shopper('gone');
     await s.orderEvent('order_delivered', { visitorId: capped.visitorId }, { orderId: 'N-1' });
     await s.orderEvent('order_delivered', { visitorId: gone.visitorId }, { orderId: 'N-2' });
-    await database.db.updateTable('subscriptions').set({ status: 'unsubscribed' }).where('id', '=', gone.subscriptionId).execute();
-    s.clock.nowMs += 3 * DAY + MINUTE;
+    await pushWorld.db.updateTable('subscriptions').set({ status: 'unsubscribed' }).where('id', '=', gone.subscriptionId).execute();
+    s.clock.nowMs += 3 * DAY_MS + MINUTE_MS;
     const queued = await s.tick();
     expect(queued).toHaveLength(1);
-    const rows = await database.db.selectFrom('deliveries').select(['status', 'last_error']).where('notification_id', '=', queued[0]!).execute();
+    const rows = await pushWorld.db.selectFrom('deliveries').select(['status', 'last_error']).where('notification_id', '=', queued[0]!).execute();
     expect(rows).toHaveLength(1);
     expect(rows[0]!.status).toBe('suppressed');
     expect(rows[0]!.last_error).toMatch(/^frequency_cap/);
     expect([...capped.pushes(), ...gone.pushes()].filter((p) => p.title === 'How was your order?')).toHaveLength(0);
-    const states = await database.db.selectFrom('rating_requests').select(['order_id', 'state', 'notification_id']).where('site_id', '=', s.site.id).orderBy('order_id').execute();
+    const states = await pushWorld.db.selectFrom('rating_requests').select(['order_id', 'state', 'notification_id']).where('site_id', '=', s.site.id).orderBy('order_id').execute();
     expect(states).toEqual([
       { order_id: 'N-1', state: 'sent', notification_id: queued[0] },
       { order_id: 'N-2', state: 'sent', notification_id: null },
@@ -393,22 +320,22 @@ describe('rating requests', () => {
     expect((await s.call('PATCH', '/v1/settings', { ratingRequest: { holdoutPercent: 100 } })).status).toBe(200);
     const lee = await s.shopper('lee');
     await s.orderEvent('order_delivered', { visitorId: lee.visitorId }, { orderId: 'L-1' });
-    s.clock.nowMs += 3 * DAY + MINUTE;
+    s.clock.nowMs += 3 * DAY_MS + MINUTE_MS;
     await s.tick();
     expect(lee.pushes().filter((p) => p.title === 'How was your order?')).toHaveLength(0);
     const [notification] = await s.notifications('rating_request');
-    const rows = await database.db.selectFrom('deliveries').select('status').where('notification_id', '=', notification!.id).execute();
+    const rows = await pushWorld.db.selectFrom('deliveries').select('status').where('notification_id', '=', notification!.id).execute();
     expect(rows).toEqual([{ status: 'held_out' }]);
   });
 
   describe('withdrawn when the order is cancelled or refunded after the request was queued', () => {
     const RATING_TITLE = 'How was your order?';
-    const delivery = (notificationId: string) => database.db.selectFrom('deliveries').selectAll().where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
+    const delivery = (notificationId: string) => pushWorld.db.selectFrom('deliveries').selectAll().where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
     const ratingOf = async (s: Awaited<ReturnType<typeof shop>>, orderId: string) => (await s.notifications('rating_request')).find((n) => n.trigger_key === orderId)!;
 
     /** Browser activity of a visitor at these instants (page views), as the shop's pages report them. */
     async function visits(siteId: string, visitorId: string, instants: string[]) {
-      await database.db
+      await pushWorld.db
         .insertInto('events')
         .values(instants.map((at) => ({ site_id: siteId, source: 'browser' as const, type: 'page_viewed', visitor_id: visitorId, external_user_id: null, properties: '{}', client_event_id: null, created_at: new Date(at) })))
         .execute();
@@ -431,7 +358,7 @@ describe('rating requests', () => {
       expect(await delivery(bobRating.id)).toMatchObject({ status: 'sent', last_error: null });
       expect(bob.pushes().map((p) => p.title)).toEqual(['Your order P-2 has been delivered', RATING_TITLE]);
 
-      s.clock.nowMs += 30 * MINUTE;
+      s.clock.nowMs += 30 * MINUTE_MS;
       await s.orderEvent('order_cancelled', { visitorId: ann.visitorId }, { orderId: 'P-1' });
       await s.orderEvent('order_cancelled', { visitorId: bob.visitorId }, { orderId: 'P-2' });
       // Decided in the transaction that stored the event, not when a worker next looks.
@@ -446,7 +373,7 @@ describe('rating requests', () => {
       // The one that went is history: neither the delivery nor its notification changes.
       expect(await delivery(bobRating.id)).toMatchObject({ status: 'sent', last_error: null });
       expect((await s.call('GET', `/v1/notifications/${bobRating.id}`)).body).toMatchObject({ status: 'completed', cancelledAt: null, counts: { sent: 1, suppressed: 0 } });
-      const states = await database.db.selectFrom('rating_requests').select(['order_id', 'state', 'notification_id']).where('site_id', '=', s.site.id).orderBy('order_id').execute();
+      const states = await pushWorld.db.selectFrom('rating_requests').select(['order_id', 'state', 'notification_id']).where('site_id', '=', s.site.id).orderBy('order_id').execute();
       expect(states).toEqual([
         { order_id: 'P-1', state: 'sent', notification_id: annRating.id },
         { order_id: 'P-2', state: 'sent', notification_id: bobRating.id },
@@ -454,9 +381,9 @@ describe('rating requests', () => {
 
       await s.tick(); // the cancellation pushes themselves, transactional: at once
       s.clock.nowMs = Date.parse('2026-11-27T08:00:00Z'); // 09:00 in Berlin: quiet hours over
-      const before = mock.received.length;
+      const before = pushWorld.mock.received.length;
       await s.tick();
-      expect(mock.received.length).toBe(before);
+      expect(pushWorld.mock.received.length).toBe(before);
       expect(ann.pushes().map((p) => p.title)).toEqual(['Your order P-1 has been delivered', 'Your order P-1 has been cancelled']);
       expect(bob.pushes().map((p) => p.title)).toEqual(['Your order P-2 has been delivered', RATING_TITLE, 'Your order P-2 has been cancelled']);
       const stats = await s.call('GET', '/v1/stats');
@@ -486,7 +413,7 @@ describe('rating requests', () => {
 
       // 17:00 in Berlin: another worker has just claimed Eve's push (it may be at the push service).
       s.clock.nowMs = Date.parse('2026-11-26T16:00:00Z');
-      const claimed = await claimDeliveries(database.db, { leaseId: 'worker-b:1', limit: 10, nowMs: s.clock.nowMs, leaseMs: 60_000 });
+      const claimed = await claimDeliveries(pushWorld.db, { leaseId: 'worker-b:1', limit: 10, nowMs: s.clock.nowMs, leaseMs: 60_000 });
       expect(claimed.map((d) => d.notification_id)).toEqual([eveRating.id]);
       const held = await delivery(eveRating.id);
       expect(held).toMatchObject({ status: 'sending', leased_by: 'worker-b:1' });
@@ -498,17 +425,17 @@ describe('rating requests', () => {
 
       // That worker defers it instead of sending (the cap, with pushes in flight elsewhere): its
       // next claim finds the notification cancelled and suppresses it.
-      await recordDeliveryResults(database.db, 'worker-b:1', s.clock.nowMs, [
-        { id: held.id, status: 'queued', dueAtMs: s.clock.nowMs + MINUTE, attemptDelta: -1, lastStatus: null, lastError: 'frequency_cap: pushes in flight elsewhere, checked again shortly' },
+      await recordDeliveryResults(pushWorld.db, 'worker-b:1', s.clock.nowMs, [
+        { id: held.id, status: 'queued', dueAtMs: s.clock.nowMs + MINUTE_MS, attemptDelta: -1, lastStatus: null, lastError: 'frequency_cap: pushes in flight elsewhere, checked again shortly' },
       ]);
-      s.clock.nowMs += MINUTE;
+      s.clock.nowMs += MINUTE_MS;
       await s.tick();
       expect(await delivery(eveRating.id)).toMatchObject({ status: 'suppressed', last_error: expect.stringMatching(/^cancelled: /) });
 
       s.clock.nowMs = Date.parse('2026-11-26T18:00:00Z'); // Dan's best hour
-      const before = mock.received.length;
+      const before = pushWorld.mock.received.length;
       await s.tick();
-      expect(mock.received.length).toBe(before);
+      expect(pushWorld.mock.received.length).toBe(before);
       for (const shopper of [dan, eve]) expect(shopper.pushes().filter((p) => p.title === RATING_TITLE)).toEqual([]);
     });
   });

@@ -1,131 +1,52 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../config.ts';
+import { describe, expect, it } from 'vitest';
 import { addWelcomeCodes, welcomeCodeCounts } from '../db/welcome.ts';
-import { createDeliverer, deliverBatch } from '../delivery/delivery-engine.ts';
 import { memoryLogger } from '../logger.ts';
-import { nodePushTransport } from '../runtime/node/push-transport.ts';
-import { browserHeaders, SHOP_ORIGIN, testApp, testSite } from '../testing/fixtures.ts';
-import { startMockPushService, type MockPushService } from '../testing/mock-push-service.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { SHOP_ORIGIN } from '../testing/fixtures.ts';
+import { PUBLIC_URL, usePushWorld } from '../testing/push-world.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../time.ts';
 import { fireDueTriggers } from './due-triggers.ts';
 import { fireDueReactivations, REACTIVATION_RESCAN_MS } from './reactivation.ts';
 
-let database: TestDatabase;
-let mock: MockPushService;
-const closers: Array<() => Promise<void>> = [];
+const pushWorld = usePushWorld();
 
-beforeAll(async () => {
-  [database, mock] = await Promise.all([createTestDatabase(), startMockPushService()]);
-});
-afterAll(async () => {
-  await mock?.close();
-  await database?.destroy();
-});
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 /** Midday in Berlin, morning in New York: outside the default quiet hours for both. */
 const NOON_BERLIN = Date.parse('2026-11-23T11:00:00Z');
-const PUBLIC_URL = 'https://push.shop.example';
-
-interface Payload {
-  id: string;
-  title: string;
-  body: string;
-  url: string;
-  report: { url: string; token: string };
-}
 
 /** A shop with its API, the background round, a delivery worker and a clock the test moves by hand. */
 async function shop(options: { startMs?: number; quietHours?: boolean } = {}) {
-  const env = { PUSHCART_PUSH_HOSTS: mock.host, PUSHCART_PUBLIC_URL: PUBLIC_URL };
-  const config = parseConfig(env);
-  const site = await testSite(database.db, [SHOP_ORIGIN], { quietHours: options.quietHours ?? false });
-  const clock = { nowMs: options.startMs ?? NOON_BERLIN };
-  const now = () => clock.nowMs;
-  const { app } = testApp(database.db, { env, now, rateLimits: { perIp: { capacity: 100_000, refillPerSecond: 1_000 } } });
-  const push = nodePushTransport({ ca: mock.ca, timeoutMs: 5_000 });
-  closers.push(push.close);
-  const deliverer = createDeliverer({ db: database.db, config, logger: memoryLogger(), transport: push.transport, now, random: () => 0.5 });
-  const secret = { Authorization: `Bearer ${site.secretKey}`, 'Content-Type': 'application/json' };
-
-  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = secret) {
-    const response = await app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as any) : null };
-  }
-
-  async function settings(patch: Record<string, unknown>) {
-    const answer = await call('PATCH', '/v1/settings', patch);
-    expect(answer.status).toBe(200);
-  }
-
-  /** A shopper's browser subscribed at the mock with real keys; `userId` links it to the shop's account. */
-  async function shopper(name: string, options: { locale?: string; timeZone?: string; userId?: string; visitorId?: string } = {}) {
-    const subscription = await mock.subscribe({ applicationServerKey: site.vapidPublicKey });
-    const visitorId = options.visitorId ?? `visitor-${name}-${crypto.randomUUID().slice(0, 8)}`;
-    const body = { subscription: { endpoint: subscription.endpoint, keys: subscription.keys }, visitorId, locale: options.locale ?? 'en-US', timeZone: options.timeZone ?? 'Europe/Berlin' };
-    const response = await call('POST', '/v1/subscriptions', body, browserHeaders(site));
-    expect(response.status).toBe(201);
-    const subscriptionId = response.body.id as string;
-    if (options.userId) await database.db.updateTable('subscriptions').set({ external_user_id: options.userId }).where('id', '=', subscriptionId).execute();
-    const pushes = () => mock.received.filter((m) => m.subscriptionId === subscription.id).map((m) => JSON.parse(m.payload) as Payload);
-    /** A page load: the snippet posts the subscription again (last_seen_at). */
-    const visit = async () => expect((await call('POST', '/v1/subscriptions', body, browserHeaders(site))).status).toBe(200);
-    return { visitorId, subscriptionId, pushes, visit };
-  }
+  const s = await pushWorld.shop({ startMs: options.startMs ?? NOON_BERLIN, quietHours: options.quietHours ?? false });
 
   async function ordered(who: { visitorId?: string; externalUserId?: string }, orderId: string) {
-    const answer = await call('POST', '/v1/events', { type: 'order_completed', ...who, properties: { orderId, value: 40, currency: 'EUR' } });
+    const answer = await s.call('POST', '/v1/events', { type: 'order_completed', ...who, properties: { orderId, value: 40, currency: 'EUR' } });
     expect(answer.status).toBe(202);
   }
 
   /** One background round's due triggers (a worker). */
   async function round() {
-    return (await fireDueTriggers({ db: database.db, logger: memoryLogger(), publicUrl: PUBLIC_URL, now }, { deadlineMs: Number.POSITIVE_INFINITY })).queued;
-  }
-  async function deliver() {
-    while ((await deliverBatch(deliverer)) > 0);
+    return (await fireDueTriggers({ db: pushWorld.db, logger: memoryLogger(), publicUrl: PUBLIC_URL, now: s.now }, { deadlineMs: Number.POSITIVE_INFINITY })).queued;
   }
   /** The round, then the delivery worker until nothing more is due now. */
   async function tick() {
     const queued = await round();
-    await deliver();
+    await s.deliver();
     return queued;
   }
 
-  async function notifications(source: string) {
-    return database.db.selectFrom('notifications').selectAll().where('site_id', '=', site.id).where('source', '=', source).orderBy('created_at').execute();
-  }
-
   async function deliveries(source: string) {
-    return database.db
+    return pushWorld.db
       .selectFrom('deliveries as d')
       .innerJoin('notifications as n', 'n.id', 'd.notification_id')
       .select(['d.subscription_id', 'd.status', 'd.last_error as reason'])
-      .where('n.site_id', '=', site.id)
+      .where('n.site_id', '=', s.site.id)
       .where('n.source', '=', source)
       .execute();
   }
 
   async function welcomeRow(subscriptionId: string) {
-    return database.db.selectFrom('welcome_pushes').selectAll().where('subscription_id', '=', subscriptionId).executeTakeFirst();
+    return pushWorld.db.selectFrom('welcome_pushes').selectAll().where('subscription_id', '=', subscriptionId).executeTakeFirst();
   }
 
-  async function click(payload: Payload) {
-    const answer = await app.request('/v1/interactions', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Origin: SHOP_ORIGIN },
-      body: JSON.stringify({ token: payload.report.token, type: 'clicked' }),
-    });
-    expect(answer.status).toBe(204);
-  }
-
-  return { site, clock, call, settings, shopper, ordered, round, deliver, tick, notifications, deliveries, welcomeRow, click };
+  return { ...s, ordered, round, tick, deliveries, welcomeRow };
 }
 
 describe('welcome', () => {
@@ -134,11 +55,11 @@ describe('welcome', () => {
     await s.settings({ welcome: { enabled: true, delayMinutes: 10, code: 'HELLO10' } });
     const ann = await s.shopper('ann');
     const jan = await s.shopper('jan', { locale: 'de-DE' });
-    s.clock.nowMs += 9 * MINUTE;
+    s.clock.nowMs += 9 * MINUTE_MS;
     expect(await s.tick()).toEqual([]);
     expect(ann.pushes()).toHaveLength(0);
 
-    s.clock.nowMs += MINUTE;
+    s.clock.nowMs += MINUTE_MS;
     expect(await s.tick()).toHaveLength(2);
     const [pushed] = ann.pushes();
     expect(pushed).toMatchObject({ title: 'Welcome! A gift for your first order', url: `${SHOP_ORIGIN}/` });
@@ -148,7 +69,7 @@ describe('welcome', () => {
     expect(notification).toMatchObject({ kind: 'marketing', trigger_key: ann.subscriptionId });
     expect(await s.welcomeRow(ann.subscriptionId)).toMatchObject({ state: 'sent', code: 'HELLO10', due_at: null });
 
-    s.clock.nowMs += DAY;
+    s.clock.nowMs += DAY_MS;
     await s.tick();
     expect(ann.pushes()).toHaveLength(1);
   });
@@ -165,7 +86,7 @@ describe('welcome', () => {
     const s = await shop();
     const ann = await s.shopper('ann');
     await s.settings({ welcome: { enabled: true } });
-    s.clock.nowMs += HOUR;
+    s.clock.nowMs += HOUR_MS;
     expect(await s.tick()).toEqual([]);
     expect(ann.pushes()).toHaveLength(0);
     expect(await s.welcomeRow(ann.subscriptionId)).toBeUndefined();
@@ -179,7 +100,7 @@ describe('welcome', () => {
     const fresh = await s.shopper('fresh');
     await s.ordered({ visitorId: byVisitor.visitorId }, 'O-1');
     await s.ordered({ externalUserId: 'user-42' }, 'O-2');
-    s.clock.nowMs += 10 * MINUTE;
+    s.clock.nowMs += 10 * MINUTE_MS;
     expect(await s.tick()).toHaveLength(1);
     expect([byVisitor.pushes().length, byUser.pushes().length, fresh.pushes().length]).toEqual([0, 0, 1]);
     expect(await s.welcomeRow(byUser.subscriptionId)).toMatchObject({ state: 'skipped', code: null });
@@ -193,7 +114,7 @@ describe('welcome', () => {
     expect(ann.pushes()).toHaveLength(1);
     await ann.visit();
     const again = await s.shopper('ann-again', { visitorId: ann.visitorId });
-    s.clock.nowMs += HOUR;
+    s.clock.nowMs += HOUR_MS;
     await s.tick();
     expect([ann.pushes().length, again.pushes().length]).toEqual([1, 0]);
     expect(await s.welcomeRow(again.subscriptionId)).toMatchObject({ state: 'skipped' });
@@ -203,8 +124,8 @@ describe('welcome', () => {
     const s = await shop();
     await s.settings({ welcome: { enabled: true, delayMinutes: 10 } });
     const ann = await s.shopper('ann');
-    await database.db.updateTable('subscriptions').set({ status: 'unsubscribed' }).where('id', '=', ann.subscriptionId).execute();
-    s.clock.nowMs += 10 * MINUTE;
+    await pushWorld.db.updateTable('subscriptions').set({ status: 'unsubscribed' }).where('id', '=', ann.subscriptionId).execute();
+    s.clock.nowMs += 10 * MINUTE_MS;
     expect(await s.tick()).toEqual([]);
     expect(await s.welcomeRow(ann.subscriptionId)).toMatchObject({ state: 'skipped' });
   });
@@ -216,7 +137,7 @@ describe('welcome', () => {
     const campaign = await s.call('POST', '/v1/notifications', { to: { subscriptionIds: [ann.subscriptionId] }, title: 'Sale', body: 'Today only', url: `${SHOP_ORIGIN}/sale` });
     expect(campaign.status).toBe(202);
     await s.deliver();
-    s.clock.nowMs += 10 * MINUTE;
+    s.clock.nowMs += 10 * MINUTE_MS;
     await s.tick();
     expect(ann.pushes().map((p) => p.title)).toEqual(['Sale']);
     expect(await s.deliveries('welcome')).toEqual([expect.objectContaining({ status: 'suppressed', reason: expect.stringContaining('frequency_cap') })]);
@@ -225,7 +146,7 @@ describe('welcome', () => {
   it('gives each new subscriber a code of their own from the uploaded list, once; when the list runs out it welcomes without a code', async () => {
     const s = await shop();
     await s.settings({ welcome: { enabled: true, delayMinutes: 0, codeMode: 'list', code: 'NOT-USED' } });
-    await addWelcomeCodes(database.db, s.site.id, ['WELCOME-A', 'WELCOME-B'], new Date(s.clock.nowMs));
+    await addWelcomeCodes(pushWorld.db, s.site.id, ['WELCOME-A', 'WELCOME-B'], new Date(s.clock.nowMs));
     const shoppers = [await s.shopper('a'), await s.shopper('b'), await s.shopper('c')];
     // Two workers at once, then a third round (a restart): each welcome once, each code once.
     const [first, second] = await Promise.all([s.round(), s.round()]);
@@ -237,7 +158,7 @@ describe('welcome', () => {
     const codes = shoppers.map((shopper) => /code (\S+) at/.exec(shopper.pushes()[0]!.body)?.[1] ?? null);
     expect(codes.filter((code) => code !== null).sort()).toEqual(['WELCOME-A', 'WELCOME-B']);
     expect(shoppers.map((shopper) => shopper.pushes()[0]!.title).filter((title) => title === 'Welcome! You are in')).toHaveLength(1);
-    expect(await welcomeCodeCounts(database.db, s.site.id)).toEqual({ left: 0, given: 2 });
+    expect(await welcomeCodeCounts(pushWorld.db, s.site.id)).toEqual({ left: 0, given: 2 });
     const rows = await Promise.all(shoppers.map((shopper) => s.welcomeRow(shopper.subscriptionId)));
     expect(rows.map((row) => row!.code)).toEqual(codes);
   });
@@ -245,20 +166,20 @@ describe('welcome', () => {
   it('holds out the automation’s share: a held-out welcome gives no code, and its code goes to the next subscriber', async () => {
     const s = await shop();
     await s.settings({ welcome: { enabled: true, delayMinutes: 0, codeMode: 'list', holdoutPercent: 100 } });
-    await addWelcomeCodes(database.db, s.site.id, ['ONLY-ONE'], new Date(s.clock.nowMs));
+    await addWelcomeCodes(pushWorld.db, s.site.id, ['ONLY-ONE'], new Date(s.clock.nowMs));
     const ann = await s.shopper('ann');
     await s.tick();
     expect(ann.pushes()).toHaveLength(0);
     expect(await s.deliveries('welcome')).toEqual([expect.objectContaining({ status: 'held_out' })]);
     expect(await s.welcomeRow(ann.subscriptionId)).toMatchObject({ state: 'sent', code: null });
-    expect(await welcomeCodeCounts(database.db, s.site.id)).toEqual({ left: 1, given: 0 });
+    expect(await welcomeCodeCounts(pushWorld.db, s.site.id)).toEqual({ left: 1, given: 0 });
   });
 
   it('sends each welcome once across two workers racing and a restart', async () => {
     const s = await shop();
     await s.settings({ welcome: { enabled: true, delayMinutes: 10, code: 'HELLO10' } });
     const shoppers = await Promise.all(['a', 'b', 'c', 'd'].map((name) => s.shopper(name)));
-    s.clock.nowMs += 10 * MINUTE;
+    s.clock.nowMs += 10 * MINUTE_MS;
     const [first, second] = await Promise.all([s.round(), s.round()]);
     expect(first!.length + second!.length).toBe(4);
     expect(await s.round()).toEqual([]);
@@ -273,7 +194,7 @@ describe('welcome', () => {
     await s.settings({ welcome: { enabled: true, delayMinutes: 10, code: 'HELLO10' }, engagement: { quietHours: { enabled: true, start: '21:00', end: '09:00' } } });
     const ann = await s.shopper('ann');
     const ben = await s.shopper('ben');
-    s.clock.nowMs = night + 10 * MINUTE;
+    s.clock.nowMs = night + 10 * MINUTE_MS;
     expect(await s.tick()).toHaveLength(2);
     await s.ordered({ visitorId: ann.visitorId }, 'O-night');
     s.clock.nowMs = Date.parse('2026-11-24T08:00:00Z');
@@ -290,7 +211,7 @@ describe('welcome', () => {
     await s.settings({ welcome: { enabled: true, delayMinutes: 10 }, engagement: { quietHours: { enabled: true, start: '21:00', end: '09:00' } } });
     const berlin = await s.shopper('berlin', { locale: 'de-DE', timeZone: 'Europe/Berlin' });
     const newYork = await s.shopper('new-york', { timeZone: 'America/New_York' });
-    s.clock.nowMs = night + 10 * MINUTE;
+    s.clock.nowMs = night + 10 * MINUTE_MS;
     expect(await s.tick()).toHaveLength(2);
     expect([berlin.pushes().length, newYork.pushes().length]).toEqual([0, 0]);
     // 09:00 CET is 08:00 UTC.
@@ -315,12 +236,12 @@ describe('reactivation', () => {
     const start = s.clock.nowMs;
     const ann = await s.shopper('ann');
     const jan = await s.shopper('jan', { locale: 'de-DE' });
-    s.clock.nowMs = start + 60 * DAY - MINUTE;
+    s.clock.nowMs = start + 60 * DAY_MS - MINUTE_MS;
     expect(await s.tick()).toEqual([]);
     // That scan reached the end of the site's subscribers: the next one comes after its rest.
-    s.clock.nowMs = start + 60 * DAY;
+    s.clock.nowMs = start + 60 * DAY_MS;
     expect(await s.tick()).toEqual([]);
-    s.clock.nowMs = start + 60 * DAY - MINUTE + REACTIVATION_RESCAN_MS;
+    s.clock.nowMs = start + 60 * DAY_MS - MINUTE_MS + REACTIVATION_RESCAN_MS;
     expect(await s.tick()).toHaveLength(1);
     const [pushed] = ann.pushes();
     expect(pushed).toMatchObject({ title: 'We miss you', body: 'A lot is new since your last visit. Tap to have a look.', url: `${SHOP_ORIGIN}/` });
@@ -329,12 +250,12 @@ describe('reactivation', () => {
     expect(notification).toMatchObject({ kind: 'marketing' });
 
     // 90 days after that push, not before.
-    const sentAt = start + 60 * DAY - MINUTE + REACTIVATION_RESCAN_MS;
-    for (const at of [start + 61 * DAY, start + 100 * DAY, sentAt + 90 * DAY - MINUTE]) {
+    const sentAt = start + 60 * DAY_MS - MINUTE_MS + REACTIVATION_RESCAN_MS;
+    for (const at of [start + 61 * DAY_MS, start + 100 * DAY_MS, sentAt + 90 * DAY_MS - MINUTE_MS]) {
       s.clock.nowMs = at;
       expect(await s.tick()).toEqual([]);
     }
-    s.clock.nowMs = sentAt + 90 * DAY - MINUTE + REACTIVATION_RESCAN_MS;
+    s.clock.nowMs = sentAt + 90 * DAY_MS - MINUTE_MS + REACTIVATION_RESCAN_MS;
     expect(await s.tick()).toHaveLength(1);
     expect(ann.pushes()).toHaveLength(2);
   });
@@ -347,15 +268,15 @@ describe('reactivation', () => {
     const buyer = await s.shopper('buyer', { userId: 'user-buyer' });
     const clicker = await s.shopper('clicker');
     const idle = await s.shopper('idle');
-    s.clock.nowMs = start + 20 * DAY;
+    s.clock.nowMs = start + 20 * DAY_MS;
     await visitor.visit();
     await s.ordered({ externalUserId: 'user-buyer' }, 'O-9');
-    await database.db.updateTable('subscriptions').set({ last_clicked_at: new Date(s.clock.nowMs) }).where('id', '=', clicker.subscriptionId).execute();
-    s.clock.nowMs = start + 30 * DAY;
+    await pushWorld.db.updateTable('subscriptions').set({ last_clicked_at: new Date(s.clock.nowMs) }).where('id', '=', clicker.subscriptionId).execute();
+    s.clock.nowMs = start + 30 * DAY_MS;
     await s.tick();
     expect([visitor, buyer, clicker, idle].map((shopper) => shopper.pushes().length)).toEqual([0, 0, 0, 1]);
     expect(idle.pushes()[0]).toMatchObject({ title: 'We miss you: here is a gift', body: 'Use code COMEBACK at checkout.\nTap to see what is new.' });
-    s.clock.nowMs = start + 50 * DAY;
+    s.clock.nowMs = start + 50 * DAY_MS;
     await s.tick();
     expect([visitor, buyer, clicker, idle].map((shopper) => shopper.pushes().length)).toEqual([1, 1, 1, 1]);
   });
@@ -365,10 +286,10 @@ describe('reactivation', () => {
     const start = s.clock.nowMs;
     const ann = await s.shopper('ann');
     const gone = await s.shopper('gone');
-    s.clock.nowMs = start + 90 * DAY;
+    s.clock.nowMs = start + 90 * DAY_MS;
     expect(await s.tick()).toEqual([]);
     await s.settings({ reactivation: { enabled: true } });
-    await database.db.updateTable('subscriptions').set({ status: 'unsubscribed' }).where('id', '=', gone.subscriptionId).execute();
+    await pushWorld.db.updateTable('subscriptions').set({ status: 'unsubscribed' }).where('id', '=', gone.subscriptionId).execute();
     await s.tick();
     expect([ann.pushes().length, gone.pushes().length]).toEqual([1, 0]);
   });
@@ -380,12 +301,12 @@ describe('reactivation', () => {
     const ann = await s.shopper('ann');
     // A week apart, so each fits the shrinking allowance: three ignored in a row leave 7 / 2³ = 0 per week.
     for (const day of [0, 8, 16]) {
-      s.clock.nowMs = start + day * DAY;
+      s.clock.nowMs = start + day * DAY_MS;
       expect((await s.call('POST', '/v1/notifications', { to: { subscriptionIds: [ann.subscriptionId] }, title: `Offer ${day}`, body: 'Ignored', url: `${SHOP_ORIGIN}/` })).status).toBe(202);
       await s.deliver();
     }
     expect(ann.pushes()).toHaveLength(3);
-    s.clock.nowMs = start + 60 * DAY;
+    s.clock.nowMs = start + 60 * DAY_MS;
     expect(await s.tick()).toHaveLength(1);
     expect(ann.pushes()).toHaveLength(3);
     expect(await s.deliveries('reactivation')).toEqual([expect.objectContaining({ status: 'suppressed', reason: expect.stringMatching(/^engagement_budget:/) })]);
@@ -396,9 +317,9 @@ describe('reactivation', () => {
     await s.settings({ reactivation: { enabled: true, holdoutPercent: 100 } });
     const start = s.clock.nowMs;
     const ann = await s.shopper('ann');
-    s.clock.nowMs = start + 60 * DAY;
+    s.clock.nowMs = start + 60 * DAY_MS;
     await s.tick();
-    s.clock.nowMs = start + 61 * DAY;
+    s.clock.nowMs = start + 61 * DAY_MS;
     await s.tick();
     expect(ann.pushes()).toHaveLength(0);
     expect(await s.deliveries('reactivation')).toEqual([expect.objectContaining({ status: 'held_out' })]);
@@ -409,8 +330,8 @@ describe('reactivation', () => {
     await s.settings({ reactivation: { enabled: true } });
     const start = s.clock.nowMs;
     const shoppers = await Promise.all(Array.from({ length: 6 }, (_, i) => s.shopper(`s${i}`)));
-    s.clock.nowMs = start + 60 * DAY;
-    const page = () => fireDueReactivations(database.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL, limit: 2 });
+    s.clock.nowMs = start + 60 * DAY_MS;
+    const page = () => fireDueReactivations(pushWorld.db, { now: new Date(s.clock.nowMs), publicUrl: PUBLIC_URL, limit: 2 });
     const pages = [];
     for (let i = 0; i < 4; i += 1) pages.push(...(await Promise.all([page(), page()])));
     expect(pages.reduce((sum, p) => sum + p.subscribers, 0)).toBe(6);
@@ -422,7 +343,7 @@ describe('reactivation', () => {
 
   it('waits for the end of quiet hours in each shopper’s own zone, across the night the clocks go back in Berlin', async () => {
     const night = Date.parse('2026-10-25T01:30:00Z');
-    const s = await shop({ startMs: night - 60 * DAY });
+    const s = await shop({ startMs: night - 60 * DAY_MS });
     await s.settings({ reactivation: { enabled: true }, engagement: { quietHours: { enabled: true, start: '21:00', end: '09:00' } } });
     const berlin = await s.shopper('berlin', { locale: 'de-DE', timeZone: 'Europe/Berlin' });
     const newYork = await s.shopper('new-york', { timeZone: 'America/New_York' });
@@ -450,16 +371,16 @@ describe('welcome and reactivation figures', () => {
     const ann = await s.shopper('ann');
     const ben = await s.shopper('ben');
     await s.tick();
-    s.clock.nowMs = start + 10 * DAY;
+    s.clock.nowMs = start + 10 * DAY_MS;
     await s.click(ann.pushes()[0]!);
-    s.clock.nowMs = start + 30 * DAY;
+    s.clock.nowMs = start + 30 * DAY_MS;
     await s.tick();
     expect([ann.pushes().length, ben.pushes().length]).toEqual([1, 2]);
-    const stats = await s.call('GET', `/v1/stats?from=${new Date(start - HOUR).toISOString()}&to=${new Date(s.clock.nowMs + HOUR).toISOString()}`);
+    const stats = await s.call('GET', `/v1/stats?from=${new Date(start - HOUR_MS).toISOString()}&to=${new Date(s.clock.nowMs + HOUR_MS).toISOString()}`);
     expect(stats.status).toBe(200);
     expect(stats.body.triggers.welcome).toMatchObject({ sent: 2, clicked: 1 });
     expect(stats.body.triggers.reactivation).toMatchObject({ sent: 1, clicked: 0 });
-    s.clock.nowMs = start + 40 * DAY;
+    s.clock.nowMs = start + 40 * DAY_MS;
     await s.tick();
     expect([ann.pushes().length, ben.pushes().length]).toEqual([2, 2]);
   });
