@@ -8,13 +8,13 @@ import {
   sendingCampaigns,
   updateCampaign,
   campaignHasWorkLeft,
+  campaignSendFigures,
+  campaignsWithWorkLeft,
   type CampaignChange,
   type CampaignRow,
 } from '../db/campaigns.ts';
-import { conversionTotals } from '../db/conversions.ts';
 import type { Db, LocalizedContent, NotificationContent } from '../db/database.ts';
-import { interactionCounts } from '../db/interactions.ts';
-import { cancelNotification, countAudience, deliveryCounts, SPLIT_BUCKETS, type AudienceSplit, type StoredAudience } from '../db/notifications.ts';
+import { cancelNotification, countAudience, SPLIT_BUCKETS, type AudienceSplit, type StoredAudience } from '../db/notifications.ts';
 import { findSiteById, isUuid, type SiteRow } from '../db/sites.ts';
 import { localTimeInstant } from '../delivery/time-zones.ts';
 import { ApiError } from '../errors.ts';
@@ -381,14 +381,13 @@ export interface CampaignDecision {
   results: AbDecision['results'];
 }
 
-/** The A/B test's figures so far: per variant, deliveries sent and clicks or conversions. */
+/** The A/B test's figures so far: per variant, deliveries sent and clicks or conversions (one grouped read of the campaign's sends). */
 export async function abOutcomes(db: Db, campaignId: string, metric: 'clicks' | 'conversions'): Promise<VariantOutcome[]> {
   const outcomes: VariantOutcome[] = [];
-  for (const notification of await campaignNotifications(db, campaignId)) {
+  for (const { notification, deliveries, interactions, conversions } of (await campaignSendFigures(db, [campaignId])).get(campaignId) ?? []) {
     if (notification.variant === null || notification.variant === 'winner') continue;
-    const counts = await deliveryCounts(db, notification.id);
-    const successes = metric === 'clicks' ? (await interactionCounts(db, notification.id)).clicked : (await conversionTotals(db, notification.id)).converted;
-    outcomes.push({ variant: notification.variant, delivered: counts.sent, successes: Math.min(successes, counts.sent) });
+    const successes = metric === 'clicks' ? interactions.clicked : conversions.converted;
+    outcomes.push({ variant: notification.variant, delivered: deliveries.sent, successes: Math.min(successes, deliveries.sent) });
   }
   return outcomes;
 }
@@ -466,10 +465,16 @@ export async function pickWinner(deps: CampaignDeps, site: SiteRow, id: string, 
 
 /** Whether the campaign has nothing left to do: every send written and gone, and no decision pending. */
 export async function campaignFinished(db: Db, row: CampaignRow): Promise<boolean> {
+  // Asks the database only when the row itself does not already answer no.
+  return finishedWith(row, false) && !(await campaignHasWorkLeft(db, row.id));
+}
+
+/** campaignFinished, given whether its sends have work left (read for many campaigns at once by the caller). */
+export function finishedWith(row: CampaignRow, workLeft: boolean): boolean {
   if (row.status !== 'sending') return false;
   const decision = row.decision as CampaignDecision | null;
   if (row.decide_at !== null && (decision === null || decision.reason === 'waiting_for_pick')) return false;
-  return !(await campaignHasWorkLeft(db, row.id));
+  return !workLeft;
 }
 
 export interface CampaignWork {
@@ -504,8 +509,10 @@ export async function runCampaignWork(deps: Omit<CampaignDeps, 'now'> & { now: (
     work.queued += outcome;
     if (n === CAMPAIGNS_PER_ROUND - 1) work.moreDue = true;
   }
-  for (const row of await sendingCampaigns(deps.db, CAMPAIGNS_PER_ROUND * 10)) {
-    if (await campaignFinished(deps.db, row)) {
+  const sending = await sendingCampaigns(deps.db, CAMPAIGNS_PER_ROUND * 10);
+  const workLeft = await campaignsWithWorkLeft(deps.db, sending.map((row) => row.id));
+  for (const row of sending) {
+    if (finishedWith(row, workLeft.has(row.id))) {
       await deps.db.updateTable('campaigns').set({ status: 'sent', sent_at: at(), updated_at: at() }).where('id', '=', row.id).where('status', '=', 'sending').execute();
       work.finished++;
     }

@@ -21,7 +21,7 @@ import type { AppDeps } from '../app-env.ts';
 import { can } from '../accounts/roles.ts';
 import { recordAudit, userActor, type CampaignAuditAction } from '../audit/audit-log.ts';
 import { campaignTimeline } from '../campaigns/campaign-timeline.ts';
-import { campaignChecks, campaignView } from '../campaigns/campaign-view.ts';
+import { campaignChecks, campaignView, campaignViews } from '../campaigns/campaign-view.ts';
 import { VARIANT_NAMES, type CampaignInput, type CampaignPatch, type VariantName } from '../campaigns/campaign-input.ts';
 import {
   campaignOf,
@@ -237,8 +237,7 @@ export function campaignRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Auto
     const before = cursor && id && isUuid(id) && !Number.isNaN(new Date(createdAt ?? '').getTime()) ? { createdAt: new Date(createdAt!), id } : undefined;
     const rows = await listCampaigns(deps.db, member.site.id, { limit: LIST_PAGE_SIZE + 1, ...(before ? { before } : {}) });
     const shown = rows.slice(0, LIST_PAGE_SIZE);
-    const views = [];
-    for (const row of shown) views.push(await campaignView(deps.db, row, now().getTime()));
+    const views = await campaignViews(deps.db, shown, now().getTime());
     const last = shown.at(-1);
     const [assets, chrome, names] = await Promise.all([dashboardAssets(), siteChrome(live, token, member), segmentNames(member.site)]);
     return page(

@@ -82,7 +82,7 @@ export async function notificationStatus(db: Db, siteId: string, id: string, now
 }
 
 /** Where a send stands: written so far, the (estimated) total, what is left and when it should be done at the pace so far. */
-export function progressOf(notification: NotificationRow, pending: number, sent: number, nowMs: number): SendProgress {
+export function progressOf(notification: Pick<NotificationRow, 'resolve_state' | 'audience_size' | 'scanned_count' | 'resolve_cursor' | 'cancelled_at' | 'created_at'>, pending: number, sent: number, nowMs: number): SendProgress {
   const resolving = notification.resolve_state === 'resolving';
   const resolved = notification.audience_size;
   const total = resolving

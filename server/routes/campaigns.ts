@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { recordAudit, secretKeyActor, type CampaignAuditAction } from '../audit/audit-log.ts';
-import { campaignChecks, campaignView, type CampaignView } from '../campaigns/campaign-view.ts';
+import { campaignChecks, campaignView, campaignViews, type CampaignView } from '../campaigns/campaign-view.ts';
 import {
   campaignInputSchema,
   campaignPatchSchema,
@@ -160,8 +160,7 @@ export function campaignRoutes(deps: AppDeps) {
         const before = cursor === undefined ? undefined : parseCursor(cursor);
         const rows = await listCampaigns(deps.db, c.get('site').id, { limit: limit + 1, ...(before ? { before } : {}) });
         const page = rows.slice(0, limit);
-        const campaigns = [];
-        for (const row of page) campaigns.push(await campaignView(deps.db, row, nowMs()));
+        const campaigns = await campaignViews(deps.db, page, nowMs());
         const last = page.at(-1);
         const nextCursor = rows.length > limit && last ? `${new Date(last.created_at).toISOString()}~${last.id}` : null;
         return c.json({ campaigns, nextCursor } satisfies z.input<z.ZodObject<{ campaigns: z.ZodArray<typeof campaignSchema>; nextCursor: z.ZodNullable<z.ZodString> }>>);
