@@ -4,101 +4,60 @@
 // byte budget going over, then saved. Every page is checked with axe-core (no serious or critical
 // violation), must log no error and no CSP violation, must not scroll sideways at 390 px, and is
 // photographed at 1280 and 390 px into the test artifacts (dashboard/).
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../app.ts';
-import { startSession } from '../accounts/sessions.ts';
-import { parseConfig } from '../config.ts';
-import { upsertMembership } from '../db/memberships.ts';
+import { describe, expect, it } from 'vitest';
 import { createSegment } from '../db/segments.ts';
 import { findSiteById } from '../db/sites.ts';
-import { insertUser } from '../db/users.ts';
-import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
-import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, cspViolations, serveApp, DASHBOARD_WIDTHS, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { chromiumMissing } from '../testing/browser-chromium.ts';
+import { addMember, useDashboardBrowser } from '../testing/dashboard-browser-session.ts';
+import { cspViolations, DASHBOARD_WIDTHS } from '../testing/dashboard-page-checks.ts';
 
 const missing = chromiumMissing();
 if (missing) console.warn(`automations browser tests skipped: ${missing}`);
 
-
-let database: TestDatabase;
-let server: Server;
-let origin: string;
 let site: CreatedSite;
-let browser: ChromiumProfile;
-let page: Page;
-let shotsDir: string;
-let axeSource: string;
-const problems: string[] = [];
 
-async function startServer(): Promise<void> {
-  ({ server, origin } = await serveApp((origin) => createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' })));
-}
-
-async function checkPage(name: string): Promise<void> {
-  await checkDashboardPage({ page, shotsDir, axeSource, problems }, name);
-}
+const dashboard = useDashboardBrowser({
+  shots: 'dashboard',
+  statusPagesExpected: true,
+  async setUp({ db }) {
+    site = await createSite(db, { name: 'Lamps <b>&</b> more', origins: ['https://shop.example'] }, undefined);
+    const editor = await addMember(db, site.id, { email: 'editor@shop.example', name: 'Eda <i>Editor</i>', role: 'editor' });
+    await seedPushes('cart_reminder', 48, 11, [54.9, 120, 32.5]);
+    await seedPushes('price_drop', 20, 6, [89]);
+    await createSegment(db, site.id, { name: 'Dutch shoppers', definition: { match: 'all', rules: [{ type: 'tag', key: 'country', op: 'equals', value: 'nl' }] } }, new Date());
+    return { signedIn: editor };
+  },
+});
 
 /** A month of a trigger's pushes as the delivery worker and the order attribution would leave them. */
 async function seedPushes(source: string, sent: number, clicked: number, orders: number[]) {
   const created = new Date(Date.now() - 3 * 24 * 60 * 60 * 1000);
-  const notification = await database.db
+  const notification = await dashboard.db
     .insertInto('notifications')
     .values({ site_id: site.id, source, kind: 'marketing', content: JSON.stringify({ title: 'A push', body: '', url: 'https://shop.example/', tag: 't' }), audience: JSON.stringify({ trigger: source }), ttl_seconds: 3600, trigger_key: crypto.randomUUID(), created_at: created })
     .returning('id')
     .executeTakeFirstOrThrow();
   const ids: string[] = [];
   for (let i = 0; i < sent; i += 1) {
-    const row = await database.db
+    const row = await dashboard.db
       .insertInto('deliveries')
       .values({ notification_id: notification.id, subscription_id: null, endpoint: `https://push.example/${i}-${crypto.randomUUID()}`, report_token: crypto.randomUUID(), status: 'sent', due_at: created, sent_at: created, created_at: created, updated_at: created })
       .returning('id')
       .executeTakeFirstOrThrow();
     ids.push(row.id);
   }
-  for (const id of ids.slice(0, clicked)) await database.db.insertInto('interactions').values({ delivery_id: id, notification_id: notification.id, type: 'clicked', action: '', created_at: created }).execute();
+  for (const id of ids.slice(0, clicked)) await dashboard.db.insertInto('interactions').values({ delivery_id: id, notification_id: notification.id, type: 'clicked', action: '', created_at: created }).execute();
   for (const [i, value] of orders.entries()) {
-    await database.db.insertInto('conversions').values({ site_id: site.id, order_id: `o-${i}-${source}`, notification_id: notification.id, delivery_id: ids[i]!, value, currency: 'EUR', source: 'server', created_at: created }).execute();
+    await dashboard.db.insertInto('conversions').values({ site_id: site.id, order_id: `o-${i}-${source}`, notification_id: notification.id, delivery_id: ids[i]!, value, currency: 'EUR', source: 'server', created_at: created }).execute();
   }
 }
 
 describe.skipIf(missing !== undefined)('the automations and templates pages in Chromium', { timeout: 180_000 }, () => {
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    await startServer();
-    site = await createSite(database.db, { name: 'Lamps <b>&</b> more', origins: ['https://shop.example'] }, undefined);
-    const user = await insertUser(database.db, { email: 'editor@shop.example', name: 'Eda <i>Editor</i>', passwordHash: null }, new Date());
-    await upsertMembership(database.db, { userId: user!.id, siteId: site.id, role: 'editor' }, new Date());
-    await seedPushes('cart_reminder', 48, 11, [54.9, 120, 32.5]);
-    await seedPushes('price_drop', 20, 6, [89]);
-    await createSegment(database.db, site.id, { name: 'Dutch shoppers', definition: { match: 'all', rules: [{ type: 'tag', key: 'country', op: 'equals', value: 'nl' }] } }, new Date());
-    shotsDir = join(await artifactsDir(), 'dashboard');
-    await mkdir(shotsDir, { recursive: true });
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-    browser = await launchChromium();
-    page = browser.page;
-    const { token } = await startSession(database.db, { userId: user!.id }, new Date());
-    await browser.context.addCookies([{ name: 'pushcart-session', value: token, url: origin }]);
-    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await database?.destroy();
-  });
-
   it('the automations page: figures beside each form, a refusal in words, then Saved', async () => {
+    const { db, page, origin, problems, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/sites/${site.id}/automations`);
     await page.getByRole('heading', { name: 'Automations', level: 1 }).waitFor();
     const cart = page.locator('#cart-reminders');
@@ -115,13 +74,14 @@ describe.skipIf(missing !== undefined)('the automations and templates pages in C
     await page.getByLabel('Smallest drop worth a push').fill('12.5');
     await page.getByRole('button', { name: 'Save price drops' }).click();
     await page.getByText('Saved. Price drops use the new settings from now on.').waitFor();
-    expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).priceDrop.thresholdPercent).toBe(12.5);
+    expect(readSiteSettings((await findSiteById(db, site.id))!.settings).priceDrop.thresholdPercent).toBe(12.5);
     expect(await cspViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
   });
 
   it('an occasion added through the form: refused in words beside its field, fixed and saved; then the engagement budget changed', async () => {
-    const settings = async () => readSiteSettings((await findSiteById(database.db, site.id))!.settings);
+    const { db, page, origin, problems, shotsDir, checkPage } = dashboard;
+    const settings = async () => readSiteSettings((await findSiteById(db, site.id))!.settings);
     /** The section as a person sees it, at both widths, to look at. */
     const shootSection = async (id: string, name: string) => {
       for (const width of DASHBOARD_WIDTHS) {
@@ -165,7 +125,7 @@ describe.skipIf(missing !== undefined)('the automations and templates pages in C
     await page.locator('#f-occasions-list-0-texts-1-title').fill('Fijne Sinterklaas');
     await occasions.getByRole('button', { name: 'Save occasions' }).click();
     await page.getByText('Saved. Occasions use the new settings from now on.').waitFor();
-    const [segment] = await database.db.selectFrom('segments').select('id').where('site_id', '=', site.id).execute();
+    const [segment] = await db.selectFrom('segments').select('id').where('site_id', '=', site.id).execute();
     expect((await settings()).occasions.list).toEqual([
       {
         id: 'sinterklaas',
@@ -199,6 +159,7 @@ describe.skipIf(missing !== undefined)('the automations and templates pages in C
   });
 
   it('a template edited with its preview following the typing, over budget, then saved', async () => {
+    const { db, page, origin, problems, shotsDir, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/sites/${site.id}/templates`);
     await page.getByRole('heading', { name: 'Templates', level: 1 }).waitFor();
     await checkPage('templates');
@@ -232,13 +193,13 @@ describe.skipIf(missing !== undefined)('the automations and templates pages in C
     await expect.poll(() => page.locator('#byte-budget').textContent()).toMatch(/[\d,]+ bytes too long\./);
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText(/Too long by [\d,]+ bytes/).first().waitFor();
-    expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).templates).toEqual({});
+    expect(readSiteSettings((await findSiteById(db, site.id))!.settings).templates).toEqual({});
     await checkPage('template-editor-too-long');
 
     await page.getByLabel('Text').fill('Was {{price.old}}, now {{price.new}}.');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved. The next pushes use this text.').waitFor();
-    expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).templates).toEqual({
+    expect(readSiteSettings((await findSiteById(db, site.id))!.settings).templates).toEqual({
       price_drop: { en: { title: '{{price.percent}} off <b>{{product.name}}</b>', body: 'Was {{price.old}}, now {{price.new}}.', actions: [{ action: 'view', title: 'See it' }] } },
     });
     await checkPage('template-editor-saved');

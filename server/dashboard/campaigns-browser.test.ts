@@ -5,24 +5,13 @@
 // results, cancel it; and schedule a second one as a local-time wave. Every page is checked with
 // axe-core (no serious or critical violation), must log no error and no CSP violation, must not
 // scroll sideways at 390 px, and is photographed at 1280 and 390 px into the test artifacts (dashboard/).
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../app.ts';
-import { hashPassword } from '../accounts/password.ts';
-import { parseConfig } from '../config.ts';
-import { upsertMembership } from '../db/memberships.ts';
+import { describe, expect, it } from 'vitest';
 import { findSiteById, updateSiteSettings } from '../db/sites.ts';
-import { insertUser } from '../db/users.ts';
-import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
-import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, cspViolations, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { chromiumMissing } from '../testing/browser-chromium.ts';
+import { addMember, useDashboardBrowser } from '../testing/dashboard-browser-session.ts';
+import { cspViolations } from '../testing/dashboard-page-checks.ts';
 
 const missing = chromiumMissing();
 if (missing) console.warn(`campaigns browser tests skipped: ${missing}`);
@@ -30,23 +19,31 @@ if (missing) console.warn(`campaigns browser tests skipped: ${missing}`);
 const PASSWORD = 'correct horse battery staple';
 const ZONE = 'Europe/Berlin';
 
-let database: TestDatabase;
-let server: Server;
-let origin: string;
 let site: CreatedSite;
-let browser: ChromiumProfile;
-let page: Page;
-let shotsDir: string;
-let axeSource: string;
-const problems: string[] = [];
 
-async function checkPage(name: string): Promise<void> {
-  await checkDashboardPage({ page, shotsDir, axeSource, problems }, name);
-}
+const dashboard = useDashboardBrowser({
+  shots: 'dashboard',
+  statusPagesExpected: true,
+  async setUp({ db }) {
+    site = await createSite(db, { name: 'Lamps <b>&</b> more', origins: ['https://shop.example'] }, undefined);
+    const settings = readSiteSettings((await findSiteById(db, site.id))!.settings);
+    // A low confirmation threshold, so this small shop's campaign needs the count confirmed; no
+    // quiet hours, so the test's time of day changes nothing.
+    await updateSiteSettings(db, site.id, {
+      ...settings,
+      engagement: { ...settings.engagement, defaultTimeZone: ZONE, quietHours: { ...settings.engagement.quietHours, enabled: false } },
+      campaigns: { confirmAbove: 2 },
+    });
+    await addMember(db, site.id, { email: 'owner@shop.example', name: 'Olga <i>Owner</i>', role: 'owner', password: PASSWORD });
+    await subscribe({ plan: 'gold', firstName: 'Ada' }, 'Europe/Berlin');
+    await subscribe({ plan: 'gold' }, 'Pacific/Auckland');
+    await subscribe({ plan: 'basic' }, null);
+  },
+});
 
 async function subscribe(tags: Record<string, unknown>, timeZone: string | null): Promise<void> {
   const now = new Date();
-  await database.db
+  await dashboard.db
     .insertInto('subscriptions')
     .values({
       site_id: site.id,
@@ -71,41 +68,8 @@ function daysAheadAtTen(days: number): string {
 }
 
 describe.skipIf(missing !== undefined)('the campaign pages in Chromium', { timeout: 240_000 }, () => {
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    ({ server, origin } = await serveApp((origin) => createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' })));
-    site = await createSite(database.db, { name: 'Lamps <b>&</b> more', origins: ['https://shop.example'] }, undefined);
-    const settings = readSiteSettings((await findSiteById(database.db, site.id))!.settings);
-    // A low confirmation threshold, so this small shop's campaign needs the count confirmed; no
-    // quiet hours, so the test's time of day changes nothing.
-    await updateSiteSettings(database.db, site.id, {
-      ...settings,
-      engagement: { ...settings.engagement, defaultTimeZone: ZONE, quietHours: { ...settings.engagement.quietHours, enabled: false } },
-      campaigns: { confirmAbove: 2 },
-    });
-    const user = await insertUser(database.db, { email: 'owner@shop.example', name: 'Olga <i>Owner</i>', passwordHash: await hashPassword(PASSWORD) }, new Date());
-    await upsertMembership(database.db, { userId: user!.id, siteId: site.id, role: 'owner' }, new Date());
-    await subscribe({ plan: 'gold', firstName: 'Ada' }, 'Europe/Berlin');
-    await subscribe({ plan: 'gold' }, 'Pacific/Auckland');
-    await subscribe({ plan: 'basic' }, null);
-    shotsDir = join(await artifactsDir(), 'dashboard');
-    await mkdir(shotsDir, { recursive: true });
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-    browser = await launchChromium();
-    page = browser.page;
-    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await database?.destroy();
-  });
-
   it('an owner writes an A/B campaign, confirms the count, sends it, watches it go and cancels it', async () => {
+    const { db, page, origin, problems, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/login`);
     await page.getByLabel('Email').fill('owner@shop.example');
     await page.getByLabel('Password').fill(PASSWORD);
@@ -160,7 +124,7 @@ describe.skipIf(missing !== undefined)('the campaign pages in Chromium', { timeo
     // Without the tick nothing goes; the page says what to tick.
     await page.getByRole('button', { name: 'Send now' }).click();
     await page.getByText('Nothing was sent: this campaign goes to 3 subscribers.').waitFor();
-    expect(await database.db.selectFrom('notifications').select('id').where('campaign_id', 'is not', null).execute()).toEqual([]);
+    expect(await db.selectFrom('notifications').select('id').where('campaign_id', 'is not', null).execute()).toEqual([]);
     await page.getByLabel('Send to 3 subscribers').check();
     await page.getByRole('button', { name: 'Send now' }).click();
     await page.getByText('Sending. Pushes go out as the workers take them.').waitFor();
@@ -171,16 +135,16 @@ describe.skipIf(missing !== undefined)('the campaign pages in Chromium', { timeo
 
     // The delivery workers' part, done here: all but one delivery sent, one clicked. The
     // page's script picks the new figures up without a reload.
-    const campaign = await database.db.selectFrom('campaigns').select('id').executeTakeFirstOrThrow();
-    const sends = await database.db.selectFrom('notifications').select('id').where('campaign_id', '=', campaign.id).execute();
-    const deliveries = await database.db.selectFrom('deliveries').select(['id', 'notification_id']).where('notification_id', 'in', sends.map((send) => send.id)).execute();
+    const campaign = await db.selectFrom('campaigns').select('id').executeTakeFirstOrThrow();
+    const sends = await db.selectFrom('notifications').select('id').where('campaign_id', '=', campaign.id).execute();
+    const deliveries = await db.selectFrom('deliveries').select(['id', 'notification_id']).where('notification_id', 'in', sends.map((send) => send.id)).execute();
     expect(deliveries.length).toBe(3);
     // One is left waiting: the campaign is still going, so it can be cancelled below.
     const gone = deliveries.slice(0, -1);
-    await database.db.updateTable('deliveries').set({ status: 'sent', sent_at: new Date() }).where('id', 'in', gone.map((d) => d.id)).execute();
+    await db.updateTable('deliveries').set({ status: 'sent', sent_at: new Date() }).where('id', 'in', gone.map((d) => d.id)).execute();
     const first = deliveries[0]!;
-    await database.db.insertInto('interactions').values({ delivery_id: first.id, notification_id: first.notification_id, type: 'shown', action: '', created_at: new Date() }).execute();
-    await database.db.insertInto('interactions').values({ delivery_id: first.id, notification_id: first.notification_id, type: 'clicked', action: '', created_at: new Date() }).execute();
+    await db.insertInto('interactions').values({ delivery_id: first.id, notification_id: first.notification_id, type: 'shown', action: '', created_at: new Date() }).execute();
+    await db.insertInto('interactions').values({ delivery_id: first.id, notification_id: first.notification_id, type: 'clicked', action: '', created_at: new Date() }).execute();
     await expect.poll(() => page.locator('[data-progress="sent"]').textContent(), { timeout: 15_000 }).toBe(String(gone.length));
     expect(Number(await page.locator('#progress-bar').getAttribute('value'))).toBeGreaterThan(0);
     expect(await page.evaluate(() => (globalThis as any).__samePage)).toBe('sending');
@@ -196,13 +160,14 @@ describe.skipIf(missing !== undefined)('the campaign pages in Chromium', { timeo
     await checkPage('campaign-cancel');
     await page.getByRole('button', { name: 'Yes, cancel the campaign' }).click();
     await page.getByText('Cancelled. Nothing more of it is sent.').waitFor();
-    expect((await database.db.selectFrom('campaigns').select('status').where('id', '=', campaign.id).executeTakeFirstOrThrow()).status).toBe('cancelled');
+    expect((await db.selectFrom('campaigns').select('status').where('id', '=', campaign.id).executeTakeFirstOrThrow()).status).toBe('cancelled');
     await checkPage('campaign-cancelled');
     expect(await cspViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
   });
 
   it('a second campaign is scheduled as a wave in each subscriber’s own time zone, and the list shows both', async () => {
+    const { page, origin, problems, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/sites/${site.id}/campaigns/new`);
     await page.getByLabel('Campaign name').fill('Weekend wave');
     await page.getByLabel('Title', { exact: true }).fill('Good morning, {{firstName|there}}');

@@ -3,22 +3,15 @@
 // → sign in again. Every page is checked with axe-core (no serious or critical violation), must
 // log no error and no Content-Security-Policy violation, must not scroll sideways at 390 px, and is
 // photographed at 1280 and 390 px into the test artifacts (dashboard/).
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../app.ts';
+import { describe, expect, it } from 'vitest';
 import { createInvite } from '../accounts/links.ts';
-import { parseConfig } from '../config.ts';
 import { upsertMembership } from '../db/memberships.ts';
-import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { installSnippet } from '../sites/install-snippet.ts';
-import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, cspViolations, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { chromiumMissing } from '../testing/browser-chromium.ts';
+import { useDashboardBrowser } from '../testing/dashboard-browser-session.ts';
+import { cspViolations } from '../testing/dashboard-page-checks.ts';
 import { createFirstOwnerLink } from './links.ts';
 
 const missing = chromiumMissing();
@@ -27,53 +20,22 @@ if (missing) console.warn(`dashboard browser tests skipped: ${missing}`);
 const PASSWORD = 'a calm and long passphrase';
 const OWNER_EMAIL = 'owner@shop.example';
 
-let database: TestDatabase;
-let server: Server;
-let origin: string;
 let site: CreatedSite;
-let browser: ChromiumProfile;
-let page: Page;
-let shotsDir: string;
-let axeSource: string;
-/** Console errors, page errors and CSP violations of the whole run. */
-const problems: string[] = [];
 
-async function startServer(): Promise<void> {
-  ({ server, origin } = await serveApp((origin) => createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' })));
-}
-
-/** axe-core over the page as it is now; fails on serious and critical violations, naming them. */
-/** Screenshots at both widths, axe at both, and no sideways scroll on a phone. */
-async function checkPage(name: string): Promise<void> {
-  await checkDashboardPage({ page, shotsDir, axeSource, problems }, name);
-}
+const dashboard = useDashboardBrowser({
+  shots: 'dashboard',
+  statusPagesExpected: true,
+  clipboard: true,
+  // No one is signed in: the first owner comes in by the printed link.
+  async setUp({ db }) {
+    site = await createSite(db, { name: 'Browser test shop', origins: ['https://shop.example'] }, undefined);
+  },
+});
 
 describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 120_000 }, () => {
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    await startServer();
-    site = await createSite(database.db, { name: 'Browser test shop', origins: ['https://shop.example'] }, undefined);
-    shotsDir = join(await artifactsDir(), 'dashboard');
-    await mkdir(shotsDir, { recursive: true });
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-    browser = await launchChromium();
-    page = browser.page;
-    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-    // Violations are reported to the page as events as well as to the console; both are collected.
-    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await database?.destroy();
-  });
-
   it('from the printed link to a password, the install page and its copy button', async () => {
-    const link = await createFirstOwnerLink(database.db, { siteId: site.id, email: OWNER_EMAIL, now: new Date(), publicUrl: origin });
+    const { db, page, origin, problems, checkPage } = dashboard;
+    const link = await createFirstOwnerLink(db, { siteId: site.id, email: OWNER_EMAIL, now: new Date(), publicUrl: origin });
     if (link.outcome !== 'password_link') throw new Error(`no password link: ${link.outcome}`);
 
     await page.goto(link.url);
@@ -113,6 +75,7 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
   });
 
   it('edits the allowed origins, saying in words what is wrong', async () => {
+    const { db, page, checkPage } = dashboard;
     await page.getByLabel('Origins, one per line').fill('https://shop.example\nhttps://shop.example/checkout');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('The changes were not saved').waitFor();
@@ -120,20 +83,21 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     await page.getByLabel('Origins, one per line').fill('https://shop.example\nhttps://www.shop.example');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').waitFor();
-    const row = await database.db.selectFrom('sites').select('allowed_origins').where('id', '=', site.id).executeTakeFirstOrThrow();
+    const row = await db.selectFrom('sites').select('allowed_origins').where('id', '=', site.id).executeTakeFirstOrThrow();
     expect(row.allowed_origins).toEqual(['https://shop.example', 'https://www.shop.example']);
     await checkPage('install-saved');
   });
 
   it('the account page, the shop list, a read-only install and an invite', async () => {
+    const { db, page, origin, checkPage } = dashboard;
     await page.getByRole('link', { name: OWNER_EMAIL }).click();
     await page.getByRole('heading', { name: 'Your account' }).waitFor();
     await checkPage('account');
 
     // A second shop, where the owner is only a viewer: a switcher and a read-only install.
-    const other = await createSite(database.db, { name: 'Second <b>shop</b>', origins: ['https://second.example'] }, undefined);
-    const owner = await database.db.selectFrom('users').select('id').where('email', '=', OWNER_EMAIL).executeTakeFirstOrThrow();
-    await upsertMembership(database.db, { userId: owner.id, siteId: other.id, role: 'viewer' }, new Date());
+    const other = await createSite(db, { name: 'Second <b>shop</b>', origins: ['https://second.example'] }, undefined);
+    const owner = await db.selectFrom('users').select('id').where('email', '=', OWNER_EMAIL).executeTakeFirstOrThrow();
+    await upsertMembership(db, { userId: owner.id, siteId: other.id, role: 'viewer' }, new Date());
     await page.goto(`${origin}/dashboard`);
     await page.waitForURL(`${origin}/dashboard/sites`);
     await checkPage('shop-list');
@@ -144,7 +108,7 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
     expect(await page.getByLabel('Origins, one per line').count()).toBe(0);
     await checkPage('install-viewer');
 
-    const invite = await createInvite(database.db, { siteId: site.id, email: 'new@shop.example', role: 'editor', createdBy: owner.id }, new Date());
+    const invite = await createInvite(db, { siteId: site.id, email: 'new@shop.example', role: 'editor', createdBy: owner.id }, new Date());
     if (invite.outcome !== 'created') throw new Error('invite not created');
     await page.goto(`${origin}/dashboard/invite/${invite.token}`);
     await page.getByRole('heading', { name: 'Join Browser test shop' }).waitFor();
@@ -159,6 +123,7 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', { timeout: 1
   });
 
   it('signs out, refuses a wrong password in words, and signs in again', async () => {
+    const { page, origin, problems, shotsDir, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/sites/${site.id}/install`);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${origin}/dashboard/login?signed-out`);

@@ -3,23 +3,12 @@
 // they left on the install page and adds a refused origin with its button. Checked as every
 // dashboard page is: axe-core (no serious or critical violation), no console error or CSP
 // violation, no sideways scroll at 390 px, screenshots at 1280 and 390 px (dashboard/).
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSession } from '../accounts/sessions.ts';
-import { createApp, type App } from '../app.ts';
-import { parseConfig } from '../config.ts';
-import { upsertMembership } from '../db/memberships.ts';
-import { insertUser } from '../db/users.ts';
-import { memoryLogger } from '../logger.ts';
+import { describe, expect, it } from 'vitest';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
-import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
+import { chromiumMissing } from '../testing/browser-chromium.ts';
+import { addMember, useDashboardBrowser } from '../testing/dashboard-browser-session.ts';
 import { browserHeaders, browserSubscription } from '../testing/fixtures.ts';
-import { checkDashboardPage, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 
 const missing = chromiumMissing();
 if (missing) console.warn(`installation check browser tests skipped: ${missing}`);
@@ -30,40 +19,14 @@ const STAGING = 'http://staging.shop.example';
 const UNSEEN = 'https://another-shop-with-a-long-name.example';
 const HOSTILE = 'https://x.example"><img src=x onerror=alert(1)>';
 
-let database: TestDatabase;
-let server: Server;
-let origin: string;
-let app: App;
 let site: CreatedSite;
-let browser: ChromiumProfile;
-let page: Page;
-let shotsDir: string;
-let axeSource: string;
-const problems: string[] = [];
 
-async function startServer(): Promise<void> {
-  ({ server, origin } = await serveApp((origin) => (app = createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1', now: () => NOW.getTime() }))));
-}
-
-async function checkPage(name: string): Promise<void> {
-  await checkDashboardPage({ page, shotsDir, axeSource, problems }, name);
-}
-
-describe.skipIf(missing !== undefined)('the installation check in Chromium', { timeout: 120_000 }, () => {
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    await startServer();
-    site = await createSite(database.db, { name: 'Check <i>shop</i>', origins: [SHOP, STAGING, UNSEEN] }, undefined);
-    shotsDir = join(await artifactsDir(), 'dashboard');
-    await mkdir(shotsDir, { recursive: true });
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-    browser = await launchChromium();
-    page = browser.page;
-    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: false });
-    page.on('dialog', (dialog) => {
-      problems.push(`dialog: ${dialog.message()}`);
-      void dialog.dismiss();
-    });
+const dashboard = useDashboardBrowser({
+  shots: 'dashboard',
+  statusPagesExpected: false,
+  app: () => ({ now: () => NOW.getTime() }),
+  async setUp({ db, app }) {
+    site = await createSite(db, { name: 'Check <i>shop</i>', origins: [SHOP, STAGING, UNSEEN] }, undefined);
 
     // What the shop's pages would send: the config from two origins, a subscription from one,
     // and config requests from origins the site does not list.
@@ -79,22 +42,13 @@ describe.skipIf(missing !== undefined)('the installation check in Chromium', { t
     expect((await config('https://www.shop.example')).status).toBe(403);
     expect((await config(HOSTILE)).status).toBe(403);
 
-    const user = await insertUser(database.db, { email: 'owner@shop.example', name: null, passwordHash: null }, NOW);
-    await upsertMembership(database.db, { userId: user!.id, siteId: site.id, role: 'owner' }, NOW);
-    const { token } = await startSession(database.db, { userId: user!.id }, NOW);
-    await browser.context.addCookies([{ name: 'pushcart-session', value: token, url: origin, httpOnly: true, sameSite: 'Lax' }]);
-  });
+    return { signedIn: await addMember(db, site.id, { email: 'owner@shop.example', name: null, role: 'owner' }, NOW) };
+  },
+});
 
-  afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await database?.destroy();
-  });
-
+describe.skipIf(missing !== undefined)('the installation check in Chromium', { timeout: 120_000 }, () => {
   it('says per origin what arrived and what is wrong, and adds a refused origin with one button', async () => {
+    const { db, page, origin, shotsDir, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/sites/${site.id}/install`);
     const check = page.locator('section', { has: page.getByRole('heading', { name: 'Installation check' }) });
     await check.waitFor();
@@ -114,7 +68,7 @@ describe.skipIf(missing !== undefined)('the installation check in Chromium', { t
 
     await page.getByRole('button', { name: 'Add https://www.shop.example to the allowed origins' }).click();
     await page.getByText('Saved.').waitFor();
-    const row = await database.db.selectFrom('sites').select(['allowed_origins', 'name']).where('id', '=', site.id).executeTakeFirstOrThrow();
+    const row = await db.selectFrom('sites').select(['allowed_origins', 'name']).where('id', '=', site.id).executeTakeFirstOrThrow();
     expect(row).toEqual({ allowed_origins: [SHOP, STAGING, UNSEEN, 'https://www.shop.example'], name: 'Check <i>shop</i>' });
     expect((await check.innerText()).replace(/\s+/g, ' ')).toContain('No request from https://www.shop.example yet.');
     await checkPage('install-check-added');

@@ -4,26 +4,15 @@
 // Every state is checked with axe-core (no serious or critical violation), must log no error and
 // no Content-Security-Policy violation (in the page or its frames), must not scroll sideways at
 // 390 px, and is photographed at 1280 and 390 px into the test artifacts (dashboard/).
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
-import { join } from 'node:path';
-import type { Frame, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../app.ts';
-import { hashPassword } from '../accounts/password.ts';
-import { parseConfig } from '../config.ts';
-import { upsertMembership } from '../db/memberships.ts';
+import type { Frame } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { findSiteById } from '../db/sites.ts';
-import { insertUser } from '../db/users.ts';
-import { memoryLogger } from '../logger.ts';
 import { buildClientBundles } from '../runtime/node/client-bundles.ts';
 import { changeSiteSettings } from '../settings/change-settings.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { readSiteSettings, type SiteSettingsPatch } from '../sites/site-settings.ts';
-import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { chromiumMissing } from '../testing/browser-chromium.ts';
+import { addMember, useDashboardBrowser } from '../testing/dashboard-browser-session.ts';
 
 const missing = chromiumMissing();
 if (missing) console.warn(`prompt page browser tests skipped: ${missing}`);
@@ -31,35 +20,36 @@ if (missing) console.warn(`prompt page browser tests skipped: ${missing}`);
 const PASSWORD = 'a calm and long passphrase';
 const EMAIL = 'editor@shop.example';
 
-let database: TestDatabase;
-let server: Server;
-let origin: string;
 let site: CreatedSite;
-let browser: ChromiumProfile;
-let page: Page;
-let shotsDir: string;
-let axeSource: string;
-/** Console errors, page errors and CSP violations of the whole run, frames included. */
-const problems: string[] = [];
 
-async function startServer(): Promise<void> {
-  const clientScripts = await buildClientBundles();
-  ({ server, origin } = await serveApp((origin) => createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1', clientScripts })));
-}
-
-async function checkPage(name: string): Promise<void> {
-  await checkDashboardPage({
-    page,
-    shotsDir,
-    axeSource,
-    problems,
-    // The frames are scaled to the room they have once the script has measured it.
-    afterResize: () => page.waitForTimeout(150),
-  }, name);
-}
+const dashboard = useDashboardBrowser({
+  shots: 'dashboard',
+  statusPagesExpected: true,
+  app: async () => ({ clientScripts: await buildClientBundles() }),
+  // The frames are scaled to the room they have once the script has measured it.
+  afterResize: (page) => page.waitForTimeout(150),
+  async setUp({ db, origin }) {
+    site = await createSite(db, { name: 'Prompt <b>test</b> shop', origins: ['https://shop.example'] }, undefined);
+    const stored = await findSiteById(db, site.id);
+    await changeSiteSettings(
+      db,
+      stored!,
+      {
+        prompt: {
+          texts: {
+            en: { title: 'Hear about price drops?', body: 'One note when something in your cart gets cheaper. No spam, ever.', allow: 'Turn on', later: 'Not now' },
+            fr: { title: 'Des baisses de prix ?', body: 'Un message quand votre panier baisse.', allow: 'Activer', later: 'Plus tard' },
+          },
+        },
+      } as SiteSettingsPatch,
+      { publicUrl: origin, actor: undefined, now: new Date() },
+    );
+    await addMember(db, site.id, { email: EMAIL, name: 'Eddie <i>Editor</i>', role: 'editor', password: PASSWORD });
+  },
+});
 
 function previewFrame(view: 'desktop' | 'phone'): Frame {
-  const frame = page.frames().find((candidate) => new URL(candidate.url()).pathname.endsWith('/prompt/preview') && new URL(candidate.url()).searchParams.get('view') === view);
+  const frame = dashboard.page.frames().find((candidate) => new URL(candidate.url()).pathname.endsWith('/prompt/preview') && new URL(candidate.url()).searchParams.get('view') === view);
   if (!frame) throw new Error(`no ${view} preview frame`);
   return frame;
 }
@@ -78,44 +68,8 @@ async function drawnPrompt(view: 'desktop' | 'phone') {
 }
 
 describe.skipIf(missing !== undefined)('the soft prompt page in Chromium', { timeout: 120_000 }, () => {
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    await startServer();
-    site = await createSite(database.db, { name: 'Prompt <b>test</b> shop', origins: ['https://shop.example'] }, undefined);
-    const stored = await findSiteById(database.db, site.id);
-    await changeSiteSettings(
-      database.db,
-      stored!,
-      {
-        prompt: {
-          texts: {
-            en: { title: 'Hear about price drops?', body: 'One note when something in your cart gets cheaper. No spam, ever.', allow: 'Turn on', later: 'Not now' },
-            fr: { title: 'Des baisses de prix ?', body: 'Un message quand votre panier baisse.', allow: 'Activer', later: 'Plus tard' },
-          },
-        },
-      } as SiteSettingsPatch,
-      { publicUrl: origin, actor: undefined, now: new Date() },
-    );
-    const user = await insertUser(database.db, { email: EMAIL, name: 'Eddie <i>Editor</i>', passwordHash: await hashPassword(PASSWORD) }, new Date());
-    await upsertMembership(database.db, { userId: user!.id, siteId: site.id, role: 'editor' }, new Date());
-    shotsDir = join(await artifactsDir(), 'dashboard');
-    await mkdir(shotsDir, { recursive: true });
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-    browser = await launchChromium();
-    page = browser.page;
-    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await database?.destroy();
-  });
-
   it('previews the real prompt live on a desktop and a phone, saves, and refuses a faint text beside its field', async () => {
+    const { db, page, origin, problems, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/login`);
     await page.getByLabel('Email').fill(EMAIL);
     await page.getByLabel('Password').fill(PASSWORD);
@@ -146,7 +100,7 @@ describe.skipIf(missing !== undefined)('the soft prompt page in Chromium', { tim
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.waitForURL(`${origin}/dashboard/sites/${site.id}/prompt?saved`);
     await page.getByText('Saved. Shops show the new prompt').waitFor();
-    const saved = readSiteSettings((await findSiteById(database.db, site.id))!.settings).prompt;
+    const saved = readSiteSettings((await findSiteById(db, site.id))!.settings).prompt;
     expect(saved.theme.accent).toBe('#0f766e');
     expect(saved.texts.en?.title).toBe('Never miss a <b>deal</b>');
     await expect.poll(async () => (await drawnPrompt('desktop')).title).toBe('Never miss a <b>deal</b>');
@@ -158,7 +112,7 @@ describe.skipIf(missing !== undefined)('the soft prompt page in Chromium', { tim
     await page.locator('#f-text-error').waitFor();
     expect(await page.locator('#f-text-error').textContent()).toContain('has a contrast of 1.9:1; at least 4.5:1 is needed');
     expect(await page.getByLabel('Text colour', { exact: true }).getAttribute('aria-invalid')).toBe('true');
-    expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).prompt.theme.text).toBe(saved.theme.text);
+    expect(readSiteSettings((await findSiteById(db, site.id))!.settings).prompt.theme.text).toBe(saved.theme.text);
     await checkPage('prompt-error');
 
     // Working on another language's texts previews those.
@@ -169,6 +123,7 @@ describe.skipIf(missing !== undefined)('the soft prompt page in Chromium', { tim
   });
 
   it('removes a language’s texts after asking, and keeps the default language’s, saying why', async () => {
+    const { db, page, origin, problems, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/sites/${site.id}/prompt`);
     await page.getByText('The default language’s texts cannot be removed').waitFor();
     await page.getByRole('link', { name: 'Remove French (fr) texts' }).click();
@@ -177,14 +132,14 @@ describe.skipIf(missing !== undefined)('the soft prompt page in Chromium', { tim
     // Cancel leaves them in place.
     await page.getByRole('link', { name: 'Cancel' }).click();
     await page.getByLabel('Title (French (fr))').waitFor();
-    expect(readSiteSettings((await findSiteById(database.db, site.id))!.settings).prompt.texts.fr).toBeDefined();
+    expect(readSiteSettings((await findSiteById(db, site.id))!.settings).prompt.texts.fr).toBeDefined();
 
     await page.getByRole('link', { name: 'Remove French (fr) texts' }).click();
     await page.getByRole('button', { name: 'Remove the French (fr) texts' }).click();
     await page.waitForURL(`${origin}/dashboard/sites/${site.id}/prompt?removed=fr`);
     await page.getByText('Removed the texts for French (fr).').waitFor();
     expect(await page.getByLabel('Title (French (fr))').count()).toBe(0);
-    expect(Object.keys(readSiteSettings((await findSiteById(database.db, site.id))!.settings).prompt.texts)).toEqual(['en']);
+    expect(Object.keys(readSiteSettings((await findSiteById(db, site.id))!.settings).prompt.texts)).toEqual(['en']);
     await checkPage('prompt-removed');
 
     // The default language's page says why its texts stay, and offers no button.

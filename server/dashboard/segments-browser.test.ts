@@ -5,25 +5,15 @@
 // review. Every page is checked with axe-core (no serious or critical violation), must log no
 // error and no CSP violation, must not scroll sideways at 390 px, and is photographed at 1280 and
 // 390 px into the test artifacts (dashboard/).
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../app.ts';
-import { hashPassword } from '../accounts/password.ts';
-import { parseConfig } from '../config.ts';
-import { upsertMembership } from '../db/memberships.ts';
+import { describe, expect, it } from 'vitest';
 import { countSegment } from '../db/segments.ts';
 import { findSiteById, updateSiteSettings } from '../db/sites.ts';
-import { insertUser } from '../db/users.ts';
-import { memoryLogger } from '../logger.ts';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
-import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, cspViolations, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { chromiumMissing } from '../testing/browser-chromium.ts';
+import { addMember, useDashboardBrowser } from '../testing/dashboard-browser-session.ts';
+import { cspViolations } from '../testing/dashboard-page-checks.ts';
 
 const missing = chromiumMissing();
 if (missing) console.warn(`segments browser tests skipped: ${missing}`);
@@ -31,23 +21,30 @@ if (missing) console.warn(`segments browser tests skipped: ${missing}`);
 const PASSWORD = 'correct horse battery staple';
 const ZONE = 'Europe/Berlin';
 
-let database: TestDatabase;
-let server: Server;
-let origin: string;
 let site: CreatedSite;
-let browser: ChromiumProfile;
-let page: Page;
-let shotsDir: string;
-let axeSource: string;
-const problems: string[] = [];
 
-async function checkPage(name: string): Promise<void> {
-  await checkDashboardPage({ page, shotsDir, axeSource, problems }, name);
-}
+const dashboard = useDashboardBrowser({
+  shots: 'dashboard',
+  statusPagesExpected: true,
+  async setUp({ db }) {
+    site = await createSite(db, { name: 'Lamps <b>&</b> more', origins: ['https://shop.example'] }, undefined);
+    const settings = readSiteSettings((await findSiteById(db, site.id))!.settings);
+    await updateSiteSettings(db, site.id, {
+      ...settings,
+      engagement: { ...settings.engagement, defaultTimeZone: ZONE, quietHours: { ...settings.engagement.quietHours, enabled: false } },
+    });
+    await addMember(db, site.id, { email: 'owner@shop.example', name: 'Olga Owner', role: 'owner', password: PASSWORD });
+    await subscribe({ plan: 'gold' }, 'de-DE', 'Chrome');
+    await subscribe({ plan: 'gold' }, 'de-AT', 'Firefox');
+    await subscribe({ plan: 'basic' }, 'fr-FR', 'Chrome');
+    await subscribe({}, 'en-US', 'Safari');
+    await subscribe({ plan: 'gold' }, 'en-GB', 'Chrome');
+  },
+});
 
 async function subscribe(tags: Record<string, unknown>, locale: string, browserFamily: string): Promise<void> {
   const now = new Date();
-  await database.db
+  await dashboard.db
     .insertInto('subscriptions')
     .values({
       site_id: site.id,
@@ -68,40 +65,8 @@ async function subscribe(tags: Record<string, unknown>, locale: string, browserF
 }
 
 describe.skipIf(missing !== undefined)('the segment pages in Chromium', { timeout: 240_000 }, () => {
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    ({ server, origin } = await serveApp((origin) => createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' })));
-    site = await createSite(database.db, { name: 'Lamps <b>&</b> more', origins: ['https://shop.example'] }, undefined);
-    const settings = readSiteSettings((await findSiteById(database.db, site.id))!.settings);
-    await updateSiteSettings(database.db, site.id, {
-      ...settings,
-      engagement: { ...settings.engagement, defaultTimeZone: ZONE, quietHours: { ...settings.engagement.quietHours, enabled: false } },
-    });
-    const user = await insertUser(database.db, { email: 'owner@shop.example', name: 'Olga Owner', passwordHash: await hashPassword(PASSWORD) }, new Date());
-    await upsertMembership(database.db, { userId: user!.id, siteId: site.id, role: 'owner' }, new Date());
-    await subscribe({ plan: 'gold' }, 'de-DE', 'Chrome');
-    await subscribe({ plan: 'gold' }, 'de-AT', 'Firefox');
-    await subscribe({ plan: 'basic' }, 'fr-FR', 'Chrome');
-    await subscribe({}, 'en-US', 'Safari');
-    await subscribe({ plan: 'gold' }, 'en-GB', 'Chrome');
-    shotsDir = join(await artifactsDir(), 'dashboard');
-    await mkdir(shotsDir, { recursive: true });
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-    browser = await launchChromium();
-    page = browser.page;
-    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await database?.destroy();
-  });
-
   it('an owner builds a segment with two rules and a group, watches the count, saves it and sends a campaign to it', async () => {
+    const { db, page, origin, problems, shotsDir, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/login`);
     await page.getByLabel('Email').fill('owner@shop.example');
     await page.getByLabel('Password').fill(PASSWORD);
@@ -163,7 +128,7 @@ describe.skipIf(missing !== undefined)('the segment pages in Chromium', { timeou
     await page.getByRole('button', { name: 'Save segment' }).click();
     await page.getByText('Saved.', { exact: true }).waitFor();
     expect(await count.textContent()).toBe('2 of 5 active subscribers match now.');
-    const stored = await database.db.selectFrom('segments').selectAll().executeTakeFirstOrThrow();
+    const stored = await db.selectFrom('segments').selectAll().executeTakeFirstOrThrow();
     expect(stored.definition).toEqual({
       match: 'all',
       rules: [
@@ -172,7 +137,7 @@ describe.skipIf(missing !== undefined)('the segment pages in Chromium', { timeou
         { match: 'any', rules: [{ type: 'language', values: ['de'] }, { type: 'language', values: ['fr'] }] },
       ],
     });
-    const counted = await countSegment(database.db, site.id, stored.definition as never, new Date());
+    const counted = await countSegment(db, site.id, stored.definition as never, new Date());
     expect(counted.matching).toBe(2);
     await checkPage('segment-saved');
 

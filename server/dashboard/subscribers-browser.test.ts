@@ -3,22 +3,10 @@
 // with its confirmation → what was erased. Every page is checked with axe-core (no serious or
 // critical violation), must log no error or CSP violation, must not scroll sideways at 390 px, and
 // is photographed at 1280 and 390 px into the test artifacts (dashboard-subscribers/).
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../app.ts';
-import { startSession } from '../accounts/sessions.ts';
-import { parseConfig } from '../config.ts';
-import { upsertMembership } from '../db/memberships.ts';
-import { insertUser } from '../db/users.ts';
-import { memoryLogger } from '../logger.ts';
+import { describe, expect, it } from 'vitest';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
-import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { chromiumMissing } from '../testing/browser-chromium.ts';
+import { addMember, useDashboardBrowser } from '../testing/dashboard-browser-session.ts';
 
 const missing = chromiumMissing();
 if (missing) console.warn(`subscriber pages browser tests skipped: ${missing}`);
@@ -29,28 +17,24 @@ const BROWSERS = ['chrome', 'firefox', 'safari', 'edge', 'samsung'];
 const LOCALES = ['en-GB', 'de-DE', 'fr-FR', 'nl', 'es-ES'];
 const ZONES = ['Europe/London', 'Europe/Berlin', 'Europe/Paris', 'Europe/Amsterdam', 'Europe/Madrid'];
 
-let database: TestDatabase;
-let server: Server;
-let origin: string;
 let site: CreatedSite;
-let browser: ChromiumProfile;
-let page: Page;
-let shotsDir: string;
-let axeSource: string;
 let annaPhone: string;
-const problems: string[] = [];
 
-async function startServer(): Promise<void> {
-  ({ server, origin } = await serveApp((origin) => createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1', now: () => SEEDED_AT + 3_600_000 })));
-}
-
-async function checkPage(name: string): Promise<void> {
-  await checkDashboardPage({ page, shotsDir, axeSource, problems }, name);
-}
+const dashboard = useDashboardBrowser({
+  shots: 'dashboard-subscribers',
+  statusPagesExpected: true,
+  app: () => ({ now: () => SEEDED_AT + 3_600_000 }),
+  async setUp({ db }) {
+    site = await createSite(db, { name: 'Browser test shop', origins: ['https://shop.example'] }, undefined);
+    await db.updateTable('sites').set({ settings: JSON.stringify({ engagement: { defaultTimeZone: 'Europe/Berlin' } }) }).where('id', '=', site.id).execute();
+    // Signed in as the shop's owner by a session made directly: sign-in has its own browser test.
+    return { signedIn: await addMember(db, site.id, { email: 'owner@shop.example', name: 'Olivia Owner', role: 'owner' }, new Date(SEEDED_AT)) };
+  },
+});
 
 /** 30 subscribers as a month of a small shop leaves them, and Anna with two browsers and a history. */
 async function seed(): Promise<void> {
-  const db = database.db;
+  const db = dashboard.db;
   const rows = Array.from({ length: 30 }, (_, i) => ({
     site_id: site.id,
     endpoint: `https://fcm.googleapis.com/fcm/send/seed-${i}`,
@@ -148,34 +132,8 @@ async function seed(): Promise<void> {
 }
 
 describe.skipIf(missing !== undefined)('the Subscribers pages in Chromium', { timeout: 180_000 }, () => {
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    await startServer();
-    site = await createSite(database.db, { name: 'Browser test shop', origins: ['https://shop.example'] }, undefined);
-    await database.db.updateTable('sites').set({ settings: JSON.stringify({ engagement: { defaultTimeZone: 'Europe/Berlin' } }) }).where('id', '=', site.id).execute();
-    shotsDir = join(await artifactsDir(), 'dashboard-subscribers');
-    await mkdir(shotsDir, { recursive: true });
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-    browser = await launchChromium();
-    page = browser.page;
-    await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
-    // Signed in as the shop's owner by a session made directly: sign-in has its own browser test.
-    const owner = (await insertUser(database.db, { email: 'owner@shop.example', name: 'Olivia Owner', passwordHash: null }, new Date(SEEDED_AT)))!;
-    await upsertMembership(database.db, { userId: owner.id, siteId: site.id, role: 'owner' }, new Date(SEEDED_AT));
-    const { token } = await startSession(database.db, { userId: owner.id }, new Date(SEEDED_AT + 3_600_000));
-    await browser.context.addCookies([{ name: 'pushcart-session', value: token, url: origin, httpOnly: true, sameSite: 'Lax' }]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await database?.destroy();
-  });
-
   it('an empty shop is told to install the snippet', async () => {
+    const { page, origin, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/sites/${site.id}/subscribers`);
     await page.getByRole('heading', { name: 'No subscribers yet' }).waitFor();
     expect(await page.getByRole('link', { name: 'Install the snippet' }).getAttribute('href')).toBe(`/dashboard/sites/${site.id}/install`);
@@ -183,6 +141,7 @@ describe.skipIf(missing !== undefined)('the Subscribers pages in Chromium', { ti
   });
 
   it('the list: rows, filters and paging, readable at 390 px inside a scrolling region', async () => {
+    const { page, origin, checkPage } = dashboard;
     await seed();
     await page.goto(`${origin}/dashboard/sites/${site.id}/install`);
     await page.getByRole('navigation', { name: 'Shop sections' }).getByRole('link', { name: 'Subscribers' }).click();
@@ -221,6 +180,7 @@ describe.skipIf(missing !== undefined)('the Subscribers pages in Chromium', { ti
   });
 
   it('a shopper’s detail, then erase with its confirmation', async () => {
+    const { db, page, origin, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/sites/${site.id}/subscribers?search=anna-phone`);
     await page.getByRole('link', { name: 'anna-phone-19be' }).click();
     await page.getByRole('heading', { name: /Subscriber anna-phone-19be/ }).waitFor();
@@ -240,7 +200,7 @@ describe.skipIf(missing !== undefined)('the Subscribers pages in Chromium', { ti
     await page.getByRole('heading', { name: 'Shopper erased' }).waitFor();
     expect(await page.locator('dt:text-is("Subscriptions deleted") + dd').textContent()).toBe('2');
     await checkPage('subscriber-erased');
-    const left = await database.db.selectFrom('subscriptions').select('id').where('site_id', '=', site.id).where('external_user_id', '=', 'customer-<b>anna</b>').execute();
+    const left = await db.selectFrom('subscriptions').select('id').where('site_id', '=', site.id).where('external_user_id', '=', 'customer-<b>anna</b>').execute();
     expect(left).toEqual([]);
   });
 });

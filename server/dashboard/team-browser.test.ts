@@ -4,86 +4,36 @@
 // log then says all of it in words. Every page is checked with axe-core (no serious or critical
 // violation), logs no error or CSP violation, does not scroll sideways at 390 px, and is
 // photographed at 1280 and 390 px into the test artifacts (dashboard-team/).
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../app.ts';
-import { startSession } from '../accounts/sessions.ts';
-import { parseConfig } from '../config.ts';
-import { upsertMembership } from '../db/memberships.ts';
-import { insertUser } from '../db/users.ts';
-import { memoryLogger } from '../logger.ts';
+import { describe, expect, it } from 'vitest';
 import { createSite, type CreatedSite } from '../sites/create-site.ts';
-import { artifactsDir, chromiumMissing, launchChromium, type ChromiumProfile } from '../testing/browser-chromium.ts';
-import { checkDashboardPage, serveApp, watchDashboardPage } from '../testing/dashboard-page-checks.ts';
-import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
+import { chromiumMissing } from '../testing/browser-chromium.ts';
+import { addMember, useDashboardBrowser } from '../testing/dashboard-browser-session.ts';
 
 const missing = chromiumMissing();
 if (missing) console.warn(`team browser tests skipped: ${missing}`);
 
 const PASSWORD = 'a calm and long passphrase';
 
-let database: TestDatabase;
-let server: Server;
-let origin: string;
 let site: CreatedSite;
-let ownerId: string;
-let browser: ChromiumProfile;
-let page: Page;
-let shotsDir: string;
-let axeSource: string;
-/** Console errors, page errors and CSP violations of the current browser. */
-const problems: string[] = [];
 let inviteUrl: string;
 
-async function startServer(): Promise<void> {
-  ({ server, origin } = await serveApp((origin) => createApp({ config: parseConfig({ PUSHCART_PUBLIC_URL: origin }), db: database.db, logger: memoryLogger(), clientIp: () => '127.0.0.1' })));
-}
-
-async function openBrowser(): Promise<void> {
-  browser = await launchChromium();
-  page = browser.page;
-  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-  await watchDashboardPage(browser.context, page, problems, { statusPagesExpected: true });
-}
-
-async function checkPage(name: string): Promise<void> {
-  await checkDashboardPage({ page, shotsDir, axeSource, problems }, name);
-}
+const dashboard = useDashboardBrowser({
+  shots: 'dashboard-team',
+  statusPagesExpected: true,
+  clipboard: true,
+  async setUp({ db }) {
+    site = await createSite(db, { name: 'Team test <shop>', origins: ['https://shop.example'] }, undefined);
+    return { signedIn: await addMember(db, site.id, { email: 'owner@shop.example', name: 'Ana <Owner>', role: 'owner' }) };
+  },
+});
 
 function apiStatus(secretKey: string): Promise<number> {
-  return fetch(`${origin}/v1/settings`, { headers: { Authorization: `Bearer ${secretKey}` } }).then((response) => response.status);
+  return fetch(`${dashboard.origin}/v1/settings`, { headers: { Authorization: `Bearer ${secretKey}` } }).then((response) => response.status);
 }
 
 describe.skipIf(missing !== undefined)('keys, team and audit log in Chromium', { timeout: 120_000 }, () => {
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    await startServer();
-    site = await createSite(database.db, { name: 'Team test <shop>', origins: ['https://shop.example'] }, undefined);
-    ownerId = (await insertUser(database.db, { email: 'owner@shop.example', name: 'Ana <Owner>' }, new Date()))!.id;
-    await upsertMembership(database.db, { userId: ownerId, siteId: site.id, role: 'owner' }, new Date());
-    shotsDir = join(await artifactsDir(), 'dashboard-team');
-    await mkdir(shotsDir, { recursive: true });
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-    await openBrowser();
-    // Signed in by a session made here: sign-in itself is dashboard-browser.test.ts's subject.
-    const { token } = await startSession(database.db, { userId: ownerId }, new Date());
-    await browser.context.addCookies([{ name: 'pushcart-session', value: token, url: origin }]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await database?.destroy();
-  });
-
   it('creates a secret key, shows it once with a copy button, and revokes it', async () => {
+    const { page, origin, checkPage } = dashboard;
     await page.goto(`${origin}/dashboard/sites/${site.id}/keys`);
     await page.getByRole('heading', { name: 'Keys', level: 1 }).waitFor();
     expect(await page.locator('#publishable-key').textContent()).toBe(site.publishableKey);
@@ -119,6 +69,8 @@ describe.skipIf(missing !== undefined)('keys, team and audit log in Chromium', {
   });
 
   it('invites a member, keeps the last owner, and the link joins from a fresh browser', async () => {
+    const { origin, checkPage } = dashboard;
+    let { page } = dashboard;
     await page.goto(`${origin}/dashboard/sites/${site.id}/team`);
     await page.getByRole('heading', { name: 'Team', level: 1 }).waitFor();
     await checkPage('team');
@@ -149,9 +101,7 @@ describe.skipIf(missing !== undefined)('keys, team and audit log in Chromium', {
     await checkPage('audit');
 
     // A second profile: no cookie of the owner's, as the invited person's own browser.
-    await browser.close();
-    problems.length = 0;
-    await openBrowser();
+    page = await dashboard.reopenBrowser();
     await page.goto(inviteUrl);
     await page.getByRole('heading', { name: 'Join Team test <shop>' }).waitFor();
     await page.getByLabel('Your name').fill('Newcomer');
