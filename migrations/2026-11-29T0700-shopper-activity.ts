@@ -75,8 +75,9 @@ const SHOPPER_ACTIVITY = sql`
 /**
  * Transaction-scoped advisory locks on shoppers (site, 'v' or 'u', key): each site's lock shared,
  * then each shopper's exclusive, every kind in ascending order so two takers never deadlock. A
- * statement naming more than 1,000 shoppers (an import) takes its sites' locks
- * exclusive instead: Postgres keeps every lock in one shared table of a few thousand entries.
+ * statement naming more than 400 shoppers (more than a group of 200 events by two ids each: an
+ * import) takes its sites' locks exclusive instead: Postgres keeps every lock in one shared table
+ * of max_locks_per_transaction × max_connections entries (6,400 by default).
  */
 const LOCK_SHOPPERS = sql`
   create function lock_shoppers(p_sites uuid[], p_kinds text[], p_keys text[]) returns void language plpgsql as $$
@@ -87,13 +88,13 @@ const LOCK_SHOPPERS = sql`
       select count(*) into shoppers from (
         select distinct x.site, x.kind, x.key from unnest(p_sites, p_kinds, p_keys) as x(site, kind, key) where x.key is not null) d;
       for k in select distinct hashtextextended(x.site::text, 0) from unnest(p_sites) as x(site) order by 1 loop
-        if shoppers > 1000 then
+        if shoppers > 400 then
           perform pg_advisory_xact_lock(k);
         else
           perform pg_advisory_xact_lock_shared(k);
         end if;
       end loop;
-      if shoppers > 1000 then
+      if shoppers > 400 then
         return;
       end if;
       for k in
