@@ -77,7 +77,11 @@ const SHOPPER_ACTIVITY = sql`
  * then each shopper's exclusive, every kind in ascending order so two takers never deadlock. A
  * statement naming more than 400 shoppers (more than a group of 200 events by two ids each: an
  * import) takes its sites' locks exclusive instead: Postgres keeps every lock in one shared table
- * of max_locks_per_transaction × max_connections entries (6,400 by default).
+ * of max_locks_per_transaction × max_connections entries (6,400 by default), and a transaction
+ * holds its locks to its end. The app stores a transaction's events in one statement (an event
+ * group, a server event), so it never holds more than 400 shopper locks, nor asks for a site's
+ * lock exclusive after holding it shared; demo data writes several chunks in one transaction, on
+ * a site no shopper has seen yet.
  */
 const LOCK_SHOPPERS = sql`
   create function lock_shoppers(p_sites uuid[], p_kinds text[], p_keys text[]) returns void language plpgsql as $$
@@ -178,6 +182,19 @@ export async function up(db: Kysely<any>): Promise<void> {
         union all
         select site_id, 'u', external_user_id from new_rows where type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
       ) k;
+      -- The named subscriptions' rows in id order before the update takes them (an UPDATE … FROM
+      -- takes rows in the order its join yields them): one subscription may be named by two keys
+      -- under two different shopper locks, so two statements could otherwise take two rows in
+      -- opposite orders.
+      perform 1 from subscriptions s
+      where s.id in (
+        select s2.id from new_rows e join subscriptions s2 on s2.site_id = e.site_id and s2.visitor_id = e.visitor_id
+        where e.type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+        union
+        select s2.id from new_rows e join subscriptions s2 on s2.site_id = e.site_id and s2.external_user_id = e.external_user_id
+        where e.type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed'))
+      order by s.id
+      for update;
       update subscriptions s set
         last_viewed_at = greatest(s.last_viewed_at, t.viewed_at),
         last_carted_at = greatest(s.last_carted_at, t.carted_at),
@@ -197,7 +214,6 @@ export async function up(db: Kysely<any>): Promise<void> {
           join subscriptions s2 on s2.site_id = a.site_id and s2.external_user_id = a.key
         ) h
         group by h.id
-        order by h.id
       ) t
       where s.id = t.id
         and (t.viewed_at > coalesce(s.last_viewed_at, '-infinity') or t.carted_at > coalesce(s.last_carted_at, '-infinity')
@@ -208,10 +224,16 @@ export async function up(db: Kysely<any>): Promise<void> {
     referencing new table as new_rows for each statement execute function subscriptions_events_activity()`.execute(db);
 
   // A new row, or one whose shopper keys changed (an upsert that identifies the shopper, a browser
-  // that now reports another visitor id): the shopper's whole history, read afresh. An upsert
-  // whose keys stay as they were reads nothing.
+  // that now reports another visitor id): the shopper's whole history, read afresh. Postgres runs
+  // BEFORE INSERT triggers on every row an INSERT … ON CONFLICT proposes, before it finds the
+  // conflict, and the snippet posts its subscription again on every page load: an endpoint already
+  // stored goes on to the update (whose trigger compares the keys), so it reads nothing here. An
+  // upsert whose keys stay as they were reads nothing either.
   await sql`create function subscriptions_keys_activity() returns trigger language plpgsql as $$
     begin
+      if tg_op = 'INSERT' and exists (select 1 from subscriptions s where s.endpoint = new.endpoint) then
+        return new;
+      end if;
       if tg_op = 'UPDATE' and new.visitor_id is not distinct from old.visitor_id and new.external_user_id is not distinct from old.external_user_id then
         return new;
       end if;

@@ -1,5 +1,6 @@
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FILL_SHOPPER_ACTIVITY } from '../../migrations/2026-11-29T0700-shopper-activity.ts';
 import { migrations } from '../../migrations/index.ts';
 import type { CreatedSite } from '../sites/create-site.ts';
 import { testSite } from '../testing/fixtures.ts';
@@ -164,6 +165,7 @@ describe("a subscription's shopper activity", () => {
       upsertSubscriptions(db, names.slice(6).map((name, i) => subscription(site.id, name, i % 2 === 0 ? `u-${name}` : null)), AT),
     ]);
 
+    const expectEveryoneAsTheEventsSay = async (when: string) => {
     for (const [index, name] of names.entries()) {
       const keys = { v: `v-${name}`, u: (index < 6 ? index : index - 6) % 2 === 0 ? `u-${name}` : undefined };
       const mine = all.filter((e) => e.visitorId === keys.v || (keys.u !== undefined && e.externalUserId === keys.u));
@@ -176,7 +178,7 @@ describe("a subscription's shopper activity", () => {
         const id = e.properties.orderId as string;
         orders.set(id, Math.max(orders.get(id) ?? 0, e.properties.value as number));
       }
-      expect(await activityOf(db, site.id, name), name).toEqual({
+      expect(await activityOf(db, site.id, name), `${name} ${when}`).toEqual({
         viewed: latest((e) => e.type === 'product_viewed'),
         carted: latest((e) => e.type === 'cart_updated' && (e.properties.items as Array<{ quantity: number }>)[0]!.quantity > 0),
         checkout: latest((e) => e.type === 'checkout_started'),
@@ -185,6 +187,40 @@ describe("a subscription's shopper activity", () => {
         value: [...orders.values()].reduce((sum, value) => sum + value, 0),
       });
     }
+    };
+    await expectEveryoneAsTheEventsSay('as the triggers keep it');
+    // The migration's fill for rows already there, run over the same rows, computes the same.
+    await FILL_SHOPPER_ACTIVITY.execute(db);
+    await expectEveryoneAsTheEventsSay('as the fill computes it');
+  });
+
+  /** Transactions of this database waiting for an advisory lock. */
+  const waitingForShopperLocks = async (db: Db) =>
+    (
+      await sql<{ waiting: number }>`select count(*)::int as waiting from pg_locks
+        where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`.execute(db)
+    ).rows[0]!.waiting;
+
+  it("waits, when subscribing, for the shopper's events being stored at that moment, and then sees them", async () => {
+    const { db } = database;
+    const storing = await db.startTransaction().execute();
+    await insertEvents(storing, [event(site.id, 'product_viewed', { v: 'v-fay' }, { productId: 'p' }, daysAgo(1))]);
+    const subscribing = upsertSubscriptions(db, [subscription(site.id, 'fay')], AT);
+    await expect.poll(() => waitingForShopperLocks(db)).toBe(1);
+    await storing.commit().execute();
+    await subscribing;
+    expect(await activityOf(db, site.id, 'fay')).toEqual({ ...NOTHING, viewed: daysAgo(1).toISOString() });
+  });
+
+  it('makes events stored while their shopper is subscribing wait for the subscription, and then update it', async () => {
+    const { db } = database;
+    const subscribing = await db.startTransaction().execute();
+    await upsertSubscriptions(subscribing, [subscription(site.id, 'gus')], AT);
+    const storing = insertEvents(db, [event(site.id, 'checkout_started', { v: 'v-gus' }, {}, daysAgo(1))]);
+    await expect.poll(() => waitingForShopperLocks(db)).toBe(1);
+    await subscribing.commit().execute();
+    await storing;
+    expect(await activityOf(db, site.id, 'gus')).toEqual({ ...NOTHING, checkout: daysAgo(1).toISOString() });
   });
 
   it('is kept by a statement naming more shoppers than it locks one by one (an import locks the site instead)', async () => {

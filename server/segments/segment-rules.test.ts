@@ -236,6 +236,9 @@ describe('segment rules against a seeded population', () => {
     // ben's o1 was reported twice (page and backend): 30 + 50, not 110.
     expect(await who(one({ type: 'spent', op: 'at_least', amount: 100 }))).toEqual(['dan']);
     expect(await who(one({ type: 'spent', op: 'at_least', amount: 80 }))).toEqual(['ben', 'dan']);
+    // At least 0 still means someone who ordered (cleo, ben, dan), not everyone.
+    expect(await who(one({ type: 'spent', op: 'at_least', amount: 0 }))).toEqual(['ben', 'cleo', 'dan']);
+    expect(await who(not({ type: 'spent', op: 'at_least', amount: 0 }))).toEqual(['anna']);
   });
 
   it('received a marketing push (sent) within N hours; a transactional one does not count', async () => {

@@ -241,7 +241,8 @@ function ruleCondition(rule: SegmentRule, at: Date, site: (alias: string) => Raw
     case 'orders':
       return sql<SqlBool>`(s.orders_count >= ${rule.count}::int)`;
     case 'spent':
-      return sql<SqlBool>`(s.orders_value >= ${rule.amount}::numeric)`;
+      // Someone who never ordered spent nothing: "at least 0" still asks for an order.
+      return sql<SqlBool>`(s.orders_count > 0 and s.orders_value >= ${rule.amount}::numeric)`;
   }
 }
 

@@ -407,9 +407,10 @@ async function startPostmaster(paths: Paths, bin: Binaries, runAs: Ids | undefin
     // sessions: 97 → 86 MiB RSS summed over the Postgres processes.
     shared_buffers: '32MB',
     max_connections: '50',
-    // The shared lock table holds this × max_connections locks; the triggers that keep shoppers'
-    // activity lock up to 400 shoppers per statement (migrations/2026-11-29T0700-shopper-activity.ts),
-    // and at the default 64 a few busy processes could fill it.
+    // The shared lock table holds this × max_connections locks (6,400 here, as a server Postgres
+    // has by default with 64 × 100); the triggers that keep shoppers' activity take up to 400
+    // shopper locks per statement (migrations/2026-11-29T0700-shopper-activity.ts), and 64 × 50
+    // would leave half the room.
     max_locks_per_transaction: '128',
     ...settings,
   };
