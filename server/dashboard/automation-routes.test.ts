@@ -16,6 +16,7 @@ import { holdoutLift } from '../stats/lift.ts';
 import { liftReading, type TriggerFigures } from './pages/automation-pages.ts';
 import { TestBrowser } from './test-client.ts';
 import { occasionIdFrom } from './automation-routes.ts';
+import { scheduleDueOccasions } from '../triggers/occasions.ts';
 import { dashboardAssets } from './assets/assets.ts';
 import { gzipSync } from 'node:zlib';
 
@@ -767,6 +768,68 @@ describe('occasions on the automations page', () => {
     expect(fieldValue(after.body, 'occasions.list.1.id')).toBe('koningsdag');
     const entry = await database.db.selectFrom('audit_log').select(['action', 'details']).where('site_id', '=', site.id).orderBy('at', 'desc').orderBy('id', 'desc').executeTakeFirstOrThrow();
     expect(entry).toMatchObject({ action: 'settings_changed', details: { sections: ['occasions'] } });
+  });
+
+  it('a new occasion named as one removed after it was sent this year gets an id of its own, so it still goes out this year', async () => {
+    // Black Friday on 16 January 2030: within a day of the clock, so the scheduler claims it now.
+    const sale = { id: 'black-friday', name: 'Black Friday', enabled: true, month: 1, day: 16, localTime: '10:00', texts: { en: { title: 'Black Friday starts now', body: '' } } };
+    await withOccasions([sinterklaas, sale]);
+    const schedule = async () => scheduleDueOccasions(database.db, (await findSiteById(database.db, site.id))!, { now: NOW, publicUrl: PUBLIC_URL });
+    expect(await schedule()).toHaveLength(1);
+
+    const browser = await signedIn('editor');
+    const removed = await browser.submit(automations(), { ...formOf((await browser.get(automations())).body), 'occasions.list.1.remove': 'on' });
+    expect(removed.status).toBe(303);
+    expect((await storedSettings()).occasions.list.map((occasion) => occasion.id)).toEqual(['sinterklaas']);
+
+    const added = await browser.submit(automations(), { ...formOf((await browser.get(automations())).body), intent: 'add' });
+    const saved = await browser.submit(automations(), {
+      ...formOf(added.body),
+      'occasions.list.1.name': 'Black Friday',
+      'occasions.list.1.day': '16',
+      'occasions.list.1.month': '1',
+      'occasions.list.1.texts.0.title': 'Black Friday, again',
+    });
+    expect(saved.status).toBe(303);
+    expect((await storedSettings()).occasions.list.map((occasion) => occasion.id)).toEqual(['sinterklaas', 'black-friday-2']);
+    // Under its own id, this year's claim is its own: it is scheduled, not taken for already sent.
+    expect(await schedule()).toHaveLength(1);
+    const sends = await database.db.selectFrom('occasion_sends').select(['occasion_id', 'year']).where('site_id', '=', site.id).orderBy('occasion_id').execute();
+    expect(sends).toEqual([
+      { occasion_id: 'black-friday', year: 2030 },
+      { occasion_id: 'black-friday-2', year: 2030 },
+    ]);
+    await database.db.deleteFrom('occasion_sends').where('site_id', '=', site.id).execute();
+  });
+
+  it('a new row with only its time, audience or switch changed is refused with the missing name and text beside their fields, keeping what was typed', async () => {
+    await withOccasions([sinterklaas]);
+    const made = await createSegment(database.db, site.id, { name: 'Only the time row', definition: { match: 'all', rules: [{ type: 'tag', key: 'country', op: 'equals', value: 'be' }] } }, NOW);
+    if (made.outcome !== 'created') throw new Error(made.outcome);
+    const browser = await signedIn('editor');
+    const added = await browser.submit(automations(), { ...formOf((await browser.get(automations())).body), intent: 'add' });
+    const blank = formOf(added.body);
+    expect(blank['occasions.list.1.enabled']).toBe('on');
+    // Saved untouched, the blank row is no occasion: nothing to refuse.
+    expect((await browser.submit(automations(), blank)).status).toBe(303);
+
+    const { 'occasions.list.1.enabled': _on, ...unticked } = blank;
+    const changes = [
+      { form: { ...blank, 'occasions.list.1.localTime': '08:30' }, kept: (body: string) => expect(fieldValue(body, 'occasions.list.1.localTime')).toBe('08:30') },
+      { form: { ...blank, 'occasions.list.1.segmentId': made.segment.id }, kept: (body: string) => expect(chosen(body, 'occasions.list.1.segmentId')).toBe('Only the time row') },
+      { form: unticked, kept: (body: string) => expect(body).toMatch(/name="occasions.list.1.enabled" type="checkbox" value="on" aria-describedby/) },
+    ];
+    for (const { form, kept } of changes) {
+      const refused = await browser.submit(automations(), form);
+      expect(refused.status).toBe(422);
+      expect(fieldError(refused.body, 'occasions.list.1.name')).toBe('Enter a name, such as Black Friday.');
+      expect(fieldError(refused.body, 'occasions.list.1.texts.0.title')).toBe('Give the text in at least one locale.');
+      expect(fieldError(refused.body, 'occasions.list.1.month')).toBe('Choose a month.');
+      kept(refused.body);
+      expect(fieldValue(refused.body, 'occasions.list.0.name')).toBe('Sinterklaas');
+      expect((await storedSettings()).occasions.list).toEqual([sinterklaas]);
+    }
+    await database.db.deleteFrom('segments').where('id', '=', made.segment.id).execute();
   });
 
   it('refuses a bad occasion beside the right field of the right row, in words, keeping every typed value and storing nothing', async () => {

@@ -20,6 +20,7 @@ import { changeSiteSettings } from '../settings/change-settings.ts';
 import { ORDER_UPDATE_TYPES, readSiteSettings, siteSettingsPatchSchema, type SiteSettings } from '../sites/site-settings.ts';
 import { ratingAnswers } from '../db/order-updates.ts';
 import { addWelcomeCodes, welcomeCodeCounts } from '../db/welcome.ts';
+import { sentOccasionIds } from '../db/birthdays.ts';
 import { listSegments } from '../db/segments.ts';
 import { TEMPLATE_KEYS, type MessageTemplate, type TemplateKey } from '../sites/template-settings.ts';
 import { MAX_ACTIONS } from '../../service-worker/src/contract.ts';
@@ -209,23 +210,38 @@ export function occasionIdFrom(name: string, taken: ReadonlySet<string>): string
 
 /**
  * The occasion rows as the settings' list, or the problems the schema cannot name (a month not
- * chosen, a day not a number, a language tag that is none). A blank row (nothing typed but what a
- * new row starts with) and a row to remove are left out. `fieldOf` turns the list's settings
- * paths (`occasions.list.1.texts.de.title`) into the fields they came from, as rows left out and
- * texts keyed by locale shift them.
+ * chosen, a day not a number, a language tag that is none) and those it would only name after
+ * these are fixed (no name, no text), so a half-typed row shows all it lacks at once. A blank row
+ * (nothing typed or changed from what a new row starts with) and a row to remove are left out.
+ * A new row's id is made unique among the posted ids and `sentIds`, the ids this site's occasions
+ * were ever sent under: a removed occasion's id reused would find this year's send claimed.
+ * `fieldOf` turns the list's settings paths (`occasions.list.1.texts.de.title`) into the fields
+ * they came from, as rows left out and texts keyed by locale shift them.
  */
-function occasionsPatch(fields: Record<string, string>, errors: Record<string, string>): { list: Array<Record<string, unknown>>; fieldOf: Record<string, string> } {
+function occasionsPatch(
+  fields: Record<string, string>,
+  errors: Record<string, string>,
+  sentIds: Iterable<string>,
+): { list: Array<Record<string, unknown>>; fieldOf: Record<string, string> } {
   const list: Array<Record<string, unknown>> = [];
   const fieldOf: Record<string, string> = {};
   const rows = occasionRows(fields);
   const value = (name: string) => (fields[name] ?? '').trim();
-  const taken = new Set(rows.map((row) => value(`${OCCASION_FIELDS}.${row}.id`)).filter((id) => id !== ''));
+  const taken = new Set([...sentIds, ...rows.map((row) => value(`${OCCASION_FIELDS}.${row}.id`)).filter((id) => id !== '')]);
   for (const row of rows) {
     const at = `${OCCASION_FIELDS}.${row}`;
     const textRows = occasionTextRows(fields, row);
     if (checked(fields, `${at}.remove`)) continue;
-    const typed = ['name', 'day', 'month', 'year', 'url'].some((field) => value(`${at}.${field}`) !== '') || textRows.some((j) => value(`${at}.texts.${j}.title`) !== '' || value(`${at}.texts.${j}.body`) !== '');
+    const hasText = textRows.some((j) => value(`${at}.texts.${j}.title`) !== '' || value(`${at}.texts.${j}.body`) !== '');
+    // A time, audience or switch changed from what a new row starts with is typed too: such a
+    // row dropped would lose the owner's change without a word.
+    const start = blankOccasion(row, '');
+    const changed = (field: 'localTime' | 'segmentId') => fields[`${at}.${field}`] !== undefined && value(`${at}.${field}`) !== start[`${at}.${field}`];
+    const typed =
+      ['name', 'day', 'month', 'year', 'url'].some((field) => value(`${at}.${field}`) !== '') || hasText || changed('localTime') || changed('segmentId') || checked(fields, `${at}.enabled`) !== (start[`${at}.enabled`] === 'on');
     if (!typed && value(`${at}.id`) === '') continue;
+    if (value(`${at}.name`) === '') errors[`${at}.name`] = 'Enter a name, such as Black Friday.';
+    if (!hasText) errors[`${at}.texts.${textRows[0] ?? 0}.title`] = 'Give the text in at least one locale.';
 
     const k = list.length;
     const from = `${OCCASION_FIELDS}.${k}`;
@@ -314,6 +330,8 @@ function optionalText(fields: Record<string, string>, name: string): string | un
 export function automationPatch(
   section: AutomationSection,
   fields: Record<string, string>,
+  /** The ids this site's occasions were sent under (db/birthdays.ts), taken for a new occasion. */
+  sentOccasions: Iterable<string> = [],
 ): { patch: Record<string, unknown>; fieldOf?: Record<string, string> } | { errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   let patch: Record<string, unknown>;
@@ -427,7 +445,7 @@ export function automationPatch(
       break;
     }
     case 'occasions': {
-      const occasions = occasionsPatch(fields, errors);
+      const occasions = occasionsPatch(fields, errors, sentOccasions);
       patch = { occasions: { list: occasions.list } };
       fieldOf = occasions.fieldOf;
       break;
@@ -713,7 +731,7 @@ export function automationRoutes(app: Hono<DashboardEnv>, deps: AppDeps, kit: Au
     // The page before this form had one JSON box of that name: a tab left open across an upgrade
     // would post no rows, which reads as "no occasions" and would delete them all.
     if (section.key === 'occasions' && OCCASION_FIELDS in fields) return formErrors({}, ['This form is from an earlier version of this page. Nothing was saved: reload the page and make the change again.']);
-    const built = automationPatch(section.key, fields);
+    const built = automationPatch(section.key, fields, section.key === 'occasions' ? await sentOccasionIds(deps.db, member.site.id) : []);
     if ('errors' in built) return formErrors(built.errors, []);
     // Issues name settings paths; an occasion's are turned into the row and field it was typed in.
     const toFields = (issues: Array<{ path: string; message: string }>) => issues.map((issue) => ({ ...issue, path: built.fieldOf?.[issue.path] ?? issue.path }));

@@ -78,3 +78,12 @@ export async function sitesWithOccasions(db: Db): Promise<string[]> {
     order by id`.execute(db);
   return rows.rows.map((row) => row.id);
 }
+
+/**
+ * Every occasion id the site has had scheduled in any year. A new occasion must not reuse one:
+ * its claim for a year already sent would read as sent, and it would silently not go out.
+ */
+export async function sentOccasionIds(db: Db, siteId: string): Promise<string[]> {
+  const rows = await db.selectFrom('occasion_sends').select('occasion_id').distinct().where('site_id', '=', siteId).orderBy('occasion_id').execute();
+  return rows.map((row) => row.occasion_id);
+}
