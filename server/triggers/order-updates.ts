@@ -8,8 +8,8 @@ import { reportUrl } from '../notifications/payload.ts';
 import { readSiteSettings, type SiteSettings } from '../sites/site-settings.ts';
 import { DAY_MS, DAY_SECONDS } from '../time.ts';
 import type { OrderUpdateEvent } from './commerce-event-input.ts';
-import { onSiteOrNull, orderUrlFrom, queueOrderPush } from './order-push.ts';
-import { shopperSubscriptions } from './trigger-notification.ts';
+import { onSiteOrNull, orderUrlFrom } from './order-push.ts';
+import { queueTriggerNotification, shopperSubscriptions } from './trigger-notification.ts';
 
 /**
  * An order update is news for a couple of days; a pickup notice for longer would be stale too
@@ -54,7 +54,7 @@ export async function applyOrderUpdate(
   const orderPage = orderPageUrl(site, settings, p.orderId, p.orderUrl);
   // A carrier's page is another site: linked only when the shop serves tracking on its own origins.
   const tracking = onSiteOrNull(p.trackingUrl, site);
-  const { id, audience } = await queueOrderPush(db, {
+  const { id, audience } = await queueTriggerNotification(db, {
     site,
     settings,
     source: 'order_update',

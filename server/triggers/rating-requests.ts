@@ -4,8 +4,8 @@ import { findSiteById, type SiteRow } from '../db/sites.ts';
 import { reportUrl } from '../notifications/payload.ts';
 import { readSiteSettings } from '../sites/site-settings.ts';
 import { DAY_MS, DAY_SECONDS } from '../time.ts';
-import { onSiteOrNull, orderUrlFrom, queueOrderPush } from './order-push.ts';
-import { shopperSubscriptions } from './trigger-notification.ts';
+import { onSiteOrNull, orderUrlFrom } from './order-push.ts';
+import { queueTriggerNotification, shopperSubscriptions } from './trigger-notification.ts';
 
 /** A request held by quiet hours or a cap may wait a night; after two days it is no longer "just delivered". */
 const RATING_REQUEST_TTL_SECONDS = 2 * DAY_SECONDS;
@@ -46,7 +46,7 @@ async function fireRatingRequest(db: Db, site: SiteRow, request: RatingRequestRo
     return null;
   }
   const page = ratingPageUrl(site, pageUrl, request.order_id);
-  const { id, audience } = await queueOrderPush(db, {
+  const { id, audience } = await queueTriggerNotification(db, {
     site,
     settings,
     source: 'rating_request',

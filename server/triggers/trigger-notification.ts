@@ -1,5 +1,5 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
-import type { Db, LocalizedContent } from '../db/database.ts';
+import type { Db, LocalizedContent, NotificationKind } from '../db/database.ts';
 import type { SiteRow } from '../db/sites.ts';
 import { send } from '../notifications/send.ts';
 import type { SiteSettings } from '../sites/site-settings.ts';
@@ -7,18 +7,26 @@ import type { TemplateKey } from '../sites/template-settings.ts';
 import { resolveTemplate } from './template-lookup.ts';
 import { renderMessage, type TemplateContext } from './template-rendering.ts';
 
-export type TriggerSource = 'cart_reminder' | 'price_drop' | 'back_in_stock' | 'low_stock' | 'welcome' | 'reactivation' | 'birthday';
+export type TriggerSource = 'cart_reminder' | 'price_drop' | 'back_in_stock' | 'low_stock' | 'welcome' | 'reactivation' | 'birthday' | 'order_update' | 'rating_request';
 
 /** A push a trigger is about to queue: what it says (per locale), where it leads, whom it reaches. */
 export interface TriggerNotification {
   site: SiteRow;
   settings: SiteSettings;
   source: TriggerSource;
+  /** Marketing unless said: order updates are transactional (never capped, never held). */
+  kind?: NotificationKind;
   templateKey: TemplateKey;
   /** Placeholder values for one locale (money is formatted for it). */
   context: (locale: string) => TemplateContext;
   url: string | null;
-  image: string | null;
+  image?: string | null;
+  /**
+   * Where a button leads, by its action id (`null` leaves that button out), for pushes whose
+   * buttons go elsewhere than the notification — an order's tracking page, the rating page with
+   * the answer. Without it every button leads where the notification does: the cart, the product.
+   */
+  actionUrl?: (action: string) => string | null;
   triggerKey: string;
   /** Stored on the notification for the record: what fired it. */
   audience: { trigger: TriggerSource; [detail: string]: unknown };
@@ -26,6 +34,8 @@ export interface TriggerNotification {
   where: Expression<SqlBool>;
   holdoutPercent: number;
   ttlSeconds: number;
+  /** Normal unless said. */
+  urgency?: 'normal' | 'high';
   /** Each delivery waits for its shopper's best hour within 24 hours (and within its TTL). */
   bestHour?: boolean;
   now: Date;
@@ -54,12 +64,11 @@ export async function queueTriggerNotification(db: Db, push: TriggerNotification
   const url = onSiteUrl(push.url, push.site);
   const render = (locale: string): LocalizedContent => {
     const message = renderMessage(resolveTemplate(templates, push.templateKey, locale, defaultLocale), push.context(locale));
-    return {
-      title: message.title,
-      body: message.body,
-      // Action buttons lead where the notification does: the cart, the product.
-      ...(message.actions?.length ? { actions: message.actions.map((a) => ({ action: a.action, title: a.title, url })) } : {}),
-    };
+    const actions = (message.actions ?? []).flatMap((action) => {
+      const target = push.actionUrl ? push.actionUrl(action.action) : url;
+      return target === null ? [] : [{ action: action.action, title: action.title, url: onSiteUrl(target, push.site) }];
+    });
+    return { title: message.title, body: message.body, ...(actions.length > 0 ? { actions } : {}) };
   };
   const localized: Record<string, LocalizedContent> = {};
   for (const { locale } of locales) {
@@ -70,12 +79,12 @@ export async function queueTriggerNotification(db: Db, push: TriggerNotification
     {
       site: push.site,
       source: push.source,
-      kind: 'marketing',
+      kind: push.kind ?? 'marketing',
       content: { ...render(defaultLocale), url, ...(push.image ? { image: push.image } : {}) },
       localized,
       to: { by: 'query', where: push.where, record: push.audience },
       ttlSeconds: push.ttlSeconds,
-      urgency: 'normal',
+      urgency: push.urgency ?? 'normal',
       triggerKey: push.triggerKey,
       holdoutPercent: push.holdoutPercent,
       ...(push.bestHour ? { bestHour: true } : {}),
