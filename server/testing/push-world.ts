@@ -212,3 +212,28 @@ async function openShop(db: Db, mock: MockPushService, closers: Array<() => Prom
 
   return { site, siteRow, clock, now, app, deliverer, secret, call, settings, feed, subscriber, shopper, received, deliver, runRounds, click, visits, notifications };
 }
+
+/**
+ * The morning after the night the clocks went back in Berlin (25 October 2026), with quiet hours
+ * 21:00–09:00 in each shopper's zone: nothing has arrived yet; at 07:59 UTC still nothing; at
+ * 09:00 CET (08:00 UTC) the Berlin shopper's push and not yet the New York one's; at 09:00 EDT
+ * (13:00 UTC) the New York shopper's. Each expected by its title.
+ */
+export async function expectQuietNightEndsInBerlinThenNewYork(
+  s: PushShop,
+  berlin: { pushes: () => ReceivedPayload[] },
+  newYork: { pushes: () => ReceivedPayload[] },
+  titles: { berlin: string; newYork: string },
+): Promise<void> {
+  expect([berlin.pushes().length, newYork.pushes().length]).toEqual([0, 0]);
+  s.clock.nowMs = Date.parse('2026-10-25T07:59:00Z');
+  await s.deliver();
+  expect(berlin.pushes()).toHaveLength(0);
+  s.clock.nowMs = Date.parse('2026-10-25T08:00:00Z');
+  await s.deliver();
+  expect(berlin.pushes().map((p) => p.title)).toEqual([titles.berlin]);
+  expect(newYork.pushes()).toHaveLength(0);
+  s.clock.nowMs = Date.parse('2026-10-25T13:00:00Z');
+  await s.deliver();
+  expect(newYork.pushes().map((p) => p.title)).toEqual([titles.newYork]);
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { browserHeaders, SHOP_ORIGIN } from '../testing/fixtures.ts';
-import { usePushWorld } from '../testing/push-world.ts';
+import { expectQuietNightEndsInBerlinThenNewYork, usePushWorld } from '../testing/push-world.ts';
 import { findSiteById } from '../db/sites.ts';
 import { DAY_MS } from '../time.ts';
 import { fireProductTriggers } from './price-drops.ts';
@@ -161,18 +161,6 @@ describe('low stock', () => {
     s.clock.nowMs = night;
     expect(await s.feed({ stock: 2 })).toHaveLength(1);
     await s.deliver();
-    expect([berlin.pushes().length, newYork.pushes().length]).toEqual([0, 0]);
-    // 09:00 CET is 08:00 UTC.
-    s.clock.nowMs = Date.parse('2026-10-25T07:59:00Z');
-    await s.deliver();
-    expect(berlin.pushes()).toHaveLength(0);
-    s.clock.nowMs = Date.parse('2026-10-25T08:00:00Z');
-    await s.deliver();
-    expect(berlin.pushes().map((p) => p.title)).toEqual(['Nur noch 2 verfügbar: Rain jacket']);
-    expect(newYork.pushes()).toHaveLength(0);
-    // 09:00 EDT is 13:00 UTC.
-    s.clock.nowMs = Date.parse('2026-10-25T13:00:00Z');
-    await s.deliver();
-    expect(newYork.pushes().map((p) => p.title)).toEqual(['Only 2 left: Rain jacket']);
+    await expectQuietNightEndsInBerlinThenNewYork(s, berlin, newYork, { berlin: 'Nur noch 2 verfügbar: Rain jacket', newYork: 'Only 2 left: Rain jacket' });
   });
 });

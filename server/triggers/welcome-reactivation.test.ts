@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addWelcomeCodes, welcomeCodeCounts } from '../db/welcome.ts';
 import { memoryLogger } from '../logger.ts';
 import { SHOP_ORIGIN } from '../testing/fixtures.ts';
-import { PUBLIC_URL, usePushWorld } from '../testing/push-world.ts';
+import { expectQuietNightEndsInBerlinThenNewYork, PUBLIC_URL, usePushWorld } from '../testing/push-world.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../time.ts';
 import { fireDueTriggers } from './due-triggers.ts';
 import { fireDueReactivations, REACTIVATION_RESCAN_MS } from './reactivation.ts';
@@ -213,19 +213,7 @@ describe('welcome', () => {
     const newYork = await s.shopper('new-york', { timeZone: 'America/New_York' });
     s.clock.nowMs = night + 10 * MINUTE_MS;
     expect(await s.tick()).toHaveLength(2);
-    expect([berlin.pushes().length, newYork.pushes().length]).toEqual([0, 0]);
-    // 09:00 CET is 08:00 UTC.
-    s.clock.nowMs = Date.parse('2026-10-25T07:59:00Z');
-    await s.deliver();
-    expect(berlin.pushes()).toHaveLength(0);
-    s.clock.nowMs = Date.parse('2026-10-25T08:00:00Z');
-    await s.deliver();
-    expect(berlin.pushes().map((p) => p.title)).toEqual(['Willkommen! Schön, dass du da bist']);
-    expect(newYork.pushes()).toHaveLength(0);
-    // 09:00 EDT is 13:00 UTC.
-    s.clock.nowMs = Date.parse('2026-10-25T13:00:00Z');
-    await s.deliver();
-    expect(newYork.pushes().map((p) => p.title)).toEqual(['Welcome! You are in']);
+    await expectQuietNightEndsInBerlinThenNewYork(s, berlin, newYork, { berlin: 'Willkommen! Schön, dass du da bist', newYork: 'Welcome! You are in' });
   });
 });
 
@@ -349,17 +337,7 @@ describe('reactivation', () => {
     const newYork = await s.shopper('new-york', { timeZone: 'America/New_York' });
     s.clock.nowMs = night;
     expect(await s.tick()).toHaveLength(1);
-    expect([berlin.pushes().length, newYork.pushes().length]).toEqual([0, 0]);
-    s.clock.nowMs = Date.parse('2026-10-25T07:59:00Z');
-    await s.deliver();
-    expect(berlin.pushes()).toHaveLength(0);
-    s.clock.nowMs = Date.parse('2026-10-25T08:00:00Z');
-    await s.deliver();
-    expect(berlin.pushes().map((p) => p.title)).toEqual(['Wir vermissen dich']);
-    expect(newYork.pushes()).toHaveLength(0);
-    s.clock.nowMs = Date.parse('2026-10-25T13:00:00Z');
-    await s.deliver();
-    expect(newYork.pushes().map((p) => p.title)).toEqual(['We miss you']);
+    await expectQuietNightEndsInBerlinThenNewYork(s, berlin, newYork, { berlin: 'Wir vermissen dich', newYork: 'We miss you' });
   });
 });
 
