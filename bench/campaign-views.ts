@@ -26,7 +26,7 @@ import { interactionCounts } from '../server/db/interactions.ts';
 import { migrateToLatest } from '../server/db/migrate.ts';
 import { deliveryCounts, findNotification } from '../server/db/notifications.ts';
 import { progressOf, type SendProgress } from '../server/notifications/notification-status.ts';
-import { createBenchDatabase, timed } from './seed-large-site.ts';
+import { createBenchDatabase, timed, timeRuns } from './seed-large-site.ts';
 
 const options = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string | undefined]));
 for (const key of options.keys()) if (!['runs', 'campaigns', 'deliveries'].includes(key)) throw new Error(`unknown option --${key} (known: --runs=N --campaigns=N --deliveries=N)`);
@@ -182,14 +182,7 @@ async function perSendOutcomes(db: Db, campaignId: string): Promise<VariantOutco
 // --- measuring ---
 
 async function measure(label: string, work: () => Promise<unknown>): Promise<{ label: string; median: number; p95: number; max: number }> {
-  for (let i = 0; i < 3; i++) await work();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await work();
-    times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
+  const times = await timeRuns(work, { warmups: 3, runs });
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
   const result = { label, median: at(0.5), p95: at(0.95), max: times.at(-1)! };
   console.log(`  ${label.padEnd(58)} median ${result.median.toFixed(1).padStart(7)} ms   p95 ${result.p95.toFixed(1).padStart(7)} ms   max ${result.max.toFixed(1).padStart(7)} ms`);

@@ -19,7 +19,7 @@ import { createApp } from '../server/app.ts';
 import { parseConfig } from '../server/config.ts';
 import { migrateToLatest } from '../server/db/migrate.ts';
 import { memoryLogger } from '../server/logger.ts';
-import { RANGE_END_MS, createBenchDatabase, seedDashboardData, seedLargeSite, timed } from './seed-large-site.ts';
+import { RANGE_END_MS, createBenchDatabase, seedDashboardData, seedLargeSite, timed, timeRuns } from './seed-large-site.ts';
 
 /** The dashboard's clock: half an hour after the last seeded row (the 29th in UTC and in Berlin). */
 const NOW = new Date(RANGE_END_MS + 30 * 60_000);
@@ -53,13 +53,7 @@ function summarise(label: string, path: string, times: number[]): Figures {
 }
 
 async function measure(label: string, path: string, work: () => Promise<unknown>): Promise<Figures> {
-  for (let i = 0; i < 3; i++) await work(); // warm the cache, the plans and the page's code
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await work();
-    times.push(performance.now() - started);
-  }
+  const times = await timeRuns(work, { warmups: 3, runs });
   const figures = summarise(label, path, times);
   console.log(`${label}: median ${figures.median.toFixed(1)} ms, p95 ${figures.p95.toFixed(1)} ms, max ${figures.max.toFixed(1)} ms`);
   return figures;

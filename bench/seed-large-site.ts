@@ -54,6 +54,18 @@ export async function createBenchDatabase(serverUrl: string, prefix: string): Pr
   };
 }
 
+/** `work` run `warmups` times unmeasured (caches, plans, the code warm), then `runs` times: their wall times in ms, ascending. */
+export async function timeRuns(work: () => Promise<unknown>, options: { warmups: number; runs: number }): Promise<number[]> {
+  for (let i = 0; i < options.warmups; i++) await work();
+  const times: number[] = [];
+  for (let i = 0; i < options.runs; i++) {
+    const started = performance.now();
+    await work();
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b);
+}
+
 export async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
   const started = performance.now();
   const result = await work();

@@ -22,7 +22,7 @@ import { findSiteById } from '../server/db/sites.ts';
 import { reportUrl } from '../server/notifications/payload.ts';
 import { send } from '../server/notifications/send.ts';
 import { segmentDefinitionSchema, type SegmentDefinition } from '../server/segments/segment-rules.ts';
-import { createBenchDatabase, timed } from './seed-large-site.ts';
+import { createBenchDatabase, timed, timeRuns } from './seed-large-site.ts';
 
 const options = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string | undefined]));
 for (const key of options.keys()) if (!['sizes', 'runs', 'explain'].includes(key)) throw new Error(`unknown option --${key} (known: --sizes=N,N --runs=N --explain)`);
@@ -174,14 +174,7 @@ async function seed(db: Db, n: number): Promise<{ siteId: string }> {
 }
 
 async function median(work: () => Promise<unknown>): Promise<{ median: number; max: number }> {
-  for (let i = 0; i < 2; i++) await work();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await work();
-    times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
+  const times = await timeRuns(work, { warmups: 2, runs });
   return { median: times[Math.floor(times.length / 2)]!, max: times[times.length - 1]! };
 }
 
