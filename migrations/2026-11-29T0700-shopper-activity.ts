@@ -27,6 +27,9 @@ import { sql, type Kysely } from 'kysely';
 // (lock_shoppers, per site and key, in one order) before they read, so the second waits for the
 // first to commit and then sees its rows. upsertSubscriptions takes it before its INSERT.
 
+/** The events the activity is made of (an SQL list, written into the functions' bodies). */
+const ACTIVITY_TYPES = sql.raw("('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')");
+
 /**
  * The shopper's distinct orders: a value that is not a JSON number counts the order, not its value.
  * PL/pgSQL, so its plan is made once per connection, not at every call (a SQL function that is not
@@ -63,7 +66,7 @@ const SHOPPER_ACTIVITY = sql`
         max(e.created_at) filter (where e.type = 'order_completed')
         into viewed_at, carted_at, checkout_at, ordered_at
       from events e
-      where e.site_id = p_site and e.type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+      where e.site_id = p_site and e.type in ${ACTIVITY_TYPES}
         and (e.visitor_id = p_visitor or e.external_user_id = p_user);
       orders_count := 0;
       orders_value := 0;
@@ -119,7 +122,7 @@ const latestByKey = (table: string, key: 'visitor_id' | 'external_user_id') => s
     max(created_at) filter (where type = 'checkout_started') as checkout_at,
     max(created_at) filter (where type = 'order_completed') as ordered_at
   from ${sql.table(table)}
-  where ${sql.ref(key)} is not null and type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+  where ${sql.ref(key)} is not null and type in ${ACTIVITY_TYPES}
   group by site_id, ${sql.ref(key)}`;
 
 /** Each subscription's orders under either key, as shopper_orders counts them. */
@@ -178,9 +181,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     begin
       perform lock_shoppers(array_agg(k.site_id), array_agg(k.kind), array_agg(k.key))
       from (
-        select site_id, 'v' as kind, visitor_id as key from new_rows where type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+        select site_id, 'v' as kind, visitor_id as key from new_rows where type in ${ACTIVITY_TYPES}
         union all
-        select site_id, 'u', external_user_id from new_rows where type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+        select site_id, 'u', external_user_id from new_rows where type in ${ACTIVITY_TYPES}
       ) k;
       -- The named subscriptions' rows in id order before the update takes them (an UPDATE … FROM
       -- takes rows in the order its join yields them): one subscription may be named by two keys
@@ -189,10 +192,10 @@ export async function up(db: Kysely<any>): Promise<void> {
       perform 1 from subscriptions s
       where s.id in (
         select s2.id from new_rows e join subscriptions s2 on s2.site_id = e.site_id and s2.visitor_id = e.visitor_id
-        where e.type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed')
+        where e.type in ${ACTIVITY_TYPES}
         union
         select s2.id from new_rows e join subscriptions s2 on s2.site_id = e.site_id and s2.external_user_id = e.external_user_id
-        where e.type in ('product_viewed', 'cart_updated', 'checkout_started', 'order_completed'))
+        where e.type in ${ACTIVITY_TYPES})
       order by s.id
       for update;
       update subscriptions s set
